@@ -1,0 +1,8 @@
+/**
+ * @file config.h
+ * @brief placeholder
+ */
+#ifndef RECO_CONFIG_H
+#define RECO_CONFIG_H
+#include "reco/common.h"
+#endif

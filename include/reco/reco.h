@@ -1,0 +1,20 @@
+/**
+ * @file reco.h
+ * @brief Umbrella header: includes every public libreco header.
+ *
+ * @code
+ * #include <reco/reco.h>
+ * @endcode
+ * Build with `pkg-config --cflags --libs reco`.
+ */
+#ifndef RECO_RECO_H
+#define RECO_RECO_H
+
+#include "reco/common.h"
+#include "reco/version.h"
+#include "reco/error.h"
+#include "reco/alloc.h"
+#include "reco/rng.h"
+#include "reco/config.h"
+
+#endif /* RECO_RECO_H */

@@ -1,0 +1,2 @@
+/* placeholder: implemented by the config work in progress */
+#include "reco/config.h"

@@ -1,0 +1,2 @@
+/* placeholder: implemented by the RNG work in progress */
+#include "reco/rng.h"
