@@ -3,9 +3,10 @@
  * @brief Seeded, splittable pseudo-random generator and the distributions libreco draws from.
  * @defgroup reco_rng Random numbers
  *
- * Every random draw in libreco comes from a @ref reco_rng: xoshiro256** (Blackman and Vigna),
- * seeded through SplitMix64. A generator is a small value (32 bytes) that the caller owns; it
- * needs no allocation and no free. Streams for threads are derived deterministically:
+ * Every random draw in libreco comes from a @ref reco_rng, a xoshiro256** generator
+ * (Blackman and Vigna) seeded through SplitMix64. A generator is a small value (32 bytes) that
+ * the caller owns; it needs no allocation and no free. Streams for threads are derived
+ * deterministically:
  *
  * - reco_rng_seed() with the same @c seed and different @c stream numbers gives independent
  *   generators (the pair is hashed into the 256-bit state), so worker @c i of a run can use
@@ -116,6 +117,8 @@ RECO_API float reco_rng_uniformf(reco_rng *rng);
 
 /**
  * @brief Standard normal draw (mean 0, variance 1).
+ *
+ * Box–Muller, cosine branch only (two draws per call; nothing is cached in the state).
  * @param[in,out] rng  a seeded generator (not NULL).
  * @return a finite normal deviate.
  * @since 0.1
@@ -124,6 +127,8 @@ RECO_API double reco_rng_normal(reco_rng *rng);
 
 /**
  * @brief Standard Gumbel draw, `-log(-log(U))` (mode 0, mean = Euler's gamma).
+ *
+ * @c U is strictly inside `(0, 1)`, so the result is finite (about `[-3.6, 36.7]`).
  * @param[in,out] rng  a seeded generator (not NULL).
  * @return a finite Gumbel deviate.
  * @since 0.1
@@ -134,8 +139,8 @@ RECO_API double reco_rng_gumbel(reco_rng *rng);
  * @brief Bernoulli draw with success probability @p p.
  * @param[in,out] rng  a seeded generator (not NULL).
  * @param[in]     p    probability in `[0, 1]`.
- * @return 1 with probability @p p, else 0; @ref RECO_EINVAL (negative) if @p rng is NULL or
- *         @p p is NaN or outside `[0, 1]`.
+ * @return 1 with probability @p p (never for 0, always for 1), else 0; @ref RECO_EINVAL
+ *         (negative) if @p rng is NULL or @p p is NaN or outside `[0, 1]`.
  * @since 0.1
  */
 RECO_API int reco_rng_bernoulli(reco_rng *rng, double p);
@@ -146,8 +151,9 @@ RECO_API int reco_rng_bernoulli(reco_rng *rng, double p);
  * @param[in,out] rng      a seeded generator.
  * @param[in]     weights  @p n non-negative finite weights (unnormalised), not all zero.
  * @param[in]     n        number of weights, at least 1.
- * @return @ref RECO_OK; @ref RECO_EINVAL for NULL pointers, @p n == 0, a negative, NaN or
- *         infinite weight, or an all-zero vector (then @p out is untouched).
+ * @return @ref RECO_OK (a zero-weight index is never chosen); @ref RECO_EINVAL for NULL
+ *         pointers, @p n == 0, a negative, NaN or infinite weight, or an all-zero vector (then
+ *         @p out and @p rng are untouched).
  * @since 0.1
  */
 RECO_API int reco_rng_categorical(size_t *out, reco_rng *rng, const float *weights, size_t n);
@@ -160,7 +166,8 @@ RECO_API int reco_rng_categorical(size_t *out, reco_rng *rng, const float *weigh
  * @param[in]     n            number of logits, at least 1.
  * @param[in]     temperature  positive and finite.
  * @return @ref RECO_OK; @ref RECO_EINVAL for NULL pointers, @p n == 0, a NaN or `+INFINITY`
- *         logit, all entries excluded, or a temperature that is not positive and finite.
+ *         logit, all entries excluded, or a temperature that is not positive and finite (then
+ *         @p out and @p rng are untouched).
  * @since 0.1
  */
 RECO_API int reco_rng_categorical_logits(size_t *out, reco_rng *rng, const float *logits,
@@ -171,17 +178,19 @@ RECO_API int reco_rng_categorical_logits(size_t *out, reco_rng *rng, const float
  * @param[in,out] rng     a seeded generator.
  * @param[in,out] values  @p n values.
  * @param[in]     n       number of values; 0 and 1 are no-ops.
- * @return @ref RECO_OK, or @ref RECO_EINVAL for NULL pointers (with @p n > 0).
+ * @return @ref RECO_OK, or @ref RECO_EINVAL if @p rng is NULL, or @p values is NULL with
+ *         @p n > 0.
  * @since 0.1
  */
 RECO_API int reco_rng_shuffle_u32(reco_rng *rng, uint32_t *values, size_t n);
 
 /**
  * @brief Fill @p out with a uniformly random permutation of `0 .. n-1`.
- * @param[out]    out  @p n entries.
+ * @param[out]    out  @p n entries (may be NULL when @p n is 0).
  * @param[in,out] rng  a seeded generator.
  * @param[in]     n    permutation size, at most `UINT32_MAX`.
- * @return @ref RECO_OK, or @ref RECO_EINVAL for NULL pointers or @p n too large.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL if @p rng is NULL, @p out is NULL with @p n > 0,
+ *         or @p n is too large (then @p out is untouched).
  * @since 0.1
  */
 RECO_API int reco_rng_permutation(uint32_t *out, reco_rng *rng, size_t n);
@@ -189,13 +198,16 @@ RECO_API int reco_rng_permutation(uint32_t *out, reco_rng *rng, size_t n);
 /**
  * @brief Sample @p k distinct values from `0 .. n-1` without replacement, in random order.
  *
- * Every k-subset is equally likely and so is every order. Costs O(k) expected time and no
- * allocation (Floyd's algorithm) when k is small against n, O(n) otherwise.
- * @param[out]    out  @p k entries.
+ * Every k-subset is equally likely and so is every order. Never allocates (@p out is the
+ * only workspace). When `k <= 64` or `k * k <= 4 n`: Floyd's algorithm with a linear
+ * membership scan of @p out, O(k^2) time; otherwise selection sampling (Knuth's Algorithm S),
+ * O(n) time. Both end with a Fisher–Yates shuffle of @p out (k - 1 more draws).
+ * @param[out]    out  @p k entries (may be NULL when @p k is 0).
  * @param[in,out] rng  a seeded generator.
  * @param[in]     n    population size.
  * @param[in]     k    sample size, at most @p n.
- * @return @ref RECO_OK, or @ref RECO_EINVAL for NULL pointers or @p k > @p n.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL if @p rng is NULL, @p out is NULL with @p k > 0,
+ *         or @p k > @p n (then @p out is untouched).
  * @since 0.1
  */
 RECO_API int reco_rng_sample(uint32_t *out, reco_rng *rng, uint32_t n, uint32_t k);
