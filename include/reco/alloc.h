@@ -3,8 +3,9 @@
  * @brief Memory allocation hooks.
  * @defgroup reco_alloc Allocator
  *
- * Every allocation that libreco makes goes through a @ref reco_allocator: the one passed in a
- * handle's options, or else the process default, which is aligned `malloc`/`free` unless
+ * Every allocation that libreco makes goes through a @ref reco_allocator, either the one
+ * passed in a handle's options, or else the process default, which is aligned
+ * `malloc`/`free` unless
  * replaced with reco_set_default_allocator(). A handle copies the allocator at creation and
  * uses it until it is freed.
  *
