@@ -19,7 +19,8 @@ export PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
 cflags=$(pkg-config --cflags reco)
 libs=$(pkg-config --libs reco)
 echo "pkg-config --cflags --libs reco: $cflags $libs"
-libdir=$(pkg-config --variable=libdir reco)
+# The -L flag already carries the DESTDIR (the sysroot); that is where libreco.so.0 lies.
+libdir=$(pkg-config --libs-only-L reco | tr ' ' '\n' | sed -n 's/^-L//p' | head -n 1)
 
 for f in include/reco/reco.h include/reco/version.h; do
   find "$dest" -path "*/$f" | grep -q . || { echo "FAIL: $f not installed"; exit 1; }
@@ -33,11 +34,11 @@ cc=${CC:-cc}
 # shellcheck disable=SC2086
 $cc -std=c99 -Wall -Wextra -pedantic -Werror $cflags -o "$dest/quickstart" \
     "$src/examples/quickstart.c" $libs
-out=$(LD_LIBRARY_PATH="$dest$libdir" "$dest/quickstart")
+out=$(LD_LIBRARY_PATH="$libdir" "$dest/quickstart")
 echo "$out"
 echo "$out" | grep -q "libreco $(pkg-config --modversion reco)" || {
   echo "FAIL: the program did not report the installed version"; exit 1; }
 # It must have run against the installed copy, not the build tree's.
-LD_LIBRARY_PATH="$dest$libdir" ldd "$dest/quickstart" | grep -q "$dest" || {
+LD_LIBRARY_PATH="$libdir" ldd "$dest/quickstart" | grep "libreco.so.0" | grep -q "$dest" || {
   echo "FAIL: not linked against the installed library"; exit 1; }
 echo "ok: installed library, headers and reco.pc build and run a program"

@@ -1,8 +1,380 @@
 /**
  * @file config.h
- * @brief placeholder
+ * @brief Experiment configuration: YAML in, typed versioned option structs out, YAML back.
+ * @defgroup reco_config Configuration
+ *
+ * A @ref reco_config holds one value for every option libreco reads from a configuration file,
+ * grouped in sections (`experiment`, and the sections later modules add). A fresh handle holds
+ * the defaults. reco_config_load_file() or reco_config_load_string() replace them with a YAML
+ * document; reco_config_set() changes one option from text (a command-line override);
+ * reco_config_get_experiment() copies a section out as the same versioned options struct that
+ * the library's constructors take, and reco_config_set_experiment() puts one back.
+ * reco_config_write_file() and reco_config_write_string() print the effective configuration,
+ * every option included, as YAML that loads back to identical values.
+ *
+ * The document is a mapping of sections, each a mapping of options; a nested mapping groups
+ * related options (`experiment.output.dir`):
+ * @code{.yaml}
+ * experiment:
+ *   name: ablation-3
+ *   seed: 7
+ *   threads: 8
+ *   verbosity: warn
+ *   output: {dir: runs/ablation-3, formats: [json, png]}
+ *   seeds: [11, 12, 13, 14]
+ * @endcode
+ *
+ * Loading is strict: an unknown section or key (with a "did you mean" hint), a duplicate key,
+ * a value of the wrong kind or out of range, a null value, a second YAML document or a
+ * non-standard tag fails with @ref RECO_ECONFIG; malformed YAML fails with @ref RECO_EFORMAT.
+ * reco_error_get() then gives the file name, the 1-based line and column and the option path
+ * (e.g. `experiment.output.formats[1]`). Every call that changes a handle is atomic: when it
+ * fails, the handle keeps all of its previous values.
+ *
+ * Value syntax: integers are decimal with an optional sign (`1.5`, `1e3`, `0x10` are not
+ * integers); floating-point options also accept integers and exponents but not `.nan` or
+ * `.inf`; booleans are `true` or `false` in any letter case (not `yes`, `on` or `1`); enum
+ * values are their lower-case names; strings may be plain or quoted; lists are YAML sequences,
+ * in flow (`[a, b]`) or block style. Anchors and aliases are resolved; tags other than the
+ * YAML core ones (`!!str`, `!!int`, `!!float`, `!!bool`, `!!null`, `!!seq`, `!!map`) are
+ * rejected.
+ *
+ * @code
+ * reco_config *cfg = NULL;
+ * int rc = reco_config_create(&cfg, NULL);
+ * if (rc == RECO_OK)
+ *     rc = reco_config_load_file(cfg, "experiment.yaml");
+ * if (rc == RECO_OK)
+ *     rc = reco_config_set(cfg, "experiment.threads", "8");
+ * reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
+ * if (rc == RECO_OK)
+ *     rc = reco_config_get_experiment(&ex, cfg);
+ * if (rc == RECO_OK)
+ *     printf("%s: seed %llu, %u threads\n", ex.name, (unsigned long long)ex.seed, ex.threads);
+ * else
+ *     fprintf(stderr, "%s\n", reco_error_message()); // "experiment.yaml:3:12: experiment..."
+ * reco_config_free(cfg);                             // ex.name is invalid from here on
+ * @endcode
+ *
+ * @par Memory
+ * The handle and every string it stores come from the allocator in its options (or the
+ * process default). libyaml's own parser buffers, which live only during a load or a
+ * reco_config_set() call, use libyaml's allocator (the C library's `malloc`) and are not
+ * covered by the hooks.
+ *
+ * @par Thread safety
+ * One thread at a time may call functions that take a non-`const` @ref reco_config; functions
+ * taking a `const` handle may run concurrently with each other. A handle may move between
+ * threads. Error details are per thread.
+ * @{
  */
 #ifndef RECO_CONFIG_H
 #define RECO_CONFIG_H
+
 #include "reco/common.h"
-#endif
+#include "reco/alloc.h"
+
+RECO_BEGIN_DECLS
+
+/**
+ * @brief Opaque configuration handle: a value for every known option.
+ * @since 0.1
+ */
+typedef struct reco_config reco_config;
+
+/** Current version of @ref reco_config_options. @since 0.1 */
+#define RECO_CONFIG_OPTIONS_VERSION 1
+
+/** Initialiser for @ref reco_config_options of the current version, all defaults. @since 0.1 */
+#define RECO_CONFIG_OPTIONS_INIT { RECO_CONFIG_OPTIONS_VERSION, NULL }
+
+/**
+ * @brief Options for reco_config_create().
+ * @since 0.1
+ */
+typedef struct reco_config_options {
+    unsigned int version; /**< Set to @ref RECO_CONFIG_OPTIONS_VERSION (or an older version). */
+    /** Allocator for the handle and its strings, copied at creation; NULL: process default. */
+    const reco_allocator *allocator;
+} reco_config_options;
+
+/**
+ * @brief Fill @p opts with the defaults of options version @p version.
+ * @param[out] opts     the struct to initialise.
+ * @param[in]  version  1..@ref RECO_CONFIG_OPTIONS_VERSION; usually the latter.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if @p opts is NULL; @ref RECO_EVERSION if @p version
+ *         is not supported (then @p opts is not written).
+ * @par Thread safety
+ * Safe from any thread.
+ * @since 0.1
+ */
+RECO_API int reco_config_options_init(reco_config_options *opts, unsigned int version);
+
+/**
+ * @brief Create a configuration holding every option's default.
+ * @param[out] out   receives the new handle, owned by the caller (free it with
+ *                   reco_config_free()); set to NULL on failure, when there is nothing to free.
+ * @param[in]  opts  options, read during the call only; NULL means defaults.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if @p out is NULL or the allocator lacks a function;
+ *         @ref RECO_EVERSION for an unsupported options or allocator version;
+ *         @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * Safe from any thread.
+ * @since 0.1
+ */
+RECO_API int reco_config_create(reco_config **out, const reco_config_options *opts);
+
+/**
+ * @brief Free a configuration and every string it owns.
+ *
+ * Strings borrowed from it through reco_config_get_experiment() become invalid.
+ * @param[in] cfg  the handle; NULL is ignored.
+ * @par Thread safety
+ * No other call may be using @p cfg.
+ * @since 0.1
+ */
+RECO_API void reco_config_free(reco_config *cfg);
+
+/**
+ * @brief Restore every option to its default, as in a fresh handle. Cannot fail.
+ *
+ * Strings previously borrowed from @p cfg become invalid.
+ * @param[in,out] cfg  the handle; NULL is ignored.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API void reco_config_reset(reco_config *cfg);
+
+/**
+ * @brief Replace the configuration with the defaults plus the YAML file at @p path.
+ *
+ * Options the file leaves out take their defaults (they do not keep earlier values); an empty
+ * file, or one holding only comments, gives all defaults. The call is atomic: on failure
+ * @p cfg keeps its previous values. On success strings previously borrowed from @p cfg become
+ * invalid.
+ * @param[in,out] cfg   the handle.
+ * @param[in]     path  the file name, NUL-terminated; also the source name in error details.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL or @p path is empty;
+ *         @ref RECO_EIO if the file cannot be read; @ref RECO_EFORMAT if it is not well-formed
+ *         YAML; @ref RECO_ECONFIG if it is valid YAML but not a valid configuration;
+ *         @ref RECO_ENOMEM if an allocation fails. Error details carry the file, 1-based line
+ *         and column and the option path.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_load_file(reco_config *cfg, const char *path);
+
+/**
+ * @brief As reco_config_load_file(), from @p len bytes of YAML text in memory.
+ * @param[in,out] cfg          the handle.
+ * @param[in]     yaml         the text, UTF-8; need not be NUL-terminated; read during the
+ *                             call only.
+ * @param[in]     len          its length in bytes; 0 gives all defaults.
+ * @param[in]     source_name  name used in error details, e.g. the place the text came from;
+ *                             NULL means `"<string>"`.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if @p cfg or @p yaml is NULL;
+ *         @ref RECO_EFORMAT for malformed YAML; @ref RECO_ECONFIG for an invalid
+ *         configuration; @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_load_string(reco_config *cfg, const char *yaml, size_t len,
+                                     const char *source_name);
+
+/**
+ * @brief Set the option (or group of options) at @p path from text.
+ *
+ * @p path names a leaf option (`"experiment.seed"`), a nested mapping (`"experiment.output"`)
+ * or a whole section (`"experiment"`). For a string option @p value is taken literally,
+ * without YAML quoting (`"runs/a: b"` sets exactly that); for every other option it is parsed
+ * as one YAML value, with the same rules and error messages as in a file: `"7"`, `"true"`,
+ * `"[json, csv]"`; for a mapping or section, a YAML mapping (`"{seed: 7, threads: 2}"`) whose
+ * keys replace the options they name and leave the others as they are. A list is replaced as
+ * a whole. Error details name the option path; they carry no file, line or column.
+ * The call is atomic: on failure @p cfg is unchanged.
+ * @param[in,out] cfg    the handle.
+ * @param[in]     path   dot-separated option path, NUL-terminated.
+ * @param[in]     value  the new value, NUL-terminated; read during the call only.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_ECONFIG for an
+ *         unknown path or an invalid value; @ref RECO_EFORMAT if a non-string value is not
+ *         well-formed YAML; @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_set(reco_config *cfg, const char *path, const char *value);
+
+/**
+ * @brief Write the effective configuration as YAML to @p path, atomically.
+ *
+ * Every section and every option is written, in a fixed order, so the file documents the
+ * whole configuration and loads back to identical values. The text goes to a temporary file
+ * in the same directory, which is flushed to disk (`fsync`) and then renamed over @p path:
+ * readers see the old file or the complete new one, never a partial one. On failure the
+ * temporary file is removed and @p path is untouched. A new file gets mode 0666 minus the
+ * process umask.
+ * @param[in] cfg   the handle.
+ * @param[in] path  the destination file name, NUL-terminated.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL or @p path is empty;
+ *         @ref RECO_EIO if the file cannot be written or renamed (e.g. its directory does not
+ *         exist, or @p path is a directory); @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_write_file(const reco_config *cfg, const char *path);
+
+/**
+ * @brief Write the effective configuration as YAML into @p buf, like `snprintf`.
+ *
+ * The text is the one reco_config_write_file() writes. When it fits (its length plus the
+ * terminating NUL is at most @p cap), it is copied to @p buf and NUL-terminated; otherwise
+ * @p buf is left untouched. Either way @p len_out receives the full length, so a call with
+ * `buf = NULL, cap = 0` asks for the size.
+ * @param[in]  cfg      the handle.
+ * @param[out] buf      destination, @p cap bytes; may be NULL only when @p cap is 0.
+ * @param[in]  cap      size of @p buf in bytes.
+ * @param[out] len_out  receives the text's length without the NUL; may be NULL.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if @p cfg is NULL, if @p buf is NULL with a
+ *         non-zero @p cap, or if @p cap is too small (the message gives the size needed).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_write_string(const reco_config *cfg, char *buf, size_t cap,
+                                      size_t *len_out);
+
+/* ---- The experiment section: options that describe a whole run ---------------------- */
+
+/**
+ * @brief How much a run reports. YAML names: `quiet`, `error`, `warn`, `info`, `debug`.
+ * @since 0.1
+ */
+typedef enum reco_verbosity {
+    RECO_VERBOSITY_QUIET = 0, /**< Nothing. */
+    RECO_VERBOSITY_ERROR = 1, /**< Errors only. */
+    RECO_VERBOSITY_WARN = 2,  /**< Errors and warnings. */
+    RECO_VERBOSITY_INFO = 3,  /**< Progress as well (the default). */
+    RECO_VERBOSITY_DEBUG = 4  /**< Everything. */
+} reco_verbosity;
+
+/**
+ * @brief Files a run writes its results as. YAML names: `json`, `csv`, `png`.
+ * @since 0.1
+ */
+typedef enum reco_output_format {
+    RECO_OUTPUT_JSON = 1, /**< JSON summary. */
+    RECO_OUTPUT_CSV = 2,  /**< CSV tables. */
+    RECO_OUTPUT_PNG = 3   /**< PNG plots. */
+} reco_output_format;
+
+/** Capacity of reco_experiment_options::seeds. @since 0.1 */
+#define RECO_EXPERIMENT_MAX_SEEDS 32
+/** Capacity of reco_experiment_options::formats. @since 0.1 */
+#define RECO_EXPERIMENT_MAX_FORMATS 8
+
+/** Current version of @ref reco_experiment_options. @since 0.1 */
+#define RECO_EXPERIMENT_OPTIONS_VERSION 1
+
+/**
+ * @brief Initialiser for @ref reco_experiment_options of the current version: the defaults,
+ * equal to what reco_experiment_options_init() gives.
+ * @since 0.1
+ */
+#define RECO_EXPERIMENT_OPTIONS_INIT                                                           \
+    { RECO_EXPERIMENT_OPTIONS_VERSION, "recomind", 42u, 1u, 0.0, 1, RECO_VERBOSITY_INFO, ".",  \
+      2u, { RECO_OUTPUT_JSON, RECO_OUTPUT_CSV }, 3u, { 1u, 2u, 3u } }
+
+/**
+ * @brief The `experiment` section. Each member names its YAML path, default and valid range.
+ *
+ * String lengths are counted in bytes; strings must be valid UTF-8 without NUL characters.
+ * @since 0.1
+ */
+typedef struct reco_experiment_options {
+    /** Set to @ref RECO_EXPERIMENT_OPTIONS_VERSION (or an older version). */
+    unsigned int version;
+    /** `experiment.name`: label of the run; 1..128 bytes; default `"recomind"`. */
+    const char *name;
+    /** `experiment.seed`: master seed of every random stream; any 64-bit value; default 42. */
+    uint64_t seed;
+    /** `experiment.threads`: worker threads; 1..256; default 1. */
+    uint32_t threads;
+    /** `experiment.time_limit_s`: wall-clock budget in seconds, 0 for none; 0..1e9; default 0. */
+    double time_limit_s;
+    /** `experiment.deterministic`: bit-reproducible results even at some speed cost; boolean
+     *  (0 or 1; a non-zero value given to reco_config_set_experiment() is stored as 1);
+     *  default 1. */
+    int deterministic;
+    /** `experiment.verbosity`: default @ref RECO_VERBOSITY_INFO. */
+    reco_verbosity verbosity;
+    /** `experiment.output.dir`: directory for results; 1..4095 bytes; default `"."`. */
+    const char *output_dir;
+    /** `experiment.output.formats`: number of entries used in @c formats; 0..8; default 2. */
+    uint32_t n_formats;
+    /** `experiment.output.formats`: result formats; default `[json, csv]`. */
+    reco_output_format formats[RECO_EXPERIMENT_MAX_FORMATS];
+    /** `experiment.seeds`: number of entries used in @c seeds; 1..32; default 3. */
+    uint32_t n_seeds;
+    /** `experiment.seeds`: evaluation seeds, any 64-bit values; default `[1, 2, 3]`. */
+    uint64_t seeds[RECO_EXPERIMENT_MAX_SEEDS];
+} reco_experiment_options;
+
+/**
+ * @brief Fill @p opts with the defaults of options version @p version.
+ *
+ * Fields added after @p version are not written, so a caller compiled against an older
+ * header may pass its smaller struct. The strings point to static storage.
+ * @param[out] opts     the struct to initialise.
+ * @param[in]  version  1..@ref RECO_EXPERIMENT_OPTIONS_VERSION; usually the latter.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if @p opts is NULL; @ref RECO_EVERSION if @p version
+ *         is not supported (then @p opts is not written).
+ * @par Thread safety
+ * Safe from any thread.
+ * @since 0.1
+ */
+RECO_API int reco_experiment_options_init(reco_experiment_options *opts, unsigned int version);
+
+/**
+ * @brief Copy the `experiment` section of @p cfg into @p out.
+ *
+ * @p out->version must be set first (e.g. by @ref RECO_EXPERIMENT_OPTIONS_INIT); fields added
+ * after that version are not written, and @p out->version is left as it is.
+ * The strings in @p out are borrowed from @p cfg: they stay valid until the next call that
+ * modifies @p cfg (load, set, reset) or frees it. Copy them to keep them longer.
+ * @param[in,out] out  receives the values; its @c version member is read.
+ * @param[in]     cfg  the handle.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_get_experiment(reco_experiment_options *out, const reco_config *cfg);
+
+/**
+ * @brief Replace the `experiment` section of @p cfg with @p in.
+ *
+ * Values are checked exactly as the YAML loader checks them, with the same messages naming
+ * the option path (e.g. `experiment.threads: 0 is out of range [1, 256]`). Fields added after
+ * @p in->version are not read and take their defaults. Strings are copied; @p in may hold
+ * strings borrowed from @p cfg itself. The call is atomic: on failure @p cfg is unchanged.
+ * On success strings previously borrowed from @p cfg become invalid.
+ * @param[in,out] cfg  the handle.
+ * @param[in]     in   the new values, read during the call only.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p in->version is not supported; @ref RECO_ECONFIG if a value is invalid (a NULL
+ *         string included); @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_set_experiment(reco_config *cfg, const reco_experiment_options *in);
+
+RECO_END_DECLS
+
+/** @} */
+#endif /* RECO_CONFIG_H */
