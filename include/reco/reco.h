@@ -16,5 +16,6 @@
 #include "reco/alloc.h"
 #include "reco/rng.h"
 #include "reco/config.h"
+#include "reco/model.h"
 
 #endif /* RECO_RECO_H */

@@ -1,0 +1,1242 @@
+/* reco_model: the transformer feedback model / Q-network. Equations in docs/model.md.
+ *
+ * Memory: one parameter block carved by reco__model_layout, mirrored by gradients and the two
+ * Adam moments; activations live in a workspace allocated once at creation. Nothing in
+ * score, train or step allocates. */
+#include <math.h>
+#include <string.h>
+
+#include "alloc_private.h"
+#include "error_private.h"
+#include "model_private.h"
+#include "reco/rng.h"
+
+#define TOPN_BLOCK 2048
+
+/* ---- options and layout ---- */
+
+int reco_model_options_init(reco_model_options *opts, unsigned int version)
+{
+    if (opts == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_options_init: opts is NULL");
+    int rc = reco__check_version(version, RECO_MODEL_OPTIONS_VERSION, "reco_model_options");
+    if (rc < 0)
+        return rc;
+    const reco_model_options d = RECO_MODEL_OPTIONS_INIT;
+    *opts = d;
+    opts->version = version;
+    return RECO_OK;
+}
+
+#define CHECK_RANGE(field, lo, hi)                                                             \
+    do {                                                                                       \
+        if (!((double)(o->field) >= (lo) && (double)(o->field) <= (hi)))                       \
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "model." #field,                \
+                                      "%g is out of range [%g, %g]", (double)(o->field),       \
+                                      (double)(lo), (double)(hi));                             \
+    } while (0)
+
+static int validate_options(const reco_model_options *o)
+{
+    int rc = reco__check_version(o->version, RECO_MODEL_OPTIONS_VERSION, "reco_model_options");
+    if (rc < 0)
+        return rc;
+    CHECK_RANGE(n_items, 1, 2147483647.0);
+    CHECK_RANGE(dim, 1, 4096);
+    CHECK_RANGE(lookback, 1, 512);
+    CHECK_RANGE(n_blocks, 1, RECO__MODEL_MAX_BLOCKS);
+    CHECK_RANGE(n_heads, 1, 64);
+    CHECK_RANGE(ffn_dim, 1, 16384);
+    CHECK_RANGE(n_signals, 1, 16);
+    CHECK_RANGE(user_dim, 0, 65536);
+    CHECK_RANGE(init_std, 1e-12, 1.0);
+    CHECK_RANGE(max_batch, 1, 65536);
+    CHECK_RANGE(max_candidates, 1, 1u << 20);
+    CHECK_RANGE(threads, 1, 256);
+    CHECK_RANGE(lr, 1e-12, 10.0);
+    CHECK_RANGE(beta1, 0.0, 0.999999);
+    CHECK_RANGE(beta2, 0.0, 0.999999999);
+    CHECK_RANGE(adam_eps, 1e-30, 1.0);
+    CHECK_RANGE(weight_decay, 0.0, 1.0);
+    CHECK_RANGE(clip_norm, 0.0, 1e30);
+    if (o->dim % o->n_heads != 0)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "model.n_heads",
+                                  "dim %u is not a multiple of n_heads %u", o->dim, o->n_heads);
+    return RECO_OK;
+}
+
+int reco__model_layout_init(reco__model_layout *lay, const reco_model_options *o)
+{
+    int rc = validate_options(o);
+    if (rc < 0)
+        return rc;
+    const size_t d = o->dim, T = (size_t)o->lookback + 1, F = o->n_signals, U = o->user_dim;
+    const size_t f = o->ffn_dim, H = F + 2;
+    size_t off = 0;
+    memset(lay, 0, sizeof *lay);
+#define TAKE(field, count) (lay->field = off, off += (count))
+    TAKE(pos_emb, T * d);
+    TAKE(sig_emb, F * d);
+    TAKE(user_tok, d);
+    TAKE(user_proj, U * d);
+    for (size_t l = 0; l < o->n_blocks; l++) {
+        TAKE(blk[l].ln1_g, d);
+        TAKE(blk[l].ln1_b, d);
+        TAKE(blk[l].w_qkv, d * 3 * d);
+        TAKE(blk[l].b_qkv, 3 * d);
+        TAKE(blk[l].w_o, d * d);
+        TAKE(blk[l].b_o, d);
+        TAKE(blk[l].ln2_g, d);
+        TAKE(blk[l].ln2_b, d);
+        TAKE(blk[l].w_ff1, d * f);
+        TAKE(blk[l].b_ff1, f);
+        TAKE(blk[l].w_ff2, f * d);
+        TAKE(blk[l].b_ff2, d);
+    }
+    TAKE(lnf_g, d);
+    TAKE(lnf_b, d);
+    TAKE(head_w, d * H * d);
+    lay->n_dense = off;
+    /* The item tables can be large (N up to 2^31): check the products. */
+    size_t emb, bias, total;
+    if (reco__size_mul(&emb, (size_t)o->n_items, d) < 0 ||
+        reco__size_mul(&bias, (size_t)o->n_items, H) < 0 ||
+        reco__size_add(&total, off, emb) < 0 || reco__size_add(&total, total, bias) < 0)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "model.n_items",
+                                  "%u items make the parameter block overflow", o->n_items);
+    TAKE(item_emb, emb);
+    TAKE(item_bias, bias);
+#undef TAKE
+    lay->n_params = off;
+    return RECO_OK;
+}
+
+/* ---- workspace ---- */
+
+/* Carves the arena (or, with base == NULL, only counts its size). Every buffer is 64-byte
+ * aligned. */
+typedef struct carver {
+    unsigned char *base;
+    size_t off;
+} carver;
+
+static void *carve(carver *c, size_t count, size_t elem)
+{
+    size_t off = (c->off + 63) & ~(size_t)63;
+    c->off = off + count * elem;
+    return c->base != NULL ? c->base + off : NULL;
+}
+
+static void layout_workspace(reco_workspace *w, carver *c)
+{
+    const size_t B = w->max_batch, T = w->T, d = w->d, f = w->ffn, nh = w->n_heads;
+    const size_t H = w->n_total_heads, C = w->max_candidates;
+    const size_t BTd = B * T * d;
+    w->mask = carve(c, B * T, 1);
+    w->x0 = carve(c, BTd, sizeof(float));
+    for (size_t l = 0; l < w->n_blocks; l++) {
+        const size_t Tq = l + 1 == w->n_blocks ? 1 : T;
+        reco__block_acts *a = &w->blk[l];
+        a->ln1 = carve(c, BTd, sizeof(float));
+        a->ln1_mean = carve(c, B * T, sizeof(float));
+        a->ln1_rstd = carve(c, B * T, sizeof(float));
+        a->q = carve(c, B * Tq * d, sizeof(float));
+        a->kv = carve(c, 2 * BTd, sizeof(float));
+        a->att = carve(c, B * nh * Tq * T, sizeof(float));
+        a->att_out = carve(c, B * Tq * d, sizeof(float));
+        a->x_mid = carve(c, B * Tq * d, sizeof(float));
+        a->ln2 = carve(c, B * Tq * d, sizeof(float));
+        a->ln2_mean = carve(c, B * Tq, sizeof(float));
+        a->ln2_rstd = carve(c, B * Tq, sizeof(float));
+        a->ff_pre = carve(c, B * Tq * f, sizeof(float));
+        a->ff_act = carve(c, B * Tq * f, sizeof(float));
+        a->x_out = carve(c, B * Tq * d, sizeof(float));
+    }
+    w->u = carve(c, B * d, sizeof(float));
+    w->lnf_mean = carve(c, B, sizeof(float));
+    w->lnf_rstd = carve(c, B, sizeof(float));
+    w->proj = carve(c, B * H * d, sizeof(float));
+    w->cand = carve(c, C * d, sizeof(float));
+    w->topn_scores = carve(c, (size_t)TOPN_BLOCK * B, sizeof(float));
+    w->heap_s = carve(c, B * C, sizeof(float));
+    w->heap_i = carve(c, B * C, sizeof(int32_t));
+    if (w->training) {
+        w->dx_a = carve(c, BTd, sizeof(float));
+        w->dx_b = carve(c, BTd, sizeof(float));
+        w->dq = carve(c, BTd, sizeof(float));
+        w->dkv = carve(c, 2 * BTd, sizeof(float));
+        w->datt_out = carve(c, BTd, sizeof(float));
+        w->dln = carve(c, BTd, sizeof(float));
+        w->dmid = carve(c, BTd, sizeof(float));
+        w->dff = carve(c, B * T * f, sizeof(float));
+        w->dff2 = carve(c, B * T * f, sizeof(float));
+        w->att_scratch = carve(c, B * nh * T * T, sizeof(float));
+        w->du = carve(c, B * d, sizeof(float));
+        w->dproj = carve(c, B * H * d, sizeof(float));
+        w->dz = carve(c, B * H, sizeof(float));
+        w->zbuf = carve(c, B * H, sizeof(float));
+    }
+}
+
+static void workspace_dims(reco_workspace *w, const reco_model_options *o, int training)
+{
+    memset(w, 0, sizeof *w);
+    w->training = training;
+    w->max_batch = o->max_batch;
+    w->max_candidates = o->max_candidates;
+    w->T = (size_t)o->lookback + 1;
+    w->d = o->dim;
+    w->n_blocks = o->n_blocks;
+    w->n_heads = o->n_heads;
+    w->ffn = o->ffn_dim;
+    w->n_total_heads = (size_t)o->n_signals + 2;
+}
+
+static size_t workspace_bytes(const reco_model_options *o, int training)
+{
+    reco_workspace w;
+    workspace_dims(&w, o, training);
+    carver c = {NULL, 0};
+    layout_workspace(&w, &c);
+    return c.off + 64;
+}
+
+int reco_model_workspace_size(size_t *out, const reco_model_options *opts)
+{
+    if (out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_workspace_size: out is NULL");
+    reco_model_options def = RECO_MODEL_OPTIONS_INIT;
+    const reco_model_options *o = opts != NULL ? opts : &def;
+    reco__model_layout lay;
+    int rc = reco__model_layout_init(&lay, o);
+    if (rc < 0)
+        return rc;
+    *out = workspace_bytes(o, 1);
+    return RECO_OK;
+}
+
+static int workspace_new(reco_workspace **out, const reco_allocator *a,
+                         const reco_model_options *o, int training)
+{
+    reco_workspace *w = reco__alloc(a, sizeof *w, 0);
+    if (w == NULL)
+        return RECO_ENOMEM;
+    workspace_dims(w, o, training);
+    w->alloc = *a;
+    w->bytes = workspace_bytes(o, training);
+    w->arena = reco__alloc(a, w->bytes, 64);
+    if (w->arena == NULL) {
+        reco__free(a, w);
+        return RECO_ENOMEM;
+    }
+    carver c = {w->arena, 0};
+    layout_workspace(w, &c);
+    *out = w;
+    return RECO_OK;
+}
+
+static void workspace_delete(reco_workspace *w)
+{
+    if (w == NULL)
+        return;
+    reco_allocator a = w->alloc;
+    reco__free(&a, w->arena);
+    reco__free(&a, w);
+}
+
+int reco_workspace_create(reco_workspace **out, const reco_model *model)
+{
+    if (out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_workspace_create: out is NULL");
+    *out = NULL;
+    if (model == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_workspace_create: model is NULL");
+    int rc = workspace_new(out, &model->alloc, &model->opts, 0);
+    if (rc == RECO_OK)
+        reco__handle_acquire();
+    return rc;
+}
+
+void reco_workspace_free(reco_workspace *ws)
+{
+    if (ws == NULL)
+        return;
+    workspace_delete(ws);
+    reco__handle_release();
+}
+
+/* ---- create / free ---- */
+
+static void init_params(reco_model *m)
+{
+    const reco__model_layout *lay = &m->lay;
+    const float std = m->opts.init_std;
+    reco_rng rng;
+    reco_rng_seed(&rng, m->opts.seed, 0x6d6f64656cULL /* "model" */);
+    for (size_t i = 0; i < lay->n_params; i++)
+        m->params[i] = (float)(std * reco_rng_normal(&rng));
+    /* LayerNorm: identity; biases: zero. */
+    const size_t d = m->d;
+    for (size_t l = 0; l < m->nb; l++) {
+        for (size_t j = 0; j < d; j++) {
+            m->params[lay->blk[l].ln1_g + j] = 1.0f;
+            m->params[lay->blk[l].ln1_b + j] = 0.0f;
+            m->params[lay->blk[l].ln2_g + j] = 1.0f;
+            m->params[lay->blk[l].ln2_b + j] = 0.0f;
+            m->params[lay->blk[l].b_o + j] = 0.0f;
+            m->params[lay->blk[l].b_ff2 + j] = 0.0f;
+        }
+        memset(m->params + lay->blk[l].b_qkv, 0, 3 * d * sizeof(float));
+        memset(m->params + lay->blk[l].b_ff1, 0, m->ffn * sizeof(float));
+    }
+    for (size_t j = 0; j < d; j++) {
+        m->params[lay->lnf_g + j] = 1.0f;
+        m->params[lay->lnf_b + j] = 0.0f;
+    }
+    memset(m->params + lay->item_bias, 0, m->N * m->H * sizeof(float));
+}
+
+int reco_model_create(reco_model **out, const reco_model_options *opts)
+{
+    if (out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_create: out is NULL");
+    *out = NULL;
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    if (opts != NULL) {
+        int rc = reco__check_version(opts->version, RECO_MODEL_OPTIONS_VERSION,
+                                     "reco_model_options");
+        if (rc < 0)
+            return rc;
+        o = *opts; /* version 1 is the whole struct */
+    }
+    reco__model_layout lay;
+    int rc = reco__model_layout_init(&lay, &o);
+    if (rc < 0)
+        return rc;
+    reco_allocator a;
+    rc = reco__allocator_resolve(&a, o.allocator);
+    if (rc < 0)
+        return rc;
+    reco_model *m = reco__calloc(&a, 1, sizeof *m);
+    if (m == NULL)
+        return RECO_ENOMEM;
+    m->alloc = a;
+    m->opts = o;
+    m->opts.allocator = NULL; /* copied into m->alloc; the caller's pointer is not kept */
+    m->lay = lay;
+    m->blas.threads = (int)o.threads;
+    m->N = o.n_items;
+    m->d = o.dim;
+    m->L = o.lookback;
+    m->T = (size_t)o.lookback + 1;
+    m->nb = o.n_blocks;
+    m->nh = o.n_heads;
+    m->ffn = o.ffn_dim;
+    m->F = o.n_signals;
+    m->U = o.user_dim;
+    m->H = (size_t)o.n_signals + 2;
+    const size_t P = lay.n_params;
+    m->params = reco__alloc(&a, P * sizeof(float), 64);
+    m->grads = reco__calloc(&a, P, sizeof(float));
+    m->adam_m = reco__calloc(&a, P, sizeof(float));
+    m->adam_v = reco__calloc(&a, P, sizeof(float));
+    m->row_step = reco__calloc(&a, m->N, sizeof(uint64_t));
+    m->row_touched = reco__calloc(&a, m->N, 1);
+    m->touched = reco__alloc(&a, m->N * sizeof(int32_t), 0);
+    if (m->params == NULL || m->grads == NULL || m->adam_m == NULL || m->adam_v == NULL ||
+        m->row_step == NULL || m->row_touched == NULL || m->touched == NULL ||
+        workspace_new(&m->ws, &a, &o, 1) < 0) {
+        reco__handle_acquire();
+        reco_model_free(m);
+        return RECO_ENOMEM;
+    }
+    init_params(m);
+    reco__handle_acquire();
+    *out = m;
+    return RECO_OK;
+}
+
+void reco_model_free(reco_model *model)
+{
+    if (model == NULL)
+        return;
+    reco_allocator a = model->alloc;
+    workspace_delete(model->ws);
+    reco__free(&a, model->params);
+    reco__free(&a, model->grads);
+    reco__free(&a, model->adam_m);
+    reco__free(&a, model->adam_v);
+    reco__free(&a, model->row_step);
+    reco__free(&a, model->row_touched);
+    reco__free(&a, model->touched);
+    reco__free(&a, model);
+    reco__handle_release();
+}
+
+int reco_model_get_options(reco_model_options *out, const reco_model *model)
+{
+    if (out == NULL || model == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_get_options: NULL argument");
+    int rc = reco__check_version(out->version, RECO_MODEL_OPTIONS_VERSION, "reco_model_options");
+    if (rc < 0)
+        return rc;
+    unsigned int v = out->version;
+    *out = model->opts;
+    out->version = v;
+    return RECO_OK;
+}
+
+uint32_t reco_model_n_heads(const reco_model *model)
+{
+    return (uint32_t)model->H;
+}
+
+size_t reco_model_n_params(const reco_model *model)
+{
+    return model->lay.n_params;
+}
+
+/* ---- batch validation ---- */
+
+/* Checks a batch before any computation so that a bad id can never index out of bounds and
+ * nothing is written on error. `need_candidates`: the call reads batch->candidates. */
+static int check_batch(const reco_model *m, const reco_workspace *w, const reco_batch *b,
+                       int need_candidates, const char *fn)
+{
+    if (b == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: batch is NULL", fn);
+    int rc = reco__check_version(b->version, RECO_BATCH_VERSION, "reco_batch");
+    if (rc < 0)
+        return rc;
+    if (b->size == 0 || b->size > w->max_batch)
+        return reco__error_set(RECO_EINVAL, "%s: batch size %u is out of range [1, %zu]", fn,
+                               b->size, w->max_batch);
+    if (b->items == NULL || b->feedback == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: batch items or feedback is NULL", fn);
+    const size_t n = (size_t)b->size * m->L;
+    const uint32_t bit_limit = m->F >= 32 ? 0xffffffffu : ((1u << m->F) - 1u);
+    for (size_t i = 0; i < n; i++) {
+        const int32_t id = b->items[i];
+        if (id == RECO_PAD)
+            continue;
+        if (id < 0 || (size_t)id >= m->N)
+            return reco__error_set(RECO_EINVAL,
+                                   "%s: history item %d at row %zu, slot %zu is not in [0, %zu)"
+                                   " nor RECO_PAD", fn, id, i / m->L, i % m->L, m->N);
+        if ((b->feedback[i] & ~bit_limit) != 0)
+            return reco__error_set(RECO_EINVAL,
+                                   "%s: feedback 0x%x at row %zu, slot %zu sets bits beyond "
+                                   "the %zu signals", fn, b->feedback[i], i / m->L, i % m->L,
+                                   m->F);
+    }
+    if (m->U > 0) {
+        if (b->user_features == NULL)
+            return reco__error_set(RECO_EINVAL, "%s: user_features is NULL but the model has "
+                                   "user_dim %zu", fn, m->U);
+        for (size_t i = 0; i < (size_t)b->size * m->U; i++)
+            if (!isfinite(b->user_features[i]))
+                return reco__error_set(RECO_EINVAL, "%s: user feature %zu of row %zu is not "
+                                       "finite", fn, i % m->U, i / m->U);
+    }
+    if (need_candidates) {
+        if (b->n_candidates == 0 || b->n_candidates > w->max_candidates)
+            return reco__error_set(RECO_EINVAL, "%s: %u candidates is out of range [1, %zu]",
+                                   fn, b->n_candidates, w->max_candidates);
+        if (b->candidates == NULL)
+            return reco__error_set(RECO_EINVAL, "%s: candidates is NULL", fn);
+        const size_t nc = (size_t)b->n_candidates * (b->shared_candidates ? 1 : b->size);
+        for (size_t i = 0; i < nc; i++)
+            if (b->candidates[i] < 0 || (size_t)b->candidates[i] >= m->N)
+                return reco__error_set(RECO_EINVAL, "%s: candidate %d (entry %zu) is not in "
+                                       "[0, %zu)", fn, b->candidates[i], i, m->N);
+    }
+    return RECO_OK;
+}
+
+static int check_items(const reco_model *m, const int32_t *items, size_t n, const char *what,
+                       const char *fn)
+{
+    if (items == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: %s is NULL", fn, what);
+    for (size_t i = 0; i < n; i++)
+        if (items[i] < 0 || (size_t)items[i] >= m->N)
+            return reco__error_set(RECO_EINVAL, "%s: %s[%zu] = %d is not in [0, %zu)", fn, what,
+                                   i, items[i], m->N);
+    return RECO_OK;
+}
+
+/* ---- forward ---- */
+
+/* x0 (B, T, d): item + signal + position embeddings; the user slot (t = L) is the user token
+ * + position + user_features @ user_proj. */
+static void embed_forward(const reco_model *m, reco_workspace *w, const reco_batch *b)
+{
+    const size_t B = b->size, L = m->L, T = m->T, d = m->d;
+    const float *P = m->params;
+    const float *pos = P + m->lay.pos_emb, *sig = P + m->lay.sig_emb;
+    const float *emb = P + m->lay.item_emb;
+    for (size_t r = 0; r < B; r++) {
+        for (size_t t = 0; t < L; t++) {
+            float *x = w->x0 + (r * T + t) * d;
+            const int32_t id = b->items[r * L + t];
+            const float *p = pos + t * d;
+            w->mask[r * T + t] = id != RECO_PAD;
+            if (id == RECO_PAD) {
+                memcpy(x, p, d * sizeof(float));
+                continue;
+            }
+            const float *e = emb + (size_t)id * d;
+            for (size_t j = 0; j < d; j++)
+                x[j] = e[j] + p[j];
+            uint32_t bits = b->feedback[r * L + t];
+            for (size_t f = 0; bits != 0; f++, bits >>= 1) {
+                if (bits & 1u) {
+                    const float *s = sig + f * d;
+                    for (size_t j = 0; j < d; j++)
+                        x[j] += s[j];
+                }
+            }
+        }
+        float *x = w->x0 + (r * T + L) * d;
+        const float *tok = P + m->lay.user_tok, *p = pos + L * d;
+        w->mask[r * T + L] = 1;
+        for (size_t j = 0; j < d; j++)
+            x[j] = tok[j] + p[j];
+    }
+    if (m->U > 0) /* (B, U) @ (U, d), accumulated into the user-slot rows (row stride T d) */
+        reco__gemm(&m->blas, 0, 0, B, d, m->U, 1.0f, b->user_features, m->U,
+                   P + m->lay.user_proj, d, 1.0f, w->x0 + L * d, T * d);
+}
+
+static void add_bias_rows(float *x, size_t stride, const float *bias, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n; j++)
+            x[r * stride + j] += bias[j];
+}
+
+/* Rows of the last Tq positions of each sequence as one strided matrix: Tq is T (all rows,
+ * contiguous) or 1 (one row per sequence, stride T * width). */
+static size_t last_rows_offset(size_t T, size_t Tq, size_t width)
+{
+    return (T - Tq) * width;
+}
+static size_t last_rows_stride(size_t T, size_t Tq, size_t width)
+{
+    return Tq == T ? width : T * width;
+}
+
+static void block_forward(const reco_model *m, reco_workspace *w, size_t l, const float *xin,
+                          size_t B)
+{
+    const size_t T = m->T, d = m->d, f = m->ffn, nh = m->nh;
+    const size_t Tq = l + 1 == m->nb ? 1 : T;
+    const float *P = m->params;
+    const reco__block_layout *lw = &m->lay.blk[l];
+    reco__block_acts *a = &w->blk[l];
+    const size_t BT = B * T, BTq = B * Tq;
+
+    reco__layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, xin, P + lw->ln1_g, P + lw->ln1_b,
+                            BT, d);
+    /* K and V for every position: (B T, d) @ W[:, d:3d] (row stride 3d) */
+    reco__gemm(&m->blas, 0, 0, BT, 2 * d, d, 1.0f, a->ln1, d, P + lw->w_qkv + d, 3 * d, 0.0f,
+               a->kv, 2 * d);
+    add_bias_rows(a->kv, 2 * d, P + lw->b_qkv + d, BT, 2 * d);
+    /* Q only for the positions whose output is needed. */
+    const size_t qoff = last_rows_offset(T, Tq, d), qstride = last_rows_stride(T, Tq, d);
+    reco__gemm(&m->blas, 0, 0, BTq, d, d, 1.0f, a->ln1 + qoff, qstride, P + lw->w_qkv, 3 * d,
+               0.0f, a->q, d);
+    add_bias_rows(a->q, d, P + lw->b_qkv, BTq, d);
+    reco__attention_forward(a->att_out, a->att, a->q, d, a->kv, 2 * d, a->kv + d, 2 * d,
+                            w->mask, B, Tq, T, d, nh);
+    /* x_mid = x[last Tq] + att_out @ W_o + b_o */
+    reco__linear_forward(&m->blas, a->x_mid, d, a->att_out, d, P + lw->w_o, P + lw->b_o, BTq, d,
+                         d);
+    const size_t xoff = last_rows_offset(T, Tq, d), xstride = last_rows_stride(T, Tq, d);
+    for (size_t r = 0; r < BTq; r++) {
+        const float *xr = xin + xoff + r * xstride;
+        float *y = a->x_mid + r * d;
+        for (size_t j = 0; j < d; j++)
+            y[j] += xr[j];
+    }
+    reco__layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x_mid, P + lw->ln2_g,
+                            P + lw->ln2_b, BTq, d);
+    reco__linear_forward(&m->blas, a->ff_pre, f, a->ln2, d, P + lw->w_ff1, P + lw->b_ff1, BTq, d,
+                         f);
+    reco__gelu_forward(a->ff_act, a->ff_pre, BTq * f);
+    reco__linear_forward(&m->blas, a->x_out, d, a->ff_act, f, P + lw->w_ff2, P + lw->b_ff2, BTq,
+                         f, d);
+    for (size_t i = 0; i < BTq * d; i++)
+        a->x_out[i] += a->x_mid[i];
+}
+
+/* Full forward to the head projections: w->u (B, d) and w->proj (B, H d). */
+static void model_forward(const reco_model *m, reco_workspace *w, const reco_batch *b)
+{
+    const size_t B = b->size, d = m->d;
+    embed_forward(m, w, b);
+    const float *x = w->x0;
+    for (size_t l = 0; l < m->nb; l++) {
+        block_forward(m, w, l, x, B);
+        x = w->blk[l].x_out;
+    }
+    /* x is (B, 1, d): the user slot after the last block */
+    reco__layernorm_forward(w->u, w->lnf_mean, w->lnf_rstd, x, m->params + m->lay.lnf_g,
+                            m->params + m->lay.lnf_b, B, d);
+    reco__gemm(&m->blas, 0, 0, B, m->H * d, d, 1.0f, w->u, d, m->params + m->lay.head_w,
+               m->H * d, 0.0f, w->proj, m->H * d);
+}
+
+/* Score of item `id` under head h for row r, from the projections. */
+static float item_score(const reco_model *m, const reco_workspace *w, size_t r, size_t h,
+                        int32_t id)
+{
+    const size_t d = m->d;
+    const float *p = w->proj + r * m->H * d + h * d;
+    const float *e = m->params + m->lay.item_emb + (size_t)id * d;
+    float s = m->params[m->lay.item_bias + (size_t)id * m->H + h];
+    for (size_t j = 0; j < d; j++)
+        s += p[j] * e[j];
+    return s;
+}
+
+/* ---- backward ---- */
+
+static void touch_row(reco_model *m, int32_t id)
+{
+    if (!m->row_touched[id]) {
+        m->row_touched[id] = 1;
+        m->touched[m->n_touched++] = id;
+    }
+}
+
+static void col_sums_add(float *dst, const float *x, size_t stride, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n; j++)
+            dst[j] += x[r * stride + j];
+}
+
+/* dx_out (B, Tq, d) -> dxin (B, T, d), which must hold zeros or earlier contributions. */
+static void block_backward(reco_model *m, reco_workspace *w, size_t l, const float *xin,
+                           const float *dx_out, float *dxin, size_t B)
+{
+    const size_t T = m->T, d = m->d, f = m->ffn, nh = m->nh;
+    const size_t Tq = l + 1 == m->nb ? 1 : T;
+    const size_t BT = B * T, BTq = B * Tq;
+    const float *P = m->params;
+    float *G = m->grads;
+    const reco__block_layout *lw = &m->lay.blk[l];
+    const reco__block_acts *a = &w->blk[l];
+
+    /* FFN: x_out = x_mid + W2 gelu(W1 ln2 + b1) + b2 */
+    memcpy(w->dmid, dx_out, BTq * d * sizeof(float));
+    memset(w->dff, 0, BTq * f * sizeof(float));
+    reco__linear_backward(&m->blas, w->dff, f, G + lw->w_ff2, G + lw->b_ff2, dx_out, d,
+                          a->ff_act, f, P + lw->w_ff2, BTq, f, d);
+    memset(w->dff2, 0, BTq * f * sizeof(float));
+    reco__gelu_backward(w->dff2, w->dff, a->ff_pre, BTq * f);
+    memset(w->dln, 0, BTq * d * sizeof(float));
+    reco__linear_backward(&m->blas, w->dln, d, G + lw->w_ff1, G + lw->b_ff1, w->dff2, f, a->ln2,
+                          d, P + lw->w_ff1, BTq, d, f);
+    reco__layernorm_backward(w->dmid, G + lw->ln2_g, G + lw->ln2_b, w->dln, a->x_mid,
+                             P + lw->ln2_g, a->ln2_mean, a->ln2_rstd, BTq, d);
+
+    /* Residual: x_mid = x[last Tq] + attention branch. */
+    const size_t off = last_rows_offset(T, Tq, d), stride = last_rows_stride(T, Tq, d);
+    for (size_t r = 0; r < BTq; r++) {
+        float *dx = dxin + off + r * stride;
+        const float *g = w->dmid + r * d;
+        for (size_t j = 0; j < d; j++)
+            dx[j] += g[j];
+    }
+
+    /* Attention output projection and attention. */
+    memset(w->datt_out, 0, BTq * d * sizeof(float));
+    reco__linear_backward(&m->blas, w->datt_out, d, G + lw->w_o, G + lw->b_o, w->dmid, d,
+                          a->att_out, d, P + lw->w_o, BTq, d, d);
+    memset(w->dq, 0, BTq * d * sizeof(float));
+    memset(w->dkv, 0, BT * 2 * d * sizeof(float));
+    reco__attention_backward(w->dq, d, w->dkv, 2 * d, w->dkv + d, 2 * d, w->datt_out, a->att,
+                             a->q, d, a->kv, 2 * d, a->kv + d, 2 * d, B, Tq, T, d, nh,
+                             w->att_scratch);
+
+    /* Fused QKV projection: Q from the last Tq rows of ln1, K and V from all rows. */
+    col_sums_add(G + lw->b_qkv, w->dq, d, BTq, d);
+    col_sums_add(G + lw->b_qkv + d, w->dkv, 2 * d, BT, 2 * d);
+    reco__gemm(&m->blas, 1, 0, d, 2 * d, BT, 1.0f, a->ln1, d, w->dkv, 2 * d, 1.0f,
+               G + lw->w_qkv + d, 3 * d);
+    reco__gemm(&m->blas, 1, 0, d, d, BTq, 1.0f, a->ln1 + off, stride, w->dq, d, 1.0f,
+               G + lw->w_qkv, 3 * d);
+    reco__gemm(&m->blas, 0, 1, BT, d, 2 * d, 1.0f, w->dkv, 2 * d, P + lw->w_qkv + d, 3 * d, 0.0f,
+               w->dln, d);
+    reco__gemm(&m->blas, 0, 1, BTq, d, d, 1.0f, w->dq, d, P + lw->w_qkv, 3 * d, 1.0f,
+               w->dln + off, stride);
+    reco__layernorm_backward(dxin, G + lw->ln1_g, G + lw->ln1_b, w->dln, xin, P + lw->ln1_g,
+                             a->ln1_mean, a->ln1_rstd, BT, d);
+}
+
+static void embed_backward(reco_model *m, const reco_workspace *w, const reco_batch *b,
+                           const float *dx0)
+{
+    const size_t B = b->size, L = m->L, T = m->T, d = m->d;
+    float *G = m->grads;
+    float *gpos = G + m->lay.pos_emb, *gsig = G + m->lay.sig_emb, *gemb = G + m->lay.item_emb;
+    for (size_t r = 0; r < B; r++) {
+        for (size_t t = 0; t < T; t++) {
+            const float *g = dx0 + (r * T + t) * d;
+            float *gp = gpos + t * d;
+            for (size_t j = 0; j < d; j++)
+                gp[j] += g[j];
+            if (t == L) {
+                float *gt = G + m->lay.user_tok;
+                for (size_t j = 0; j < d; j++)
+                    gt[j] += g[j];
+                continue;
+            }
+            const int32_t id = b->items[r * L + t];
+            if (id == RECO_PAD)
+                continue;
+            touch_row(m, id);
+            float *ge = gemb + (size_t)id * d;
+            for (size_t j = 0; j < d; j++)
+                ge[j] += g[j];
+            uint32_t bits = b->feedback[r * L + t];
+            for (size_t f = 0; bits != 0; f++, bits >>= 1) {
+                if (bits & 1u) {
+                    float *gs = gsig + f * d;
+                    for (size_t j = 0; j < d; j++)
+                        gs[j] += g[j];
+                }
+            }
+        }
+    }
+    (void)w;
+    if (m->U > 0)
+        reco__gemm(&m->blas, 1, 0, m->U, d, B, 1.0f, b->user_features, m->U, dx0 + L * d, T * d,
+                   1.0f, G + m->lay.user_proj, d);
+}
+
+/* Backpropagates w->dproj (B, H d) through the heads' projection, the final LayerNorm, the
+ * blocks and the embeddings, accumulating into m->grads. */
+static void model_backward(reco_model *m, const reco_batch *b)
+{
+    reco_workspace *w = m->ws;
+    const size_t B = b->size, d = m->d, T = m->T, Hd = m->H * d;
+    float *G = m->grads;
+    reco__gemm(&m->blas, 1, 0, d, Hd, B, 1.0f, w->u, d, w->dproj, Hd, 1.0f, G + m->lay.head_w,
+               Hd);
+    reco__gemm(&m->blas, 0, 1, B, d, Hd, 1.0f, w->dproj, Hd, m->params + m->lay.head_w, Hd, 0.0f,
+               w->du, d);
+    const float *x_last = w->blk[m->nb - 1].x_out;
+    float *dx = w->dx_a, *dx_other = w->dx_b;
+    memset(dx, 0, B * d * sizeof(float));
+    reco__layernorm_backward(dx, G + m->lay.lnf_g, G + m->lay.lnf_b, w->du, x_last,
+                             m->params + m->lay.lnf_g, w->lnf_mean, w->lnf_rstd, B, d);
+    for (size_t l = m->nb; l-- > 0;) {
+        const float *xin = l == 0 ? w->x0 : w->blk[l - 1].x_out;
+        memset(dx_other, 0, B * T * d * sizeof(float));
+        block_backward(m, w, l, xin, dx, dx_other, B);
+        float *tmp = dx;
+        dx = dx_other;
+        dx_other = tmp;
+    }
+    embed_backward(m, w, b, dx);
+}
+
+/* Gradient of head h's score of item `id` for row r, given dscore: into dproj, the item's
+ * embedding and its bias. */
+static void item_score_backward(reco_model *m, size_t r, size_t h, int32_t id, float dscore)
+{
+    reco_workspace *w = m->ws;
+    const size_t d = m->d, Hd = m->H * d;
+    const float *p = w->proj + r * Hd + h * d;
+    const float *e = m->params + m->lay.item_emb + (size_t)id * d;
+    float *dp = w->dproj + r * Hd + h * d;
+    float *de = m->grads + m->lay.item_emb + (size_t)id * d;
+    for (size_t j = 0; j < d; j++) {
+        dp[j] += dscore * e[j];
+        de[j] += dscore * p[j];
+    }
+    m->grads[m->lay.item_bias + (size_t)id * m->H + h] += dscore;
+    touch_row(m, id);
+}
+
+static int check_weights(const float *wts, size_t n, const char *what, const char *fn)
+{
+    for (size_t i = 0; wts != NULL && i < n; i++)
+        if (!(wts[i] >= 0.0f) || !isfinite(wts[i]))
+            return reco__error_set(RECO_EINVAL, "%s: %s[%zu] = %g must be finite and >= 0", fn,
+                                   what, i, (double)wts[i]);
+    return RECO_OK;
+}
+
+int reco_model_train_bce(double *loss_out, reco_model *model, const reco_batch *batch,
+                         const int32_t *shown, const float *labels, const float *row_weights)
+{
+    static const char fn[] = "reco_model_train_bce";
+    if (model == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: model is NULL", fn);
+    int rc = check_batch(model, model->ws, batch, 0, fn);
+    if (rc < 0)
+        return rc;
+    const size_t B = batch->size, F1 = model->F + 1;
+    if ((rc = check_items(model, shown, B, "shown", fn)) < 0)
+        return rc;
+    if (labels == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: labels is NULL", fn);
+    for (size_t i = 0; i < B * F1; i++)
+        if (!(labels[i] >= 0.0f && labels[i] <= 1.0f))
+            return reco__error_set(RECO_EINVAL, "%s: label %zu of row %zu is %g, not in [0, 1]",
+                                   fn, i % F1, i / F1, (double)labels[i]);
+    if ((rc = check_weights(row_weights, B, "row_weights", fn)) < 0)
+        return rc;
+
+    reco_workspace *w = model->ws;
+    model_forward(model, w, batch);
+    memset(w->dproj, 0, B * model->H * model->d * sizeof(float));
+    double loss = 0.0;
+    for (size_t r = 0; r < B; r++) {
+        float *z = w->zbuf + r * F1, *dz = w->dz + r * F1;
+        for (size_t h = 0; h < F1; h++) {
+            z[h] = item_score(model, w, r, h, shown[r]);
+            dz[h] = 0.0f;
+        }
+        const float wr = row_weights != NULL ? row_weights[r] : 1.0f;
+        loss += (double)wr * reco__bce_logits(dz, z, labels + r * F1, NULL, F1, wr / (float)B);
+        for (size_t h = 0; h < F1; h++)
+            item_score_backward(model, r, h, shown[r], dz[h]);
+    }
+    model_backward(model, batch);
+    if (loss_out != NULL)
+        *loss_out = loss / (double)B;
+    return RECO_OK;
+}
+
+int reco_model_train_scalar(double *loss_out, float *pred_out, reco_model *model,
+                            const reco_batch *batch, const int32_t *items, uint32_t head,
+                            const float *targets, const float *weights, float huber_delta)
+{
+    static const char fn[] = "reco_model_train_scalar";
+    if (model == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: model is NULL", fn);
+    int rc = check_batch(model, model->ws, batch, 0, fn);
+    if (rc < 0)
+        return rc;
+    const size_t B = batch->size;
+    if ((rc = check_items(model, items, B, "items", fn)) < 0)
+        return rc;
+    if (head >= model->H)
+        return reco__error_set(RECO_EINVAL, "%s: head %u is not in [0, %zu)", fn, head, model->H);
+    if (targets == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: targets is NULL", fn);
+    for (size_t i = 0; i < B; i++)
+        if (!isfinite(targets[i]))
+            return reco__error_set(RECO_EINVAL, "%s: targets[%zu] is not finite", fn, i);
+    if ((rc = check_weights(weights, B, "weights", fn)) < 0)
+        return rc;
+    if (!(huber_delta > 0.0f))
+        return reco__error_set(RECO_EINVAL, "%s: huber_delta %g must be positive", fn,
+                               (double)huber_delta);
+
+    reco_workspace *w = model->ws;
+    model_forward(model, w, batch);
+    memset(w->dproj, 0, B * model->H * model->d * sizeof(float));
+    float *pred = w->zbuf, *dpred = w->dz;
+    for (size_t r = 0; r < B; r++) {
+        pred[r] = item_score(model, w, r, head, items[r]);
+        dpred[r] = 0.0f;
+    }
+    const double loss = reco__huber(dpred, pred, targets, weights, B, huber_delta,
+                                    1.0f / (float)B);
+    for (size_t r = 0; r < B; r++)
+        item_score_backward(model, r, head, items[r], dpred[r]);
+    model_backward(model, batch);
+    if (pred_out != NULL)
+        memcpy(pred_out, pred, B * sizeof(float));
+    if (loss_out != NULL)
+        *loss_out = loss / (double)B;
+    return RECO_OK;
+}
+
+/* ---- optimiser ---- */
+
+static void clear_grads(reco_model *m)
+{
+    memset(m->grads, 0, m->lay.n_dense * sizeof(float));
+    const size_t d = m->d, H = m->H;
+    for (size_t i = 0; i < m->n_touched; i++) {
+        const size_t id = (size_t)m->touched[i];
+        memset(m->grads + m->lay.item_emb + id * d, 0, d * sizeof(float));
+        memset(m->grads + m->lay.item_bias + id * H, 0, H * sizeof(float));
+        m->row_touched[id] = 0;
+    }
+    m->n_touched = 0;
+}
+
+int reco_model_zero_grad(reco_model *model)
+{
+    if (model == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_zero_grad: model is NULL");
+    clear_grads(model);
+    return RECO_OK;
+}
+
+static double sum_squares(const float *x, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)x[i] * (double)x[i];
+    return s;
+}
+
+typedef struct adam_coef {
+    float lr, b1, b2, eps, wd, scale, bc1, bc2;
+} adam_coef;
+
+static void adam_update(float *p, const float *g, float *mo, float *ve, size_t n,
+                        const adam_coef *c)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float gi = g[i] * c->scale;
+        mo[i] = c->b1 * mo[i] + (1.0f - c->b1) * gi;
+        ve[i] = c->b2 * ve[i] + (1.0f - c->b2) * gi * gi;
+        const float mh = mo[i] / c->bc1, vh = ve[i] / c->bc2;
+        p[i] -= c->lr * (mh / (sqrtf(vh) + c->eps) + c->wd * p[i]);
+    }
+}
+
+int reco_model_step(double *grad_norm_out, reco_model *model)
+{
+    if (model == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_step: model is NULL");
+    reco_model *m = model;
+    const size_t d = m->d, H = m->H;
+    double sq = sum_squares(m->grads, m->lay.n_dense);
+    for (size_t i = 0; i < m->n_touched; i++) {
+        const size_t id = (size_t)m->touched[i];
+        sq += sum_squares(m->grads + m->lay.item_emb + id * d, d);
+        sq += sum_squares(m->grads + m->lay.item_bias + id * H, H);
+    }
+    const double norm = sqrt(sq);
+    if (!isfinite(norm))
+        return reco__error_set(RECO_EINVAL, "reco_model_step: the gradient is not finite "
+                               "(NaN or overflow); nothing was updated");
+    adam_coef c;
+    c.lr = m->opts.lr;
+    c.b1 = m->opts.beta1;
+    c.b2 = m->opts.beta2;
+    c.eps = m->opts.adam_eps;
+    c.wd = m->opts.weight_decay;
+    c.scale = (m->opts.clip_norm > 0.0f && norm > m->opts.clip_norm)
+                  ? (float)(m->opts.clip_norm / norm) : 1.0f;
+    const uint64_t t = ++m->step;
+    c.bc1 = (float)(1.0 - pow(c.b1, (double)t));
+    c.bc2 = (float)(1.0 - pow(c.b2, (double)t));
+    adam_update(m->params, m->grads, m->adam_m, m->adam_v, m->lay.n_dense, &c);
+    /* Sparse rows: catch up the moments' decay for the steps the row missed (exactly what
+     * dense Adam would have done to them with zero gradients), then a normal Adam update. */
+    for (size_t i = 0; i < m->n_touched; i++) {
+        const size_t id = (size_t)m->touched[i];
+        const uint64_t gap = t - m->row_step[id] - 1;
+        const size_t oe = m->lay.item_emb + id * d, ob = m->lay.item_bias + id * H;
+        if (gap > 0) {
+            const float d1 = (float)pow(c.b1, (double)gap), d2 = (float)pow(c.b2, (double)gap);
+            for (size_t j = 0; j < d; j++) {
+                m->adam_m[oe + j] *= d1;
+                m->adam_v[oe + j] *= d2;
+            }
+            for (size_t j = 0; j < H; j++) {
+                m->adam_m[ob + j] *= d1;
+                m->adam_v[ob + j] *= d2;
+            }
+        }
+        adam_update(m->params + oe, m->grads + oe, m->adam_m + oe, m->adam_v + oe, d, &c);
+        adam_update(m->params + ob, m->grads + ob, m->adam_m + ob, m->adam_v + ob, H, &c);
+        m->row_step[id] = t;
+    }
+    clear_grads(m);
+    if (grad_norm_out != NULL)
+        *grad_norm_out = norm;
+    return RECO_OK;
+}
+
+static const struct {
+    double lo, hi;
+} param_bounds[] = {
+    [RECO_MODEL_PARAM_LR] = {1e-12, 10.0},
+    [RECO_MODEL_PARAM_WEIGHT_DECAY] = {0.0, 1.0},
+    [RECO_MODEL_PARAM_CLIP_NORM] = {0.0, 1e30},
+    [RECO_MODEL_PARAM_THREADS] = {1.0, 256.0},
+};
+
+int reco_model_param_bounds(double *min_out, double *max_out, reco_model_param param)
+{
+    if (min_out == NULL || max_out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_param_bounds: NULL output");
+    if ((int)param < RECO_MODEL_PARAM_LR || (int)param > RECO_MODEL_PARAM_THREADS)
+        return reco__error_set(RECO_EINVAL, "reco_model_param_bounds: unknown parameter %d",
+                               (int)param);
+    *min_out = param_bounds[param].lo;
+    *max_out = param_bounds[param].hi;
+    return RECO_OK;
+}
+
+int reco_model_set_param(reco_model *model, reco_model_param param, double value)
+{
+    double lo = 0.0, hi = 0.0;
+    if (model == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_set_param: model is NULL");
+    int rc = reco_model_param_bounds(&lo, &hi, param);
+    if (rc < 0)
+        return rc;
+    if (!(value >= lo && value <= hi))
+        return reco__error_set(RECO_EINVAL, "reco_model_set_param: %g is out of range [%g, %g]",
+                               value, lo, hi);
+    switch (param) {
+    case RECO_MODEL_PARAM_LR: model->opts.lr = (float)value; break;
+    case RECO_MODEL_PARAM_WEIGHT_DECAY: model->opts.weight_decay = (float)value; break;
+    case RECO_MODEL_PARAM_CLIP_NORM: model->opts.clip_norm = (float)value; break;
+    case RECO_MODEL_PARAM_THREADS:
+        if (value != floor(value))
+            return reco__error_set(RECO_EINVAL, "reco_model_set_param: threads must be an "
+                                   "integer, got %g", value);
+        model->opts.threads = (uint32_t)value;
+        model->blas.threads = (int)value;
+        break;
+    }
+    return RECO_OK;
+}
+
+int reco_model_get_param(double *out, const reco_model *model, reco_model_param param)
+{
+    if (out == NULL || model == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_get_param: NULL argument");
+    switch (param) {
+    case RECO_MODEL_PARAM_LR: *out = model->opts.lr; return RECO_OK;
+    case RECO_MODEL_PARAM_WEIGHT_DECAY: *out = model->opts.weight_decay; return RECO_OK;
+    case RECO_MODEL_PARAM_CLIP_NORM: *out = model->opts.clip_norm; return RECO_OK;
+    case RECO_MODEL_PARAM_THREADS: *out = model->opts.threads; return RECO_OK;
+    }
+    return reco__error_set(RECO_EINVAL, "reco_model_get_param: unknown parameter %d", (int)param);
+}
+
+/* ---- scoring and retrieval ---- */
+
+static int resolve_ws(reco_workspace **w_out, const reco_model *m, reco_workspace *ws,
+                      const char *fn)
+{
+    /* The model's own workspace is mutable scratch even behind a const model: calls that use
+     * it are documented as not thread-safe. */
+    reco_workspace *w = ws != NULL ? ws : m->ws;
+    if (w->d != m->d || w->T != m->T || w->n_blocks != m->nb || w->n_heads != m->nh ||
+        w->ffn != m->ffn || w->n_total_heads != m->H)
+        return reco__error_set(RECO_EINVAL, "%s: the workspace was made for a model of another "
+                               "architecture", fn);
+    *w_out = w;
+    return RECO_OK;
+}
+
+int reco_model_score(float *out, const reco_model *model, reco_workspace *ws,
+                     const reco_batch *batch, const uint32_t *heads, uint32_t n_sel)
+{
+    static const char fn[] = "reco_model_score";
+    if (out == NULL || model == NULL || heads == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: out, model and heads must not be NULL", fn);
+    reco_workspace *w;
+    int rc = resolve_ws(&w, model, ws, fn);
+    if (rc < 0 || (rc = check_batch(model, w, batch, 1, fn)) < 0)
+        return rc;
+    if (n_sel == 0 || n_sel > model->H)
+        return reco__error_set(RECO_EINVAL, "%s: n_sel %u is not in [1, %zu]", fn, n_sel,
+                               model->H);
+    for (uint32_t j = 0; j < n_sel; j++)
+        if (heads[j] >= model->H)
+            return reco__error_set(RECO_EINVAL, "%s: head %u is not in [0, %zu)", fn, heads[j],
+                                   model->H);
+    model_forward(model, w, batch);
+    const size_t B = batch->size, C = batch->n_candidates, d = model->d, H = model->H;
+    const float *emb = model->params + model->lay.item_emb;
+    const float *bias = model->params + model->lay.item_bias;
+    const size_t rows = batch->shared_candidates ? 1 : B;
+    for (size_t g = 0; g < rows; g++) {
+        const int32_t *cand = batch->candidates + g * C;
+        reco__embedding_gather(w->cand, emb, cand, C, d);
+        /* shared: all B rows against the C candidates in one product per head */
+        const size_t m_rows = batch->shared_candidates ? B : 1;
+        for (uint32_t j = 0; j < n_sel; j++) {
+            const size_t h = heads[j];
+            float *o = out + (g * n_sel + j) * C;
+            reco__gemm(&model->blas, 0, 1, m_rows, C, d, 1.0f, w->proj + g * H * d + h * d,
+                       H * d, w->cand, d, 0.0f, o, (size_t)n_sel * C);
+            for (size_t r = 0; r < m_rows; r++)
+                for (size_t c = 0; c < C; c++)
+                    o[r * n_sel * C + c] += bias[(size_t)cand[c] * H + h];
+        }
+    }
+    return RECO_OK;
+}
+
+int reco_model_user_vectors(float *out, const reco_model *model, reco_workspace *ws,
+                            const reco_batch *batch)
+{
+    static const char fn[] = "reco_model_user_vectors";
+    if (out == NULL || model == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: out and model must not be NULL", fn);
+    reco_workspace *w;
+    int rc = resolve_ws(&w, model, ws, fn);
+    if (rc < 0 || (rc = check_batch(model, w, batch, 0, fn)) < 0)
+        return rc;
+    model_forward(model, w, batch);
+    memcpy(out, w->u, (size_t)batch->size * model->d * sizeof(float));
+    return RECO_OK;
+}
+
+/* Bounded selection: heap of the n best (score, id) pairs, the worst at the root.
+ * "Better" is a higher score, then a lower id, so ties resolve as a stable full sort would. */
+static int better(float sa, int32_t ia, float sb, int32_t ib)
+{
+    return sa > sb || (sa == sb && ia < ib);
+}
+
+static void heap_sift_down(float *s, int32_t *id, size_t n, size_t i)
+{
+    for (;;) {
+        size_t worst = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && better(s[worst], id[worst], s[l], id[l]))
+            worst = l;
+        if (r < n && better(s[worst], id[worst], s[r], id[r]))
+            worst = r;
+        if (worst == i)
+            return;
+        float ts = s[i];
+        int32_t ti = id[i];
+        s[i] = s[worst];
+        id[i] = id[worst];
+        s[worst] = ts;
+        id[worst] = ti;
+        i = worst;
+    }
+}
+
+static void heap_sift_up(float *s, int32_t *id, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!better(s[p], id[p], s[i], id[i]))
+            return;
+        float ts = s[i];
+        int32_t ti = id[i];
+        s[i] = s[p];
+        id[i] = id[p];
+        s[p] = ts;
+        id[p] = ti;
+        i = p;
+    }
+}
+
+int reco_model_topn(int32_t *ids_out, float *scores_out, const reco_model *model,
+                    reco_workspace *ws, const reco_batch *batch, uint32_t head, uint32_t n)
+{
+    static const char fn[] = "reco_model_topn";
+    if (ids_out == NULL || model == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: ids_out and model must not be NULL", fn);
+    reco_workspace *w;
+    int rc = resolve_ws(&w, model, ws, fn);
+    if (rc < 0 || (rc = check_batch(model, w, batch, 0, fn)) < 0)
+        return rc;
+    if (head >= model->H)
+        return reco__error_set(RECO_EINVAL, "%s: head %u is not in [0, %zu)", fn, head, model->H);
+    const size_t limit = model->N < w->max_candidates ? model->N : w->max_candidates;
+    if (n == 0 || n > limit)
+        return reco__error_set(RECO_EINVAL, "%s: n = %u is not in [1, %zu]", fn, n, limit);
+    model_forward(model, w, batch);
+    const size_t B = batch->size, d = model->d, H = model->H, N = model->N;
+    const float *emb = model->params + model->lay.item_emb;
+    const float *bias = model->params + model->lay.item_bias;
+    /* Heaps live in heap_s / heap_i rows of stride max_candidates. */
+    const size_t hs = w->max_candidates;
+    size_t count = 0; /* items seen so far; every heap has min(count, n) entries */
+    for (size_t i0 = 0; i0 < N; i0 += TOPN_BLOCK) {
+        const size_t nb = N - i0 < TOPN_BLOCK ? N - i0 : TOPN_BLOCK;
+        /* (nb, d) @ proj_h^T (d, B) -> (nb, B): the catalog block is read once for all rows */
+        reco__gemm(&model->blas, 0, 1, nb, B, d, 1.0f, emb + i0 * d, d, w->proj + head * d,
+                   H * d, 0.0f, w->topn_scores, B);
+        for (size_t r = 0; r < B; r++) {
+            float *s = w->heap_s + r * hs;
+            int32_t *id = w->heap_i + r * hs;
+            size_t k = count < n ? count : n;
+            for (size_t i = 0; i < nb; i++) {
+                const float sc = w->topn_scores[i * B + r] + bias[(i0 + i) * H + head];
+                const int32_t item = (int32_t)(i0 + i);
+                if (k < n) {
+                    s[k] = sc;
+                    id[k] = item;
+                    heap_sift_up(s, id, k);
+                    k++;
+                } else if (better(sc, item, s[0], id[0])) {
+                    s[0] = sc;
+                    id[0] = item;
+                    heap_sift_down(s, id, n, 0);
+                }
+            }
+        }
+        count += nb;
+    }
+    /* Heap-sort each row: repeatedly move the worst to the end -> best first. */
+    for (size_t r = 0; r < B; r++) {
+        float *s = w->heap_s + r * hs;
+        int32_t *id = w->heap_i + r * hs;
+        for (size_t k = n; k > 1; k--) {
+            float ts = s[0];
+            int32_t ti = id[0];
+            s[0] = s[k - 1];
+            id[0] = id[k - 1];
+            s[k - 1] = ts;
+            id[k - 1] = ti;
+            heap_sift_down(s, id, k - 1, 0);
+        }
+        memcpy(ids_out + r * n, id, n * sizeof(int32_t));
+        if (scores_out != NULL)
+            memcpy(scores_out + r * n, s, n * sizeof(float));
+    }
+    return RECO_OK;
+}
+
+/* ---- parameter copies ---- */
+
+static int same_architecture(const reco_model *a, const reco_model *b, const char *fn)
+{
+    if (a->lay.n_params != b->lay.n_params || a->d != b->d || a->N != b->N || a->L != b->L ||
+        a->nb != b->nb || a->nh != b->nh || a->ffn != b->ffn || a->F != b->F || a->U != b->U)
+        return reco__error_set(RECO_EINVAL, "%s: the models have different architectures", fn);
+    return RECO_OK;
+}
+
+int reco_model_copy_params(reco_model *dst, const reco_model *src)
+{
+    if (dst == NULL || src == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_copy_params: NULL model");
+    int rc = same_architecture(dst, src, "reco_model_copy_params");
+    if (rc < 0)
+        return rc;
+    if (dst != src)
+        memcpy(dst->params, src->params, src->lay.n_params * sizeof(float));
+    return RECO_OK;
+}
+
+int reco_model_blend_params(reco_model *dst, const reco_model *src, float tau)
+{
+    if (dst == NULL || src == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_model_blend_params: NULL model");
+    if (!(tau >= 0.0f && tau <= 1.0f))
+        return reco__error_set(RECO_EINVAL, "reco_model_blend_params: tau %g is not in [0, 1]",
+                               (double)tau);
+    int rc = same_architecture(dst, src, "reco_model_blend_params");
+    if (rc < 0)
+        return rc;
+    const float keep = 1.0f - tau;
+    for (size_t i = 0; i < src->lay.n_params; i++)
+        dst->params[i] = keep * dst->params[i] + tau * src->params[i];
+    return RECO_OK;
+}
