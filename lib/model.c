@@ -9,6 +9,7 @@
 #include "alloc_private.h"
 #include "error_private.h"
 #include "model_private.h"
+#include "vec_private.h"
 #include "reco/rng.h"
 
 #define TOPN_BLOCK 2048
@@ -141,7 +142,7 @@ static void layout_workspace(reco_workspace *w, carver *c)
         a->ln1_mean = carve(c, B * T, sizeof(float));
         a->ln1_rstd = carve(c, B * T, sizeof(float));
         a->q = carve(c, B * Tq * d, sizeof(float));
-        a->kv = carve(c, 2 * BTd, sizeof(float));
+        a->kv = Tq == 1 ? NULL : carve(c, 2 * BTd, sizeof(float));
         a->att = carve(c, B * nh * Tq * T, sizeof(float));
         a->att_out = carve(c, B * Tq * d, sizeof(float));
         a->x_mid = carve(c, B * Tq * d, sizeof(float));
@@ -151,6 +152,11 @@ static void layout_workspace(reco_workspace *w, carver *c)
         a->ff_pre = carve(c, B * Tq * f, sizeof(float));
         a->ff_act = carve(c, B * Tq * f, sizeof(float));
         a->x_out = carve(c, B * Tq * d, sizeof(float));
+        a->mask = w->mask;
+        if (Tq == 1) {
+            a->rvec = carve(c, B * nh * d, sizeof(float));
+            a->abar = carve(c, B * nh * d, sizeof(float));
+        }
     }
     w->u = carve(c, B * d, sizeof(float));
     w->lnf_mean = carve(c, B, sizeof(float));
@@ -171,6 +177,9 @@ static void layout_workspace(reco_workspace *w, carver *c)
         w->dff = carve(c, B * T * f, sizeof(float));
         w->dff2 = carve(c, B * T * f, sizeof(float));
         w->att_scratch = carve(c, B * nh * T * T, sizeof(float));
+        w->drvec = carve(c, B * nh * d, sizeof(float));
+        w->dabar = carve(c, B * nh * d, sizeof(float));
+        w->dscore = carve(c, B * nh * T, sizeof(float));
         w->du = carve(c, B * d, sizeof(float));
         w->dproj = carve(c, B * H * d, sizeof(float));
         w->dz = carve(c, B * H, sizeof(float));
@@ -526,6 +535,130 @@ static size_t last_rows_stride(size_t T, size_t Tq, size_t width)
     return Tq == T ? width : T * width;
 }
 
+static void col_sums_add(float *dst, const float *x, size_t stride, size_t rows, size_t n)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n; j++)
+            dst[j] += x[r * stride + j];
+}
+
+/* Attention of the last block, where only the user slot queries. With one query per head,
+ *   score_t = s q.(a_t W_k + b_k) = s a_t.(W_k q) + const,   out = (sum_t p_t a_t) W_v + b_v
+ * (the constant q.b_k cancels in the softmax and sum_t p_t = 1), so keys and values are never
+ * formed: per row and head, r = W_k^h q^h (d), scores a_t.r over the T positions, and the
+ * probability-weighted mean abar of the a_t. That turns the (B T, d) x (d, 2d) key/value
+ * product, most of the block's work, into O(B T d n_heads). The results equal the textbook
+ * form up to float rounding; b_k receives an exactly zero gradient in either form. */
+static void last_attention_forward(const reco_model *m, reco__block_acts *a,
+                                   const reco__block_layout *lw, size_t B)
+{
+    const size_t T = m->T, d = m->d, nh = m->nh, hd = d / nh;
+    const float *W = m->params + lw->w_qkv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    /* rvec (B, nh, d): row b, head h = W_k^h q_b^h, with W_k^h = W[:, d + h hd : d + (h+1) hd] */
+    for (size_t h = 0; h < nh; h++)
+        reco__gemm(&m->blas, 0, 1, B, d, hd, 1.0f, a->q + h * hd, d, W + d + h * hd, 3 * d, 0.0f,
+                   a->rvec + h * d, nh * d);
+    for (size_t b = 0; b < B; b++) {
+        const float *ab = a->ln1 + b * T * d;
+        const uint8_t *mk = a->mask + b * T;
+        for (size_t h = 0; h < nh; h++) {
+            const float *r = a->rvec + (b * nh + h) * d;
+            float *p = a->att + (b * nh + h) * T;
+            float mx = -INFINITY;
+            for (size_t t = 0; t < T; t++) {
+                if (!mk[t]) {
+                    p[t] = 0.0f;
+                    continue;
+                }
+                p[t] = vec_dot(ab + t * d, r, d) * scale;
+                if (p[t] > mx)
+                    mx = p[t];
+            }
+            float z = 0.0f;
+            for (size_t t = 0; t < T; t++) {
+                if (mk[t]) {
+                    p[t] = expf(p[t] - mx);
+                    z += p[t];
+                }
+            }
+            float *abar = a->abar + (b * nh + h) * d;
+            memset(abar, 0, d * sizeof(float));
+            const float inv = 1.0f / z;
+            for (size_t t = 0; t < T; t++) {
+                if (!mk[t])
+                    continue;
+                p[t] *= inv;
+                vec_axpy(abar, p[t], ab + t * d, d);
+            }
+        }
+    }
+    /* att_out (B, d), head h columns = abar^h W_v^h + b_v^h */
+    for (size_t h = 0; h < nh; h++)
+        reco__gemm(&m->blas, 0, 0, B, hd, d, 1.0f, a->abar + h * d, nh * d, W + 2 * d + h * hd,
+                   3 * d, 0.0f, a->att_out + h * hd, d);
+    add_bias_rows(a->att_out, d, m->params + lw->b_qkv + 2 * d, B, d);
+}
+
+/* Backward of last_attention_forward given w->datt_out (B, d): accumulates W_k, W_v, b_v
+ * gradients, writes w->dq (B, d) and w->dln (B T, d) (overwritten). */
+static void last_attention_backward(reco_model *m, reco_workspace *w, const reco__block_acts *a,
+                                    const reco__block_layout *lw, size_t B)
+{
+    const size_t T = m->T, d = m->d, nh = m->nh, hd = d / nh;
+    const float *W = m->params + lw->w_qkv;
+    float *GW = m->grads + lw->w_qkv;
+    const float scale = 1.0f / sqrtf((float)hd);
+    col_sums_add(m->grads + lw->b_qkv + 2 * d, w->datt_out, d, B, d);
+    for (size_t h = 0; h < nh; h++) {
+        /* dW_v^h += abar^h^T datt_out^h;  dabar^h = datt_out^h W_v^h^T */
+        reco__gemm(&m->blas, 1, 0, d, hd, B, 1.0f, a->abar + h * d, nh * d, w->datt_out + h * hd,
+                   d, 1.0f, GW + 2 * d + h * hd, 3 * d);
+        reco__gemm(&m->blas, 0, 1, B, d, hd, 1.0f, w->datt_out + h * hd, d, W + 2 * d + h * hd,
+                   3 * d, 0.0f, w->dabar + h * d, nh * d);
+    }
+    memset(w->dln, 0, B * T * d * sizeof(float));
+    for (size_t b = 0; b < B; b++) {
+        const float *ab = a->ln1 + b * T * d;
+        float *dab = w->dln + b * T * d;
+        const uint8_t *mk = a->mask + b * T;
+        for (size_t h = 0; h < nh; h++) {
+            const float *p = a->att + (b * nh + h) * T;
+            const float *r = a->rvec + (b * nh + h) * d;
+            const float *dbar = w->dabar + (b * nh + h) * d;
+            float *dr = w->drvec + (b * nh + h) * d;
+            float *ds = w->dscore + (b * nh + h) * T;
+            /* abar = sum_t p_t a_t: dp_t = dbar . a_t, da_t += p_t dbar */
+            float dot = 0.0f;
+            for (size_t t = 0; t < T; t++) {
+                ds[t] = 0.0f;
+                if (!mk[t])
+                    continue;
+                const float dp = vec_dot(dbar, ab + t * d, d);
+                vec_axpy(dab + t * d, p[t], dbar, d);
+                ds[t] = dp;
+                dot += p[t] * dp;
+            }
+            /* softmax: dscore_t = p_t (dp_t - sum p dp); score_t = s a_t . r */
+            memset(dr, 0, d * sizeof(float));
+            for (size_t t = 0; t < T; t++) {
+                if (!mk[t])
+                    continue;
+                const float g = scale * p[t] * (ds[t] - dot);
+                vec_axpy(dab + t * d, g, r, d);
+                vec_axpy(dr, g, ab + t * d, d);
+            }
+        }
+    }
+    for (size_t h = 0; h < nh; h++) {
+        /* r^h = W_k^h q^h: dq^h = dr^h W_k^h,  dW_k^h += dr^h^T q^h */
+        reco__gemm(&m->blas, 0, 0, B, hd, d, 1.0f, w->drvec + h * d, nh * d, W + d + h * hd,
+                   3 * d, 0.0f, w->dq + h * hd, d);
+        reco__gemm(&m->blas, 1, 0, d, hd, B, 1.0f, w->drvec + h * d, nh * d, a->q + h * hd, d,
+                   1.0f, GW + d + h * hd, 3 * d);
+    }
+}
+
 static void block_forward(const reco_model *m, reco_workspace *w, size_t l, const float *xin,
                           size_t B)
 {
@@ -538,17 +671,21 @@ static void block_forward(const reco_model *m, reco_workspace *w, size_t l, cons
 
     reco__layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, xin, P + lw->ln1_g, P + lw->ln1_b,
                             BT, d);
-    /* K and V for every position: (B T, d) @ W[:, d:3d] (row stride 3d) */
-    reco__gemm(&m->blas, 0, 0, BT, 2 * d, d, 1.0f, a->ln1, d, P + lw->w_qkv + d, 3 * d, 0.0f,
-               a->kv, 2 * d);
-    add_bias_rows(a->kv, 2 * d, P + lw->b_qkv + d, BT, 2 * d);
     /* Q only for the positions whose output is needed. */
     const size_t qoff = last_rows_offset(T, Tq, d), qstride = last_rows_stride(T, Tq, d);
     reco__gemm(&m->blas, 0, 0, BTq, d, d, 1.0f, a->ln1 + qoff, qstride, P + lw->w_qkv, 3 * d,
                0.0f, a->q, d);
     add_bias_rows(a->q, d, P + lw->b_qkv, BTq, d);
-    reco__attention_forward(a->att_out, a->att, a->q, d, a->kv, 2 * d, a->kv + d, 2 * d,
-                            w->mask, B, Tq, T, d, nh);
+    if (Tq == 1) {
+        last_attention_forward(m, a, lw, B);
+    } else {
+        /* K and V for every position: (B T, d) @ W[:, d:3d] (row stride 3d) */
+        reco__gemm(&m->blas, 0, 0, BT, 2 * d, d, 1.0f, a->ln1, d, P + lw->w_qkv + d, 3 * d,
+                   0.0f, a->kv, 2 * d);
+        add_bias_rows(a->kv, 2 * d, P + lw->b_qkv + d, BT, 2 * d);
+        reco__attention_forward(a->att_out, a->att, a->q, d, a->kv, 2 * d, a->kv + d, 2 * d,
+                                w->mask, B, Tq, T, d, nh);
+    }
     /* x_mid = x[last Tq] + att_out @ W_o + b_o */
     reco__linear_forward(&m->blas, a->x_mid, d, a->att_out, d, P + lw->w_o, P + lw->b_o, BTq, d,
                          d);
@@ -594,10 +731,7 @@ static float item_score(const reco_model *m, const reco_workspace *w, size_t r, 
     const size_t d = m->d;
     const float *p = w->proj + r * m->H * d + h * d;
     const float *e = m->params + m->lay.item_emb + (size_t)id * d;
-    float s = m->params[m->lay.item_bias + (size_t)id * m->H + h];
-    for (size_t j = 0; j < d; j++)
-        s += p[j] * e[j];
-    return s;
+    return m->params[m->lay.item_bias + (size_t)id * m->H + h] + vec_dot(p, e, d);
 }
 
 /* ---- backward ---- */
@@ -608,13 +742,6 @@ static void touch_row(reco_model *m, int32_t id)
         m->row_touched[id] = 1;
         m->touched[m->n_touched++] = id;
     }
-}
-
-static void col_sums_add(float *dst, const float *x, size_t stride, size_t rows, size_t n)
-{
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < n; j++)
-            dst[j] += x[r * stride + j];
 }
 
 /* dx_out (B, Tq, d) -> dxin (B, T, d), which must hold zeros or earlier contributions. */
@@ -655,21 +782,26 @@ static void block_backward(reco_model *m, reco_workspace *w, size_t l, const flo
     memset(w->datt_out, 0, BTq * d * sizeof(float));
     reco__linear_backward(&m->blas, w->datt_out, d, G + lw->w_o, G + lw->b_o, w->dmid, d,
                           a->att_out, d, P + lw->w_o, BTq, d, d);
-    memset(w->dq, 0, BTq * d * sizeof(float));
-    memset(w->dkv, 0, BT * 2 * d * sizeof(float));
-    reco__attention_backward(w->dq, d, w->dkv, 2 * d, w->dkv + d, 2 * d, w->datt_out, a->att,
-                             a->q, d, a->kv, 2 * d, a->kv + d, 2 * d, B, Tq, T, d, nh,
-                             w->att_scratch);
-
-    /* Fused QKV projection: Q from the last Tq rows of ln1, K and V from all rows. */
+    if (Tq == 1) {
+        /* folded attention of the last block: writes dq and all of dln */
+        last_attention_backward(m, w, a, lw, B);
+    } else {
+        memset(w->dq, 0, BTq * d * sizeof(float));
+        memset(w->dkv, 0, BT * 2 * d * sizeof(float));
+        reco__attention_backward(w->dq, d, w->dkv, 2 * d, w->dkv + d, 2 * d, w->datt_out,
+                                 a->att, a->q, d, a->kv, 2 * d, a->kv + d, 2 * d, B, Tq, T, d,
+                                 nh, w->att_scratch);
+        /* K and V from all rows of ln1 */
+        col_sums_add(G + lw->b_qkv + d, w->dkv, 2 * d, BT, 2 * d);
+        reco__gemm(&m->blas, 1, 0, d, 2 * d, BT, 1.0f, a->ln1, d, w->dkv, 2 * d, 1.0f,
+                   G + lw->w_qkv + d, 3 * d);
+        reco__gemm(&m->blas, 0, 1, BT, d, 2 * d, 1.0f, w->dkv, 2 * d, P + lw->w_qkv + d, 3 * d,
+                   0.0f, w->dln, d);
+    }
+    /* Q from the last Tq rows of ln1 */
     col_sums_add(G + lw->b_qkv, w->dq, d, BTq, d);
-    col_sums_add(G + lw->b_qkv + d, w->dkv, 2 * d, BT, 2 * d);
-    reco__gemm(&m->blas, 1, 0, d, 2 * d, BT, 1.0f, a->ln1, d, w->dkv, 2 * d, 1.0f,
-               G + lw->w_qkv + d, 3 * d);
     reco__gemm(&m->blas, 1, 0, d, d, BTq, 1.0f, a->ln1 + off, stride, w->dq, d, 1.0f,
                G + lw->w_qkv, 3 * d);
-    reco__gemm(&m->blas, 0, 1, BT, d, 2 * d, 1.0f, w->dkv, 2 * d, P + lw->w_qkv + d, 3 * d, 0.0f,
-               w->dln, d);
     reco__gemm(&m->blas, 0, 1, BTq, d, d, 1.0f, w->dq, d, P + lw->w_qkv, 3 * d, 1.0f,
                w->dln + off, stride);
     reco__layernorm_backward(dxin, G + lw->ln1_g, G + lw->ln1_b, w->dln, xin, P + lw->ln1_g,
@@ -894,15 +1026,20 @@ typedef struct adam_coef {
     float lr, b1, b2, eps, wd, scale, bc1, bc2;
 } adam_coef;
 
-static void adam_update(float *p, const float *g, float *mo, float *ve, size_t n,
-                        const adam_coef *c)
+static void adam_update(float *restrict p, const float *restrict g, float *restrict mo,
+                        float *restrict ve, size_t n, const adam_coef *c)
 {
+    /* Coefficients in locals: read through `c` they could alias the arrays, which keeps the
+     * loop scalar. */
+    const float lr = c->lr, b1 = c->b1, b2 = c->b2, eps = c->eps, wd = c->wd;
+    const float scale = c->scale, inv_bc1 = 1.0f / c->bc1, inv_bc2 = 1.0f / c->bc2;
     for (size_t i = 0; i < n; i++) {
-        const float gi = g[i] * c->scale;
-        mo[i] = c->b1 * mo[i] + (1.0f - c->b1) * gi;
-        ve[i] = c->b2 * ve[i] + (1.0f - c->b2) * gi * gi;
-        const float mh = mo[i] / c->bc1, vh = ve[i] / c->bc2;
-        p[i] -= c->lr * (mh / (sqrtf(vh) + c->eps) + c->wd * p[i]);
+        const float gi = g[i] * scale;
+        const float mi = b1 * mo[i] + (1.0f - b1) * gi;
+        const float vi = b2 * ve[i] + (1.0f - b2) * gi * gi;
+        mo[i] = mi;
+        ve[i] = vi;
+        p[i] -= lr * ((mi * inv_bc1) / (sqrtf(vi * inv_bc2) + eps) + wd * p[i]);
     }
 }
 

@@ -50,6 +50,10 @@ typedef struct reco__block_acts {
     float *ln2, *ln2_mean, *ln2_rstd; /* (B, Tq, d), (B, Tq), (B, Tq) */
     float *ff_pre, *ff_act;           /* (B, Tq, f) */
     float *x_out;                     /* (B, Tq, d) */
+    /* last block only (folded attention, see last_attention_forward in model.c) */
+    float *rvec;                      /* (B, n_heads, d): W_k^h q^h */
+    float *abar;                      /* (B, n_heads, d): sum_t p_t ln1_t */
+    const uint8_t *mask;              /* the workspace's (B, T) key mask */
 } reco__block_acts;
 
 struct reco_workspace {
@@ -78,6 +82,8 @@ struct reco_workspace {
     float *dff;          /* (B, T, f) */
     float *dff2;         /* (B, T, f) */
     float *att_scratch;  /* (B, n_heads, T, T) */
+    float *drvec, *dabar;/* (B, n_heads, d) */
+    float *dscore;       /* (B, n_heads, T) */
     float *du;           /* (B, d) */
     float *dproj;        /* (B, H d) */
     float *dz;           /* (B, H) */

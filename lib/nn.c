@@ -4,7 +4,7 @@
  * Performance notes. The library is built without -march flags and, by default, at -O2, where
  * GCC 12 vectorises only loops whose trip count is a known multiple of the vector width (its
  * "very cheap" cost model) and never reorders a float reduction. The inner kernels below
- * therefore work in blocks of NN_LANES elements with a fixed-length inner loop and NN_LANES
+ * therefore work in blocks of VEC_LANES elements with a fixed-length inner loop and VEC_LANES
  * independent partial sums: GCC turns each block into SSE (or, with -march, AVX) instructions
  * at -O2 as well as at -O3, without -ffast-math. The tail of a row is handled by a scalar loop.
  *
@@ -20,48 +20,16 @@
 #include <blis.h>
 
 #include "nn_private.h"
-
-#define NN_LANES 8
+#include "vec_private.h"
 
 /* ---- small kernels -------------------------------------------------------------------- */
-
-/* Pairwise sum of the NN_LANES partial sums. */
-static inline float nn_hsum(const float acc[NN_LANES])
-{
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
-/* sum_i a[i] * b[i], n >= 0. */
-static inline float nn_dot(const float *restrict a, const float *restrict b, size_t n)
-{
-    float acc[NN_LANES] = {0};
-    size_t i = 0;
-    for (; i + NN_LANES <= n; i += NN_LANES)
-        for (size_t u = 0; u < NN_LANES; u++)
-            acc[u] += a[i + u] * b[i + u];
-    float tail = 0.0f;
-    for (; i < n; i++)
-        tail += a[i] * b[i];
-    return tail + nn_hsum(acc);
-}
-
-/* y[i] += a * x[i]; y and x must not overlap. */
-static inline void nn_axpy(float *restrict y, float a, const float *restrict x, size_t n)
-{
-    size_t i = 0;
-    for (; i + NN_LANES <= n; i += NN_LANES)
-        for (size_t u = 0; u < NN_LANES; u++)
-            y[i + u] += a * x[i + u];
-    for (; i < n; i++)
-        y[i] += a * x[i];
-}
 
 /* y[i] = a * x[i]; y and x must not overlap. */
 static inline void nn_scale_copy(float *restrict y, float a, const float *restrict x, size_t n)
 {
     size_t i = 0;
-    for (; i + NN_LANES <= n; i += NN_LANES)
-        for (size_t u = 0; u < NN_LANES; u++)
+    for (; i + VEC_LANES <= n; i += VEC_LANES)
+        for (size_t u = 0; u < VEC_LANES; u++)
             y[i + u] = a * x[i + u];
     for (; i < n; i++)
         y[i] = a * x[i];
@@ -70,24 +38,24 @@ static inline void nn_scale_copy(float *restrict y, float a, const float *restri
 /* sum_i x[i]. */
 static inline float nn_sum(const float *restrict x, size_t n)
 {
-    float acc[NN_LANES] = {0};
+    float acc[VEC_LANES] = {0};
     size_t i = 0;
-    for (; i + NN_LANES <= n; i += NN_LANES)
-        for (size_t u = 0; u < NN_LANES; u++)
+    for (; i + VEC_LANES <= n; i += VEC_LANES)
+        for (size_t u = 0; u < VEC_LANES; u++)
             acc[u] += x[i + u];
     float tail = 0.0f;
     for (; i < n; i++)
         tail += x[i];
-    return tail + nn_hsum(acc);
+    return tail + vec_hsum(acc);
 }
 
 /* sum_i (x[i] - m)^2. */
 static inline float nn_sqdev(const float *restrict x, float m, size_t n)
 {
-    float acc[NN_LANES] = {0};
+    float acc[VEC_LANES] = {0};
     size_t i = 0;
-    for (; i + NN_LANES <= n; i += NN_LANES)
-        for (size_t u = 0; u < NN_LANES; u++) {
+    for (; i + VEC_LANES <= n; i += VEC_LANES)
+        for (size_t u = 0; u < VEC_LANES; u++) {
             float t = x[i + u] - m;
             acc[u] += t * t;
         }
@@ -96,7 +64,7 @@ static inline float nn_sqdev(const float *restrict x, float m, size_t n)
         float t = x[i] - m;
         tail += t * t;
     }
-    return tail + nn_hsum(acc);
+    return tail + vec_hsum(acc);
 }
 
 /* exp(y) for y in [-87, 88] (callers clamp), relative error ~1e-7: y = n ln2 + r with
@@ -275,8 +243,8 @@ static inline void nn_ln_row(float *restrict y, const float *restrict x,
                              float s, size_t d)
 {
     size_t c = 0;
-    for (; c + NN_LANES <= d; c += NN_LANES)
-        for (size_t u = 0; u < NN_LANES; u++)
+    for (; c + VEC_LANES <= d; c += VEC_LANES)
+        for (size_t u = 0; u < VEC_LANES; u++)
             y[c + u] = (x[c + u] - m) * s * gamma[c + u] + beta[c + u];
     for (; c < d; c++)
         y[c] = (x[c] - m) * s * gamma[c] + beta[c];
@@ -288,8 +256,8 @@ static inline void nn_ln_row_backward(float *restrict dx, const float *restrict 
                                       float s, float mg, float mgn, size_t d)
 {
     size_t c = 0;
-    for (; c + NN_LANES <= d; c += NN_LANES)
-        for (size_t u = 0; u < NN_LANES; u++)
+    for (; c + VEC_LANES <= d; c += VEC_LANES)
+        for (size_t u = 0; u < VEC_LANES; u++)
             dx[c + u] += s * (gamma[c + u] * dy[c + u] - mg - (x[c + u] - m) * s * mgn);
     for (; c < d; c++)
         dx[c] += s * (gamma[c] * dy[c] - mg - (x[c] - m) * s * mgn);
@@ -324,11 +292,11 @@ void reco__layernorm_backward(float *dinp, float *dgamma, float *dbeta, const fl
         const float *x = inp + r * d;
         const float *dy = dout + r * d;
         const float m = mean[r], s = rstd[r];
-        float acc_g[NN_LANES] = {0}, acc_gn[NN_LANES] = {0};
+        float acc_g[VEC_LANES] = {0}, acc_gn[VEC_LANES] = {0};
         float tail_g = 0.0f, tail_gn = 0.0f;
         size_t c = 0;
-        for (; c + NN_LANES <= d; c += NN_LANES)
-            for (size_t u = 0; u < NN_LANES; u++) {
+        for (; c + VEC_LANES <= d; c += VEC_LANES)
+            for (size_t u = 0; u < VEC_LANES; u++) {
                 float g = gamma[c + u] * dy[c + u];
                 acc_g[u] += g;
                 acc_gn[u] += g * (x[c + u] - m) * s;
@@ -338,8 +306,8 @@ void reco__layernorm_backward(float *dinp, float *dgamma, float *dbeta, const fl
             tail_g += g;
             tail_gn += g * (x[c] - m) * s;
         }
-        const float mg = (tail_g + nn_hsum(acc_g)) * inv_d;
-        const float mgn = (tail_gn + nn_hsum(acc_gn)) * inv_d;
+        const float mg = (tail_g + vec_hsum(acc_g)) * inv_d;
+        const float mgn = (tail_gn + vec_hsum(acc_gn)) * inv_d;
         nn_ln_row_backward(dinp + r * d, dy, x, gamma, m, s, mg, mgn, d);
     }
     /* dgamma += sum_rows n * dout, dbeta += sum_rows dout: long sums over the batch, in double
@@ -376,10 +344,10 @@ void reco__layernorm_backward(float *dinp, float *dgamma, float *dbeta, const fl
 void reco__gelu_forward(float *out, const float *inp, size_t n)
 {
     size_t i = 0;
-    for (; i + NN_LANES <= n; i += NN_LANES) {
-        float blk[NN_LANES];
+    for (; i + VEC_LANES <= n; i += VEC_LANES) {
+        float blk[VEC_LANES];
         memcpy(blk, inp + i, sizeof blk);
-        for (size_t u = 0; u < NN_LANES; u++)
+        for (size_t u = 0; u < VEC_LANES; u++)
             blk[u] = nn_gelu(blk[u]);
         memcpy(out + i, blk, sizeof blk);
     }
@@ -390,12 +358,12 @@ void reco__gelu_forward(float *out, const float *inp, size_t n)
 void reco__gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
 {
     size_t i = 0;
-    for (; i + NN_LANES <= n; i += NN_LANES) {
-        float x[NN_LANES], dy[NN_LANES], dx[NN_LANES];
+    for (; i + VEC_LANES <= n; i += VEC_LANES) {
+        float x[VEC_LANES], dy[VEC_LANES], dx[VEC_LANES];
         memcpy(x, inp + i, sizeof x);
         memcpy(dy, dout + i, sizeof dy);
         memcpy(dx, dinp + i, sizeof dx);
-        for (size_t u = 0; u < NN_LANES; u++)
+        for (size_t u = 0; u < VEC_LANES; u++)
             dx[u] += nn_gelu_grad(x[u]) * dy[u];
         memcpy(dinp + i, dx, sizeof dx);
     }
@@ -437,7 +405,7 @@ void reco__attention_forward(float *out, float *att, const float *q, size_t q_st
                 int any = 0, bad = 0;
                 for (size_t j = 0; j < T; j++) {
                     if (mask[j]) {
-                        float s = scale * nn_dot(qi, kb + j * k_stride + ho, hd);
+                        float s = scale * vec_dot(qi, kb + j * k_stride + ho, hd);
                         a[j] = s;
                         mx = s > mx ? s : mx;
                         any = 1;
@@ -478,7 +446,7 @@ void reco__attention_forward(float *out, float *att, const float *q, size_t q_st
                     if (first)
                         nn_scale_copy(oi, a[j], vj, hd);
                     else
-                        nn_axpy(oi, a[j], vj, hd);
+                        vec_axpy(oi, a[j], vj, hd);
                     first = 0;
                 }
             }
@@ -519,7 +487,7 @@ void reco__attention_backward(float *dq, size_t dq_stride, float *dk, size_t dk_
                 float s = 0.0f;
                 for (size_t j = 0; j < T; j++) {
                     if (a[j] != 0.0f) {
-                        float g = nn_dot(go, vb + j * v_stride + ho, hd);
+                        float g = vec_dot(go, vb + j * v_stride + ho, hd);
                         ds[j] = g;
                         s += a[j] * g;
                     } else {
@@ -531,9 +499,9 @@ void reco__attention_backward(float *dq, size_t dq_stride, float *dk, size_t dk_
                         continue;
                     ds[j] = a[j] * (ds[j] - s);
                     const float c = scale * ds[j];
-                    nn_axpy(dvb + j * dv_stride + ho, a[j], go, hd); /* dv_j += a_j dout_i */
-                    nn_axpy(dkb + j * dk_stride + ho, c, qi, hd);    /* dk_j += c q_i */
-                    nn_axpy(dqi, c, kb + j * k_stride + ho, hd);     /* dq_i += c k_j */
+                    vec_axpy(dvb + j * dv_stride + ho, a[j], go, hd); /* dv_j += a_j dout_i */
+                    vec_axpy(dkb + j * dk_stride + ho, c, qi, hd);    /* dk_j += c q_i */
+                    vec_axpy(dqi, c, kb + j * k_stride + ho, hd);     /* dq_i += c k_j */
                 }
             }
         }
@@ -556,7 +524,7 @@ void reco__embedding_scatter_add(float *dtable, const float *dout, const int32_t
     /* Sequential over i so that repeated ids add up (no race, no reordering). */
     for (size_t i = 0; i < n; i++) {
         assert(ids[i] >= 0);
-        nn_axpy(dtable + (size_t)ids[i] * d, 1.0f, dout + i * d, d);
+        vec_axpy(dtable + (size_t)ids[i] * d, 1.0f, dout + i * d, d);
     }
 }
 
