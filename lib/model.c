@@ -478,7 +478,7 @@ static int check_items(const reco_model *m, const int32_t *items, size_t n, cons
 
 /* x0 (B, T, d): item + signal + position embeddings; the user slot (t = L) is the user token
  * + position + user_features @ user_proj. */
-static void embed_forward(const reco_model *m, reco_workspace *w, const reco_batch *b)
+RECO__HOT static void embed_forward(const reco_model *m, reco_workspace *w, const reco_batch *b)
 {
     const size_t B = b->size, L = m->L, T = m->T, d = m->d;
     const float *P = m->params;
@@ -517,6 +517,7 @@ static void embed_forward(const reco_model *m, reco_workspace *w, const reco_bat
                    P + m->lay.user_proj, d, 1.0f, w->x0 + L * d, T * d);
 }
 
+RECO__HOT
 static void add_bias_rows(float *x, size_t stride, const float *bias, size_t rows, size_t n)
 {
     for (size_t r = 0; r < rows; r++)
@@ -535,7 +536,7 @@ static size_t last_rows_stride(size_t T, size_t Tq, size_t width)
     return Tq == T ? width : T * width;
 }
 
-static void col_sums_add(float *dst, const float *x, size_t stride, size_t rows, size_t n)
+RECO__HOT static void col_sums_add(float *dst, const float *x, size_t stride, size_t rows, size_t n)
 {
     for (size_t r = 0; r < rows; r++)
         for (size_t j = 0; j < n; j++)
@@ -549,7 +550,7 @@ static void col_sums_add(float *dst, const float *x, size_t stride, size_t rows,
  * probability-weighted mean abar of the a_t. That turns the (B T, d) x (d, 2d) key/value
  * product, most of the block's work, into O(B T d n_heads). The results equal the textbook
  * form up to float rounding; b_k receives an exactly zero gradient in either form. */
-static void last_attention_forward(const reco_model *m, reco__block_acts *a,
+RECO__HOT static void last_attention_forward(const reco_model *m, reco__block_acts *a,
                                    const reco__block_layout *lw, size_t B)
 {
     const size_t T = m->T, d = m->d, nh = m->nh, hd = d / nh;
@@ -602,6 +603,7 @@ static void last_attention_forward(const reco_model *m, reco__block_acts *a,
 
 /* Backward of last_attention_forward given w->datt_out (B, d): accumulates W_k, W_v, b_v
  * gradients, writes w->dq (B, d) and w->dln (B T, d) (overwritten). */
+RECO__HOT
 static void last_attention_backward(reco_model *m, reco_workspace *w, const reco__block_acts *a,
                                     const reco__block_layout *lw, size_t B)
 {
@@ -659,6 +661,7 @@ static void last_attention_backward(reco_model *m, reco_workspace *w, const reco
     }
 }
 
+RECO__HOT
 static void block_forward(const reco_model *m, reco_workspace *w, size_t l, const float *xin,
                           size_t B)
 {
@@ -707,8 +710,10 @@ static void block_forward(const reco_model *m, reco_workspace *w, size_t l, cons
         a->x_out[i] += a->x_mid[i];
 }
 
-/* Full forward to the head projections: w->u (B, d) and w->proj (B, H d). */
-static void model_forward(const reco_model *m, reco_workspace *w, const reco_batch *b)
+/* Full forward to the user vectors w->u (B, d) and the head projections w->proj (B, H d) of
+ * the heads the caller needs: all of them (heads NULL), or the n_sel listed. */
+static void model_forward(const reco_model *m, reco_workspace *w, const reco_batch *b,
+                          const uint32_t *heads, size_t n_sel)
 {
     const size_t B = b->size, d = m->d;
     embed_forward(m, w, b);
@@ -720,8 +725,16 @@ static void model_forward(const reco_model *m, reco_workspace *w, const reco_bat
     /* x is (B, 1, d): the user slot after the last block */
     reco__layernorm_forward(w->u, w->lnf_mean, w->lnf_rstd, x, m->params + m->lay.lnf_g,
                             m->params + m->lay.lnf_b, B, d);
-    reco__gemm(&m->blas, 0, 0, B, m->H * d, d, 1.0f, w->u, d, m->params + m->lay.head_w,
-               m->H * d, 0.0f, w->proj, m->H * d);
+    const size_t Hd = m->H * d;
+    if (heads == NULL) {
+        reco__gemm(&m->blas, 0, 0, B, Hd, d, 1.0f, w->u, d, m->params + m->lay.head_w, Hd, 0.0f,
+                   w->proj, Hd);
+        return;
+    }
+    for (size_t j = 0; j < n_sel; j++)
+        reco__gemm(&m->blas, 0, 0, B, d, d, 1.0f, w->u, d,
+                   m->params + m->lay.head_w + (size_t)heads[j] * d, Hd, 0.0f,
+                   w->proj + (size_t)heads[j] * d, Hd);
 }
 
 /* Score of item `id` under head h for row r, from the projections. */
@@ -745,7 +758,7 @@ static void touch_row(reco_model *m, int32_t id)
 }
 
 /* dx_out (B, Tq, d) -> dxin (B, T, d), which must hold zeros or earlier contributions. */
-static void block_backward(reco_model *m, reco_workspace *w, size_t l, const float *xin,
+RECO__HOT static void block_backward(reco_model *m, reco_workspace *w, size_t l, const float *xin,
                            const float *dx_out, float *dxin, size_t B)
 {
     const size_t T = m->T, d = m->d, f = m->ffn, nh = m->nh;
@@ -808,7 +821,7 @@ static void block_backward(reco_model *m, reco_workspace *w, size_t l, const flo
                              a->ln1_mean, a->ln1_rstd, BT, d);
 }
 
-static void embed_backward(reco_model *m, const reco_workspace *w, const reco_batch *b,
+RECO__HOT static void embed_backward(reco_model *m, const reco_workspace *w, const reco_batch *b,
                            const float *dx0)
 {
     const size_t B = b->size, L = m->L, T = m->T, d = m->d;
@@ -925,7 +938,7 @@ int reco_model_train_bce(double *loss_out, reco_model *model, const reco_batch *
         return rc;
 
     reco_workspace *w = model->ws;
-    model_forward(model, w, batch);
+    model_forward(model, w, batch, NULL, 0);
     memset(w->dproj, 0, B * model->H * model->d * sizeof(float));
     double loss = 0.0;
     for (size_t r = 0; r < B; r++) {
@@ -972,7 +985,7 @@ int reco_model_train_scalar(double *loss_out, float *pred_out, reco_model *model
                                (double)huber_delta);
 
     reco_workspace *w = model->ws;
-    model_forward(model, w, batch);
+    model_forward(model, w, batch, &head, 1);
     memset(w->dproj, 0, B * model->H * model->d * sizeof(float));
     float *pred = w->zbuf, *dpred = w->dz;
     for (size_t r = 0; r < B; r++) {
@@ -1026,7 +1039,7 @@ typedef struct adam_coef {
     float lr, b1, b2, eps, wd, scale, bc1, bc2;
 } adam_coef;
 
-static void adam_update(float *restrict p, const float *restrict g, float *restrict mo,
+RECO__HOT static void adam_update(float *restrict p, const float *restrict g, float *restrict mo,
                         float *restrict ve, size_t n, const adam_coef *c)
 {
     /* Coefficients in locals: read through `c` they could alias the arrays, which keeps the
@@ -1174,6 +1187,43 @@ static int resolve_ws(reco_workspace **w_out, const reco_model *m, reco_workspac
     return RECO_OK;
 }
 
+/* Scores of each row's candidates from the head projections, reading the embedding rows in
+ * place: (B, n_sel, C). */
+RECO__HOT static void score_direct(float *out, const reco_model *m, const reco_workspace *w,
+                                   const reco_batch *batch, const uint32_t *heads, uint32_t n_sel)
+{
+    const size_t B = batch->size, C = batch->n_candidates, d = m->d, H = m->H;
+    const float *emb = m->params + m->lay.item_emb;
+    const float *bias = m->params + m->lay.item_bias;
+    for (size_t g = 0; g < B; g++) {
+        const int32_t *cand = batch->candidates + (batch->shared_candidates ? 0 : g * C);
+        const float *pr = w->proj + g * H * d;
+        size_t c = 0;
+        for (; c + 4 <= C; c += 4) {
+            const float *e[4];
+            for (size_t q = 0; q < 4; q++) {
+                e[q] = emb + (size_t)cand[c + q] * d;
+                /* rows are scattered over the table: ask for the next group early */
+                if (c + 4 + q < C)
+                    __builtin_prefetch(emb + (size_t)cand[c + 4 + q] * d);
+            }
+            for (uint32_t j = 0; j < n_sel; j++) {
+                float sc[4];
+                vec_dot4(sc, pr + heads[j] * d, e[0], e[1], e[2], e[3], d);
+                float *o = out + (g * n_sel + j) * C + c;
+                for (size_t q = 0; q < 4; q++)
+                    o[q] = sc[q] + bias[(size_t)cand[c + q] * H + heads[j]];
+            }
+        }
+        for (; c < C; c++) {
+            const float *e = emb + (size_t)cand[c] * d;
+            for (uint32_t j = 0; j < n_sel; j++)
+                out[(g * n_sel + j) * C + c] =
+                    vec_dot(pr + heads[j] * d, e, d) + bias[(size_t)cand[c] * H + heads[j]];
+        }
+    }
+}
+
 int reco_model_score(float *out, const reco_model *model, reco_workspace *ws,
                      const reco_batch *batch, const uint32_t *heads, uint32_t n_sel)
 {
@@ -1191,16 +1241,22 @@ int reco_model_score(float *out, const reco_model *model, reco_workspace *ws,
         if (heads[j] >= model->H)
             return reco__error_set(RECO_EINVAL, "%s: head %u is not in [0, %zu)", fn, heads[j],
                                    model->H);
-    model_forward(model, w, batch);
+    model_forward(model, w, batch, heads, n_sel);
     const size_t B = batch->size, C = batch->n_candidates, d = model->d, H = model->H;
     const float *emb = model->params + model->lay.item_emb;
     const float *bias = model->params + model->lay.item_bias;
     const size_t rows = batch->shared_candidates ? 1 : B;
+    const size_t m_rows = batch->shared_candidates ? B : 1;
+    if (m_rows <= 4) {
+        /* Few states per candidate list: dot products straight from the embedding table cost
+         * less than gathering the candidates' rows first (serving one state). */
+        score_direct(out, model, w, batch, heads, n_sel);
+        return RECO_OK;
+    }
     for (size_t g = 0; g < rows; g++) {
         const int32_t *cand = batch->candidates + g * C;
         reco__embedding_gather(w->cand, emb, cand, C, d);
         /* shared: all B rows against the C candidates in one product per head */
-        const size_t m_rows = batch->shared_candidates ? B : 1;
         for (uint32_t j = 0; j < n_sel; j++) {
             const size_t h = heads[j];
             float *o = out + (g * n_sel + j) * C;
@@ -1224,7 +1280,8 @@ int reco_model_user_vectors(float *out, const reco_model *model, reco_workspace 
     int rc = resolve_ws(&w, model, ws, fn);
     if (rc < 0 || (rc = check_batch(model, w, batch, 0, fn)) < 0)
         return rc;
-    model_forward(model, w, batch);
+    static const uint32_t no_heads[1] = {0};
+    model_forward(model, w, batch, no_heads, 0);
     memcpy(out, w->u, (size_t)batch->size * model->d * sizeof(float));
     return RECO_OK;
 }
@@ -1287,7 +1344,7 @@ int reco_model_topn(int32_t *ids_out, float *scores_out, const reco_model *model
     const size_t limit = model->N < w->max_candidates ? model->N : w->max_candidates;
     if (n == 0 || n > limit)
         return reco__error_set(RECO_EINVAL, "%s: n = %u is not in [1, %zu]", fn, n, limit);
-    model_forward(model, w, batch);
+    model_forward(model, w, batch, &head, 1);
     const size_t B = batch->size, d = model->d, H = model->H, N = model->N;
     const float *emb = model->params + model->lay.item_emb;
     const float *bias = model->params + model->lay.item_bias;

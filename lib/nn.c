@@ -150,6 +150,56 @@ static void nn_scale_matrix(float *C, size_t ldc, size_t m, size_t n, float beta
     }
 }
 
+/* Up to this many rows (or, for A B^T, columns) a product goes to nn_gemm_thin. */
+#define NN_THIN_ROWS 4
+
+/* C (m, n) = alpha A op(B) + beta C for A untransposed, without BLIS: each row of C is a sum
+ * of rows of B (B untransposed: axpy over contiguous rows) or a row of dot products (B
+ * transposed: one contiguous dot per column). */
+RECO__HOT
+static void nn_gemm_thin(int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
+                         size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    for (size_t i = 0; i < m; i++) {
+        const float *a = A + i * lda;
+        float *c = C + i * ldc;
+        if (trans_b) {
+            for (size_t j = 0; j < n; j++) {
+                const float v = alpha * vec_dot(a, B + j * ldb, k);
+                c[j] = beta == 0.0f ? v : beta * c[j] + v;
+            }
+        } else {
+            /* 32 columns at a time in registers, B streamed once row by row */
+            size_t j0 = 0;
+            for (; j0 + 4 * VEC_LANES <= n; j0 += 4 * VEC_LANES) {
+                vec8f c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+                for (size_t p = 0; p < k; p++) {
+                    const float ap = a[p];
+                    const float *b = B + p * ldb + j0;
+                    c0 += ap * vec8_load(b);
+                    c1 += ap * vec8_load(b + VEC_LANES);
+                    c2 += ap * vec8_load(b + 2 * VEC_LANES);
+                    c3 += ap * vec8_load(b + 3 * VEC_LANES);
+                }
+                vec8f acc[4] = {c0, c1, c2, c3};
+                for (size_t q = 0; q < 4; q++) {
+                    float *cq = c + j0 + q * VEC_LANES;
+                    vec8f v = alpha * acc[q];
+                    if (beta != 0.0f)
+                        v += beta * vec8_load(cq);
+                    vec8_store(cq, v);
+                }
+            }
+            for (size_t j = j0; j < n; j++) {
+                float acc = 0.0f;
+                for (size_t p = 0; p < k; p++)
+                    acc += a[p] * B[p * ldb + j];
+                c[j] = alpha * acc + (beta == 0.0f ? 0.0f : beta * c[j]);
+            }
+        }
+    }
+}
+
 void reco__gemm(const reco__blas *blas, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                 float alpha, const float *A, size_t lda, const float *B, size_t ldb, float beta,
                 float *C, size_t ldc)
@@ -167,6 +217,14 @@ void reco__gemm(const reco__blas *blas, int trans_a, int trans_b, size_t m, size
      * when k == 0) and makes beta == 0 an overwrite, as BLAS does. */
     if (k == 0 || alpha == 0.0f) {
         nn_scale_matrix(C, ldc, m, n, beta);
+        return;
+    }
+
+    /* Thin products (a handful of rows, or of columns) cost BLIS more in call overhead and
+     * packing than in arithmetic: serving one state makes ~10 of them per call. Row-vector
+     * kernels do these directly. */
+    if (!trans_a && (m <= NN_THIN_ROWS || (n <= NN_THIN_ROWS && trans_b))) {
+        nn_gemm_thin(trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
 
@@ -263,7 +321,7 @@ static inline void nn_ln_row_backward(float *restrict dx, const float *restrict 
         dx[c] += s * (gamma[c] * dy[c] - mg - (x[c] - m) * s * mgn);
 }
 
-void reco__layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+RECO__HOT void reco__layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                              const float *gamma, const float *beta, size_t rows, size_t d)
 {
     assert(d > 0);
@@ -280,7 +338,7 @@ void reco__layernorm_forward(float *out, float *mean, float *rstd, const float *
     }
 }
 
-void reco__layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
+RECO__HOT void reco__layernorm_backward(float *dinp, float *dgamma, float *dbeta, const float *dout,
                               const float *inp, const float *gamma, const float *mean,
                               const float *rstd, size_t rows, size_t d)
 {
@@ -341,7 +399,7 @@ void reco__layernorm_backward(float *dinp, float *dgamma, float *dbeta, const fl
  * the same loop over the (possibly aliasing) arguments is left scalar (no restrict on the
  * public prototype, and -O2 adds no runtime alias checks); measured 11 -> ~3 ns per element.
  * This also keeps out == inp working. */
-void reco__gelu_forward(float *out, const float *inp, size_t n)
+RECO__HOT void reco__gelu_forward(float *out, const float *inp, size_t n)
 {
     size_t i = 0;
     for (; i + VEC_LANES <= n; i += VEC_LANES) {
@@ -355,7 +413,7 @@ void reco__gelu_forward(float *out, const float *inp, size_t n)
         out[i] = nn_gelu(inp[i]);
 }
 
-void reco__gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
+RECO__HOT void reco__gelu_backward(float *dinp, const float *dout, const float *inp, size_t n)
 {
     size_t i = 0;
     for (; i + VEC_LANES <= n; i += VEC_LANES) {
@@ -379,7 +437,7 @@ void reco__gelu_backward(float *dinp, const float *dout, const float *inp, size_
  * one core at -O2: loops ~7.7 ms vs GEMMs ~6 ms at Tq = T, but ~0.5 ms vs ~2.2 ms at Tq = 1.
  * And the loops skip masked keys, so padding is never read: NaN or garbage there cannot leak
  * into the output or the gradients, as it would through a GEMM (0 * NaN). */
-void reco__attention_forward(float *out, float *att, const float *q, size_t q_stride,
+RECO__HOT void reco__attention_forward(float *out, float *att, const float *q, size_t q_stride,
                              const float *k, size_t k_stride, const float *v, size_t v_stride,
                              const uint8_t *key_mask, size_t B, size_t Tq, size_t T, size_t d,
                              size_t n_heads)
@@ -454,6 +512,7 @@ void reco__attention_forward(float *out, float *att, const float *q, size_t q_st
     }
 }
 
+RECO__HOT
 void reco__attention_backward(float *dq, size_t dq_stride, float *dk, size_t dk_stride, float *dv,
                               size_t dv_stride, const float *dout, const float *att, const float *q,
                               size_t q_stride, const float *k, size_t k_stride, const float *v,
@@ -510,6 +569,7 @@ void reco__attention_backward(float *dq, size_t dq_stride, float *dk, size_t dk_
 
 /* ---- embeddings ----------------------------------------------------------------------- */
 
+RECO__HOT
 void reco__embedding_gather(float *out, const float *table, const int32_t *ids, size_t n, size_t d)
 {
     for (size_t i = 0; i < n; i++) {
@@ -518,6 +578,7 @@ void reco__embedding_gather(float *out, const float *table, const int32_t *ids, 
     }
 }
 
+RECO__HOT
 void reco__embedding_scatter_add(float *dtable, const float *dout, const int32_t *ids, size_t n,
                                  size_t d)
 {
@@ -539,6 +600,7 @@ float reco__sigmoid(float z)
     return e / (1.0f + e);
 }
 
+RECO__HOT
 double reco__bce_logits(float *dz, const float *z, const float *y, const float *weight, size_t n,
                         float scale)
 {
@@ -555,6 +617,7 @@ double reco__bce_logits(float *dz, const float *z, const float *y, const float *
     return total;
 }
 
+RECO__HOT
 double reco__huber(float *dpred, const float *pred, const float *target, const float *weight,
                    size_t n, float delta, float scale)
 {

@@ -11,6 +11,41 @@
 
 #define VEC_LANES 8
 
+/* RECO__HOT marks the functions that carry the elementwise and small-product work. On x86-64
+ * Linux with GCC each is compiled twice, for the x86-64 baseline (SSE2) and for x86-64-v3
+ * (AVX2 + FMA), and the dynamic loader picks the version the CPU supports (an ifunc), so the
+ * library stays a baseline x86-64 binary. BLIS does its own dispatch. The two versions may
+ * round differently (FMA contraction): results are reproducible on one machine, not across
+ * CPU generations. Define RECO_NO_CLONES to build a single version. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(RECO_NO_CLONES)
+#  define RECO__HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#  define RECO__HOT
+#endif
+
+/* Eight floats as one value (GCC/Clang vector extension): kept in registers, lowered to one
+ * AVX or two SSE registers depending on the clone being compiled. */
+typedef float vec8f __attribute__((vector_size(VEC_LANES * sizeof(float))));
+
+static inline vec8f vec8_load(const float *p)
+{
+    vec8f v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void vec8_store(float *p, vec8f v)
+{
+    __builtin_memcpy(p, &v, sizeof v);
+}
+
+/* Pairwise sum of the lanes. */
+static inline float vec8_hsum(vec8f v)
+{
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+}
+
 /* Pairwise sum of the VEC_LANES partial sums. */
 static inline float vec_hsum(const float acc[VEC_LANES])
 {
@@ -20,15 +55,41 @@ static inline float vec_hsum(const float acc[VEC_LANES])
 /* sum_i a[i] * b[i], n >= 0. */
 static inline float vec_dot(const float *restrict a, const float *restrict b, size_t n)
 {
-    float acc[VEC_LANES] = {0};
+    vec8f acc = {0};
     size_t i = 0;
     for (; i + VEC_LANES <= n; i += VEC_LANES)
-        for (size_t u = 0; u < VEC_LANES; u++)
-            acc[u] += a[i + u] * b[i + u];
+        acc += vec8_load(a + i) * vec8_load(b + i);
     float tail = 0.0f;
     for (; i < n; i++)
         tail += a[i] * b[i];
-    return tail + vec_hsum(acc);
+    return tail + vec8_hsum(acc);
+}
+
+/* out[q] = sum_i a[i] * b_q[i] for four vectors b_q at once: four independent accumulation
+ * chains, so the FMA latency that bounds a single dot product is hidden. */
+static inline void vec_dot4(float out[4], const float *restrict a, const float *b0,
+                            const float *b1, const float *b2, const float *b3, size_t n)
+{
+    vec8f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    size_t i = 0;
+    for (; i + VEC_LANES <= n; i += VEC_LANES) {
+        const vec8f x = vec8_load(a + i);
+        s0 += x * vec8_load(b0 + i);
+        s1 += x * vec8_load(b1 + i);
+        s2 += x * vec8_load(b2 + i);
+        s3 += x * vec8_load(b3 + i);
+    }
+    float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+    for (; i < n; i++) {
+        t0 += a[i] * b0[i];
+        t1 += a[i] * b1[i];
+        t2 += a[i] * b2[i];
+        t3 += a[i] * b3[i];
+    }
+    out[0] = t0 + vec8_hsum(s0);
+    out[1] = t1 + vec8_hsum(s1);
+    out[2] = t2 + vec8_hsum(s2);
+    out[3] = t3 + vec8_hsum(s3);
 }
 
 /* y[i] += a * x[i]; y and x must not overlap. */
