@@ -160,15 +160,36 @@ RECO__HOT
 static void nn_gemm_thin(int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
                          size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc)
 {
+    if (trans_b) {
+        /* Every entry is a dot product of two contiguous rows. Four rows of A against one row
+         * of B at a time: four independent FMA chains instead of one latency-bound chain. */
+        for (size_t j = 0; j < n; j++) {
+            const float *b = B + j * ldb;
+            size_t i = 0;
+            for (; i + 4 <= m; i += 4) {
+                float v[4];
+                /* long thin A (a catalog block): keep the next rows on their way */
+                if (i + 16 < m)
+                    __builtin_prefetch(A + (i + 16) * lda);
+                vec_dot4(v, b, A + i * lda, A + (i + 1) * lda, A + (i + 2) * lda,
+                         A + (i + 3) * lda, k);
+                for (size_t q = 0; q < 4; q++) {
+                    float *c = C + (i + q) * ldc + j;
+                    *c = beta == 0.0f ? alpha * v[q] : beta * *c + alpha * v[q];
+                }
+            }
+            for (; i < m; i++) {
+                float *c = C + i * ldc + j;
+                const float v = alpha * vec_dot(A + i * lda, b, k);
+                *c = beta == 0.0f ? v : beta * *c + v;
+            }
+        }
+        return;
+    }
     for (size_t i = 0; i < m; i++) {
         const float *a = A + i * lda;
         float *c = C + i * ldc;
-        if (trans_b) {
-            for (size_t j = 0; j < n; j++) {
-                const float v = alpha * vec_dot(a, B + j * ldb, k);
-                c[j] = beta == 0.0f ? v : beta * c[j] + v;
-            }
-        } else {
+        {
             /* 32 columns at a time in registers, B streamed once row by row */
             size_t j0 = 0;
             for (; j0 + 4 * VEC_LANES <= n; j0 += 4 * VEC_LANES) {
