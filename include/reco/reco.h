@@ -17,5 +17,6 @@
 #include "reco/rng.h"
 #include "reco/config.h"
 #include "reco/model.h"
+#include "reco/explorer.h"
 
 #endif /* RECO_RECO_H */
