@@ -18,5 +18,6 @@
 #include "reco/config.h"
 #include "reco/model.h"
 #include "reco/explorer.h"
+#include "reco/env.h"
 
 #endif /* RECO_RECO_H */

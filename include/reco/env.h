@@ -1,0 +1,81 @@
+/**
+ * @file env.h
+ * @brief The environment interface: anything that can run recommendation sessions.
+ * @defgroup reco_env Environment
+ *
+ * A @ref reco_env is a versioned struct of callbacks plus a payload, filled by the built-in
+ * ground-truth world (reco_world_env()), by the simulator (reco_sim_env()), or by a user who
+ * plugs in their own users. Sessions live in numbered slots `0 .. max_sessions-1`, and every
+ * callback works on a batch of slots at once, so many sessions step together.
+ *
+ * A session: reset() a slot for a user, then repeatedly observe() its state (the last
+ * `lookback` interactions, newest last, @ref RECO_PAD for empty slots), ask for candidates(),
+ * and step() with one item; step() returns the feedback bits (bit f = signal f), the reward
+ * and whether the session is over (the user exited or the maximum length was reached). A slot
+ * whose session is over must be reset() before it is stepped again.
+ *
+ * @code
+ * reco_env env;
+ * reco_world_env(&env, world);                 // or reco_sim_env(&env, sim)
+ * uint32_t slot = 0;
+ * uint64_t user = 17;
+ * env.reset(&slot, &user, 1, env.payload);
+ * int done = 0;
+ * while (!done) {
+ *     int32_t cand[500]; uint32_t nc;
+ *     env.candidates(cand, &nc, 500, &slot, 1, env.payload);
+ *     int32_t item = cand[0];                   // a policy chooses here
+ *     uint32_t fb; float r;
+ *     env.step(&fb, &r, &done, &slot, &item, 1, env.payload);
+ * }
+ * @endcode
+ *
+ * @par Thread safety
+ * Set by each implementation; the built-in ones allow concurrent calls on disjoint slots only
+ * if their documentation says so (see reco_world_env() and reco_sim_env()).
+ * @{
+ */
+#ifndef RECO_ENV_H
+#define RECO_ENV_H
+
+#include "reco/common.h"
+
+RECO_BEGIN_DECLS
+
+/** Current version of @ref reco_env. */
+#define RECO_ENV_VERSION 1
+
+/**
+ * @brief A batch-oriented session environment (struct of callbacks + payload).
+ *
+ * All arrays are row-major and sized by the `n` slots of the call. Every callback returns
+ * @ref RECO_OK or a negative status (and records the error with the library's error
+ * functions when it is a libreco implementation); on error the outputs are unspecified.
+ */
+typedef struct reco_env {
+    unsigned int version;  /**< @ref RECO_ENV_VERSION. */
+    uint32_t n_items;      /**< Catalog size: items are `0 .. n_items-1`. */
+    uint32_t n_signals;    /**< Feedback signals per step (bits of the feedback). */
+    uint32_t lookback;     /**< L: interactions returned by observe(). */
+    uint32_t user_dim;     /**< Width of the user features; 0 when there are none. */
+    uint32_t max_sessions; /**< Number of session slots. */
+    /** Start a new session for `users[i]` in `slots[i]`, i < n. */
+    int (*reset)(const uint32_t *slots, const uint64_t *users, uint32_t n, void *payload);
+    /** The state of each slot: items (n, L), feedback bits (n, L), user features (n, user_dim)
+     *  (`features_out` may be NULL when user_dim is 0). */
+    int (*observe)(int32_t *items_out, uint32_t *feedback_out, float *features_out,
+                   const uint32_t *slots, uint32_t n, void *payload);
+    /** Candidate items for each slot: `items_out` (n, max_candidates), `count_out` (n). */
+    int (*candidates)(int32_t *items_out, uint32_t *count_out, uint32_t max_candidates,
+                      const uint32_t *slots, uint32_t n, void *payload);
+    /** Show `items[i]` in `slots[i]`: feedback bits, reward and done (nonzero when the
+     *  session is over) for each, (n) each. */
+    int (*step)(uint32_t *feedback_out, float *reward_out, int *done_out, const uint32_t *slots,
+                const int32_t *items, uint32_t n, void *payload);
+    void *payload;         /**< Passed back to every callback; never read by the library. */
+} reco_env;
+
+RECO_END_DECLS
+
+/** @} */
+#endif /* RECO_ENV_H */
