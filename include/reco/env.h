@@ -42,6 +42,17 @@
 
 RECO_BEGIN_DECLS
 
+/** Signal index (feedback bit) of a click in the built-in world, its logs and simulator. */
+#define RECO_SIGNAL_CLICK 0
+/** Signal index of a long watch, the paper's "> 10 s" (bit 1). */
+#define RECO_SIGNAL_LONG_WATCH 1
+/** Signal index of a like / save (bit 2). */
+#define RECO_SIGNAL_LIKE 2
+/** Signal index of a hide / dislike (bit 3). */
+#define RECO_SIGNAL_HIDE 3
+/** Number of default signals (click, long watch, like, hide). */
+#define RECO_N_SIGNALS_DEFAULT 4
+
 /** Current version of @ref reco_env. */
 #define RECO_ENV_VERSION 1
 

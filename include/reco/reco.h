@@ -19,5 +19,6 @@
 #include "reco/model.h"
 #include "reco/explorer.h"
 #include "reco/env.h"
+#include "reco/sim.h"
 
 #endif /* RECO_RECO_H */

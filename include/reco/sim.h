@@ -1,0 +1,166 @@
+/**
+ * @file sim.h
+ * @brief The user simulator: a trained feedback model run as a @ref reco_env.
+ * @defgroup reco_sim Simulator
+ *
+ * RecoMind trains its Q-network inside a simulator built from a supervised model of immediate
+ * feedback. A @ref reco_sim wraps a trained @ref reco_model (borrowed, never modified) and
+ * exposes it through the @ref reco_env interface (reco_sim_env()), so policies, explorers and
+ * evaluators run in it exactly as in the ground-truth world.
+ *
+ * **A step.** For the item shown in each slot the model gives, per signal f, a probability
+ * p_f = sigmoid(head_f), and p_exit from the exit head. Signals are drawn in index order,
+ * honouring the dependencies set in the options: signal f with parent g and parent value v can
+ * be 1 only when signal g came out equal to v, and then with probability
+ * min(1, p_f / P(signal g = v)), so that its marginal stays p_f whenever the model's
+ * probabilities are consistent (p_f <= P(g = v)). The defaults encode the ground-truth world's
+ * rules: a long watch implies a click, a like implies a long watch, a hide excludes a click.
+ * Then the user exits with probability p_exit, or the session ends at `max_session_len` steps.
+ * The interaction (item, feedback bits) is appended to the slot's state, and the reward is
+ * `sum_f reward[f] * signal_f` (default weights: long watch dominates, hide is negative).
+ *
+ * **Start states.** A reset slot starts from an empty history, or — after
+ * reco_sim_set_start_env() — from the state that another environment (the world, say) gives
+ * the same user, so that both run the same users from the same histories (the audit does).
+ *
+ * **Candidates** are `n_candidates` distinct items drawn uniformly from the catalog at each
+ * step, from the slot's own random stream.
+ *
+ * **Randomness.** Each slot draws from its own stream, seeded at reset from the options' seed,
+ * the user and the number of resets of that slot; the same seed, users and calls give the same
+ * sessions.
+ *
+ * @code
+ * reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+ * so.max_sessions = 256;
+ * reco_sim *sim = NULL;
+ * if (reco_sim_create(&sim, model, &so) < 0)      // model: a trained reco_model
+ *     fprintf(stderr, "%s\n", reco_error_message());
+ * reco_env env;
+ * reco_sim_env(&env, sim);
+ * // ... env.reset / env.observe / env.candidates / env.step, as for any reco_env ...
+ * reco_sim_free(sim);
+ * @endcode
+ *
+ * @par Thread safety
+ * One thread at a time per simulator. Several simulators may share one model from several
+ * threads (scoring a frozen model is thread-safe), as long as nobody trains that model
+ * meanwhile.
+ * @{
+ */
+#ifndef RECO_SIM_H
+#define RECO_SIM_H
+
+#include "reco/common.h"
+#include "reco/alloc.h"
+#include "reco/env.h"
+#include "reco/model.h"
+
+RECO_BEGIN_DECLS
+
+/** Opaque simulator handle. */
+typedef struct reco_sim reco_sim;
+
+/** Largest number of signals a simulator handles (the model's limit). */
+#define RECO_SIM_MAX_SIGNALS 16
+
+/** Current version of @ref reco_sim_options. */
+#define RECO_SIM_OPTIONS_VERSION 1
+
+/** Options of a simulator. */
+typedef struct reco_sim_options {
+    unsigned int version;            /**< @ref RECO_SIM_OPTIONS_VERSION. */
+    const reco_allocator *allocator; /**< NULL: the process default; copied. */
+    uint64_t seed;                   /**< Seed of the slots' streams. Default 1. */
+    uint32_t max_sessions;           /**< Session slots, 1..65536. Default 256. */
+    uint32_t max_session_len;        /**< Steps before a session is cut, 1..100000. Default 100. */
+    uint32_t n_candidates;           /**< Candidates per step, 1..min(n_items, the model's
+                                          max_candidates). Default 500. */
+    /** Reward weight of each signal; entries past the model's n_signals are ignored.
+     *  Default: click 0.1, long watch 1.0, like 0.3, hide -0.5, others 0. */
+    float reward[RECO_SIM_MAX_SIGNALS];
+    /** Dependency of each signal: -1 for none, or the index g < f of the signal it depends
+     *  on. Default: long watch on click, like on long watch, hide on click, others -1. */
+    int32_t parent[RECO_SIM_MAX_SIGNALS];
+    /** The value (0 or 1) the parent must have: 1 for "implies", 0 for "excludes".
+     *  Default: 1, 1 and 0 for long watch, like and hide. */
+    int32_t parent_value[RECO_SIM_MAX_SIGNALS];
+} reco_sim_options;
+
+/** Initialiser for @ref reco_sim_options with the defaults of the current version. */
+#define RECO_SIM_OPTIONS_INIT                                                                  \
+    { RECO_SIM_OPTIONS_VERSION, NULL, 1, 256, 100, 500,                                        \
+      {0.1f, 1.0f, 0.3f, -0.5f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},                           \
+      {-1, 0, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},                           \
+      {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} }
+
+/**
+ * @brief Fill @p opts with the defaults of options version @p version.
+ * @param[out] opts     the struct to initialise.
+ * @param[in]  version  1..@ref RECO_SIM_OPTIONS_VERSION.
+ * @return @ref RECO_OK, @ref RECO_EINVAL if @p opts is NULL, @ref RECO_EVERSION otherwise.
+ * @since 0.1
+ */
+RECO_API int reco_sim_options_init(reco_sim_options *opts, unsigned int version);
+
+/**
+ * @brief Create a simulator around a trained feedback model.
+ * @param[out] out    receives the simulator; NULL on failure.
+ * @param[in]  model  the feedback model; borrowed: it must outlive the simulator and must not
+ *                    be trained while the simulator runs.
+ * @param[in]  opts   options (copied), or NULL for defaults.
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, an option out of range — the message
+ *         names it —, dependencies that do not point to an earlier signal, a model with more
+ *         than @ref RECO_SIM_MAX_SIGNALS signals); @ref RECO_EVERSION; @ref RECO_ENOMEM.
+ * @since 0.1
+ */
+RECO_API int reco_sim_create(reco_sim **out, const reco_model *model,
+                             const reco_sim_options *opts);
+
+/**
+ * @brief Free a simulator. NULL is accepted.
+ * @param[in] sim  the simulator.
+ * @since 0.1
+ */
+RECO_API void reco_sim_free(reco_sim *sim);
+
+/**
+ * @brief Fill @p out with the @ref reco_env callbacks of @p sim.
+ * @param[out] out  the environment; its payload is @p sim, which must outlive its use.
+ * @param[in]  sim  the simulator.
+ * @return @ref RECO_OK or @ref RECO_EINVAL.
+ * @since 0.1
+ */
+RECO_API int reco_sim_env(reco_env *out, reco_sim *sim);
+
+/**
+ * @brief Start future sessions from the states that @p source gives the same users.
+ *
+ * On every reset the simulator resets the same slots in @p source and copies their observed
+ * states (and user features) as the starting histories. @p source must have at least as many
+ * slots, the same catalog size, lookback and user-feature width; it is borrowed until this
+ * function is called again with NULL or the simulator is freed.
+ * @param[in,out] sim     the simulator.
+ * @param[in]     source  an environment, or NULL to start from empty histories again.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL for a NULL @p sim or an incompatible source.
+ * @since 0.1
+ */
+RECO_API int reco_sim_set_start_env(reco_sim *sim, const reco_env *source);
+
+/**
+ * @brief The model's probabilities for showing `items[i]` in `slots[i]` now, without stepping.
+ * @param[out]    probs_out  (n, n_signals + 1): each signal's marginal probability, then exit.
+ * @param[in,out] sim        the simulator.
+ * @param[in]     slots      (n) active slots.
+ * @param[in]     items      (n) items.
+ * @param[in]     n          number of slots, 1..max_sessions.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL / @ref RECO_ESTATE as for a step.
+ * @since 0.1
+ */
+RECO_API int reco_sim_probabilities(float *probs_out, reco_sim *sim, const uint32_t *slots,
+                                    const int32_t *items, uint32_t n);
+
+RECO_END_DECLS
+
+/** @} */
+#endif /* RECO_SIM_H */

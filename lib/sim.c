@@ -1,0 +1,425 @@
+/* reco_sim: a trained feedback model run as a reco_env (see include/reco/sim.h for the step's
+ * semantics). State per slot: the window of the last L interactions, user features, the step
+ * count and a random stream. Nothing allocates after creation. */
+#include <math.h>
+#include <string.h>
+
+#include "alloc_private.h"
+#include "error_private.h"
+#include "reco/rng.h"
+#include "reco/sim.h"
+
+struct reco_sim {
+    reco_allocator alloc;
+    reco_sim_options o;
+    const reco_model *model;
+    reco_workspace *ws;
+    size_t N, F, L, U, S, C, max_batch;
+    int32_t *win_items;  /* (S, L) */
+    uint32_t *win_fb;    /* (S, L) */
+    float *feat;         /* (S, U) */
+    uint64_t *user;      /* (S) */
+    uint32_t *len;       /* (S) steps taken in the current session */
+    uint8_t *active;     /* (S) 1 between reset and the end of the session */
+    uint64_t *resets;    /* (S) */
+    reco_rng *rng;       /* (S) */
+    /* scratch for one scoring chunk of up to max_batch slots */
+    int32_t *b_items;    /* (max_batch, L) */
+    uint32_t *b_fb;      /* (max_batch, L) */
+    float *b_feat;       /* (max_batch, U) */
+    int32_t *b_shown;    /* (max_batch) */
+    float *b_logits;     /* (max_batch, F + 1) */
+    float *probs;        /* (S, F + 1) */
+    const reco_env *start;
+};
+
+int reco_sim_options_init(reco_sim_options *opts, unsigned int version)
+{
+    if (opts == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_sim_options_init: opts is NULL");
+    int rc = reco__check_version(version, RECO_SIM_OPTIONS_VERSION, "reco_sim_options");
+    if (rc < 0)
+        return rc;
+    const reco_sim_options d = RECO_SIM_OPTIONS_INIT;
+    *opts = d;
+    opts->version = version;
+    return RECO_OK;
+}
+
+static int validate(const reco_sim_options *o, const reco_model_options *mo)
+{
+    int rc = reco__check_version(o->version, RECO_SIM_OPTIONS_VERSION, "reco_sim_options");
+    if (rc < 0)
+        return rc;
+    if (mo->n_signals > RECO_SIM_MAX_SIGNALS)
+        return reco__error_set(RECO_EINVAL, "reco_sim_create: the model has %u signals; at most "
+                               "%d are supported", mo->n_signals, RECO_SIM_MAX_SIGNALS);
+    if (o->max_sessions < 1 || o->max_sessions > 65536)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.max_sessions",
+                                  "%u is out of range [1, 65536]", o->max_sessions);
+    if (o->max_session_len < 1 || o->max_session_len > 100000)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.max_session_len",
+                                  "%u is out of range [1, 100000]", o->max_session_len);
+    const uint32_t cmax = mo->n_items < mo->max_candidates ? mo->n_items : mo->max_candidates;
+    if (o->n_candidates < 1 || o->n_candidates > cmax)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.n_candidates",
+                                  "%u is out of range [1, %u] (the catalog size or the model's "
+                                  "max_candidates)", o->n_candidates, cmax);
+    for (uint32_t f = 0; f < mo->n_signals; f++) {
+        if (!isfinite(o->reward[f]))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.reward",
+                                      "weight %u is not finite", f);
+        if (o->parent[f] != -1 && (o->parent[f] < 0 || (uint32_t)o->parent[f] >= f))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.parent",
+                                      "signal %u depends on %d, which is not an earlier signal",
+                                      f, o->parent[f]);
+        if (o->parent[f] != -1 && o->parent_value[f] != 0 && o->parent_value[f] != 1)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.parent_value",
+                                      "signal %u: %d is neither 0 nor 1", f,
+                                      o->parent_value[f]);
+    }
+    return RECO_OK;
+}
+
+void reco_sim_free(reco_sim *sim)
+{
+    if (sim == NULL)
+        return;
+    reco_allocator a = sim->alloc;
+    reco_workspace_free(sim->ws);
+    void *bufs[] = {sim->win_items, sim->win_fb, sim->feat, sim->user, sim->len,
+                    sim->active, sim->resets, sim->rng, sim->b_items, sim->b_fb,
+                    sim->b_feat, sim->b_shown, sim->b_logits, sim->probs};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        reco__free(&a, bufs[i]);
+    reco__free(&a, sim);
+    reco__handle_release();
+}
+
+int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_options *opts)
+{
+    if (out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_sim_create: out is NULL");
+    *out = NULL;
+    if (model == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_sim_create: model is NULL");
+    reco_sim_options o = RECO_SIM_OPTIONS_INIT;
+    if (opts != NULL) {
+        int rc = reco__check_version(opts->version, RECO_SIM_OPTIONS_VERSION,
+                                     "reco_sim_options");
+        if (rc < 0)
+            return rc;
+        o = *opts;
+    }
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    reco_model_get_options(&mo, model);
+    int rc = validate(&o, &mo);
+    if (rc < 0)
+        return rc;
+    reco_allocator a;
+    if ((rc = reco__allocator_resolve(&a, o.allocator)) < 0)
+        return rc;
+    reco_sim *s = reco__calloc(&a, 1, sizeof *s);
+    if (s == NULL)
+        return RECO_ENOMEM;
+    reco__handle_acquire(); /* balanced by reco_sim_free, also on the failure path below */
+    s->alloc = a;
+    s->o = o;
+    s->o.allocator = NULL;
+    s->model = model;
+    s->N = mo.n_items;
+    s->F = mo.n_signals;
+    s->L = mo.lookback;
+    s->U = mo.user_dim;
+    s->S = o.max_sessions;
+    s->C = o.n_candidates;
+    s->max_batch = mo.max_batch;
+    const size_t S = s->S, L = s->L, U = s->U, F1 = s->F + 1, MB = s->max_batch;
+    s->win_items = reco__calloc(&a, S * L, sizeof(int32_t));
+    s->win_fb = reco__calloc(&a, S * L, sizeof(uint32_t));
+    s->feat = reco__calloc(&a, S * U + 1, sizeof(float));
+    s->user = reco__calloc(&a, S, sizeof(uint64_t));
+    s->len = reco__calloc(&a, S, sizeof(uint32_t));
+    s->active = reco__calloc(&a, S, 1);
+    s->resets = reco__calloc(&a, S, sizeof(uint64_t));
+    s->rng = reco__calloc(&a, S, sizeof(reco_rng));
+    s->b_items = reco__calloc(&a, MB * L, sizeof(int32_t));
+    s->b_fb = reco__calloc(&a, MB * L, sizeof(uint32_t));
+    s->b_feat = reco__calloc(&a, MB * U + 1, sizeof(float));
+    s->b_shown = reco__calloc(&a, MB, sizeof(int32_t));
+    s->b_logits = reco__calloc(&a, MB * F1, sizeof(float));
+    s->probs = reco__calloc(&a, S * F1, sizeof(float));
+    if (s->win_items == NULL || s->win_fb == NULL || s->feat == NULL || s->user == NULL ||
+        s->len == NULL || s->active == NULL || s->resets == NULL || s->rng == NULL ||
+        s->b_items == NULL || s->b_fb == NULL || s->b_feat == NULL || s->b_shown == NULL ||
+        s->b_logits == NULL || s->probs == NULL ||
+        (rc = reco_workspace_create(&s->ws, model)) < 0) {
+        reco_sim_free(s);
+        return RECO_ENOMEM;
+    }
+    for (size_t i = 0; i < S * L; i++)
+        s->win_items[i] = RECO_PAD;
+    *out = s;
+    return RECO_OK;
+}
+
+int reco_sim_set_start_env(reco_sim *sim, const reco_env *source)
+{
+    if (sim == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_sim_set_start_env: sim is NULL");
+    if (source != NULL) {
+        if (source->version < 1 || source->version > RECO_ENV_VERSION || source->reset == NULL ||
+            source->observe == NULL)
+            return reco__error_set(RECO_EINVAL, "reco_sim_set_start_env: the source is not a "
+                                   "valid reco_env (version or callbacks)");
+        if (source->max_sessions < sim->S || source->n_items != sim->N ||
+            source->lookback != sim->L || source->user_dim != sim->U)
+            return reco__error_set(RECO_EINVAL,
+                                   "reco_sim_set_start_env: the source has %u slots, %u items, "
+                                   "lookback %u, user_dim %u; the simulator needs >= %zu slots, "
+                                   "%zu items, lookback %zu, user_dim %zu", source->max_sessions,
+                                   source->n_items, source->lookback, source->user_dim, sim->S,
+                                   sim->N, sim->L, sim->U);
+    }
+    sim->start = source;
+    return RECO_OK;
+}
+
+static int check_slots(const reco_sim *s, const uint32_t *slots, uint32_t n, int need_active,
+                       const char *fn)
+{
+    if (slots == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: slots is NULL", fn);
+    if (n == 0 || n > s->S)
+        return reco__error_set(RECO_EINVAL, "%s: n = %u is not in [1, %zu]", fn, n, s->S);
+    for (uint32_t i = 0; i < n; i++) {
+        if (slots[i] >= s->S)
+            return reco__error_set(RECO_EINVAL, "%s: slot %u (entry %u) is not in [0, %zu)", fn,
+                                   slots[i], i, s->S);
+        if (need_active && !s->active[slots[i]])
+            return reco__error_set(RECO_ESTATE, "%s: slot %u has no running session (reset it "
+                                   "first)", fn, slots[i]);
+    }
+    return RECO_OK;
+}
+
+static int sim_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *payload)
+{
+    reco_sim *s = payload;
+    int rc = check_slots(s, slots, n, 0, "reco_sim reset");
+    if (rc < 0)
+        return rc;
+    if (users == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_sim reset: users is NULL");
+    if (s->start != NULL) {
+        /* Histories from the source env, fetched in chunks into the scoring scratch. */
+        for (uint32_t i0 = 0; i0 < n; i0 += (uint32_t)s->max_batch) {
+            const uint32_t k = n - i0 < s->max_batch ? n - i0 : (uint32_t)s->max_batch;
+            if ((rc = s->start->reset(slots + i0, users + i0, k, s->start->payload)) < 0 ||
+                (rc = s->start->observe(s->b_items, s->b_fb, s->U > 0 ? s->b_feat : NULL,
+                                        slots + i0, k, s->start->payload)) < 0)
+                return rc;
+            for (uint32_t j = 0; j < k; j++) {
+                const size_t sl = slots[i0 + j];
+                memcpy(s->win_items + sl * s->L, s->b_items + (size_t)j * s->L,
+                       s->L * sizeof(int32_t));
+                memcpy(s->win_fb + sl * s->L, s->b_fb + (size_t)j * s->L,
+                       s->L * sizeof(uint32_t));
+                if (s->U > 0)
+                    memcpy(s->feat + sl * s->U, s->b_feat + (size_t)j * s->U,
+                           s->U * sizeof(float));
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const size_t sl = slots[i];
+        if (s->start == NULL) {
+            for (size_t t = 0; t < s->L; t++) {
+                s->win_items[sl * s->L + t] = RECO_PAD;
+                s->win_fb[sl * s->L + t] = 0;
+            }
+            if (s->U > 0)
+                memset(s->feat + sl * s->U, 0, s->U * sizeof(float));
+        }
+        s->user[sl] = users[i];
+        s->len[sl] = 0;
+        s->active[sl] = 1;
+        reco_rng_seed(&s->rng[sl], s->o.seed ^ (0x9E3779B97F4A7C15ULL * (s->resets[sl] + 1)),
+                      users[i]);
+        s->resets[sl]++;
+    }
+    return RECO_OK;
+}
+
+static int sim_observe(int32_t *items_out, uint32_t *feedback_out, float *features_out,
+                       const uint32_t *slots, uint32_t n, void *payload)
+{
+    reco_sim *s = payload;
+    int rc = check_slots(s, slots, n, 0, "reco_sim observe");
+    if (rc < 0)
+        return rc;
+    if (items_out == NULL || feedback_out == NULL || (s->U > 0 && features_out == NULL))
+        return reco__error_set(RECO_EINVAL, "reco_sim observe: NULL output");
+    for (uint32_t i = 0; i < n; i++) {
+        const size_t sl = slots[i];
+        memcpy(items_out + (size_t)i * s->L, s->win_items + sl * s->L, s->L * sizeof(int32_t));
+        memcpy(feedback_out + (size_t)i * s->L, s->win_fb + sl * s->L, s->L * sizeof(uint32_t));
+        if (s->U > 0)
+            memcpy(features_out + (size_t)i * s->U, s->feat + sl * s->U, s->U * sizeof(float));
+    }
+    return RECO_OK;
+}
+
+static int sim_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_candidates,
+                          const uint32_t *slots, uint32_t n, void *payload)
+{
+    reco_sim *s = payload;
+    int rc = check_slots(s, slots, n, 1, "reco_sim candidates");
+    if (rc < 0)
+        return rc;
+    if (items_out == NULL || count_out == NULL || max_candidates == 0)
+        return reco__error_set(RECO_EINVAL, "reco_sim candidates: NULL output or "
+                               "max_candidates 0");
+    const uint32_t k = (uint32_t)(s->C < max_candidates ? s->C : max_candidates);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t *dst = (uint32_t *)(void *)(items_out + (size_t)i * max_candidates);
+        reco_rng_sample(dst, &s->rng[slots[i]], (uint32_t)s->N, k);
+        count_out[i] = k;
+    }
+    return RECO_OK;
+}
+
+/* Logits of every signal head and the exit head for items[i] in slots[i], as probabilities
+ * into s->probs (n, F + 1). */
+static int score_shown(reco_sim *s, const uint32_t *slots, const int32_t *items, uint32_t n,
+                       const char *fn)
+{
+    if (items == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: items is NULL", fn);
+    for (uint32_t i = 0; i < n; i++)
+        if (items[i] < 0 || (size_t)items[i] >= s->N)
+            return reco__error_set(RECO_EINVAL, "%s: item %d (entry %u) is not in [0, %zu)", fn,
+                                   items[i], i, s->N);
+    const size_t F1 = s->F + 1, L = s->L, U = s->U;
+    uint32_t heads[RECO_SIM_MAX_SIGNALS + 1];
+    for (size_t h = 0; h < F1; h++)
+        heads[h] = (uint32_t)h;
+    for (uint32_t i0 = 0; i0 < n; i0 += (uint32_t)s->max_batch) {
+        const uint32_t k = n - i0 < s->max_batch ? n - i0 : (uint32_t)s->max_batch;
+        for (uint32_t j = 0; j < k; j++) {
+            const size_t sl = slots[i0 + j];
+            memcpy(s->b_items + (size_t)j * L, s->win_items + sl * L, L * sizeof(int32_t));
+            memcpy(s->b_fb + (size_t)j * L, s->win_fb + sl * L, L * sizeof(uint32_t));
+            if (U > 0)
+                memcpy(s->b_feat + (size_t)j * U, s->feat + sl * U, U * sizeof(float));
+            s->b_shown[j] = items[i0 + j];
+        }
+        reco_batch b = RECO_BATCH_INIT;
+        b.size = k;
+        b.items = s->b_items;
+        b.feedback = s->b_fb;
+        b.user_features = U > 0 ? s->b_feat : NULL;
+        b.n_candidates = 1;
+        b.candidates = s->b_shown;
+        b.shared_candidates = 0;
+        int rc = reco_model_score(s->b_logits, s->model, s->ws, &b, heads, (uint32_t)F1);
+        if (rc < 0)
+            return rc;
+        for (size_t j = 0; j < (size_t)k * F1; j++) {
+            const float z = s->b_logits[j];
+            s->probs[(size_t)i0 * F1 + j] = z >= 0 ? 1.0f / (1.0f + expf(-z))
+                                                   : expf(z) / (1.0f + expf(z));
+        }
+    }
+    return RECO_OK;
+}
+
+int reco_sim_probabilities(float *probs_out, reco_sim *sim, const uint32_t *slots,
+                           const int32_t *items, uint32_t n)
+{
+    static const char fn[] = "reco_sim_probabilities";
+    if (probs_out == NULL || sim == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL argument", fn);
+    int rc = check_slots(sim, slots, n, 1, fn);
+    if (rc < 0 || (rc = score_shown(sim, slots, items, n, fn)) < 0)
+        return rc;
+    memcpy(probs_out, sim->probs, (size_t)n * (sim->F + 1) * sizeof(float));
+    return RECO_OK;
+}
+
+static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
+                    const uint32_t *slots, const int32_t *items, uint32_t n, void *payload)
+{
+    static const char fn[] = "reco_sim step";
+    reco_sim *s = payload;
+    int rc = check_slots(s, slots, n, 1, fn);
+    if (rc < 0)
+        return rc;
+    if (feedback_out == NULL || reward_out == NULL || done_out == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL output", fn);
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < i; j++)
+            if (slots[i] == slots[j])
+                return reco__error_set(RECO_EINVAL, "%s: slot %u appears twice", fn, slots[i]);
+    if ((rc = score_shown(s, slots, items, n, fn)) < 0)
+        return rc;
+    const size_t F = s->F, F1 = F + 1, L = s->L;
+    for (uint32_t i = 0; i < n; i++) {
+        const size_t sl = slots[i];
+        const float *p = s->probs + (size_t)i * F1;
+        reco_rng *rng = &s->rng[sl];
+        uint32_t bits = 0;
+        float reward = 0.0f;
+        for (size_t f = 0; f < F; f++) {
+            double q = p[f];
+            const int32_t g = s->o.parent[f];
+            if (g >= 0) {
+                const uint32_t got = (bits >> g) & 1u;
+                const double cond = s->o.parent_value[f] ? p[g] : 1.0 - (double)p[g];
+                if (got != (uint32_t)s->o.parent_value[f] || cond <= 0.0)
+                    q = 0.0;
+                else
+                    q = q / cond < 1.0 ? q / cond : 1.0;
+            }
+            /* one uniform per signal whatever the branch: streams stay aligned */
+            const double u = reco_rng_uniform(rng);
+            if (u < q) {
+                bits |= 1u << f;
+                reward += s->o.reward[f];
+            }
+        }
+        const double u_exit = reco_rng_uniform(rng);
+        s->len[sl]++;
+        const int done = u_exit < p[F] || s->len[sl] >= s->o.max_session_len;
+        /* append the interaction: the window shifts left by one */
+        memmove(s->win_items + sl * L, s->win_items + sl * L + 1, (L - 1) * sizeof(int32_t));
+        memmove(s->win_fb + sl * L, s->win_fb + sl * L + 1, (L - 1) * sizeof(uint32_t));
+        s->win_items[sl * L + L - 1] = items[i];
+        s->win_fb[sl * L + L - 1] = bits;
+        if (done)
+            s->active[sl] = 0;
+        feedback_out[i] = bits;
+        reward_out[i] = reward;
+        done_out[i] = done;
+    }
+    return RECO_OK;
+}
+
+int reco_sim_env(reco_env *out, reco_sim *sim)
+{
+    if (out == NULL || sim == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_sim_env: NULL argument");
+    memset(out, 0, sizeof *out);
+    out->version = RECO_ENV_VERSION;
+    out->n_items = (uint32_t)sim->N;
+    out->n_signals = (uint32_t)sim->F;
+    out->lookback = (uint32_t)sim->L;
+    out->user_dim = (uint32_t)sim->U;
+    out->max_sessions = (uint32_t)sim->S;
+    out->reset = sim_reset;
+    out->observe = sim_observe;
+    out->candidates = sim_candidates;
+    out->step = sim_step;
+    out->payload = sim;
+    return RECO_OK;
+}

@@ -1,0 +1,404 @@
+/* reco_sim: sampled rates against the model's probabilities, signal dependencies, rewards,
+ * windows, session ends, start states from another env, determinism, errors, no allocation.
+ * Internal test: it sets the model's head weights to zero so that each head's logit is the
+ * item's bias, a probability chosen by the test. */
+#include <math.h>
+
+#include "test_common.h"
+#include "model_private.h"
+#include "reco/sim.h"
+
+enum { NI = 40, LB = 4, NSIG = 4 };
+
+static size_t allocs, frees;
+static void *count_alloc(void *o, size_t n, size_t a)
+{
+    (void)o;
+    void *p = NULL;
+    if (posix_memalign(&p, a, n) != 0)
+        return NULL;
+    allocs++;
+    return p;
+}
+static void count_free(void *o, void *p)
+{
+    (void)o;
+    if (p != NULL)
+        frees++;
+    free(p);
+}
+static reco_allocator counting = {RECO_ALLOCATOR_VERSION, count_alloc, count_free, NULL};
+
+static float logit(double p)
+{
+    return (float)log(p / (1.0 - p));
+}
+
+/* A model whose heads ignore the state: logit of head h for item i = bias[i][h]. Item 0 gets
+ * the probabilities click .6, long watch .3, like .15, hide .2, exit .25; other items
+ * click .5, long watch .4, like .1, hide .3, exit .1. */
+static reco_model *fixed_model(const reco_allocator *a)
+{
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.allocator = a;
+    o.n_items = NI;
+    o.dim = 8;
+    o.lookback = LB;
+    o.n_heads = 2;
+    o.ffn_dim = 8;
+    o.n_signals = NSIG;
+    o.max_batch = 8;
+    o.max_candidates = 16;
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    memset(m->params + m->lay.head_w, 0, m->d * m->H * m->d * sizeof(float));
+    const double p0[5] = {0.6, 0.3, 0.15, 0.2, 0.25}, p1[5] = {0.5, 0.4, 0.1, 0.3, 0.1};
+    for (size_t i = 0; i < NI; i++)
+        for (size_t h = 0; h < 5; h++)
+            m->params[m->lay.item_bias + i * m->H + h] = logit(i == 0 ? p0[h] : p1[h]);
+    return m;
+}
+
+static reco_sim *make_sim(const reco_model *m, uint32_t slots, uint32_t max_len)
+{
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = slots;
+    so.max_session_len = max_len;
+    so.n_candidates = 10;
+    so.seed = 3;
+    reco_sim *s = NULL;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    return s;
+}
+
+static void test_sim_probabilities_are_the_model(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL);
+    reco_sim *s = make_sim(m, 2, 10);
+    reco_env env;
+    reco_sim_env(&env, s);
+    uint32_t slots[2] = {0, 1};
+    uint64_t users[2] = {5, 6};
+    assert_int_equal(env.reset(slots, users, 2, env.payload), RECO_OK);
+    int32_t items[2] = {0, 7};
+    float p[2 * 5];
+    assert_int_equal(reco_sim_probabilities(p, s, slots, items, 2), RECO_OK);
+    const double p0[5] = {0.6, 0.3, 0.15, 0.2, 0.25}, p1[5] = {0.5, 0.4, 0.1, 0.3, 0.1};
+    for (int h = 0; h < 5; h++) {
+        assert_float_equal(p[h], p0[h], 1e-5);
+        assert_float_equal(p[5 + h], p1[h], 1e-5);
+    }
+    reco_sim_free(s);
+    reco_model_free(m);
+}
+
+/* Many one-step sessions from the same (empty) state: every signal's marginal frequency is the
+ * model's probability (the defaults' dependencies keep marginals when they are consistent:
+ * long watch .3 <= click .6, like .15 <= long watch .3, hide .2 <= 1 - click .4), the
+ * dependencies always hold, and the reward is the weighted sum of the bits. */
+static void test_sim_sampled_rates(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL);
+    reco_sim *s = make_sim(m, 8, 1000);
+    reco_env env;
+    reco_sim_env(&env, s);
+    const int n = 40000;
+    long count[5] = {0};
+    const float w[4] = {0.1f, 1.0f, 0.3f, -0.5f};
+    for (int k = 0; k < n / 8; k++) {
+        uint32_t slots[8];
+        uint64_t users[8];
+        int32_t items[8];
+        for (uint32_t j = 0; j < 8; j++) {
+            slots[j] = j;
+            users[j] = (uint64_t)k * 8 + j;
+            items[j] = 0;
+        }
+        assert_int_equal(env.reset(slots, users, 8, env.payload), RECO_OK);
+        uint32_t fb[8];
+        float r[8];
+        int done[8];
+        assert_int_equal(env.step(fb, r, done, slots, items, 8, env.payload), RECO_OK);
+        for (int j = 0; j < 8; j++) {
+            const uint32_t b = fb[j];
+            float expect = 0.0f;
+            for (int f = 0; f < 4; f++) {
+                count[f] += (b >> f) & 1u;
+                if ((b >> f) & 1u)
+                    expect += w[f];
+            }
+            count[4] += done[j];
+            assert_float_equal(r[j], expect, 1e-6);
+            if (b & 2u)
+                assert_true(b & 1u); /* long watch implies click */
+            if (b & 4u)
+                assert_true(b & 2u); /* like implies long watch */
+            if (b & 8u)
+                assert_false(b & 1u); /* hide excludes click */
+        }
+    }
+    const double p[5] = {0.6, 0.3, 0.15, 0.2, 0.25};
+    for (int f = 0; f < 5; f++) {
+        const double freq = (double)count[f] / n, sd = sqrt(p[f] * (1 - p[f]) / n);
+        /* 5 standard errors: a wrong conditional (e.g. p_f instead of p_f / p_parent) moves
+         * the long-watch rate from .30 to .18, 50 standard errors away */
+        if (fabs(freq - p[f]) > 5 * sd)
+            fail_msg("signal %d: frequency %.4f, model %.4f (5 sd = %.4f)", f, freq, p[f],
+                     5 * sd);
+    }
+    reco_sim_free(s);
+    reco_model_free(m);
+}
+
+static void test_sim_window_and_session_end(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL);
+    reco_sim *s = make_sim(m, 1, 3);
+    reco_env env;
+    reco_sim_env(&env, s);
+    uint32_t slot = 0;
+    uint64_t user = 1;
+    assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+    int32_t it[LB];
+    uint32_t fb[LB];
+    assert_int_equal(env.observe(it, fb, NULL, &slot, 1, env.payload), RECO_OK);
+    for (int t = 0; t < LB; t++)
+        assert_int_equal(it[t], RECO_PAD);
+    int done = 0;
+    int steps = 0;
+    int32_t shown[3] = {11, 12, 13};
+    uint32_t bits[3];
+    while (!done) {
+        float r;
+        assert_int_equal(env.step(&bits[steps], &r, &done, &slot, &shown[steps], 1, env.payload),
+                         RECO_OK);
+        steps++;
+        assert_int_equal(env.observe(it, fb, NULL, &slot, 1, env.payload), RECO_OK);
+        assert_int_equal(it[LB - 1], shown[steps - 1]); /* newest last */
+        assert_int_equal(fb[LB - 1], bits[steps - 1]);
+        if (steps >= 2)
+            assert_int_equal(it[LB - 2], shown[steps - 2]);
+    }
+    assert_true(steps <= 3); /* max_session_len */
+    uint32_t f1;
+    float r1;
+    int d1;
+    assert_reco_error(env.step(&f1, &r1, &d1, &slot, &shown[0], 1, env.payload), RECO_ESTATE,
+                      "reset it first");
+    int32_t cand[16];
+    uint32_t nc;
+    assert_reco_error(env.candidates(cand, &nc, 16, &slot, 1, env.payload), RECO_ESTATE,
+                      "no running session");
+    reco_sim_free(s);
+    reco_model_free(m);
+}
+
+static void test_sim_candidates_and_determinism(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL);
+    uint32_t trace[2][200];
+    for (int run = 0; run < 2; run++) {
+        reco_sim *s = make_sim(m, 2, 50);
+        reco_env env;
+        reco_sim_env(&env, s);
+        uint32_t slots[2] = {0, 1};
+        uint64_t users[2] = {9, 10};
+        assert_int_equal(env.reset(slots, users, 2, env.payload), RECO_OK);
+        int pos = 0;
+        for (int step = 0; step < 20; step++) {
+            int32_t cand[2 * 16];
+            uint32_t nc[2];
+            if (env.candidates(cand, nc, 16, slots, 2, env.payload) != RECO_OK)
+                break;
+            for (int j = 0; j < 2; j++) {
+                assert_int_equal(nc[j], 10);
+                for (uint32_t a = 0; a < nc[j]; a++) {
+                    assert_true(cand[j * 16 + a] >= 0 && cand[j * 16 + a] < NI);
+                    for (uint32_t b = 0; b < a; b++)
+                        assert_int_not_equal(cand[j * 16 + a], cand[j * 16 + b]);
+                }
+            }
+            int32_t items[2] = {cand[0], cand[16]};
+            uint32_t fb[2];
+            float r[2];
+            int done[2];
+            assert_int_equal(env.step(fb, r, done, slots, items, 2, env.payload), RECO_OK);
+            trace[run][pos++] = (uint32_t)items[0] * 16 + fb[0];
+            trace[run][pos++] = (uint32_t)items[1] * 16 + fb[1];
+            if (done[0] || done[1])
+                break;
+        }
+        while (pos < 200)
+            trace[run][pos++] = 0;
+        reco_sim_free(s);
+    }
+    assert_memory_equal(trace[0], trace[1], sizeof trace[0]);
+    reco_model_free(m);
+}
+
+/* A fake start env: user u's history is items u, u+1, ... (mod NI), feedback 1. */
+static int fake_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *payload)
+{
+    uint64_t *last_user = payload;
+    for (uint32_t i = 0; i < n; i++)
+        last_user[slots[i]] = users[i];
+    return RECO_OK;
+}
+static int fake_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
+                        uint32_t n, void *payload)
+{
+    (void)feat;
+    const uint64_t *last_user = payload;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t t = 0; t < LB; t++) {
+            items[i * LB + t] = (int32_t)((last_user[slots[i]] + t) % NI);
+            fb[i * LB + t] = 1;
+        }
+    return RECO_OK;
+}
+
+static void test_sim_start_env(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL);
+    reco_sim *s = make_sim(m, 2, 5);
+    uint64_t last_user[4] = {0};
+    reco_env src = {RECO_ENV_VERSION, NI, NSIG, LB, 0, 4, fake_reset, fake_observe, NULL, NULL,
+                    last_user};
+    assert_int_equal(reco_sim_set_start_env(s, &src), RECO_OK);
+    reco_env env;
+    reco_sim_env(&env, s);
+    uint32_t slots[2] = {1, 0};
+    uint64_t users[2] = {3, 30};
+    assert_int_equal(env.reset(slots, users, 2, env.payload), RECO_OK);
+    int32_t it[2 * LB];
+    uint32_t fb[2 * LB];
+    assert_int_equal(env.observe(it, fb, NULL, slots, 2, env.payload), RECO_OK);
+    for (int t = 0; t < LB; t++) {
+        assert_int_equal(it[t], (3 + t) % NI);
+        assert_int_equal(it[LB + t], (30 + t) % NI);
+        assert_int_equal(fb[t], 1);
+    }
+    /* incompatible sources are refused */
+    reco_env bad = src;
+    bad.lookback = LB + 1;
+    assert_reco_error(reco_sim_set_start_env(s, &bad), RECO_EINVAL, "lookback");
+    bad = src;
+    bad.max_sessions = 1;
+    assert_reco_error(reco_sim_set_start_env(s, &bad), RECO_EINVAL, "slots");
+    bad = src;
+    bad.observe = NULL;
+    assert_reco_error(reco_sim_set_start_env(s, &bad), RECO_EINVAL, "callbacks");
+    assert_int_equal(reco_sim_set_start_env(s, NULL), RECO_OK);
+    reco_sim_free(s);
+    reco_model_free(m);
+}
+
+static void test_sim_bad_input(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL);
+    reco_sim *s = NULL;
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.n_candidates = 17; /* more than the model's max_candidates (16) */
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.n_candidates");
+    assert_null(s);
+    so = (reco_sim_options)RECO_SIM_OPTIONS_INIT;
+    so.n_candidates = 10;
+    so.parent[2] = 3; /* like depending on a later signal */
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "not an earlier signal");
+    so.parent[2] = 1;
+    so.parent_value[2] = 2;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "neither 0 nor 1");
+    so.parent_value[2] = 1;
+    so.reward[1] = NAN;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.reward");
+    so.reward[1] = 1.0f;
+    so.max_sessions = 0;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.max_sessions");
+    so.max_sessions = 2;
+    so.version = 0;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_EVERSION);
+    so.version = RECO_SIM_OPTIONS_VERSION;
+    assert_int_equal(reco_sim_create(NULL, m, &so), RECO_EINVAL);
+    assert_int_equal(reco_sim_create(&s, NULL, &so), RECO_EINVAL);
+    assert_int_equal(reco_sim_options_init(&so, 2), RECO_EVERSION);
+
+    s = make_sim(m, 2, 5);
+    reco_env env;
+    reco_sim_env(&env, s);
+    uint32_t slots[2] = {0, 1};
+    uint64_t users[2] = {1, 2};
+    assert_int_equal(env.reset(slots, users, 2, env.payload), RECO_OK);
+    uint32_t fb[2];
+    float r[2];
+    int done[2];
+    int32_t items[2] = {0, NI};
+    assert_reco_error(env.step(fb, r, done, slots, items, 2, env.payload), RECO_EINVAL,
+                      "is not in [0, 40)");
+    items[1] = 1;
+    uint32_t dup[2] = {1, 1};
+    assert_reco_error(env.step(fb, r, done, dup, items, 2, env.payload), RECO_EINVAL,
+                      "appears twice");
+    uint32_t far = 2;
+    assert_reco_error(env.reset(&far, users, 1, env.payload), RECO_EINVAL, "slot 2");
+    assert_reco_error(env.step(NULL, r, done, slots, items, 2, env.payload), RECO_EINVAL, "NULL");
+    /* the failed calls changed nothing: the next step is the first of the session */
+    int32_t it[2 * LB];
+    uint32_t f2[2 * LB];
+    env.observe(it, f2, NULL, slots, 2, env.payload);
+    assert_int_equal(it[LB - 1], RECO_PAD);
+    reco_sim_free(s);
+    reco_model_free(m);
+}
+
+static void test_sim_no_allocation_in_steps(void **state)
+{
+    (void)state;
+    allocs = frees = 0;
+    reco_model *m = fixed_model(&counting);
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.allocator = &counting;
+    so.max_sessions = 4;
+    so.n_candidates = 10;
+    reco_sim *s = NULL;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    const size_t before = allocs;
+    reco_env env;
+    reco_sim_env(&env, s);
+    uint32_t slots[4] = {0, 1, 2, 3};
+    uint64_t users[4] = {1, 2, 3, 4};
+    for (int k = 0; k < 20; k++) {
+        env.reset(slots, users, 4, env.payload);
+        int32_t cand[4 * 16];
+        uint32_t nc[4];
+        env.candidates(cand, nc, 16, slots, 4, env.payload);
+        int32_t items[4] = {cand[0], cand[16], cand[32], cand[48]};
+        uint32_t fb[4];
+        float r[4];
+        int done[4];
+        env.step(fb, r, done, slots, items, 4, env.payload);
+    }
+    assert_int_equal(allocs, before);
+    reco_sim_free(s);
+    reco_model_free(m);
+    assert_int_equal(allocs, frees);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sim_probabilities_are_the_model),
+        cmocka_unit_test(test_sim_sampled_rates),
+        cmocka_unit_test(test_sim_window_and_session_end),
+        cmocka_unit_test(test_sim_candidates_and_determinism),
+        cmocka_unit_test(test_sim_start_env),
+        cmocka_unit_test(test_sim_bad_input),
+        cmocka_unit_test(test_sim_no_allocation_in_steps),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
