@@ -30,6 +30,7 @@ struct reco_sim {
     int32_t *b_shown;    /* (max_batch) */
     float *b_logits;     /* (max_batch, F + 1) */
     float *probs;        /* (S, F + 1) */
+    uint64_t *taken;     /* (N) bits, all clear between calls: candidate membership */
     const reco_env *start;
 };
 
@@ -89,7 +90,7 @@ void reco_sim_free(reco_sim *sim)
     reco_workspace_free(sim->ws);
     void *bufs[] = {sim->win_items, sim->win_fb, sim->feat, sim->user, sim->len,
                     sim->active, sim->resets, sim->rng, sim->b_items, sim->b_fb,
-                    sim->b_feat, sim->b_shown, sim->b_logits, sim->probs};
+                    sim->b_feat, sim->b_shown, sim->b_logits, sim->probs, sim->taken};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(&a, bufs[i]);
     reco__free(&a, sim);
@@ -149,10 +150,11 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
     s->b_shown = reco__calloc(&a, MB, sizeof(int32_t));
     s->b_logits = reco__calloc(&a, MB * F1, sizeof(float));
     s->probs = reco__calloc(&a, S * F1, sizeof(float));
+    s->taken = reco__calloc(&a, (s->N + 63) / 64, sizeof(uint64_t));
     if (s->win_items == NULL || s->win_fb == NULL || s->feat == NULL || s->user == NULL ||
         s->len == NULL || s->active == NULL || s->resets == NULL || s->rng == NULL ||
         s->b_items == NULL || s->b_fb == NULL || s->b_feat == NULL || s->b_shown == NULL ||
-        s->b_logits == NULL || s->probs == NULL ||
+        s->b_logits == NULL || s->probs == NULL || s->taken == NULL ||
         (rc = reco_workspace_create(&s->ws, model)) < 0) {
         reco_sim_free(s);
         return RECO_ENOMEM;
@@ -282,8 +284,26 @@ static int sim_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_
                                "max_candidates 0");
     const uint32_t k = (uint32_t)(s->C < max_candidates ? s->C : max_candidates);
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t *dst = (uint32_t *)(void *)(items_out + (size_t)i * max_candidates);
-        reco_rng_sample(dst, &s->rng[slots[i]], (uint32_t)s->N, k);
+        int32_t *dst = items_out + (size_t)i * max_candidates;
+        reco_rng *rng = &s->rng[slots[i]];
+        if ((uint64_t)k * 2 > s->N) {
+            /* a large share of the catalog: a plain sample without replacement */
+            reco_rng_sample((uint32_t *)(void *)dst, rng, (uint32_t)s->N, k);
+        } else {
+            /* k distinct items by rejection against a bitmap: O(k) expected, and a function
+             * of the slot's stream alone (no state shared between slots) */
+            for (uint32_t j = 0; j < k;) {
+                const uint64_t it = reco_rng_below(rng, s->N);
+                uint64_t *word = &s->taken[it >> 6];
+                const uint64_t bit = 1ULL << (it & 63);
+                if (*word & bit)
+                    continue;
+                *word |= bit;
+                dst[j++] = (int32_t)it;
+            }
+            for (uint32_t j = 0; j < k; j++)
+                s->taken[(uint64_t)dst[j] >> 6] = 0;
+        }
         count_out[i] = k;
     }
     return RECO_OK;
