@@ -20,5 +20,6 @@
 #include "reco/explorer.h"
 #include "reco/env.h"
 #include "reco/sim.h"
+#include "reco/replay.h"
 
 #endif /* RECO_RECO_H */
