@@ -328,7 +328,15 @@ static void format_double(char *buf, size_t cap, double v)
             if (*p == point)
                 *p = '.';
         if (c_strtod(buf, strlen(buf)) == v)
-            return;
+            break;
+    }
+    /* An integral value prints as an integer when that is no longer ("10", not "1e+01"; but
+     * "1e+09" stays); the loader reads either back as the same double. */
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) {
+        char whole[32];
+        snprintf(whole, sizeof whole, "%.0f", v);
+        if (strlen(whole) <= strlen(buf) && strlen(whole) < cap)
+            memcpy(buf, whole, strlen(whole) + 1);
     }
 }
 

@@ -15,6 +15,8 @@
 #include <stdint.h>
 
 #include "config_private.h"
+#include "reco/fit.h"
+#include "world_private.h"
 
 /* The engine reads and writes enum members as `int`. */
 _Static_assert(sizeof(reco_verbosity) == sizeof(int), "enums are stored as int");
@@ -82,10 +84,178 @@ static const reco__cfg_section experiment_section = {
     .n_fields = sizeof experiment_fields / sizeof experiment_fields[0],
 };
 
+/* ---- world (lib/world.c validates its options against this table too) ------------------ */
+
+#define WLD_OFF(member) offsetof(reco_world_options, member)
+#define WLD_U32(k, m, lo, hi, d)                                                              \
+    { .key = k, .type = RECO__CFG_U32, .offset = WLD_OFF(m), .since = 1, .umin = lo,          \
+      .umax = hi, .udef = d }
+#define WLD_F64(k, m, lo, hi, d)                                                              \
+    { .key = k, .type = RECO__CFG_F64, .offset = WLD_OFF(m), .since = 1, .fmin = lo,          \
+      .fmax = hi, .fdef = d }
+#define WLD_MAP(k, table)                                                                     \
+    { .key = k, .type = RECO__CFG_MAP, .since = 1, .sub = table,                              \
+      .n_sub = sizeof table / sizeof table[0] }
+
+static const reco__cfg_field world_catalog_fields[] = {
+    WLD_F64("topic_zipf", topic_zipf, 0.0, 10.0, 1.0),
+    WLD_F64("quality_alpha", quality_alpha, 1e-3, 1e3, 2.0),
+    WLD_F64("quality_beta", quality_beta, 1e-3, 1e3, 2.0),
+    WLD_F64("clickbait_alpha", clickbait_alpha, 1e-3, 1e3, 0.5),
+    WLD_F64("clickbait_beta", clickbait_beta, 1e-3, 1e3, 3.0),
+    WLD_F64("popularity_sigma", popularity_sigma, 0.0, 10.0, 1.0),
+    WLD_F64("popularity_quality", popularity_quality, -10.0, 10.0, 1.0),
+    WLD_F64("popularity_clickbait", popularity_clickbait, -10.0, 10.0, 1.5),
+    WLD_F64("popular_candidate_share", popular_candidate_share, 0.0, 1.0, 0.5),
+};
+
+static const reco__cfg_field world_users_fields[] = {
+    WLD_F64("interest_concentration", interest_concentration, 1e-3, 1e6, 2.0),
+    WLD_F64("history_interest_share", history_interest_share, 0.0, 1.0, 0.8),
+    WLD_F64("satisfaction_mean", satisfaction_mean, -10.0, 10.0, 0.0),
+    WLD_F64("satisfaction_sd", satisfaction_sd, 0.0, 10.0, 0.3),
+    WLD_F64("light_share", light_share, 0.0, 1.0, 0.3),
+    WLD_F64("heavy_share", heavy_share, 0.0, 1.0, 0.2),
+    WLD_F64("exit_light", exit_light, -20.0, 20.0, -2.2),
+    WLD_F64("exit_regular", exit_regular, -20.0, 20.0, -2.94),
+    WLD_F64("exit_heavy", exit_heavy, -20.0, 20.0, -3.66),
+};
+
+static const reco__cfg_field world_click_fields[] = {
+    WLD_F64("bias", click_bias, -100.0, 100.0, -2.94),
+    WLD_F64("interest", click_interest, -100.0, 100.0, 4.0),
+    WLD_F64("clickbait", click_clickbait, -100.0, 100.0, 2.0),
+    WLD_F64("fatigue", click_fatigue, -100.0, 100.0, 0.5),
+    WLD_F64("repeat", click_repeat, -100.0, 100.0, 3.0),
+};
+
+static const reco__cfg_field world_watch_fields[] = {
+    WLD_F64("bias", watch_bias, -100.0, 100.0, -1.0),
+    WLD_F64("quality", watch_quality, -100.0, 100.0, 2.0),
+    WLD_F64("interest", watch_interest, -100.0, 100.0, 1.0),
+    WLD_F64("clickbait", watch_clickbait, -100.0, 100.0, 0.5),
+    WLD_F64("fatigue", watch_fatigue, -100.0, 100.0, 0.2),
+};
+
+static const reco__cfg_field world_like_fields[] = {
+    WLD_F64("bias", like_bias, -100.0, 100.0, -2.5),
+    WLD_F64("quality", like_quality, -100.0, 100.0, 2.5),
+    WLD_F64("interest", like_interest, -100.0, 100.0, 1.0),
+    WLD_F64("clickbait", like_clickbait, -100.0, 100.0, 2.0),
+};
+
+static const reco__cfg_field world_hide_fields[] = {
+    WLD_F64("bias", hide_bias, -100.0, 100.0, -3.5),
+    WLD_F64("interest", hide_interest, -100.0, 100.0, 3.0),
+    WLD_F64("clickbait", hide_clickbait, -100.0, 100.0, 1.5),
+    WLD_F64("fatigue", hide_fatigue, -100.0, 100.0, 0.3),
+};
+
+static const reco__cfg_field world_satisfaction_fields[] = {
+    WLD_F64("decay", satisfaction_decay, 0.0, 1.0, 0.9),
+    WLD_F64("watch_quality", satisfaction_watch_quality, -100.0, 100.0, 1.0),
+    WLD_F64("watch_clickbait", satisfaction_watch_clickbait, -100.0, 100.0, 0.5),
+    WLD_F64("like", satisfaction_like, -100.0, 100.0, 0.2),
+    WLD_F64("bounce", satisfaction_bounce, -100.0, 100.0, 0.1),
+    WLD_F64("bounce_clickbait", satisfaction_bounce_clickbait, -100.0, 100.0, 0.5),
+    WLD_F64("hide", satisfaction_hide, -100.0, 100.0, 0.5),
+    WLD_F64("skip", satisfaction_skip, -100.0, 100.0, 0.05),
+};
+
+static const reco__cfg_field world_fatigue_fields[] = {
+    WLD_F64("decay", fatigue_decay, 0.0, 1.0, 0.75),
+};
+
+static const reco__cfg_field world_exit_fields[] = {
+    WLD_F64("satisfaction", exit_satisfaction, -100.0, 100.0, 1.0),
+    WLD_F64("fatigue", exit_fatigue, -100.0, 100.0, 0.3),
+};
+
+static const reco__cfg_field world_reward_fields[] = {
+    WLD_F64("click", reward_click, -1e6, 1e6, 0.1),
+    WLD_F64("long_watch", reward_long_watch, -1e6, 1e6, 1.0),
+    WLD_F64("like", reward_like, -1e6, 1e6, 0.3),
+    WLD_F64("hide", reward_hide, -1e6, 1e6, -0.5),
+};
+
+static const reco__cfg_field world_fields[] = {
+    { .key = "seed", .type = RECO__CFG_U64, .offset = WLD_OFF(seed), .since = 1, .umin = 0,
+      .umax = UINT64_MAX, .udef = 1 },
+    WLD_U32("n_users", n_users, 1, UINT32_MAX, 100000),
+    WLD_U32("n_items", n_items, 1, 1u << 26, 10000),
+    WLD_U32("n_topics", n_topics, 1, 4096, 20),
+    WLD_U32("lookback", lookback, 1, 512, 20),
+    WLD_U32("history_len", history_len, 0, 512, 10),
+    WLD_U32("n_candidates", n_candidates, 1, 1u << 20, 500),
+    WLD_U32("max_session_len", max_session_len, 1, 1000000, 200),
+    WLD_U32("max_sessions", max_sessions, 1, 1u << 20, 256),
+    WLD_MAP("catalog", world_catalog_fields),
+    WLD_MAP("users", world_users_fields),
+    WLD_MAP("click", world_click_fields),
+    WLD_MAP("long_watch", world_watch_fields),
+    WLD_MAP("like", world_like_fields),
+    WLD_MAP("hide", world_hide_fields),
+    WLD_MAP("satisfaction", world_satisfaction_fields),
+    WLD_MAP("fatigue", world_fatigue_fields),
+    WLD_MAP("exit", world_exit_fields),
+    WLD_MAP("reward", world_reward_fields),
+};
+
+const reco__cfg_section reco__world_config_section = {
+    .name = "world",
+    .size = sizeof(reco_world_options),
+    .version = RECO_WORLD_OPTIONS_VERSION,
+    .fields = world_fields,
+    .n_fields = sizeof world_fields / sizeof world_fields[0],
+};
+
+#undef WLD_OFF
+#undef WLD_U32
+#undef WLD_F64
+#undef WLD_MAP
+
+/* ---- fit (lib/fit.c checks the same ranges in reco_fit_model) --------------------------- */
+
+#define FIT_OFF(member) offsetof(reco_fit_options, member)
+
+static const reco__cfg_field fit_fields[] = {
+    { .key = "epochs", .type = RECO__CFG_U32, .offset = FIT_OFF(epochs), .since = 1,
+      .umin = 1, .umax = 1000000, .udef = 10 },
+    { .key = "batch_size", .type = RECO__CFG_U32, .offset = FIT_OFF(batch_size), .since = 1,
+      .umin = 1, .umax = 65536, .udef = 256 },
+    { .key = "lr", .type = RECO__CFG_F64, .offset = FIT_OFF(lr), .since = 1, .fmin = 1e-12,
+      .fmax = 10.0, .fdef = 1e-3 },
+    { .key = "patience", .type = RECO__CFG_U32, .offset = FIT_OFF(patience), .since = 1,
+      .umin = 0, .umax = 1000000, .udef = 3 },
+    { .key = "min_delta", .type = RECO__CFG_F64, .offset = FIT_OFF(min_delta), .since = 1,
+      .fmin = 0.0, .fmax = 1e9, .fdef = 0.0 },
+    { .key = "seed", .type = RECO__CFG_U64, .offset = FIT_OFF(seed), .since = 1, .umin = 0,
+      .umax = UINT64_MAX, .udef = 1 },
+    { .key = "checkpoint", .type = RECO__CFG_STRING, .offset = FIT_OFF(checkpoint), .since = 1,
+      .umin = 0, .umax = 4095, .sdef = "" },
+    { .key = "max_examples_per_epoch", .type = RECO__CFG_U64,
+      .offset = FIT_OFF(max_examples_per_epoch), .since = 1, .umin = 0, .umax = UINT64_MAX,
+      .udef = 0 },
+    { .key = "popularity_prior", .type = RECO__CFG_F64, .offset = FIT_OFF(popularity_prior),
+      .since = 1, .fmin = 0.0, .fmax = 1e9, .fdef = 10.0 },
+};
+
+static const reco__cfg_section fit_section = {
+    .name = "fit",
+    .size = sizeof(reco_fit_options),
+    .version = RECO_FIT_OPTIONS_VERSION,
+    .fields = fit_fields,
+    .n_fields = sizeof fit_fields / sizeof fit_fields[0],
+};
+
+#undef FIT_OFF
+
 /* ---- the section list ---------------------------------------------------------------- */
 
 const reco__cfg_section *const reco__cfg_sections[] = {
     &experiment_section,
+    &reco__world_config_section,
+    &fit_section,
 };
 const size_t reco__cfg_n_sections = sizeof reco__cfg_sections / sizeof reco__cfg_sections[0];
 
@@ -105,4 +275,33 @@ int reco_config_get_experiment(reco_experiment_options *out, const reco_config *
 int reco_config_set_experiment(reco_config *cfg, const reco_experiment_options *in)
 {
     return reco__config_set_section(cfg, in, &experiment_section, "reco_config_set_experiment");
+}
+
+int reco_config_get_world(reco_world_options *out, const reco_config *cfg)
+{
+    return reco__config_get_section(out, cfg, &reco__world_config_section,
+                                    "reco_config_get_world");
+}
+
+int reco_config_set_world(reco_config *cfg, const reco_world_options *in)
+{
+    return reco__config_set_section(cfg, in, &reco__world_config_section,
+                                    "reco_config_set_world");
+}
+
+int reco_config_get_fit(reco_fit_options *out, const reco_config *cfg)
+{
+    return reco__config_get_section(out, cfg, &fit_section, "reco_config_get_fit");
+}
+
+int reco_config_set_fit(reco_config *cfg, const reco_fit_options *in)
+{
+    /* A NULL checkpoint means "none" to reco_fit_model(); the engine stores it as "". */
+    if (in != NULL && in->version >= 1 && in->version <= RECO_FIT_OPTIONS_VERSION &&
+        in->checkpoint == NULL) {
+        reco_fit_options copy = *in;
+        copy.checkpoint = "";
+        return reco__config_set_section(cfg, &copy, &fit_section, "reco_config_set_fit");
+    }
+    return reco__config_set_section(cfg, in, &fit_section, "reco_config_set_fit");
 }

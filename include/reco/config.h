@@ -73,6 +73,7 @@
 
 #include "reco/common.h"
 #include "reco/alloc.h"
+#include "reco/world.h"
 
 RECO_BEGIN_DECLS
 
@@ -373,6 +374,42 @@ RECO_API int reco_config_get_experiment(reco_experiment_options *out, const reco
  * @since 0.1
  */
 RECO_API int reco_config_set_experiment(reco_config *cfg, const reco_experiment_options *in);
+
+/* ---- The world section: the ground-truth world (reco/world.h) ---------------------- */
+
+/**
+ * @brief Copy the `world` section of @p cfg into @p out (a @ref reco_world_options).
+ *
+ * @p out->version must be set first (e.g. by @ref RECO_WORLD_OPTIONS_INIT); fields added
+ * after that version are not written, and @p out->version and @p out->allocator are left as
+ * they are. The YAML paths, ranges and defaults are those of @ref reco_world_options.
+ * @param[in,out] out  receives the values; its @c version member is read.
+ * @param[in]     cfg  the handle.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_get_world(reco_world_options *out, const reco_config *cfg);
+
+/**
+ * @brief Replace the `world` section of @p cfg with @p in.
+ *
+ * Values are checked as the YAML loader checks them (ranges; not the cross-field rules,
+ * which reco_world_create() checks), with messages naming the option path. Fields added
+ * after @p in->version are not read and take their defaults; @p in->allocator is not
+ * stored. The call is atomic: on failure @p cfg is unchanged.
+ * @param[in,out] cfg  the handle.
+ * @param[in]     in   the new values, read during the call only.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p in->version is not supported; @ref RECO_ECONFIG if a value is invalid;
+ *         @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_set_world(reco_config *cfg, const reco_world_options *in);
 
 RECO_END_DECLS
 

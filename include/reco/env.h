@@ -42,7 +42,8 @@
 
 RECO_BEGIN_DECLS
 
-/** Signal index (feedback bit) of a click in the built-in world, its logs and simulator. */
+/** Signal index (feedback bit) of a click in the built-in world, its logs and simulator.
+ *  @since 0.1 */
 #define RECO_SIGNAL_CLICK 0
 /** Signal index of a long watch, the paper's "> 10 s" (bit 1). */
 #define RECO_SIGNAL_LONG_WATCH 1

@@ -20,6 +20,10 @@
 #include "reco/explorer.h"
 #include "reco/env.h"
 #include "reco/sim.h"
+#include "reco/world.h"
 #include "reco/replay.h"
+#include "reco/log.h"
+#include "reco/metrics.h"
+#include "reco/fit.h"
 
 #endif /* RECO_RECO_H */

@@ -1,0 +1,444 @@
+/* reco_log_generate: run sessions in any reco_env under a logging policy and log them.
+ *
+ * All P slots step together: one candidates() call and one step() call per step for every
+ * running session (plus observe() for the model policy), then one reset() for the slots
+ * whose session ended and that have another to run. Rows are collected in the order they
+ * happen and sorted into canonical order once at the end (reco__log_build), so the log is
+ * swapped in only when everything succeeded. */
+#include <math.h>
+#include <string.h>
+
+#include "alloc_private.h"
+#include "error_private.h"
+#include "log_private.h"
+#include "reco/rng.h"
+
+#define MAX_CANDIDATES (1u << 20)
+
+int reco_log_generate_options_init(reco_log_generate_options *opts, unsigned int version)
+{
+    if (opts == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_log_generate_options_init: opts is NULL");
+    int rc = reco__check_version(version, RECO_LOG_GENERATE_OPTIONS_VERSION,
+                                 "reco_log_generate_options");
+    if (rc < 0)
+        return rc;
+    const reco_log_generate_options d = RECO_LOG_GENERATE_OPTIONS_INIT;
+    *opts = d;
+    opts->version = version;
+    return RECO_OK;
+}
+
+typedef struct slot_state {
+    uint64_t j;     /* user index of the current session */
+    uint64_t r;     /* its round */
+    uint64_t k;     /* its session id */
+    uint32_t t;     /* steps taken */
+    int active;
+    int started;    /* has had a session (j, r valid) */
+} slot_state;
+
+typedef struct gen_ctx {
+    const reco_env *env;
+    const reco_log_policy *pol;
+    reco_log_generate_options o;
+    const reco_allocator *a;
+    uint32_t P, C, F;
+    slot_state *slot;
+    uint64_t started, rows;
+    reco__log_cols cols;
+} gen_ctx;
+
+static uint64_t user_id(const gen_ctx *g, uint64_t j)
+{
+    return g->o.users != NULL ? g->o.users[j] : g->o.first_user + j;
+}
+
+/* What reset() receives for slot p's current session. */
+static uint64_t reset_key(const gen_ctx *g, uint32_t p)
+{
+    const uint64_t u = user_id(g, g->slot[p].j);
+    return g->o.session_key != NULL ? g->o.session_key(u, g->slot[p].r, g->o.session_key_payload)
+                                    : u;
+}
+
+/* Moves slot p to its next session; returns 1 if it has one. */
+static int next_session(gen_ctx *g, uint32_t p)
+{
+    slot_state *s = &g->slot[p];
+    s->active = 0;
+    if (g->o.n_interactions > 0 && g->rows >= g->o.n_interactions)
+        return 0;
+    if (g->o.n_sessions > 0 && g->started >= g->o.n_sessions)
+        return 0;
+    uint64_t j, r;
+    if (!s->started) {
+        j = p;
+        r = 0;
+    } else {
+        j = s->j + g->P;
+        r = s->r;
+        if (j >= g->o.n_users) {
+            j = p;
+            r++;
+        }
+    }
+    const uint64_t k = r * g->o.n_users + j; /* fits: checked against n_sessions or rows */
+    if (g->o.n_sessions > 0 && k >= g->o.n_sessions)
+        return 0;
+    s->j = j;
+    s->r = r;
+    s->k = k;
+    s->t = 0;
+    s->active = 1;
+    s->started = 1;
+    g->started++;
+    return 1;
+}
+
+static int64_t wrap_add_mul(int64_t base, uint64_t n, int64_t step)
+{
+    /* Unsigned arithmetic wraps instead of overflowing; absurd options give absurd times, not
+     * undefined behaviour. */
+    return (int64_t)((uint64_t)base + n * (uint64_t)step);
+}
+
+static int push_row(gen_ctx *g, uint32_t p, int32_t item, uint32_t fb, int exit_flag)
+{
+    reco__log_cols *c = &g->cols;
+    if (c->n == c->cap) {
+        size_t cap = c->cap < 4096 ? 4096 : c->cap * 2;
+        int rc = reco__log_cols_reserve(g->a, c, cap);
+        if (rc < 0)
+            return rc;
+    }
+    const slot_state *s = &g->slot[p];
+    const size_t w = c->n++;
+    c->user[w] = user_id(g, s->j);
+    c->session[w] = s->k;
+    c->step[w] = s->t;
+    c->ts[w] = wrap_add_mul(wrap_add_mul(g->o.start_time, s->r, g->o.session_interval), s->t,
+                            g->o.step_interval);
+    c->item[w] = item;
+    c->fb[w] = fb;
+    c->exit[w] = (uint8_t)exit_flag;
+    g->rows++;
+    return RECO_OK;
+}
+
+static int check_options(gen_ctx *g, const reco_log *out, const reco_env *env,
+                         const reco_log_policy *pol, const reco_log_generate_options *opts)
+{
+    static const char fn[] = "reco_log_generate";
+    const reco_log_generate_options d = RECO_LOG_GENERATE_OPTIONS_INIT;
+    g->o = d;
+    int rc;
+    if (opts != NULL) {
+        if ((rc = reco__check_version(opts->version, RECO_LOG_GENERATE_OPTIONS_VERSION,
+                                      "reco_log_generate_options")) < 0)
+            return rc;
+        g->o = *opts;
+    }
+    if (env->version < 1 || env->version > RECO_ENV_VERSION)
+        return reco__error_set(RECO_EVERSION, "%s: reco_env version %u is not supported "
+                               "(accepted: 1..%d)", fn, env->version, RECO_ENV_VERSION);
+    if (env->reset == NULL || env->candidates == NULL || env->step == NULL ||
+        (pol->kind == RECO_LOG_POLICY_MODEL && env->observe == NULL))
+        return reco__error_set(RECO_EINVAL, "%s: the env lacks a callback", fn);
+    if (env->n_signals != out->n_signals)
+        return reco__error_set(RECO_EINVAL, "%s: the env has %u signals, the log %u", fn,
+                               env->n_signals, out->n_signals);
+    if (env->n_items < 1 || env->n_items > (uint32_t)INT32_MAX || env->max_sessions < 1)
+        return reco__error_set(RECO_EINVAL, "%s: the env has %u items and %u session slots", fn,
+                               env->n_items, env->max_sessions);
+    const reco_log_generate_options *o = &g->o;
+    if (o->n_users < 1)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "n_users", "%s: n_users is 0", fn);
+    if (o->n_sessions == 0 && o->n_interactions == 0)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "n_sessions", "%s: n_sessions and "
+                                  "n_interactions are both 0 (no limit)", fn);
+    if (o->max_candidates < 1 || o->max_candidates > MAX_CANDIDATES)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "max_candidates", "%s: "
+                                  "max_candidates %u is out of range [1, %u]", fn,
+                                  o->max_candidates, MAX_CANDIDATES);
+    if (o->max_steps < 1 || o->max_steps > (uint32_t)INT32_MAX)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "max_steps", "%s: max_steps %u is "
+                                  "out of range [1, %d]", fn, o->max_steps, INT32_MAX);
+    if (o->parallel > env->max_sessions)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "parallel", "%s: parallel %u exceeds "
+                                  "the env's %u slots", fn, o->parallel, env->max_sessions);
+    if (o->session_interval < 0 || o->step_interval < 0)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "step_interval", "%s: intervals must "
+                                  "not be negative", fn);
+    /* Session ids r * n_users + j must fit in 64 bits. */
+    if (o->n_sessions == 0 && o->n_interactions > UINT64_MAX / 2)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "n_interactions", "%s: "
+                                  "n_interactions is too large", fn);
+
+    if (pol->version < 1 || pol->version > RECO_LOG_POLICY_VERSION)
+        return reco__error_set(RECO_EVERSION, "%s: reco_log_policy version %u is not supported "
+                               "(accepted: 1..%d)", fn, pol->version, RECO_LOG_POLICY_VERSION);
+    g->C = o->max_candidates;
+    switch (pol->kind) {
+    case RECO_LOG_POLICY_UNIFORM:
+        break;
+    case RECO_LOG_POLICY_POPULARITY:
+        if (pol->item_weights == NULL || pol->n_item_weights < env->n_items)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "item_weights", "%s: the "
+                                      "popularity policy needs %u item weights", fn, env->n_items);
+        for (uint32_t i = 0; i < env->n_items; i++)
+            if (!(pol->item_weights[i] >= 0.0f) || isinf(pol->item_weights[i]))
+                return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "item_weights", "%s: "
+                                          "item_weights[%u] = %g is not a finite weight >= 0",
+                                          fn, i, (double)pol->item_weights[i]);
+        break;
+    case RECO_LOG_POLICY_MODEL: {
+        if (pol->model == NULL)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "model", "%s: the model policy "
+                                      "needs a model", fn);
+        reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+        if ((rc = reco_model_get_options(&mo, pol->model)) < 0)
+            return rc;
+        if (mo.lookback != env->lookback || mo.n_signals != env->n_signals ||
+            mo.user_dim != env->user_dim || mo.n_items < env->n_items)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "model", "%s: the model "
+                                      "(lookback %u, %u signals, user_dim %u, %u items) does not "
+                                      "fit the env (lookback %u, %u signals, user_dim %u, %u "
+                                      "items)", fn, mo.lookback, mo.n_signals, mo.user_dim,
+                                      mo.n_items, env->lookback, env->n_signals, env->user_dim,
+                                      env->n_items);
+        if (pol->signal_weights == NULL)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "signal_weights", "%s: the model "
+                                      "policy needs signal weights", fn);
+        for (uint32_t f = 0; f < env->n_signals; f++)
+            if (!isfinite(pol->signal_weights[f]))
+                return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "signal_weights", "%s: "
+                                          "signal_weights[%u] is not finite", fn, f);
+        if (!(pol->temperature > 0.0f) || isinf(pol->temperature))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "temperature", "%s: temperature "
+                                      "%g is not positive and finite", fn,
+                                      (double)pol->temperature);
+        if (g->C > mo.max_candidates)
+            g->C = mo.max_candidates;
+        break;
+    }
+    default:
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "kind", "%s: policy kind %d is not a "
+                                  "reco_log_policy_kind", fn, (int)pol->kind);
+    }
+    uint64_t P = o->parallel != 0 ? o->parallel : env->max_sessions;
+    if (P > o->n_users)
+        P = o->n_users;
+    g->P = (uint32_t)P;
+    g->F = env->n_signals;
+    return RECO_OK;
+}
+
+static double sigmoid(double z)
+{
+    return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+}
+
+int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy *policy,
+                      const reco_log_generate_options *opts)
+{
+    static const char fn[] = "reco_log_generate";
+    if (out == NULL || env == NULL || policy == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: out, env and policy must not be NULL", fn);
+    gen_ctx g;
+    memset(&g, 0, sizeof g);
+    g.env = env;
+    g.pol = policy;
+    g.a = &out->alloc;
+    int rc = check_options(&g, out, env, policy, opts);
+    if (rc < 0)
+        return rc;
+    const uint32_t P = g.P, C = g.C, F = g.F;
+    const int use_model = policy->kind == RECO_LOG_POLICY_MODEL;
+    const size_t L = env->lookback, U = env->user_dim;
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    if (use_model)
+        reco_model_get_options(&mo, policy->model);
+    const size_t BM = use_model ? (mo.max_batch < P ? mo.max_batch : P) : 0;
+
+    const reco_allocator *a = g.a;
+    reco_rng rng;
+    reco_rng_seed(&rng, g.o.seed, 0);
+    g.slot = reco__calloc(a, P, sizeof *g.slot);
+    uint32_t *act = reco__alloc(a, (size_t)P * sizeof(uint32_t), 0);
+    uint32_t *reset_slots = reco__alloc(a, (size_t)P * sizeof(uint32_t), 0);
+    uint64_t *reset_users = reco__alloc(a, (size_t)P * sizeof(uint64_t), 0);
+    int32_t *cand = reco__alloc(a, (size_t)P * C * sizeof(int32_t), 0);
+    uint32_t *count = reco__alloc(a, (size_t)P * sizeof(uint32_t), 0);
+    int32_t *chosen = reco__alloc(a, (size_t)P * sizeof(int32_t), 0);
+    uint32_t *fb = reco__alloc(a, (size_t)P * sizeof(uint32_t), 0);
+    float *reward = reco__alloc(a, (size_t)P * sizeof(float), 0);
+    int *done = reco__alloc(a, (size_t)P * sizeof(int), 0);
+    float *w = reco__alloc(a, (size_t)C * sizeof(float), 0);
+    int32_t *h_items = NULL;
+    uint32_t *h_fb = NULL, *heads = NULL;
+    float *feats = NULL, *scores = NULL;
+    reco_workspace *ws = NULL;
+    reco__log_built b;
+    memset(&b, 0, sizeof b);
+    rc = RECO_ENOMEM;
+    if (!g.slot || !act || !reset_slots || !reset_users || !cand || !count || !chosen || !fb ||
+        !reward || !done || !w)
+        goto done;
+    if (use_model) {
+        h_items = reco__alloc(a, (size_t)P * L * sizeof(int32_t), 0);
+        h_fb = reco__alloc(a, (size_t)P * L * sizeof(uint32_t), 0);
+        feats = reco__alloc(a, ((size_t)P * U + 1) * sizeof(float), 0);
+        scores = reco__alloc(a, BM * F * C * sizeof(float), 0);
+        heads = reco__alloc(a, F * sizeof(uint32_t), 0);
+        if (!h_items || !h_fb || !feats || !scores || !heads)
+            goto done;
+        for (uint32_t f = 0; f < F; f++)
+            heads[f] = f;
+        if ((rc = reco_workspace_create(&ws, policy->model)) < 0)
+            goto done;
+    }
+
+    uint32_t n_reset = 0;
+    for (uint32_t p = 0; p < P; p++)
+        if (next_session(&g, p)) {
+            reset_slots[n_reset] = p;
+            reset_users[n_reset++] = reset_key(&g, p);
+        }
+    for (;;) {
+        if (n_reset > 0 && (rc = env->reset(reset_slots, reset_users, n_reset, env->payload)) < 0)
+            goto done;
+        uint32_t n = 0;
+        for (uint32_t p = 0; p < P; p++)
+            if (g.slot[p].active)
+                act[n++] = p;
+        if (n == 0)
+            break;
+        if (use_model &&
+            (rc = env->observe(h_items, h_fb, U > 0 ? feats : NULL, act, n, env->payload)) < 0)
+            goto done;
+        if ((rc = env->candidates(cand, count, C, act, n, env->payload)) < 0)
+            goto done;
+        for (uint32_t i = 0; i < n; i++) {
+            if (count[i] < 1 || count[i] > C) {
+                rc = reco__error_set(RECO_EINVAL, "%s: the env returned %u candidates for slot "
+                                     "%u (expected 1..%u)", fn, count[i], act[i], C);
+                goto done;
+            }
+            const int32_t *ci = cand + (size_t)i * C;
+            for (uint32_t k = 0; k < count[i]; k++)
+                if (ci[k] < 0 || (uint32_t)ci[k] >= env->n_items) {
+                    rc = reco__error_set(RECO_EINVAL, "%s: the env returned item %d for slot %u "
+                                         "(the catalog has %u items)", fn, ci[k], act[i],
+                                         env->n_items);
+                    goto done;
+                }
+        }
+        if (use_model) {
+            /* Pad short candidate lists with their first entry (never drawn: only the first
+             * count[i] scores enter the softmax). */
+            for (uint32_t i = 0; i < n; i++)
+                for (uint32_t k = count[i]; k < C; k++)
+                    cand[(size_t)i * C + k] = cand[(size_t)i * C];
+            for (uint32_t b0 = 0; b0 < n; b0 += (uint32_t)BM) {
+                const uint32_t nb = n - b0 < BM ? n - b0 : (uint32_t)BM;
+                reco_batch bt = RECO_BATCH_INIT;
+                bt.size = nb;
+                bt.items = h_items + (size_t)b0 * L;
+                bt.feedback = h_fb + (size_t)b0 * L;
+                bt.user_features = U > 0 ? feats + (size_t)b0 * U : NULL;
+                bt.n_candidates = C;
+                bt.candidates = cand + (size_t)b0 * C;
+                bt.shared_candidates = 0;
+                if ((rc = reco_model_score(scores, policy->model, ws, &bt, heads, F)) < 0)
+                    goto done;
+                for (uint32_t i = 0; i < nb; i++) {
+                    const uint32_t row = b0 + i;
+                    for (uint32_t k = 0; k < count[row]; k++) {
+                        double r = 0.0;
+                        for (uint32_t f = 0; f < F; f++)
+                            r += (double)policy->signal_weights[f] *
+                                 sigmoid((double)scores[((size_t)i * F + f) * C + k]);
+                        w[k] = (float)r;
+                    }
+                    size_t pick = 0;
+                    if ((rc = reco_rng_categorical_logits(&pick, &rng, w, count[row],
+                                                          policy->temperature)) < 0)
+                        goto done;
+                    chosen[row] = cand[(size_t)row * C + pick];
+                }
+            }
+        } else {
+            for (uint32_t i = 0; i < n; i++) {
+                const int32_t *ci = cand + (size_t)i * C;
+                size_t pick = 0;
+                double sum = 0.0;
+                if (policy->kind == RECO_LOG_POLICY_POPULARITY) {
+                    for (uint32_t k = 0; k < count[i]; k++) {
+                        w[k] = policy->item_weights[ci[k]];
+                        sum += w[k];
+                    }
+                }
+                if (sum > 0.0) {
+                    if ((rc = reco_rng_categorical(&pick, &rng, w, count[i])) < 0)
+                        goto done;
+                } else {
+                    pick = (size_t)reco_rng_below(&rng, count[i]);
+                }
+                chosen[i] = ci[pick];
+            }
+        }
+        if ((rc = env->step(fb, reward, done, act, chosen, n, env->payload)) < 0)
+            goto done;
+        n_reset = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            const uint32_t p = act[i];
+            if (F < 32 && (fb[i] >> F) != 0) {
+                rc = reco__error_set(RECO_EINVAL, "%s: the env returned feedback 0x%x for slot "
+                                     "%u, with bits at or above its %u signals", fn, fb[i], p, F);
+                goto done;
+            }
+            if ((rc = push_row(&g, p, chosen[i], fb[i], done[i] != 0)) < 0)
+                goto done;
+            g.slot[p].t++;
+            if (done[i] != 0 || g.slot[p].t >= g.o.max_steps) {
+                if (next_session(&g, p)) {
+                    reset_slots[n_reset] = p;
+                    reset_users[n_reset++] = reset_key(&g, p);
+                }
+            }
+        }
+    }
+
+    reco__log_locator loc;
+    memset(&loc, 0, sizeof loc);
+    loc.call_base = 0;
+    loc.fn = fn;
+    loc.code = RECO_EINVAL;
+    if ((rc = reco__log_build(&b, a, &g.cols, &loc, NULL, NULL, NULL, 0)) < 0)
+        goto done;
+    reco__log_install(out, &b);
+    reco__log_set_rejects(out, NULL, NULL);
+    rc = RECO_OK;
+done:
+    reco__log_built_free(a, &b);
+    reco__log_cols_free(a, &g.cols);
+    reco_workspace_free(ws);
+    reco__free(a, g.slot);
+    reco__free(a, act);
+    reco__free(a, reset_slots);
+    reco__free(a, reset_users);
+    reco__free(a, cand);
+    reco__free(a, count);
+    reco__free(a, chosen);
+    reco__free(a, fb);
+    reco__free(a, reward);
+    reco__free(a, done);
+    reco__free(a, w);
+    reco__free(a, h_items);
+    reco__free(a, h_fb);
+    reco__free(a, feats);
+    reco__free(a, scores);
+    reco__free(a, heads);
+    return rc;
+}
