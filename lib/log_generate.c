@@ -398,7 +398,9 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
                                      "%u, with bits at or above its %u signals", fn, fb[i], p, F);
                 goto done;
             }
-            if ((rc = push_row(&g, p, chosen[i], fb[i], done[i] != 0)) < 0)
+            /* only a real exit is logged as one; a session cut at the env's length limit
+             * ends without exit, as a truncated session */
+            if ((rc = push_row(&g, p, chosen[i], fb[i], done[i] == RECO_ENV_EXIT)) < 0)
                 goto done;
             g.slot[p].t++;
             if (done[i] != 0 || g.slot[p].t >= g.o.max_steps) {

@@ -410,7 +410,9 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
         }
         const double u_exit = reco_rng_uniform(rng);
         s->len[sl]++;
-        const int done = u_exit < p[F] || s->len[sl] >= s->o.max_session_len;
+        const int done = u_exit < p[F]                          ? RECO_ENV_EXIT
+                         : s->len[sl] >= s->o.max_session_len ? RECO_ENV_TRUNCATED
+                                                               : RECO_ENV_CONTINUE;
         /* append the interaction: the window shifts left by one */
         memmove(s->win_items + sl * L, s->win_items + sl * L + 1, (L - 1) * sizeof(int32_t));
         memmove(s->win_fb + sl * L, s->win_fb + sl * L + 1, (L - 1) * sizeof(uint32_t));

@@ -983,7 +983,9 @@ int reco_world_step(uint32_t *feedback_out, float *reward_out, int *done_out,
         push_window(sl, w->L, items[i], bits);
         sl->steps++;
         sl->exited = ex;
-        const int done = ex || sl->steps >= o->max_session_len;
+        const int done = ex ? RECO_ENV_EXIT
+                            : sl->steps >= o->max_session_len ? RECO_ENV_TRUNCATED
+                                                               : RECO_ENV_CONTINUE;
         sl->status = done ? SLOT_OVER : SLOT_RUNNING;
         feedback_out[i] = bits;
         reward_out[i] = reward_of(o, bits);

@@ -11,7 +11,9 @@
  * A session: reset() a slot for a user, then repeatedly observe() its state (the last
  * `lookback` interactions, newest last, @ref RECO_PAD for empty slots), ask for candidates(),
  * and step() with one item; step() returns the feedback bits (bit f = signal f), the reward
- * and whether the session is over (the user exited or the maximum length was reached). A slot
+ * and whether the session is over: @ref RECO_ENV_EXIT when the user left, or
+ * @ref RECO_ENV_TRUNCATED when the maximum length was reached (not a terminal state of the
+ * user's behaviour: a learner should bootstrap through it). A slot
  * whose session is over must be reset() before it is stepped again.
  *
  * @code
@@ -54,6 +56,15 @@ RECO_BEGIN_DECLS
 /** Number of default signals (click, long watch, like, hide). */
 #define RECO_N_SIGNALS_DEFAULT 4
 
+/** step() `done` value: the session goes on. @since 0.1 */
+#define RECO_ENV_CONTINUE 0
+/** step() `done` value: the user exited after this step (a terminal state). @since 0.1 */
+#define RECO_ENV_EXIT 1
+/** step() `done` value: the session was cut at its maximum length; the user did not choose
+ *  to leave, so a learner should bootstrap from the next state rather than treat it as
+ *  terminal. @since 0.1 */
+#define RECO_ENV_TRUNCATED 2
+
 /** Current version of @ref reco_env. */
 #define RECO_ENV_VERSION 1
 
@@ -80,8 +91,10 @@ typedef struct reco_env {
     /** Candidate items for each slot: `items_out` (n, max_candidates), `count_out` (n). */
     int (*candidates)(int32_t *items_out, uint32_t *count_out, uint32_t max_candidates,
                       const uint32_t *slots, uint32_t n, void *payload);
-    /** Show `items[i]` in `slots[i]`: feedback bits, reward and done (nonzero when the
-     *  session is over) for each, (n) each. */
+    /** Show `items[i]` in `slots[i]`: feedback bits, reward and done for each, (n) each.
+     *  done is @ref RECO_ENV_CONTINUE, @ref RECO_ENV_EXIT (the user left) or
+     *  @ref RECO_ENV_TRUNCATED (cut at the maximum length); nonzero means the session is
+     *  over. */
     int (*step)(uint32_t *feedback_out, float *reward_out, int *done_out, const uint32_t *slots,
                 const int32_t *items, uint32_t n, void *payload);
     void *payload;         /**< Passed back to every callback; never read by the library. */
