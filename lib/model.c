@@ -1329,6 +1329,41 @@ static void heap_sift_up(float *s, int32_t *id, size_t i)
     }
 }
 
+/* The bounded selection of reco_model_topn for a single state: heap (s, id) of capacity n
+ * over all N items, scoring four rows at a time as they stream past. */
+RECO__HOT
+static void topn_scan_one(float *s, int32_t *id, size_t n, const float *emb, const float *bias,
+                          size_t H, size_t head, const float *p, size_t N, size_t d)
+{
+    size_t k = 0;
+    size_t i = 0;
+    for (; i < N; i += 4) {
+        float v[4];
+        const size_t m = N - i < 4 ? N - i : 4;
+        if (m == 4) {
+            vec_dot4(v, p, emb + i * d, emb + (i + 1) * d, emb + (i + 2) * d, emb + (i + 3) * d,
+                     d);
+        } else {
+            for (size_t q = 0; q < m; q++)
+                v[q] = vec_dot(p, emb + (i + q) * d, d);
+        }
+        for (size_t q = 0; q < m; q++) {
+            const float sc = v[q] + bias[(i + q) * H + head];
+            const int32_t item = (int32_t)(i + q);
+            if (k < n) {
+                s[k] = sc;
+                id[k] = item;
+                heap_sift_up(s, id, k);
+                k++;
+            } else if (better(sc, item, s[0], id[0])) {
+                s[0] = sc;
+                id[0] = item;
+                heap_sift_down(s, id, n, 0);
+            }
+        }
+    }
+}
+
 int reco_model_topn(int32_t *ids_out, float *scores_out, const reco_model *model,
                     reco_workspace *ws, const reco_batch *batch, uint32_t head, uint32_t n)
 {
@@ -1351,7 +1386,13 @@ int reco_model_topn(int32_t *ids_out, float *scores_out, const reco_model *model
     /* Heaps live in heap_s / heap_i rows of stride max_candidates. */
     const size_t hs = w->max_candidates;
     size_t count = 0; /* items seen so far; every heap has min(count, n) entries */
-    for (size_t i0 = 0; i0 < N; i0 += TOPN_BLOCK) {
+    if (B == 1) {
+        /* Serving one state: one pass over the catalog, scores consumed as they are made,
+         * so the stream of embedding rows never waits for a separate selection phase. */
+        topn_scan_one(w->heap_s, w->heap_i, n, emb, bias, H, head, w->proj + head * d, N, d);
+        count = N;
+    }
+    for (size_t i0 = 0; B > 1 && i0 < N; i0 += TOPN_BLOCK) {
         const size_t nb = N - i0 < TOPN_BLOCK ? N - i0 : TOPN_BLOCK;
         /* (nb, d) @ proj_h^T (d, B) -> (nb, B): the catalog block is read once for all rows */
         reco__gemm(&model->blas, 0, 1, nb, B, d, 1.0f, emb + i0 * d, d, w->proj + head * d,

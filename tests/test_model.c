@@ -1402,6 +1402,35 @@ static void test_model_topn_full_sort(void **state)
         for (size_t r = 0; r < B; r++)
             assert_memory_equal(ids + r * n, all_ids + r * N, n * sizeof(int32_t));
     }
+    /* one state at a time (the single-state path scans the catalog in one pass): a full
+     * sort by its own scores, scores equal to the naive ones, the planted ties and the prefix
+     * property */
+    for (size_t r = 0; r < B; r++) {
+        reco_batch b1 = b;
+        b1.size = 1;
+        b1.items = b.items + r * 3; /* lookback 3 */
+        b1.feedback = b.feedback + r * 3;
+        int32_t *id1 = buf_bytes((size_t)N * sizeof(int32_t));
+        float *s1 = buf(N);
+        assert_int_equal(reco_model_topn(id1, s1, m, NULL, &b1, (uint32_t)head, N), RECO_OK);
+        memset(seen, 0, N);
+        for (size_t k = 0; k < N; k++) {
+            assert_false(seen[id1[k]]);
+            seen[id1[k]] = 1;
+            if (k > 0)
+                assert_true(s1[k - 1] > s1[k] || (s1[k - 1] == s1[k] && id1[k - 1] < id1[k]));
+            const double ref = naive_score(m, u + r * D, head, id1[k]);
+            assert_true(fabs(s1[k] - ref) <= 1e-5 * fmax(1.0, fabs(ref)));
+        }
+        if (r == 0)
+            assert_memory_equal(id1, top6, sizeof top6);
+        for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+            assert_int_equal(reco_model_topn(ids, sc, m, NULL, &b1, (uint32_t)head, ns[k]),
+                             RECO_OK);
+            assert_memory_equal(ids, id1, ns[k] * sizeof(int32_t));
+            assert_memory_equal(sc, s1, ns[k] * sizeof(float));
+        }
+    }
     /* the same scores as reco_model_score over the whole catalog */
     int32_t *cand = buf_bytes((size_t)N * sizeof(int32_t));
     for (int32_t i = 0; i < N; i++)
