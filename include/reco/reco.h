@@ -25,5 +25,7 @@
 #include "reco/log.h"
 #include "reco/metrics.h"
 #include "reco/fit.h"
+#include "reco/policy.h"
+#include "reco/audit.h"
 
 #endif /* RECO_RECO_H */

@@ -1,0 +1,282 @@
+/**
+ * @file policy.h
+ * @brief Policies that pick one candidate per session, built-in ones, and a batched runner
+ *        that plays whole sessions of a policy in any @ref reco_env.
+ * @defgroup reco_policy Policy
+ *
+ * A @ref reco_policy is a versioned struct of one callback plus a payload, like
+ * @ref reco_env. Given a batch of states and their candidate lists it returns the index of
+ * the chosen candidate in each row. Users plug in their own; the library provides four
+ * built-in ones behind a small handle (@ref reco_policy_state, made by reco_policy_create()):
+ *
+ * - @ref RECO_POLICY_RANDOM — a uniform candidate, from the handle's seeded stream;
+ * - @ref RECO_POLICY_POPULARITY — the candidate with the largest per-item weight (e.g. the
+ *   world's popularity prior): deterministic argmax;
+ * - @ref RECO_POLICY_MODEL_GREEDY — the "greedy-supervised" policy: the candidate with the
+ *   largest `sum_f w_f sigmoid(head_f)` under a feedback model, its expected immediate reward;
+ * - @ref RECO_POLICY_MODEL_HEAD — the candidate with the largest raw output of one model
+ *   head (e.g. the Q head, reco_model_n_heads() - 1).
+ *
+ * Every argmax breaks ties by the lower candidate index. reco_run_sessions() plays a list of
+ * sessions to their end with a policy, all of the env's slots stepping together.
+ *
+ * @code
+ * reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+ * po.kind = RECO_POLICY_MODEL_GREEDY;
+ * po.model = model;                       // a trained feedback model
+ * po.signal_weights = weights;            // e.g. the reward weights
+ * reco_policy_state *ps = NULL;
+ * reco_policy pol;
+ * if (reco_policy_create(&ps, &po) < 0 || reco_policy_get(&pol, ps) < 0)
+ *     fprintf(stderr, "%s\n", reco_error_message());
+ * reco_run_stats st = RECO_RUN_STATS_INIT;
+ * reco_run_sessions(&st, NULL, NULL, &env, &pol, users, n_users, NULL);
+ * printf("mean depth %.1f\n", (double)st.steps / (double)st.sessions);
+ * reco_policy_free(ps);
+ * @endcode
+ *
+ * **Memory.** reco_policy_create() allocates everything a built-in policy needs (for model
+ * policies a scoring workspace and buffers for the model's max_batch x max_candidates
+ * scores); choose() never allocates. reco_run_sessions() allocates its buffers for the call.
+ *
+ * @par Thread safety
+ * One thread at a time per @ref reco_policy_state (the random stream and the scratch are
+ * its own). Model policies only score their model, which must not be trained meanwhile;
+ * several states may share one model from several threads.
+ * @{
+ */
+#ifndef RECO_POLICY_H
+#define RECO_POLICY_H
+
+#include "reco/common.h"
+#include "reco/alloc.h"
+#include "reco/env.h"
+#include "reco/model.h"
+
+RECO_BEGIN_DECLS
+
+/** @brief Current version of @ref reco_policy. @since 0.1 */
+#define RECO_POLICY_VERSION 1
+
+/**
+ * @brief A batch-oriented policy (struct of one callback + payload).
+ *
+ * choose() receives, for n sessions, their states as reco_env's observe() gives them and
+ * their candidates as candidates() gives them, and writes in `index_out[i]` the position
+ * (below `counts[i]`) of the candidate shown in row i. It returns @ref RECO_OK or a negative
+ * status; on error the outputs are unspecified.
+ * @since 0.1
+ */
+typedef struct reco_policy {
+    unsigned int version; /**< @ref RECO_POLICY_VERSION. */
+    const char *name;     /**< A short name for reports; may be NULL. */
+    /** The lookback L the policy expects of the states, or 0 if it reads any (or none). */
+    uint32_t lookback;
+    /** The user-feature width it expects, or 0 if it reads none. */
+    uint32_t user_dim;
+    /**
+     * Pick a candidate for each of @p n rows.
+     * @param[out] index_out       (n) chosen positions, `index_out[i] < counts[i]`.
+     * @param[in]  items           (n, L) history items, newest last, @ref RECO_PAD for none.
+     * @param[in]  feedback        (n, L) feedback bits.
+     * @param[in]  features        (n, user_dim) user features, or NULL when there are none.
+     * @param[in]  candidates      (n, max_candidates) candidate items; row i has counts[i].
+     * @param[in]  counts          (n) candidates per row, each >= 1.
+     * @param[in]  max_candidates  row stride of @p candidates.
+     * @param[in]  n               rows.
+     * @param[in]  payload         @ref reco_policy::payload.
+     */
+    int (*choose)(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
+                  const float *features, const int32_t *candidates, const uint32_t *counts,
+                  uint32_t max_candidates, uint32_t n, void *payload);
+    void *payload; /**< Passed back to choose(); never read by the library. */
+} reco_policy;
+
+/**
+ * @brief The built-in policies. Values never change.
+ * @since 0.1
+ */
+typedef enum reco_policy_kind {
+    RECO_POLICY_RANDOM = 1,       /**< Uniform over the candidates (seeded). */
+    RECO_POLICY_POPULARITY = 2,   /**< Argmax of a per-item weight. */
+    RECO_POLICY_MODEL_GREEDY = 3, /**< Argmax of `sum_f w_f sigmoid(head_f)` of a model. */
+    RECO_POLICY_MODEL_HEAD = 4    /**< Argmax of one head's raw output. */
+} reco_policy_kind;
+
+/** @brief Opaque handle of a built-in policy. @since 0.1 */
+typedef struct reco_policy_state reco_policy_state;
+
+/** @brief Current version of @ref reco_policy_options. @since 0.1 */
+#define RECO_POLICY_OPTIONS_VERSION 1
+
+/** @brief Initialiser for @ref reco_policy_options (the defaults: a random policy, seed 1).
+ *  @since 0.1 */
+#define RECO_POLICY_OPTIONS_INIT \
+    { RECO_POLICY_OPTIONS_VERSION, NULL, RECO_POLICY_RANDOM, 1, NULL, 0, NULL, NULL, 0 }
+
+/**
+ * @brief Which built-in policy to create and its inputs.
+ * @since 0.1
+ */
+typedef struct reco_policy_options {
+    unsigned int version;            /**< @ref RECO_POLICY_OPTIONS_VERSION. */
+    const reco_allocator *allocator; /**< NULL: the process default; copied. */
+    reco_policy_kind kind;           /**< Which policy. Default @ref RECO_POLICY_RANDOM. */
+    uint64_t seed;                   /**< Random: seed of its stream. Default 1. */
+    /** Popularity: (n_item_weights) finite weights, copied; candidates must be below
+     *  n_item_weights. */
+    const float *item_weights;
+    uint32_t n_item_weights;         /**< Popularity: number of weights, >= 1. */
+    /** Model policies: the model; borrowed: it must outlive the state and not be trained
+     *  while the policy is used. */
+    const reco_model *model;
+    /** Model greedy: (the model's n_signals) finite weights w_f, copied. */
+    const float *signal_weights;
+    /** Model head: the head ranked, below reco_model_n_heads() (signals, exit, Q). */
+    uint32_t head;
+} reco_policy_options;
+
+/**
+ * @brief Fill @p opts with the defaults of options version @p version.
+ * @param[out] opts     the struct to initialise.
+ * @param[in]  version  1..@ref RECO_POLICY_OPTIONS_VERSION.
+ * @return @ref RECO_OK, @ref RECO_EINVAL if @p opts is NULL, @ref RECO_EVERSION otherwise.
+ * @since 0.1
+ */
+RECO_API int reco_policy_options_init(reco_policy_options *opts, unsigned int version);
+
+/**
+ * @brief Create a built-in policy.
+ * @param[out] out   receives the state; NULL on failure.
+ * @param[in]  opts  which policy (NULL: random, seed 1).
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL @p out, unknown kind, missing or non-finite
+ *         weights, missing model, head out of range); @ref RECO_EVERSION; @ref RECO_ENOMEM.
+ * @since 0.1
+ */
+RECO_API int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts);
+
+/**
+ * @brief Free a built-in policy. NULL is accepted.
+ * @param[in] state  the state.
+ * @since 0.1
+ */
+RECO_API void reco_policy_free(reco_policy_state *state);
+
+/**
+ * @brief Fill @p out with the @ref reco_policy callbacks of a built-in policy.
+ *
+ * Its name is "random", "popularity", "model-greedy" or "model-head"; model policies set
+ * @ref reco_policy::lookback and @ref reco_policy::user_dim to the model's.
+ * @param[out] out    the policy; its payload is @p state, which must outlive its use.
+ * @param[in]  state  the state.
+ * @return @ref RECO_OK or @ref RECO_EINVAL.
+ * @since 0.1
+ */
+RECO_API int reco_policy_get(reco_policy *out, reco_policy_state *state);
+
+/**
+ * @brief One step of one session, as reco_run_sessions() reports it to an observer.
+ * @since 0.1
+ */
+typedef struct reco_run_step {
+    uint32_t session;  /**< Index of the session in the `users` list. */
+    uint32_t step;     /**< Step within the session, from 0. */
+    int32_t item;      /**< The item shown. */
+    uint32_t feedback; /**< Feedback bits. */
+    float reward;      /**< Reward. */
+    int done;          /**< The env's done (@ref RECO_ENV_CONTINUE ...). */
+} reco_run_step;
+
+/** @brief Largest number of signals whose counts @ref reco_run_stats keeps. @since 0.1 */
+#define RECO_RUN_MAX_SIGNALS 16
+
+/** @brief Current version of @ref reco_run_stats. @since 0.1 */
+#define RECO_RUN_STATS_VERSION 1
+
+/** @brief Initialiser for @ref reco_run_stats of the current version. @since 0.1 */
+#define RECO_RUN_STATS_INIT { RECO_RUN_STATS_VERSION, 0, 0, 0, 0, 0, 0, {0}, 0.0 }
+
+/**
+ * @brief Totals of a reco_run_sessions() call.
+ * @since 0.1
+ */
+typedef struct reco_run_stats {
+    unsigned int version; /**< Set by the caller: @ref RECO_RUN_STATS_VERSION. */
+    uint32_t n_signals;   /**< The env's signals (counts past @ref RECO_RUN_MAX_SIGNALS are
+                               not kept). */
+    uint64_t sessions;    /**< Sessions played (all of them). */
+    uint64_t steps;       /**< Steps over all sessions. */
+    uint64_t exits;       /**< Sessions that ended with @ref RECO_ENV_EXIT. */
+    uint64_t truncated;   /**< Sessions that ended with @ref RECO_ENV_TRUNCATED. */
+    uint64_t cut;         /**< Sessions stopped by the runner's `max_steps`. */
+    uint64_t count[RECO_RUN_MAX_SIGNALS]; /**< Steps on which signal f was 1. */
+    double reward;        /**< Sum of the rewards. */
+} reco_run_stats;
+
+/** @brief Current version of @ref reco_run_options. @since 0.1 */
+#define RECO_RUN_OPTIONS_VERSION 1
+
+/** @brief Initialiser for @ref reco_run_options with the defaults. @since 0.1 */
+#define RECO_RUN_OPTIONS_INIT { RECO_RUN_OPTIONS_VERSION, NULL, 0, 500, 100000, NULL, NULL }
+
+/**
+ * @brief How reco_run_sessions() runs.
+ * @since 0.1
+ */
+typedef struct reco_run_options {
+    unsigned int version;            /**< @ref RECO_RUN_OPTIONS_VERSION. */
+    const reco_allocator *allocator; /**< NULL: the process default; for the call's buffers. */
+    uint32_t parallel;        /**< Slots used, `0 .. parallel-1`; 0 (default): all of them. */
+    uint32_t max_candidates;  /**< Candidates asked per step, 1..2^20. Default 500. */
+    /** Steps after which the runner stops a session itself (counted in
+     *  @ref reco_run_stats::cut; its slot is then reset for the next session), 1..2^31.
+     *  Default 100000: a guard against envs that never end. */
+    uint32_t max_steps;
+    /** Called after every batched step with that step's rows (any order); may be NULL. */
+    void (*on_step)(const reco_run_step *steps, uint32_t n, void *payload);
+    void *on_step_payload;    /**< Passed to @c on_step; never read by the library. */
+} reco_run_options;
+
+/**
+ * @brief Fill @p opts with the defaults of options version @p version.
+ * @param[out] opts     the struct to initialise.
+ * @param[in]  version  1..@ref RECO_RUN_OPTIONS_VERSION.
+ * @return @ref RECO_OK, @ref RECO_EINVAL if @p opts is NULL, @ref RECO_EVERSION otherwise.
+ * @since 0.1
+ */
+RECO_API int reco_run_options_init(reco_run_options *opts, unsigned int version);
+
+/**
+ * @brief Play one session for each of @p users with @p policy in @p env, to its end.
+ *
+ * Sessions are started in list order in the slots used, a slot taking the next session as
+ * soon as its own ends; every step observes, asks for candidates, lets the policy choose and
+ * steps all running slots at once (one batched call of each). A session ends when step()
+ * reports done (exit or truncation) or after `max_steps` steps.
+ * @param[in,out] out         its @c version must be set (@ref RECO_RUN_STATS_INIT); receives
+ *                            the totals; may be NULL.
+ * @param[out]    depth_out   (n_users) steps of each session, or NULL.
+ * @param[out]    return_out  (n_users) sum of each session's rewards, or NULL.
+ * @param[in]     env         the environment; its slots `0 .. parallel-1` are used.
+ * @param[in]     policy      the policy; its lookback and user_dim, when not 0, must equal
+ *                            the env's.
+ * @param[in]     users       (n_users) what reset() receives for each session.
+ * @param[in]     n_users     number of sessions, >= 1.
+ * @param[in]     opts        options, or NULL for the defaults.
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, bad versions of the env or policy,
+ *         mismatched sizes, bad options, an env row with no candidates or more than asked, a
+ *         chosen index out of range); @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a
+ *         callback. On error the outputs are unspecified and the env's slots may be mid-session.
+ * @par Thread safety
+ * The env and the policy are called from the calling thread only.
+ * @since 0.1
+ */
+RECO_API int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_out,
+                               const reco_env *env, const reco_policy *policy,
+                               const uint64_t *users, uint32_t n_users,
+                               const reco_run_options *opts);
+
+RECO_END_DECLS
+
+/** @} */
+#endif /* RECO_POLICY_H */

@@ -1,0 +1,425 @@
+/* reco_policy: each built-in policy picks what it should on hand-made inputs (popularity
+ * argmax, model greedy = argmax of the weighted sigmoid sum computed naively, model head =
+ * argmax of reco_model_score), no allocation in choose(), the batched session runner, and
+ * bad inputs. Internal test: the runner's env is a simulator on a model whose heads ignore
+ * the state (head weights zeroed, item biases set). */
+#include <math.h>
+
+#include "test_common.h"
+#include "model_private.h"
+#include "reco/policy.h"
+#include "reco/sim.h"
+
+enum { NI = 30, LB = 4, NSIG = 4, MAXB = 4, MAXC = 16 };
+
+static size_t allocs;
+static void *count_alloc(void *o, size_t n, size_t a)
+{
+    (void)o;
+    void *p = NULL;
+    if (posix_memalign(&p, a, n) != 0)
+        return NULL;
+    allocs++;
+    return p;
+}
+static void count_free(void *o, void *p)
+{
+    (void)o;
+    free(p);
+}
+static reco_allocator counting = {RECO_ALLOCATOR_VERSION, count_alloc, count_free, NULL};
+
+static reco_model *make_model(uint64_t seed)
+{
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = NI;
+    o.dim = 8;
+    o.lookback = LB;
+    o.n_heads = 2;
+    o.ffn_dim = 8;
+    o.n_signals = NSIG;
+    o.max_batch = MAXB;
+    o.max_candidates = MAXC;
+    o.init_std = 0.5f;
+    o.seed = seed;
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    return m;
+}
+
+/* Six states (more than max_batch, so choose() works in two chunks) with candidate rows of
+ * different lengths. */
+static void make_inputs(int32_t *items, uint32_t *fb, int32_t *cand, uint32_t *counts)
+{
+    for (int i = 0; i < 6; i++) {
+        for (int t = 0; t < LB; t++) {
+            items[i * LB + t] = t == 0 && i % 2 ? RECO_PAD : (i * 7 + t * 3) % NI;
+            fb[i * LB + t] = (uint32_t)((i + t) % 4);
+        }
+        counts[i] = (uint32_t)(3 + 2 * i);
+        for (int j = 0; j < MAXC; j++)
+            cand[i * MAXC + j] = j < (int)counts[i] ? (i * 5 + j * 11) % NI : -99;
+    }
+}
+
+static void test_popularity_argmax(void **state)
+{
+    (void)state;
+    float w[NI];
+    for (int i = 0; i < NI; i++)
+        w[i] = (float)((i * 13) % 17);
+    w[4] = 100.0f;
+    w[9] = 100.0f; /* a tie with item 4 */
+    float orig[NI];
+    memcpy(orig, w, sizeof w);
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.kind = RECO_POLICY_POPULARITY;
+    po.item_weights = w;
+    po.n_item_weights = NI;
+    reco_policy_state *ps = NULL;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    w[4] = 0.0f; /* copied: changing the caller's array does not matter */
+    reco_policy pol;
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_string_equal(pol.name, "popularity");
+    const int32_t cand[3 * 5] = {1, 2, 3, 0, 0, 9, 4, 5, -7, -7, 7, 8, 10, 11, 12};
+    const uint32_t counts[3] = {3, 2, 5};
+    uint32_t idx[3];
+    assert_int_equal(pol.choose(idx, NULL, NULL, NULL, cand, counts, 5, 3, pol.payload),
+                     RECO_OK);
+    for (int i = 0; i < 3; i++) {
+        uint32_t best = 0;
+        for (uint32_t j = 1; j < counts[i]; j++)
+            if (orig[cand[i * 5 + j]] > orig[cand[i * 5 + best]])
+                best = j;
+        assert_int_equal(idx[i], best);
+    }
+    assert_int_equal(idx[1], 0); /* items 9 and 4 tie at 100: the lower index wins */
+    assert_int_equal(idx[2], 2); /* weights 6, 2, 11, 7, 3 */
+    /* a candidate without a weight, and an empty row */
+    const int32_t bad[2] = {3, NI};
+    const uint32_t c2[1] = {2}, c0[1] = {0};
+    assert_reco_error(pol.choose(idx, NULL, NULL, NULL, bad, c2, 2, 1, pol.payload),
+                      RECO_EINVAL, "weight");
+    assert_reco_error(pol.choose(idx, NULL, NULL, NULL, bad, c0, 2, 1, pol.payload),
+                      RECO_EINVAL, "candidates");
+    reco_policy_free(ps);
+}
+
+static void test_random_policy(void **state)
+{
+    (void)state;
+    reco_policy_state *a = NULL, *b = NULL;
+    assert_int_equal(reco_policy_create(&a, NULL), RECO_OK);
+    assert_int_equal(reco_policy_create(&b, NULL), RECO_OK);
+    reco_policy pa, pb;
+    reco_policy_get(&pa, a);
+    reco_policy_get(&pb, b);
+    assert_string_equal(pa.name, "random");
+    enum { R = 4000 };
+    static int32_t cand[R * 8];
+    static uint32_t counts[R], ia[R], ib[R];
+    for (int i = 0; i < R; i++) {
+        counts[i] = 5;
+        for (int j = 0; j < 8; j++)
+            cand[i * 8 + j] = j;
+    }
+    assert_int_equal(pa.choose(ia, NULL, NULL, NULL, cand, counts, 8, R, pa.payload), RECO_OK);
+    assert_int_equal(pb.choose(ib, NULL, NULL, NULL, cand, counts, 8, R, pb.payload), RECO_OK);
+    assert_memory_equal(ia, ib, sizeof ia); /* same seed, same choices */
+    int hist[5] = {0};
+    for (int i = 0; i < R; i++) {
+        assert_true(ia[i] < 5);
+        hist[ia[i]]++;
+    }
+    for (int j = 0; j < 5; j++) /* 800 expected; sd ~25 */
+        assert_true(hist[j] > 700 && hist[j] < 900);
+    reco_policy_free(a);
+    reco_policy_free(b);
+}
+
+static float sigm(float z)
+{
+    return 1.0f / (1.0f + expf(-z));
+}
+
+/* Naive reference: each row scored alone, then the weighted sigmoid sum or the raw head. */
+static uint32_t naive_choice(const reco_model *m, const int32_t *items, const uint32_t *fb,
+                             const int32_t *cand, uint32_t count, const float *w, int head)
+{
+    reco_batch b = RECO_BATCH_INIT;
+    b.size = 1;
+    b.items = items;
+    b.feedback = fb;
+    b.n_candidates = count;
+    b.candidates = cand;
+    float sc[NSIG * MAXC];
+    uint32_t heads[NSIG] = {0, 1, 2, 3};
+    if (head >= 0)
+        heads[0] = (uint32_t)head;
+    const uint32_t K = head >= 0 ? 1 : NSIG;
+    assert_int_equal(reco_model_score(sc, m, NULL, &b, heads, K), RECO_OK);
+    uint32_t best = 0;
+    double bv = -INFINITY;
+    for (uint32_t j = 0; j < count; j++) {
+        double v = 0.0;
+        if (head >= 0)
+            v = sc[j];
+        else
+            for (uint32_t f = 0; f < NSIG; f++)
+                v += (double)w[f] * sigm(sc[f * count + j]);
+        if (v > bv) {
+            bv = v;
+            best = j;
+        }
+    }
+    return best;
+}
+
+static void test_model_policies(void **state)
+{
+    (void)state;
+    reco_model *m = make_model(11);
+    int32_t items[6 * LB], cand[6 * MAXC];
+    uint32_t fb[6 * LB], counts[6], idx[6];
+    make_inputs(items, fb, cand, counts);
+    const float w[NSIG] = {0.1f, 1.0f, 0.3f, -0.5f};
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.allocator = &counting;
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    po.model = m;
+    po.signal_weights = w;
+    reco_policy_state *ps = NULL;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    reco_policy pol;
+    reco_policy_get(&pol, ps);
+    assert_string_equal(pol.name, "model-greedy");
+    assert_int_equal(pol.lookback, LB);
+    const size_t before = allocs;
+    assert_int_equal(pol.choose(idx, items, fb, NULL, cand, counts, MAXC, 6, pol.payload),
+                     RECO_OK);
+    assert_int_equal(allocs, before); /* choose() never allocates */
+    int distinct = 0;
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(idx[i], naive_choice(m, items + i * LB, fb + i * LB, cand + i * MAXC,
+                                              counts[i], w, -1));
+        distinct += idx[i] != 0;
+    }
+    assert_true(distinct > 0); /* not trivially the first candidate everywhere */
+    reco_policy_free(ps);
+
+    /* the head policy: the Q head, and the long-watch head */
+    const uint32_t n_heads = reco_model_n_heads(m);
+    const uint32_t test_heads[2] = {n_heads - 1, RECO_SIGNAL_LONG_WATCH};
+    for (int h = 0; h < 2; h++) {
+        po.kind = RECO_POLICY_MODEL_HEAD;
+        po.signal_weights = NULL;
+        po.head = test_heads[h];
+        assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+        reco_policy_get(&pol, ps);
+        assert_string_equal(pol.name, "model-head");
+        assert_int_equal(pol.choose(idx, items, fb, NULL, cand, counts, MAXC, 6, pol.payload),
+                         RECO_OK);
+        for (int i = 0; i < 6; i++)
+            assert_int_equal(idx[i], naive_choice(m, items + i * LB, fb + i * LB,
+                                                  cand + i * MAXC, counts[i], NULL,
+                                                  (int)test_heads[h]));
+        /* more candidates than the model takes */
+        int32_t big[MAXC + 1] = {0};
+        uint32_t cbig = MAXC + 1;
+        assert_reco_error(pol.choose(idx, items, fb, NULL, big, &cbig, MAXC + 1, 1,
+                                     pol.payload), RECO_EINVAL, "at most");
+        assert_reco_error(pol.choose(idx, NULL, fb, NULL, cand, counts, MAXC, 1, pol.payload),
+                          RECO_EINVAL, "NULL");
+        reco_policy_free(ps);
+    }
+    reco_model_free(m);
+}
+
+static void test_policy_bad_options(void **state)
+{
+    (void)state;
+    reco_model *m = make_model(3);
+    reco_policy_state *ps = (reco_policy_state *)&ps;
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    assert_reco_error(reco_policy_create(NULL, &po), RECO_EINVAL, "out");
+    po.version = 99;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EVERSION, "reco_policy_options");
+    assert_null(ps);
+    reco_policy_options_init(&po, RECO_POLICY_OPTIONS_VERSION);
+    po.kind = (reco_policy_kind)42;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "unknown");
+    po.kind = RECO_POLICY_POPULARITY;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "item_weights");
+    float w[2] = {1.0f, NAN};
+    po.item_weights = w;
+    po.n_item_weights = 2;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "not finite");
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "model");
+    po.model = m;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "signal_weights");
+    po.kind = RECO_POLICY_MODEL_HEAD;
+    po.head = reco_model_n_heads(m);
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "head");
+    assert_null(ps);
+    assert_reco_error(reco_policy_get(NULL, NULL), RECO_EINVAL, "NULL");
+    assert_reco_error(reco_policy_options_init(&po, 0), RECO_EVERSION, "reco_policy_options");
+    reco_policy_free(NULL);
+    reco_model_free(m);
+}
+
+/* ---- the runner -------------------------------------------------------------------------- */
+
+static float logit(double p)
+{
+    return (float)log(p / (1.0 - p));
+}
+
+/* State-independent model: click .5, long watch .3, like .1, hide .2, exit .1 (item 0:
+ * exit .5). */
+static reco_model *fixed_model(void)
+{
+    reco_model *m = make_model(1);
+    memset(m->params + m->lay.head_w, 0, m->d * m->H * m->d * sizeof(float));
+    const double p[5] = {0.5, 0.3, 0.1, 0.2, 0.1};
+    for (size_t i = 0; i < NI; i++)
+        for (size_t h = 0; h < 5; h++)
+            m->params[m->lay.item_bias + i * m->H + h] = logit(h == 4 && i == 0 ? 0.5 : p[h]);
+    return m;
+}
+
+typedef struct observed {
+    uint64_t steps, count[NSIG], ends;
+    uint32_t depth[64];
+} observed;
+
+static void observe_steps(const reco_run_step *s, uint32_t n, void *payload)
+{
+    observed *o = payload;
+    for (uint32_t i = 0; i < n; i++) {
+        o->steps++;
+        for (int f = 0; f < NSIG; f++)
+            o->count[f] += (s[i].feedback >> f) & 1u;
+        assert_true(s[i].session < 64);
+        assert_int_equal(s[i].step, o->depth[s[i].session]); /* steps come in order */
+        o->depth[s[i].session]++;
+        o->ends += s[i].done != RECO_ENV_CONTINUE;
+    }
+}
+
+static int choose_too_far(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
+                          const float *features, const int32_t *candidates,
+                          const uint32_t *counts, uint32_t max_candidates, uint32_t n,
+                          void *payload)
+{
+    (void)items, (void)feedback, (void)features, (void)candidates, (void)max_candidates;
+    (void)payload;
+    for (uint32_t i = 0; i < n; i++)
+        index_out[i] = counts[i];
+    return RECO_OK;
+}
+
+static void test_run_sessions(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model();
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = 5;
+    so.max_session_len = 12;
+    so.n_candidates = 8;
+    reco_sim *sim = NULL;
+    assert_int_equal(reco_sim_create(&sim, m, &so), RECO_OK);
+    reco_env env;
+    reco_sim_env(&env, sim);
+    reco_policy_state *ps = NULL;
+    assert_int_equal(reco_policy_create(&ps, NULL), RECO_OK);
+    reco_policy pol;
+    reco_policy_get(&pol, ps);
+    uint64_t users[40];
+    for (int i = 0; i < 40; i++)
+        users[i] = (uint64_t)(100 + i);
+    observed ob;
+    memset(&ob, 0, sizeof ob);
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = 10;
+    ro.on_step = observe_steps;
+    ro.on_step_payload = &ob;
+    reco_run_stats st = RECO_RUN_STATS_INIT;
+    uint32_t depth[40];
+    float ret[40];
+    assert_int_equal(reco_run_sessions(&st, depth, ret, &env, &pol, users, 40, &ro), RECO_OK);
+    assert_int_equal(st.sessions, 40);
+    assert_int_equal(st.exits + st.truncated + st.cut, 40);
+    assert_int_equal(st.cut, 0);
+    assert_int_equal(st.n_signals, NSIG);
+    assert_int_equal(ob.steps, st.steps);
+    assert_int_equal(ob.ends, 40);
+    uint64_t sum = 0;
+    double rsum = 0.0;
+    for (int k = 0; k < 40; k++) {
+        assert_int_equal(depth[k], ob.depth[k]);
+        assert_true(depth[k] >= 1 && depth[k] <= 12);
+        sum += depth[k];
+        rsum += ret[k];
+    }
+    assert_int_equal(sum, st.steps);
+    assert_float_equal(rsum, st.reward, 1e-3);
+    for (int f = 0; f < NSIG; f++)
+        assert_int_equal(ob.count[f], st.count[f]);
+    /* the runner's own cut */
+    ro.max_steps = 1;
+    ro.on_step = NULL;
+    assert_int_equal(reco_run_sessions(&st, NULL, NULL, &env, &pol, users, 7, &ro), RECO_OK);
+    assert_int_equal(st.sessions, 7);
+    assert_int_equal(st.steps, 7);
+    assert_int_equal(st.cut + st.exits, 7);
+
+    /* bad inputs */
+    ro = (reco_run_options)RECO_RUN_OPTIONS_INIT;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, NULL, &pol, users, 3, NULL),
+                      RECO_EINVAL, "NULL");
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, users, 0, NULL),
+                      RECO_EINVAL, "n_users");
+    ro.max_candidates = 0;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, users, 3, &ro),
+                      RECO_EINVAL, "max_candidates");
+    ro.max_candidates = 10;
+    ro.version = 7;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, users, 3, &ro),
+                      RECO_EVERSION, "reco_run_options");
+    st.version = 0;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, users, 3, NULL),
+                      RECO_EVERSION, "reco_run_stats");
+    st.version = RECO_RUN_STATS_VERSION;
+    reco_policy odd = pol;
+    odd.lookback = LB + 1;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &odd, users, 3, NULL),
+                      RECO_EINVAL, "lookback");
+    odd = pol;
+    odd.choose = choose_too_far;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &odd, users, 3, NULL),
+                      RECO_EINVAL, "chose index");
+    odd.choose = NULL;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &odd, users, 3, NULL),
+                      RECO_EINVAL, "policy");
+    reco_env bad = env;
+    bad.step = NULL;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &bad, &pol, users, 3, NULL),
+                      RECO_EINVAL, "env");
+    reco_policy_free(ps);
+    reco_sim_free(sim);
+    reco_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_popularity_argmax),
+        cmocka_unit_test(test_random_policy),
+        cmocka_unit_test(test_model_policies),
+        cmocka_unit_test(test_policy_bad_options),
+        cmocka_unit_test(test_run_sessions),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
