@@ -30,6 +30,7 @@
 
 #include "alloc_private.h"
 #include "config_private.h"
+#include "file_private.h"
 #include "error_private.h"
 
 struct reco_config {
@@ -1522,42 +1523,8 @@ int reco_config_write_string(const reco_config *cfg, char *buf, size_t cap, size
     return RECO_OK;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Best effort: makes the rename itself durable. A failure here cannot be undone and the new
- * file is already complete, so it is not reported. */
-static void sync_parent_dir(char *scratch_path, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        strcpy(scratch_path, ".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(scratch_path, path, n);
-        scratch_path[n] = '\0';
-    }
-    int fd = open(scratch_path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 int reco_config_write_file(const reco_config *cfg, const char *path)
 {
-    static atomic_uint temp_counter;
     if (cfg == NULL)
         return reco__error_set(RECO_EINVAL, "reco_config_write_file: cfg is NULL");
     if (path == NULL)
@@ -1568,42 +1535,15 @@ int reco_config_write_file(const reco_config *cfg, const char *path)
     sink count = { NULL, 0, 0 };
     render(cfg, &count);
     char *text = reco__alloc(a, count.len + 1, 1);
-    /* Room for path + ".tmp-<pid>-<counter>"; also reused for the directory name. */
-    size_t tmp_cap = strlen(path) + 48;
-    char *tmp = reco__alloc(a, tmp_cap, 1);
-    int rc = RECO_ENOMEM, fd = -1;
-    if (text == NULL || tmp == NULL)
-        goto cleanup;
+    if (text == NULL)
+        return RECO_ENOMEM;
     sink out = { text, count.len + 1, 0 };
     render(cfg, &out);
-
-    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-        snprintf(tmp, tmp_cap, "%s.tmp-%ld-%u", path, (long)getpid(),
-                 atomic_fetch_add(&temp_counter, 1u));
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    if (fd < 0) {
-        rc = io_error(path, "cannot create a temporary file next to it", errno);
-        goto cleanup;
-    }
-    int err = write_all(fd, text, out.len);
-    if (err == 0 && fsync(fd) != 0)
-        err = errno;
-    if (close(fd) != 0 && err == 0)
-        err = errno;
-    if (err == 0 && rename(tmp, path) != 0)
-        err = errno;
-    if (err != 0) {
-        unlink(tmp);
-        rc = io_error(path, "cannot write the configuration", err);
-        goto cleanup;
-    }
-    sync_parent_dir(tmp, path);
-    rc = RECO_OK;
-cleanup:
-    reco__free(a, tmp);
+    reco__atomic_file f;
+    int rc = reco__atomic_open(&f, a, path);
+    if (rc == RECO_OK)
+        rc = reco__atomic_commit(&f, reco__write_all(f.fd, text, out.len),
+                                 "cannot write the configuration");
     reco__free(a, text);
     return rc;
 }

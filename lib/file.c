@@ -1031,3 +1031,75 @@ void reco__reader_close(reco__reader *r)
     reco__free(&alloc, r->sections);
     reco__free(&alloc, r);
 }
+
+/* ---- plain files written atomically ---------------------------------------------------- */
+
+int reco__write_all(int fd, const void *data, size_t n)
+{
+    return write_all(fd, data, n);
+}
+
+int reco__atomic_open(reco__atomic_file *f, const reco_allocator *a, const char *path)
+{
+    static atomic_uint temp_counter;
+    if (f == NULL || path == NULL || path[0] == '\0')
+        return reco__error_set(RECO_EINVAL, "reco__atomic_open: NULL or empty path");
+    f->fd = -1;
+    f->path = path;
+    int rc = reco__allocator_resolve(&f->alloc, a);
+    if (rc < 0)
+        return rc;
+    /* Room for path + ".tmp-<pid>-<counter>"; also reused for the directory's name. */
+    const size_t cap = strlen(path) + 48;
+    f->tmp_path = reco__alloc(&f->alloc, cap, 1);
+    if (f->tmp_path == NULL)
+        return RECO_ENOMEM;
+    for (int attempt = 0; attempt < 100 && f->fd < 0; attempt++) {
+        snprintf(f->tmp_path, cap, "%s.tmp-%ld-%u", path, (long)getpid(),
+                 atomic_fetch_add(&temp_counter, 1u));
+        f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (f->fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (f->fd < 0) {
+        rc = io_error(path, "cannot create a temporary file next to it", errno);
+        reco__free(&f->alloc, f->tmp_path);
+        f->tmp_path = NULL;
+        return rc;
+    }
+    return RECO_OK;
+}
+
+int reco__atomic_commit(reco__atomic_file *f, int write_err, const char *what)
+{
+    int err = write_err;
+    if (err == 0 && fsync(f->fd) != 0)
+        err = errno;
+    if (close(f->fd) != 0 && err == 0)
+        err = errno;
+    f->fd = -1;
+    if (err == 0 && rename(f->tmp_path, f->path) != 0)
+        err = errno;
+    int rc = RECO_OK;
+    if (err != 0) {
+        unlink(f->tmp_path);
+        rc = io_error(f->path, what, err);
+    } else {
+        sync_parent_dir(f->tmp_path, f->path);
+    }
+    reco__free(&f->alloc, f->tmp_path);
+    f->tmp_path = NULL;
+    return rc;
+}
+
+void reco__atomic_abort(reco__atomic_file *f)
+{
+    if (f == NULL || f->tmp_path == NULL)
+        return;
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+    unlink(f->tmp_path);
+    reco__free(&f->alloc, f->tmp_path);
+    f->tmp_path = NULL;
+}

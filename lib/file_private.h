@@ -212,4 +212,39 @@ int reco__reader_has_section(const reco__reader *r, const char *name);
 /* Closes the file and frees the reader; NULL is accepted. */
 void reco__reader_close(reco__reader *r);
 
+/* ---- Plain files written atomically ----------------------------------------------------
+ * For text files (YAML configurations, CSV logs) that need the container's discipline without
+ * its format: the bytes go to a temporary file next to `path`, and reco__atomic_commit()
+ * fsyncs it, renames it over `path` and fsyncs the directory (best effort). Any failure
+ * removes the temporary file and leaves `path` as it was.
+ *     reco__atomic_file f;
+ *     int rc = reco__atomic_open(&f, alloc, path);
+ *     if (rc < 0)
+ *         return rc;
+ *     int err = reco__write_all(f.fd, text, len);   (an errno value, 0 on success)
+ *     return reco__atomic_commit(&f, err, "cannot write the configuration");
+ */
+typedef struct reco__atomic_file {
+    int fd;              /* the temporary file, open for writing */
+    char *tmp_path;      /* its name, from `alloc` */
+    const char *path;    /* the target; borrowed until commit or abort */
+    reco_allocator alloc;
+} reco__atomic_file;
+
+/* Creates the temporary file. Errors: RECO_EINVAL (NULL or empty path), RECO_ENOMEM, RECO_EIO
+ * ("path: cannot create a temporary file next to it: <reason>"); on error nothing is left to
+ * clean up. */
+int reco__atomic_open(reco__atomic_file *f, const reco_allocator *a, const char *path);
+
+/* Finishes the file: `write_err` is the first errno of the caller's writes (0 if none). Makes
+ * the file durable and renames it over the target, or, on any error, removes it and returns
+ * RECO_EIO with "path: <what>: <reason>". Releases `f` in every case. */
+int reco__atomic_commit(reco__atomic_file *f, int write_err, const char *what);
+
+/* Removes the temporary file and releases `f`; the target is untouched. */
+void reco__atomic_abort(reco__atomic_file *f);
+
+/* Writes all `n` bytes to `fd`, retrying after EINTR. Returns 0 or an errno value. */
+int reco__write_all(int fd, const void *data, size_t n);
+
 #endif /* RECO_FILE_PRIVATE_H */

@@ -26,6 +26,7 @@
 #include "alloc_private.h"
 #include "error_private.h"
 #include "log_private.h"
+#include "file_private.h"
 
 #define READ_BUF (256u << 10)
 #define MAX_LINE (64u << 10)
@@ -736,68 +737,25 @@ static void render(text_out *o, const reco_log *log)
     out_flush(o);
 }
 
-/* Best effort: makes the rename durable; the new file is complete either way. */
-static void sync_parent_dir(char *scratch, const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        strcpy(scratch, ".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(scratch, path, n);
-        scratch[n] = '\0';
-    }
-    int fd = open(scratch, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 int reco_log_save_csv(const reco_log *log, const char *path)
 {
     static const char fn[] = "reco_log_save_csv";
-    static atomic_uint temp_counter;
     if (log == NULL || path == NULL)
         return reco__error_set(RECO_EINVAL, "%s: log and path must not be NULL", fn);
     if (path[0] == '\0')
         return reco__error_set(RECO_EINVAL, "%s: path is empty", fn);
     const reco_allocator *a = &log->alloc;
-    size_t tmp_cap = strlen(path) + 48;
-    char *tmp = reco__alloc(a, tmp_cap, 1);
     text_out o = {-1, NULL, 0, 64u << 10, 0};
     o.buf = reco__alloc(a, o.cap, 0);
-    int rc = RECO_ENOMEM;
-    if (tmp == NULL || o.buf == NULL)
-        goto done;
-    for (int attempt = 0; attempt < 100 && o.fd < 0; attempt++) {
-        snprintf(tmp, tmp_cap, "%s.tmp-%ld-%u", path, (long)getpid(),
-                 atomic_fetch_add(&temp_counter, 1u));
-        o.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (o.fd < 0 && errno != EEXIST)
-            break;
+    if (o.buf == NULL)
+        return RECO_ENOMEM;
+    reco__atomic_file f;
+    int rc = reco__atomic_open(&f, a, path);
+    if (rc == RECO_OK) {
+        o.fd = f.fd;
+        render(&o, log);
+        rc = reco__atomic_commit(&f, o.err, "cannot write the log");
     }
-    if (o.fd < 0) {
-        rc = io_error(path, "cannot create a temporary file next to it", errno);
-        goto done;
-    }
-    render(&o, log);
-    int err = o.err;
-    if (err == 0 && fsync(o.fd) != 0)
-        err = errno;
-    if (close(o.fd) != 0 && err == 0)
-        err = errno;
-    if (err == 0 && rename(tmp, path) != 0)
-        err = errno;
-    if (err != 0) {
-        unlink(tmp);
-        rc = io_error(path, "cannot write the log", err);
-        goto done;
-    }
-    sync_parent_dir(tmp, path);
-    rc = RECO_OK;
-done:
-    reco__free(a, tmp);
     reco__free(a, o.buf);
     return rc;
 }
