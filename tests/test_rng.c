@@ -99,8 +99,8 @@ static double chi_square(const uint64_t *counts, const double *probs, size_t bin
 
 static double chi_square_uniform(const uint64_t *counts, size_t bins)
 {
-    double probs[256];
-    assert_true(bins <= 256);
+    static double probs[512];
+    assert_true(bins <= 512);
     for (size_t i = 0; i < bins; ++i)
         probs[i] = 1.0 / (double)bins;
     return chi_square(counts, probs, bins);
@@ -808,10 +808,10 @@ static void test_rng_permutation_edges(void **state)
  * hold small values, Algorithm S is sorted). */
 static void check_sample(uint32_t n, uint32_t k, size_t trials, double crit_n, double crit_k)
 {
-    static uint32_t out[256];
-    static unsigned char seen[256];
-    static uint64_t included[256], slot0[256], slot_of0[256];
-    assert_true(n <= 256 && k <= n && k >= 2 && k < n);
+    static uint32_t out[512];
+    static unsigned char seen[512];
+    static uint64_t included[512], slot0[512], slot_of0[512];
+    assert_true(n <= 512 && k <= n && k >= 2 && k < n);
     memset(included, 0, sizeof included);
     memset(slot0, 0, sizeof slot0);
     memset(slot_of0, 0, sizeof slot_of0);
@@ -854,6 +854,14 @@ static void test_rng_sample_selection(void **state)
     /* k = 80 > 64 and k^2 = 6400 > 4n: selection sampling. n = 100: df 99, critical 180.79;
      * k = 80: df 79, critical 153.71 (p = 1e-6). */
     check_sample(100, 80, 20000, CHI2_DF99, CHI2_DF79);
+}
+
+static void test_rng_sample_floyd_hashed(void **state)
+{
+    (void)state;
+    /* k = 100 > 64 and 4k <= n = 400: Floyd with the hash set. n = 400: df 399, critical
+     * 548.1 (p = 1e-6, Wilson-Hilferty); k = 100: df 99, critical 180.79. */
+    check_sample(400, 100, 20000, 548.1, CHI2_DF99);
 }
 
 static void test_rng_sample_edges(void **state)
@@ -1043,6 +1051,7 @@ int main(void)
                                        cmocka_unit_test(test_rng_permutation_edges),
                                        cmocka_unit_test(test_rng_sample_floyd),
                                        cmocka_unit_test(test_rng_sample_selection),
+                                       cmocka_unit_test(test_rng_sample_floyd_hashed),
                                        cmocka_unit_test(test_rng_sample_edges),
                                        cmocka_unit_test(test_rng_stream_independence),
                                        cmocka_unit_test(test_rng_split),

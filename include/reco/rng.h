@@ -198,10 +198,12 @@ RECO_API int reco_rng_permutation(uint32_t *out, reco_rng *rng, size_t n);
 /**
  * @brief Sample @p k distinct values from `0 .. n-1` without replacement, in random order.
  *
- * Every k-subset is equally likely and so is every order. Never allocates (@p out is the
- * only workspace). When `k <= 64` or `k * k <= 4 n`: Floyd's algorithm with a linear
- * membership scan of @p out, O(k^2) time; otherwise selection sampling (Knuth's Algorithm S),
- * O(n) time. Both end with a Fisher–Yates shuffle of @p out (k - 1 more draws).
+ * Every k-subset is equally likely and so is every order. Never allocates (@p out and a
+ * 16 KiB table on the stack are the only workspace). When `64 < k <= 2048` and `4 k <= n`:
+ * Floyd's algorithm with a hash set, O(k) expected time; otherwise when `k <= 64` or
+ * `k * k <= 4 n`: Floyd's algorithm with a linear membership scan of @p out, O(k^2) time;
+ * otherwise selection sampling (Knuth's Algorithm S), O(n) time. All end with a Fisher–Yates
+ * shuffle of @p out (k - 1 more draws).
  * @param[out]    out  @p k entries (may be NULL when @p k is 0).
  * @param[in,out] rng  a seeded generator.
  * @param[in]     n    population size.
