@@ -17,6 +17,7 @@
 #include "reco/rng.h"
 #include "reco/config.h"
 #include "reco/model.h"
+#include "reco/qnet.h"
 #include "reco/explorer.h"
 #include "reco/env.h"
 #include "reco/sim.h"
