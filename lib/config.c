@@ -85,6 +85,7 @@ static size_t scalar_size(reco__cfg_type type)
     case RECO__CFG_U32: return sizeof(uint32_t);
     case RECO__CFG_U64: return sizeof(uint64_t);
     case RECO__CFG_F64: return sizeof(double);
+    case RECO__CFG_F32: return sizeof(float);
     case RECO__CFG_STRING: return sizeof(const char *);
     default: return sizeof(int); /* BOOL, ENUM */
     }
@@ -100,6 +101,7 @@ static void store_default(void *s, const reco__cfg_field *f, unsigned int versio
     case RECO__CFG_U32: MEMBER(s, f->offset, uint32_t) = (uint32_t)f->udef; break;
     case RECO__CFG_U64: MEMBER(s, f->offset, uint64_t) = f->udef; break;
     case RECO__CFG_F64: MEMBER(s, f->offset, double) = f->fdef; break;
+    case RECO__CFG_F32: MEMBER(s, f->offset, float) = (float)f->fdef; break;
     case RECO__CFG_STRING: MEMBER(s, f->offset, const char *) = f->sdef; break;
     case RECO__CFG_LIST: {
         size_t esz = scalar_size(f->elem);
@@ -341,6 +343,28 @@ static void format_double(char *buf, size_t cap, double v)
     }
 }
 
+/* As format_double() for a float: the fewest digits that read back (as a double rounded to
+ * float, the loader's path) to the same float. */
+static void format_float(char *buf, size_t cap, float v)
+{
+    char point = locale_point();
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, cap, "%.*g", prec, (double)v);
+        for (char *p = buf; *p != '\0'; p++)
+            if (*p == point)
+                *p = '.';
+        if ((float)c_strtod(buf, strlen(buf)) == v)
+            break;
+    }
+    const double d = (double)v;
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+        char whole[48];
+        snprintf(whole, sizeof whole, "%.0f", d);
+        if (strlen(whole) <= strlen(buf) && strlen(whole) < cap)
+            memcpy(buf, whole, strlen(whole) + 1);
+    }
+}
+
 /* ---- context and errors ---------------------------------------------------------------- */
 
 typedef struct cfg_ctx {
@@ -444,7 +468,8 @@ static const char *type_desc(reco__cfg_type t)
     case RECO__CFG_BOOL: return "a boolean (true or false)";
     case RECO__CFG_U32:
     case RECO__CFG_U64: return "an unsigned integer";
-    case RECO__CFG_F64: return "a number";
+    case RECO__CFG_F64:
+    case RECO__CFG_F32: return "a number";
     case RECO__CFG_ENUM: return "a name";
     case RECO__CFG_STRING: return "a string";
     case RECO__CFG_LIST: return "a sequence such as [a, b]";
@@ -767,6 +792,15 @@ static int apply_scalar(cfg_ctx *c, const yaml_node_t *n, const reco__cfg_field 
             rc = check_f64(c, n, f, v);
         if (rc == RECO_OK)
             *(double *)dst = v;
+        break;
+    }
+    case RECO__CFG_F32: {
+        double v = 0.0;
+        rc = parse_f64(c, n, t, len, &v);
+        if (rc == RECO_OK)
+            rc = check_f64(c, n, f, (double)(float)v);
+        if (rc == RECO_OK)
+            *(float *)dst = (float)v;
         break;
     }
     case RECO__CFG_ENUM: {
@@ -1445,6 +1479,10 @@ static void put_scalar(sink *s, const reco__cfg_field *f, reco__cfg_type type, c
         format_double(tmp, sizeof tmp, *(const double *)v);
         puts_(s, tmp);
         break;
+    case RECO__CFG_F32:
+        format_float(tmp, sizeof tmp, *(const float *)v);
+        puts_(s, tmp);
+        break;
     case RECO__CFG_ENUM: {
         int e = *(const int *)v;
         for (size_t i = 0; i < f->n_enums; i++) {
@@ -1624,6 +1662,11 @@ static int import_value(cfg_ctx *c, const reco__cfg_field *f, reco__cfg_type typ
         rc = check_f64(c, NULL, f, *(const double *)src);
         if (rc == RECO_OK)
             *(double *)dst = *(const double *)src;
+        break;
+    case RECO__CFG_F32:
+        rc = check_f64(c, NULL, f, (double)*(const float *)src);
+        if (rc == RECO_OK)
+            *(float *)dst = *(const float *)src;
         break;
     case RECO__CFG_ENUM:
         rc = check_enum(c, NULL, f, *(const int *)src);

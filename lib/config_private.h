@@ -22,7 +22,8 @@ typedef enum reco__cfg_type {
     RECO__CFG_ENUM,
     RECO__CFG_STRING,
     RECO__CFG_LIST,
-    RECO__CFG_MAP
+    RECO__CFG_MAP,
+    RECO__CFG_F32
 } reco__cfg_type;
 
 typedef struct reco__cfg_enum_name {
@@ -36,6 +37,8 @@ typedef struct reco__cfg_field reco__cfg_field;
  * type for each entry):
  *   U32, U64   umin..umax (inclusive), udef
  *   F64        fmin..fmax (inclusive), fdef
+ *   F32        as F64 (range checked on the value rounded to float; fmax <= FLT_MAX), for a
+ *              `float` member; written with the fewest digits that read back to the same float
  *   BOOL       idef (0 or 1)
  *   ENUM       enums/n_enums (accepted names, in the order messages list them), idef
  *   STRING     umin..umax = length in bytes, sdef (static; never freed)

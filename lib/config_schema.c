@@ -11,16 +11,24 @@
  * The engine in config.c needs no change: loading, validation, reco_config_set() paths and
  * writing all follow the tables. Appending a field to a released struct: add its descriptor
  * with `.since` = the new struct version. */
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "config_private.h"
+#include "reco/explorer.h"
 #include "reco/fit.h"
+#include "reco/qnet.h"
+#include "reco/replay.h"
 #include "world_private.h"
 
 /* The engine reads and writes enum members as `int`. */
 _Static_assert(sizeof(reco_verbosity) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(reco_output_format) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(reco_explorer_rule) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(reco_schedule_kind) == sizeof(int), "enums are stored as int");
+/* reco_replay_options.kind is a uint32_t holding a reco_replay_kind (all values positive). */
+_Static_assert(sizeof(((reco_replay_options *)0)->kind) == sizeof(int), "kind stored as int");
 
 /* ---- experiment ---------------------------------------------------------------------- */
 
@@ -250,12 +258,153 @@ static const reco__cfg_section fit_section = {
 
 #undef FIT_OFF
 
+/* ---- qnet (reco_qnet_options; lib/qnet.c checks the same ranges; `model` is not here) ---- */
+
+#define QN_OFF(member) offsetof(reco_qnet_options, member)
+#define F32(OFF, k, m, lo, hi, d)                                                             \
+    { .key = k, .type = RECO__CFG_F32, .offset = OFF(m), .since = 1, .fmin = lo, .fmax = hi,  \
+      .fdef = d }
+#define F64(OFF, k, m, lo, hi, d)                                                             \
+    { .key = k, .type = RECO__CFG_F64, .offset = OFF(m), .since = 1, .fmin = lo, .fmax = hi,  \
+      .fdef = d }
+#define U32(OFF, k, m, lo, hi, d)                                                             \
+    { .key = k, .type = RECO__CFG_U32, .offset = OFF(m), .since = 1, .umin = lo, .umax = hi,  \
+      .udef = d }
+#define U64(OFF, k, m, lo, hi, d)                                                             \
+    { .key = k, .type = RECO__CFG_U64, .offset = OFF(m), .since = 1, .umin = lo, .umax = hi,  \
+      .udef = d }
+
+static const reco__cfg_field qnet_fields[] = {
+    F32(QN_OFF, "gamma", gamma, 0.0, 1.0, 0.99),
+    F32(QN_OFF, "huber_delta", huber_delta, 1e-12, FLT_MAX, 1.0),
+    U32(QN_OFF, "target_period", target_period, 1, UINT32_MAX, 500),
+    F32(QN_OFF, "tau", tau, 0.0, 1.0, 0.0),
+    F32(QN_OFF, "priority_eps", priority_eps, 0.0, FLT_MAX, 0.0),
+    F32(QN_OFF, "max_abs_q", max_abs_q, FLT_MIN, FLT_MAX, 1e4),
+    F32(QN_OFF, "max_loss", max_loss, FLT_MIN, FLT_MAX, 1e4),
+    { .key = "keep_last_good", .type = RECO__CFG_BOOL, .offset = QN_OFF(keep_last_good),
+      .since = 1, .idef = 1 },
+};
+
+static const reco__cfg_section qnet_section = {
+    .name = "qnet",
+    .size = sizeof(reco_qnet_options),
+    .version = RECO_QNET_OPTIONS_VERSION,
+    .fields = qnet_fields,
+    .n_fields = sizeof qnet_fields / sizeof qnet_fields[0],
+};
+
+/* ---- replay (reco_replay_options; lib/replay.c checks the cross-field rules) --------------- */
+
+#define RP_OFF(member) offsetof(reco_replay_options, member)
+
+static const reco__cfg_enum_name replay_kind_names[] = {
+    { "uniform", RECO_REPLAY_UNIFORM },
+    { "proportional", RECO_REPLAY_PROPORTIONAL },
+};
+
+static const reco__cfg_field replay_fields[] = {
+    U64(RP_OFF, "capacity", capacity, 1, 1ull << 31, 1000000),
+    U64(RP_OFF, "record_capacity", record_capacity, 0, UINT32_MAX, 0),
+    U32(RP_OFF, "lookback", lookback, 1, 512, 20),
+    { .key = "kind", .type = RECO__CFG_ENUM, .offset = RP_OFF(kind), .since = 1,
+      .enums = replay_kind_names,
+      .n_enums = sizeof replay_kind_names / sizeof replay_kind_names[0],
+      .idef = RECO_REPLAY_PROPORTIONAL },
+    U64(RP_OFF, "seed", seed, 0, UINT64_MAX, 1),
+    F32(RP_OFF, "alpha", alpha, 0.0, 1.0, 0.6),
+    F32(RP_OFF, "beta0", beta0, 0.0, 1.0, 0.4),
+    F32(RP_OFF, "beta_final", beta_final, 0.0, 1.0, 1.0),
+    U64(RP_OFF, "beta_steps", beta_steps, 0, 1ull << 53, 100000),
+    F32(RP_OFF, "priority_eps", priority_eps, 0.0, 1e6, 1e-6),
+    F32(RP_OFF, "initial_priority", initial_priority, FLT_MIN, 1e30, 1.0),
+};
+
+static const reco__cfg_section replay_section = {
+    .name = "replay",
+    .size = sizeof(reco_replay_options),
+    .version = RECO_REPLAY_OPTIONS_VERSION,
+    .fields = replay_fields,
+    .n_fields = sizeof replay_fields / sizeof replay_fields[0],
+};
+
+/* ---- explorer (reco_explorer_options; lib/explorer.c checks the schedule shapes) ---------- */
+
+#define EX_OFF(member) offsetof(reco_explorer_options, member)
+
+static const reco__cfg_enum_name explorer_rule_names[] = {
+    { "greedy", RECO_EXPLORER_GREEDY },
+    { "epsilon_greedy", RECO_EXPLORER_EPSILON_GREEDY },
+    { "top_k_softmax", RECO_EXPLORER_TOP_K_SOFTMAX },
+    { "boltzmann", RECO_EXPLORER_BOLTZMANN },
+};
+
+static const reco__cfg_enum_name schedule_kind_names[] = {
+    { "constant", RECO_SCHEDULE_CONSTANT },
+    { "linear", RECO_SCHEDULE_LINEAR },
+    { "exponential", RECO_SCHEDULE_EXPONENTIAL },
+};
+
+#define SCHEDULE_FIELDS(sched, lo, hi, d)                                                     \
+    { .key = "kind", .type = RECO__CFG_ENUM, .offset = EX_OFF(sched.kind), .since = 1,        \
+      .enums = schedule_kind_names,                                                           \
+      .n_enums = sizeof schedule_kind_names / sizeof schedule_kind_names[0],                  \
+      .idef = RECO_SCHEDULE_CONSTANT },                                                       \
+    F64(EX_OFF, "start", sched.start, lo, hi, d),                                             \
+    F64(EX_OFF, "end", sched.end, lo, hi, d),                                                 \
+    U64(EX_OFF, "steps", sched.steps, 0, UINT64_MAX, 0),                                      \
+    F64(EX_OFF, "rate", sched.rate, 1e-300, 1.0, 1.0)
+
+static const reco__cfg_field explorer_epsilon_fields[] = {
+    SCHEDULE_FIELDS(epsilon, 0.0, 1.0, 0.1),
+};
+
+static const reco__cfg_field explorer_tau_fields[] = {
+    SCHEDULE_FIELDS(tau, 1e-30, 1e30, 1.0),
+};
+
+static const reco__cfg_field explorer_fields[] = {
+    { .key = "rule", .type = RECO__CFG_ENUM, .offset = EX_OFF(rule), .since = 1,
+      .enums = explorer_rule_names,
+      .n_enums = sizeof explorer_rule_names / sizeof explorer_rule_names[0],
+      .idef = RECO_EXPLORER_TOP_K_SOFTMAX },
+    { .key = "epsilon", .type = RECO__CFG_MAP, .since = 1, .sub = explorer_epsilon_fields,
+      .n_sub = sizeof explorer_epsilon_fields / sizeof explorer_epsilon_fields[0] },
+    { .key = "tau", .type = RECO__CFG_MAP, .since = 1, .sub = explorer_tau_fields,
+      .n_sub = sizeof explorer_tau_fields / sizeof explorer_tau_fields[0] },
+    F64(EX_OFF, "top_k_fraction", top_k_fraction, 1e-9, 1.0, 0.25),
+    U32(EX_OFF, "top_k_count", top_k_count, 0, 1u << 24, 0),
+    U64(EX_OFF, "seed", seed, 0, UINT64_MAX, 1),
+    U64(EX_OFF, "stream", stream, 0, UINT64_MAX, 0),
+    U32(EX_OFF, "max_candidates", max_candidates, 1, 1u << 24, 512),
+};
+
+static const reco__cfg_section explorer_section = {
+    .name = "explorer",
+    .size = sizeof(reco_explorer_options),
+    .version = RECO_EXPLORER_OPTIONS_VERSION,
+    .fields = explorer_fields,
+    .n_fields = sizeof explorer_fields / sizeof explorer_fields[0],
+};
+
+#undef QN_OFF
+#undef RP_OFF
+#undef EX_OFF
+#undef F32
+#undef F64
+#undef U32
+#undef U64
+#undef SCHEDULE_FIELDS
+
 /* ---- the section list ---------------------------------------------------------------- */
 
 const reco__cfg_section *const reco__cfg_sections[] = {
     &experiment_section,
     &reco__world_config_section,
     &fit_section,
+    &qnet_section,
+    &replay_section,
+    &explorer_section,
 };
 const size_t reco__cfg_n_sections = sizeof reco__cfg_sections / sizeof reco__cfg_sections[0];
 
@@ -304,4 +453,34 @@ int reco_config_set_fit(reco_config *cfg, const reco_fit_options *in)
         return reco__config_set_section(cfg, &copy, &fit_section, "reco_config_set_fit");
     }
     return reco__config_set_section(cfg, in, &fit_section, "reco_config_set_fit");
+}
+
+int reco_config_get_qnet(reco_qnet_options *out, const reco_config *cfg)
+{
+    return reco__config_get_section(out, cfg, &qnet_section, "reco_config_get_qnet");
+}
+
+int reco_config_set_qnet(reco_config *cfg, const reco_qnet_options *in)
+{
+    return reco__config_set_section(cfg, in, &qnet_section, "reco_config_set_qnet");
+}
+
+int reco_config_get_replay(reco_replay_options *out, const reco_config *cfg)
+{
+    return reco__config_get_section(out, cfg, &replay_section, "reco_config_get_replay");
+}
+
+int reco_config_set_replay(reco_config *cfg, const reco_replay_options *in)
+{
+    return reco__config_set_section(cfg, in, &replay_section, "reco_config_set_replay");
+}
+
+int reco_config_get_explorer(reco_explorer_options *out, const reco_config *cfg)
+{
+    return reco__config_get_section(out, cfg, &explorer_section, "reco_config_get_explorer");
+}
+
+int reco_config_set_explorer(reco_config *cfg, const reco_explorer_options *in)
+{
+    return reco__config_set_section(cfg, in, &explorer_section, "reco_config_set_explorer");
 }

@@ -16,22 +16,7 @@
 #include "model_private.h"
 #include "reco/env.h"
 #include "reco/qnet.h"
-
-struct reco_qnet {
-    reco_allocator alloc;
-    reco_qnet_options opts;   /* copied; allocator and model pointers cleared */
-    reco_model *online, *target;
-    uint32_t q_head;
-    size_t max_batch, max_candidates, n_params;
-    uint64_t n_updates;
-    float *qnext;             /* (B, C) online Q(s', c) */
-    int32_t *astar;           /* (B) a* = argmax of each row of qnext (item ids) */
-    float *qtarget;           /* (B) target Q(s', a*) */
-    float *y;                 /* (B) TD targets */
-    float *pred;              /* (B) online Q(s, a) */
-    float *last_good;         /* (n_params) online parameters before the last step, or NULL */
-    int has_last_good;
-};
+#include "qnet_private.h"
 
 /* ---- options ------------------------------------------------------------------------------ */
 
@@ -48,7 +33,7 @@ int reco_qnet_options_init(reco_qnet_options *opts, unsigned int version)
     return RECO_OK;
 }
 
-static int check_options(reco_qnet_options *o, const reco_qnet_options *in, const char *fn)
+int reco__qnet_check_options(reco_qnet_options *o, const reco_qnet_options *in, const char *fn)
 {
     const reco_qnet_options d = RECO_QNET_OPTIONS_INIT;
     *o = d;
@@ -164,7 +149,7 @@ int reco_qnet_create(reco_qnet **out, const reco_qnet_options *opts)
         return reco__error_set(RECO_EINVAL, "%s: out is NULL", fn);
     *out = NULL;
     reco_qnet_options o;
-    int rc = check_options(&o, opts, fn);
+    int rc = reco__qnet_check_options(&o, opts, fn);
     if (rc < 0)
         return rc;
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
@@ -193,7 +178,7 @@ int reco_qnet_create_warm(reco_qnet **out, const reco_model *feedback,
     if (feedback == NULL || reward_weights == NULL)
         return reco__error_set(RECO_EINVAL, "%s: feedback or reward_weights is NULL", fn);
     reco_qnet_options o;
-    int rc = check_options(&o, opts, fn);
+    int rc = reco__qnet_check_options(&o, opts, fn);
     if (rc < 0)
         return rc;
     const size_t F = feedback->F;

@@ -1116,6 +1116,196 @@ static void test_config_null_arguments(void **state)
     reco_config_free(cfg);
 }
 
+/* ---- qnet, replay and explorer sections ------------------------------------------------ */
+
+static const char rl_snippet[] =
+    "qnet:\n"
+    "  gamma: 0.95\n"
+    "  huber_delta: 2.5\n"
+    "  target_period: 250\n"
+    "  tau: 0.005\n"
+    "  priority_eps: 0.01\n"
+    "  max_abs_q: 1000\n"
+    "  max_loss: 5e5\n"
+    "  keep_last_good: false\n"
+    "replay:\n"
+    "  capacity: 50000\n"
+    "  record_capacity: 120000\n"
+    "  lookback: 10\n"
+    "  kind: uniform\n"
+    "  seed: 9\n"
+    "  alpha: 0.7\n"
+    "  beta0: 0.5\n"
+    "  beta_final: 0.9\n"
+    "  beta_steps: 2000\n"
+    "  priority_eps: 1e-5\n"
+    "  initial_priority: 2\n"
+    "explorer:\n"
+    "  rule: epsilon_greedy\n"
+    "  epsilon:\n"
+    "    kind: linear\n"
+    "    start: 1\n"
+    "    end: 0.05\n"
+    "    steps: 100000\n"
+    "  tau:\n"
+    "    kind: exponential\n"
+    "    start: 2\n"
+    "    end: 0.5\n"
+    "    rate: 0.999\n"
+    "  top_k_fraction: 0.1\n"
+    "  top_k_count: 7\n"
+    "  seed: 5\n"
+    "  stream: 3\n"
+    "  max_candidates: 300\n";
+
+/* Field by field: the struct has tail padding that copies need not preserve. */
+static void assert_replay_equal(const reco_replay_options *a, const reco_replay_options *b)
+{
+    assert_true(a->version == b->version && a->allocator == b->allocator);
+    assert_true(a->capacity == b->capacity && a->record_capacity == b->record_capacity);
+    assert_true(a->lookback == b->lookback && a->kind == b->kind && a->seed == b->seed);
+    assert_memory_equal(&a->alpha, &b->alpha, sizeof a->alpha);
+    assert_memory_equal(&a->beta0, &b->beta0, sizeof a->beta0);
+    assert_memory_equal(&a->beta_final, &b->beta_final, sizeof a->beta_final);
+    assert_true(a->beta_steps == b->beta_steps);
+    assert_memory_equal(&a->priority_eps, &b->priority_eps, sizeof a->priority_eps);
+    assert_memory_equal(&a->initial_priority, &b->initial_priority, sizeof(float));
+}
+
+static void assert_schedule_equal(const reco_explorer_schedule *a,
+                                  const reco_explorer_schedule *b)
+{
+    assert_int_equal(a->kind, b->kind);
+    assert_memory_equal(&a->start, &b->start, sizeof a->start);
+    assert_memory_equal(&a->end, &b->end, sizeof a->end);
+    assert_true(a->steps == b->steps);
+    assert_memory_equal(&a->rate, &b->rate, sizeof a->rate);
+}
+
+static void assert_explorer_equal(const reco_explorer_options *a,
+                                  const reco_explorer_options *b)
+{
+    assert_true(a->version == b->version && a->allocator == b->allocator);
+    assert_int_equal(a->rule, b->rule);
+    assert_schedule_equal(&a->epsilon, &b->epsilon);
+    assert_schedule_equal(&a->tau, &b->tau);
+    assert_memory_equal(&a->top_k_fraction, &b->top_k_fraction, sizeof(double));
+    assert_true(a->top_k_count == b->top_k_count && a->seed == b->seed);
+    assert_true(a->stream == b->stream && a->max_candidates == b->max_candidates);
+}
+
+static void assert_rl_sections_equal(const reco_config *a, const reco_config *b)
+{
+    reco_qnet_options qa = RECO_QNET_OPTIONS_INIT, qb = RECO_QNET_OPTIONS_INIT;
+    reco_replay_options ra = RECO_REPLAY_OPTIONS_INIT, rb = RECO_REPLAY_OPTIONS_INIT;
+    reco_explorer_options ea = RECO_EXPLORER_OPTIONS_INIT, eb = RECO_EXPLORER_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_qnet(&qa, a), RECO_OK);
+    assert_int_equal(reco_config_get_qnet(&qb, b), RECO_OK);
+    assert_int_equal(reco_config_get_replay(&ra, a), RECO_OK);
+    assert_int_equal(reco_config_get_replay(&rb, b), RECO_OK);
+    assert_int_equal(reco_config_get_explorer(&ea, a), RECO_OK);
+    assert_int_equal(reco_config_get_explorer(&eb, b), RECO_OK);
+    assert_memory_equal(&qa, &qb, sizeof qa);
+    assert_replay_equal(&ra, &rb);
+    assert_explorer_equal(&ea, &eb);
+}
+
+static void test_config_rl_sections_defaults(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    reco_qnet_options q, qd = RECO_QNET_OPTIONS_INIT;
+    reco_replay_options r, rd = RECO_REPLAY_OPTIONS_INIT;
+    reco_explorer_options e, ed = RECO_EXPLORER_OPTIONS_INIT;
+    memcpy(&q, &qd, sizeof q);
+    memcpy(&r, &rd, sizeof r);
+    memcpy(&e, &ed, sizeof e);
+    q.gamma = 0.0f;
+    r.capacity = 3;
+    e.rule = RECO_EXPLORER_GREEDY;
+    e.epsilon.start = 0.7;
+    assert_int_equal(reco_config_get_qnet(&q, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_replay(&r, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_explorer(&e, cfg), RECO_OK);
+    assert_memory_equal(&q, &qd, sizeof q);
+    assert_replay_equal(&r, &rd);
+    assert_explorer_equal(&e, &ed);
+    /* an empty section is the defaults too */
+    static const char empty[] = "qnet: {}\nreplay: {}\nexplorer: {}\n";
+    assert_int_equal(reco_config_load_string(cfg, empty, strlen(empty), "empty"), RECO_OK);
+    assert_int_equal(reco_config_get_qnet(&q, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_explorer(&e, cfg), RECO_OK);
+    assert_memory_equal(&q, &qd, sizeof q);
+    assert_explorer_equal(&e, &ed);
+    reco_config_free(cfg);
+}
+
+static void test_config_rl_sections_round_trip(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    assert_int_equal(reco_config_load_string(cfg, rl_snippet, strlen(rl_snippet), "rl"),
+                     RECO_OK);
+    reco_qnet_options q = RECO_QNET_OPTIONS_INIT;
+    reco_replay_options r = RECO_REPLAY_OPTIONS_INIT;
+    reco_explorer_options e = RECO_EXPLORER_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_qnet(&q, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_replay(&r, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_explorer(&e, cfg), RECO_OK);
+    assert_true(q.gamma == 0.95f && q.huber_delta == 2.5f && q.target_period == 250);
+    assert_true(q.tau == 0.005f && q.priority_eps == 0.01f && q.max_abs_q == 1000.0f);
+    assert_true(q.max_loss == 5e5f && q.keep_last_good == 0 && q.model == NULL);
+    assert_true(r.capacity == 50000 && r.record_capacity == 120000 && r.lookback == 10);
+    assert_true(r.kind == RECO_REPLAY_UNIFORM && r.seed == 9 && r.alpha == 0.7f);
+    assert_true(r.beta0 == 0.5f && r.beta_final == 0.9f && r.beta_steps == 2000);
+    assert_true(r.priority_eps == 1e-5f && r.initial_priority == 2.0f);
+    assert_int_equal(e.rule, RECO_EXPLORER_EPSILON_GREEDY);
+    assert_int_equal(e.epsilon.kind, RECO_SCHEDULE_LINEAR);
+    assert_true(e.epsilon.start == 1.0 && e.epsilon.end == 0.05 && e.epsilon.steps == 100000);
+    assert_int_equal(e.tau.kind, RECO_SCHEDULE_EXPONENTIAL);
+    assert_true(e.tau.start == 2.0 && e.tau.end == 0.5 && e.tau.rate == 0.999);
+    assert_true(e.top_k_fraction == 0.1 && e.top_k_count == 7 && e.seed == 5);
+    assert_true(e.stream == 3 && e.max_candidates == 300);
+
+    /* write -> load gives the same structs; floats are written with few digits */
+    size_t len = 0;
+    char *text = write_text(cfg, &len);
+    assert_non_null(strstr(text, "gamma: 0.95\n"));
+    assert_non_null(strstr(text, "kind: uniform\n"));
+    assert_non_null(strstr(text, "rule: epsilon_greedy\n"));
+    reco_config *again = new_config();
+    if (reco_config_load_string(again, text, len, "written") != RECO_OK)
+        fail_msg("%s\n%s", reco_error_message(), text);
+    assert_rl_sections_equal(cfg, again);
+    free(text);
+    assert_round_trip(cfg);
+
+    /* set -> get, and set refuses a bad value naming the option, leaving cfg unchanged */
+    q.gamma = 0.5f;
+    r.kind = RECO_REPLAY_PROPORTIONAL;
+    e.tau.start = 3.0;
+    assert_int_equal(reco_config_set_qnet(again, &q), RECO_OK);
+    assert_int_equal(reco_config_set_replay(again, &r), RECO_OK);
+    assert_int_equal(reco_config_set_explorer(again, &e), RECO_OK);
+    reco_qnet_options q2 = RECO_QNET_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_qnet(&q2, again), RECO_OK);
+    assert_true(q2.gamma == 0.5f);
+    q.tau = 2.0f;
+    assert_reco_error(reco_config_set_qnet(again, &q), RECO_ECONFIG, "qnet.tau");
+    r.kind = 7;
+    assert_reco_error(reco_config_set_replay(again, &r), RECO_ECONFIG, "replay.kind");
+    e.epsilon.end = 1.5;
+    assert_reco_error(reco_config_set_explorer(again, &e), RECO_ECONFIG, "explorer.epsilon.end");
+    assert_int_equal(reco_config_get_qnet(&q2, again), RECO_OK);
+    assert_true(q2.tau == 0.005f);
+    assert_int_equal(reco_config_set(again, "explorer.tau.kind", "linear"), RECO_OK);
+    assert_reco_error(reco_config_set(again, "replay.alpha", "2"), RECO_ECONFIG, "replay.alpha");
+    assert_int_equal(reco_config_get_qnet(NULL, again), RECO_EINVAL);
+    assert_int_equal(reco_config_set_explorer(again, NULL), RECO_EINVAL);
+    reco_config_free(again);
+    reco_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1145,6 +1335,8 @@ int main(void)
         cmocka_unit_test(test_config_failing_allocator),
         cmocka_unit_test(test_config_hostile_inputs),
         cmocka_unit_test(test_config_null_arguments),
+        cmocka_unit_test(test_config_rl_sections_defaults),
+        cmocka_unit_test(test_config_rl_sections_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

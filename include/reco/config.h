@@ -74,6 +74,9 @@
 #include "reco/common.h"
 #include "reco/alloc.h"
 #include "reco/world.h"
+#include "reco/qnet.h"
+#include "reco/replay.h"
+#include "reco/explorer.h"
 
 RECO_BEGIN_DECLS
 
@@ -410,6 +413,117 @@ RECO_API int reco_config_get_world(reco_world_options *out, const reco_config *c
  * @since 0.1
  */
 RECO_API int reco_config_set_world(reco_config *cfg, const reco_world_options *in);
+
+/* ---- The qnet section: Q-learning settings (reco/qnet.h) ---------------------- */
+
+/**
+ * @brief Copy the `qnet` section of @p cfg into @p out (a @ref reco_qnet_options).
+ *
+ * @p out->version must be set first (e.g. by @ref RECO_QNET_OPTIONS_INIT); fields added
+ * after that version are not written, and @p out->version, @p out->allocator and @p out->model are
+ * left as they are. The YAML paths, ranges and defaults are those of
+ * @ref reco_qnet_options.
+ * @param[in,out] out  receives the values; its @c version member is read.
+ * @param[in]     cfg  the handle.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_get_qnet(reco_qnet_options *out, const reco_config *cfg);
+
+/**
+ * @brief Replace the `qnet` section of @p cfg with @p in.
+ *
+ * Values are checked as the YAML loader checks them (ranges; not the cross-field rules,
+ * which reco_qnet_create() checks), with messages naming the option path. Fields added after
+ * @p in->version are not read and take their defaults; @p in->allocator and @p in->model is not
+ * stored. The call is atomic: on failure @p cfg is unchanged.
+ * @param[in,out] cfg  the handle.
+ * @param[in]     in   the new values, read during the call only.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p in->version is not supported; @ref RECO_ECONFIG if a value is invalid;
+ *         @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_set_qnet(reco_config *cfg, const reco_qnet_options *in);
+
+/* ---- The replay section: the replay buffer (reco/replay.h) ---------------------- */
+
+/**
+ * @brief Copy the `replay` section of @p cfg into @p out (a @ref reco_replay_options).
+ *
+ * @p out->version must be set first (e.g. by @ref RECO_REPLAY_OPTIONS_INIT); fields added
+ * after that version are not written, and @p out->version and @p out->allocator are
+ * left as they are. The YAML paths, ranges and defaults are those of
+ * @ref reco_replay_options.
+ * @param[in,out] out  receives the values; its @c version member is read.
+ * @param[in]     cfg  the handle.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_get_replay(reco_replay_options *out, const reco_config *cfg);
+
+/**
+ * @brief Replace the `replay` section of @p cfg with @p in.
+ *
+ * Values are checked as the YAML loader checks them (ranges; not the cross-field rules,
+ * which reco_replay_create() checks), with messages naming the option path. Fields added after
+ * @p in->version are not read and take their defaults; @p in->allocator is not
+ * stored. The call is atomic: on failure @p cfg is unchanged.
+ * @param[in,out] cfg  the handle.
+ * @param[in]     in   the new values, read during the call only.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p in->version is not supported; @ref RECO_ECONFIG if a value is invalid;
+ *         @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_set_replay(reco_config *cfg, const reco_replay_options *in);
+
+/* ---- The explorer section: exploration (reco/explorer.h) ---------------------- */
+
+/**
+ * @brief Copy the `explorer` section of @p cfg into @p out (a @ref reco_explorer_options).
+ *
+ * @p out->version must be set first (e.g. by @ref RECO_EXPLORER_OPTIONS_INIT); fields added
+ * after that version are not written, and @p out->version and @p out->allocator are
+ * left as they are. The YAML paths, ranges and defaults are those of
+ * @ref reco_explorer_options.
+ * @param[in,out] out  receives the values; its @c version member is read.
+ * @param[in]     cfg  the handle.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_get_explorer(reco_explorer_options *out, const reco_config *cfg);
+
+/**
+ * @brief Replace the `explorer` section of @p cfg with @p in.
+ *
+ * Values are checked as the YAML loader checks them (ranges; not the cross-field rules,
+ * which reco_explorer_create() checks), with messages naming the option path. Fields added after
+ * @p in->version are not read and take their defaults; @p in->allocator is not
+ * stored. The call is atomic: on failure @p cfg is unchanged.
+ * @param[in,out] cfg  the handle.
+ * @param[in]     in   the new values, read during the call only.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p in->version is not supported; @ref RECO_ECONFIG if a value is invalid;
+ *         @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_set_explorer(reco_config *cfg, const reco_explorer_options *in);
 
 RECO_END_DECLS
 

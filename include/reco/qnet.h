@@ -322,6 +322,60 @@ RECO_API int reco_qnet_get_param(double *out, const reco_qnet *q, reco_qnet_para
  */
 RECO_API int reco_qnet_param_bounds(double *min_out, double *max_out, reco_qnet_param param);
 
+/**
+ * @brief Save the whole Q-learner to @p path (a checkpoint; format in `docs/qnet.md`).
+ *
+ * The file holds the architecture, the capacity (max_batch, max_candidates, threads), the
+ * online and target parameters, the online optimiser state (Adam moments, step, per-item row
+ * steps, the optimiser settings including the current learning rate), the update count and
+ * the Q-learning options (gamma, huber_delta, target_period, tau, priority_eps, max_abs_q,
+ * max_loss, keep_last_good). The last-good copy of reco_qnet_restore_last_good() is not
+ * saved. The file is written to a temporary file next to @p path and renamed over it, so
+ * @p path holds either its old content or the complete checkpoint.
+ * @param[in] q     the Q-network.
+ * @param[in] path  the file to write.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for NULLs; @ref RECO_ENOMEM; @ref RECO_EIO.
+ * @since 0.1
+ */
+RECO_API int reco_qnet_save(const reco_qnet *q, const char *path);
+
+/**
+ * @brief Load a checkpoint written by reco_qnet_save() into an existing Q-network of the
+ *        same architecture.
+ *
+ * Everything reco_qnet_save() stores replaces the handle's state, except the capacity and
+ * @c keep_last_good, which stay the handle's; the last-good copy is dropped (until the next
+ * update). An update after the load continues bit-exactly where the saved handle would have.
+ *
+ * The whole file is validated before anything changes (container checksums, section types and
+ * sizes, the architecture, the stored options), and the bulk data is read into scratch memory
+ * (about four parameter blocks) first: on any error @p q is left exactly as it was.
+ * @param[in,out] q     the Q-network.
+ * @param[in]     path  the checkpoint.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for NULLs; @ref RECO_EIO (cannot read);
+ *         @ref RECO_EFORMAT (not a Q-network checkpoint, truncated, corrupted, another
+ *         architecture: the message names the file and what is wrong); @ref RECO_EVERSION (an
+ *         intact file of another format version); @ref RECO_ENOMEM.
+ * @since 0.1
+ */
+RECO_API int reco_qnet_load(reco_qnet *q, const char *path);
+
+/**
+ * @brief Create a Q-network from a checkpoint written by reco_qnet_save().
+ *
+ * The architecture, optimiser settings and Q-learning options come from the file. From
+ * @p runtime only the allocator and, when `runtime->model` is not NULL, its max_batch,
+ * max_candidates and threads are used (otherwise the stored capacity); its other fields are
+ * ignored.
+ * @param[out] out      receives the handle; NULL on failure (nothing to free).
+ * @param[in]  path     the checkpoint.
+ * @param[in]  runtime  run-time settings, or NULL.
+ * @return as reco_qnet_load(), plus @ref RECO_EVERSION for a bad options version and
+ *         @ref RECO_EINVAL for an invalid run-time capacity.
+ * @since 0.1
+ */
+RECO_API int reco_qnet_open(reco_qnet **out, const char *path, const reco_qnet_options *runtime);
+
 RECO_END_DECLS
 
 /** @} */
