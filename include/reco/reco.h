@@ -28,5 +28,6 @@
 #include "reco/fit.h"
 #include "reco/policy.h"
 #include "reco/audit.h"
+#include "reco/trainer.h"
 
 #endif /* RECO_RECO_H */
