@@ -20,6 +20,8 @@
 #include "reco/fit.h"
 #include "reco/qnet.h"
 #include "reco/replay.h"
+#include "reco/sim.h"
+#include "reco/trainer.h"
 #include "world_private.h"
 
 /* The engine reads and writes enum members as `int`. */
@@ -387,9 +389,65 @@ static const reco__cfg_section explorer_section = {
     .n_fields = sizeof explorer_fields / sizeof explorer_fields[0],
 };
 
+/* ---- trainer (reco_trainer_options; lib/trainer.c checks the model-dependent limits and
+ *      the cross-field rules; allocator, progress and progress_payload are not here; a NULL
+ *      metrics_csv, "none", is stored as "") -------------------------------------------------- */
+
+#define TR_OFF(member) offsetof(reco_trainer_options, member)
+
+static const reco__cfg_field trainer_fields[] = {
+    U32(TR_OFF, "n_generators", n_generators, 1, 256, 1),
+    U32(TR_OFF, "sessions_per_generator", sessions_per_generator, 1, 65536, 16),
+    U32(TR_OFF, "segment_len", segment_len, 1, 65536, 32),
+    F64(TR_OFF, "replay_ratio", replay_ratio, DBL_MIN, 1e6, 0.25),
+    U64(TR_OFF, "warmup", warmup, 0, UINT64_MAX, 1000),
+    U32(TR_OFF, "batch_size", batch_size, 1, 65536, 32),
+    U32(TR_OFF, "n_candidates", n_candidates, 1, 1u << 20, 64),
+    U32(TR_OFF, "snapshot_period", snapshot_period, 1, UINT32_MAX, 10),
+    U32(TR_OFF, "max_staleness", max_staleness, 0, UINT32_MAX, 100),
+    U64(TR_OFF, "total_updates", total_updates, 0, UINT64_MAX, 10000),
+    U64(TR_OFF, "total_transitions", total_transitions, 0, UINT64_MAX, 0),
+    U64(TR_OFF, "n_users", n_users, 1, 1ull << 63, 1000),
+    U64(TR_OFF, "seed", seed, 0, UINT64_MAX, 1),
+    U64(TR_OFF, "metrics_interval", metrics_interval, 1, 1ull << 63, 100),
+    { .key = "metrics_csv", .type = RECO__CFG_STRING, .offset = TR_OFF(metrics_csv),
+      .since = 1, .umin = 0, .umax = 4095, .sdef = "" },
+};
+
+static const reco__cfg_section trainer_section = {
+    .name = "trainer",
+    .size = sizeof(reco_trainer_options),
+    .version = RECO_TRAINER_OPTIONS_VERSION,
+    .fields = trainer_fields,
+    .n_fields = sizeof trainer_fields / sizeof trainer_fields[0],
+};
+
+/* ---- sim (reco_sim_options; lib/sim.c checks n_candidates against the model). The
+ *      per-signal arrays reward, parent and parent_value are not here: the engine's lists
+ *      need a uint32_t count member and have no signed integer element type. ---------------- */
+
+#define SM_OFF(member) offsetof(reco_sim_options, member)
+
+static const reco__cfg_field sim_fields[] = {
+    U64(SM_OFF, "seed", seed, 0, UINT64_MAX, 1),
+    U32(SM_OFF, "max_sessions", max_sessions, 1, 65536, 256),
+    U32(SM_OFF, "max_session_len", max_session_len, 1, 100000, 100),
+    U32(SM_OFF, "n_candidates", n_candidates, 1, 1u << 20, 500),
+};
+
+static const reco__cfg_section sim_section = {
+    .name = "sim",
+    .size = sizeof(reco_sim_options),
+    .version = RECO_SIM_OPTIONS_VERSION,
+    .fields = sim_fields,
+    .n_fields = sizeof sim_fields / sizeof sim_fields[0],
+};
+
 #undef QN_OFF
 #undef RP_OFF
 #undef EX_OFF
+#undef TR_OFF
+#undef SM_OFF
 #undef F32
 #undef F64
 #undef U32
@@ -405,6 +463,8 @@ const reco__cfg_section *const reco__cfg_sections[] = {
     &qnet_section,
     &replay_section,
     &explorer_section,
+    &trainer_section,
+    &sim_section,
 };
 const size_t reco__cfg_n_sections = sizeof reco__cfg_sections / sizeof reco__cfg_sections[0];
 
@@ -483,4 +543,35 @@ int reco_config_get_explorer(reco_explorer_options *out, const reco_config *cfg)
 int reco_config_set_explorer(reco_config *cfg, const reco_explorer_options *in)
 {
     return reco__config_set_section(cfg, in, &explorer_section, "reco_config_set_explorer");
+}
+
+int reco_config_get_trainer(reco_trainer_options *out, const reco_config *cfg)
+{
+    int rc = reco__config_get_section(out, cfg, &trainer_section, "reco_config_get_trainer");
+    /* The engine stores "no metrics CSV" as ""; reco_trainer_create() wants NULL for it. */
+    if (rc == RECO_OK && out->metrics_csv != NULL && out->metrics_csv[0] == '\0')
+        out->metrics_csv = NULL;
+    return rc;
+}
+
+int reco_config_set_trainer(reco_config *cfg, const reco_trainer_options *in)
+{
+    /* A NULL metrics_csv means "none" to reco_trainer_create(); the engine stores it as "". */
+    if (in != NULL && in->version >= 1 && in->version <= RECO_TRAINER_OPTIONS_VERSION &&
+        in->metrics_csv == NULL) {
+        reco_trainer_options copy = *in;
+        copy.metrics_csv = "";
+        return reco__config_set_section(cfg, &copy, &trainer_section, "reco_config_set_trainer");
+    }
+    return reco__config_set_section(cfg, in, &trainer_section, "reco_config_set_trainer");
+}
+
+int reco_config_get_sim(reco_sim_options *out, const reco_config *cfg)
+{
+    return reco__config_get_section(out, cfg, &sim_section, "reco_config_get_sim");
+}
+
+int reco_config_set_sim(reco_config *cfg, const reco_sim_options *in)
+{
+    return reco__config_set_section(cfg, in, &sim_section, "reco_config_set_sim");
 }

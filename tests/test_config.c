@@ -1314,6 +1314,193 @@ static void test_config_rl_sections_round_trip(void **state)
     reco_config_free(cfg);
 }
 
+/* ---- trainer and sim sections ---------------------------------------------------------- */
+
+static const char trainer_sim_snippet[] =
+    "trainer:\n"
+    "  n_generators: 4\n"
+    "  sessions_per_generator: 8\n"
+    "  segment_len: 16\n"
+    "  replay_ratio: 0.5\n"
+    "  warmup: 2000\n"
+    "  batch_size: 64\n"
+    "  n_candidates: 128\n"
+    "  snapshot_period: 5\n"
+    "  max_staleness: 20\n"
+    "  total_updates: 0\n"
+    "  total_transitions: 500000\n"
+    "  n_users: 5000\n"
+    "  seed: 11\n"
+    "  metrics_interval: 50\n"
+    "  metrics_csv: \"out/train metrics.csv\"\n"
+    "sim:\n"
+    "  seed: 13\n"
+    "  max_sessions: 1024\n"
+    "  max_session_len: 300\n"
+    "  n_candidates: 250\n";
+
+/* Field by field: padding bytes are unspecified. Strings are compared by content. */
+static void assert_trainer_equal(const reco_trainer_options *a, const reco_trainer_options *b)
+{
+    assert_int_equal(a->version, b->version);
+    assert_ptr_equal(a->allocator, b->allocator);
+    assert_int_equal(a->n_generators, b->n_generators);
+    assert_int_equal(a->sessions_per_generator, b->sessions_per_generator);
+    assert_int_equal(a->segment_len, b->segment_len);
+    assert_memory_equal(&a->replay_ratio, &b->replay_ratio, sizeof(double));
+    assert_true(a->warmup == b->warmup);
+    assert_int_equal(a->batch_size, b->batch_size);
+    assert_int_equal(a->n_candidates, b->n_candidates);
+    assert_int_equal(a->snapshot_period, b->snapshot_period);
+    assert_int_equal(a->max_staleness, b->max_staleness);
+    assert_true(a->total_updates == b->total_updates);
+    assert_true(a->total_transitions == b->total_transitions);
+    assert_true(a->n_users == b->n_users && a->seed == b->seed);
+    assert_true(a->metrics_interval == b->metrics_interval);
+    if (a->metrics_csv == NULL || b->metrics_csv == NULL)
+        assert_ptr_equal(a->metrics_csv, b->metrics_csv);
+    else
+        assert_string_equal(a->metrics_csv, b->metrics_csv);
+    assert_true(a->progress == b->progress);
+    assert_ptr_equal(a->progress_payload, b->progress_payload);
+}
+
+static void assert_sim_equal(const reco_sim_options *a, const reco_sim_options *b)
+{
+    assert_int_equal(a->version, b->version);
+    assert_ptr_equal(a->allocator, b->allocator);
+    assert_true(a->seed == b->seed);
+    assert_int_equal(a->max_sessions, b->max_sessions);
+    assert_int_equal(a->max_session_len, b->max_session_len);
+    assert_int_equal(a->n_candidates, b->n_candidates);
+    assert_memory_equal(a->reward, b->reward, sizeof a->reward);
+    assert_memory_equal(a->parent, b->parent, sizeof a->parent);
+    assert_memory_equal(a->parent_value, b->parent_value, sizeof a->parent_value);
+}
+
+static void test_config_trainer_sim_defaults(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    reco_trainer_options t = RECO_TRAINER_OPTIONS_INIT, td = RECO_TRAINER_OPTIONS_INIT;
+    reco_sim_options m = RECO_SIM_OPTIONS_INIT, md = RECO_SIM_OPTIONS_INIT;
+    t.n_generators = 9;
+    t.replay_ratio = 3.0;
+    t.metrics_csv = "x.csv";
+    m.max_sessions = 3;
+    m.seed = 77;
+    assert_int_equal(reco_config_get_trainer(&t, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_sim(&m, cfg), RECO_OK);
+    assert_trainer_equal(&t, &td);
+    assert_sim_equal(&m, &md);
+    /* reco_*_options_init() agrees with the INIT macros */
+    reco_trainer_options ti;
+    reco_sim_options mi;
+    assert_int_equal(reco_trainer_options_init(&ti, RECO_TRAINER_OPTIONS_VERSION), RECO_OK);
+    assert_int_equal(reco_sim_options_init(&mi, RECO_SIM_OPTIONS_VERSION), RECO_OK);
+    assert_trainer_equal(&ti, &td);
+    assert_sim_equal(&mi, &md);
+    /* an empty section is the defaults too */
+    static const char empty[] = "trainer: {}\nsim: {}\n";
+    assert_int_equal(reco_config_load_string(cfg, empty, strlen(empty), "empty"), RECO_OK);
+    t.seed = 99;
+    m.n_candidates = 1;
+    assert_int_equal(reco_config_get_trainer(&t, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_sim(&m, cfg), RECO_OK);
+    assert_trainer_equal(&t, &td);
+    assert_sim_equal(&m, &md);
+    /* a NULL metrics_csv is stored as "" (written as such) and read back as NULL */
+    assert_int_equal(reco_config_set_trainer(cfg, &td), RECO_OK);
+    size_t len = 0;
+    char *text = write_text(cfg, &len);
+    assert_non_null(strstr(text, "trainer:\n"));
+    assert_non_null(strstr(text, "sim:\n"));
+    free(text);
+    t.metrics_csv = "y.csv";
+    assert_int_equal(reco_config_get_trainer(&t, cfg), RECO_OK);
+    assert_null(t.metrics_csv);
+    reco_config_free(cfg);
+}
+
+static void test_config_trainer_sim_round_trip(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    assert_int_equal(reco_config_load_string(cfg, trainer_sim_snippet,
+                                             strlen(trainer_sim_snippet), "ts"),
+                     RECO_OK);
+    reco_trainer_options t = RECO_TRAINER_OPTIONS_INIT;
+    reco_sim_options m = RECO_SIM_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_trainer(&t, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_sim(&m, cfg), RECO_OK);
+    assert_true(t.n_generators == 4 && t.sessions_per_generator == 8 && t.segment_len == 16);
+    assert_true(t.replay_ratio == 0.5 && t.warmup == 2000 && t.batch_size == 64);
+    assert_true(t.n_candidates == 128 && t.snapshot_period == 5 && t.max_staleness == 20);
+    assert_true(t.total_updates == 0 && t.total_transitions == 500000 && t.n_users == 5000);
+    assert_true(t.seed == 11 && t.metrics_interval == 50);
+    assert_string_equal(t.metrics_csv, "out/train metrics.csv");
+    assert_null(t.allocator);
+    assert_null(t.progress_payload);
+    assert_true(m.seed == 13 && m.max_sessions == 1024 && m.max_session_len == 300);
+    assert_int_equal(m.n_candidates, 250);
+
+    /* write -> load gives the same structs */
+    size_t len = 0;
+    char *text = write_text(cfg, &len);
+    assert_non_null(strstr(text, "replay_ratio: 0.5\n"));
+    assert_non_null(strstr(text, "max_session_len: 300\n"));
+    reco_config *again = new_config();
+    if (reco_config_load_string(again, text, len, "written") != RECO_OK)
+        fail_msg("%s\n%s", reco_error_message(), text);
+    free(text);
+    reco_trainer_options t2 = RECO_TRAINER_OPTIONS_INIT;
+    reco_sim_options m2 = RECO_SIM_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_trainer(&t2, again), RECO_OK);
+    assert_int_equal(reco_config_get_sim(&m2, again), RECO_OK);
+    assert_trainer_equal(&t, &t2);
+    assert_sim_equal(&m, &m2);
+    assert_round_trip(cfg);
+
+    /* set -> get, and set refuses a bad value naming the option, leaving cfg unchanged */
+    t.n_users = 77;
+    t.metrics_csv = "m.csv";
+    m.max_session_len = 42;
+    assert_int_equal(reco_config_set_trainer(again, &t), RECO_OK);
+    assert_int_equal(reco_config_set_sim(again, &m), RECO_OK);
+    assert_int_equal(reco_config_get_trainer(&t2, again), RECO_OK);
+    assert_int_equal(reco_config_get_sim(&m2, again), RECO_OK);
+    assert_true(t2.n_users == 77 && m2.max_session_len == 42);
+    assert_string_equal(t2.metrics_csv, "m.csv");
+    t.n_generators = 257;
+    assert_reco_error(reco_config_set_trainer(again, &t), RECO_ECONFIG, "trainer.n_generators");
+    t.n_generators = 2;
+    t.replay_ratio = 0.0;
+    assert_reco_error(reco_config_set_trainer(again, &t), RECO_ECONFIG, "trainer.replay_ratio");
+    m.max_sessions = 0;
+    assert_reco_error(reco_config_set_sim(again, &m), RECO_ECONFIG, "sim.max_sessions");
+    assert_int_equal(reco_config_get_trainer(&t2, again), RECO_OK);
+    assert_int_equal(reco_config_get_sim(&m2, again), RECO_OK);
+    assert_true(t2.n_generators == 4 && t2.replay_ratio == 0.5 && m2.max_sessions == 1024);
+    assert_int_equal(reco_config_set(again, "sim.n_candidates", "99"), RECO_OK);
+    assert_int_equal(reco_config_set(again, "trainer.metrics_csv", "z.csv"), RECO_OK);
+    assert_reco_error(reco_config_set(again, "trainer.n_users", "0"), RECO_ECONFIG,
+                      "trainer.n_users");
+    assert_int_equal(reco_config_get_sim(&m2, again), RECO_OK);
+    assert_int_equal(m2.n_candidates, 99);
+    assert_int_equal(reco_config_get_trainer(&t2, again), RECO_OK);
+    assert_string_equal(t2.metrics_csv, "z.csv");
+    assert_int_equal(reco_config_get_trainer(NULL, again), RECO_EINVAL);
+    assert_int_equal(reco_config_set_trainer(again, NULL), RECO_EINVAL);
+    assert_int_equal(reco_config_get_sim(&m2, NULL), RECO_EINVAL);
+    assert_int_equal(reco_config_set_sim(NULL, &m), RECO_EINVAL);
+    t2.version = RECO_TRAINER_OPTIONS_VERSION + 1;
+    assert_int_equal(reco_config_get_trainer(&t2, again), RECO_EVERSION);
+    m.version = RECO_SIM_OPTIONS_VERSION + 1;
+    assert_int_equal(reco_config_set_sim(again, &m), RECO_EVERSION);
+    reco_config_free(again);
+    reco_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1345,6 +1532,8 @@ int main(void)
         cmocka_unit_test(test_config_null_arguments),
         cmocka_unit_test(test_config_rl_sections_defaults),
         cmocka_unit_test(test_config_rl_sections_round_trip),
+        cmocka_unit_test(test_config_trainer_sim_defaults),
+        cmocka_unit_test(test_config_trainer_sim_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

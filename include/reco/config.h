@@ -77,6 +77,8 @@
 #include "reco/qnet.h"
 #include "reco/replay.h"
 #include "reco/explorer.h"
+#include "reco/trainer.h"
+#include "reco/sim.h"
 
 RECO_BEGIN_DECLS
 
@@ -524,6 +526,86 @@ RECO_API int reco_config_get_explorer(reco_explorer_options *out, const reco_con
  * @since 0.1
  */
 RECO_API int reco_config_set_explorer(reco_config *cfg, const reco_explorer_options *in);
+
+/* ---- The trainer section: the training loop (reco/trainer.h) ---------------------- */
+
+/**
+ * @brief Copy the `trainer` section of @p cfg into @p out (a @ref reco_trainer_options).
+ *
+ * @p out->version must be set first (e.g. by @ref RECO_TRAINER_OPTIONS_INIT); fields added
+ * after that version are not written, and @p out->version, @p out->allocator, @p out->progress
+ * and @p out->progress_payload are left as they are. The YAML paths, ranges and defaults are
+ * those of @ref reco_trainer_options; an empty `metrics_csv` (the default) is returned as
+ * NULL (no CSV), any other one as a string owned by @p cfg, valid until @p cfg is next
+ * modified or freed.
+ * @param[in,out] out  receives the values; its @c version member is read.
+ * @param[in]     cfg  the handle.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_get_trainer(reco_trainer_options *out, const reco_config *cfg);
+
+/**
+ * @brief Replace the `trainer` section of @p cfg with @p in.
+ *
+ * Values are checked as the YAML loader checks them (ranges; not the limits that depend on
+ * the model nor the cross-field rules, which reco_trainer_create() checks), with messages
+ * naming the option path. Fields added after @p in->version are not read and take their
+ * defaults; @p in->allocator, @p in->progress and @p in->progress_payload are not stored; a
+ * NULL @c metrics_csv is stored as "" (no CSV), any other one is copied. The call is atomic:
+ * on failure @p cfg is unchanged.
+ * @param[in,out] cfg  the handle.
+ * @param[in]     in   the new values, read during the call only.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p in->version is not supported; @ref RECO_ECONFIG if a value is invalid;
+ *         @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_set_trainer(reco_config *cfg, const reco_trainer_options *in);
+
+/* ---- The sim section: the user simulator (reco/sim.h) ---------------------- */
+
+/**
+ * @brief Copy the `sim` section of @p cfg into @p out (a @ref reco_sim_options).
+ *
+ * @p out->version must be set first (e.g. by @ref RECO_SIM_OPTIONS_INIT); fields added
+ * after that version are not written, and @p out->version, @p out->allocator and the
+ * per-signal arrays @p out->reward, @p out->parent and @p out->parent_value (not part of the
+ * section) are left as they are. The YAML paths, ranges and defaults are those of
+ * @ref reco_sim_options.
+ * @param[in,out] out  receives the values; its @c version member is read.
+ * @param[in]     cfg  the handle.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_get_sim(reco_sim_options *out, const reco_config *cfg);
+
+/**
+ * @brief Replace the `sim` section of @p cfg with @p in.
+ *
+ * Values are checked as the YAML loader checks them (ranges; not the limits that depend on
+ * the model, which reco_sim_create() checks), with messages naming the option path. Fields
+ * added after @p in->version are not read and take their defaults; @p in->allocator and the
+ * per-signal arrays @p in->reward, @p in->parent and @p in->parent_value are not stored. The
+ * call is atomic: on failure @p cfg is unchanged.
+ * @param[in,out] cfg  the handle.
+ * @param[in]     in   the new values, read during the call only.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p in->version is not supported; @ref RECO_ECONFIG if a value is invalid;
+ *         @ref RECO_ENOMEM if an allocation fails.
+ * @par Thread safety
+ * One thread at a time per handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_set_sim(reco_config *cfg, const reco_sim_options *in);
 
 RECO_END_DECLS
 
