@@ -29,5 +29,6 @@
 #include "reco/policy.h"
 #include "reco/audit.h"
 #include "reco/trainer.h"
+#include "reco/wire.h"
 
 #endif /* RECO_RECO_H */
