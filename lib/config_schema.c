@@ -209,6 +209,8 @@ static const reco__cfg_field world_fields[] = {
     WLD_MAP("fatigue", world_fatigue_fields),
     WLD_MAP("exit", world_exit_fields),
     WLD_MAP("reward", world_reward_fields),
+    { .key = "exclude_seen", .type = RECO__CFG_BOOL, .offset = WLD_OFF(exclude_seen),
+      .since = 2, .idef = 0 },
 };
 
 const reco__cfg_section reco__world_config_section = {
@@ -433,6 +435,10 @@ static const reco__cfg_field sim_fields[] = {
     U32(SM_OFF, "max_sessions", max_sessions, 1, 65536, 256),
     U32(SM_OFF, "max_session_len", max_session_len, 1, 100000, 100),
     U32(SM_OFF, "n_candidates", n_candidates, 1, 1u << 20, 500),
+    { .key = "exclude_seen", .type = RECO__CFG_BOOL, .offset = SM_OFF(exclude_seen),
+      .since = 2, .idef = 0 },
+    { .key = "expected_reward", .type = RECO__CFG_BOOL, .offset = SM_OFF(expected_reward),
+      .since = 2, .idef = 0 },
 };
 
 static const reco__cfg_section sim_section = {

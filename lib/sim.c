@@ -2,6 +2,7 @@
  * semantics). State per slot: the window of the last L interactions, user features, the step
  * count and a random stream. Nothing allocates after creation. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "alloc_private.h"
@@ -66,6 +67,11 @@ static int validate(const reco_sim_options *o, const reco_model_options *mo)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.n_candidates",
                                   "%u is out of range [1, %u] (the catalog size or the model's "
                                   "max_candidates)", o->n_candidates, cmax);
+    if (o->exclude_seen && (uint64_t)o->n_candidates + mo->lookback > mo->n_items)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.exclude_seen",
+                                  "excluding the %u-item window needs n_candidates + lookback "
+                                  "<= n_items (%u + %u > %u)", mo->lookback, o->n_candidates,
+                                  mo->lookback, mo->n_items);
     for (uint32_t f = 0; f < mo->n_signals; f++) {
         if (!isfinite(o->reward[f]))
             return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.reward",
@@ -110,7 +116,9 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
                                      "reco_sim_options");
         if (rc < 0)
             return rc;
-        o = *opts;
+        /* a version-1 struct ends before exclude_seen: copy its fields only */
+        memcpy(&o, opts, opts->version >= 2 ? sizeof o
+                                            : offsetof(reco_sim_options, exclude_seen));
     }
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     reco_model_get_options(&mo, model);
@@ -286,7 +294,12 @@ static int sim_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_
     for (uint32_t i = 0; i < n; i++) {
         int32_t *dst = items_out + (size_t)i * max_candidates;
         reco_rng *rng = &s->rng[slots[i]];
-        if ((uint64_t)k * 2 > s->N) {
+        const int32_t *win = s->win_items + (size_t)slots[i] * s->L;
+        if (s->o.exclude_seen) /* the window's items count as drawn */
+            for (size_t t = 0; t < s->L; t++)
+                if (win[t] >= 0)
+                    s->taken[(uint64_t)win[t] >> 6] |= 1ULL << ((uint64_t)win[t] & 63);
+        if ((uint64_t)k * 2 > s->N && !s->o.exclude_seen) {
             /* a large share of the catalog: a plain sample without replacement */
             reco_rng_sample((uint32_t *)(void *)dst, rng, (uint32_t)s->N, k);
         } else {
@@ -303,6 +316,10 @@ static int sim_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_
             }
             for (uint32_t j = 0; j < k; j++)
                 s->taken[(uint64_t)dst[j] >> 6] = 0;
+            if (s->o.exclude_seen)
+                for (size_t t = 0; t < s->L; t++)
+                    if (win[t] >= 0)
+                        s->taken[(uint64_t)win[t] >> 6] = 0;
         }
         count_out[i] = k;
     }
@@ -407,6 +424,12 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
                 bits |= 1u << f;
                 reward += s->o.reward[f];
             }
+        }
+        if (s->o.expected_reward) {
+            double er = 0.0;
+            for (size_t f = 0; f < F; f++)
+                er += (double)s->o.reward[f] * p[f];
+            reward = (float)er;
         }
         const double u_exit = reco_rng_uniform(rng);
         s->len[sl]++;

@@ -15,6 +15,7 @@
  * state of the slots it was given (duplicate detection uses a mark in the slot itself), so
  * calls on disjoint slots may run in parallel. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -219,7 +220,9 @@ static int resolve_options(reco_world_options *o, const reco_world_options *opts
                                      "reco_world_options");
         if (rc < 0)
             return rc;
-        *o = *opts; /* version 1 is the whole struct */
+        /* a version-1 struct ends before exclude_seen: copy its fields only */
+        memcpy(o, opts, opts->version >= 2 ? sizeof *o
+                                           : offsetof(reco_world_options, exclude_seen));
     }
     const reco__cfg_section *sec = &reco__world_config_section;
     int rc = check_fields(o, sec->fields, sec->n_fields, sec->name, fn);
@@ -233,6 +236,11 @@ static int resolve_options(reco_world_options *o, const reco_world_options *opts
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "world.n_candidates",
                                   "%s: n_candidates %u exceeds n_items %u", fn, o->n_candidates,
                                   o->n_items);
+    if (o->exclude_seen && (uint64_t)o->n_candidates + o->lookback > o->n_items)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "world.exclude_seen",
+                                  "%s: excluding the %u-item window needs n_candidates + "
+                                  "lookback <= n_items (%u + %u > %u)", fn, o->lookback,
+                                  o->n_candidates, o->lookback, o->n_items);
     if (o->n_topics > o->n_items)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "world.n_topics",
                                   "%s: n_topics %u exceeds n_items %u", fn, o->n_topics,
@@ -256,6 +264,7 @@ static size_t round64(size_t x)
     return (x + 63) & ~(size_t)63;
 }
 
+/* The per-slot hash set holds the step's candidates and, with exclude_seen, the window. */
 static uint32_t hash_capacity(uint32_t c)
 {
     uint32_t cap = 16;
@@ -270,7 +279,7 @@ static uint32_t hash_capacity(uint32_t c)
 static uint64_t layout_of(layout *l, const reco_world_options *o)
 {
     const uint64_t n = o->n_items, K = o->n_topics, L = o->lookback, C = o->n_candidates,
-                   S = o->max_sessions, H = hash_capacity(o->n_candidates);
+                   S = o->max_sessions, H = hash_capacity(o->n_candidates + L);
     uint64_t off = round64(sizeof(reco_world));
 #define PLACE(member, bytes)                                                                   \
     do {                                                                                      \
@@ -466,7 +475,7 @@ int reco_world_create(reco_world **out, const reco_world_options *opts)
     w->L = o.lookback;
     w->C = o.n_candidates;
     w->S = o.max_sessions;
-    w->hash_cap = hash_capacity(o.n_candidates);
+    w->hash_cap = hash_capacity(o.n_candidates + o.lookback);
     w->hash_shift = 32;
     for (uint32_t c = w->hash_cap; c > 1; c >>= 1)
         w->hash_shift--;
@@ -529,7 +538,9 @@ int reco_world_get_options(reco_world_options *out, const reco_world *world)
     int rc = reco__check_version(version, RECO_WORLD_OPTIONS_VERSION, "reco_world_options");
     if (rc < 0)
         return rc;
-    *out = world->o; /* version 1 is the whole struct */
+    /* a version-1 struct ends before exclude_seen: write its fields only */
+    memcpy(out, &world->o, version >= 2 ? sizeof *out
+                                        : offsetof(reco_world_options, exclude_seen));
     out->version = version;
     return RECO_OK;
 }
@@ -891,6 +902,9 @@ static void draw_candidates(const reco_world *w, world_slot *sl)
     reco_rng r;
     seed_rng(&r, w, TAG_CAND, sl->key, sl->steps);
     memset(sl->hash, 0, (size_t)w->hash_cap * sizeof(uint32_t));
+    if (w->o.exclude_seen) /* the window's items count as drawn, so none is drawn again */
+        for (uint32_t t = w->L - sl->hist_count; t < w->L; t++)
+            (void)hash_insert(w, sl, (uint32_t)sl->hist_items[t]);
     const uint32_t n = w->n_items;
     for (uint32_t j = 0; j < w->C; j++) {
         int tries = j < w->n_popular ? POP_RETRIES : 0;

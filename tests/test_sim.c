@@ -37,7 +37,7 @@ static float logit(double p)
 /* A model whose heads ignore the state: logit of head h for item i = bias[i][h]. Item 0 gets
  * the probabilities click .6, long watch .3, like .15, hide .2, exit .25; other items
  * click .5, long watch .4, like .1, hide .3, exit .1. */
-static reco_model *fixed_model(const reco_allocator *a)
+static reco_model *fixed_model_mc(const reco_allocator *a, uint32_t max_candidates)
 {
     reco_model_options o = RECO_MODEL_OPTIONS_INIT;
     o.allocator = a;
@@ -48,7 +48,7 @@ static reco_model *fixed_model(const reco_allocator *a)
     o.ffn_dim = 8;
     o.n_signals = NSIG;
     o.max_batch = 8;
-    o.max_candidates = 16;
+    o.max_candidates = max_candidates;
     reco_model *m = NULL;
     assert_int_equal(reco_model_create(&m, &o), RECO_OK);
     memset(m->params + m->lay.head_w, 0, m->d * m->H * m->d * sizeof(float));
@@ -57,6 +57,11 @@ static reco_model *fixed_model(const reco_allocator *a)
         for (size_t h = 0; h < 5; h++)
             m->params[m->lay.item_bias + i * m->H + h] = logit(i == 0 ? p0[h] : p1[h]);
     return m;
+}
+
+static reco_model *fixed_model(const reco_allocator *a)
+{
+    return fixed_model_mc(a, 16);
 }
 
 static reco_sim *make_sim(const reco_model *m, uint32_t slots, uint32_t max_len)
@@ -329,7 +334,7 @@ static void test_sim_bad_input(void **state)
     so.version = RECO_SIM_OPTIONS_VERSION;
     assert_int_equal(reco_sim_create(NULL, m, &so), RECO_EINVAL);
     assert_int_equal(reco_sim_create(&s, NULL, &so), RECO_EINVAL);
-    assert_int_equal(reco_sim_options_init(&so, 2), RECO_EVERSION);
+    assert_int_equal(reco_sim_options_init(&so, RECO_SIM_OPTIONS_VERSION + 1), RECO_EVERSION);
 
     s = make_sim(m, 2, 5);
     reco_env env;
@@ -356,6 +361,85 @@ static void test_sim_bad_input(void **state)
     env.observe(it, f2, NULL, slots, 2, env.payload);
     assert_int_equal(it[LB - 1], RECO_PAD);
     reco_sim_free(s);
+    reco_model_free(m);
+}
+
+/* exclude_seen: candidates never repeat the window; expected_reward: the reward is
+ * sum_f w_f P(f) of the shown item whatever was sampled; a version-1 options struct ignores
+ * both; impossible sizes are refused with the option's name. */
+static void test_sim_exclude_seen_and_expected_reward(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model_mc(NULL, NI);
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = 1;
+    so.max_session_len = 1000;
+    so.n_candidates = NI - LB; /* the tightest catalog that allows it */
+    so.seed = 5;
+    so.exclude_seen = 1;
+    so.expected_reward = 1;
+    reco_sim *s = NULL;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    reco_env env;
+    reco_sim_env(&env, s);
+    /* item 0: click .6, long watch .3, like .15, hide .2; others .5, .4, .1, .3 */
+    const double r0 = 0.1 * 0.6 + 1.0 * 0.3 + 0.3 * 0.15 - 0.5 * 0.2;
+    const double r1 = 0.1 * 0.5 + 1.0 * 0.4 + 0.3 * 0.1 - 0.5 * 0.3;
+    uint32_t slot = 0, sessions = 0, steps = 0;
+    uint64_t user = 1;
+    assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+    for (int t = 0; t < 400; t++) {
+        int32_t items[LB], cand[NI];
+        uint32_t fb[LB], nc, bits;
+        float r;
+        int done;
+        assert_int_equal(env.observe(items, fb, NULL, &slot, 1, env.payload), RECO_OK);
+        assert_int_equal(env.candidates(cand, &nc, NI, &slot, 1, env.payload), RECO_OK);
+        assert_int_equal(nc, NI - LB);
+        for (uint32_t j = 0; j < nc; j++)
+            for (uint32_t k = 0; k < LB; k++)
+                assert_int_not_equal(items[k], cand[j]);
+        const int32_t shown = cand[t % nc];
+        assert_int_equal(env.step(&bits, &r, &done, &slot, &shown, 1, env.payload), RECO_OK);
+        assert_float_equal(r, shown == 0 ? r0 : r1, 1e-6);
+        steps++;
+        if (done) {
+            sessions++;
+            user++;
+            assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+        }
+    }
+    assert_true(steps == 400 && sessions > 10);
+    reco_sim_free(s);
+    /* version 1: neither member is read (sampled rewards, candidates may repeat) */
+    so.version = 1;
+    so.n_candidates = NI; /* would be refused with exclude_seen */
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    reco_sim_env(&env, s);
+    assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+    int sampled_rewards = 1;
+    for (int t = 0; t < 50; t++) {
+        int32_t cand[NI];
+        uint32_t nc, bits;
+        float r;
+        int done;
+        env.candidates(cand, &nc, NI, &slot, 1, env.payload);
+        assert_int_equal(nc, NI);
+        assert_int_equal(env.step(&bits, &r, &done, &slot, &cand[0], 1, env.payload), RECO_OK);
+        const float want = (bits & 1 ? 0.1f : 0.0f) + (bits & 2 ? 1.0f : 0.0f) +
+                           (bits & 4 ? 0.3f : 0.0f) + (bits & 8 ? -0.5f : 0.0f);
+        sampled_rewards &= fabsf(r - want) < 1e-6f;
+        if (done)
+            env.reset(&slot, &user, 1, env.payload);
+    }
+    assert_true(sampled_rewards);
+    reco_sim_free(s);
+    /* n_candidates + lookback > n_items with exclude_seen */
+    so.version = RECO_SIM_OPTIONS_VERSION;
+    so.n_candidates = NI - LB + 1;
+    s = (reco_sim *)&s;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.exclude_seen");
+    assert_null(s);
     reco_model_free(m);
 }
 
@@ -401,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_sim_candidates_and_determinism),
         cmocka_unit_test(test_sim_start_env),
         cmocka_unit_test(test_sim_bad_input),
+        cmocka_unit_test(test_sim_exclude_seen_and_expected_reward),
         cmocka_unit_test(test_sim_no_allocation_in_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,7 +116,8 @@ static void assert_options_equal(const reco_world_options *a, const reco_world_o
 {
     /* every member but the allocator pointer is a number: compare the bytes after it */
     const size_t off = offsetof(reco_world_options, seed);
-    assert_memory_equal((const char *)a + off, (const char *)b + off, sizeof *a - off);
+    const size_t end = offsetof(reco_world_options, exclude_seen) + sizeof a->exclude_seen;
+    assert_memory_equal((const char *)a + off, (const char *)b + off, end - off); /* no tail padding */
     assert_int_equal(a->version, b->version);
 }
 
@@ -1399,6 +1400,81 @@ static uint32_t policy_pick(int p, reco_world *w, uint32_t slot, const int32_t *
     return best;
 }
 
+/* exclude_seen: no candidate is in the observed window, every step; a version-1 options
+ * struct keeps the version-1 behaviour (repeats possible); impossible sizes are refused. */
+static void test_world_exclude_seen(void **state)
+{
+    (void)state;
+    reco_world_options o = small_opts();
+    o.n_items = 120; /* C + L = 120: the tightest catalog that allows it */
+    o.n_topics = 5;
+    o.exclude_seen = 1;
+    reco_world *w = make(&o);
+    reco_env env;
+    assert_int_equal(reco_world_env(&env, w), RECO_OK);
+    const uint32_t L = o.lookback, C = o.n_candidates;
+    uint64_t checked = 0;
+    for (uint32_t u = 0; u < 20; u++) {
+        uint32_t slot = u % 4;
+        uint64_t key = RECO_WORLD_SESSION_KEY(u, 0);
+        assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+        for (int step = 0; step < 200; step++) {
+            int32_t items[20], cand[100];
+            uint32_t fb[20], nc;
+            assert_int_equal(env.observe(items, fb, NULL, &slot, 1, env.payload), RECO_OK);
+            assert_int_equal(env.candidates(cand, &nc, C, &slot, 1, env.payload), RECO_OK);
+            assert_int_equal(nc, C);
+            for (uint32_t j = 0; j < nc; j++)
+                for (uint32_t t = 0; t < L; t++)
+                    if (items[t] == cand[j])
+                        fail_msg("step %d: candidate %d is in the window", step, cand[j]);
+            checked += nc;
+            /* show the first candidate: the window fills with shown items */
+            uint32_t bits;
+            float r;
+            int done;
+            assert_int_equal(env.step(&bits, &r, &done, &slot, &cand[0], 1, env.payload),
+                             RECO_OK);
+            if (done)
+                break;
+        }
+    }
+    assert_true(checked > 1000);
+    /* a version-1 struct: its exclude_seen is not read, and repeats do occur */
+    reco_world_options v1 = small_opts();
+    v1.n_items = 120;
+    v1.n_topics = 5;
+    v1.version = 1;
+    v1.exclude_seen = 1; /* past the end of a version-1 struct: ignored */
+    reco_world *w1 = make(&v1);
+    reco_world_options back;
+    back.version = RECO_WORLD_OPTIONS_VERSION;
+    assert_int_equal(reco_world_get_options(&back, w1), RECO_OK);
+    assert_int_equal(back.exclude_seen, 0);
+    reco_world_env(&env, w1);
+    uint32_t slot = 0, repeats = 0;
+    uint64_t key = RECO_WORLD_SESSION_KEY(1, 0);
+    assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+    for (int step = 0; step < 30; step++) {
+        int32_t items[20], cand[100];
+        uint32_t fb[20], nc, bits;
+        float r;
+        int done;
+        env.observe(items, fb, NULL, &slot, 1, env.payload);
+        env.candidates(cand, &nc, 100, &slot, 1, env.payload);
+        for (uint32_t j = 0; j < nc; j++)
+            for (uint32_t t = 0; t < L; t++)
+                repeats += items[t] == cand[j];
+        env.step(&bits, &r, &done, &slot, &cand[0], 1, env.payload);
+        if (done)
+            assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+    }
+    assert_true(repeats > 0);
+    /* C + L > n_items is refused, naming the option */
+    o.n_items = 119;
+    assert_bad_option(&o, "world.exclude_seen", "n_candidates + lookback");
+}
+
 static void test_world_headroom(void **state)
 {
     (void)state;
@@ -1479,6 +1555,7 @@ int main(void)
         cmocka_unit_test_teardown(test_world_env_contract, teardown),
         cmocka_unit_test_teardown(test_world_zero_allocation, teardown),
         cmocka_unit_test_teardown(test_world_threads_disjoint_slots, teardown),
+        cmocka_unit_test_teardown(test_world_exclude_seen, teardown),
         cmocka_unit_test_teardown(test_world_headroom, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

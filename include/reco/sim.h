@@ -65,7 +65,7 @@ typedef struct reco_sim reco_sim;
 #define RECO_SIM_MAX_SIGNALS 16
 
 /** Current version of @ref reco_sim_options. */
-#define RECO_SIM_OPTIONS_VERSION 1
+#define RECO_SIM_OPTIONS_VERSION 2
 
 /** Options of a simulator. */
 typedef struct reco_sim_options {
@@ -85,6 +85,17 @@ typedef struct reco_sim_options {
     /** The value (0 or 1) the parent must have: 1 for "implies", 0 for "excludes".
      *  Default: 1, 1 and 0 for long watch, like and hide. */
     int32_t parent_value[RECO_SIM_MAX_SIGNALS];
+    /* ---- version 2 (0.1) ---- */
+    /** When nonzero, the candidates of a step leave out the items of the slot's window (its
+     *  last `lookback` interactions), as the built-in world does with its `exclude_seen`;
+     *  needs `n_candidates + lookback <= n_items`. Default 0. @since 0.1 */
+    int exclude_seen;
+    /** When nonzero, step() returns as reward the model's *expected* reward of the shown
+     *  item, `sum_f reward[f] * P(signal f)` with the marginal probabilities, instead of
+     *  the reward of the sampled signals; the sampled signals still make the feedback bits,
+     *  the next state and the exit. Same mean, less variance for a learner. Default 0.
+     *  @since 0.1 */
+    int expected_reward;
 } reco_sim_options;
 
 /** Initialiser for @ref reco_sim_options with the defaults of the current version. */
@@ -92,7 +103,7 @@ typedef struct reco_sim_options {
     { RECO_SIM_OPTIONS_VERSION, NULL, 1, 256, 100, 500,                                        \
       {0.1f, 1.0f, 0.3f, -0.5f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},                           \
       {-1, 0, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},                           \
-      {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} }
+      {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0 }
 
 /**
  * @brief Fill @p opts with the defaults of options version @p version.

@@ -129,7 +129,7 @@ typedef struct reco_world reco_world;
  * @brief Current version of @ref reco_world_options.
  * @since 0.1
  */
-#define RECO_WORLD_OPTIONS_VERSION 1
+#define RECO_WORLD_OPTIONS_VERSION 2
 
 /**
  * @brief Initialiser for @ref reco_world_options of the current version: the defaults, equal
@@ -146,7 +146,8 @@ typedef struct reco_world reco_world;
       -3.5, 3.0, 1.5, 0.3,                                                                     \
       0.9, 1.0, 0.5, 0.2, 0.1, 0.5, 0.5, 0.05,                                                   \
       0.75, 1.0, 0.3,                                                                          \
-      0.1, 1.0, 0.3, -0.5 }
+      0.1, 1.0, 0.3, -0.5,                                                                     \
+      0 }
 
 /**
  * @brief Size, population, catalog, behaviour and reward of a world.
@@ -264,6 +265,14 @@ typedef struct reco_world_options {
     double reward_long_watch; /**< `world.reward.long_watch`: [-1e6, 1e6]; default 1. */
     double reward_like;       /**< `world.reward.like`: [-1e6, 1e6]; default 0.3. */
     double reward_hide;       /**< `world.reward.hide`: [-1e6, 1e6]; default -0.5. */
+
+    /* ---- version 2 (0.1) ---- */
+    /** `world.exclude_seen`: when nonzero, the retrieval stage leaves out the items of the
+     *  observed window (the last `lookback` interactions, the synthetic history included),
+     *  as production retrieval filters what the user has just seen; needs
+     *  `n_candidates + lookback <= n_items`. Default 0 (version 1 behaviour: a candidate
+     *  may repeat a recent item, which the click model then penalises). @since 0.1 */
+    int exclude_seen;
 } reco_world_options;
 
 /**
