@@ -18,6 +18,7 @@
 #include "config_private.h"
 #include "reco/explorer.h"
 #include "reco/fit.h"
+#include "reco/model.h"
 #include "reco/qnet.h"
 #include "reco/replay.h"
 #include "reco/sim.h"
@@ -28,6 +29,7 @@
 _Static_assert(sizeof(reco_verbosity) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(reco_output_format) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(reco_explorer_rule) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(reco_experiment_logging) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(reco_schedule_kind) == sizeof(int), "enums are stored as int");
 /* reco_replay_options.kind is a uint32_t holding a reco_replay_kind (all values positive). */
 _Static_assert(sizeof(((reco_replay_options *)0)->kind) == sizeof(int), "kind stored as int");
@@ -64,6 +66,40 @@ static const reco__cfg_field experiment_output_fields[] = {
       .ldef = default_formats, .n_ldef = sizeof default_formats / sizeof default_formats[0] },
 };
 
+static const reco__cfg_enum_name logging_names[] = {
+    { "uniform", RECO_EXPERIMENT_LOGGING_UNIFORM },
+    { "popularity", RECO_EXPERIMENT_LOGGING_POPULARITY },
+    { "model", RECO_EXPERIMENT_LOGGING_MODEL },
+};
+
+static const reco__cfg_field experiment_logging_fields[] = {
+    { .key = "policy", .type = RECO__CFG_ENUM, .offset = EXP_OFF(logging_policy), .since = 2,
+      .enums = logging_names, .n_enums = sizeof logging_names / sizeof logging_names[0],
+      .idef = RECO_EXPERIMENT_LOGGING_MODEL },
+    { .key = "popularity_power", .type = RECO__CFG_F64,
+      .offset = EXP_OFF(logging_popularity_power), .since = 2, .fmin = 0.0, .fmax = 10.0,
+      .fdef = 0.5 },
+    { .key = "bootstrap_interactions", .type = RECO__CFG_U64,
+      .offset = EXP_OFF(logging_bootstrap_interactions), .since = 2, .umin = 1,
+      .umax = 1000000000, .udef = 100000 },
+    { .key = "interactions", .type = RECO__CFG_U64, .offset = EXP_OFF(logging_interactions),
+      .since = 2, .umin = 1, .umax = 1000000000, .udef = 200000 },
+    { .key = "interactions_per_user", .type = RECO__CFG_U32,
+      .offset = EXP_OFF(logging_interactions_per_user), .since = 2, .umin = 1,
+      .umax = 1000000, .udef = 100 },
+    { .key = "temperature", .type = RECO__CFG_F64, .offset = EXP_OFF(logging_temperature),
+      .since = 2, .fmin = 1e-9, .fmax = 1e3, .fdef = 0.1 },
+};
+
+static const reco__cfg_field experiment_eval_fields[] = {
+    { .key = "sessions", .type = RECO__CFG_U32, .offset = EXP_OFF(eval_sessions), .since = 2,
+      .umin = 1, .umax = 1000000, .udef = 1000 },
+    { .key = "deep_depth", .type = RECO__CFG_U32, .offset = EXP_OFF(eval_deep_depth),
+      .since = 2, .umin = 1, .umax = 1000000, .udef = 10 },
+    { .key = "confidence", .type = RECO__CFG_F64, .offset = EXP_OFF(eval_confidence),
+      .since = 2, .fmin = 1e-9, .fmax = 1.0 - 1e-9, .fdef = 0.95 },
+};
+
 static const reco__cfg_field experiment_fields[] = {
     { .key = "name", .type = RECO__CFG_STRING, .offset = EXP_OFF(name), .since = 1,
       .umin = 1, .umax = 128, .sdef = "recomind" },
@@ -84,6 +120,10 @@ static const reco__cfg_field experiment_fields[] = {
       .elem = RECO__CFG_U64, .umin = 0, .umax = UINT64_MAX,
       .capacity = RECO_EXPERIMENT_MAX_SEEDS, .min_count = 1, .count_offset = EXP_OFF(n_seeds),
       .ldef = default_seeds, .n_ldef = sizeof default_seeds / sizeof default_seeds[0] },
+    { .key = "logging", .type = RECO__CFG_MAP, .since = 2, .sub = experiment_logging_fields,
+      .n_sub = sizeof experiment_logging_fields / sizeof experiment_logging_fields[0] },
+    { .key = "evaluation", .type = RECO__CFG_MAP, .since = 2, .sub = experiment_eval_fields,
+      .n_sub = sizeof experiment_eval_fields / sizeof experiment_eval_fields[0] },
 };
 
 static const reco__cfg_section experiment_section = {
@@ -424,6 +464,40 @@ static const reco__cfg_section trainer_section = {
     .n_fields = sizeof trainer_fields / sizeof trainer_fields[0],
 };
 
+/* ---- model (reco_model_options; lib/model.c checks the same ranges) -------------------- */
+
+#define MD_OFF(member) offsetof(reco_model_options, member)
+
+static const reco__cfg_field model_fields[] = {
+    U32(MD_OFF, "n_items", n_items, 1, INT32_MAX, 1000),
+    U32(MD_OFF, "dim", dim, 1, 4096, 64),
+    U32(MD_OFF, "lookback", lookback, 1, 512, 20),
+    U32(MD_OFF, "n_blocks", n_blocks, 1, 16, 1),
+    U32(MD_OFF, "n_heads", n_heads, 1, 64, 2),
+    U32(MD_OFF, "ffn_dim", ffn_dim, 1, 16384, 256),
+    U32(MD_OFF, "n_signals", n_signals, 1, 16, 4),
+    U32(MD_OFF, "user_dim", user_dim, 0, 65536, 0),
+    U64(MD_OFF, "seed", seed, 0, UINT64_MAX, 1),
+    F32(MD_OFF, "init_std", init_std, 1e-12, 1.0, 0.02),
+    U32(MD_OFF, "max_batch", max_batch, 1, 65536, 256),
+    U32(MD_OFF, "max_candidates", max_candidates, 1, 1u << 20, 512),
+    U32(MD_OFF, "threads", threads, 1, 256, 1),
+    F32(MD_OFF, "lr", lr, 1e-12, 10.0, 1e-3),
+    F32(MD_OFF, "beta1", beta1, 0.0, 0.999999, 0.9),
+    F32(MD_OFF, "beta2", beta2, 0.0, 0.999999999, 0.999),
+    F32(MD_OFF, "adam_eps", adam_eps, 1e-30, 1.0, 1e-8),
+    F32(MD_OFF, "weight_decay", weight_decay, 0.0, 1.0, 0.0),
+    F32(MD_OFF, "clip_norm", clip_norm, 0.0, 1e30, 1.0),
+};
+
+static const reco__cfg_section model_section = {
+    .name = "model",
+    .size = sizeof(reco_model_options),
+    .version = RECO_MODEL_OPTIONS_VERSION,
+    .fields = model_fields,
+    .n_fields = sizeof model_fields / sizeof model_fields[0],
+};
+
 /* ---- sim (reco_sim_options; lib/sim.c checks n_candidates against the model). The
  *      per-signal arrays reward, parent and parent_value are not here: the engine's lists
  *      need a uint32_t count member and have no signed integer element type. ---------------- */
@@ -454,6 +528,7 @@ static const reco__cfg_section sim_section = {
 #undef EX_OFF
 #undef TR_OFF
 #undef SM_OFF
+#undef MD_OFF
 #undef F32
 #undef F64
 #undef U32
@@ -465,6 +540,7 @@ static const reco__cfg_section sim_section = {
 const reco__cfg_section *const reco__cfg_sections[] = {
     &experiment_section,
     &reco__world_config_section,
+    &model_section,
     &fit_section,
     &qnet_section,
     &replay_section,
@@ -580,4 +656,14 @@ int reco_config_get_sim(reco_sim_options *out, const reco_config *cfg)
 int reco_config_set_sim(reco_config *cfg, const reco_sim_options *in)
 {
     return reco__config_set_section(cfg, in, &sim_section, "reco_config_set_sim");
+}
+
+int reco_config_get_model(reco_model_options *out, const reco_config *cfg)
+{
+    return reco__config_get_section(out, cfg, &model_section, "reco_config_get_model");
+}
+
+int reco_config_set_model(reco_config *cfg, const reco_model_options *in)
+{
+    return reco__config_set_section(cfg, in, &model_section, "reco_config_set_model");
 }

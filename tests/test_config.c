@@ -258,10 +258,10 @@ static void test_config_get_version(void **state)
     assert_memory_equal(&ex, &before, sizeof ex);
     ex.version = RECO_EXPERIMENT_OPTIONS_VERSION + 1;
     before = ex;
-    assert_reco_error(reco_config_get_experiment(&ex, cfg), RECO_EVERSION, "version 2");
+    assert_reco_error(reco_config_get_experiment(&ex, cfg), RECO_EVERSION, "version 3");
     assert_memory_equal(&ex, &before, sizeof ex);
     /* set_experiment checks the same way. */
-    assert_reco_error(reco_config_set_experiment(cfg, &ex), RECO_EVERSION, "version 2");
+    assert_reco_error(reco_config_set_experiment(cfg, &ex), RECO_EVERSION, "version 3");
     ex.version = 0;
     assert_reco_error(reco_config_set_experiment(cfg, &ex), RECO_EVERSION, "version 0");
     /* A valid version keeps the caller's version member. */
@@ -648,7 +648,7 @@ static void test_config_set_errors(void **state)
         { "experiment", "{seed: 1, seed: 2}", RECO_ECONFIG, "experiment.seed", "duplicate key" },
         { "experiment.sed", "7", RECO_ECONFIG, "experiment.sed", "did you mean \"seed\"?" },
         { "experimnt.seed", "7", RECO_ECONFIG, "experimnt", "did you mean \"experiment\"?" },
-        { "model.lr", "7", RECO_ECONFIG, "model", "unknown section \"model\"" },
+        { "modle.lr", "7", RECO_ECONFIG, "modle", "did you mean \"model\"?" },
         { "experiment.seed.low", "7", RECO_ECONFIG, "experiment.seed.low",
           "experiment.seed is not a mapping" },
         { "experiment..seed", "7", RECO_ECONFIG, "experiment.", "unknown key \"\"" },
@@ -1378,6 +1378,60 @@ static void assert_sim_equal(const reco_sim_options *a, const reco_sim_options *
     assert_memory_equal(a->parent_value, b->parent_value, sizeof a->parent_value);
 }
 
+/* The model section and the version-2 experiment keys: defaults, YAML values, set -> get,
+ * a bad value naming its path, and a version-1 experiment struct not written past its end. */
+static void test_config_model_and_experiment_v2(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    reco_model_options m = RECO_MODEL_OPTIONS_INIT, md = RECO_MODEL_OPTIONS_INIT;
+    m.dim = 3;
+    assert_int_equal(reco_config_get_model(&m, cfg), RECO_OK);
+    assert_true(m.dim == md.dim && m.n_blocks == md.n_blocks && m.lr == md.lr &&
+                m.clip_norm == md.clip_norm && m.max_candidates == md.max_candidates);
+    reco_experiment_options e = RECO_EXPERIMENT_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_experiment(&e, cfg), RECO_OK);
+    assert_int_equal(e.logging_policy, RECO_EXPERIMENT_LOGGING_MODEL);
+    assert_true(e.logging_interactions == 200000 && e.logging_bootstrap_interactions == 100000);
+    assert_true(e.logging_popularity_power == 0.5 && e.logging_temperature == 0.1);
+    assert_true(e.eval_sessions == 1000 && e.eval_deep_depth == 10 && e.eval_confidence == 0.95);
+    static const char yaml[] =
+        "model:\n  dim: 32\n  n_blocks: 2\n  lr: 0.002\n"
+        "experiment:\n  logging:\n    policy: popularity\n    interactions: 5000\n"
+        "    temperature: 0.5\n  evaluation:\n    sessions: 77\n    deep_depth: 4\n";
+    assert_int_equal(reco_config_load_string(cfg, yaml, strlen(yaml), "y"), RECO_OK);
+    assert_int_equal(reco_config_get_model(&m, cfg), RECO_OK);
+    assert_true(m.dim == 32 && m.n_blocks == 2 && fabsf(m.lr - 0.002f) < 1e-9f);
+    assert_int_equal(reco_config_get_experiment(&e, cfg), RECO_OK);
+    assert_int_equal(e.logging_policy, RECO_EXPERIMENT_LOGGING_POPULARITY);
+    assert_true(e.logging_interactions == 5000 && e.logging_temperature == 0.5);
+    assert_true(e.eval_sessions == 77 && e.eval_deep_depth == 4);
+    assert_round_trip(cfg);
+    /* a version-1 struct: the version-2 members (past its end) are not written */
+    reco_experiment_options v1;
+    memset(&v1, 0x5a, sizeof v1);
+    v1.version = 1;
+    assert_int_equal(reco_config_get_experiment(&v1, cfg), RECO_OK);
+    const unsigned char *tail = (const unsigned char *)&v1.logging_policy;
+    for (size_t i = 0; i < sizeof v1.logging_policy; i++)
+        assert_int_equal(tail[i], 0x5a);
+    /* set -> get; bad values name their path */
+    m.n_heads = 4;
+    assert_int_equal(reco_config_set_model(cfg, &m), RECO_OK);
+    reco_model_options m2 = RECO_MODEL_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_model(&m2, cfg), RECO_OK);
+    assert_int_equal(m2.n_heads, 4);
+    m.dim = 0;
+    assert_reco_error(reco_config_set_model(cfg, &m), RECO_ECONFIG, "model.dim");
+    assert_reco_error(reco_config_set(cfg, "experiment.logging.policy", "greedy"),
+                      RECO_ECONFIG, "experiment.logging.policy");
+    assert_reco_error(reco_config_set(cfg, "experiment.evaluation.confidence", "1"),
+                      RECO_ECONFIG, "experiment.evaluation.confidence");
+    assert_int_equal(reco_config_get_model(NULL, cfg), RECO_EINVAL);
+    assert_int_equal(reco_config_set_model(cfg, NULL), RECO_EINVAL);
+    reco_config_free(cfg);
+}
+
 static void test_config_trainer_sim_defaults(void **state)
 {
     (void)state;
@@ -1532,6 +1586,7 @@ int main(void)
         cmocka_unit_test(test_config_null_arguments),
         cmocka_unit_test(test_config_rl_sections_defaults),
         cmocka_unit_test(test_config_rl_sections_round_trip),
+        cmocka_unit_test(test_config_model_and_experiment_v2),
         cmocka_unit_test(test_config_trainer_sim_defaults),
         cmocka_unit_test(test_config_trainer_sim_round_trip),
     };

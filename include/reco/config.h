@@ -79,6 +79,7 @@
 #include "reco/explorer.h"
 #include "reco/trainer.h"
 #include "reco/sim.h"
+#include "reco/model.h"
 
 RECO_BEGIN_DECLS
 
@@ -277,13 +278,30 @@ typedef enum reco_output_format {
     RECO_OUTPUT_PNG = 3   /**< PNG plots. */
 } reco_output_format;
 
+/**
+ * @brief How the logs of an experiment are written (`experiment.logging.policy`). YAML names:
+ *        `uniform`, `popularity`, `model`. Values never change.
+ * @since 0.1
+ */
+typedef enum reco_experiment_logging {
+    /** A uniformly random candidate at each step. */
+    RECO_EXPERIMENT_LOGGING_UNIFORM = 1,
+    /** A candidate drawn with weight `popularity^popularity_power`. */
+    RECO_EXPERIMENT_LOGGING_POPULARITY = 2,
+    /** A supervised recommender in production: a feedback model fitted on
+     *  `bootstrap_interactions` popularity-logged interactions picks with a softmax of its
+     *  expected immediate reward at `temperature`; the experiment's model is then fitted on
+     *  the `interactions` it logged. */
+    RECO_EXPERIMENT_LOGGING_MODEL = 3
+} reco_experiment_logging;
+
 /** Capacity of reco_experiment_options::seeds. @since 0.1 */
 #define RECO_EXPERIMENT_MAX_SEEDS 32
 /** Capacity of reco_experiment_options::formats. @since 0.1 */
 #define RECO_EXPERIMENT_MAX_FORMATS 8
 
 /** Current version of @ref reco_experiment_options. @since 0.1 */
-#define RECO_EXPERIMENT_OPTIONS_VERSION 1
+#define RECO_EXPERIMENT_OPTIONS_VERSION 2
 
 /**
  * @brief Initialiser for @ref reco_experiment_options of the current version: the defaults,
@@ -292,7 +310,8 @@ typedef enum reco_output_format {
  */
 #define RECO_EXPERIMENT_OPTIONS_INIT                                                           \
     { RECO_EXPERIMENT_OPTIONS_VERSION, "recomind", 42u, 1u, 0.0, 1, RECO_VERBOSITY_INFO, ".",  \
-      2u, { RECO_OUTPUT_JSON, RECO_OUTPUT_CSV }, 3u, { 1u, 2u, 3u } }
+      2u, { RECO_OUTPUT_JSON, RECO_OUTPUT_CSV }, 3u, { 1u, 2u, 3u },                         \
+      RECO_EXPERIMENT_LOGGING_MODEL, 0.5, 100000u, 200000u, 100u, 0.1, 1000u, 10u, 0.95 }
 
 /**
  * @brief The `experiment` section. Each member names its YAML path, default and valid range.
@@ -327,6 +346,37 @@ typedef struct reco_experiment_options {
     uint32_t n_seeds;
     /** `experiment.seeds`: evaluation seeds, any 64-bit values; default `[1, 2, 3]`. */
     uint64_t seeds[RECO_EXPERIMENT_MAX_SEEDS];
+
+    /* ---- version 2 (0.1) ---- */
+    /** `experiment.logging.policy`: who writes the logs; default
+     *  @ref RECO_EXPERIMENT_LOGGING_MODEL. @since 0.1 */
+    reco_experiment_logging logging_policy;
+    /** `experiment.logging.popularity_power`: exponent of the popularity weights of the
+     *  popularity logging (also the bootstrap stage of model logging); [0, 10]; default 0.5.
+     *  @since 0.1 */
+    double logging_popularity_power;
+    /** `experiment.logging.bootstrap_interactions`: interactions logged under popularity to
+     *  fit the logging model (model logging only); 1..10^9; default 100000. @since 0.1 */
+    uint64_t logging_bootstrap_interactions;
+    /** `experiment.logging.interactions`: interactions the feedback model is fitted on;
+     *  1..10^9; default 200000. @since 0.1 */
+    uint64_t logging_interactions;
+    /** `experiment.logging.interactions_per_user`: about how many interactions each logged
+     *  user has (the logged population is `interactions / interactions_per_user` users);
+     *  1..10^6; default 100. @since 0.1 */
+    uint32_t logging_interactions_per_user;
+    /** `experiment.logging.temperature`: softmax temperature of model logging; (0, 1e3];
+     *  default 0.1. @since 0.1 */
+    double logging_temperature;
+    /** `experiment.evaluation.sessions`: evaluation sessions per policy, environment and seed;
+     *  1..10^6; default 1000. @since 0.1 */
+    uint32_t eval_sessions;
+    /** `experiment.evaluation.deep_depth`: depth from which a session counts as deep;
+     *  1..10^6; default 10. @since 0.1 */
+    uint32_t eval_deep_depth;
+    /** `experiment.evaluation.confidence`: level of every interval; (0, 1); default 0.95.
+     *  @since 0.1 */
+    double eval_confidence;
 } reco_experiment_options;
 
 /**
@@ -567,6 +617,38 @@ RECO_API int reco_config_get_trainer(reco_trainer_options *out, const reco_confi
  * @since 0.1
  */
 RECO_API int reco_config_set_trainer(reco_config *cfg, const reco_trainer_options *in);
+
+/* ---- The model section: the feedback model's architecture (reco/model.h) ---------- */
+
+/**
+ * @brief Copy the `model` section of @p cfg into @p out (a @ref reco_model_options).
+ *
+ * The section holds the scalar members of @ref reco_model_options under their own names
+ * (`model.dim`, `model.n_blocks`, `model.lr`, ...) with the ranges and defaults stated
+ * there; `n_items`, `lookback` and `n_signals` are usually overwritten by the caller with
+ * those of the world or the logs. @p out->version must be set first; @p out->allocator is
+ * left as it is.
+ * @param[in,out] out  receives the values; its @c version member is read.
+ * @param[in]     cfg  the handle.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written).
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.1
+ */
+RECO_API int reco_config_get_model(reco_model_options *out, const reco_config *cfg);
+
+/**
+ * @brief Store @p in as the `model` section of @p cfg, validating every field first.
+ * @param[in,out] cfg  the handle; unchanged on error.
+ * @param[in]     in   the values; its @c version member is read.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for a NULL argument or a value out of range (the
+ *         error names its YAML path); @ref RECO_EVERSION for an unsupported version.
+ * @par Thread safety
+ * Needs exclusive access to @p cfg.
+ * @since 0.1
+ */
+RECO_API int reco_config_set_model(reco_config *cfg, const reco_model_options *in);
 
 /* ---- The sim section: the user simulator (reco/sim.h) ---------------------- */
 
