@@ -173,6 +173,25 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
     return RECO_OK;
 }
 
+int reco_sim_reset(reco_sim *sim)
+{
+    if (sim == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_sim_reset: sim is NULL");
+    const size_t S = sim->S;
+    for (size_t i = 0; i < S * sim->L; i++) {
+        sim->win_items[i] = RECO_PAD;
+        sim->win_fb[i] = 0;
+    }
+    memset(sim->feat, 0, (S * sim->U + 1) * sizeof(float));
+    memset(sim->user, 0, S * sizeof(uint64_t));
+    memset(sim->len, 0, S * sizeof(uint32_t));
+    memset(sim->active, 0, S);
+    /* the reset counts seed the slots' streams: back to 0, the streams replay */
+    memset(sim->resets, 0, S * sizeof(uint64_t));
+    memset(sim->rng, 0, S * sizeof(reco_rng));
+    return RECO_OK;
+}
+
 int reco_sim_set_start_env(reco_sim *sim, const reco_env *source)
 {
     if (sim == NULL)

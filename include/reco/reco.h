@@ -27,6 +27,7 @@
 #include "reco/metrics.h"
 #include "reco/fit.h"
 #include "reco/policy.h"
+#include "reco/eval.h"
 #include "reco/audit.h"
 #include "reco/trainer.h"
 #include "reco/wire.h"

@@ -28,7 +28,9 @@
  *
  * **Randomness.** Each slot draws from its own stream, seeded at reset from the options' seed,
  * the user and the number of resets of that slot; the same seed, users and calls give the same
- * sessions.
+ * sessions. reco_sim_reset() sets every slot's reset count back to 0, so that a fixed schedule
+ * of (slot, user) resets replays the same streams: the evaluator (@ref reco_eval) calls it
+ * before each policy to give every policy common random numbers.
  *
  * @code
  * reco_sim_options so = RECO_SIM_OPTIONS_INIT;
@@ -134,6 +136,21 @@ RECO_API int reco_sim_create(reco_sim **out, const reco_model *model,
  * @since 0.1
  */
 RECO_API void reco_sim_free(reco_sim *sim);
+
+/**
+ * @brief Restore the fresh state: every slot idle, with an empty history, and every slot's
+ *        reset count back to 0.
+ *
+ * After it, the same sequence of reset() calls (the same users in the same slots, in the
+ * same order) seeds the same random streams as after reco_sim_create(), so the same policy
+ * meets the same candidates and draws: two runs of a deterministic policy give identical
+ * sessions, and different policies get common random numbers. The options, the model and the
+ * start env (reco_sim_set_start_env()) are kept. Never allocates.
+ * @param[in,out] sim  the simulator.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL for a NULL @p sim.
+ * @since 0.1
+ */
+RECO_API int reco_sim_reset(reco_sim *sim);
 
 /**
  * @brief Fill @p out with the @ref reco_env callbacks of @p sim.
