@@ -24,10 +24,26 @@ static int report(const char *what)
 int main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: quickstart [CONFIG.yaml]\n\n"
-               "Loads an experiment configuration (default: a built-in snippet), prints the\n"
-               "effective experiment section and a few draws from per-worker random streams.\n"
-               "Exit status: 0 on success, 1 on any error (the message says where).\n");
+        printf("NAME\n"
+               "    quickstart - the smallest complete libreco program\n"
+               "\n"
+               "SYNOPSIS\n"
+               "    quickstart [CONFIG.yaml]\n"
+               "    quickstart --help\n"
+               "\n"
+               "DESCRIPTION\n"
+               "    Checks that the loaded library matches the headers, loads an experiment\n"
+               "    configuration (CONFIG.yaml, or a built-in snippet), prints the effective\n"
+               "    experiment section, shows how a failure is reported (file, line, column,\n"
+               "    option path), and draws from per-worker random streams derived from the\n"
+               "    configured seed.\n"
+               "\n"
+               "OPTIONS\n"
+               "    --help, -h    this text\n"
+               "\n"
+               "EXIT STATUS\n"
+               "    0 on success, 1 on any library error (the message says where), 2 on a bad\n"
+               "    command line.\n");
         return 0;
     }
     if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {

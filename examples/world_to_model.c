@@ -6,7 +6,7 @@
  *   4. the validation metrics are printed next to the two baselines (global rate and item
  *      popularity rate).
  *
- * usage: world-to-model [n_interactions [policy [epochs [n_items [logs.csv]]]]]
+ * usage: world-to-model [n_interactions [policy [epochs [n_items [logs.csv]]]]] (see --help)
  *        defaults: 200000 interactions, the popularity policy (or: uniform), 20 epochs at
  *        most (early stopping), a 1000-item world (the world's default is 10000: see
  *        docs/training.md for why 200k interactions are too few for it); with a CSV path
@@ -50,12 +50,77 @@ static int fail(const char *what)
     return 1;
 }
 
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "NAME\n"
+        "    world-to-model - world -> interaction logs -> supervised feedback model\n"
+        "\n"
+        "SYNOPSIS\n"
+        "    world-to-model [N_INTERACTIONS [POLICY [EPOCHS [N_ITEMS [LOGS.csv]]]]]\n"
+        "    world-to-model --help\n"
+        "\n"
+        "DESCRIPTION\n"
+        "    The first half of RecoMind on the built-in ground-truth world: the world writes\n"
+        "    N_INTERACTIONS logged interactions under a logging policy (one user per 100\n"
+        "    interactions, so that users have several sessions), the logs are split by user\n"
+        "    into training and validation, the feedback model is trained on them (BCE per\n"
+        "    signal and exit, early stopping), and the validation metrics (log-loss, AUC,\n"
+        "    calibration) are printed next to the global-rate and item-popularity baselines.\n"
+        "\n"
+        "ARGUMENTS\n"
+        "    N_INTERACTIONS  logged interactions (default 200000)\n"
+        "    POLICY          popularity (default) or uniform\n"
+        "    EPOCHS          training epochs, at most (default 20; early stopping)\n"
+        "    N_ITEMS         catalog size (default 1000; the world's default of 10000 needs\n"
+        "                    more than 200k interactions, see docs/training.md)\n"
+        "    LOGS.csv        also save the logs there\n"
+        "\n"
+        "OPTIONS\n"
+        "    --help, -h      this text\n"
+        "\n"
+        "EXIT STATUS\n"
+        "    0 on success, 1 on a library error, 2 on a bad command line.\n");
+}
+
+/* A positive decimal integer, or -1 after a message. */
+static int positional(const char *name, const char *s, uint64_t max, uint64_t *out)
+{
+    char *end = NULL;
+    const unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end != '\0' || v == 0 || v > max || s[0] == '-') {
+        fprintf(stderr, "world-to-model: %s must be a positive integer up to %llu, not '%s' "
+                "(see --help)\n", name, (unsigned long long)max, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    const uint64_t n_interactions = argc > 1 ? strtoull(argv[1], NULL, 10) : 200000;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "world-to-model: unknown option '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    if (argc > 6) {
+        fprintf(stderr, "world-to-model: too many arguments (see --help)\n");
+        return 2;
+    }
+    uint64_t n_interactions = 200000, epochs64 = 20, n_items64 = 1000;
+    if ((argc > 1 && positional("N_INTERACTIONS", argv[1], 1000000000ULL, &n_interactions) < 0) ||
+        (argc > 3 && positional("EPOCHS", argv[3], 1000000, &epochs64) < 0) ||
+        (argc > 4 && positional("N_ITEMS", argv[4], 1ULL << 26, &n_items64) < 0))
+        return 2;
     const char *policy_name = argc > 2 ? argv[2] : "popularity";
-    const uint32_t epochs = argc > 3 ? (uint32_t)strtoul(argv[3], NULL, 10) : 20;
-    const uint32_t n_items = argc > 4 ? (uint32_t)strtoul(argv[4], NULL, 10) : 1000;
+    const uint32_t epochs = (uint32_t)epochs64;
+    const uint32_t n_items = (uint32_t)n_items64;
     const char *csv = argc > 5 ? argv[5] : NULL;
     int uniform = strcmp(policy_name, "uniform") == 0;
     if (!uniform && strcmp(policy_name, "popularity") != 0) {

@@ -1,0 +1,58 @@
+"""libreco: Python binding (ctypes) of the libreco C library — RecoMind, RL for
+recommendation.
+
+Each class owns one C handle and mirrors the C object of the same name (``Model`` is
+``reco_model``, ``World`` is ``reco_world``, ...); methods are thin wrappers of the
+``reco_<object>_<verb>`` functions. Every negative status raises a :class:`Error` subclass
+carrying the code, ``reco_error_message()`` and, where known, source/line/column/field.
+See ``docs/python.md`` for installation and an example.
+
+The shared library is found through ``LIBRECO_PATH`` (the file, or a directory holding it),
+else ``ctypes.util.find_library("reco")``, else ``build*/lib`` of the source tree this
+package sits in.
+"""
+from . import _ffi
+from ._ffi import (ExperimentOptions, ExplorerOptions, ExplorerSchedule, FitOptions, LogRow,
+                   ModelOptions, QNetOptions, ReplayOptions, Rng, SimOptions, TrainerOptions,
+                   WorldOptions, WorldSlotInfo)
+from ._core import Record
+from .config import Config, experiment_options
+from .errors import (ConfigError, Error, FileError, FormatError, InvalidArgumentError,
+                     NoMemoryError, StateError, VersionError, status_name, status_string)
+from .errors import (EFORMAT, EINVAL, EIO, ENOMEM, ECONFIG, ERROR, ESTATE, EVERSION, OK)
+from .evaluation import evaluate
+from .explorer import (EXPLORER_BOLTZMANN, EXPLORER_EPSILON_GREEDY, EXPLORER_GREEDY,
+                       EXPLORER_TOP_K_SOFTMAX, Explorer, explorer_options, schedule)
+from .log import Log, fit_model, fit_options, metrics_auc, metrics_ece, metrics_log_loss
+from .model import PAD, Model, Workspace, model_options
+from .policy import Policy, run_options, run_sessions
+from .qnet import QNet, qnet_options
+from .replay import REPLAY_PROPORTIONAL, REPLAY_UNIFORM, Replay, replay_options
+from .sim import Sim, sim_options
+from .trainer import Trainer, trainer_options
+from .world import (ENV_CONTINUE, ENV_EXIT, ENV_TRUNCATED, N_SIGNALS_DEFAULT, SIGNAL_CLICK,
+                    SIGNAL_HIDE, SIGNAL_LIKE, SIGNAL_LONG_WATCH, WORLD_N_SIGNALS, Env, World,
+                    world_options, world_session_key)
+
+__version__ = "0.1.0"
+library_path = _ffi.lib_path
+
+
+def version():
+    """The loaded library's version string (``reco_version_string``)."""
+    return _ffi.lib.reco_version_string().decode()
+
+
+def version_number():
+    """``reco_version()``: major * 10000 + minor * 100 + patch."""
+    return _ffi.lib.reco_version()
+
+
+def live_handles():
+    """Handles that exist in the process (``reco_live_handles``): for leak checks."""
+    return _ffi.lib.reco_live_handles()
+
+
+def error_clear():
+    """Forget the calling thread's recorded error (``reco_error_clear``)."""
+    _ffi.lib.reco_error_clear()

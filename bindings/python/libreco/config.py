@@ -1,0 +1,149 @@
+"""``reco_config``: YAML in, typed option structs out, YAML back."""
+import ctypes
+
+from . import _ffi
+from ._core import Handle, b, check, create, lib, options
+
+_SECTIONS = {
+    # name: (struct, get, set)
+    "experiment": (_ffi.ExperimentOptions, lib.reco_config_get_experiment,
+                   lib.reco_config_set_experiment),
+    "world": (_ffi.WorldOptions, lib.reco_config_get_world, lib.reco_config_set_world),
+    "qnet": (_ffi.QNetOptions, lib.reco_config_get_qnet, lib.reco_config_set_qnet),
+    "replay": (_ffi.ReplayOptions, lib.reco_config_get_replay, lib.reco_config_set_replay),
+    "explorer": (_ffi.ExplorerOptions, lib.reco_config_get_explorer,
+                 lib.reco_config_set_explorer),
+    "trainer": (_ffi.TrainerOptions, lib.reco_config_get_trainer, lib.reco_config_set_trainer),
+    "sim": (_ffi.SimOptions, lib.reco_config_get_sim, lib.reco_config_set_sim),
+    "fit": (_ffi.FitOptions, lib.reco_config_get_fit, lib.reco_config_set_fit),
+}
+
+
+def _own_strings(s):
+    """Replace borrowed ``char *`` members by copies the struct owns."""
+    for name, t in s._fields_:
+        if t is ctypes.c_char_p:
+            v = getattr(s, name)
+            setattr(s, name, None if v is None else bytes(v))
+    return s
+
+
+class Config(Handle):
+    """A configuration: a value for every option the library reads (``reco_config``).
+
+    ``Config()`` holds the defaults; ``Config(path)`` loads a YAML file. Loading is strict:
+    problems raise :class:`ConfigError` or :class:`FormatError` with ``source``, ``line``,
+    ``column`` and ``field`` set.
+    """
+
+    _free = lib.reco_config_free
+    _kind = "Config"
+
+    def __init__(self, path=None):
+        super().__init__(create(lib.reco_config_create, None))
+        if path is not None:
+            self.load_file(path)
+
+    def load_file(self, path):
+        """Replace every value by the defaults plus the YAML file (``reco_config_load_file``)."""
+        check(lib.reco_config_load_file(self._h, b(path)))
+        return self
+
+    def load_string(self, yaml, source_name=None):
+        """As :meth:`load_file`, from text (``reco_config_load_string``)."""
+        data = yaml.encode() if isinstance(yaml, str) else bytes(yaml)
+        check(lib.reco_config_load_string(self._h, data, len(data), b(source_name)))
+        return self
+
+    def set(self, path, value):
+        """Set one option (or a mapping of them) from text, e.g. ``set("experiment.seed", "7")``."""
+        check(lib.reco_config_set(self._h, b(path), b(str(value))))
+        return self
+
+    def reset(self):
+        """Back to the defaults (``reco_config_reset``)."""
+        lib.reco_config_reset(self._h)
+
+    def write_file(self, path):
+        """Write the effective configuration as YAML, atomically (``reco_config_write_file``)."""
+        check(lib.reco_config_write_file(self._h, b(path)))
+
+    def write_string(self):
+        """The effective configuration as YAML text (``reco_config_write_string``)."""
+        n = ctypes.c_size_t()
+        # the size query: RECO_EINVAL ("buffer too small") with the length set, as documented
+        rc = lib.reco_config_write_string(self._h, None, 0, ctypes.byref(n))
+        if rc < 0 and n.value == 0:
+            check(rc)
+        lib.reco_error_clear()
+        buf = ctypes.create_string_buffer(n.value + 1)
+        check(lib.reco_config_write_string(self._h, buf, n.value + 1, None))
+        return buf.value.decode()
+
+    def get(self, section):
+        """One section as its options struct (``reco_config_get_<section>``), strings copied."""
+        cls, get, _ = _SECTIONS[section]
+        out = cls(version=_ffi.VERSIONS[cls])
+        check(get(ctypes.byref(out), self._h))
+        return _own_strings(out)
+
+    def put(self, section, opts):
+        """Replace one section from its options struct (``reco_config_set_<section>``)."""
+        cls, _, put = _SECTIONS[section]
+        check(put(self._h, ctypes.byref(opts)))
+        return self
+
+    # reco_config_get_<section> / reco_config_set_<section>, by name
+    def get_experiment(self):
+        return self.get("experiment")
+
+    def get_world(self):
+        return self.get("world")
+
+    def get_qnet(self):
+        return self.get("qnet")
+
+    def get_replay(self):
+        return self.get("replay")
+
+    def get_explorer(self):
+        return self.get("explorer")
+
+    def get_trainer(self):
+        return self.get("trainer")
+
+    def get_sim(self):
+        return self.get("sim")
+
+    def get_fit(self):
+        return self.get("fit")
+
+    def set_experiment(self, opts):
+        return self.put("experiment", opts)
+
+    def set_world(self, opts):
+        return self.put("world", opts)
+
+    def set_qnet(self, opts):
+        return self.put("qnet", opts)
+
+    def set_replay(self, opts):
+        return self.put("replay", opts)
+
+    def set_explorer(self, opts):
+        return self.put("explorer", opts)
+
+    def set_trainer(self, opts):
+        return self.put("trainer", opts)
+
+    def set_sim(self, opts):
+        return self.put("sim", opts)
+
+    def set_fit(self, opts):
+        return self.put("fit", opts)
+
+
+def experiment_options(**fields):
+    """Default :class:`ExperimentOptions` (``reco_experiment_options_init``) with ``fields``."""
+    return options(_ffi.ExperimentOptions, lib.reco_experiment_options_init, None, fields,
+                   "experiment")

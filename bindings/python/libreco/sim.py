@@ -1,0 +1,61 @@
+"""``reco_sim``: a trained feedback model run as a session environment."""
+import ctypes
+
+import numpy as np
+
+from . import _ffi
+from ._core import Handle, array_in, check, create, lib, options, ptr
+from .world import Env
+
+
+def sim_options(options_=None, **fields):
+    """A :class:`SimOptions`: ``options_`` copied, or the defaults, then ``fields``."""
+    return options(_ffi.SimOptions, lib.reco_sim_options_init, options_, fields, "sim")
+
+
+class Sim(Handle):
+    """The user simulator over a trained :class:`Model` (``reco_sim``), which it keeps alive.
+
+    Keywords are ``reco_sim_options`` fields (``seed``, ``max_sessions``, ``reward=[...]``).
+    """
+
+    _free = lib.reco_sim_free
+    _kind = "Sim"
+
+    def __init__(self, model, options=None, **fields):
+        o = sim_options(options, **fields)
+        raw = create(lib.reco_sim_create, model._h if model is not None else None,
+                     ctypes.byref(o))
+        super().__init__(raw, parents=(model,))
+        self._start_env = None
+
+    def env(self):
+        """Its :class:`Env` (``reco_sim_env``)."""
+        return Env(self, lib.reco_sim_env)
+
+    def set_start_env(self, source):
+        """Start sessions from the states ``source`` (an :class:`Env`, e.g. a world's) gives
+        the same users; None: empty histories (``reco_sim_set_start_env``). The source is
+        kept alive, and closing it closes this simulator."""
+        check(lib.reco_sim_set_start_env(self._h, source._ref if source is not None else None))
+        if source is not None:
+            source._children.add(self)
+            self._parents = self._parents + (source,)
+        self._start_env = source
+
+    def probabilities(self, slots, items):
+        """The model's (n, n_signals + 1) probabilities for ``items[i]`` in ``slots[i]``
+        (``reco_sim_probabilities``)."""
+        slots = array_in(slots, np.uint32, "slots", ndim=1)
+        items = array_in(items, np.int32, "items", shape=slots.shape)
+        n_out = _ffi_signals(self) + 1
+        out = np.empty((slots.shape[0], n_out), np.float32)
+        check(lib.reco_sim_probabilities(ptr(out), self._h, ptr(slots), ptr(items),
+                                         slots.shape[0]))
+        return out
+
+
+def _ffi_signals(sim):
+    e = _ffi.Env()
+    check(lib.reco_sim_env(ctypes.byref(e), sim._h))
+    return e.n_signals

@@ -1,0 +1,171 @@
+"""``reco_env`` (any session environment) and ``reco_world`` (the ground-truth world)."""
+import ctypes
+
+import numpy as np
+
+from . import _ffi
+from ._core import Handle, array_in, check, create, lib, options, ptr
+
+SIGNAL_CLICK, SIGNAL_LONG_WATCH, SIGNAL_LIKE, SIGNAL_HIDE = 0, 1, 2, 3
+N_SIGNALS_DEFAULT = 4
+ENV_CONTINUE, ENV_EXIT, ENV_TRUNCATED = 0, 1, 2
+WORLD_N_SIGNALS, WORLD_N_PROBS = 4, 5
+WORLD_SEGMENT_LIGHT, WORLD_SEGMENT_REGULAR, WORLD_SEGMENT_HEAVY = 0, 1, 2
+
+
+def world_session_key(user, ordinal):
+    """``RECO_WORLD_SESSION_KEY(user, ordinal)``: ordinal in the high 32 bits, user in the low."""
+    return ((int(ordinal) & 0xFFFFFFFF) << 32) | (int(user) & 0xFFFFFFFF)
+
+
+class Env(Handle):
+    """A ``reco_env`` filled by a :class:`World` or a ``Sim`` (``World.env()``, ``Sim.env()``).
+
+    It borrows its owner, which it keeps alive; it is closed when the owner is closed. Its
+    facts are ``n_items``, ``n_signals``, ``lookback``, ``user_dim``, ``max_sessions``.
+    """
+
+    _kind = "Env"
+
+    def __init__(self, owner, fill_fn):
+        self._struct = _ffi.Env()
+        check(fill_fn(ctypes.byref(self._struct), owner._h))
+        super().__init__(owner._h, parents=(owner,))
+
+    @property
+    def _ref(self):
+        self._h  # raises once closed
+        return ctypes.byref(self._struct)
+
+    n_items = property(lambda self: self._struct.n_items)
+    n_signals = property(lambda self: self._struct.n_signals)
+    lookback = property(lambda self: self._struct.lookback)
+    user_dim = property(lambda self: self._struct.user_dim)
+    max_sessions = property(lambda self: self._struct.max_sessions)
+
+
+def world_options(options_=None, **fields):
+    """A :class:`WorldOptions`: ``options_`` copied, or the defaults, then ``fields``."""
+    return options(_ffi.WorldOptions, lib.reco_world_options_init, options_, fields, "world")
+
+
+class World(Handle):
+    """The built-in ground-truth world (``reco_world``); keywords are ``reco_world_options``
+    fields, e.g. ``World(n_items=1000, seed=3)``."""
+
+    _free = lib.reco_world_free
+    _kind = "World"
+
+    def __init__(self, options=None, **fields):
+        o = world_options(options, **fields)
+        super().__init__(create(lib.reco_world_create, ctypes.byref(o)))
+
+    @staticmethod
+    def memory_size(options=None, **fields):
+        """Bytes a world with these options allocates (``reco_world_memory_size``)."""
+        n = ctypes.c_size_t()
+        check(lib.reco_world_memory_size(ctypes.byref(n),
+                                         ctypes.byref(world_options(options, **fields))))
+        return n.value
+
+    def env(self):
+        """Its :class:`Env` (``reco_world_env``)."""
+        return Env(self, lib.reco_world_env)
+
+    def get_options(self):
+        """``reco_world_get_options``."""
+        o = _ffi.WorldOptions(version=1)
+        check(lib.reco_world_get_options(ctypes.byref(o), self._h))
+        return o
+
+    def reset(self):
+        """Every slot idle again (``reco_world_reset``)."""
+        check(lib.reco_world_reset(self._h))
+
+    def start(self, slots, users):
+        """Start sessions: ``users`` are session keys (``reco_world_start``)."""
+        slots = array_in(slots, np.uint32, "slots", ndim=1)
+        users = array_in(users, np.uint64, "users", shape=slots.shape)
+        check(lib.reco_world_start(ptr(slots), ptr(users), slots.shape[0], self._h))
+
+    def observe(self, slots):
+        """(items, feedback), each (n, lookback) (``reco_world_observe``)."""
+        slots = array_in(slots, np.uint32, "slots", ndim=1)
+        L = self.get_options().lookback
+        items = np.empty((slots.shape[0], L), np.int32)
+        fb = np.empty((slots.shape[0], L), np.uint32)
+        check(lib.reco_world_observe(ptr(items), ptr(fb), None, ptr(slots), slots.shape[0],
+                                     self._h))
+        return items, fb
+
+    def candidates(self, slots, max_candidates=None):
+        """(items (n, max_candidates), counts (n,)) (``reco_world_candidates``)."""
+        slots = array_in(slots, np.uint32, "slots", ndim=1)
+        mc = self.get_options().n_candidates if max_candidates is None else int(max_candidates)
+        items = np.full((slots.shape[0], mc), -1, np.int32)
+        counts = np.empty(slots.shape[0], np.uint32)
+        check(lib.reco_world_candidates(ptr(items), ptr(counts), mc, ptr(slots),
+                                        slots.shape[0], self._h))
+        return items, counts
+
+    def step(self, slots, items):
+        """Show ``items[i]`` in ``slots[i]``: (feedback, reward, done) (``reco_world_step``)."""
+        slots = array_in(slots, np.uint32, "slots", ndim=1)
+        items = array_in(items, np.int32, "items", shape=slots.shape)
+        n = slots.shape[0]
+        fb, rw, done = np.empty(n, np.uint32), np.empty(n, np.float32), np.empty(n, np.intc)
+        check(lib.reco_world_step(ptr(fb), ptr(rw),
+                                  done.ctypes.data_as(ctypes.POINTER(ctypes.c_int)),
+                                  ptr(slots), ptr(items), n, self._h))
+        return fb, rw, done
+
+    def signal_probs(self, slot, items):
+        """True P(click), P(long watch), P(like), P(hide), P(exit): (n, 5)
+        (``reco_world_signal_probs``)."""
+        items = array_in(items, np.int32, "items", ndim=1)
+        out = np.empty((items.shape[0], WORLD_N_PROBS), np.float32)
+        check(lib.reco_world_signal_probs(ptr(out), self._h, int(slot), ptr(items),
+                                          items.shape[0]))
+        return out
+
+    def expected_reward(self, slot, items):
+        """True expected immediate reward of each item (``reco_world_expected_reward``)."""
+        items = array_in(items, np.int32, "items", ndim=1)
+        out = np.empty(items.shape[0], np.float32)
+        check(lib.reco_world_expected_reward(ptr(out), self._h, int(slot), ptr(items),
+                                             items.shape[0]))
+        return out
+
+    def item_info(self, items=None):
+        """Dict of arrays ``topic``, ``quality``, ``clickbait``, ``popularity`` of ``items``
+        (default: the whole catalog) (``reco_world_item_info``)."""
+        if items is None:
+            items = np.arange(self.get_options().n_items, dtype=np.int32)
+        items = array_in(items, np.int32, "items", ndim=1)
+        n = items.shape[0]
+        out = {"topic": np.empty(n, np.uint32), "quality": np.empty(n, np.float32),
+               "clickbait": np.empty(n, np.float32), "popularity": np.empty(n, np.float32)}
+        check(lib.reco_world_item_info(ptr(out["topic"]), ptr(out["quality"]),
+                                       ptr(out["clickbait"]), ptr(out["popularity"]), self._h,
+                                       ptr(items), n))
+        return out
+
+    def user_segment(self, users):
+        """Segment of each user (``reco_world_user_segment``)."""
+        users = array_in(users, np.uint64, "users", ndim=1)
+        out = np.empty(users.shape[0], np.uint32)
+        check(lib.reco_world_user_segment(ptr(out), self._h, ptr(users), users.shape[0]))
+        return out
+
+    def eval_users(self, first, n):
+        """Session keys of evaluation sessions ``first .. first + n - 1``
+        (``reco_world_eval_users``)."""
+        out = np.empty(int(n), np.uint64)
+        check(lib.reco_world_eval_users(ptr(out), self._h, int(first), int(n)))
+        return out
+
+    def get_slot_info(self, slot):
+        """``reco_world_get_slot_info``: a :class:`WorldSlotInfo`."""
+        o = _ffi.WorldSlotInfo(version=1)
+        check(lib.reco_world_get_slot_info(ctypes.byref(o), self._h, int(slot)))
+        return o

@@ -1,0 +1,204 @@
+/* ref_helper: what the Python binding's tests compare against, from C.
+ *
+ *   ref_helper layout        JSON: size and field offsets of every struct the binding mirrors
+ *   ref_helper score CKPT    JSON: scores (every head) and the Q head's top 10 of a fixed batch
+ *                            (the formula is repeated in tests/test_model.py) under the model
+ *                            checkpoint CKPT, computed by the C API directly
+ *
+ * Generated once from libreco/_ffi.py's struct list, then kept by hand: a struct added to the
+ * binding is added here too (tests/test_layout.py fails on one that is missing). */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <reco/reco.h>
+
+static int first_struct = 1;
+static int first_field;
+
+static void begin(const char *name, size_t size)
+{
+    printf("%s\n  \"%s\": {\"size\": %zu, \"offsets\": {", first_struct ? "{" : ",", name, size);
+    first_struct = 0;
+    first_field = 1;
+}
+
+static void field(const char *name, size_t off)
+{
+    printf("%s\"%s\": %zu", first_field ? "" : ", ", name, off);
+    first_field = 0;
+}
+
+#define F(m) field(#m, offsetof(T, m));
+#define S(type, name, ...)                                                                     \
+    do {                                                                                       \
+        typedef type T;                                                                        \
+        begin(name, sizeof(T));                                                                \
+        __VA_ARGS__                                                                            \
+        printf("}}");                                                                          \
+    } while (0);
+
+static int layout(void)
+{
+    S(reco_error_info, "ErrorInfo", F(version) F(code) F(message) F(source) F(line) F(column)
+      F(field))
+    S(reco_rng, "Rng", F(s))
+    S(reco_model_options, "ModelOptions", F(version) F(allocator) F(n_items) F(dim) F(lookback)
+      F(n_blocks) F(n_heads) F(ffn_dim) F(n_signals) F(user_dim) F(seed) F(init_std) F(max_batch)
+      F(max_candidates) F(threads) F(lr) F(beta1) F(beta2) F(adam_eps) F(weight_decay)
+      F(clip_norm))
+    S(reco_batch, "Batch", F(version) F(size) F(items) F(feedback) F(user_features) F(n_candidates)
+      F(candidates) F(shared_candidates))
+    S(reco_env, "Env", F(version) F(n_items) F(n_signals) F(lookback) F(user_dim) F(max_sessions)
+      F(reset) F(observe) F(candidates) F(step) F(payload))
+    S(reco_world_options, "WorldOptions", F(version) F(allocator) F(seed) F(n_users) F(n_items)
+      F(n_topics) F(lookback) F(history_len) F(n_candidates) F(max_session_len) F(max_sessions)
+      F(topic_zipf) F(quality_alpha) F(quality_beta) F(clickbait_alpha) F(clickbait_beta)
+      F(popularity_sigma) F(popularity_quality) F(popularity_clickbait) F(popular_candidate_share)
+      F(interest_concentration) F(history_interest_share) F(satisfaction_mean) F(satisfaction_sd)
+      F(light_share) F(heavy_share) F(exit_light) F(exit_regular) F(exit_heavy) F(click_bias)
+      F(click_interest) F(click_clickbait) F(click_fatigue) F(click_repeat) F(watch_bias)
+      F(watch_quality) F(watch_interest) F(watch_clickbait) F(watch_fatigue) F(like_bias)
+      F(like_quality) F(like_interest) F(like_clickbait) F(hide_bias) F(hide_interest)
+      F(hide_clickbait) F(hide_fatigue) F(satisfaction_decay) F(satisfaction_watch_quality)
+      F(satisfaction_watch_clickbait) F(satisfaction_like) F(satisfaction_bounce)
+      F(satisfaction_bounce_clickbait) F(satisfaction_hide) F(satisfaction_skip) F(fatigue_decay)
+      F(exit_satisfaction) F(exit_fatigue) F(reward_click) F(reward_long_watch) F(reward_like)
+      F(reward_hide))
+    S(reco_world_slot_info, "WorldSlotInfo", F(version) F(key) F(steps) F(status) F(exited)
+      F(segment) F(satisfaction) F(max_fatigue))
+    S(reco_experiment_options, "ExperimentOptions", F(version) F(name) F(seed) F(threads)
+      F(time_limit_s) F(deterministic) F(verbosity) F(output_dir) F(n_formats) F(formats)
+      F(n_seeds) F(seeds))
+    S(reco_config_options, "ConfigOptions", F(version) F(allocator))
+    S(reco_log_options, "LogOptions", F(version) F(allocator) F(n_signals) F(signal_names))
+    S(reco_log_load_options, "LogLoadOptions", F(version) F(lenient) F(n_items) F(max_rejections))
+    S(reco_log_row, "LogRow", F(version) F(user) F(session) F(step) F(timestamp) F(item)
+      F(feedback) F(exit))
+    S(reco_log_columns, "LogColumns", F(version) F(n_rows) F(users) F(sessions) F(steps)
+      F(timestamps) F(items) F(feedback) F(exits))
+    S(reco_log_policy, "LogPolicy", F(version) F(kind) F(item_weights) F(n_item_weights) F(model)
+      F(signal_weights) F(temperature))
+    S(reco_log_generate_options, "LogGenerateOptions", F(version) F(n_sessions) F(n_interactions)
+      F(users) F(n_users) F(first_user) F(max_candidates) F(max_steps) F(parallel) F(seed)
+      F(start_time) F(session_interval) F(step_interval) F(session_key) F(session_key_payload))
+    S(reco_fit_metrics, "FitMetrics", F(log_loss) F(auc) F(ece) F(mean_prediction))
+    S(reco_fit_epoch, "FitEpoch", F(version) F(epoch) F(n_outputs) F(n_examples) F(train_loss)
+      F(valid_loss) F(improved) F(seconds) F(model))
+    S(reco_fit_options, "FitOptions", F(version) F(epochs) F(batch_size) F(lr) F(patience)
+      F(min_delta) F(seed) F(checkpoint) F(max_examples_per_epoch) F(popularity_prior) F(progress)
+      F(payload))
+    S(reco_fit_report, "FitReport", F(version) F(n_outputs) F(epochs_run) F(best_epoch)
+      F(stopped_early) F(cancelled) F(n_train) F(n_valid) F(best_valid_loss) F(train_rate)
+      F(valid_rate) F(model) F(global_rate) F(popularity) F(history_cap) F(train_loss)
+      F(valid_loss))
+    S(reco_sim_options, "SimOptions", F(version) F(allocator) F(seed) F(max_sessions)
+      F(max_session_len) F(n_candidates) F(reward) F(parent) F(parent_value))
+    S(reco_qnet_options, "QNetOptions", F(version) F(allocator) F(model) F(gamma) F(huber_delta)
+      F(target_period) F(tau) F(priority_eps) F(max_abs_q) F(max_loss) F(keep_last_good))
+    S(reco_qnet_batch, "QNetBatch", F(version) F(size) F(state_items) F(state_feedback) F(actions)
+      F(rewards) F(next_items) F(next_feedback) F(done) F(weights) F(state_user_features)
+      F(next_user_features) F(n_candidates) F(candidates) F(shared_candidates))
+    S(reco_qnet_update_info, "QNetUpdateInfo", F(version) F(loss) F(mean_q) F(mean_target)
+      F(mean_abs_td) F(max_abs_q) F(grad_norm) F(n_updates) F(target_synced))
+    S(reco_replay_options, "ReplayOptions", F(version) F(allocator) F(capacity) F(record_capacity)
+      F(lookback) F(kind) F(seed) F(alpha) F(beta0) F(beta_final) F(beta_steps) F(priority_eps)
+      F(initial_priority))
+    S(reco_replay_segment, "ReplaySegment", F(version) F(history_len) F(history_items)
+      F(history_feedback) F(n_steps) F(items) F(feedback) F(rewards) F(ends_session) F(priorities))
+    S(reco_replay_batch, "ReplayBatch", F(version) F(indices) F(state_items) F(state_feedback)
+      F(actions) F(rewards) F(next_items) F(next_feedback) F(done) F(weights) F(probabilities))
+    S(reco_replay_stats, "ReplayStats", F(version) F(size) F(capacity) F(records)
+      F(record_capacity) F(oldest_index) F(next_index) F(sample_step) F(beta) F(alpha)
+      F(total_priority) F(max_priority) F(bytes) F(bytes_per_transition))
+    S(reco_explorer_schedule, "ExplorerSchedule", F(kind) F(start) F(end) F(steps) F(rate))
+    S(reco_explorer_options, "ExplorerOptions", F(version) F(allocator) F(rule) F(epsilon) F(tau)
+      F(top_k_fraction) F(top_k_count) F(seed) F(stream) F(max_candidates))
+    S(reco_trainer_metrics, "TrainerMetrics", F(version) F(updates) F(transitions) F(sessions)
+      F(loss) F(mean_q) F(mean_abs_td) F(sim_return) F(policy_lag) F(transitions_per_s)
+      F(updates_per_s) F(elapsed_s))
+    S(reco_trainer_options, "TrainerOptions", F(version) F(allocator) F(n_generators)
+      F(sessions_per_generator) F(segment_len) F(replay_ratio) F(warmup) F(batch_size)
+      F(n_candidates) F(snapshot_period) F(max_staleness) F(total_updates) F(total_transitions)
+      F(n_users) F(seed) F(metrics_interval) F(metrics_csv) F(progress) F(progress_payload))
+    S(reco_trainer_report, "TrainerReport", F(version) F(updates) F(transitions) F(sessions)
+      F(max_policy_lag) F(wall_s) F(stopped) F(last))
+    S(reco_policy, "Policy", F(version) F(name) F(lookback) F(user_dim) F(choose) F(payload))
+    S(reco_policy_options, "PolicyOptions", F(version) F(allocator) F(kind) F(seed) F(item_weights)
+      F(n_item_weights) F(model) F(signal_weights) F(head))
+    S(reco_run_step, "RunStep", F(session) F(step) F(item) F(feedback) F(reward) F(done))
+    S(reco_run_stats, "RunStats", F(version) F(n_signals) F(sessions) F(steps) F(exits)
+      F(truncated) F(cut) F(count) F(reward))
+    S(reco_run_options, "RunOptions", F(version) F(allocator) F(parallel) F(max_candidates)
+      F(max_steps) F(on_step) F(on_step_payload))
+    printf("\n}\n");
+    return 0;
+}
+
+/* The fixed batch of tests/test_model.py: B = 3 states, C = 40 shared candidates. */
+static int score(const char *path)
+{
+    reco_model *m = NULL;
+    if (reco_model_open(&m, path, NULL) < 0) {
+        fprintf(stderr, "ref_helper: %s\n", reco_error_message());
+        return 1;
+    }
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    reco_model_get_options(&o, m);
+    enum { B = 3, C = 40, TOPN = 10 };
+    const uint32_t L = o.lookback, N = o.n_items, H = reco_model_n_heads(m);
+    int32_t *items = malloc(sizeof(int32_t) * B * L);
+    uint32_t *fb = malloc(sizeof(uint32_t) * B * L);
+    int32_t cand[C], top_ids[B * TOPN];
+    uint32_t heads[64];
+    float *scores = malloc(sizeof(float) * B * H * C), top_scores[B * TOPN];
+    for (uint32_t b = 0; b < B; b++)
+        for (uint32_t t = 0; t < L; t++) {
+            items[b * L + t] = t < 2 * b ? RECO_PAD : (int32_t)((b * 31 + t * 7) % N);
+            fb[b * L + t] = (b + t) % (1u << o.n_signals);
+        }
+    for (uint32_t c = 0; c < C; c++)
+        cand[c] = (int32_t)((c * 3 + 1) % N);
+    for (uint32_t h = 0; h < H; h++)
+        heads[h] = h;
+    reco_batch batch = RECO_BATCH_INIT;
+    batch.size = B;
+    batch.items = items;
+    batch.feedback = fb;
+    batch.n_candidates = C;
+    batch.candidates = cand;
+    batch.shared_candidates = 1;
+    int rc = reco_model_score(scores, m, NULL, &batch, heads, H);
+    if (rc == RECO_OK)
+        rc = reco_model_topn(top_ids, top_scores, m, NULL, &batch, H - 1, TOPN);
+    if (rc < 0) {
+        fprintf(stderr, "ref_helper: %s\n", reco_error_message());
+    } else {
+        printf("{\"scores\": [");
+        for (size_t i = 0; i < (size_t)B * H * C; i++)
+            printf("%s%.9g", i ? ", " : "", (double)scores[i]);
+        printf("],\n \"top_ids\": [");
+        for (size_t i = 0; i < (size_t)B * TOPN; i++)
+            printf("%s%d", i ? ", " : "", top_ids[i]);
+        printf("],\n \"top_scores\": [");
+        for (size_t i = 0; i < (size_t)B * TOPN; i++)
+            printf("%s%.9g", i ? ", " : "", (double)top_scores[i]);
+        printf("]}\n");
+    }
+    free(items);
+    free(fb);
+    free(scores);
+    reco_model_free(m);
+    return rc < 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "layout") == 0)
+        return layout();
+    if (argc == 3 && strcmp(argv[1], "score") == 0)
+        return score(argv[2]);
+    fprintf(stderr, "usage: ref_helper layout | ref_helper score CHECKPOINT\n");
+    return 2;
+}
