@@ -128,7 +128,8 @@ class WorldOptions(Structure):
                  ("n_users", c_uint32), ("n_items", c_uint32), ("n_topics", c_uint32),
                  ("lookback", c_uint32), ("history_len", c_uint32), ("n_candidates", c_uint32),
                  ("max_session_len", c_uint32), ("max_sessions", c_uint32)] +
-                [(name, c_double) for name in _WORLD_DOUBLES])
+                [(name, c_double) for name in _WORLD_DOUBLES] +
+                [("exclude_seen", c_int)])
 
 
 class WorldSlotInfo(Structure):
@@ -141,7 +142,12 @@ class ExperimentOptions(Structure):
     _fields_ = [("version", c_uint), ("name", c_char_p), ("seed", c_uint64),
                 ("threads", c_uint32), ("time_limit_s", c_double), ("deterministic", c_int),
                 ("verbosity", c_enum), ("output_dir", c_char_p), ("n_formats", c_uint32),
-                ("formats", c_enum * 8), ("n_seeds", c_uint32), ("seeds", c_uint64 * 32)]
+                ("formats", c_enum * 8), ("n_seeds", c_uint32), ("seeds", c_uint64 * 32),
+                ("logging_policy", c_enum), ("logging_popularity_power", c_double),
+                ("logging_bootstrap_interactions", c_uint64), ("logging_interactions", c_uint64),
+                ("logging_interactions_per_user", c_uint32), ("logging_temperature", c_double),
+                ("eval_sessions", c_uint32), ("eval_deep_depth", c_uint32),
+                ("eval_confidence", c_double)]
 
 
 class ConfigOptions(Structure):
@@ -230,7 +236,8 @@ class SimOptions(Structure):
     _fields_ = [("version", c_uint), ("allocator", c_void_p), ("seed", c_uint64),
                 ("max_sessions", c_uint32), ("max_session_len", c_uint32),
                 ("n_candidates", c_uint32), ("reward", c_float * 16),
-                ("parent", c_int32 * 16), ("parent_value", c_int32 * 16)]
+                ("parent", c_int32 * 16), ("parent_value", c_int32 * 16),
+                ("exclude_seen", c_int), ("expected_reward", c_int)]
 
 
 class QNetOptions(Structure):
@@ -364,10 +371,10 @@ class RunOptions(Structure):
 
 # Current versions of the structs above (the headers' *_VERSION macros).
 VERSIONS = {
-    ErrorInfo: 1, ModelOptions: 1, Batch: 1, Env: 1, WorldOptions: 1, WorldSlotInfo: 1,
-    ExperimentOptions: 1, ConfigOptions: 1, LogOptions: 1, LogLoadOptions: 1, LogRow: 1,
+    ErrorInfo: 1, ModelOptions: 1, Batch: 1, Env: 1, WorldOptions: 2, WorldSlotInfo: 1,
+    ExperimentOptions: 2, ConfigOptions: 1, LogOptions: 1, LogLoadOptions: 1, LogRow: 1,
     LogColumns: 1, LogPolicy: 1, LogGenerateOptions: 1, FitEpoch: 1, FitOptions: 1,
-    FitReport: 1, SimOptions: 1, QNetOptions: 1, QNetBatch: 1, QNetUpdateInfo: 1,
+    FitReport: 1, SimOptions: 2, QNetOptions: 1, QNetBatch: 1, QNetUpdateInfo: 1,
     ReplayOptions: 1, ReplaySegment: 1, ReplayBatch: 1, ReplayStats: 1, ExplorerOptions: 1,
     TrainerMetrics: 1, TrainerOptions: 1, TrainerReport: 1, Policy: 1, PolicyOptions: 1,
     RunStats: 1, RunOptions: 1,
