@@ -983,3 +983,76 @@ int reco_eval_write_csv(const reco_eval *const *evals, const char *const *env_na
     return write_report(evals, env_names, n_envs, policy_names, baseline, path, 0,
                         "reco_eval_write_csv");
 }
+
+/* ---- concatenation ------------------------------------------------------------------------ */
+
+int reco_eval_concat(reco_eval **out, const reco_eval *const *parts, uint32_t n_parts)
+{
+    static const char fn[] = "reco_eval_concat";
+    if (out == NULL || parts == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL %s", fn, out == NULL ? "out" : "parts");
+    *out = NULL;
+    if (n_parts == 0)
+        return reco__error_set(RECO_EINVAL, "%s: n_parts is 0", fn);
+    uint64_t n_ses = 0;
+    for (uint32_t k = 0; k < n_parts; k++) {
+        const reco_eval *q = parts[k];
+        if (q == NULL)
+            return reco__error_set(RECO_EINVAL, "%s: part %u is NULL", fn, k);
+        const reco_eval *p0 = parts[0];
+        if (q->n_pol != p0->n_pol || q->confidence != p0->confidence ||
+            q->deep_depth != p0->deep_depth || q->has_hides != p0->has_hides ||
+            q->has_topics != p0->has_topics)
+            return reco__error_set(RECO_EINVAL, "%s: part %u differs from part 0 in its number "
+                                   "of policies, confidence, deep_depth or measured metrics",
+                                   fn, k);
+        n_ses += q->n_ses;
+    }
+    if (n_ses > UINT32_MAX)
+        return reco__error_set(RECO_EINVAL, "%s: more than 2^32-1 sessions in all", fn);
+    const reco_eval *p0 = parts[0];
+    reco_allocator a = p0->alloc;
+    reco_eval *e = reco__calloc(&a, 1, sizeof *e);
+    if (e == NULL)
+        return RECO_ENOMEM;
+    reco__handle_acquire(); /* balanced by reco_eval_free, also on failure below */
+    e->alloc = a;
+    e->n_pol = p0->n_pol;
+    e->n_ses = (uint32_t)n_ses;
+    e->confidence = p0->confidence;
+    e->z = p0->z;
+    e->deep_depth = p0->deep_depth;
+    e->has_hides = p0->has_hides;
+    e->has_topics = p0->has_topics;
+    const size_t total = (size_t)e->n_pol * e->n_ses;
+    e->names = reco__calloc(&a, e->n_pol, sizeof(char *));
+    e->depth = reco__calloc(&a, total, sizeof(uint32_t));
+    e->lw = reco__calloc(&a, total, sizeof(uint32_t));
+    e->hides = reco__calloc(&a, total, sizeof(uint32_t));
+    e->topics = reco__calloc(&a, total, sizeof(uint32_t));
+    e->ret = reco__calloc(&a, total, sizeof(double));
+    int failed = e->names == NULL || e->depth == NULL || e->lw == NULL || e->hides == NULL ||
+                 e->topics == NULL || e->ret == NULL;
+    for (uint32_t p = 0; !failed && p < e->n_pol; p++)
+        failed = p0->names[p] != NULL &&
+                 (e->names[p] = reco__strdup(&a, p0->names[p])) == NULL;
+    if (failed) {
+        reco_eval_free(e);
+        return RECO_ENOMEM;
+    }
+    for (uint32_t p = 0; p < e->n_pol; p++) {
+        size_t at = (size_t)p * e->n_ses;
+        for (uint32_t k = 0; k < n_parts; k++) {
+            const reco_eval *q = parts[k];
+            const size_t from = (size_t)p * q->n_ses, n = q->n_ses;
+            memcpy(e->depth + at, q->depth + from, n * sizeof(uint32_t));
+            memcpy(e->lw + at, q->lw + from, n * sizeof(uint32_t));
+            memcpy(e->hides + at, q->hides + from, n * sizeof(uint32_t));
+            memcpy(e->topics + at, q->topics + from, n * sizeof(uint32_t));
+            memcpy(e->ret + at, q->ret + from, n * sizeof(double));
+            at += n;
+        }
+    }
+    *out = e;
+    return RECO_OK;
+}

@@ -349,6 +349,50 @@ static void test_eval_hand_computed(void **state)
 
 /* Undefined estimates: no deep session, a baseline mean of 0, unmeasured metrics, one
  * session, another confidence level. */
+/* reco_eval_concat: sessions pooled in part order; pooling a result with itself keeps every
+ * mean and, with 2n sessions of the same values, gives s^2 (2n-1)/... computed here by hand
+ * for depth; mismatched parts are refused. */
+static void test_eval_concat(void **state)
+{
+    (void)state;
+    script_env s;
+    int resets = 0;
+    reco_eval *ev = script_eval(&s, 2, 3, RECO_SIGNAL_HIDE, &resets);
+    const reco_eval *parts[2] = {ev, ev};
+    reco_eval *pooled = NULL;
+    assert_int_equal(reco_eval_concat(&pooled, parts, 2), RECO_OK);
+    assert_int_equal(reco_eval_n_sessions(pooled), 2 * NS);
+    assert_int_equal(reco_eval_n_policies(pooled), 2);
+    assert_string_equal(reco_eval_policy_name(pooled, 1), "B");
+    for (uint32_t p = 0; p < 2; p++)
+        for (uint32_t i = 0; i < 2 * NS; i++) {
+            double a[RECO_EVAL_N_METRICS], b[RECO_EVAL_N_METRICS];
+            assert_int_equal(reco_eval_session(a, pooled, p, i), RECO_OK);
+            assert_int_equal(reco_eval_session(b, ev, p, i % NS), RECO_OK);
+            for (int m = 0; m < RECO_EVAL_N_METRICS; m++)
+                assert_true((isnan(a[m]) && isnan(b[m])) || a[m] == b[m]);
+        }
+    /* A, depth: 2 5 3 1 4 twice: mean 3, squares 20 over 2n - 1 = 9: s^2 = 20/9; var of the
+     * mean = 20/9/10 = 2/9 */
+    reco_eval_stat st;
+    assert_int_equal(reco_eval_stat_get(&st, pooled, 0, RECO_EVAL_DEPTH), RECO_OK);
+    assert_stat(&st, 3.0, 2.0 / 9.0, 2 * NS);
+    reco_eval_free(pooled);
+    /* a part with another deep_depth */
+    script_env s1;
+    reco_eval *one = script_eval(&s1, 2, 4, RECO_SIGNAL_HIDE, &resets);
+    const reco_eval *bad[2] = {ev, one};
+    pooled = (reco_eval *)&pooled;
+    assert_reco_error(reco_eval_concat(&pooled, bad, 2), RECO_EINVAL, "differs from part 0");
+    assert_null(pooled);
+    assert_reco_error(reco_eval_concat(&pooled, parts, 0), RECO_EINVAL, "n_parts is 0");
+    assert_reco_error(reco_eval_concat(NULL, parts, 2), RECO_EINVAL, "NULL out");
+    const reco_eval *holes[2] = {ev, NULL};
+    assert_reco_error(reco_eval_concat(&pooled, holes, 2), RECO_EINVAL, "part 1 is NULL");
+    reco_eval_free(one);
+    reco_eval_free(ev);
+}
+
 static void test_eval_nan_cases(void **state)
 {
     (void)state;
@@ -1354,6 +1398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eval_normal_quantile),
         cmocka_unit_test(test_eval_hand_computed),
+        cmocka_unit_test(test_eval_concat),
         cmocka_unit_test(test_eval_nan_cases),
         cmocka_unit_test(test_eval_schedule),
         cmocka_unit_test(test_eval_crn_world),

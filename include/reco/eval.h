@@ -350,6 +350,25 @@ RECO_API int reco_eval_write_csv(const reco_eval *const *evals, const char *cons
                                  uint32_t n_envs, const char *const *policy_names,
                                  uint32_t baseline, const char *path);
 
+/**
+ * @brief Pool the sessions of several results into one, policy by policy, in part order.
+ *
+ * For results of independent replications (e.g. one per seed, each with its own trained
+ * policies) the pooled intervals and paired lifts treat every session as one draw of the
+ * pooled population; they describe the policies as trained, not the spread between
+ * replications (compare the parts for that).
+ * @param[out] out      receives the pooled result (free with reco_eval_free()); NULL on error.
+ * @param[in]  parts    (n_parts) results with the same number of policies, confidence,
+ *                      deep depth and measured metrics; the names are those of part 0.
+ * @param[in]  n_parts  number of parts, >= 1.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for NULL arguments, no parts, mismatched parts or
+ *         more than 2^32-1 sessions; @ref RECO_ENOMEM.
+ * @par Thread safety
+ * Safe concurrently with any call taking a `const reco_eval *`.
+ * @since 0.1
+ */
+RECO_API int reco_eval_concat(reco_eval **out, const reco_eval *const *parts, uint32_t n_parts);
+
 RECO_END_DECLS
 
 /** @} */
