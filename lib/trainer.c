@@ -121,6 +121,8 @@ struct reco_trainer {
     uint32_t n_running;      /* generators inside a round or starting (not between rounds) */
     uint32_t n_posted;       /* posted outboxes not yet drained */
     int stop, learner_turn, pause;
+    uint64_t pub_pending;    /* lock-step: the update whose publication waits for the turn's
+                              * end (0: none) */
     int err_rc;
     char err_msg[MSG_LEN];
     double ret_sum, lag_sum, max_lag; /* interval sums of generator statistics */
@@ -838,6 +840,23 @@ static int learn_step(reco_trainer *t, reco_qnet_update_info *info)
     return reco_replay_update_priorities(NULL, t->replay, t->b_idx, t->b_prio, B);
 }
 
+/* Publishes the online parameters as of update u (under mu; the learner thread). In
+ * lock-step the generator reads a snapshot only when it has the turn, so the learner encodes
+ * only the last update of its turn (flush_publish when it hands the turn back or saves a
+ * checkpoint): the generator sees exactly what it would have seen, for a quarter of the
+ * encoding at a replay ratio of 0.25. */
+static int flush_publish(reco_trainer *t)
+{
+    if (t->pub_pending == 0)
+        return RECO_OK;
+    int rc = reco_model_params_encode(t->pub, t->pub_len, NULL, reco_qnet_online(t->q),
+                                      t->pub_pending);
+    if (rc == RECO_OK)
+        t->pub_updates = t->pub_pending;
+    t->pub_pending = 0;
+    return rc;
+}
+
 /* ---- checkpoints ------------------------------------------------------------------------------
  * A checkpoint is a directory entry `checkpoint` (the manifest, a libreco container "RECOTRN1"
  * written to a temporary file and renamed: the commit point) and the two files it names,
@@ -1096,7 +1115,7 @@ static int checkpoint_locked(reco_trainer *t, const interval *iv, FILE *csv)
             break;
         pthread_cond_wait(&t->cv_learner, &t->mu);
     }
-    if (rc == RECO_OK && !t->stop) {
+    if (rc == RECO_OK && !t->stop && (rc = flush_publish(t)) == RECO_OK) {
         pthread_mutex_unlock(&t->mu);
         long off = -1;
         if (csv != NULL && fflush(csv) == 0)
@@ -1451,6 +1470,10 @@ int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
             if (can_update(t) || t->gens_done >= t->o.n_generators)
                 break;
             if (t->lockstep && t->learner_turn) {
+                if ((rc = flush_publish(t)) < 0) {
+                    fail_locked(t, rc);
+                    break;
+                }
                 t->learner_turn = 0;
                 pthread_cond_broadcast(&t->cv_gen);
             }
@@ -1463,7 +1486,7 @@ int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
         const uint64_t u = t->updates + 1; /* only this thread writes updates */
         const int publish = u % t->o.snapshot_period == 0;
         rc = learn_step(t, &info);
-        if (rc == RECO_OK && publish)
+        if (rc == RECO_OK && publish && !t->lockstep)
             rc = reco_model_params_encode(t->pub_spare, t->pub_len, NULL,
                                           reco_qnet_online(t->q), u);
         pthread_mutex_lock(&t->mu);
@@ -1479,7 +1502,9 @@ int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
         iv.n++;
         if (!t->lockstep)
             pthread_cond_broadcast(&t->cv_gen); /* throttled generators may go on */
-        if (publish) {
+        if (publish && t->lockstep) {
+            t->pub_pending = u;
+        } else if (publish) {
             unsigned char *b = t->pub;
             t->pub = t->pub_spare;
             t->pub_spare = b;
