@@ -14,6 +14,7 @@
 #include <float.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "config_private.h"
 #include "reco/explorer.h"
@@ -433,7 +434,7 @@ static const reco__cfg_section explorer_section = {
 
 /* ---- trainer (reco_trainer_options; lib/trainer.c checks the model-dependent limits and
  *      the cross-field rules; allocator, progress and progress_payload are not here; a NULL
- *      metrics_csv, "none", is stored as "") -------------------------------------------------- */
+ *      metrics_csv or checkpoint_dir, "none", is stored as "") -------------------------------------------------- */
 
 #define TR_OFF(member) offsetof(reco_trainer_options, member)
 
@@ -454,6 +455,10 @@ static const reco__cfg_field trainer_fields[] = {
     U64(TR_OFF, "metrics_interval", metrics_interval, 1, 1ull << 63, 100),
     { .key = "metrics_csv", .type = RECO__CFG_STRING, .offset = TR_OFF(metrics_csv),
       .since = 1, .umin = 0, .umax = 4095, .sdef = "" },
+    { .key = "checkpoint_every", .type = RECO__CFG_U64, .offset = TR_OFF(checkpoint_every),
+      .since = 2, .umin = 0, .umax = UINT64_MAX, .udef = 0 },
+    { .key = "checkpoint_dir", .type = RECO__CFG_STRING, .offset = TR_OFF(checkpoint_dir),
+      .since = 2, .umin = 0, .umax = 4000, .sdef = "" },
 };
 
 static const reco__cfg_section trainer_section = {
@@ -633,6 +638,9 @@ int reco_config_get_trainer(reco_trainer_options *out, const reco_config *cfg)
     /* The engine stores "no metrics CSV" as ""; reco_trainer_create() wants NULL for it. */
     if (rc == RECO_OK && out->metrics_csv != NULL && out->metrics_csv[0] == '\0')
         out->metrics_csv = NULL;
+    if (rc == RECO_OK && out->version >= 2 && out->checkpoint_dir != NULL &&
+        out->checkpoint_dir[0] == '\0')
+        out->checkpoint_dir = NULL;
     return rc;
 }
 
@@ -640,9 +648,16 @@ int reco_config_set_trainer(reco_config *cfg, const reco_trainer_options *in)
 {
     /* A NULL metrics_csv means "none" to reco_trainer_create(); the engine stores it as "". */
     if (in != NULL && in->version >= 1 && in->version <= RECO_TRAINER_OPTIONS_VERSION &&
-        in->metrics_csv == NULL) {
-        reco_trainer_options copy = *in;
-        copy.metrics_csv = "";
+        (in->metrics_csv == NULL || (in->version >= 2 && in->checkpoint_dir == NULL))) {
+        reco_trainer_options copy = RECO_TRAINER_OPTIONS_INIT;
+        if (in->version == 1)
+            memcpy(&copy, in, offsetof(reco_trainer_options, checkpoint_every));
+        else
+            copy = *in;
+        if (copy.metrics_csv == NULL)
+            copy.metrics_csv = "";
+        if (in->version >= 2 && copy.checkpoint_dir == NULL)
+            copy.checkpoint_dir = "";
         return reco__config_set_section(cfg, &copy, &trainer_section, "reco_config_set_trainer");
     }
     return reco__config_set_section(cfg, in, &trainer_section, "reco_config_set_trainer");

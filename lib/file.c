@@ -40,6 +40,32 @@
 static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
+/* x86-64's SSE4.2 crc32 instruction computes CRC-32C itself, 8 bytes per instruction: about
+ * five times the tables' speed. It matters since the trainer checksums every weight snapshot
+ * it publishes and every generator checks it (reco/wire.h). Chosen at run time, once. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define RECO_CRC_HW 1
+#include <nmmintrin.h>
+static int crc_hw_ok;
+
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const unsigned char *p,
+                                                          size_t n)
+{
+    uint64_t c = ~crc;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n-- > 0)
+        c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+#endif
+
 /* Slice-by-8 (Kounavis and Berry, Intel 2005): table k maps a byte to its CRC contribution
  * k bytes further from the end of an 8-byte block, so one block costs 8 lookups, not 8 shift
  * loops. Built at run time (2048 entries are too many to keep legible in source) and once
@@ -59,12 +85,20 @@ static void crc_init(void)
             crc_table[t][i] = c;
         }
     }
+#ifdef RECO_CRC_HW
+    __builtin_cpu_init();
+    crc_hw_ok = __builtin_cpu_supports("sse4.2") != 0;
+#endif
 }
 
 uint32_t reco__crc32c(uint32_t crc, const void *data, size_t n)
 {
     pthread_once(&crc_once, crc_init);
     const unsigned char *p = data;
+#ifdef RECO_CRC_HW
+    if (crc_hw_ok)
+        return crc_hw(crc, p, n);
+#endif
     const uint32_t(*t)[256] = (const uint32_t(*)[256])crc_table;
     crc = ~crc;
     while (n >= 8) {

@@ -7,6 +7,7 @@
 
 #include "alloc_private.h"
 #include "error_private.h"
+#include "file_private.h"
 #include "reco/rng.h"
 #include "reco/sim.h"
 
@@ -469,6 +470,148 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
     return RECO_OK;
 }
 
+/* ---- state save/load (reco_env version 2) ------------------------------------------------
+ * "RSIM" format 1, little-endian like every libreco encoding (file.c refuses big-endian
+ * hosts, so the arrays are copied as they are in memory):
+ *   0 magic "RSIM" | 4 version u32 | 8 S u32 | 12 L u32 | 16 U u32 | 20 F u32 | 24 N u32 |
+ *   28 max_session_len u32 | 32 seed u64 | 40 win_items i32[S L] | win_fb u32[S L] |
+ *   feat f32[S U] | user u64[S] | len u32[S] | resets u64[S] | rng u64[4 S] | active u8[S] |
+ *   CRC-32C u32 of every byte before it.
+ * The start environment (reco_sim_set_start_env) is not part of the state. */
+
+static const unsigned char sim_magic[4] = {'R', 'S', 'I', 'M'};
+enum { SIM_STATE_VERSION = 1, SIM_STATE_HEADER = 40 };
+
+static size_t sim_state_len(const reco_sim *s)
+{
+    return SIM_STATE_HEADER + s->S * (8 * s->L + 4 * s->U + 8 + 4 + 8 + 32 + 1) + 4;
+}
+
+static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
+{
+    if (n > 0)
+        memcpy(p, src, n);
+    return p + n;
+}
+
+static const unsigned char *get_bytes(void *dst, const unsigned char *p, size_t n)
+{
+    if (n > 0)
+        memcpy(dst, p, n);
+    return p + n;
+}
+
+static void sim_header(uint32_t h[8], uint64_t *seed, const reco_sim *s)
+{
+    h[0] = 0; /* the magic, written separately */
+    h[1] = SIM_STATE_VERSION;
+    h[2] = (uint32_t)s->S;
+    h[3] = (uint32_t)s->L;
+    h[4] = (uint32_t)s->U;
+    h[5] = (uint32_t)s->F;
+    h[6] = (uint32_t)s->N;
+    h[7] = s->o.max_session_len;
+    *seed = s->o.seed;
+}
+
+static int sim_save_state(void *buf, size_t cap, size_t *len_out, void *payload)
+{
+    const reco_sim *s = payload;
+    if (buf == NULL && len_out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_sim save_state: buf and len_out are NULL");
+    const size_t len = sim_state_len(s), S = s->S, L = s->L, U = s->U;
+    if (len_out != NULL)
+        *len_out = len;
+    if (buf == NULL)
+        return RECO_OK;
+    if (cap < len)
+        return reco__error_set(RECO_EINVAL, "reco_sim save_state: buffer of %zu bytes, the "
+                               "state needs %zu", cap, len);
+    uint32_t h[8];
+    uint64_t seed;
+    sim_header(h, &seed, s);
+    unsigned char *p = buf;
+    p = put_bytes(p, h, sizeof h);
+    memcpy(buf, sim_magic, 4);
+    p = put_bytes(p, &seed, 8);
+    p = put_bytes(p, s->win_items, S * L * 4);
+    p = put_bytes(p, s->win_fb, S * L * 4);
+    p = put_bytes(p, s->feat, S * U * 4);
+    p = put_bytes(p, s->user, S * 8);
+    p = put_bytes(p, s->len, S * 4);
+    p = put_bytes(p, s->resets, S * 8);
+    p = put_bytes(p, s->rng, S * sizeof(reco_rng));
+    p = put_bytes(p, s->active, S);
+    const uint32_t crc = reco__crc32c(0, buf, len - 4);
+    memcpy(p, &crc, 4);
+    return RECO_OK;
+}
+
+static int sim_load_state(const void *buf, size_t len, void *payload)
+{
+    static const char fn[] = "reco_sim load_state";
+    reco_sim *s = payload;
+    if (buf == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: buf is NULL", fn);
+    const unsigned char *p = buf;
+    if (len < SIM_STATE_HEADER + 4 || memcmp(p, sim_magic, 4) != 0)
+        return reco__error_set(RECO_EFORMAT, "%s: not a simulator state (%zu bytes)", fn, len);
+    uint32_t crc;
+    memcpy(&crc, p + len - 4, 4);
+    if (crc != reco__crc32c(0, p, len - 4))
+        return reco__error_set(RECO_EFORMAT, "%s: checksum mismatch (corrupted or truncated)",
+                               fn);
+    uint32_t h[8], want[8];
+    uint64_t seed, want_seed;
+    memcpy(h, p, sizeof h);
+    memcpy(&seed, p + 32, 8);
+    sim_header(want, &want_seed, s);
+    static const char *const names[8] = {"", "format version", "max_sessions", "lookback",
+                                         "user_dim", "n_signals", "n_items",
+                                         "max_session_len"};
+    for (int i = 1; i < 8; i++)
+        if (h[i] != want[i])
+            return reco__error_set(i == 1 ? RECO_EVERSION : RECO_EFORMAT, "%s: %s is %u in the "
+                                   "state, %u in this simulator", fn, names[i], h[i], want[i]);
+    if (seed != want_seed)
+        return reco__error_set(RECO_EFORMAT, "%s: the state is of a simulator with another "
+                               "seed", fn);
+    if (len != sim_state_len(s))
+        return reco__error_set(RECO_EFORMAT, "%s: %zu bytes, expected %zu", fn, len,
+                               sim_state_len(s));
+    const size_t S = s->S, L = s->L, U = s->U;
+    const unsigned char *items = p + SIM_STATE_HEADER, *fb = items + S * L * 4;
+    const unsigned char *lens = fb + S * L * 4 + S * U * 4 + S * 8;
+    const unsigned char *rngs = lens + S * 4 + S * 8, *act = rngs + S * sizeof(reco_rng);
+    for (size_t i = 0; i < S * L; i++) {
+        int32_t it;
+        uint32_t f;
+        memcpy(&it, items + 4 * i, 4);
+        memcpy(&f, fb + 4 * i, 4);
+        if ((it < 0 && it != RECO_PAD) || (it >= 0 && (size_t)it >= s->N) || f >= 1u << 16)
+            return reco__error_set(RECO_EFORMAT, "%s: window entry %zu is invalid", fn, i);
+    }
+    for (size_t i = 0; i < S; i++) {
+        uint32_t n;
+        uint64_t r[4];
+        memcpy(&n, lens + 4 * i, 4);
+        memcpy(r, rngs + i * sizeof(reco_rng), sizeof r);
+        if (act[i] > 1 || n > s->o.max_session_len || (act[i] && (r[0] | r[1] | r[2] | r[3]) == 0))
+            return reco__error_set(RECO_EFORMAT, "%s: slot %zu is invalid", fn, i);
+    }
+    /* everything checked: now write */
+    p += SIM_STATE_HEADER;
+    p = get_bytes(s->win_items, p, S * L * 4);
+    p = get_bytes(s->win_fb, p, S * L * 4);
+    p = get_bytes(s->feat, p, S * U * 4);
+    p = get_bytes(s->user, p, S * 8);
+    p = get_bytes(s->len, p, S * 4);
+    p = get_bytes(s->resets, p, S * 8);
+    p = get_bytes(s->rng, p, S * sizeof(reco_rng));
+    (void)get_bytes(s->active, p, S);
+    return RECO_OK;
+}
+
 int reco_sim_env(reco_env *out, reco_sim *sim)
 {
     if (out == NULL || sim == NULL)
@@ -485,5 +628,7 @@ int reco_sim_env(reco_env *out, reco_sim *sim)
     out->candidates = sim_candidates;
     out->step = sim_step;
     out->payload = sim;
+    out->save_state = sim_save_state;
+    out->load_state = sim_load_state;
     return RECO_OK;
 }

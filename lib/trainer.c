@@ -4,19 +4,33 @@
  *
  * Shared state (counters, snapshot, stop flag, hand-off token) lives under one mutex with
  * two condition variables: `cv_learner` (the learner waits for transitions) and `cv_gen`
- * (generators wait for a snapshot, for their turn, or for the stop). The replay buffer has
- * its own mutex; the environments, snapshots and explorers are per generator. */
+ * (generators wait for a snapshot, for their turn, for their outbox, for the end of a
+ * checkpoint, or for the stop). The environments, snapshots and explorers are per generator.
+ *
+ * The generator/learner boundary is the byte formats of reco/wire.h: a generator encodes the
+ * segments it finishes in a round into its outbox (reco_segment_encode) and posts the box at
+ * the end of the round (a pointer swap under mu; it waits while its previous box is still
+ * undrained); the learner drains posted boxes (another swap), decodes them
+ * (reco_segment_decode) and adds the segments to the replay, which only the learner touches.
+ * Snapshots go the other way as "RPRM" bytes (reco_model_params_encode into a spare buffer
+ * outside mu, swapped in under mu; generators decode them under mu). */
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc_private.h"
 #include "error_private.h"
+#include "file_private.h"
 #include "replay_private.h"
 #include "reco/trainer.h"
+#include "reco/wire.h"
 
 #define MAX_GENERATORS 256u
 #define MAX_SEGMENT 65536u
@@ -32,6 +46,10 @@ typedef struct gen {
     uint64_t snap_updates;   /* learner updates the snapshot was published at */
     pthread_t thread;
     int started;
+    /* outboxes of encoded segments (box_cap bytes each): `box` is filled during a round,
+     * `posted` waits for the learner (posted_len > 0) */
+    unsigned char *box, *posted;
+    size_t box_len, posted_len;
     /* round buffers */
     uint32_t *slots;         /* (S) 0..S-1 */
     uint64_t *user_ids;      /* (S) */
@@ -70,7 +88,23 @@ struct reco_trainer {
     int lockstep;
     int ran;
     gen *gens;
-    reco_model *published;   /* the latest snapshot (under mu) */
+    /* the latest snapshot as "RPRM" bytes (under mu), and the learner's spare buffer */
+    unsigned char *pub, *pub_spare;
+    size_t pub_len;
+    size_t box_cap;          /* bytes of one outbox: S encoded segments of the longest kind */
+    unsigned char *drain;    /* the learner's outbox, swapped with a posted one */
+    int32_t *d_items, *d_hist_items;
+    uint32_t *d_fb, *d_hist_fb;
+    float *d_rew;
+    char *ckpt_dir;          /* copy of checkpoint_dir */
+    char *ckpt_path;         /* scratch for paths under ckpt_dir */
+    char prev_files[2][48];  /* component files of the last complete checkpoint, or "" */
+    int resumed, broken;
+    /* state restored by reco_trainer_resume() for reco_trainer_run() */
+    double res_sums[3];      /* interval sums: loss, q, td */
+    uint64_t res_iv[3];      /* interval: n, last_updates, last_transitions */
+    uint64_t res_csv_offset;
+    int res_csv_valid;
     /* learner buffers */
     uint64_t *b_idx;
     int32_t *b_s_items, *b_n_items, *b_act, *b_cand;
@@ -82,8 +116,13 @@ struct reco_trainer {
     pthread_mutex_t mu;
     pthread_cond_t cv_learner, cv_gen;
     uint64_t updates, pub_updates, inserted, sessions;
+    uint64_t ingested;       /* transitions the learner added to the replay */
     uint32_t gens_done;
-    int stop, learner_turn;
+    uint32_t n_running;      /* generators inside a round or starting (not between rounds) */
+    uint32_t n_posted;       /* posted outboxes not yet drained */
+    int stop, learner_turn, pause;
+    uint64_t pub_pending;    /* lock-step: the update whose publication waits for the turn's
+                              * end (0: none) */
     int err_rc;
     char err_msg[MSG_LEN];
     double ret_sum, lag_sum, max_lag; /* interval sums of generator statistics */
@@ -133,6 +172,10 @@ static int check_options(const reco_trainer_options *o, const reco_model_options
         return bad("n_users", "must be in 1..2^63");
     if (o->metrics_interval < 1 || o->metrics_interval > (UINT64_C(1) << 63))
         return bad("metrics_interval", "must be in 1..2^63");
+    if (o->checkpoint_every > 0 && (o->checkpoint_dir == NULL || o->checkpoint_dir[0] == '\0'))
+        return bad("checkpoint_dir", "is needed when checkpoint_every is set");
+    if (o->checkpoint_dir != NULL && strlen(o->checkpoint_dir) > 4000)
+        return bad("checkpoint_dir", "is longer than 4000 bytes");
     return RECO_OK;
 }
 
@@ -143,7 +186,7 @@ static void gen_free_buffers(const reco_allocator *a, gen *g)
     void *bufs[] = {g->slots, g->user_ids, g->reset_slots, g->obs_items, g->obs_fb, g->cand,
                     g->counts, g->scores, g->choice, g->probs, g->act, g->fb, g->rew, g->done,
                     g->hist_items, g->hist_fb, g->hist_len, g->seg_items, g->seg_fb,
-                    g->seg_rew, g->seg_n, g->seg_lag, g->ret};
+                    g->seg_rew, g->seg_n, g->seg_lag, g->ret, g->box, g->posted};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(a, bufs[i]);
     reco_explorer_free(g->ex);
@@ -160,8 +203,9 @@ void reco_trainer_free(reco_trainer *t)
             gen_free_buffers(&a, &t->gens[i]);
     void *bufs[] = {t->gens, t->b_idx, t->b_s_items, t->b_n_items, t->b_act, t->b_cand,
                     t->b_s_fb, t->b_n_fb, t->b_cand_u, t->b_rew, t->b_w, t->b_prio,
-                    t->b_done, t->csv_path};
-    reco_model_free(t->published);
+                    t->b_done, t->csv_path, t->pub, t->pub_spare, t->drain, t->d_items,
+                    t->d_hist_items, t->d_fb, t->d_hist_fb, t->d_rew, t->ckpt_dir,
+                    t->ckpt_path};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(&a, bufs[i]);
     pthread_cond_destroy(&t->cv_gen);
@@ -210,6 +254,11 @@ static int check_env(const reco_env *e, const reco_trainer *t, uint32_t g)
                                "(must be 0), max_sessions %u < %u, or n_signals %u > 16)", g,
                                e->n_items, t->mo.n_items, e->lookback, t->L, e->user_dim,
                                e->max_sessions, t->S, e->n_signals);
+    if (t->o.checkpoint_every > 0 &&
+        (e->version < 2 || e->save_state == NULL || e->load_state == NULL))
+        return reco__error_set(RECO_EINVAL, "reco_trainer_create: trainer.checkpoint_every "
+                               "needs environments with save_state and load_state; "
+                               "environment %u has none", g);
     return RECO_OK;
 }
 
@@ -258,6 +307,8 @@ static int gen_init(reco_trainer *t, gen *g, uint32_t index,
     ALLOC_N(g->seg_n, S);
     ALLOC_N(g->seg_lag, S);
     ALLOC_N(g->ret, S);
+    ALLOC_N(g->box, t->box_cap);
+    ALLOC_N(g->posted, t->box_cap);
     for (uint32_t s = 0; s < S; s++)
         g->slots[s] = s;
     return RECO_OK;
@@ -279,6 +330,19 @@ static int learner_init(reco_trainer *t)
     ALLOC_N(t->b_cand, C);
     ALLOC_N(t->b_cand_u, C);
     (void)reco_rng_seed(&t->learner_rng, t->o.seed, 0);
+    /* the wire boundary: outboxes hold a round's segments, S of at most seg steps each */
+    const size_t seg = t->seg;
+    t->box_cap = (size_t)t->S * (24 + 8 * L + 12 * seg);
+    ALLOC_N(t->drain, t->box_cap);
+    ALLOC_N(t->d_items, seg);
+    ALLOC_N(t->d_fb, seg);
+    ALLOC_N(t->d_rew, seg);
+    ALLOC_N(t->d_hist_items, L);
+    ALLOC_N(t->d_hist_fb, L);
+    if (reco_model_params_encode(NULL, 0, &t->pub_len, reco_qnet_online(t->q), 0) < 0)
+        return RECO_ENOMEM;
+    ALLOC_N(t->pub, t->pub_len);
+    ALLOC_N(t->pub_spare, t->pub_len);
     return RECO_OK;
 }
 
@@ -298,7 +362,11 @@ int reco_trainer_create(reco_trainer **out, reco_qnet *qnet, reco_replay *replay
                                      "reco_trainer_options");
         if (rc < 0)
             return rc;
-        o = *opts; /* version 1 is the whole struct */
+        if (opts->version == 1) /* version 1 ends before checkpoint_every */
+            memcpy(&o, opts, offsetof(reco_trainer_options, checkpoint_every));
+        else
+            o = *opts;
+        o.version = RECO_TRAINER_OPTIONS_VERSION;
     }
     const reco_explorer_options eo_default = RECO_EXPLORER_OPTIONS_INIT;
     const reco_explorer_options *eo = explorer != NULL ? explorer : &eo_default;
@@ -359,7 +427,17 @@ int reco_trainer_create(reco_trainer **out, reco_qnet *qnet, reco_replay *replay
         }
         t->o.metrics_csv = t->csv_path;
     }
-    if ((rc = new_copy(&t->published, t)) < 0 || (rc = learner_init(t)) < 0) {
+    t->o.checkpoint_dir = NULL;
+    if (o.checkpoint_dir != NULL) {
+        const size_t n = strlen(o.checkpoint_dir) + 64;
+        if ((t->ckpt_dir = reco__strdup(&a, o.checkpoint_dir)) == NULL ||
+            (t->ckpt_path = reco__calloc(&a, n, 1)) == NULL) {
+            reco_trainer_free(t);
+            return RECO_ENOMEM;
+        }
+        t->o.checkpoint_dir = t->ckpt_dir;
+    }
+    if ((rc = learner_init(t)) < 0) {
         reco_trainer_free(t);
         return rc;
     }
@@ -380,26 +458,27 @@ int reco_trainer_create(reco_trainer **out, reco_qnet *qnet, reco_replay *replay
 
 /* ---- shared state --------------------------------------------------------------------------- */
 
-/* Updates the inserted transitions allow, without the total_updates cap (under mu). */
-static uint64_t allowed_uncapped(const reco_trainer *t)
+/* Updates that T inserted transitions allow, without the total_updates cap. */
+static uint64_t allowed_uncapped(const reco_trainer *t, uint64_t T)
 {
     const uint64_t start = t->o.warmup > t->o.batch_size ? t->o.warmup : t->o.batch_size;
-    if (t->inserted < start)
+    if (T < start)
         return 0;
-    const double a = floor((double)(t->inserted - t->o.warmup) * t->o.replay_ratio);
+    const double a = floor((double)(T - t->o.warmup) * t->o.replay_ratio);
     return a >= 1.8e19 ? UINT64_MAX : (uint64_t)a;
 }
 
-/* Updates the inserted transitions allow, capped at total_updates (under mu). */
-static uint64_t allowed_updates(const reco_trainer *t)
+/* Updates that T transitions allow, capped at total_updates. */
+static uint64_t allowed_updates(const reco_trainer *t, uint64_t T)
 {
-    const uint64_t n = allowed_uncapped(t);
+    const uint64_t n = allowed_uncapped(t, T);
     return t->o.total_updates != 0 && n > t->o.total_updates ? t->o.total_updates : n;
 }
 
+/* The learner may update: the transitions in the replay allow it (under mu). */
 static int can_update(const reco_trainer *t)
 {
-    return allowed_updates(t) > t->updates;
+    return allowed_updates(t, t->ingested) > t->updates;
 }
 
 /* Records the first error (the calling thread's message) and stops everyone (under mu). */
@@ -416,14 +495,13 @@ static void fail_locked(reco_trainer *t, int rc)
 
 /* ---- generator ------------------------------------------------------------------------------ */
 
-static void draw_users(gen *g, const uint32_t *slots, uint32_t n)
+static void draw_users(gen *g, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
         g->user_ids[i] = reco_rng_below(&g->users, g->t->o.n_users);
-    (void)slots;
 }
 
-/* Adds the segment of slot s to the replay; `ends` marks a user exit. */
+/* Encodes the segment of slot s into the outbox; `ends` marks a user exit. */
 static int flush_segment(gen *g, uint32_t s, int ends)
 {
     const reco_trainer *t = g->t;
@@ -437,7 +515,11 @@ static int flush_segment(gen *g, uint32_t s, int ends)
     sg.feedback = g->seg_fb + s * seg;
     sg.rewards = g->seg_rew + s * seg;
     sg.ends_session = ends;
-    return reco_replay_add_segment(NULL, g->t->replay, &sg);
+    size_t len = 0;
+    int rc = reco_segment_encode(g->box + g->box_len, t->box_cap - g->box_len, &len, &sg);
+    if (rc == RECO_OK)
+        g->box_len += len;
+    return rc;
 }
 
 /* One round: every slot takes one step. Adds finished segments to the replay and returns the
@@ -516,7 +598,7 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
         }
     }
     if (n_reset > 0) {
-        draw_users(g, g->reset_slots, n_reset);
+        draw_users(g, n_reset);
         if ((rc = e->reset(g->reset_slots, g->user_ids, n_reset, e->payload)) < 0)
             return rc;
     }
@@ -529,34 +611,32 @@ static void *gen_main(void *arg)
     reco_trainer *t = g->t;
     int rc = RECO_OK;
     pthread_mutex_lock(&t->mu);
-    if ((rc = reco_model_copy_params(g->snap, t->published)) < 0)
-        fail_locked(t, rc);
+    rc = reco_model_params_decode(NULL, g->snap, t->pub, t->pub_len);
     g->snap_updates = t->pub_updates;
     pthread_mutex_unlock(&t->mu);
-    if (rc == RECO_OK) {
-        draw_users(g, g->slots, t->S);
+    if (rc == RECO_OK && !t->resumed) { /* a resumed generator continues its sessions */
+        draw_users(g, t->S);
         rc = g->env.reset(g->slots, g->user_ids, t->S, g->env.payload);
-        if (rc < 0) {
-            pthread_mutex_lock(&t->mu);
-            fail_locked(t, rc);
-            pthread_mutex_unlock(&t->mu);
-        }
     }
+    pthread_mutex_lock(&t->mu);
+    if (rc < 0)
+        fail_locked(t, rc);
+    t->n_running--;
+    pthread_cond_broadcast(&t->cv_learner);
     while (rc == RECO_OK) {
         uint64_t lag = 0;
-        pthread_mutex_lock(&t->mu);
         for (;;) {
             if (t->stop || (t->o.total_transitions != 0 &&
                             t->inserted >= t->o.total_transitions)) {
                 rc = 1; /* done */
                 break;
             }
-            if (t->lockstep && t->learner_turn) {
+            if (t->pause || (t->lockstep && t->learner_turn)) {
                 pthread_cond_wait(&t->cv_gen, &t->mu);
                 continue;
             }
             if (t->pub_updates != g->snap_updates) {
-                if ((rc = reco_model_copy_params(g->snap, t->published)) < 0) {
+                if ((rc = reco_model_params_decode(NULL, g->snap, t->pub, t->pub_len)) < 0) {
                     fail_locked(t, rc);
                     break;
                 }
@@ -566,15 +646,16 @@ static void *gen_main(void *arg)
             /* bounded staleness, and the replay ratio from the generators' side: the
              * learner's backlog of allowed updates stays within max_staleness */
             if (lag > t->o.max_staleness ||
-                allowed_uncapped(t) > t->updates + t->o.max_staleness) {
+                allowed_uncapped(t, t->inserted) > t->updates + t->o.max_staleness) {
                 pthread_cond_wait(&t->cv_gen, &t->mu);
                 continue;
             }
             break;
         }
-        pthread_mutex_unlock(&t->mu);
         if (rc != RECO_OK)
             break;
+        t->n_running++;
+        pthread_mutex_unlock(&t->mu);
         uint64_t inserted = 0, finished = 0;
         double lag_sum = 0.0, ret_sum = 0.0;
         rc = gen_round(g, lag, &inserted, &lag_sum, &ret_sum, &finished);
@@ -582,6 +663,17 @@ static void *gen_main(void *arg)
         if (rc < 0) {
             fail_locked(t, rc);
         } else {
+            /* post the outbox once the learner has taken the previous one */
+            while (g->posted_len != 0 && !t->stop)
+                pthread_cond_wait(&t->cv_gen, &t->mu);
+            if (g->box_len > 0 && !t->stop) {
+                unsigned char *b = g->posted;
+                g->posted = g->box;
+                g->posted_len = g->box_len;
+                g->box = b;
+                t->n_posted++;
+            }
+            g->box_len = 0;
             t->inserted += inserted;
             t->lag_sum += lag_sum;
             t->lag_n += inserted;
@@ -590,14 +682,12 @@ static void *gen_main(void *arg)
             t->ret_sum += ret_sum;
             t->ret_n += finished;
             t->sessions += finished;
-            if (t->lockstep && can_update(t))
+            if (t->lockstep && allowed_updates(t, t->inserted) > t->updates)
                 t->learner_turn = 1;
-            if (inserted > 0)
-                pthread_cond_broadcast(&t->cv_learner);
+            pthread_cond_broadcast(&t->cv_learner);
         }
-        pthread_mutex_unlock(&t->mu);
+        t->n_running--;
     }
-    pthread_mutex_lock(&t->mu);
     t->gens_done++;
     pthread_cond_broadcast(&t->cv_learner);
     pthread_mutex_unlock(&t->mu);
@@ -620,12 +710,10 @@ typedef struct interval {
     double last_time, start;
 } interval;
 
-/* Builds the metrics of the interval ending now and starts the next one (takes mu for the
- * generators' sums). */
+/* Builds the metrics of the interval ending now and starts the next one (under mu). */
 static void take_metrics(reco_trainer_metrics *m, reco_trainer *t, interval *iv)
 {
     const double now = now_s();
-    pthread_mutex_lock(&t->mu);
     m->version = RECO_TRAINER_METRICS_VERSION;
     m->updates = t->updates;
     m->transitions = t->inserted;
@@ -634,7 +722,6 @@ static void take_metrics(reco_trainer_metrics *m, reco_trainer *t, interval *iv)
     m->policy_lag = t->lag_n ? t->lag_sum / (double)t->lag_n : 0.0;
     t->ret_sum = t->lag_sum = 0.0;
     t->ret_n = t->lag_n = 0;
-    pthread_mutex_unlock(&t->mu);
     m->loss = iv->n ? iv->loss / (double)iv->n : 0.0;
     m->mean_q = iv->n ? iv->q / (double)iv->n : 0.0;
     m->mean_abs_td = iv->n ? iv->td / (double)iv->n : 0.0;
@@ -656,6 +743,62 @@ static int write_row(FILE *f, const reco_trainer_metrics *m)
                    m->sim_return, m->policy_lag, m->transitions_per_s, m->updates_per_s) < 0
                ? RECO_EIO
                : RECO_OK;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Decodes the encoded segments of one outbox into the replay (learner thread, without mu). */
+static int ingest(reco_trainer *t, const unsigned char *buf, size_t len, uint64_t *added)
+{
+    size_t off = 0;
+    *added = 0;
+    while (off < len) {
+        if (len - off < 24)
+            return reco__error_set(RECO_EFORMAT, "reco_trainer_run: a truncated segment in "
+                                   "an outbox");
+        const uint64_t h = le32(buf + off + 8), n = le32(buf + off + 12);
+        const uint64_t sl = 24 + 8 * h + 12 * n;
+        if (sl > len - off)
+            return reco__error_set(RECO_EFORMAT, "reco_trainer_run: a truncated segment in "
+                                   "an outbox");
+        reco_replay_segment sg;
+        int rc = reco_segment_decode(&sg, t->d_items, t->d_fb, t->d_rew, t->d_hist_items,
+                                     t->d_hist_fb, t->seg, t->L, buf + off, (size_t)sl);
+        if (rc < 0 || (rc = reco_replay_add_segment(NULL, t->replay, &sg)) < 0)
+            return rc;
+        *added += n;
+        off += (size_t)sl;
+    }
+    return RECO_OK;
+}
+
+/* Moves every posted outbox into the replay (called and returns under mu; drops mu while
+ * decoding). */
+static int drain_locked(reco_trainer *t)
+{
+    for (uint32_t i = 0; i < t->o.n_generators && t->n_posted > 0; i++) {
+        gen *g = &t->gens[i];
+        if (g->posted_len == 0)
+            continue;
+        unsigned char *b = t->drain;
+        const size_t len = g->posted_len;
+        t->drain = g->posted;
+        g->posted = b;
+        g->posted_len = 0;
+        t->n_posted--;
+        pthread_cond_broadcast(&t->cv_gen);
+        pthread_mutex_unlock(&t->mu);
+        uint64_t added = 0;
+        const int rc = ingest(t, t->drain, len, &added);
+        pthread_mutex_lock(&t->mu);
+        if (rc < 0)
+            return rc;
+        t->ingested += added;
+    }
+    return RECO_OK;
 }
 
 /* One learning step: sample, candidates for s', update, priorities. */
@@ -697,6 +840,568 @@ static int learn_step(reco_trainer *t, reco_qnet_update_info *info)
     return reco_replay_update_priorities(NULL, t->replay, t->b_idx, t->b_prio, B);
 }
 
+/* Publishes the online parameters as of update u (under mu; the learner thread). In
+ * lock-step the generator reads a snapshot only when it has the turn, so the learner encodes
+ * only the last update of its turn (flush_publish when it hands the turn back or saves a
+ * checkpoint): the generator sees exactly what it would have seen, for a quarter of the
+ * encoding at a replay ratio of 0.25. */
+static int flush_publish(reco_trainer *t)
+{
+    if (t->pub_pending == 0)
+        return RECO_OK;
+    int rc = reco_model_params_encode(t->pub, t->pub_len, NULL, reco_qnet_online(t->q),
+                                      t->pub_pending);
+    if (rc == RECO_OK)
+        t->pub_updates = t->pub_pending;
+    t->pub_pending = 0;
+    return rc;
+}
+
+/* ---- checkpoints ------------------------------------------------------------------------------
+ * A checkpoint is a directory entry `checkpoint` (the manifest, a libreco container "RECOTRN1"
+ * written to a temporary file and renamed: the commit point) and the two files it names,
+ * `qnet-U.bin` (reco_qnet_save) and `replay-U.bin` (reco_replay_save), U the update count.
+ * The manifest holds the trainer's own state (counters, random streams, explorers, sessions
+ * in flight, environment states, the published snapshot as "RPRM" bytes) and the size and
+ * CRC-32C of each component; the components of the previous checkpoint are removed only
+ * after the new manifest is in place. Layout of the sections in docs/trainer.md. */
+
+static const char ckpt_magic[8] = {'R', 'E', 'C', 'O', 'T', 'R', 'N', '1'};
+enum { CKPT_VERSION = 1, N_GEOM = 10, N_COUNT = 12, N_SUMS = 6 };
+
+/* Size and CRC-32C of a whole file. */
+static int file_crc(uint32_t *crc_out, uint64_t *size_out, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return reco__error_set_at(RECO_EIO, path, 0, 0, NULL, "cannot open: %s",
+                                  strerror(errno));
+    unsigned char buf[16384];
+    uint32_t crc = 0;
+    uint64_t size = 0;
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) {
+        crc = reco__crc32c(crc, buf, got);
+        size += got;
+    }
+    const int err = ferror(f);
+    fclose(f);
+    if (err)
+        return reco__error_set_at(RECO_EIO, path, 0, 0, NULL, "read error");
+    *crc_out = crc;
+    *size_out = size;
+    return RECO_OK;
+}
+
+static void geometry(uint64_t g[N_GEOM], const reco_trainer *t)
+{
+    g[0] = t->o.n_generators;
+    g[1] = t->S;
+    g[2] = t->seg;
+    g[3] = t->L;
+    g[4] = t->C_gen;
+    g[5] = t->pub_len;
+    g[6] = t->replay->C;
+    g[7] = t->replay->R;
+    g[8] = t->replay->kind;
+    g[9] = t->mo.n_items;
+}
+
+static const char *const geom_names[N_GEOM] = {
+    "n_generators", "sessions_per_generator", "segment_len", "lookback",
+    "explorer candidates", "snapshot bytes", "replay capacity", "replay record capacity",
+    "replay kind", "n_items"};
+
+/* Per-generator arrays, written generator after generator. */
+typedef struct gen_array {
+    const char *name;
+    uint32_t type;
+    size_t offset; /* of the array pointer in gen */
+    int per;       /* elements per slot: 0 = L, -1 = seg, else that many */
+} gen_array;
+
+static const gen_array gen_arrays[] = {
+    {"hist_items", RECO__FILE_I32, offsetof(gen, hist_items), 0},
+    {"hist_fb", RECO__FILE_U32, offsetof(gen, hist_fb), 0},
+    {"hist_len", RECO__FILE_U32, offsetof(gen, hist_len), 1},
+    {"seg_items", RECO__FILE_I32, offsetof(gen, seg_items), -1},
+    {"seg_fb", RECO__FILE_U32, offsetof(gen, seg_fb), -1},
+    {"seg_rew", RECO__FILE_F32, offsetof(gen, seg_rew), -1},
+    {"seg_n", RECO__FILE_U32, offsetof(gen, seg_n), 1},
+    {"seg_lag", RECO__FILE_F64, offsetof(gen, seg_lag), 1},
+    {"ret", RECO__FILE_F64, offsetof(gen, ret), 1},
+};
+#define N_GEN_ARRAYS (sizeof gen_arrays / sizeof gen_arrays[0])
+
+static size_t gen_array_count(const reco_trainer *t, const gen_array *a)
+{
+    const size_t per = a->per == 0 ? t->L : a->per < 0 ? t->seg : (size_t)a->per;
+    return (size_t)t->S * per;
+}
+
+static void *gen_array_ptr(gen *g, const gen_array *a)
+{
+    void *p;
+    memcpy(&p, (char *)g + a->offset, sizeof p);
+    return p;
+}
+
+static int write_manifest(reco_trainer *t, const interval *iv, uint64_t csv_offset,
+                          int csv_valid, char names[2][48], const uint32_t crc[2],
+                          const uint64_t size[2], const unsigned char *env, const uint64_t *env_len)
+{
+    const uint32_t n = t->o.n_generators;
+    uint64_t geo[N_GEOM], cnt[N_COUNT];
+    double sums[N_SUMS] = {t->ret_sum, t->lag_sum, t->max_lag, iv->loss, iv->q, iv->td};
+    geometry(geo, t);
+    cnt[0] = t->updates;
+    cnt[1] = t->pub_updates;
+    cnt[2] = t->inserted;
+    cnt[3] = t->sessions;
+    cnt[4] = t->ret_n;
+    cnt[5] = t->lag_n;
+    cnt[6] = iv->n;
+    cnt[7] = iv->last_updates;
+    cnt[8] = iv->last_transitions;
+    cnt[9] = csv_offset;
+    cnt[10] = (uint64_t)csv_valid;
+    cnt[11] = (uint64_t)t->learner_turn;
+    char files[96];
+    const size_t l0 = strlen(names[0]) + 1, l1 = strlen(names[1]) + 1;
+    memcpy(files, names[0], l0);
+    memcpy(files + l0, names[1], l1);
+    uint64_t env_total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        env_total += env_len[i];
+    snprintf(t->ckpt_path, strlen(t->ckpt_dir) + 64, "%s/checkpoint", t->ckpt_dir);
+    reco__writer *w = NULL;
+    int rc = reco__writer_open(&w, &t->alloc, t->ckpt_path, ckpt_magic, CKPT_VERSION);
+    if (rc < 0)
+        return rc;
+    if ((rc = reco__writer_section(w, "geometry", RECO__FILE_U64, geo, N_GEOM)) < 0 ||
+        (rc = reco__writer_section(w, "counters", RECO__FILE_U64, cnt, N_COUNT)) < 0 ||
+        (rc = reco__writer_section(w, "sums", RECO__FILE_F64, sums, N_SUMS)) < 0 ||
+        (rc = reco__writer_section(w, "learner_rng", RECO__FILE_U64, t->learner_rng.s, 4)) < 0 ||
+        (rc = reco__writer_section(w, "published", RECO__FILE_BYTES, t->pub, t->pub_len)) < 0 ||
+        (rc = reco__writer_section(w, "files", RECO__FILE_BYTES, files, l0 + l1)) < 0 ||
+        (rc = reco__writer_section(w, "file_crc", RECO__FILE_U32, crc, 2)) < 0 ||
+        (rc = reco__writer_section(w, "file_size", RECO__FILE_U64, size, 2)) < 0 ||
+        (rc = reco__writer_section(w, "env_len", RECO__FILE_U64, env_len, n)) < 0 ||
+        (rc = reco__writer_section(w, "env_state", RECO__FILE_BYTES, env, env_total)) < 0)
+        goto fail;
+    /* users' and explorers' streams, explorer steps */
+    if ((rc = reco__writer_section_begin(w, "gen_users", RECO__FILE_U64, 4 * (uint64_t)n)) < 0)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++)
+        if ((rc = reco__writer_section_append(w, t->gens[i].users.s, 4)) < 0)
+            goto fail;
+    if ((rc = reco__writer_section_end(w)) < 0 ||
+        (rc = reco__writer_section_begin(w, "gen_ex_rng", RECO__FILE_U64, 4 * (uint64_t)n)) < 0)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++) {
+        reco_rng r;
+        (void)reco_explorer_get_rng(&r, t->gens[i].ex);
+        if ((rc = reco__writer_section_append(w, r.s, 4)) < 0)
+            goto fail;
+    }
+    if ((rc = reco__writer_section_end(w)) < 0 ||
+        (rc = reco__writer_section_begin(w, "gen_ex_step", RECO__FILE_U64, n)) < 0)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t step = 0;
+        (void)reco_explorer_get_step(&step, t->gens[i].ex);
+        if ((rc = reco__writer_section_append(w, &step, 1)) < 0)
+            goto fail;
+    }
+    if ((rc = reco__writer_section_end(w)) < 0)
+        goto fail;
+    for (size_t a = 0; a < N_GEN_ARRAYS; a++) {
+        const gen_array *ga = &gen_arrays[a];
+        const size_t cnt_g = gen_array_count(t, ga);
+        if ((rc = reco__writer_section_begin(w, ga->name, ga->type, (uint64_t)n * cnt_g)) < 0)
+            goto fail;
+        for (uint32_t i = 0; i < n; i++)
+            if ((rc = reco__writer_section_append(w, gen_array_ptr(&t->gens[i], ga), cnt_g)) < 0)
+                goto fail;
+        if ((rc = reco__writer_section_end(w)) < 0)
+            goto fail;
+    }
+    return reco__writer_commit(w);
+fail:
+    reco__writer_abort(w);
+    return rc;
+}
+
+/* Writes a checkpoint of the paused trainer (learner thread, without mu; every generator is
+ * between rounds and every outbox is drained). */
+static int write_checkpoint(reco_trainer *t, const interval *iv, uint64_t csv_offset,
+                            int csv_valid)
+{
+    const uint32_t n = t->o.n_generators;
+    const size_t plen = strlen(t->ckpt_dir) + 64;
+    if (mkdir(t->ckpt_dir, 0777) != 0 && errno != EEXIST)
+        return reco__error_set_at(RECO_EIO, t->ckpt_dir, 0, 0, NULL, "cannot create the "
+                                  "checkpoint directory: %s", strerror(errno));
+    char names[2][48];
+    snprintf(names[0], sizeof names[0], "qnet-%" PRIu64 ".bin", t->updates);
+    snprintf(names[1], sizeof names[1], "replay-%" PRIu64 ".bin", t->updates);
+    uint32_t crc[2];
+    uint64_t size[2];
+    int rc;
+    snprintf(t->ckpt_path, plen, "%s/%s", t->ckpt_dir, names[0]);
+    if ((rc = reco_qnet_save(t->q, t->ckpt_path)) < 0 ||
+        (rc = file_crc(&crc[0], &size[0], t->ckpt_path)) < 0)
+        return rc;
+    snprintf(t->ckpt_path, plen, "%s/%s", t->ckpt_dir, names[1]);
+    if ((rc = reco_replay_save(t->replay, t->ckpt_path)) < 0 ||
+        (rc = file_crc(&crc[1], &size[1], t->ckpt_path)) < 0)
+        return rc;
+    uint64_t *env_len = reco__calloc(&t->alloc, n, sizeof *env_len);
+    if (env_len == NULL)
+        return RECO_ENOMEM;
+    size_t total = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const reco_env *e = &t->gens[i].env;
+        if ((rc = e->save_state(NULL, 0, &len, e->payload)) < 0) {
+            reco__free(&t->alloc, env_len);
+            return rc;
+        }
+        env_len[i] = len;
+        total += len;
+    }
+    unsigned char *env = reco__calloc(&t->alloc, total + 1, 1);
+    if (env == NULL) {
+        reco__free(&t->alloc, env_len);
+        return RECO_ENOMEM;
+    }
+    size_t off = 0;
+    for (uint32_t i = 0; i < n && rc == RECO_OK; i++) {
+        const reco_env *e = &t->gens[i].env;
+        size_t len = 0;
+        rc = e->save_state(env + off, (size_t)env_len[i], &len, e->payload);
+        off += (size_t)env_len[i];
+    }
+    if (rc == RECO_OK)
+        rc = write_manifest(t, iv, csv_offset, csv_valid, names, crc, size, env, env_len);
+    reco__free(&t->alloc, env);
+    reco__free(&t->alloc, env_len);
+    if (rc < 0)
+        return rc;
+    /* the new checkpoint is complete: the previous one's components can go */
+    for (int k = 0; k < 2; k++) {
+        if (t->prev_files[k][0] != '\0' && strcmp(t->prev_files[k], names[k]) != 0) {
+            snprintf(t->ckpt_path, plen, "%s/%s", t->ckpt_dir, t->prev_files[k]);
+            (void)unlink(t->ckpt_path);
+        }
+        memcpy(t->prev_files[k], names[k], sizeof names[k]);
+    }
+    return RECO_OK;
+}
+
+/* Pauses the generators between rounds, drains their outboxes and writes a checkpoint
+ * (called and returns under mu). */
+static int checkpoint_locked(reco_trainer *t, const interval *iv, FILE *csv)
+{
+    int rc = RECO_OK;
+    t->pause = 1;
+    while (!t->stop) {
+        if (t->n_posted > 0) {
+            if ((rc = drain_locked(t)) < 0)
+                break;
+            continue;
+        }
+        if (t->n_running == 0)
+            break;
+        pthread_cond_wait(&t->cv_learner, &t->mu);
+    }
+    if (rc == RECO_OK && !t->stop && (rc = flush_publish(t)) == RECO_OK) {
+        pthread_mutex_unlock(&t->mu);
+        long off = -1;
+        if (csv != NULL && fflush(csv) == 0)
+            off = ftell(csv);
+        rc = write_checkpoint(t, iv, off >= 0 ? (uint64_t)off : 0, off >= 0);
+        pthread_mutex_lock(&t->mu);
+    }
+    t->pause = 0;
+    pthread_cond_broadcast(&t->cv_gen);
+    return rc;
+}
+
+/* ---- resume ----------------------------------------------------------------------------------- */
+
+typedef struct ckpt_data {
+    uint64_t geo[N_GEOM], cnt[N_COUNT];
+    double sums[N_SUMS];
+    uint64_t learner_rng[4];
+    char files[97];
+    uint32_t crc[2];
+    uint64_t size[2];
+    unsigned char *pub;
+    uint64_t *env_len;
+    unsigned char *env;
+    uint64_t env_total;
+    uint64_t *users, *ex_rng, *ex_step;
+    void *arrays[N_GEN_ARRAYS];
+} ckpt_data;
+
+static void ckpt_data_free(const reco_allocator *a, ckpt_data *d)
+{
+    reco__free(a, d->pub);
+    reco__free(a, d->env_len);
+    reco__free(a, d->env);
+    reco__free(a, d->users);
+    reco__free(a, d->ex_rng);
+    reco__free(a, d->ex_step);
+    for (size_t k = 0; k < N_GEN_ARRAYS; k++)
+        reco__free(a, d->arrays[k]);
+}
+
+/* Reads and checks the manifest in `dir` and the components it names; changes nothing. */
+static int read_checkpoint(ckpt_data *d, reco_trainer *t, const char *dir, char *path,
+                           size_t plen)
+{
+    const reco_allocator *a = &t->alloc;
+    const uint32_t n = t->o.n_generators;
+    snprintf(path, plen, "%s/checkpoint", dir);
+    reco__reader *r = NULL;
+    int rc = reco__reader_open(&r, a, path, ckpt_magic, CKPT_VERSION, CKPT_VERSION, NULL);
+    if (rc < 0)
+        return rc;
+    uint64_t want[N_GEOM];
+    geometry(want, t);
+    if ((rc = reco__reader_section(r, "geometry", RECO__FILE_U64, d->geo, N_GEOM)) < 0)
+        goto done;
+    for (int i = 0; i < N_GEOM; i++)
+        if (d->geo[i] != want[i]) {
+            rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "%s is %" PRIu64 " in the "
+                                    "checkpoint, %" PRIu64 " in this trainer", geom_names[i],
+                                    d->geo[i], want[i]);
+            goto done;
+        }
+    uint64_t flen = 0, env_count = 0;
+    if ((rc = reco__reader_section(r, "counters", RECO__FILE_U64, d->cnt, N_COUNT)) < 0 ||
+        (rc = reco__reader_section(r, "sums", RECO__FILE_F64, d->sums, N_SUMS)) < 0 ||
+        (rc = reco__reader_section(r, "learner_rng", RECO__FILE_U64, d->learner_rng, 4)) < 0 ||
+        (rc = reco__reader_section(r, "file_crc", RECO__FILE_U32, d->crc, 2)) < 0 ||
+        (rc = reco__reader_section(r, "file_size", RECO__FILE_U64, d->size, 2)) < 0 ||
+        (rc = reco__reader_section_info(r, "files", NULL, &flen)) < 0 ||
+        (rc = reco__reader_section_info(r, "env_state", NULL, &env_count)) < 0)
+        goto done;
+    if (flen < 4 || flen > 96) {
+        rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "bad file list");
+        goto done;
+    }
+    memset(d->files, 0, sizeof d->files);
+    if ((rc = reco__reader_section(r, "files", RECO__FILE_BYTES, d->files, flen)) < 0)
+        goto done;
+    rc = RECO_ENOMEM;
+    if ((d->pub = reco__calloc(a, t->pub_len, 1)) == NULL ||
+        (d->env_len = reco__calloc(a, n, sizeof(uint64_t))) == NULL ||
+        (d->env = reco__calloc(a, env_count + 1, 1)) == NULL ||
+        (d->users = reco__calloc(a, 4 * (size_t)n, sizeof(uint64_t))) == NULL ||
+        (d->ex_rng = reco__calloc(a, 4 * (size_t)n, sizeof(uint64_t))) == NULL ||
+        (d->ex_step = reco__calloc(a, n, sizeof(uint64_t))) == NULL)
+        goto done;
+    for (size_t k = 0; k < N_GEN_ARRAYS; k++) {
+        const size_t cnt = gen_array_count(t, &gen_arrays[k]) * n;
+        if ((d->arrays[k] = reco__calloc(a, cnt, reco__file_type_size(gen_arrays[k].type))) ==
+            NULL)
+            goto done;
+    }
+    d->env_total = env_count;
+    if ((rc = reco__reader_section(r, "published", RECO__FILE_BYTES, d->pub, t->pub_len)) < 0 ||
+        (rc = reco__reader_section(r, "env_len", RECO__FILE_U64, d->env_len, n)) < 0 ||
+        (rc = reco__reader_section(r, "env_state", RECO__FILE_BYTES, d->env, env_count)) < 0 ||
+        (rc = reco__reader_section(r, "gen_users", RECO__FILE_U64, d->users, 4 * n)) < 0 ||
+        (rc = reco__reader_section(r, "gen_ex_rng", RECO__FILE_U64, d->ex_rng, 4 * n)) < 0 ||
+        (rc = reco__reader_section(r, "gen_ex_step", RECO__FILE_U64, d->ex_step, n)) < 0)
+        goto done;
+    for (size_t k = 0; k < N_GEN_ARRAYS; k++) {
+        const uint64_t cnt = (uint64_t)gen_array_count(t, &gen_arrays[k]) * n;
+        if ((rc = reco__reader_section(r, gen_arrays[k].name, gen_arrays[k].type, d->arrays[k],
+                                       cnt)) < 0)
+            goto done;
+    }
+    /* the values: what a checkpoint of this trainer can hold */
+    rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "inconsistent trainer state");
+    uint64_t env_sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const reco_env *e = &t->gens[i].env;
+        if (e->version < 2 || e->save_state == NULL || e->load_state == NULL) {
+            rc = reco__error_set(RECO_EINVAL, "reco_trainer_resume: environment %u has no "
+                                 "load_state", i);
+            goto done;
+        }
+        if (e->save_state(NULL, 0, &len, e->payload) < 0 || len != d->env_len[i]) {
+            rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "the state of environment "
+                                    "%u has %" PRIu64 " bytes, this environment's %zu", i,
+                                    d->env_len[i], len);
+            goto done;
+        }
+        env_sum += d->env_len[i];
+        const uint64_t *u = d->users + 4 * i, *x = d->ex_rng + 4 * i;
+        if ((u[0] | u[1] | u[2] | u[3]) == 0 || (x[0] | x[1] | x[2] | x[3]) == 0)
+            goto done;
+    }
+    const uint32_t *hist_len = d->arrays[2], *seg_n = d->arrays[6];
+    for (size_t s = 0; s < (size_t)n * t->S; s++)
+        if (hist_len[s] > t->L || seg_n[s] >= t->seg)
+            goto done;
+    if (env_sum != d->env_total || d->cnt[1] > d->cnt[0] || d->cnt[10] > 1 || d->cnt[11] > 1 ||
+        (d->learner_rng[0] | d->learner_rng[1] | d->learner_rng[2] | d->learner_rng[3]) == 0 ||
+        memchr(d->files, '\0', (size_t)flen) == NULL || d->files[flen - 1] != '\0')
+        goto done;
+    /* the published snapshot decodes into this architecture (generator 0's snapshot is
+     * scratch until a run starts) */
+    if ((rc = reco_model_params_decode(NULL, t->gens[0].snap, d->pub, t->pub_len)) < 0)
+        goto done;
+    /* the components: present, and exactly the bytes the manifest recorded */
+    const char *name = d->files;
+    for (int k = 0; k < 2; k++) {
+        const size_t len = strlen(name);
+        if (len == 0 || len > 40 || strchr(name, '/') != NULL ||
+            (k == 0 && name + len + 1 >= d->files + flen)) {
+            rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "bad file list");
+            goto done;
+        }
+        char *cpath = path + strlen(dir) + 1; /* path holds "dir/checkpoint" */
+        snprintf(cpath, plen - strlen(dir) - 1, "%s", name);
+        uint32_t crc = 0;
+        uint64_t size = 0;
+        if ((rc = file_crc(&crc, &size, path)) < 0)
+            goto done;
+        if (crc != d->crc[k] || size != d->size[k]) {
+            rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "does not match the "
+                                    "checkpoint manifest (%" PRIu64 " bytes, %" PRIu64
+                                    " recorded; changed, truncated or corrupted)", size,
+                                    d->size[k]);
+            goto done;
+        }
+        name += len + 1;
+    }
+    rc = RECO_OK;
+done:
+    reco__reader_close(r);
+    return rc;
+}
+
+int reco_trainer_resume(reco_trainer *t, const char *checkpoint_dir)
+{
+    if (t == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_trainer_resume: trainer is NULL");
+    const char *dir = checkpoint_dir != NULL ? checkpoint_dir : t->ckpt_dir;
+    if (dir == NULL || dir[0] == '\0')
+        return reco__error_set(RECO_EINVAL, "reco_trainer_resume: no checkpoint directory");
+    if (t->ran || t->resumed)
+        return reco__error_set(RECO_ESTATE, "reco_trainer_resume: the trainer has run or "
+                               "was resumed already");
+    const size_t plen = strlen(dir) + 64;
+    char *path = reco__calloc(&t->alloc, plen, 1);
+    if (path == NULL)
+        return RECO_ENOMEM;
+    ckpt_data d;
+    memset(&d, 0, sizeof d);
+    int rc = read_checkpoint(&d, t, dir, path, plen);
+    if (rc < 0)
+        goto done;
+    /* from here on the trainer changes; the loads below validate before they write, and
+     * everything they could refuse for was checked above */
+    const char *qname = d.files, *rname = d.files + strlen(d.files) + 1;
+    snprintf(path, plen, "%s/%s", dir, qname);
+    if ((rc = reco_qnet_load(t->q, path)) < 0)
+        goto done;
+    snprintf(path, plen, "%s/%s", dir, rname);
+    if ((rc = reco_replay_load(t->replay, path)) < 0) {
+        t->broken = 1;
+        goto done;
+    }
+    const uint32_t n = t->o.n_generators;
+    size_t off = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const reco_env *e = &t->gens[i].env;
+        if ((rc = e->load_state(d.env + off, (size_t)d.env_len[i], e->payload)) < 0) {
+            t->broken = 1;
+            goto done;
+        }
+        off += (size_t)d.env_len[i];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        gen *g = &t->gens[i];
+        reco_rng r;
+        memcpy(g->users.s, d.users + 4 * i, sizeof g->users.s);
+        memcpy(r.s, d.ex_rng + 4 * i, sizeof r.s);
+        (void)reco_explorer_set_rng(g->ex, &r);
+        (void)reco_explorer_set_step(g->ex, d.ex_step[i]);
+        for (size_t k = 0; k < N_GEN_ARRAYS; k++) {
+            const size_t cnt = gen_array_count(t, &gen_arrays[k]);
+            const size_t es = reco__file_type_size(gen_arrays[k].type);
+            memcpy(gen_array_ptr(g, &gen_arrays[k]), (char *)d.arrays[k] + i * cnt * es,
+                   cnt * es);
+        }
+    }
+    memcpy(t->pub, d.pub, t->pub_len);
+    memcpy(t->learner_rng.s, d.learner_rng, sizeof t->learner_rng.s);
+    t->updates = d.cnt[0];
+    t->pub_updates = d.cnt[1];
+    t->inserted = t->ingested = d.cnt[2];
+    t->sessions = d.cnt[3];
+    t->ret_n = d.cnt[4];
+    t->lag_n = d.cnt[5];
+    t->res_iv[0] = d.cnt[6];
+    t->res_iv[1] = d.cnt[7];
+    t->res_iv[2] = d.cnt[8];
+    t->res_csv_offset = d.cnt[9];
+    t->res_csv_valid = (int)d.cnt[10];
+    t->learner_turn = (int)d.cnt[11];
+    t->ret_sum = d.sums[0];
+    t->lag_sum = d.sums[1];
+    t->max_lag = d.sums[2];
+    t->res_sums[0] = d.sums[3];
+    t->res_sums[1] = d.sums[4];
+    t->res_sums[2] = d.sums[5];
+    if (t->ckpt_dir != NULL && strcmp(dir, t->ckpt_dir) == 0) {
+        memcpy(t->prev_files[0], qname, strlen(qname) + 1);
+        memcpy(t->prev_files[1], rname, strlen(rname) + 1);
+    }
+    t->resumed = 1;
+done:
+    ckpt_data_free(&t->alloc, &d);
+    reco__free(&t->alloc, path);
+    if (t->broken && rc < 0) {
+        char msg[MSG_LEN];
+        snprintf(msg, sizeof msg, "%s", reco_error_message());
+        return reco__error_set(rc, "reco_trainer_resume: the trainer is partly loaded and "
+                               "will not run: %s", msg);
+    }
+    return rc;
+}
+
+/* Opens the metrics CSV: afresh with a header, or, after a resume, cut back to the rows
+ * written before the checkpoint. */
+static FILE *open_csv(const reco_trainer *t)
+{
+    if (t->resumed && t->res_csv_valid) {
+        FILE *f = fopen(t->csv_path, "r+");
+        if (f != NULL) {
+            struct stat st;
+            if (fstat(fileno(f), &st) == 0 && (uint64_t)st.st_size >= t->res_csv_offset &&
+                t->res_csv_offset > 0 && ftruncate(fileno(f), (off_t)t->res_csv_offset) == 0 &&
+                fseek(f, 0, SEEK_END) == 0)
+                return f;
+            fclose(f);
+        }
+    }
+    FILE *f = fopen(t->csv_path, "w");
+    if (f != NULL && fputs("updates,transitions,loss,mean_q,mean_abs_td,sim_return,policy_lag,"
+                           "transitions_per_s,updates_per_s\n", f) < 0) {
+        fclose(f);
+        f = NULL;
+    }
+    return f;
+}
+
 int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
 {
     if (t == NULL)
@@ -709,43 +1414,66 @@ int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
     }
     if (t->ran)
         return reco__error_set(RECO_ESTATE, "reco_trainer_run: a trainer runs once");
+    if (t->broken)
+        return reco__error_set(RECO_ESTATE, "reco_trainer_run: a failed reco_trainer_resume() "
+                               "left the trainer partly loaded");
     t->ran = 1;
     FILE *csv = NULL;
-    if (t->csv_path != NULL) {
-        csv = fopen(t->csv_path, "w");
-        if (csv == NULL ||
-            fputs("updates,transitions,loss,mean_q,mean_abs_td,sim_return,policy_lag,"
-                  "transitions_per_s,updates_per_s\n", csv) < 0) {
-            if (csv != NULL)
-                fclose(csv);
-            return reco__error_set(RECO_EIO, "reco_trainer_run: cannot write the metrics CSV "
-                                   "'%s'", t->csv_path);
-        }
-    }
+    if (t->csv_path != NULL && (csv = open_csv(t)) == NULL)
+        return reco__error_set(RECO_EIO, "reco_trainer_run: cannot write the metrics CSV "
+                               "'%s'", t->csv_path);
     interval iv;
     memset(&iv, 0, sizeof iv);
     iv.start = iv.last_time = now_s();
-    /* the generators start from the online network as it is now */
-    int rc = reco_model_copy_params(t->published, reco_qnet_online(t->q));
-    t->pub_updates = t->updates = 0;
+    int rc = RECO_OK;
+    if (t->resumed) {
+        iv.loss = t->res_sums[0];
+        iv.q = t->res_sums[1];
+        iv.td = t->res_sums[2];
+        iv.n = t->res_iv[0];
+        iv.last_updates = t->res_iv[1];
+        iv.last_transitions = t->res_iv[2];
+    } else {
+        /* the generators start from the online network as it is now */
+        t->pub_updates = t->updates = 0;
+        rc = reco_model_params_encode(t->pub, t->pub_len, NULL, reco_qnet_online(t->q), 0);
+    }
+    const uint64_t start_updates = t->updates;
     uint32_t n_started = 0;
+    pthread_mutex_lock(&t->mu);
     for (uint32_t i = 0; rc == RECO_OK && i < t->o.n_generators; i++) {
+        t->n_running++;
         if (pthread_create(&t->gens[i].thread, NULL, gen_main, &t->gens[i]) != 0) {
+            t->n_running--;
             rc = reco__error_set(RECO_ERROR, "reco_trainer_run: pthread_create failed");
             break;
         }
         t->gens[i].started = 1;
         n_started++;
     }
-    pthread_mutex_lock(&t->mu);
     if (rc < 0)
         fail_locked(t, rc);
     t->gens_done += t->o.n_generators - n_started;
     int stopped = 0, diverged = 0, wrote_row = 0;
     reco_trainer_metrics last = {RECO_TRAINER_METRICS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     while (!t->stop) {
-        while (!t->stop && !can_update(t) && t->gens_done < t->o.n_generators) {
+        for (;;) {
+            if (t->stop)
+                break;
+            if (t->n_posted > 0) {
+                if ((rc = drain_locked(t)) < 0) {
+                    fail_locked(t, rc);
+                    break;
+                }
+                continue;
+            }
+            if (can_update(t) || t->gens_done >= t->o.n_generators)
+                break;
             if (t->lockstep && t->learner_turn) {
+                if ((rc = flush_publish(t)) < 0) {
+                    fail_locked(t, rc);
+                    break;
+                }
                 t->learner_turn = 0;
                 pthread_cond_broadcast(&t->cv_gen);
             }
@@ -755,36 +1483,44 @@ int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
             break;
         pthread_mutex_unlock(&t->mu);
         reco_qnet_update_info info = RECO_QNET_UPDATE_INFO_INIT;
+        const uint64_t u = t->updates + 1; /* only this thread writes updates */
+        const int publish = u % t->o.snapshot_period == 0;
         rc = learn_step(t, &info);
+        if (rc == RECO_OK && publish && !t->lockstep)
+            rc = reco_model_params_encode(t->pub_spare, t->pub_len, NULL,
+                                          reco_qnet_online(t->q), u);
         pthread_mutex_lock(&t->mu);
         if (rc < 0) {
             diverged = rc == RECO_ESTATE && strstr(reco_error_message(), "diverged") != NULL;
             fail_locked(t, rc);
             break;
         }
-        t->updates++;
+        t->updates = u;
         iv.loss += info.loss;
         iv.q += info.mean_q;
         iv.td += info.mean_abs_td;
         iv.n++;
         if (!t->lockstep)
             pthread_cond_broadcast(&t->cv_gen); /* throttled generators may go on */
-        if (t->updates % t->o.snapshot_period == 0) {
-            if ((rc = reco_model_copy_params(t->published, reco_qnet_online(t->q))) < 0) {
-                fail_locked(t, rc);
-                break;
-            }
-            t->pub_updates = t->updates;
+        if (publish && t->lockstep) {
+            t->pub_pending = u;
+        } else if (publish) {
+            unsigned char *b = t->pub;
+            t->pub = t->pub_spare;
+            t->pub_spare = b;
+            t->pub_updates = u;
             pthread_cond_broadcast(&t->cv_gen);
         }
-        if (t->o.total_updates != 0 && t->updates >= t->o.total_updates)
-            break;
-        if (t->updates % t->o.metrics_interval == 0) {
-            pthread_mutex_unlock(&t->mu);
+        const int done = t->o.total_updates != 0 && u >= t->o.total_updates;
+        if (u % t->o.metrics_interval == 0) {
             take_metrics(&last, t, &iv);
+            pthread_mutex_unlock(&t->mu);
             wrote_row = 1;
             int wrc = csv != NULL ? write_row(csv, &last) : RECO_OK;
-            int stop = t->o.progress != NULL ? t->o.progress(&last, t->o.progress_payload) : 0;
+            /* the last row of a run is not passed to the callback */
+            int stop = !done && t->o.progress != NULL
+                           ? t->o.progress(&last, t->o.progress_payload)
+                           : 0;
             pthread_mutex_lock(&t->mu);
             if (wrc < 0) {
                 reco__error_set(RECO_EIO, "reco_trainer_run: cannot write the metrics CSV '%s'",
@@ -792,11 +1528,16 @@ int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
                 fail_locked(t, RECO_EIO);
                 break;
             }
-            if (stop != 0) {
-                stopped = 1;
+            stopped = stop != 0;
+        }
+        if (t->o.checkpoint_every != 0 && u % t->o.checkpoint_every == 0) {
+            if ((rc = checkpoint_locked(t, &iv, csv)) < 0) {
+                fail_locked(t, rc);
                 break;
             }
         }
+        if (done || stopped)
+            break;
     }
     t->stop = 1;
     pthread_cond_broadcast(&t->cv_gen);
@@ -806,6 +1547,10 @@ int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
             pthread_join(t->gens[i].thread, NULL);
             t->gens[i].started = 0;
         }
+    pthread_mutex_lock(&t->mu);
+    /* what the generators posted last goes into the replay too */
+    if (t->err_rc == 0 && t->n_posted > 0 && (rc = drain_locked(t)) < 0)
+        fail_locked(t, rc);
     /* a last row for the updates since the previous one (or the only row) */
     if (iv.n > 0 || !wrote_row) {
         take_metrics(&last, t, &iv);
@@ -815,11 +1560,13 @@ int reco_trainer_run(reco_trainer_report *report_out, reco_trainer *t)
                      "metrics CSV '%s'", t->csv_path);
         }
     }
+    pthread_mutex_unlock(&t->mu);
     if (csv != NULL && fclose(csv) != 0 && t->err_rc == 0) {
         t->err_rc = RECO_EIO;
         snprintf(t->err_msg, sizeof t->err_msg, "reco_trainer_run: cannot write the metrics "
                  "CSV '%s'", t->csv_path);
     }
+    (void)start_updates;
     if (report_out != NULL) {
         const unsigned int v = report_out->version;
         memset(report_out, 0, sizeof *report_out);

@@ -4,7 +4,8 @@
  * every byte before they write any output: a failed decode changes nothing.
  *
  * Loads and stores go byte by byte, so buffers need no alignment and the bytes are
- * little-endian on any host. */
+ * little-endian on any host; on a little-endian host the parameter block, the bulk of a
+ * snapshot, is copied with memcpy instead (the same bytes, several times faster). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -318,8 +319,13 @@ int reco_model_params_encode(void *buf, size_t cap, size_t *len_out, const reco_
         put_u32(p + 16 + 4 * i, arch[i]);
     put_u64(p + 48, (uint64_t)n_params);
     unsigned char *q = p + PRM_HEADER;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(q, model->params, 4 * n_params);
+    q += 4 * n_params;
+#else
     for (size_t i = 0; i < n_params; i++, q += 4)
         put_u32(q, f32_bits(model->params[i]));
+#endif
     put_u32(q, reco__crc32c(0, p, len - CRC_SIZE));
     return RECO_OK;
 }
@@ -352,8 +358,12 @@ int reco_model_params_decode(uint64_t *version_out, reco_model *model, const voi
                                "%s: %llu parameters in the snapshot, %zu in the model", fn,
                                (unsigned long long)n_params, model->lay.n_params);
     const unsigned char *q = p + PRM_HEADER;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(model->params, q, 4 * model->lay.n_params);
+#else
     for (size_t i = 0; i < model->lay.n_params; i++, q += 4)
         model->params[i] = bits_f32(get_u32(q));
+#endif
     if (version_out != NULL)
         *version_out = get_u64(p + 8);
     return RECO_OK;

@@ -1333,6 +1333,8 @@ static const char trainer_sim_snippet[] =
     "  seed: 11\n"
     "  metrics_interval: 50\n"
     "  metrics_csv: \"out/train metrics.csv\"\n"
+    "  checkpoint_every: 500\n"
+    "  checkpoint_dir: out/ckpt\n"
     "sim:\n"
     "  seed: 13\n"
     "  max_sessions: 1024\n"
@@ -1363,6 +1365,11 @@ static void assert_trainer_equal(const reco_trainer_options *a, const reco_train
         assert_string_equal(a->metrics_csv, b->metrics_csv);
     assert_true(a->progress == b->progress);
     assert_ptr_equal(a->progress_payload, b->progress_payload);
+    assert_true(a->checkpoint_every == b->checkpoint_every);
+    if (a->checkpoint_dir == NULL || b->checkpoint_dir == NULL)
+        assert_ptr_equal(a->checkpoint_dir, b->checkpoint_dir);
+    else
+        assert_string_equal(a->checkpoint_dir, b->checkpoint_dir);
 }
 
 static void assert_sim_equal(const reco_sim_options *a, const reco_sim_options *b)
@@ -1493,6 +1500,8 @@ static void test_config_trainer_sim_round_trip(void **state)
     assert_true(t.total_updates == 0 && t.total_transitions == 500000 && t.n_users == 5000);
     assert_true(t.seed == 11 && t.metrics_interval == 50);
     assert_string_equal(t.metrics_csv, "out/train metrics.csv");
+    assert_true(t.checkpoint_every == 500);
+    assert_string_equal(t.checkpoint_dir, "out/ckpt");
     assert_null(t.allocator);
     assert_null(t.progress_payload);
     assert_true(m.seed == 13 && m.max_sessions == 1024 && m.max_session_len == 300);
@@ -1539,10 +1548,32 @@ static void test_config_trainer_sim_round_trip(void **state)
     assert_int_equal(reco_config_set(again, "trainer.metrics_csv", "z.csv"), RECO_OK);
     assert_reco_error(reco_config_set(again, "trainer.n_users", "0"), RECO_ECONFIG,
                       "trainer.n_users");
+    assert_reco_error(reco_config_set(again, "trainer.checkpoint_every", "-3"), RECO_ECONFIG,
+                      "trainer.checkpoint_every");
+    assert_reco_error(reco_config_set(again, "trainer.checkpoint_every", "often"),
+                      RECO_ECONFIG, "trainer.checkpoint_every");
+    assert_int_equal(reco_config_set(again, "trainer.checkpoint_every", "250"), RECO_OK);
+    assert_int_equal(reco_config_set(again, "trainer.checkpoint_dir", "cp"), RECO_OK);
     assert_int_equal(reco_config_get_sim(&m2, again), RECO_OK);
     assert_int_equal(m2.n_candidates, 99);
     assert_int_equal(reco_config_get_trainer(&t2, again), RECO_OK);
     assert_string_equal(t2.metrics_csv, "z.csv");
+    assert_true(t2.checkpoint_every == 250);
+    assert_string_equal(t2.checkpoint_dir, "cp");
+    /* a version-1 struct neither reads nor writes the checkpoint fields */
+    reco_trainer_options v1 = t2;
+    v1.version = 1;
+    v1.checkpoint_every = 77;
+    v1.checkpoint_dir = "untouched";
+    assert_int_equal(reco_config_get_trainer(&v1, again), RECO_OK);
+    assert_true(v1.checkpoint_every == 77);
+    assert_string_equal(v1.checkpoint_dir, "untouched");
+    v1.metrics_csv = NULL;
+    assert_int_equal(reco_config_set_trainer(again, &v1), RECO_OK);
+    assert_int_equal(reco_config_get_trainer(&t2, again), RECO_OK);
+    assert_null(t2.metrics_csv);
+    assert_true(t2.checkpoint_every == 0); /* fields past the caller's version: defaults */
+    assert_null(t2.checkpoint_dir);
     assert_int_equal(reco_config_get_trainer(NULL, again), RECO_EINVAL);
     assert_int_equal(reco_config_set_trainer(again, NULL), RECO_EINVAL);
     assert_int_equal(reco_config_get_sim(&m2, NULL), RECO_EINVAL);

@@ -277,7 +277,7 @@ static void test_sim_start_env(void **state)
     reco_sim *s = make_sim(m, 2, 5);
     uint64_t last_user[4] = {0};
     reco_env src = {RECO_ENV_VERSION, NI, NSIG, LB, 0, 4, fake_reset, fake_observe, NULL, NULL,
-                    last_user};
+                    last_user, NULL, NULL};
     assert_int_equal(reco_sim_set_start_env(s, &src), RECO_OK);
     reco_env env;
     reco_sim_env(&env, s);
@@ -544,6 +544,83 @@ static void test_sim_no_allocation_in_steps(void **state)
     assert_int_equal(allocs, frees);
 }
 
+/* Steps every slot k times (resetting ended ones), recording feedback, rewards and done. */
+static void step_all(reco_env *env, uint32_t S, int k, uint32_t *fb_log, float *rew_log,
+                     int *done_log)
+{
+    uint32_t slots[4] = {0, 1, 2, 3};
+    for (int r = 0; r < k; r++) {
+        int32_t cand[4 * 10], act[4];
+        uint32_t cnt[4], fb[4];
+        float rew[4];
+        int done[4];
+        assert_int_equal(env->candidates(cand, cnt, 10, slots, S, env->payload), RECO_OK);
+        for (uint32_t i = 0; i < S; i++)
+            act[i] = cand[i * 10 + (uint32_t)r % cnt[i]];
+        assert_int_equal(env->step(fb, rew, done, slots, act, S, env->payload), RECO_OK);
+        for (uint32_t i = 0; i < S; i++) {
+            fb_log[r * S + i] = fb[i];
+            rew_log[r * S + i] = rew[i];
+            done_log[r * S + i] = done[i];
+            if (done[i]) {
+                const uint64_t u = 100 + (uint64_t)r * S + i;
+                assert_int_equal(env->reset(&slots[i], &u, 1, env->payload), RECO_OK);
+            }
+        }
+    }
+}
+
+static void test_sim_state_save_load(void **state)
+{
+    (void)state;
+    enum { S = 4, K = 30 };
+    reco_model *m = fixed_model(NULL);
+    reco_sim *a = make_sim(m, S, 7), *b = make_sim(m, S, 7);
+    reco_env ea, eb;
+    reco_sim_env(&ea, a);
+    reco_sim_env(&eb, b);
+    assert_int_equal(ea.version, 2);
+    assert_non_null(ea.save_state);
+    const uint32_t slots[S] = {0, 1, 2, 3};
+    const uint64_t users[S] = {5, 6, 7, 8};
+    assert_int_equal(ea.reset(slots, users, S, ea.payload), RECO_OK);
+    uint32_t fb0[K * S], fb1[K * S];
+    float r0[K * S], r1[K * S];
+    int d0[K * S], d1[K * S];
+    step_all(&ea, S, 5, fb0, r0, d0); /* sessions in flight */
+    size_t len = 0;
+    assert_int_equal(ea.save_state(NULL, 0, &len, ea.payload), RECO_OK);
+    assert_int_equal(len, 40 + S * (8 * LB + 53) + 4);
+    unsigned char *buf = malloc(len);
+    assert_reco_error(ea.save_state(buf, len - 1, &len, ea.payload), RECO_EINVAL, "needs");
+    assert_int_equal(ea.save_state(buf, len, NULL, ea.payload), RECO_OK);
+    step_all(&ea, S, K, fb0, r0, d0);
+    /* damaged bytes are refused and change nothing; intact ones continue exactly */
+    for (size_t bit = 0; bit < len * 8; bit += 37) {
+        buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        assert_int_equal(eb.load_state(buf, len, eb.payload), RECO_EFORMAT);
+        buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+    }
+    assert_int_equal(eb.load_state(buf, len - 4, eb.payload), RECO_EFORMAT);
+    assert_reco_error(eb.candidates((int32_t[10]){0}, (uint32_t[1]){0}, 10, slots, 1,
+                                    eb.payload), RECO_ESTATE, "no running session");
+    assert_int_equal(eb.load_state(buf, len, eb.payload), RECO_OK);
+    step_all(&eb, S, K, fb1, r1, d1);
+    assert_memory_equal(fb0, fb1, sizeof fb0);
+    assert_memory_equal(r0, r1, sizeof r0);
+    assert_memory_equal(d0, d1, sizeof d0);
+    /* another geometry */
+    reco_sim *c = make_sim(m, S + 1, 7);
+    reco_env ec;
+    reco_sim_env(&ec, c);
+    assert_reco_error(ec.load_state(buf, len, ec.payload), RECO_EFORMAT, "max_sessions");
+    free(buf);
+    reco_sim_free(c);
+    reco_sim_free(a);
+    reco_sim_free(b);
+    reco_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_sim_bad_input),
         cmocka_unit_test(test_sim_exclude_seen_and_expected_reward),
         cmocka_unit_test(test_sim_no_allocation_in_steps),
+        cmocka_unit_test(test_sim_state_save_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

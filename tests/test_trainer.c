@@ -1,5 +1,6 @@
 /* reco_trainer: determinism in lock-step, replay ratio, policy lag, metrics CSV, a learning
- * signal, the divergence stop, two generator threads, bad options.
+ * signal, the divergence stop, two generator threads, bad options, checkpoints and an exact
+ * resume.
  * Internal test: the simulator's feedback model has zero head weights, so each head's logit
  * is the item's bias, chosen by the test (as in test_sim.c). */
 #include <math.h>
@@ -409,7 +410,8 @@ static void test_trainer_bad_options(void **state)
     reco_trainer_options d;
     assert_int_equal(reco_trainer_options_init(&d, RECO_TRAINER_OPTIONS_VERSION), RECO_OK);
     assert_int_equal(d.n_generators, 1);
-    assert_int_equal(reco_trainer_options_init(&d, 2), RECO_EVERSION);
+    assert_int_equal(reco_trainer_options_init(&d, RECO_TRAINER_OPTIONS_VERSION + 1),
+                     RECO_EVERSION);
     assert_int_equal(reco_trainer_options_init(NULL, 1), RECO_EINVAL);
     o.total_updates = 5;
     assert_int_equal(reco_trainer_create(&t, f.q, f.rb, &e, make_env, &f, &o), RECO_OK);
@@ -424,6 +426,273 @@ static void test_trainer_bad_options(void **state)
     fixture_free(&f);
 }
 
+/* ---- checkpoints and resume ----------------------------------------------------------------- */
+
+/* The CSV's rows without the two throughput columns, joined. */
+static char *csv_rows(const char *path, int *n_rows)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    char line[512];
+    size_t cap = 1 << 16, len = 0;
+    char *out = calloc(cap, 1);
+    *n_rows = 0;
+    assert_non_null(fgets(line, sizeof line, fp)); /* header */
+    while (fgets(line, sizeof line, fp) != NULL) {
+        char *p = line;
+        for (int c = 0; c < 7 && p != NULL; c++)
+            p = strchr(p, ',') != NULL ? strchr(p, ',') + 1 : NULL;
+        assert_non_null(p);
+        const size_t k = (size_t)(p - line);
+        assert_true(len + k + 1 < cap);
+        memcpy(out + len, line, k);
+        len += k;
+        out[len++] = '\n';
+        (*n_rows)++;
+    }
+    fclose(fp);
+    return out;
+}
+
+static int run_resumed(reco_trainer_report *rep, fixture *f, const reco_trainer_options *o,
+                       const char *resume_dir)
+{
+    const reco_explorer_options e = explorer_options();
+    reco_trainer *t = NULL;
+    int rc = reco_trainer_create(&t, f->q, f->rb, &e, make_env, f, o);
+    if (rc != RECO_OK)
+        fail_msg("reco_trainer_create: %s", reco_error_message());
+    if (resume_dir != NULL && (rc = reco_trainer_resume(t, resume_dir)) != RECO_OK)
+        fail_msg("reco_trainer_resume: %s", reco_error_message());
+    rc = reco_trainer_run(rep, t);
+    reco_trainer_free(t);
+    return rc;
+}
+
+static void remove_checkpoint(const char *dir)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static float *copy_params(const reco_model *m)
+{
+    const size_t np = reco_model_n_params(m);
+    float *p = malloc(np * sizeof(float));
+    memcpy(p, m->params, np * sizeof(float));
+    return p;
+}
+
+/* U = 150 updates straight, against 75 (a checkpoint at 75, then a stop) + a resume to 150:
+ * the same metrics rows and bit-identical online and target parameters. The checkpoint is
+ * not on a metrics row (interval 20), so the resumed run must cut the CSV back and carry the
+ * open interval. */
+static void test_trainer_resume_exact(void **state)
+{
+    (void)state;
+    char dir_a[96], dir_b[96], csv_a[96], csv_b[96];
+    snprintf(dir_a, sizeof dir_a, "/tmp/reco_trainer_ckpt_a_%ld", (long)getpid());
+    snprintf(dir_b, sizeof dir_b, "/tmp/reco_trainer_ckpt_b_%ld", (long)getpid());
+    snprintf(csv_a, sizeof csv_a, "/tmp/reco_trainer_a_%ld.csv", (long)getpid());
+    snprintf(csv_b, sizeof csv_b, "/tmp/reco_trainer_b_%ld.csv", (long)getpid());
+    reco_trainer_options o = base_options();
+    o.total_updates = 150;
+    o.metrics_interval = 20;
+    o.checkpoint_every = 75;
+
+    fixture fa;
+    fixture_init(&fa, 1e-2f, 0.5f);
+    o.checkpoint_dir = dir_a;
+    o.metrics_csv = csv_a;
+    reco_trainer_report ra = RECO_TRAINER_REPORT_INIT;
+    if (run_resumed(&ra, &fa, &o, NULL) != RECO_OK)
+        fail_msg("run: %s", reco_error_message());
+
+    fixture fb;
+    fixture_init(&fb, 1e-2f, 0.5f);
+    o.checkpoint_dir = dir_b;
+    o.metrics_csv = csv_b;
+    o.total_updates = 75;
+    reco_trainer_report rb = RECO_TRAINER_REPORT_INIT;
+    if (run_resumed(&rb, &fb, &o, NULL) != RECO_OK)
+        fail_msg("run: %s", reco_error_message());
+    assert_int_equal(rb.updates, 75);
+    fixture_free(&fb);
+
+    fixture fc; /* a fresh process, as it were: new handles from the same settings */
+    fixture_init(&fc, 1e-2f, 0.5f);
+    o.total_updates = 150;
+    reco_trainer_report rc = RECO_TRAINER_REPORT_INIT;
+    if (run_resumed(&rc, &fc, &o, dir_b) != RECO_OK)
+        fail_msg("resumed run: %s", reco_error_message());
+
+    assert_int_equal(rc.updates, 150);
+    assert_int_equal(ra.transitions, rc.transitions);
+    assert_int_equal(ra.sessions, rc.sessions);
+    assert_true(ra.last.loss == rc.last.loss && ra.last.mean_q == rc.last.mean_q);
+    assert_true(ra.last.sim_return == rc.last.sim_return);
+    const reco_model *ma = reco_qnet_online(fa.q), *mc = reco_qnet_online(fc.q);
+    const size_t np = reco_model_n_params(ma);
+    assert_memory_equal(ma->params, mc->params, np * sizeof(float));
+    assert_memory_equal(reco_qnet_target(fa.q)->params, reco_qnet_target(fc.q)->params,
+                        np * sizeof(float));
+    assert_int_equal(reco_replay_size(fa.rb), reco_replay_size(fc.rb));
+    int na = 0, nc = 0;
+    char *rows_a = csv_rows(csv_a, &na), *rows_c = csv_rows(csv_b, &nc);
+    assert_int_equal(na, 8); /* 20, 40, ..., 140 and the last at 150 */
+    assert_int_equal(na, nc);
+    assert_string_equal(rows_a, rows_c);
+    free(rows_a);
+    free(rows_c);
+    /* the resumed run's checkpoint at 150 replaced the one at 75 */
+    char path[160];
+    snprintf(path, sizeof path, "%s/qnet-75.bin", dir_b);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof path, "%s/qnet-150.bin", dir_b);
+    assert_int_equal(access(path, F_OK), 0);
+    fixture_free(&fa);
+    fixture_free(&fc);
+    remove_checkpoint(dir_a);
+    remove_checkpoint(dir_b);
+    unlink(csv_a);
+    unlink(csv_b);
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    *len = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    unsigned char *b = malloc(*len + 1);
+    assert_int_equal(fread(b, 1, *len, fp), *len);
+    fclose(fp);
+    return b;
+}
+
+static void spill(const char *path, const unsigned char *b, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(b, 1, len, fp), len);
+    fclose(fp);
+}
+
+/* A damaged, truncated or mismatched checkpoint is refused with RECO_EFORMAT, and the trainer
+ * (its Q-network, replay and environments) is left as it was: it still resumes afterwards. */
+static void test_trainer_resume_refuses_damage(void **state)
+{
+    (void)state;
+    char dir[96], path[160];
+    snprintf(dir, sizeof dir, "/tmp/reco_trainer_ckpt_d_%ld", (long)getpid());
+    reco_trainer_options o = base_options();
+    o.total_updates = 40;
+    o.checkpoint_every = 40;
+    o.checkpoint_dir = dir;
+    fixture f;
+    fixture_init(&f, 1e-2f, 0.5f);
+    reco_trainer_report r = RECO_TRAINER_REPORT_INIT;
+    if (run_resumed(&r, &f, &o, NULL) != RECO_OK)
+        fail_msg("run: %s", reco_error_message());
+    fixture_free(&f);
+
+    fixture g;
+    fixture_init(&g, 1e-2f, 0.5f);
+    const reco_explorer_options e = explorer_options();
+    o.total_updates = 60;
+    reco_trainer *t = NULL;
+    assert_int_equal(reco_trainer_create(&t, g.q, g.rb, &e, make_env, &g, &o), RECO_OK);
+    float *before = copy_params(reco_qnet_online(g.q));
+    const size_t np = reco_model_n_params(reco_qnet_online(g.q));
+    static const char *const files[3] = {"checkpoint", "qnet-40.bin", "replay-40.bin"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        size_t len = 0;
+        unsigned char *orig = slurp(path, &len);
+        /* a flipped bit at a few places, then a truncation */
+        for (int w = 0; w < 4; w++) {
+            const size_t at = (len - 1) * (size_t)w / 3;
+            orig[at] ^= 0x10;
+            spill(path, orig, len);
+            orig[at] ^= 0x10;
+            assert_int_equal(reco_trainer_resume(t, dir), RECO_EFORMAT);
+        }
+        spill(path, orig, len - 8);
+        assert_int_equal(reco_trainer_resume(t, dir), RECO_EFORMAT);
+        spill(path, orig, len);
+        free(orig);
+    }
+    assert_memory_equal(before, reco_qnet_online(g.q)->params, np * sizeof(float));
+    assert_int_equal(reco_qnet_n_updates(g.q), 0);
+    assert_int_equal(reco_replay_size(g.rb), 0);
+    assert_reco_error(reco_trainer_resume(t, "/nonexistent/dir"), RECO_EIO, "nonexistent");
+    /* intact again: it resumes, and goes on to 60 */
+    assert_int_equal(reco_trainer_resume(t, NULL), RECO_OK);
+    assert_reco_error(reco_trainer_resume(t, NULL), RECO_ESTATE, "already");
+    r = (reco_trainer_report)RECO_TRAINER_REPORT_INIT;
+    assert_int_equal(reco_trainer_run(&r, t), RECO_OK);
+    assert_int_equal(r.updates, 60);
+    assert_int_equal(reco_qnet_n_updates(g.q), 60);
+    reco_trainer_free(t);
+    free(before);
+    fixture_free(&g);
+
+    /* another geometry: the message names it */
+    fixture h;
+    fixture_init(&h, 1e-2f, 0.5f);
+    o.sessions_per_generator = 4;
+    assert_int_equal(reco_trainer_create(&t, h.q, h.rb, &e, make_env, &h, &o), RECO_OK);
+    assert_reco_error(reco_trainer_resume(t, dir), RECO_EFORMAT, "sessions_per_generator");
+    reco_trainer_free(t);
+    /* checkpoint_every without a directory, and environments that cannot save */
+    o = base_options();
+    o.checkpoint_every = 10;
+    t = (reco_trainer *)&h;
+    assert_reco_error(reco_trainer_create(&t, h.q, h.rb, &e, make_env, &h, &o), RECO_EINVAL,
+                      "trainer.checkpoint_dir");
+    assert_null(t);
+    assert_reco_error(reco_trainer_resume(NULL, dir), RECO_EINVAL, "NULL");
+    fixture_free(&h);
+    remove_checkpoint(dir);
+}
+
+/* Two generators: checkpoints pause both between rounds; a resumed run goes on (not
+ * bit-exactly: the interleaving depends on the scheduler). */
+static void test_trainer_resume_two_generators(void **state)
+{
+    (void)state;
+    char dir[96];
+    snprintf(dir, sizeof dir, "/tmp/reco_trainer_ckpt_m_%ld", (long)getpid());
+    reco_trainer_options o = base_options();
+    o.n_generators = 2;
+    o.max_staleness = 3;
+    o.snapshot_period = 2;
+    o.total_updates = 100;
+    o.checkpoint_every = 25;
+    o.checkpoint_dir = dir;
+    fixture f;
+    fixture_init(&f, 1e-2f, 0.5f);
+    reco_trainer_report r = RECO_TRAINER_REPORT_INIT;
+    if (run_resumed(&r, &f, &o, NULL) != RECO_OK)
+        fail_msg("run: %s", reco_error_message());
+    assert_int_equal(r.updates, 100);
+    const uint64_t size_at_stop = reco_replay_size(f.rb);
+    fixture_free(&f);
+    fixture_init(&f, 1e-2f, 0.5f);
+    o.total_updates = 160;
+    r = (reco_trainer_report)RECO_TRAINER_REPORT_INIT;
+    if (run_resumed(&r, &f, &o, dir) != RECO_OK)
+        fail_msg("resumed run: %s", reco_error_message());
+    assert_int_equal(r.updates, 160);
+    assert_int_equal(reco_qnet_n_updates(f.q), 160);
+    assert_true(reco_replay_size(f.rb) > size_at_stop);
+    assert_true(r.max_policy_lag <= 3.0);
+    fixture_free(&f);
+    remove_checkpoint(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +703,9 @@ int main(void)
         cmocka_unit_test(test_trainer_two_generators),
         cmocka_unit_test(test_trainer_progress_stop),
         cmocka_unit_test(test_trainer_bad_options),
+        cmocka_unit_test(test_trainer_resume_exact),
+        cmocka_unit_test(test_trainer_resume_refuses_damage),
+        cmocka_unit_test(test_trainer_resume_two_generators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,8 +65,8 @@ RECO_BEGIN_DECLS
  *  terminal. @since 0.1 */
 #define RECO_ENV_TRUNCATED 2
 
-/** Current version of @ref reco_env. */
-#define RECO_ENV_VERSION 1
+/** Current version of @ref reco_env (2 added @c save_state and @c load_state). */
+#define RECO_ENV_VERSION 2
 
 /**
  * @brief A batch-oriented session environment (struct of callbacks + payload).
@@ -98,6 +98,18 @@ typedef struct reco_env {
     int (*step)(uint32_t *feedback_out, float *reward_out, int *done_out, const uint32_t *slots,
                 const int32_t *items, uint32_t n, void *payload);
     void *payload;         /**< Passed back to every callback; never read by the library. */
+    /** Version 2; may be NULL (the environment cannot be checkpointed). Serialise the whole
+     *  state of every slot (windows, step counts, random streams) into `buf`,
+     *  `snprintf`-like: the length is stored in `*len_out` whenever it can be computed,
+     *  nothing is written unless `cap` suffices (@ref RECO_EINVAL otherwise), and `buf` NULL
+     *  asks for the length only. The bytes are the implementation's own, self-checking
+     *  format. */
+    int (*save_state)(void *buf, size_t cap, size_t *len_out, void *payload);
+    /** Version 2; NULL exactly when @c save_state is. Replace the state of every slot with
+     *  bytes from @c save_state of an environment of the same kind and geometry, so that its
+     *  sessions continue exactly as the saved ones would have. Everything is validated first:
+     *  on error (@ref RECO_EFORMAT for damaged bytes or another geometry) nothing changed. */
+    int (*load_state)(const void *buf, size_t len, void *payload);
 } reco_env;
 
 RECO_END_DECLS

@@ -154,6 +154,13 @@ RECO_API int reco_sim_reset(reco_sim *sim);
 
 /**
  * @brief Fill @p out with the @ref reco_env callbacks of @p sim.
+ *
+ * The environment has @c save_state and @c load_state (a trainer checkpoints through them):
+ * the state is every slot's window, user features, user id, step count, reset count and
+ * random stream, `40 + S (8 L + 4 U + 53) + 4` bytes for S slots, checked by a CRC-32C; it
+ * loads only into a simulator with the same slots, lookback, user_dim, signals, items,
+ * max_session_len and seed. A start environment (reco_sim_set_start_env()) is not part of
+ * the state: its own state matters at the next reset, and is not restored.
  * @param[out] out  the environment; its payload is @p sim, which must outlive its use.
  * @param[in]  sim  the simulator.
  * @return @ref RECO_OK or @ref RECO_EINVAL.

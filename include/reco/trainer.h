@@ -126,8 +126,8 @@ typedef int (*reco_trainer_progress_fn)(const reco_trainer_metrics *metrics, voi
  */
 typedef int (*reco_trainer_env_fn)(reco_env *out, uint32_t generator, void *payload);
 
-/** Current version of @ref reco_trainer_options. */
-#define RECO_TRAINER_OPTIONS_VERSION 1
+/** Current version of @ref reco_trainer_options (2 added the checkpoint fields). */
+#define RECO_TRAINER_OPTIONS_VERSION 2
 
 /** @brief Settings of a trainer (copied at creation; @c metrics_csv is copied too). */
 typedef struct reco_trainer_options {
@@ -173,12 +173,20 @@ typedef struct reco_trainer_options {
     const char *metrics_csv;
     reco_trainer_progress_fn progress; /**< Called after each metrics row; NULL: none. */
     void *progress_payload;            /**< Passed back to @c progress. */
+    /** Version 2. Write a checkpoint every this many updates (after the update's metrics
+     *  row); 0: never. Needs @c checkpoint_dir and environments with @c save_state and
+     *  @c load_state (reco_env version 2). Default 0. */
+    uint64_t checkpoint_every;
+    /** Version 2. Directory of the checkpoints (created if missing; its parent must exist),
+     *  copied at creation; NULL: none. Holds `checkpoint` (the manifest) and the files it
+     *  names. Default NULL. */
+    const char *checkpoint_dir;
 } reco_trainer_options;
 
 /** Initialiser for @ref reco_trainer_options with the defaults of the current version. */
 #define RECO_TRAINER_OPTIONS_INIT                                                              \
     { RECO_TRAINER_OPTIONS_VERSION, NULL, 1, 16, 32, 0.25, 1000, 32, 64, 10, 100, 10000, 0,    \
-      1000, 1, 100, NULL, NULL, NULL }
+      1000, 1, 100, NULL, NULL, NULL, 0, NULL }
 
 /** Current version of @ref reco_trainer_report. */
 #define RECO_TRAINER_REPORT_VERSION 1
@@ -238,6 +246,45 @@ RECO_API int reco_trainer_create(reco_trainer **out, reco_qnet *qnet, reco_repla
  * @since 0.1
  */
 RECO_API void reco_trainer_free(reco_trainer *trainer);
+
+/**
+ * @brief Load the last checkpoint of a directory into a trainer that has not run yet, so
+ *        that reco_trainer_run() continues the checkpointed run.
+ *
+ * The trainer must have been created like the checkpointed one: same Q-network architecture,
+ * replay geometry, generators, sessions per generator, segment length, explorer candidates,
+ * and environments of the same geometry with @c load_state. The stop conditions, the
+ * metrics CSV, the progress callback and the checkpoint settings may differ (a resumed run is
+ * typically given a larger @c total_updates). The manifest and every file it names are
+ * verified (checksums, sizes, geometry) before anything changes; then the Q-network
+ * (reco_qnet_load()), the replay buffer (reco_replay_load()), the environments' states, the
+ * explorers, the random streams, the sessions in flight, the published snapshot, the counters
+ * and the metrics interval are replaced. When reco_trainer_run() then opens the metrics CSV,
+ * it cuts the file back to the rows written before the checkpoint and appends (a missing or
+ * shorter file is started afresh with a header).
+ *
+ * **Exactness.** In lock-step (`n_generators = 1`, `max_staleness = 0`) a resumed run is
+ * bit-identical to the uninterrupted one: same metrics rows (throughput aside), same
+ * parameters. With several generators a checkpoint is still consistent (every generator is
+ * paused between rounds, its sessions in flight are saved), but, as in any such run, the
+ * continuation depends on thread scheduling. The Q-network's last-good copy
+ * (reco_qnet_restore_last_good()) is not saved.
+ * @param[in,out] trainer         the trainer (created, not yet run).
+ * @param[in]     checkpoint_dir  the directory, or NULL for the options' @c checkpoint_dir.
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL trainer, no directory, an environment without
+ *         @c load_state); @ref RECO_ESTATE (the trainer has run); @ref RECO_EIO (a file
+ *         cannot be read); @ref RECO_EFORMAT (a damaged, truncated or mismatched manifest or
+ *         component, or another geometry: the message names the file and the problem; the
+ *         trainer, its Q-network, replay and environments are then unchanged);
+ *         @ref RECO_EVERSION; @ref RECO_ENOMEM. Should a component fail to load after an
+ *         earlier one was loaded (only possible for an I/O or memory failure, or an
+ *         environment whose geometry matched but whose @c load_state refused), the trainer
+ *         refuses to run (@ref RECO_ESTATE) and the message says so.
+ * @par Thread safety
+ * As every trainer call: one thread at a time; not while reco_trainer_run() runs.
+ * @since 0.1
+ */
+RECO_API int reco_trainer_resume(reco_trainer *trainer, const char *checkpoint_dir);
 
 /**
  * @brief Run the training loop until the stop condition, on the calling thread (the

@@ -106,7 +106,8 @@ class Env(Structure):
     _fields_ = [("version", c_uint), ("n_items", c_uint32), ("n_signals", c_uint32),
                 ("lookback", c_uint32), ("user_dim", c_uint32), ("max_sessions", c_uint32),
                 ("reset", c_void_p), ("observe", c_void_p), ("candidates", c_void_p),
-                ("step", c_void_p), ("payload", c_void_p)]
+                ("step", c_void_p), ("payload", c_void_p), ("save_state", c_void_p),
+                ("load_state", c_void_p)]
 
 
 _WORLD_DOUBLES = (
@@ -325,7 +326,8 @@ class TrainerOptions(Structure):
                 ("max_staleness", c_uint32), ("total_updates", c_uint64),
                 ("total_transitions", c_uint64), ("n_users", c_uint64), ("seed", c_uint64),
                 ("metrics_interval", c_uint64), ("metrics_csv", c_char_p),
-                ("progress", c_void_p), ("progress_payload", c_void_p)]
+                ("progress", c_void_p), ("progress_payload", c_void_p),
+                ("checkpoint_every", c_uint64), ("checkpoint_dir", c_char_p)]
 
 
 class TrainerReport(Structure):
@@ -371,12 +373,12 @@ class RunOptions(Structure):
 
 # Current versions of the structs above (the headers' *_VERSION macros).
 VERSIONS = {
-    ErrorInfo: 1, ModelOptions: 1, Batch: 1, Env: 1, WorldOptions: 2, WorldSlotInfo: 1,
+    ErrorInfo: 1, ModelOptions: 1, Batch: 1, Env: 2, WorldOptions: 2, WorldSlotInfo: 1,
     ExperimentOptions: 2, ConfigOptions: 1, LogOptions: 1, LogLoadOptions: 1, LogRow: 1,
     LogColumns: 1, LogPolicy: 1, LogGenerateOptions: 1, FitEpoch: 1, FitOptions: 1,
     FitReport: 1, SimOptions: 2, QNetOptions: 1, QNetBatch: 1, QNetUpdateInfo: 1,
     ReplayOptions: 1, ReplaySegment: 1, ReplayBatch: 1, ReplayStats: 1, ExplorerOptions: 1,
-    TrainerMetrics: 1, TrainerOptions: 1, TrainerReport: 1, Policy: 1, PolicyOptions: 1,
+    TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 1, PolicyOptions: 1,
     RunStats: 1, RunOptions: 1,
 }
 
