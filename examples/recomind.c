@@ -1,0 +1,904 @@
+/* recomind: the whole RecoMind pipeline on the built-in world, judged in the world.
+ *
+ * For each seed of the experiment (in parallel on `experiment.threads` threads):
+ *   1. logs: the world writes interaction logs under a logging policy (by default a
+ *      supervised recommender in production: a model fitted on popularity-logged data picks
+ *      with a softmax of its expected reward);
+ *   2. the feedback model is fitted on them; the simulator is that model;
+ *   3. the Q-network is warm-started from it (or randomly initialised) and trained with
+ *      Double DQN + prioritized replay in the simulator, exploring with the top-K softmax;
+ *   4. four policies - random, popular, greedy-supervised (argmax of the model's expected
+ *      immediate reward) and RecoMind (argmax of the Q head) - play the same evaluation
+ *      users, with common random numbers, in the simulator and in the world.
+ * The table gives each metric with its interval and the paired lifts against
+ * greedy-supervised, per seed and pooled over the seeds; results.json, results.csv,
+ * learning_curve.csv and (with gnuplot) two PNG plots go to `experiment.output.dir`.
+ * Run with --help for the options. Uses only the public API. */
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <reco/reco.h>
+
+/* The built-in defaults: examples/configs/default.yaml holds the same text (a test checks
+ * that both give the same effective configuration). */
+static const char default_yaml[] =
+    "experiment:\n"
+    "  name: recomind-default\n"
+    "  threads: 2\n"
+    "  seeds: [1, 2, 3]\n"
+    "  output: {dir: ., formats: [json, csv, png]}\n"
+    "  logging: {policy: model, popularity_power: 0.5, bootstrap_interactions: 100000,\n"
+    "            interactions: 200000, interactions_per_user: 100, temperature: 0.1}\n"
+    "  evaluation: {sessions: 1000, deep_depth: 10, confidence: 0.95}\n"
+    "world: {n_items: 1000, exclude_seen: true}\n"
+    "model: {dim: 16, n_blocks: 1, n_heads: 2, ffn_dim: 32, init_std: 0.1, lr: 0.0002,\n"
+    "        max_batch: 256, max_candidates: 512}\n"
+    "fit: {epochs: 10, batch_size: 256, lr: 0.002, patience: 3}\n"
+    "sim: {max_session_len: 200, n_candidates: 500, exclude_seen: true,\n"
+    "      expected_reward: true}\n"
+    "qnet: {gamma: 0.8, target_period: 250}\n"
+    "explorer: {rule: top_k_softmax, top_k_fraction: 0.25}\n"
+    "trainer: {n_generators: 1, sessions_per_generator: 16, segment_len: 32,\n"
+    "          replay_ratio: 0.25, warmup: 2000, batch_size: 64, n_candidates: 128,\n"
+    "          snapshot_period: 1, max_staleness: 0, total_updates: 60000,\n"
+    "          metrics_interval: 6000}\n";
+
+enum { N_POL = 4, BASELINE = 2, MAX_CURVE = 64 };
+static const char *const pol_names[N_POL] = {"random", "popular", "greedy-supervised",
+                                              "recomind"};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static pthread_mutex_t print_lock = PTHREAD_MUTEX_INITIALIZER;
+static int quiet;
+static double t_start;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+    if (quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&print_lock);
+    printf("[%6.1f s] ", now() - t_start);
+    vprintf(fmt, ap);
+    fflush(stdout);
+    pthread_mutex_unlock(&print_lock);
+    va_end(ap);
+}
+
+static uint64_t world_key(uint64_t user, uint64_t ordinal, void *payload)
+{
+    (void)payload;
+    return RECO_WORLD_SESSION_KEY(user, ordinal);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "NAME\n"
+        "    recomind - the RecoMind pipeline on the built-in world, judged in the world\n"
+        "\n"
+        "SYNOPSIS\n"
+        "    recomind [--config FILE] [--set PATH=VALUE]... [--out DIR] [--seeds LIST]\n"
+        "             [--init warm|random] [--print-config] [--quiet] [--help]\n"
+        "\n"
+        "DESCRIPTION\n"
+        "    For each seed: the world writes interaction logs (by default under a supervised\n"
+        "    recommender with softmax exploration, itself fitted on popularity-logged data),\n"
+        "    the feedback model is fitted on them and becomes the simulator, and the\n"
+        "    RecoMind Q-network, warm-started from it, is trained with Double DQN and\n"
+        "    prioritized replay in the simulator, exploring with epsilon-greedy over a\n"
+        "    softmax of the top 25%% Q-ranked candidates. Then random, popular,\n"
+        "    greedy-supervised and RecoMind play the same evaluation users with common\n"
+        "    random numbers in the simulator and in the world. Seeds run in parallel on\n"
+        "    experiment.threads threads.\n"
+        "\n"
+        "    Prints, per environment, each metric's mean with its interval and the paired\n"
+        "    lift of each policy over greedy-supervised, per seed and pooled over seeds.\n"
+        "    Writes into experiment.output.dir: results.json (schema libreco.eval/1 with\n"
+        "    one environment per seed and side, plus 'sim (pooled)' and 'world (pooled)'),\n"
+        "    results.csv, learning_curve.csv, and with gnuplot learning_curve.png and\n"
+        "    lifts.png. Without --config the built-in defaults are used; they equal\n"
+        "    examples/configs/default.yaml.\n"
+        "\n"
+        "OPTIONS\n"
+        "    --config FILE      YAML experiment (sections experiment, world, model, fit,\n"
+        "                       sim, qnet, replay, explorer, trainer)\n"
+        "    --set PATH=VALUE   override one option after the file, e.g.\n"
+        "                       --set trainer.total_updates=20000 (repeatable)\n"
+        "    --out DIR          same as --set experiment.output.dir=DIR\n"
+        "    --seeds LIST       same as --set experiment.seeds=[LIST], e.g. --seeds 1,2\n"
+        "    --init warm|random warm start from the feedback model (default) or random\n"
+        "    --print-config     print the effective configuration as YAML and exit\n"
+        "    --quiet            no progress lines\n"
+        "    --help, -h         this text\n"
+        "\n"
+        "EXIT STATUS\n"
+        "    0 on success, 1 on a library or I/O error, 2 on a bad command line.\n");
+}
+
+/* ---- one seed ---------------------------------------------------------------------------- */
+
+typedef struct curve_point {
+    uint64_t updates;
+    double eval_return; /* greedy-Q in a fresh simulator, curve sessions */
+    double loss, mean_q, explore_return;
+} curve_point;
+
+typedef struct seed_job {
+    /* inputs */
+    const reco_config *cfg;
+    uint64_t seed;
+    uint32_t index;
+    int random_init;
+    /* outputs */
+    reco_eval *ev[2]; /* sim, world */
+    curve_point curve[MAX_CURVE];
+    uint32_t n_curve;
+    double greedy_sim_return; /* on the curve sessions */
+    double fit_auc_click, fit_auc_exit;
+    int rc;
+    char err[512];
+} seed_job;
+
+typedef struct curve_ctx {
+    seed_job *job;
+    const reco_model *feedback;
+    reco_sim_options so;
+    reco_world *start_world;
+    const uint64_t *users;
+    uint32_t n_users;
+    reco_policy policy;
+    int failed;
+} curve_ctx;
+
+static int reset_world_hook(void *w)
+{
+    return reco_world_reset(w);
+}
+
+typedef struct sim_reset {
+    reco_sim *sim;
+    reco_world *world;
+} sim_reset;
+
+static int reset_sim_hook(void *p)
+{
+    sim_reset *s = p;
+    int rc = reco_world_reset(s->world);
+    return rc < 0 ? rc : reco_sim_reset(s->sim);
+}
+
+/* Mean return of @p policy on the curve sessions in a fresh simulator. */
+static int sim_return(double *out, const curve_ctx *c, const reco_policy *policy)
+{
+    reco_env wenv, senv;
+    reco_sim *sim = NULL;
+    reco_world_reset(c->start_world);
+    reco_world_env(&wenv, c->start_world);
+    int rc = reco_sim_create(&sim, c->feedback, &c->so);
+    if (rc == RECO_OK)
+        rc = reco_sim_set_start_env(sim, &wenv);
+    if (rc == RECO_OK)
+        rc = reco_sim_env(&senv, sim);
+    reco_run_stats st = RECO_RUN_STATS_INIT;
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = c->so.n_candidates;
+    if (rc == RECO_OK)
+        rc = reco_run_sessions(&st, NULL, NULL, &senv, policy, c->users, c->n_users, &ro);
+    reco_sim_free(sim);
+    *out = st.sessions ? st.reward / (double)st.sessions : 0.0;
+    return rc;
+}
+
+static int on_progress(const reco_trainer_metrics *m, void *payload)
+{
+    curve_ctx *c = payload;
+    seed_job *j = c->job;
+    double r = 0.0;
+    if (sim_return(&r, c, &c->policy) < 0) {
+        c->failed = 1;
+        return 1;
+    }
+    if (j->n_curve < MAX_CURVE) {
+        curve_point *p = &j->curve[j->n_curve++];
+        p->updates = m->updates;
+        p->eval_return = r;
+        p->loss = m->loss;
+        p->mean_q = m->mean_q;
+        p->explore_return = m->sim_return;
+    }
+    say("seed %llu: %7llu updates  sim return of greedy-Q %.3f (greedy-supervised %.3f)  "
+        "loss %.4f  mean Q %.3f  %.0f updates/s\n", (unsigned long long)j->seed,
+        (unsigned long long)m->updates, r, j->greedy_sim_return, m->loss, m->mean_q,
+        m->updates_per_s);
+    return 0;
+}
+
+static int make_env(reco_env *out, uint32_t generator, void *payload)
+{
+    (void)generator;
+    return reco_sim_env(out, payload);
+}
+
+#define CHECK(what, call)                                                                      \
+    do {                                                                                      \
+        if ((call) < 0) {                                                                     \
+            snprintf(j->err, sizeof j->err, "seed %llu: %s: %s", (unsigned long long)j->seed, \
+                     what, reco_error_message());                                             \
+            goto done;                                                                        \
+        }                                                                                     \
+    } while (0)
+
+/* Logs `n` interactions of users [first, first + n / per_user) under `lp`. */
+static int gen_logs(reco_log **out, reco_env *env, const reco_log_policy *lp, uint64_t n,
+                    uint32_t per_user, uint64_t first, uint32_t n_candidates,
+                    uint32_t max_len, uint64_t seed)
+{
+    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
+    go.n_interactions = n;
+    go.n_users = n / per_user > 0 ? n / per_user : 1;
+    go.first_user = first;
+    go.max_candidates = n_candidates;
+    go.max_steps = max_len > 1 ? max_len - 1 : 1;
+    go.session_key = world_key;
+    go.seed = seed;
+    int rc = reco_log_create(out, NULL);
+    return rc < 0 ? rc : reco_log_generate(*out, env, lp, &go);
+}
+
+static int fit(reco_model **out, reco_fit_report *rep, const reco_model_options *mo,
+               const reco_log *log, const reco_fit_options *fo, uint64_t seed)
+{
+    reco_log *train = NULL, *valid = NULL;
+    reco_model_options o = *mo;
+    o.seed = mo->seed + seed;
+    int rc = reco_log_split(&train, &valid, log, 0.1, seed);
+    if (rc == RECO_OK)
+        rc = reco_model_create(out, &o);
+    reco_fit_options f = *fo;
+    f.seed = fo->seed + seed;
+    if (rc == RECO_OK)
+        rc = reco_fit_model(rep, *out, train, valid, &f);
+    reco_log_free(train);
+    reco_log_free(valid);
+    return rc;
+}
+
+static void *run_seed(void *arg)
+{
+    seed_job *j = arg;
+    const reco_config *cfg = j->cfg;
+    j->rc = 1;
+    reco_world *world = NULL, *eval_world = NULL;
+    reco_log *boot = NULL, *log = NULL;
+    reco_model *logger = NULL, *model = NULL;
+    reco_sim *train_sim = NULL, *eval_sim = NULL;
+    reco_qnet *qnet = NULL;
+    reco_replay *replay = NULL;
+    reco_trainer *trainer = NULL;
+    reco_policy_state *ps[N_POL] = {NULL, NULL, NULL, NULL};
+    float *popularity = NULL, *weights = NULL;
+    int32_t *ids = NULL;
+    uint32_t *topics = NULL;
+    uint64_t *users = NULL;
+
+    reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
+    reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    reco_qnet_options qo = RECO_QNET_OPTIONS_INIT;
+    reco_replay_options rpo = RECO_REPLAY_OPTIONS_INIT;
+    reco_explorer_options eo = RECO_EXPLORER_OPTIONS_INIT;
+    reco_trainer_options to = RECO_TRAINER_OPTIONS_INIT;
+    CHECK("configuration",
+          reco_config_get_experiment(&ex, cfg) | reco_config_get_world(&wo, cfg) |
+              reco_config_get_model(&mo, cfg) | reco_config_get_fit(&fo, cfg) |
+              reco_config_get_sim(&so, cfg) | reco_config_get_qnet(&qo, cfg) |
+              reco_config_get_replay(&rpo, cfg) | reco_config_get_explorer(&eo, cfg) |
+              reco_config_get_trainer(&to, cfg));
+    fo.checkpoint = NULL;
+    to.metrics_csv = NULL;
+    const uint64_t s = j->seed;
+
+    /* 1. the world (the same catalog and users for every seed) and its logs */
+    CHECK("world", reco_world_create(&world, &wo));
+    CHECK("world", reco_world_create(&eval_world, &wo));
+    reco_env wenv, eval_wenv;
+    reco_world_env(&wenv, world);
+    reco_world_env(&eval_wenv, eval_world);
+    const uint32_t N = wo.n_items;
+    popularity = malloc(sizeof(float) * N);
+    weights = malloc(sizeof(float) * N);
+    ids = malloc(sizeof(int32_t) * N);
+    topics = malloc(sizeof(uint32_t) * N);
+    users = malloc(sizeof(uint64_t) * ex.eval_sessions);
+    if (!popularity || !weights || !ids || !topics || !users) {
+        snprintf(j->err, sizeof j->err, "seed %llu: out of memory", (unsigned long long)s);
+        goto done;
+    }
+    for (uint32_t i = 0; i < N; i++)
+        ids[i] = (int32_t)i;
+    CHECK("items", reco_world_item_info(topics, NULL, NULL, popularity, world, ids, N));
+    for (uint32_t i = 0; i < N; i++)
+        weights[i] = powf(popularity[i], (float)ex.logging_popularity_power);
+    float reward[RECO_WORLD_N_SIGNALS];
+    reward[RECO_SIGNAL_CLICK] = (float)wo.reward_click;
+    reward[RECO_SIGNAL_LONG_WATCH] = (float)wo.reward_long_watch;
+    reward[RECO_SIGNAL_LIKE] = (float)wo.reward_like;
+    reward[RECO_SIGNAL_HIDE] = (float)wo.reward_hide;
+    mo.n_items = N;
+    mo.n_signals = RECO_WORLD_N_SIGNALS;
+    mo.lookback = wo.lookback;
+    mo.user_dim = 0;
+    if (mo.max_candidates < wo.n_candidates)
+        mo.max_candidates = wo.n_candidates;
+
+    reco_log_policy lp = RECO_LOG_POLICY_INIT;
+    lp.kind = ex.logging_policy == RECO_EXPERIMENT_LOGGING_UNIFORM ? RECO_LOG_POLICY_UNIFORM
+                                                                    : RECO_LOG_POLICY_POPULARITY;
+    lp.item_weights = weights;
+    lp.n_item_weights = N;
+    const uint32_t per_user = ex.logging_interactions_per_user;
+    uint64_t first_user = 0;
+    double t0 = now();
+    reco_fit_report rep = RECO_FIT_REPORT_INIT;
+    if (ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL) {
+        CHECK("bootstrap logs", gen_logs(&boot, &wenv, &lp, ex.logging_bootstrap_interactions,
+                                         per_user, 0, wo.n_candidates, wo.max_session_len,
+                                         1000 * s + 1));
+        first_user = ex.logging_bootstrap_interactions / per_user + 1;
+        CHECK("logging model", fit(&logger, &rep, &mo, boot, &fo, 1000 * s + 2));
+        say("seed %llu: %zu bootstrap interactions under popularity^%.2f; logging model "
+            "fitted (AUC click %.3f)\n", (unsigned long long)s, reco_log_n_rows(boot),
+            ex.logging_popularity_power, rep.model[RECO_SIGNAL_CLICK].auc);
+        lp.kind = RECO_LOG_POLICY_MODEL;
+        lp.model = logger;
+        lp.signal_weights = reward;
+        lp.temperature = (float)ex.logging_temperature;
+    }
+    reco_world_reset(world);
+    CHECK("logs", gen_logs(&log, &wenv, &lp, ex.logging_interactions, per_user, first_user,
+                           wo.n_candidates, wo.max_session_len, 1000 * s + 3));
+    rep = (reco_fit_report)RECO_FIT_REPORT_INIT;
+    CHECK("feedback model", fit(&model, &rep, &mo, log, &fo, 1000 * s + 4));
+    j->fit_auc_click = rep.model[RECO_SIGNAL_CLICK].auc;
+    j->fit_auc_exit = rep.model[RECO_WORLD_N_SIGNALS].auc;
+    say("seed %llu: %zu logged interactions; feedback model: %u epochs, validation AUC "
+        "click %.3f, long watch %.3f, exit %.3f (%.1f s)\n", (unsigned long long)s,
+        reco_log_n_rows(log), rep.epochs_run, rep.model[RECO_SIGNAL_CLICK].auc,
+        rep.model[RECO_SIGNAL_LONG_WATCH].auc, rep.model[RECO_WORLD_N_SIGNALS].auc,
+        now() - t0);
+    reco_log_free(boot);
+    boot = NULL;
+    reco_log_free(log);
+    log = NULL;
+    reco_model_free(logger);
+    logger = NULL;
+
+    /* 2. the four policies */
+    reco_policy pols[N_POL];
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.seed = 5 + s;
+    CHECK("random policy", reco_policy_create(&ps[0], &po));
+    po.kind = RECO_POLICY_POPULARITY;
+    po.item_weights = popularity;
+    po.n_item_weights = N;
+    CHECK("popular policy", reco_policy_create(&ps[1], &po));
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    po.model = model;
+    po.signal_weights = reward;
+    CHECK("greedy-supervised policy", reco_policy_create(&ps[2], &po));
+
+    /* 3. RecoMind in the simulator */
+    for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++)
+        so.reward[f] = reward[f];
+    if (so.max_session_len > wo.max_session_len)
+        so.max_session_len = wo.max_session_len;
+    reco_model_options qmo = mo;
+    qmo.seed = mo.seed + 100 * s + 17;
+    qo.model = &qmo;
+    CHECK("Q-network", j->random_init ? reco_qnet_create(&qnet, &qo)
+                                      : reco_qnet_create_warm(&qnet, model, reward, &qo));
+    po.kind = RECO_POLICY_MODEL_HEAD;
+    po.model = reco_qnet_online(qnet);
+    po.head = reco_qnet_q_head(qnet);
+    CHECK("RecoMind policy", reco_policy_create(&ps[3], &po));
+    for (int p = 0; p < N_POL; p++) {
+        CHECK("policy", reco_policy_get(&pols[p], ps[p]));
+        pols[p].name = pol_names[p];
+    }
+    rpo.lookback = wo.lookback;
+    rpo.seed = rpo.seed + s;
+    reco_sim_options tso = so;
+    tso.seed = so.seed + 1000 * s + 11;
+    tso.max_sessions = to.n_generators * to.sessions_per_generator;
+    reco_env tenv;
+    CHECK("replay", reco_replay_create(&replay, &rpo));
+    CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
+    CHECK("training simulator", reco_sim_set_start_env(train_sim, &wenv));
+    CHECK("training simulator", reco_sim_env(&tenv, train_sim));
+    if (to.n_generators != 1) {
+        snprintf(j->err, sizeof j->err, "seed %llu: the example runs one generator (trainer."
+                 "n_generators: 1) so that a run is a function of its seeds",
+                 (unsigned long long)s);
+        goto done;
+    }
+    /* evaluation users: a different block of the world's evaluation keys for each seed */
+    CHECK("evaluation users", reco_world_eval_users(users, world,
+                                                    (uint64_t)j->index * ex.eval_sessions,
+                                                    ex.eval_sessions));
+    curve_ctx cc;
+    memset(&cc, 0, sizeof cc);
+    cc.job = j;
+    cc.feedback = model;
+    cc.so = so;
+    cc.so.seed = so.seed + 1000 * s + 101;
+    cc.so.max_sessions = wo.max_sessions;
+    cc.start_world = eval_world;
+    cc.users = users;
+    cc.n_users = ex.eval_sessions < 300 ? ex.eval_sessions : 300;
+    cc.policy = pols[3];
+    CHECK("greedy-supervised in the simulator",
+          sim_return(&j->greedy_sim_return, &cc, &pols[BASELINE]));
+    double r0 = 0.0;
+    CHECK("RecoMind in the simulator", sim_return(&r0, &cc, &pols[3]));
+    j->curve[0] = (curve_point){0, r0, NAN, NAN, NAN};
+    j->n_curve = 1;
+    eo.max_candidates = wo.n_candidates;
+    eo.seed = eo.seed + 1000 * s + 23;
+    to.seed = to.seed + 1000 * s + 9;
+    to.n_users = wo.n_users;
+    to.progress = on_progress;
+    to.progress_payload = &cc;
+    say("seed %llu: training RecoMind (%s), %llu updates\n", (unsigned long long)s,
+        j->random_init ? "random init" : "warm start", (unsigned long long)to.total_updates);
+    CHECK("trainer", reco_trainer_create(&trainer, qnet, replay, &eo, make_env, train_sim, &to));
+    reco_trainer_report tr = RECO_TRAINER_REPORT_INIT;
+    const int trc = reco_trainer_run(&tr, trainer);
+    if (cc.failed)
+        CHECK("evaluation during training", -1);
+    CHECK("training", trc);
+    if (j->n_curve == 0 || j->curve[j->n_curve - 1].updates != tr.updates)
+        on_progress(&tr.last, &cc);
+
+    /* 4. evaluation in the simulator and in the world, common random numbers */
+    reco_eval_options evo = RECO_EVAL_OPTIONS_INIT;
+    evo.max_candidates = wo.n_candidates;
+    evo.deep_depth = ex.eval_deep_depth;
+    evo.confidence = ex.eval_confidence;
+    evo.item_topics = topics;
+    evo.n_item_topics = N;
+    reco_sim_options eso = so;
+    eso.seed = so.seed + 1000 * s + 202;
+    eso.max_sessions = wo.max_sessions;
+    reco_env eval_senv;
+    CHECK("evaluation simulator", reco_sim_create(&eval_sim, model, &eso));
+    CHECK("evaluation simulator", reco_sim_set_start_env(eval_sim, &eval_wenv));
+    CHECK("evaluation simulator", reco_sim_env(&eval_senv, eval_sim));
+    sim_reset sr = {eval_sim, eval_world};
+    evo.reset_env = reset_sim_hook;
+    evo.reset_env_payload = &sr;
+    t0 = now();
+    CHECK("evaluation in the simulator",
+          reco_eval_run(&j->ev[0], &eval_senv, pols, N_POL, users, ex.eval_sessions, &evo));
+    evo.reset_env = reset_world_hook;
+    evo.reset_env_payload = eval_world;
+    CHECK("evaluation in the world",
+          reco_eval_run(&j->ev[1], &eval_wenv, pols, N_POL, users, ex.eval_sessions, &evo));
+    say("seed %llu: evaluated %u sessions per policy in the simulator and the world (%.1f s)\n",
+        (unsigned long long)s, ex.eval_sessions, now() - t0);
+    j->rc = 0;
+done:
+    reco_trainer_free(trainer);
+    for (int p = 0; p < N_POL; p++)
+        reco_policy_free(ps[p]);
+    reco_qnet_free(qnet);
+    reco_replay_free(replay);
+    reco_sim_free(train_sim);
+    reco_sim_free(eval_sim);
+    reco_model_free(model);
+    reco_model_free(logger);
+    reco_log_free(log);
+    reco_log_free(boot);
+    reco_world_free(world);
+    reco_world_free(eval_world);
+    free(popularity);
+    free(weights);
+    free(ids);
+    free(topics);
+    free(users);
+    return NULL;
+}
+
+/* ---- reporting --------------------------------------------------------------------------- */
+
+static const reco_eval_metric shown[] = {RECO_EVAL_LONG_WATCHES, RECO_EVAL_DEPTH,
+                                         RECO_EVAL_DEEP_SHARE, RECO_EVAL_LONG_WATCHES_DEEP,
+                                         RECO_EVAL_DEPTH_DEEP, RECO_EVAL_RETURN, RECO_EVAL_HIDES,
+                                         RECO_EVAL_TOPICS};
+enum { N_SHOWN = sizeof shown / sizeof shown[0] };
+
+static void print_table(const reco_eval *ev, const char *title)
+{
+    printf("\n== %s: %u sessions per policy; mean [%g%% interval]; lift over "
+           "greedy-supervised [interval]\n", title, reco_eval_n_sessions(ev),
+           100.0 * reco_eval_confidence(ev));
+    printf("%-20s", "metric");
+    for (int p = 0; p < N_POL; p++)
+        printf(" %24s", pol_names[p]);
+    printf(" %26s\n", "recomind lift");
+    for (int k = 0; k < N_SHOWN; k++) {
+        printf("%-20s", reco_eval_metric_name(shown[k]));
+        for (int p = 0; p < N_POL; p++) {
+            reco_eval_stat st;
+            reco_eval_stat_get(&st, ev, (uint32_t)p, shown[k]);
+            char cell[64];
+            snprintf(cell, sizeof cell, "%.3f [%.3f, %.3f]", st.mean, st.lo, st.hi);
+            printf(" %24s", cell);
+        }
+        reco_eval_stat rel, dif;
+        reco_eval_lift(&rel, &dif, ev, 3, BASELINE, shown[k]);
+        char cell[64];
+        if (isnan(rel.mean))
+            snprintf(cell, sizeof cell, "n/a");
+        else
+            snprintf(cell, sizeof cell, "%+.1f%% [%+.1f, %+.1f]", 100 * rel.mean,
+                     100 * rel.lo, 100 * rel.hi);
+        printf(" %26s\n", cell);
+    }
+}
+
+static int write_curve(const seed_job *jobs, uint32_t n, const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/learning_curve.csv", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f, "seed,updates,greedy_q_sim_return,greedy_supervised_sim_return,loss,mean_q,"
+               "explore_return\n");
+    for (uint32_t k = 0; k < n; k++)
+        for (uint32_t i = 0; i < jobs[k].n_curve; i++) {
+            const curve_point *p = &jobs[k].curve[i];
+            fprintf(f, "%llu,%llu,%.6f,%.6f,%.6g,%.6g,%.6g\n",
+                    (unsigned long long)jobs[k].seed, (unsigned long long)p->updates,
+                    p->eval_return, jobs[k].greedy_sim_return, p->loss, p->mean_q,
+                    p->explore_return);
+        }
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Two PNG plots with gnuplot, if it is installed: the learning curves and the pooled lifts. */
+static void plots(const reco_eval *pooled[2], uint32_t n_seeds, const seed_job *jobs,
+                  const char *dir)
+{
+    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        printf("gnuplot not found: no PNG plots (apt-get install gnuplot-nox)\n");
+        return;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lifts.dat", dir);
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return;
+    for (int k = 0; k < N_SHOWN; k++) {
+        if (shown[k] == RECO_EVAL_DEEP_SHARE || shown[k] == RECO_EVAL_DEPTH_DEEP)
+            continue;
+        fprintf(f, "\"%s\"", reco_eval_metric_name(shown[k]));
+        for (int e = 0; e < 2; e++) {
+            reco_eval_stat rel, dif;
+            reco_eval_lift(&rel, &dif, pooled[e], 3, BASELINE, shown[k]);
+            fprintf(f, " %.4f %.4f %.4f", 100 * rel.mean, 100 * rel.lo, 100 * rel.hi);
+        }
+        fprintf(f, "\n");
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/plots.gp", dir);
+    f = fopen(path, "w");
+    if (f == NULL)
+        return;
+    fprintf(f, "set terminal pngcairo size 900,520 noenhanced\nset datafile separator ','\n"
+               "set output '%s/learning_curve.png'\nset key bottom right\n"
+               "set title 'RecoMind in the simulator: greedy-Q return per session'\n"
+               "set xlabel 'updates'\nset ylabel 'simulator return per session'\nplot ", dir);
+    for (uint32_t k = 0; k < n_seeds; k++)
+        fprintf(f, "%s'%s/learning_curve.csv' using ($1==%llu?$2:1/0):3 with linespoints "
+                   "title 'RecoMind, seed %llu', '' using ($1==%llu?$2:1/0):4 with lines dt 2 "
+                   "title 'greedy-supervised, seed %llu'", k ? ", " : "", dir,
+                (unsigned long long)jobs[k].seed, (unsigned long long)jobs[k].seed,
+                (unsigned long long)jobs[k].seed, (unsigned long long)jobs[k].seed);
+    fprintf(f, "\nset datafile separator whitespace\nset output '%s/lifts.png'\n"
+               "set title 'RecoMind vs greedy-supervised, pooled over %u seeds "
+               "(lift %%, 95%% interval)'\nset style data histogram\n"
+               "set style histogram errorbars gap 2 lw 1\nset style fill solid 0.6\n"
+               "set ylabel 'lift over greedy-supervised (%%)'\nset xlabel ''\nset key top left\n"
+               "set xtics rotate by -20\nset yzeroaxis\nunset xrange\n"
+               "plot '%s/lifts.dat' using 2:3:4:xtic(1) title 'simulator', "
+               "'' using 5:6:7 title 'world'\n", dir, n_seeds, dir);
+    fclose(f);
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "gnuplot '%s/plots.gp'", dir);
+    if (system(cmd) != 0)
+        printf("gnuplot failed: no PNG plots\n");
+    else
+        printf("plots: %s/learning_curve.png, %s/lifts.png\n", dir, dir);
+}
+
+static int bad_usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "recomind: %s%s%s (try --help)\n", msg, arg ? " " : "", arg ? arg : "");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    t_start = now();
+    const char *config_path = NULL;
+    int print_config = 0, random_init = 0;
+    reco_config *cfg = NULL;
+    if (reco_config_create(&cfg, NULL) < 0)
+        return 1;
+    /* first pass: the file; second pass: overrides, in order */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            reco_config_free(cfg);
+            return 0;
+        }
+        if (strcmp(a, "--config") == 0) {
+            if (i + 1 >= argc)
+                return bad_usage("--config needs a file", NULL);
+            config_path = argv[++i];
+        } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
+                   strcmp(a, "--seeds") == 0 || strcmp(a, "--init") == 0) {
+            if (i + 1 >= argc)
+                return bad_usage("missing value after", a);
+            i++;
+        } else if (strcmp(a, "--print-config") == 0) {
+            print_config = 1;
+        } else if (strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else {
+            return bad_usage("unknown argument", a);
+        }
+    }
+    int rc = config_path ? reco_config_load_file(cfg, config_path)
+                         : reco_config_load_string(cfg, default_yaml, strlen(default_yaml),
+                                                   "recomind defaults");
+    if (rc < 0) {
+        fprintf(stderr, "recomind: %s\n", reco_error_message());
+        reco_config_free(cfg);
+        return 2;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        char path[256], value[1024];
+        if (strcmp(a, "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (strcmp(a, "--init") == 0) {
+            i++;
+            if (strcmp(v, "warm") == 0)
+                random_init = 0;
+            else if (strcmp(v, "random") == 0)
+                random_init = 1;
+            else
+                return bad_usage("--init takes warm or random, not", v);
+            continue;
+        }
+        if (strcmp(a, "--set") == 0) {
+            const char *eq = strchr(v, '=');
+            if (eq == NULL || eq == v || (size_t)(eq - v) >= sizeof path)
+                return bad_usage("--set needs PATH=VALUE, not", v);
+            memcpy(path, v, (size_t)(eq - v));
+            path[eq - v] = '\0';
+            snprintf(value, sizeof value, "%s", eq + 1);
+        } else if (strcmp(a, "--out") == 0) {
+            snprintf(path, sizeof path, "experiment.output.dir");
+            snprintf(value, sizeof value, "%s", v);
+        } else if (strcmp(a, "--seeds") == 0) {
+            snprintf(path, sizeof path, "experiment.seeds");
+            snprintf(value, sizeof value, "[%s]", v);
+        } else {
+            continue;
+        }
+        i++;
+        if (reco_config_set(cfg, path, value) < 0) {
+            fprintf(stderr, "recomind: %s\n", reco_error_message());
+            reco_config_free(cfg);
+            return 2;
+        }
+    }
+    if (print_config) {
+        char *buf = malloc(1 << 16);
+        size_t len = 0;
+        rc = buf ? reco_config_write_string(cfg, buf, 1 << 16, &len) : RECO_ENOMEM;
+        if (rc == RECO_OK)
+            fwrite(buf, 1, len, stdout);
+        free(buf);
+        reco_config_free(cfg);
+        return rc == RECO_OK ? 0 : 1;
+    }
+    reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
+    reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
+    reco_config_get_experiment(&ex, cfg);
+    reco_config_get_world(&wo, cfg);
+    const uint32_t n_seeds = ex.n_seeds;
+    seed_job *jobs = calloc(n_seeds, sizeof *jobs);
+    pthread_t *threads = calloc(n_seeds, sizeof *threads);
+    if (jobs == NULL || threads == NULL) {
+        fprintf(stderr, "recomind: out of memory\n");
+        return 1;
+    }
+    printf("recomind: %u seeds on %u threads; world: %u items, %u candidates per step, "
+           "exclude_seen %d; logs: %llu interactions (%s); evaluation: %u sessions per policy "
+           "and environment\n", n_seeds, ex.threads, wo.n_items, wo.n_candidates,
+           wo.exclude_seen, (unsigned long long)ex.logging_interactions,
+           ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL      ? "supervised recommender"
+           : ex.logging_policy == RECO_EXPERIMENT_LOGGING_UNIFORM ? "uniform"
+                                                                   : "popularity",
+           ex.eval_sessions);
+    fflush(stdout);
+    for (uint32_t k = 0; k < n_seeds; k++) {
+        jobs[k].cfg = cfg;
+        jobs[k].seed = ex.seeds[k];
+        jobs[k].index = k;
+        jobs[k].random_init = random_init;
+    }
+    /* seeds run in waves of `threads`; each seed's objects are its own */
+    for (uint32_t k0 = 0; k0 < n_seeds; k0 += ex.threads) {
+        const uint32_t k1 = k0 + ex.threads < n_seeds ? k0 + ex.threads : n_seeds;
+        for (uint32_t k = k0; k < k1; k++)
+            if (pthread_create(&threads[k], NULL, run_seed, &jobs[k]) != 0) {
+                jobs[k].rc = 1;
+                snprintf(jobs[k].err, sizeof jobs[k].err, "cannot start a thread");
+                threads[k] = 0;
+            }
+        for (uint32_t k = k0; k < k1; k++)
+            if (threads[k])
+                pthread_join(threads[k], NULL);
+    }
+    int status = 0;
+    for (uint32_t k = 0; k < n_seeds; k++)
+        if (jobs[k].rc != 0) {
+            fprintf(stderr, "recomind: %s\n", jobs[k].err);
+            status = 1;
+        }
+    reco_eval *pooled[2] = {NULL, NULL};
+    const reco_eval **all = calloc(2 * (size_t)n_seeds + 2, sizeof *all);
+    char **env_names = calloc(2 * (size_t)n_seeds + 2, sizeof *env_names);
+    if (status == 0 && (all == NULL || env_names == NULL))
+        status = 1;
+    if (status == 0) {
+        for (int e = 0; e < 2; e++) {
+            const reco_eval **parts = all + (size_t)e * n_seeds;
+            for (uint32_t k = 0; k < n_seeds; k++)
+                parts[k] = jobs[k].ev[e];
+            if (reco_eval_concat(&pooled[e], parts, n_seeds) < 0) {
+                fprintf(stderr, "recomind: %s\n", reco_error_message());
+                status = 1;
+            }
+        }
+    }
+    if (status == 0) {
+        printf("\nper seed: RecoMind's lift over greedy-supervised [interval]\n");
+        printf("%-6s %-10s %24s %24s %24s\n", "seed", "env", "long_watches", "depth",
+               "return");
+        for (uint32_t k = 0; k < n_seeds; k++)
+            for (int e = 0; e < 2; e++) {
+                printf("%-6llu %-10s", (unsigned long long)jobs[k].seed,
+                       e ? "world" : "simulator");
+                const reco_eval_metric ms[3] = {RECO_EVAL_LONG_WATCHES, RECO_EVAL_DEPTH,
+                                                RECO_EVAL_RETURN};
+                for (int m = 0; m < 3; m++) {
+                    reco_eval_stat rel, dif;
+                    reco_eval_lift(&rel, &dif, jobs[k].ev[e], 3, BASELINE, ms[m]);
+                    char cell[64];
+                    snprintf(cell, sizeof cell, "%+.1f%% [%+.1f, %+.1f]", 100 * rel.mean,
+                             100 * rel.lo, 100 * rel.hi);
+                    printf(" %24s", cell);
+                }
+                printf("\n");
+            }
+        char title[96];
+        snprintf(title, sizeof title, "simulator, pooled over %u seeds", n_seeds);
+        print_table(pooled[0], title);
+        snprintf(title, sizeof title, "world, pooled over %u seeds", n_seeds);
+        print_table(pooled[1], title);
+        printf("\nsimulator vs world (pooled mean return per session):\n");
+        for (int p = 0; p < N_POL; p++) {
+            reco_eval_stat a, b;
+            reco_eval_stat_get(&a, pooled[0], (uint32_t)p, RECO_EVAL_RETURN);
+            reco_eval_stat_get(&b, pooled[1], (uint32_t)p, RECO_EVAL_RETURN);
+            printf("  %-20s simulator %.3f  world %.3f  gap %+.3f\n", pol_names[p], a.mean,
+                   b.mean, a.mean - b.mean);
+        }
+        /* files: one environment per (side, seed), then the pooled ones */
+        uint32_t n_env = 0;
+        const reco_eval **evs = all;
+        for (int e = 0; e < 2; e++) {
+            for (uint32_t k = 0; k < n_seeds; k++) {
+                evs[n_env] = jobs[k].ev[e];
+                env_names[n_env] = malloc(64);
+                if (env_names[n_env])
+                    snprintf(env_names[n_env], 64, "%s (seed %llu)", e ? "world" : "sim",
+                             (unsigned long long)jobs[k].seed);
+                n_env++;
+            }
+            evs[n_env] = pooled[e];
+            env_names[n_env] = malloc(64);
+            if (env_names[n_env])
+                snprintf(env_names[n_env], 64, "%s (pooled)", e ? "world" : "sim");
+            n_env++;
+        }
+        mkdir(ex.output_dir, 0777);
+        char path[4200];
+        int want_json = 0, want_csv = 0, want_png = 0;
+        for (uint32_t i = 0; i < ex.n_formats; i++) {
+            want_json |= ex.formats[i] == RECO_OUTPUT_JSON;
+            want_csv |= ex.formats[i] == RECO_OUTPUT_CSV;
+            want_png |= ex.formats[i] == RECO_OUTPUT_PNG;
+        }
+        printf("\n");
+        if (want_json) {
+            snprintf(path, sizeof path, "%s/results.json", ex.output_dir);
+            if (reco_eval_write_json(evs, (const char *const *)env_names, n_env, pol_names,
+                                     BASELINE, path) < 0) {
+                fprintf(stderr, "recomind: %s\n", reco_error_message());
+                status = 1;
+            } else {
+                printf("results: %s\n", path);
+            }
+        }
+        if (want_csv) {
+            snprintf(path, sizeof path, "%s/results.csv", ex.output_dir);
+            if (reco_eval_write_csv(evs, (const char *const *)env_names, n_env, pol_names,
+                                    BASELINE, path) < 0) {
+                fprintf(stderr, "recomind: %s\n", reco_error_message());
+                status = 1;
+            } else {
+                printf("results: %s\n", path);
+            }
+        }
+        if (write_curve(jobs, n_seeds, ex.output_dir) < 0) {
+            fprintf(stderr, "recomind: cannot write %s/learning_curve.csv\n", ex.output_dir);
+            status = 1;
+        } else {
+            printf("learning curve: %s/learning_curve.csv\n", ex.output_dir);
+        }
+        if (want_png && status == 0)
+            plots((const reco_eval **)pooled, n_seeds, jobs, ex.output_dir);
+        for (uint32_t i = 0; i < n_env; i++)
+            free(env_names[i]);
+    }
+    printf("total %.1f s\n", now() - t_start);
+    for (uint32_t k = 0; k < n_seeds; k++) {
+        reco_eval_free(jobs[k].ev[0]);
+        reco_eval_free(jobs[k].ev[1]);
+    }
+    reco_eval_free(pooled[0]);
+    reco_eval_free(pooled[1]);
+    free(all);
+    free(env_names);
+    free(jobs);
+    free(threads);
+    reco_config_free(cfg);
+    return status;
+}
