@@ -207,7 +207,7 @@ def main():
             f.write("set title 'Ablations: RecoMind return lift over greedy-supervised "
                     "(%%, 95%% interval)'\n")
             f.write("set style data histogram\nset style histogram errorbars gap 2 lw 1\n")
-            f.write("set style fill solid 0.6\nset xtics rotate by -25\nset yzeroaxis\n")
+            f.write("set style fill solid 0.6\nset xtics rotate by -25\nset xzeroaxis lt -1\n")
             f.write("set ylabel 'return lift (%%)'\nset key top left\n")
             f.write("plot '%s' using 2:3:4:xtic(1) title 'simulator', '' using 5:6:7 "
                     "title 'world'\n" % dat)

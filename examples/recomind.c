@@ -618,16 +618,16 @@ static void plots(const reco_eval *pooled[2], uint32_t n_seeds, const seed_job *
                "set xlabel 'updates'\nset ylabel 'simulator return per session'\nplot ", dir);
     for (uint32_t k = 0; k < n_seeds; k++)
         fprintf(f, "%s'%s/learning_curve.csv' using ($1==%llu?$2:1/0):3 with linespoints "
-                   "title 'RecoMind, seed %llu', '' using ($1==%llu?$2:1/0):4 with lines dt 2 "
-                   "title 'greedy-supervised, seed %llu'", k ? ", " : "", dir,
-                (unsigned long long)jobs[k].seed, (unsigned long long)jobs[k].seed,
-                (unsigned long long)jobs[k].seed, (unsigned long long)jobs[k].seed);
+                   "lc %u title 'RecoMind, seed %llu', '' using ($1==%llu?$2:1/0):4 with lines "
+                   "dt 2 lc %u title 'greedy-supervised, seed %llu'", k ? ", " : "", dir,
+                (unsigned long long)jobs[k].seed, k + 1, (unsigned long long)jobs[k].seed,
+                (unsigned long long)jobs[k].seed, k + 1, (unsigned long long)jobs[k].seed);
     fprintf(f, "\nset datafile separator whitespace\nset output '%s/lifts.png'\n"
                "set title 'RecoMind vs greedy-supervised, pooled over %u seeds "
                "(lift %%, 95%% interval)'\nset style data histogram\n"
                "set style histogram errorbars gap 2 lw 1\nset style fill solid 0.6\n"
                "set ylabel 'lift over greedy-supervised (%%)'\nset xlabel ''\nset key top left\n"
-               "set xtics rotate by -20\nset yzeroaxis\nunset xrange\n"
+               "set xtics rotate by -20\nset xzeroaxis lt -1\nunset xrange\n"
                "plot '%s/lifts.dat' using 2:3:4:xtic(1) title 'simulator', "
                "'' using 5:6:7 title 'world'\n", dir, n_seeds, dir);
     fclose(f);
