@@ -25,15 +25,31 @@
  * biases) are updated sparsely: a step touches only the items that appeared in the batch.
  *
  * @code
- * reco_model_options o = RECO_MODEL_OPTIONS_INIT;
- * o.n_items = 10000; o.n_signals = 4; o.max_batch = 256; o.max_candidates = 500;
+ * reco_model_options o = RECO_MODEL_OPTIONS_INIT;     // lookback L = 20
+ * o.n_items = 10000; o.n_signals = 4; o.max_batch = 1; o.max_candidates = 500;
  * reco_model *m = NULL;
- * if (reco_model_create(&m, &o) < 0) { fprintf(stderr, "%s\n", reco_error_message()); return 1; }
- * // ... fill a reco_batch with B histories and C shared candidates ...
- * uint32_t head = reco_model_n_heads(m) - 1;            // the Q head
- * float *scores = malloc(sizeof(float) * B * C);
- * reco_model_score(scores, m, NULL, &batch, &head, 1);  // (B, 1, C)
- * reco_model_save(m, "model.reco");
+ * reco_workspace *ws = NULL;                          // one per scoring thread
+ * if (reco_model_create(&m, &o) < 0 || reco_workspace_create(&ws, m) < 0) {
+ *     fprintf(stderr, "%s\n", reco_error_message());
+ *     reco_model_free(m);
+ *     return 1;
+ * }
+ * int32_t hist[20]; uint32_t fb[20];                  // (B, L), newest last
+ * for (int t = 0; t < 20; t++) { hist[t] = RECO_PAD; fb[t] = 0; }
+ * hist[19] = 42; fb[19] = 1u << RECO_SIGNAL_CLICK;    // one click on item 42
+ * int32_t cand[500];
+ * for (int c = 0; c < 500; c++) cand[c] = 7 * c;      // the retrieval stage's candidates
+ * reco_batch batch = RECO_BATCH_INIT;
+ * batch.size = 1; batch.items = hist; batch.feedback = fb;
+ * batch.n_candidates = 500; batch.candidates = cand; batch.shared_candidates = 1;
+ * uint32_t head = reco_model_n_heads(m) - 1;          // the Q head
+ * float scores[500];                                  // (B, 1, C)
+ * int32_t best[10];                                   // (B, 10): top 10 of the catalog
+ * if (reco_model_score(scores, m, ws, &batch, &head, 1) < 0 ||
+ *     reco_model_topn(best, NULL, m, ws, &batch, head, 10) < 0 ||
+ *     reco_model_save(m, "model.reco", 0) < 0)       // 0: weights only
+ *     fprintf(stderr, "%s\n", reco_error_message());
+ * reco_workspace_free(ws);
  * reco_model_free(m);
  * @endcode
  *

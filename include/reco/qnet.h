@@ -31,13 +31,18 @@
  *     fprintf(stderr, "%s\n", reco_error_message());
  *     return 1;
  * }
+ * // B transitions from the replay (reco_replay_sample()), C candidates shared by every s'
  * reco_qnet_batch b = RECO_QNET_BATCH_INIT;
  * b.size = B; b.state_items = s_items; b.state_feedback = s_fb; b.actions = act;
  * b.rewards = rew; b.next_items = n_items; b.next_feedback = n_fb; b.done = done;
  * b.weights = w; b.n_candidates = C; b.candidates = cand; b.shared_candidates = 1;
  * reco_qnet_update_info info = RECO_QNET_UPDATE_INFO_INIT;
+ * float td[B];                                     // the new priorities, (B)
  * int rc = reco_qnet_update(&info, td, q, &b);
- * if (rc == RECO_ESTATE) { ... diverged: lower the learning rate, reco_qnet_restore_last_good() }
+ * if (rc == RECO_ESTATE)                           // "diverged: ...": nothing was changed;
+ *     reco_qnet_set_param(q, RECO_QNET_PARAM_LR, 1e-4);   // e.g. lower the learning rate
+ * else if (rc < 0)
+ *     fprintf(stderr, "%s\n", reco_error_message());
  * const reco_model *policy = reco_qnet_online(q);  // score with the Q head
  * reco_qnet_free(q);
  * @endcode

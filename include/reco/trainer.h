@@ -51,10 +51,14 @@
  * to.n_users = 10000; to.total_updates = 20000; to.metrics_csv = "train.csv";
  * reco_explorer_options eo = RECO_EXPLORER_OPTIONS_INIT;
  * reco_trainer *t = NULL;
+ * reco_trainer_report report = RECO_TRAINER_REPORT_INIT;
  * if (reco_trainer_create(&t, qnet, replay, &eo, make_env, &app, &to) < 0 ||
  *     reco_trainer_run(&report, t) < 0)
  *     fprintf(stderr, "%s\n", reco_error_message());
- * reco_trainer_free(t);
+ * else
+ *     printf("%llu updates, %llu transitions\n", (unsigned long long)report.updates,
+ *            (unsigned long long)report.transitions);
+ * reco_trainer_free(t);                    // then free the sims, replay and Q-network
  * @endcode
  *
  * @par Thread safety
