@@ -33,6 +33,7 @@ struct reco_sim {
     float *b_logits;     /* (max_batch, F + 1) */
     float *probs;        /* (S, F + 1) */
     uint64_t *taken;     /* (N) bits, all clear between calls: candidate membership */
+    float *penalty;      /* (N) copy of the options' item_penalty, or NULL */
     const reco_env *start;
 };
 
@@ -73,6 +74,11 @@ static int validate(const reco_sim_options *o, const reco_model_options *mo)
                                   "excluding the %u-item window needs n_candidates + lookback "
                                   "<= n_items (%u + %u > %u)", mo->lookback, o->n_candidates,
                                   mo->lookback, mo->n_items);
+    if (o->item_penalty != NULL)
+        for (uint32_t i = 0; i < mo->n_items; i++)
+            if (!isfinite(o->item_penalty[i]))
+                return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.item_penalty",
+                                          "item %u's penalty is not finite", i);
     for (uint32_t f = 0; f < mo->n_signals; f++) {
         if (!isfinite(o->reward[f]))
             return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.reward",
@@ -97,7 +103,8 @@ void reco_sim_free(reco_sim *sim)
     reco_workspace_free(sim->ws);
     void *bufs[] = {sim->win_items, sim->win_fb, sim->feat, sim->user, sim->len,
                     sim->active, sim->resets, sim->rng, sim->b_items, sim->b_fb,
-                    sim->b_feat, sim->b_shown, sim->b_logits, sim->probs, sim->taken};
+                    sim->b_feat, sim->b_shown, sim->b_logits, sim->probs, sim->taken,
+                    sim->penalty};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(&a, bufs[i]);
     reco__free(&a, sim);
@@ -167,6 +174,15 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
         (rc = reco_workspace_create(&s->ws, model)) < 0) {
         reco_sim_free(s);
         return RECO_ENOMEM;
+    }
+    s->o.item_penalty = NULL; /* the caller's array is not kept */
+    if (o.item_penalty != NULL) {
+        s->penalty = reco__calloc(&a, s->N, sizeof(float));
+        if (s->penalty == NULL) {
+            reco_sim_free(s);
+            return RECO_ENOMEM;
+        }
+        memcpy(s->penalty, o.item_penalty, s->N * sizeof(float));
     }
     for (size_t i = 0; i < S * L; i++)
         s->win_items[i] = RECO_PAD;
@@ -451,6 +467,8 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
                 er += (double)s->o.reward[f] * p[f];
             reward = (float)er;
         }
+        if (s->penalty != NULL)
+            reward -= s->penalty[items[i]];
         const double u_exit = reco_rng_uniform(rng);
         s->len[sl]++;
         const int done = u_exit < p[F]                          ? RECO_ENV_EXIT

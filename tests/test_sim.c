@@ -511,6 +511,49 @@ static void test_sim_exclude_seen_and_expected_reward(void **state)
     reco_model_free(m);
 }
 
+/* item_penalty: the reward of a step is lowered by the shown item's penalty (copied at
+ * creation: the caller's array may change afterwards); a non-finite penalty is refused. */
+static void test_sim_item_penalty(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL);
+    float pen[NI];
+    for (int i = 0; i < NI; i++)
+        pen[i] = 0.01f * (float)i;
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = 1;
+    so.max_session_len = 1000;
+    so.n_candidates = 10;
+    so.expected_reward = 1;
+    so.item_penalty = pen;
+    reco_sim *s = NULL;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    pen[3] = 100.0f; /* not seen by the simulator: it copied the array */
+    reco_env env;
+    reco_sim_env(&env, s);
+    const double r0 = 0.1 * 0.6 + 1.0 * 0.3 + 0.3 * 0.15 - 0.5 * 0.2;
+    const double r1 = 0.1 * 0.5 + 1.0 * 0.4 + 0.3 * 0.1 - 0.5 * 0.3;
+    uint32_t slot = 0;
+    uint64_t user = 1;
+    assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+    for (int t = 0; t < 60; t++) {
+        const int32_t item = t % NI;
+        uint32_t bits;
+        float r;
+        int done;
+        assert_int_equal(env.step(&bits, &r, &done, &slot, &item, 1, env.payload), RECO_OK);
+        assert_float_equal(r, (item == 0 ? r0 : r1) - 0.01 * item, 1e-5);
+        if (done)
+            assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+    }
+    reco_sim_free(s);
+    pen[5] = NAN;
+    s = (reco_sim *)&s;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.item_penalty");
+    assert_null(s);
+    reco_model_free(m);
+}
+
 static void test_sim_no_allocation_in_steps(void **state)
 {
     (void)state;
@@ -632,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_sim_reset_replays),
         cmocka_unit_test(test_sim_bad_input),
         cmocka_unit_test(test_sim_exclude_seen_and_expected_reward),
+        cmocka_unit_test(test_sim_item_penalty),
         cmocka_unit_test(test_sim_no_allocation_in_steps),
         cmocka_unit_test(test_sim_state_save_load),
     };

@@ -657,8 +657,8 @@ RECO_API int reco_config_set_model(reco_config *cfg, const reco_model_options *i
  *
  * @p out->version must be set first (e.g. by @ref RECO_SIM_OPTIONS_INIT); fields added
  * after that version are not written, and @p out->version, @p out->allocator and the
- * per-signal arrays @p out->reward, @p out->parent and @p out->parent_value (not part of the
- * section) are left as they are. The YAML paths, ranges and defaults are those of
+ * per-signal arrays @p out->reward, @p out->parent and @p out->parent_value and the pointer
+ * @p out->item_penalty (not part of the section) are left as they are. The YAML paths, ranges and defaults are those of
  * @ref reco_sim_options.
  * @param[in,out] out  receives the values; its @c version member is read.
  * @param[in]     cfg  the handle.

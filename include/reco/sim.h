@@ -98,6 +98,12 @@ typedef struct reco_sim_options {
      *  the next state and the exit. Same mean, less variance for a learner. Default 0.
      *  @since 0.1 */
     int expected_reward;
+    /** (n_items) finite per-item amounts subtracted from the reward of every step that shows
+     *  the item, or NULL (default) for none; copied at creation. Meant for pessimism where
+     *  the simulator knows little, e.g. `lambda / sqrt(1 + n_i)` with n_i the item's logged
+     *  impressions, so that a learner does not chase the model's errors on rarely logged
+     *  items; it changes the reward only, not the feedback bits or the exit. @since 0.1 */
+    const float *item_penalty;
 } reco_sim_options;
 
 /** Initialiser for @ref reco_sim_options with the defaults of the current version. */
@@ -105,7 +111,7 @@ typedef struct reco_sim_options {
     { RECO_SIM_OPTIONS_VERSION, NULL, 1, 256, 100, 500,                                        \
       {0.1f, 1.0f, 0.3f, -0.5f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},                           \
       {-1, 0, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},                           \
-      {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0 }
+      {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL }
 
 /**
  * @brief Fill @p opts with the defaults of options version @p version.

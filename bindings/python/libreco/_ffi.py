@@ -238,7 +238,8 @@ class SimOptions(Structure):
                 ("max_sessions", c_uint32), ("max_session_len", c_uint32),
                 ("n_candidates", c_uint32), ("reward", c_float * 16),
                 ("parent", c_int32 * 16), ("parent_value", c_int32 * 16),
-                ("exclude_seen", c_int), ("expected_reward", c_int)]
+                ("exclude_seen", c_int), ("expected_reward", c_int),
+                ("item_penalty", c_void_p)]
 
 
 class QNetOptions(Structure):
