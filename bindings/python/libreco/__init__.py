@@ -12,15 +12,19 @@ else ``ctypes.util.find_library("reco")``, else ``build*/lib`` of the source tre
 package sits in.
 """
 from . import _ffi
-from ._ffi import (ExperimentOptions, ExplorerOptions, ExplorerSchedule, FitOptions, LogRow,
-                   ModelOptions, QNetOptions, ReplayOptions, Rng, SimOptions, TrainerOptions,
-                   WorldOptions, WorldSlotInfo)
+from ._ffi import (EvalOptions, ExperimentOptions, ExplorerOptions, ExplorerSchedule,
+                   FitOptions, LogRow, ModelOptions, QNetOptions, ReplayOptions, Rng,
+                   SimOptions, TrainerOptions, WorldOptions, WorldSlotInfo)
 from ._core import Record
 from .config import Config, experiment_options
 from .errors import (ConfigError, Error, FileError, FormatError, InvalidArgumentError,
                      NoMemoryError, StateError, VersionError, status_name, status_string)
 from .errors import (EFORMAT, EINVAL, EIO, ENOMEM, ECONFIG, ERROR, ESTATE, EVERSION, OK)
-from .evaluation import evaluate
+from .evaluation import (EVAL_DEEP_SHARE, EVAL_DEPTH, EVAL_DEPTH_DEEP, EVAL_HIDES,
+                         EVAL_LONG_WATCHES, EVAL_LONG_WATCHES_DEEP, EVAL_METRIC_NAMES,
+                         EVAL_N_METRICS, EVAL_RETURN, EVAL_TOPICS, Eval, eval_concat,
+                         eval_metric_name, eval_options, eval_run, eval_write_csv,
+                         eval_write_json)
 from .explorer import (EXPLORER_BOLTZMANN, EXPLORER_EPSILON_GREEDY, EXPLORER_GREEDY,
                        EXPLORER_TOP_K_SOFTMAX, Explorer, explorer_options, schedule)
 from .log import Log, fit_model, fit_options, metrics_auc, metrics_ece, metrics_log_loss

@@ -372,6 +372,25 @@ class RunOptions(Structure):
                 ("on_step_payload", c_void_p)]
 
 
+class EvalStat(Structure):
+    _fields_ = [("mean", c_double), ("lo", c_double), ("hi", c_double), ("n", c_uint64)]
+
+
+EVAL_N_METRICS = 8
+EVAL_RESET_FN = CFUNCTYPE(c_int, c_void_p)
+EVAL_PROGRESS_FN = CFUNCTYPE(None, c_uint32, c_uint64, c_void_p)
+
+
+class EvalOptions(Structure):
+    _fields_ = [("version", c_uint), ("allocator", c_void_p), ("parallel", c_uint32),
+                ("max_candidates", c_uint32), ("max_steps", c_uint32),
+                ("long_watch_signal", c_uint32), ("hide_signal", c_int32),
+                ("deep_depth", c_uint32), ("item_topics", P_u32), ("n_item_topics", c_uint32),
+                ("confidence", c_double), ("reset_env", c_void_p),
+                ("reset_env_payload", c_void_p), ("progress", c_void_p),
+                ("progress_payload", c_void_p)]
+
+
 # Current versions of the structs above (the headers' *_VERSION macros).
 VERSIONS = {
     ErrorInfo: 1, ModelOptions: 1, Batch: 1, Env: 2, WorldOptions: 2, WorldSlotInfo: 1,
@@ -380,7 +399,7 @@ VERSIONS = {
     FitReport: 1, SimOptions: 2, QNetOptions: 1, QNetBatch: 1, QNetUpdateInfo: 1,
     ReplayOptions: 1, ReplaySegment: 1, ReplayBatch: 1, ReplayStats: 1, ExplorerOptions: 1,
     TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 1, PolicyOptions: 1,
-    RunStats: 1, RunOptions: 1,
+    RunStats: 1, RunOptions: 1, EvalOptions: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
@@ -502,6 +521,7 @@ _PROTOTYPES = {
     "reco_sim_options_init": (c_int, [POINTER(SimOptions), c_uint]),
     "reco_sim_create": (c_int, [PH, H, POINTER(SimOptions)]),
     "reco_sim_free": (None, [H]),
+    "reco_sim_reset": (c_int, [H]),
     "reco_sim_env": (c_int, [POINTER(Env), H]),
     "reco_sim_set_start_env": (c_int, [H, POINTER(Env)]),
     "reco_sim_probabilities": (c_int, [P_f32, H, P_u32, P_i32, c_uint32]),
@@ -570,6 +590,25 @@ _PROTOTYPES = {
     "reco_run_options_init": (c_int, [POINTER(RunOptions), c_uint]),
     "reco_run_sessions": (c_int, [POINTER(RunStats), P_u32, P_f32, POINTER(Env),
                                   POINTER(Policy), P_u64, c_uint32, POINTER(RunOptions)]),
+    # eval.h
+    "reco_eval_metric_name": (c_char_p, [c_enum]),
+    "reco_eval_options_init": (c_int, [POINTER(EvalOptions), c_uint]),
+    "reco_eval_run": (c_int, [PH, POINTER(Env), POINTER(Policy), c_uint32, P_u64, c_uint32,
+                              POINTER(EvalOptions)]),
+    "reco_eval_free": (None, [H]),
+    "reco_eval_n_policies": (c_uint32, [H]),
+    "reco_eval_n_sessions": (c_uint32, [H]),
+    "reco_eval_confidence": (c_double, [H]),
+    "reco_eval_policy_name": (c_char_p, [H, c_uint32]),
+    "reco_eval_stat_get": (c_int, [POINTER(EvalStat), H, c_uint32, c_enum]),
+    "reco_eval_lift": (c_int, [POINTER(EvalStat), POINTER(EvalStat), H, c_uint32, c_uint32,
+                               c_enum]),
+    "reco_eval_session": (c_int, [P_f64, H, c_uint32, c_uint32]),
+    "reco_eval_write_json": (c_int, [POINTER(c_void_p), POINTER(c_char_p), c_uint32,
+                                     POINTER(c_char_p), c_uint32, c_char_p]),
+    "reco_eval_write_csv": (c_int, [POINTER(c_void_p), POINTER(c_char_p), c_uint32,
+                                    POINTER(c_char_p), c_uint32, c_char_p]),
+    "reco_eval_concat": (c_int, [PH, POINTER(c_void_p), c_uint32]),
 }
 
 for _name, (_res, _args) in _PROTOTYPES.items():

@@ -29,6 +29,11 @@ class Sim(Handle):
         super().__init__(raw, parents=(model,))
         self._start_env = None
 
+    def reset(self):
+        """Every slot idle, every slot's reset count back to 0 (``reco_sim_reset``): the same
+        resets then replay the same random streams."""
+        check(lib.reco_sim_reset(self._h))
+
     def env(self):
         """Its :class:`Env` (``reco_sim_env``)."""
         return Env(self, lib.reco_sim_env)

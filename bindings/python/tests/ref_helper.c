@@ -136,6 +136,11 @@ static int layout(void)
       F(truncated) F(cut) F(count) F(reward))
     S(reco_run_options, "RunOptions", F(version) F(allocator) F(parallel) F(max_candidates)
       F(max_steps) F(on_step) F(on_step_payload))
+    S(reco_eval_stat, "EvalStat", F(mean) F(lo) F(hi) F(n))
+    S(reco_eval_options, "EvalOptions", F(version) F(allocator) F(parallel) F(max_candidates)
+      F(max_steps) F(long_watch_signal) F(hide_signal) F(deep_depth) F(item_topics)
+      F(n_item_topics) F(confidence) F(reset_env) F(reset_env_payload) F(progress)
+      F(progress_payload))
     printf("\n}\n");
     return 0;
 }

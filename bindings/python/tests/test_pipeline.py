@@ -119,8 +119,6 @@ def test_recomind_warm_start_train_and_evaluate(world, fitted, tmp_path):
         assert np.array_equal(q2.online().score(items, None, np.arange(50), heads=q.q_head),
                               q.online().score(items, None, np.arange(50), heads=q.q_head))
     assert set(results) == {"greedy-Q", "greedy-supervised", "random"}
-    with pytest.raises(NotImplementedError):
-        libreco.evaluate()                        # reco_eval (issue 7) is not wrapped yet
     for h in (rb, q, sim):
         h.close()
 
