@@ -1329,39 +1329,81 @@ static void heap_sift_up(float *s, int32_t *id, size_t i)
     }
 }
 
+/* Inserts (sc, item) into the heap (s, id) of k entries and capacity n; returns the new k. */
+static size_t heap_offer(float *s, int32_t *id, size_t k, size_t n, float sc, int32_t item)
+{
+    if (k < n) {
+        s[k] = sc;
+        id[k] = item;
+        heap_sift_up(s, id, k);
+        return k + 1;
+    }
+    if (better(sc, item, s[0], id[0])) {
+        s[0] = sc;
+        id[0] = item;
+        heap_sift_down(s, id, n, 0);
+    }
+    return k;
+}
+
+/* heap_offer for `count` consecutive items from `first`. Out of line: the catalog scan, which
+ * seldom gets here once the heap is full, keeps its registers. */
+__attribute__((noinline)) static size_t heap_offer_run(float *s, int32_t *id, size_t k, size_t n,
+                                                       const float *sc, size_t count,
+                                                       int32_t first)
+{
+    for (size_t q = 0; q < count; q++)
+        k = heap_offer(s, id, k, n, sc[q], first + (int32_t)q);
+    return k;
+}
+
 /* The bounded selection of reco_model_topn for a single state: heap (s, id) of capacity n
- * over all N items, scoring four rows at a time as they stream past. */
+ * over all N items, scoring eight rows at a time as they stream past. Items come in increasing
+ * id order, so once the heap is full a newcomer beats the root only with a strictly higher
+ * score: one vector compare against the root rejects most groups of eight. Inlined with a
+ * constant d where it is a common width (see vec_dot8_rows). */
+static inline VEC_INLINE size_t topn_scan(float *s, int32_t *id, size_t n, const float *emb,
+                                          const float *bias, size_t H, size_t head,
+                                          const float *p, size_t N, size_t d)
+{
+    size_t k = 0;
+    for (size_t i = 0; i + VEC_LANES <= N; i += VEC_LANES) {
+        const float *b = bias + i * H + head;
+        const vec8f v = vec_dot8_rows(p, emb + i * d, d, d) +
+                        (vec8f){b[0], b[H], b[2 * H], b[3 * H], b[4 * H], b[5 * H], b[6 * H],
+                                b[7 * H]};
+        if (k == n) {
+            const vec8i above = v > ((vec8f){0} + s[0]);
+            int any = 0;
+            for (size_t q = 0; q < VEC_LANES; q++)
+                any |= above[q];
+            if (!any)
+                continue;
+        }
+        float sc[VEC_LANES];
+        vec8_store(sc, v);
+        k = heap_offer_run(s, id, k, n, sc, VEC_LANES, (int32_t)i);
+    }
+    return k;
+}
+
 RECO__HOT
 static void topn_scan_one(float *s, int32_t *id, size_t n, const float *emb, const float *bias,
                           size_t H, size_t head, const float *p, size_t N, size_t d)
 {
-    size_t k = 0;
-    size_t i = 0;
-    for (; i < N; i += 4) {
-        float v[4];
-        const size_t m = N - i < 4 ? N - i : 4;
-        if (m == 4) {
-            vec_dot4(v, p, emb + i * d, emb + (i + 1) * d, emb + (i + 2) * d, emb + (i + 3) * d,
-                     d);
-        } else {
-            for (size_t q = 0; q < m; q++)
-                v[q] = vec_dot(p, emb + (i + q) * d, d);
-        }
-        for (size_t q = 0; q < m; q++) {
-            const float sc = v[q] + bias[(i + q) * H + head];
-            const int32_t item = (int32_t)(i + q);
-            if (k < n) {
-                s[k] = sc;
-                id[k] = item;
-                heap_sift_up(s, id, k);
-                k++;
-            } else if (better(sc, item, s[0], id[0])) {
-                s[0] = sc;
-                id[0] = item;
-                heap_sift_down(s, id, n, 0);
-            }
-        }
-    }
+    size_t k;
+    if (d == 64)
+        k = topn_scan(s, id, n, emb, bias, H, head, p, N, 64);
+    else if (d == 32)
+        k = topn_scan(s, id, n, emb, bias, H, head, p, N, 32);
+    else
+        k = topn_scan(s, id, n, emb, bias, H, head, p, N, d);
+    /* the last N % 8 items, one at a time: vec_dot has the bits of vec_dot8_rows */
+    float sc[VEC_LANES];
+    const size_t i0 = N - N % VEC_LANES;
+    for (size_t i = i0; i < N; i++)
+        sc[i - i0] = vec_dot(p, emb + i * d, d) + bias[i * H + head];
+    heap_offer_run(s, id, k, n, sc, N - i0, (int32_t)i0);
 }
 
 int reco_model_topn(int32_t *ids_out, float *scores_out, const reco_model *model,
