@@ -583,6 +583,20 @@ static int write_curve(const seed_job *jobs, uint32_t n, const char *dir)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* Two-sided Student t quantile for a 95% interval with `df` degrees of freedom (a table to
+ * 30, then the normal quantile's 1.96 plus the first Cornish-Fisher term). */
+static double t95(uint32_t df)
+{
+    static const double t[31] = {0,      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
+                                 2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+                                 2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
+                                 2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+    if (df <= 30)
+        return t[df];
+    const double z = 1.959964;
+    return z + (z * z * z + z) / (4.0 * df);
+}
+
 /* Two PNG plots with gnuplot, if it is installed: the learning curves and the pooled lifts. */
 static void plots(const reco_eval *pooled[2], uint32_t n_seeds, const seed_job *jobs,
                   const char *dir)
@@ -817,6 +831,35 @@ int main(int argc, char **argv)
                 }
                 printf("\n");
             }
+        if (n_seeds >= 2) {
+            /* the spread between seeds (training included): a t interval of the seeds'
+             * lifts; the pooled intervals below hold the trained policies fixed */
+            for (int e = 0; e < 2; e++) {
+                printf("%-6s %-10s", "seeds", e ? "world" : "simulator");
+                const reco_eval_metric ms[3] = {RECO_EVAL_LONG_WATCHES, RECO_EVAL_DEPTH,
+                                                RECO_EVAL_RETURN};
+                for (int m = 0; m < 3; m++) {
+                    double sum = 0.0, sq = 0.0;
+                    for (uint32_t k = 0; k < n_seeds; k++) {
+                        reco_eval_stat rel, dif;
+                        reco_eval_lift(&rel, &dif, jobs[k].ev[e], 3, BASELINE, ms[m]);
+                        sum += rel.mean;
+                        sq += rel.mean * rel.mean;
+                    }
+                    const double mean = sum / n_seeds;
+                    const double var = (sq - n_seeds * mean * mean) / (n_seeds - 1);
+                    const double half = t95(n_seeds - 1) * sqrt(var > 0 ? var : 0) /
+                                        sqrt((double)n_seeds);
+                    char cell[64];
+                    snprintf(cell, sizeof cell, "%+.1f%% [%+.1f, %+.1f]", 100 * mean,
+                             100 * (mean - half), 100 * (mean + half));
+                    printf(" %24s", cell);
+                }
+                printf("\n");
+            }
+            printf("(seeds: the mean of the seeds' lifts with a 95%% t interval over seeds, "
+                   "which includes the variation of training)\n");
+        }
         char title[96];
         snprintf(title, sizeof title, "simulator, pooled over %u seeds", n_seeds);
         print_table(pooled[0], title);
