@@ -93,7 +93,8 @@ static void usage(FILE *f)
         "\n"
         "SYNOPSIS\n"
         "    recomind [--config FILE] [--set PATH=VALUE]... [--out DIR] [--seeds LIST]\n"
-        "             [--init warm|random] [--print-config] [--quiet] [--help]\n"
+        "             [--init warm|random] [--ensemble K] [--print-config] [--quiet]\n"
+        "             [--help]\n"
         "\n"
         "DESCRIPTION\n"
         "    For each seed: the world writes interaction logs (by default under a supervised\n"
@@ -122,6 +123,9 @@ static void usage(FILE *f)
         "    --out DIR          same as --set experiment.output.dir=DIR\n"
         "    --seeds LIST       same as --set experiment.seeds=[LIST], e.g. --seeds 1,2\n"
         "    --init warm|random warm start from the feedback model (default) or random\n"
+        "    --ensemble K       train in K simulators of K feedback models fitted on the same\n"
+        "                       logs with other seeds (1..8, default 1), session slot i in\n"
+        "                       simulator i mod K; the evaluation simulator is the first\n"
         "    --print-config     print the effective configuration as YAML and exit\n"
         "    --quiet            no progress lines\n"
         "    --help, -h         this text\n"
@@ -144,6 +148,7 @@ typedef struct seed_job {
     uint64_t seed;
     uint32_t index;
     int random_init;
+    uint32_t ensemble; /* feedback models the training simulators use, 1..MAX_ENSEMBLE */
     /* outputs */
     reco_eval *ev[2]; /* sim, world */
     curve_point curve[MAX_CURVE];
@@ -228,10 +233,184 @@ static int on_progress(const reco_trainer_metrics *m, void *payload)
     return 0;
 }
 
+/* ---- an ensemble of simulators as one env: slot i plays in simulator i mod K ------------- */
+
+enum { MAX_ENSEMBLE = 8 };
+
+typedef struct mix_env {
+    uint32_t K, L, U, C;
+    reco_env sims[MAX_ENSEMBLE];
+    /* scratch for one call, (max_sessions) rows */
+    uint32_t *slots, *rows, *counts, *fb;
+    uint64_t *users;
+    int32_t *items, *shown;
+    uint32_t *hfb;
+    float *feat, *reward;
+    int *done;
+    size_t cap_cand;
+    int32_t *cand;
+} mix_env;
+
+/* Rows of group k (slots[i] % K == k): their slots in mx->slots, their row indices in
+ * mx->rows; returns the count. */
+static uint32_t mix_group(mix_env *mx, const uint32_t *slots, uint32_t n, uint32_t k)
+{
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (slots[i] % mx->K == k) {
+            mx->slots[m] = slots[i];
+            mx->rows[m++] = i;
+        }
+    return m;
+}
+
+static int mix_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
+{
+    mix_env *mx = p;
+    for (uint32_t k = 0; k < mx->K; k++) {
+        const uint32_t m = mix_group(mx, slots, n, k);
+        for (uint32_t i = 0; i < m; i++)
+            mx->users[i] = users[mx->rows[i]];
+        int rc = m ? mx->sims[k].reset(mx->slots, mx->users, m, mx->sims[k].payload) : 0;
+        if (rc < 0)
+            return rc;
+    }
+    return RECO_OK;
+}
+
+static int mix_observe(int32_t *items_out, uint32_t *fb_out, float *feat_out,
+                       const uint32_t *slots, uint32_t n, void *p)
+{
+    mix_env *mx = p;
+    for (uint32_t k = 0; k < mx->K; k++) {
+        const uint32_t m = mix_group(mx, slots, n, k);
+        if (m == 0)
+            continue;
+        int rc = mx->sims[k].observe(mx->items, mx->hfb, mx->U ? mx->feat : NULL, mx->slots, m,
+                                     mx->sims[k].payload);
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < m; i++) {
+            const size_t r = mx->rows[i];
+            memcpy(items_out + r * mx->L, mx->items + (size_t)i * mx->L, mx->L * sizeof(int32_t));
+            memcpy(fb_out + r * mx->L, mx->hfb + (size_t)i * mx->L, mx->L * sizeof(uint32_t));
+            if (mx->U && feat_out)
+                memcpy(feat_out + r * mx->U, mx->feat + (size_t)i * mx->U,
+                       mx->U * sizeof(float));
+        }
+    }
+    return RECO_OK;
+}
+
+static int mix_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_candidates,
+                          const uint32_t *slots, uint32_t n, void *p)
+{
+    mix_env *mx = p;
+    if ((size_t)max_candidates * n > mx->cap_cand)
+        return RECO_EINVAL;
+    for (uint32_t k = 0; k < mx->K; k++) {
+        const uint32_t m = mix_group(mx, slots, n, k);
+        if (m == 0)
+            continue;
+        int rc = mx->sims[k].candidates(mx->cand, mx->counts, max_candidates, mx->slots, m,
+                                        mx->sims[k].payload);
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < m; i++) {
+            const size_t r = mx->rows[i];
+            memcpy(items_out + r * max_candidates, mx->cand + (size_t)i * max_candidates,
+                   max_candidates * sizeof(int32_t));
+            count_out[r] = mx->counts[i];
+        }
+    }
+    return RECO_OK;
+}
+
+static int mix_step(uint32_t *fb_out, float *reward_out, int *done_out, const uint32_t *slots,
+                    const int32_t *items, uint32_t n, void *p)
+{
+    mix_env *mx = p;
+    for (uint32_t k = 0; k < mx->K; k++) {
+        const uint32_t m = mix_group(mx, slots, n, k);
+        if (m == 0)
+            continue;
+        for (uint32_t i = 0; i < m; i++)
+            mx->shown[i] = items[mx->rows[i]];
+        int rc = mx->sims[k].step(mx->fb, mx->reward, mx->done, mx->slots, mx->shown, m,
+                                  mx->sims[k].payload);
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < m; i++) {
+            fb_out[mx->rows[i]] = mx->fb[i];
+            reward_out[mx->rows[i]] = mx->reward[i];
+            done_out[mx->rows[i]] = mx->done[i];
+        }
+    }
+    return RECO_OK;
+}
+
+static void mix_free(mix_env *mx)
+{
+    free(mx->slots);
+    free(mx->rows);
+    free(mx->counts);
+    free(mx->fb);
+    free(mx->users);
+    free(mx->items);
+    free(mx->shown);
+    free(mx->hfb);
+    free(mx->feat);
+    free(mx->reward);
+    free(mx->done);
+    free(mx->cand);
+}
+
+/* The env of K simulators (K >= 1) with S slots each, candidates up to C. */
+static int mix_init(mix_env *mx, reco_env *out, reco_sim *const *sims, uint32_t K, uint32_t S,
+                    uint32_t C)
+{
+    memset(mx, 0, sizeof *mx);
+    mx->K = K;
+    for (uint32_t k = 0; k < K; k++) {
+        int rc = reco_sim_env(&mx->sims[k], sims[k]);
+        if (rc < 0)
+            return rc;
+    }
+    mx->L = mx->sims[0].lookback;
+    mx->U = mx->sims[0].user_dim;
+    mx->C = C;
+    mx->cap_cand = (size_t)S * C;
+    mx->slots = calloc(S, sizeof(uint32_t));
+    mx->rows = calloc(S, sizeof(uint32_t));
+    mx->counts = calloc(S, sizeof(uint32_t));
+    mx->fb = calloc(S, sizeof(uint32_t));
+    mx->users = calloc(S, sizeof(uint64_t));
+    mx->items = calloc((size_t)S * mx->L, sizeof(int32_t));
+    mx->shown = calloc(S, sizeof(int32_t));
+    mx->hfb = calloc((size_t)S * mx->L, sizeof(uint32_t));
+    mx->feat = calloc((size_t)S * mx->U + 1, sizeof(float));
+    mx->reward = calloc(S, sizeof(float));
+    mx->done = calloc(S, sizeof(int));
+    mx->cand = calloc(mx->cap_cand, sizeof(int32_t));
+    if (!mx->slots || !mx->rows || !mx->counts || !mx->fb || !mx->users || !mx->items ||
+        !mx->shown || !mx->hfb || !mx->feat || !mx->reward || !mx->done || !mx->cand)
+        return RECO_ENOMEM;
+    *out = mx->sims[0];
+    out->reset = mix_reset;
+    out->observe = mix_observe;
+    out->candidates = mix_candidates;
+    out->step = mix_step;
+    out->save_state = NULL; /* no checkpoints of the mixture */
+    out->load_state = NULL;
+    out->payload = mx;
+    return RECO_OK;
+}
+
 static int make_env(reco_env *out, uint32_t generator, void *payload)
 {
     (void)generator;
-    return reco_sim_env(out, payload);
+    *out = *(const reco_env *)payload;
+    return RECO_OK;
 }
 
 #define CHECK(what, call)                                                                      \
@@ -287,6 +466,10 @@ static void *run_seed(void *arg)
     reco_log *boot = NULL, *log = NULL;
     reco_model *logger = NULL, *model = NULL;
     reco_sim *train_sim = NULL, *eval_sim = NULL;
+    reco_model *extra[MAX_ENSEMBLE] = {NULL};
+    reco_sim *extra_sim[MAX_ENSEMBLE] = {NULL};
+    mix_env mix;
+    memset(&mix, 0, sizeof mix);
     reco_qnet *qnet = NULL;
     reco_replay *replay = NULL;
     reco_trainer *trainer = NULL;
@@ -385,8 +568,6 @@ static void *run_seed(void *arg)
         now() - t0);
     reco_log_free(boot);
     boot = NULL;
-    reco_log_free(log);
-    log = NULL;
     reco_model_free(logger);
     logger = NULL;
 
@@ -431,7 +612,28 @@ static void *run_seed(void *arg)
     CHECK("replay", reco_replay_create(&replay, &rpo));
     CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
     CHECK("training simulator", reco_sim_set_start_env(train_sim, &wenv));
-    CHECK("training simulator", reco_sim_env(&tenv, train_sim));
+    if (j->ensemble > 1) {
+        /* more feedback models on the same logs (other initial and split seeds); slot i of
+         * the training env plays in the simulator of model i mod K */
+        reco_sim *all[MAX_ENSEMBLE] = {train_sim};
+        for (uint32_t k = 1; k < j->ensemble; k++) {
+            reco_fit_report r2 = RECO_FIT_REPORT_INIT;
+            CHECK("ensemble model", fit(&extra[k], &r2, &mo, log, &fo, 1000 * s + 4 + 17 * k));
+            reco_sim_options xso = tso;
+            xso.seed = tso.seed + k;
+            CHECK("ensemble simulator", reco_sim_create(&extra_sim[k], extra[k], &xso));
+            CHECK("ensemble simulator", reco_sim_set_start_env(extra_sim[k], &wenv));
+            all[k] = extra_sim[k];
+        }
+        CHECK("ensemble env", mix_init(&mix, &tenv, all, j->ensemble, tso.max_sessions,
+                                       wo.n_candidates));
+        say("seed %llu: training in %u simulators (an ensemble of feedback models)\n",
+            (unsigned long long)s, j->ensemble);
+    } else {
+        CHECK("training simulator", reco_sim_env(&tenv, train_sim));
+    }
+    reco_log_free(log);
+    log = NULL;
     if (to.n_generators != 1) {
         snprintf(j->err, sizeof j->err, "seed %llu: the example runs one generator (trainer."
                  "n_generators: 1) so that a run is a function of its seeds",
@@ -467,7 +669,7 @@ static void *run_seed(void *arg)
     to.progress_payload = &cc;
     say("seed %llu: training RecoMind (%s), %llu updates\n", (unsigned long long)s,
         j->random_init ? "random init" : "warm start", (unsigned long long)to.total_updates);
-    CHECK("trainer", reco_trainer_create(&trainer, qnet, replay, &eo, make_env, train_sim, &to));
+    CHECK("trainer", reco_trainer_create(&trainer, qnet, replay, &eo, make_env, &tenv, &to));
     reco_trainer_report tr = RECO_TRAINER_REPORT_INIT;
     const int trc = reco_trainer_run(&tr, trainer);
     if (cc.failed)
@@ -510,6 +712,11 @@ done:
     reco_qnet_free(qnet);
     reco_replay_free(replay);
     reco_sim_free(train_sim);
+    for (uint32_t k = 0; k < MAX_ENSEMBLE; k++) {
+        reco_sim_free(extra_sim[k]);
+        reco_model_free(extra[k]);
+    }
+    mix_free(&mix);
     reco_sim_free(eval_sim);
     reco_model_free(model);
     reco_model_free(logger);
@@ -664,6 +871,7 @@ int main(int argc, char **argv)
     t_start = now();
     const char *config_path = NULL;
     int print_config = 0, random_init = 0;
+    uint32_t ensemble = 1;
     reco_config *cfg = NULL;
     if (reco_config_create(&cfg, NULL) < 0)
         return 1;
@@ -680,7 +888,8 @@ int main(int argc, char **argv)
                 return bad_usage("--config needs a file", NULL);
             config_path = argv[++i];
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
-                   strcmp(a, "--seeds") == 0 || strcmp(a, "--init") == 0) {
+                   strcmp(a, "--seeds") == 0 || strcmp(a, "--init") == 0 ||
+                   strcmp(a, "--ensemble") == 0) {
             if (i + 1 >= argc)
                 return bad_usage("missing value after", a);
             i++;
@@ -705,6 +914,15 @@ int main(int argc, char **argv)
         char path[256], value[1024];
         if (strcmp(a, "--config") == 0) {
             i++;
+            continue;
+        }
+        if (strcmp(a, "--ensemble") == 0) {
+            i++;
+            char *end = NULL;
+            const unsigned long k = strtoul(v, &end, 10);
+            if (end == v || *end != '\0' || k < 1 || k > MAX_ENSEMBLE)
+                return bad_usage("--ensemble takes 1..8, not", v);
+            ensemble = (uint32_t)k;
             continue;
         }
         if (strcmp(a, "--init") == 0) {
@@ -775,6 +993,7 @@ int main(int argc, char **argv)
         jobs[k].seed = ex.seeds[k];
         jobs[k].index = k;
         jobs[k].random_init = random_init;
+        jobs[k].ensemble = ensemble;
     }
     /* seeds run in waves of `threads`; each seed's objects are its own */
     for (uint32_t k0 = 0; k0 < n_seeds; k0 += ex.threads) {
