@@ -454,7 +454,14 @@ static int check_batch(const reco_model *m, const reco_workspace *w, const reco_
         if (b->candidates == NULL)
             return reco__error_set(RECO_EINVAL, "%s: candidates is NULL", fn);
         const size_t nc = (size_t)b->n_candidates * (b->shared_candidates ? 1 : b->size);
+        /* one branch-free (vectorised) pass, then the first bad entry only if there is one:
+         * serving one state checks hundreds of candidates per call. N fits in 32 bits, and a
+         * negative id converts to a value >= 2^31 > N. */
+        const uint32_t n_items = (uint32_t)m->N;
+        uint32_t bad = 0;
         for (size_t i = 0; i < nc; i++)
+            bad |= (uint32_t)b->candidates[i] >= n_items;
+        for (size_t i = 0; bad != 0 && i < nc; i++)
             if (b->candidates[i] < 0 || (size_t)b->candidates[i] >= m->N)
                 return reco__error_set(RECO_EINVAL, "%s: candidate %d (entry %zu) is not in "
                                        "[0, %zu)", fn, b->candidates[i], i, m->N);
@@ -1187,6 +1194,44 @@ static int resolve_ws(reco_workspace **w_out, const reco_model *m, reco_workspac
     return RECO_OK;
 }
 
+/* Scores of one candidate list against one row's head projections pr (H, d), reading the
+ * embedding rows in place: out[j * C + c] for the n_sel heads. Eight candidates at a time
+ * (vec_dot8_ptrs: the bits of vec_dot, one transposed reduction for the eight), their rows and
+ * bias entries prefetched two groups ahead, since they lie scattered over the tables; the last
+ * C % 8 are left to the caller. Inlined with a constant d where it is a common width. */
+static inline VEC_INLINE void score_list(float *out, const float *emb, const float *bias,
+                                         size_t H, const int32_t *cand, size_t C,
+                                         const float *pr, const uint32_t *heads, uint32_t n_sel,
+                                         size_t d)
+{
+    enum { AHEAD = 2 * VEC_LANES };
+    size_t c = 0;
+    for (; c + VEC_LANES <= C; c += VEC_LANES) {
+        const int32_t *id = cand + c;
+        const float *e[VEC_LANES];
+        for (size_t q = 0; q < VEC_LANES; q++)
+            e[q] = emb + (size_t)id[q] * d;
+        if (c + AHEAD + VEC_LANES <= C) {
+            for (size_t q = 0; q < VEC_LANES; q++) {
+                const float *pe = emb + (size_t)id[AHEAD + q] * d;
+                for (size_t o = 0; o < d; o += 16)
+                    __builtin_prefetch(pe + o);
+                __builtin_prefetch(pe + d - 1);
+                __builtin_prefetch(bias + (size_t)id[AHEAD + q] * H);
+            }
+        }
+        for (uint32_t j = 0; j < n_sel; j++) {
+            const float *b = bias + heads[j];
+            const vec8f v = vec_dot8_ptrs(pr + (size_t)heads[j] * d, e, d) +
+                            (vec8f){b[(size_t)id[0] * H], b[(size_t)id[1] * H],
+                                    b[(size_t)id[2] * H], b[(size_t)id[3] * H],
+                                    b[(size_t)id[4] * H], b[(size_t)id[5] * H],
+                                    b[(size_t)id[6] * H], b[(size_t)id[7] * H]};
+            vec8_store(out + (size_t)j * C + c, v);
+        }
+    }
+}
+
 /* Scores of each row's candidates from the head projections, reading the embedding rows in
  * place: (B, n_sel, C). */
 RECO__HOT static void score_direct(float *out, const reco_model *m, const reco_workspace *w,
@@ -1198,28 +1243,18 @@ RECO__HOT static void score_direct(float *out, const reco_model *m, const reco_w
     for (size_t g = 0; g < B; g++) {
         const int32_t *cand = batch->candidates + (batch->shared_candidates ? 0 : g * C);
         const float *pr = w->proj + g * H * d;
-        size_t c = 0;
-        for (; c + 4 <= C; c += 4) {
-            const float *e[4];
-            for (size_t q = 0; q < 4; q++) {
-                e[q] = emb + (size_t)cand[c + q] * d;
-                /* rows are scattered over the table: ask for the next group early */
-                if (c + 4 + q < C)
-                    __builtin_prefetch(emb + (size_t)cand[c + 4 + q] * d);
-            }
-            for (uint32_t j = 0; j < n_sel; j++) {
-                float sc[4];
-                vec_dot4(sc, pr + heads[j] * d, e[0], e[1], e[2], e[3], d);
-                float *o = out + (g * n_sel + j) * C + c;
-                for (size_t q = 0; q < 4; q++)
-                    o[q] = sc[q] + bias[(size_t)cand[c + q] * H + heads[j]];
-            }
-        }
-        for (; c < C; c++) {
+        float *o = out + g * n_sel * C;
+        if (d == 64)
+            score_list(o, emb, bias, H, cand, C, pr, heads, n_sel, 64);
+        else if (d == 32)
+            score_list(o, emb, bias, H, cand, C, pr, heads, n_sel, 32);
+        else
+            score_list(o, emb, bias, H, cand, C, pr, heads, n_sel, d);
+        for (size_t c = C - C % VEC_LANES; c < C; c++) {
             const float *e = emb + (size_t)cand[c] * d;
             for (uint32_t j = 0; j < n_sel; j++)
-                out[(g * n_sel + j) * C + c] =
-                    vec_dot(pr + heads[j] * d, e, d) + bias[(size_t)cand[c] * H + heads[j]];
+                o[(size_t)j * C + c] = vec_dot(pr + (size_t)heads[j] * d, e, d) +
+                                       bias[(size_t)cand[c] * H + heads[j]];
         }
     }
 }

@@ -163,10 +163,11 @@ static void nn_gemm_thin(int trans_b, size_t m, size_t n, size_t k, float alpha,
     if (trans_b) {
         /* Every entry is a dot product of two contiguous rows. Four rows of A against one row
          * of B at a time: four independent FMA chains instead of one latency-bound chain. */
-        for (size_t j = 0; j < n; j++) {
+        const size_t m4 = m - m % 4;
+        for (size_t j = 0; m4 > 0 && j < n; j++) {
             const float *b = B + j * ldb;
             size_t i = 0;
-            for (; i + 4 <= m; i += 4) {
+            for (; i + 4 <= m4; i += 4) {
                 float v[4];
                 /* long thin A (a catalog block): keep the next rows on their way */
                 if (i + 16 < m)
@@ -178,10 +179,21 @@ static void nn_gemm_thin(int trans_b, size_t m, size_t n, size_t k, float alpha,
                     *c = beta == 0.0f ? alpha * v[q] : beta * *c + alpha * v[q];
                 }
             }
-            for (; i < m; i++) {
-                float *c = C + i * ldc + j;
-                const float v = alpha * vec_dot(A + i * lda, b, k);
-                *c = beta == 0.0f ? v : beta * *c + v;
+        }
+        /* The last m % 4 rows of A (one state's vector): eight rows of B at a time, eight
+         * chains and one transposed reduction, the bits of vec_dot. */
+        for (size_t i = m4; i < m; i++) {
+            const float *a = A + i * lda;
+            float *c = C + i * ldc;
+            size_t j = 0;
+            for (; j + VEC_LANES <= n; j += VEC_LANES) {
+                const vec8f v = alpha * vec_dot8_rows(a, B + j * ldb, ldb, k);
+                for (size_t q = 0; q < VEC_LANES; q++)
+                    c[j + q] = beta == 0.0f ? v[q] : beta * c[j + q] + v[q];
+            }
+            for (; j < n; j++) {
+                const float v = alpha * vec_dot(a, B + j * ldb, k);
+                c[j] = beta == 0.0f ? v : beta * c[j] + v;
             }
         }
         return;
@@ -190,8 +202,35 @@ static void nn_gemm_thin(int trans_b, size_t m, size_t n, size_t k, float alpha,
         const float *a = A + i * lda;
         float *c = C + i * ldc;
         {
-            /* 32 columns at a time in registers, B streamed once row by row */
+            /* 64 columns at a time in registers (eight independent FMA chains, enough to hide
+             * their latency), then 32, B streamed once row by row */
             size_t j0 = 0;
+            for (; j0 + 8 * VEC_LANES <= n; j0 += 8 * VEC_LANES) {
+                vec8f acc[8] = {{0}};
+                for (size_t p = 0; p < k; p++) {
+                    const float ap = a[p];
+                    const float *b = B + p * ldb + j0;
+                    /* the weights come from L2 at best: ask for the row eight ahead */
+                    if (p + 8 < k) {
+                        const float *pf = b + 8 * ldb;
+                        __builtin_prefetch(pf);
+                        __builtin_prefetch(pf + 16);
+                        __builtin_prefetch(pf + 32);
+                        __builtin_prefetch(pf + 48);
+                    }
+#pragma GCC unroll 8
+                    for (size_t q = 0; q < 8; q++)
+                        acc[q] += ap * vec8_load(b + q * VEC_LANES);
+                }
+#pragma GCC unroll 8
+                for (size_t q = 0; q < 8; q++) {
+                    float *cq = c + j0 + q * VEC_LANES;
+                    vec8f v = alpha * acc[q];
+                    if (beta != 0.0f)
+                        v += beta * vec8_load(cq);
+                    vec8_store(cq, v);
+                }
+            }
             for (; j0 + 4 * VEC_LANES <= n; j0 += 4 * VEC_LANES) {
                 vec8f c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
                 for (size_t p = 0; p < k; p++) {

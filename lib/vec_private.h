@@ -154,6 +154,32 @@ static inline VEC_INLINE vec8f vec_dot8_rows(const float *restrict a, const floa
            vec8_hsum8(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
 }
 
+/* Lane q = vec_dot(a, rows[q], n), bit for bit, for eight rows anywhere (scattered catalog
+ * rows): vec_dot8_rows with a pointer per row. Eight independent chains and one transposed
+ * reduction instead of eight latency-bound dot products each reduced alone. */
+static inline VEC_INLINE vec8f vec_dot8_ptrs(const float *restrict a,
+                                             const float *const rows[VEC_LANES], size_t n)
+{
+    vec8f s[VEC_LANES];
+    float t[VEC_LANES];
+#pragma GCC unroll 8
+    for (size_t q = 0; q < VEC_LANES; q++) {
+        const float *r = rows[q];
+        vec8f acc = {0};
+        size_t i = 0;
+#pragma GCC unroll 16
+        for (; i + VEC_LANES <= n; i += VEC_LANES)
+            acc += vec8_load(a + i) * vec8_load(r + i);
+        float tail = 0.0f;
+        for (; i < n; i++)
+            tail += a[i] * r[i];
+        s[q] = acc;
+        t[q] = tail;
+    }
+    return (vec8f){t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]} +
+           vec8_hsum8(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+}
+
 /* y[i] += a * x[i]; y and x must not overlap. */
 static inline void vec_axpy(float *restrict y, float a, const float *restrict x, size_t n)
 {
