@@ -215,10 +215,10 @@ def main():
             f.write("set terminal pngcairo size 1000,520 noenhanced\n")
             f.write("set output '%s'\n" % os.path.join(opts["out"], "ablations.png"))
             f.write("set title 'Ablations: RecoMind return lift over greedy-supervised "
-                    "(%%, 95%% interval)'\n")
+                    "(%, 95% interval)'\n")
             f.write("set style data histogram\nset style histogram errorbars gap 2 lw 1\n")
             f.write("set style fill solid 0.6\nset xtics rotate by -25\nset xzeroaxis lt -1\n")
-            f.write("set ylabel 'return lift (%%)'\nset key top left\n")
+            f.write("set ylabel 'return lift (%)'\nset key top left\n")
             f.write("plot '%s' using 2:3:4:xtic(1) title 'simulator', '' using 5:6:7 "
                     "title 'world'\n" % dat)
         if subprocess.run(["gnuplot", gp]).returncode == 0:
