@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alloc_private.h"
+#include "env_private.h"
 #include "error_private.h"
 #include "eval_private.h"
 #include "file_private.h"
@@ -348,11 +349,9 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
             return rc;
         o = *opts;
     }
-    if (env->version < 1 || env->version > RECO_ENV_VERSION || env->reset == NULL ||
-        env->observe == NULL || env->candidates == NULL || env->step == NULL ||
-        env->max_sessions == 0 || env->lookback == 0)
-        return reco__error_set(RECO_EINVAL, "%s: the env is not a valid reco_env (version, "
-                               "callbacks, slots or lookback)", fn);
+    int env_rc = reco__check_session_env(env, fn);
+    if (env_rc < 0)
+        return env_rc;
     for (uint32_t p = 0; p < n_policies; p++) {
         const reco_policy *pol = &policies[p];
         if (pol->version < 1 || pol->version > RECO_POLICY_VERSION || pol->choose == NULL)

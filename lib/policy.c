@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "alloc_private.h"
+#include "env_private.h"
 #include "error_private.h"
 #include "reco/policy.h"
 #include "reco/rng.h"
@@ -351,11 +352,9 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
             return rc;
         o = *opts;
     }
-    if (env->version < 1 || env->version > RECO_ENV_VERSION || env->reset == NULL ||
-        env->observe == NULL || env->candidates == NULL || env->step == NULL ||
-        env->max_sessions == 0 || env->lookback == 0)
-        return reco__error_set(RECO_EINVAL, "%s: the env is not a valid reco_env (version, "
-                               "callbacks, slots or lookback)", fn);
+    int env_rc = reco__check_session_env(env, fn);
+    if (env_rc < 0)
+        return env_rc;
     if (policy->version < 1 || policy->version > RECO_POLICY_VERSION || policy->choose == NULL)
         return reco__error_set(RECO_EINVAL, "%s: the policy is not a valid reco_policy "
                                "(version or callback)", fn);
