@@ -93,8 +93,8 @@ static void usage(FILE *f)
         "\n"
         "SYNOPSIS\n"
         "    recomind [--config FILE] [--set PATH=VALUE]... [--out DIR] [--seeds LIST]\n"
-        "             [--init warm|random] [--ensemble K] [--print-config] [--quiet]\n"
-        "             [--help]\n"
+        "             [--init warm|random] [--ensemble K] [--select-heldout]\n"
+        "             [--print-config] [--quiet] [--help]\n"
         "\n"
         "DESCRIPTION\n"
         "    For each seed: the world writes interaction logs (by default under a supervised\n"
@@ -126,6 +126,10 @@ static void usage(FILE *f)
         "    --ensemble K       train in K simulators of K feedback models fitted on the same\n"
         "                       logs with other seeds (1..8, default 1), session slot i in\n"
         "                       simulator i mod K; the evaluation simulator is the first\n"
+        "    --select-heldout   also log as many interactions of other users, fit a second\n"
+        "                       model on them alone, and keep the Q-network snapshot (of\n"
+        "                       those taken every trainer.metrics_interval updates) whose\n"
+        "                       greedy policy earns most in that model's simulator\n"
         "    --print-config     print the effective configuration as YAML and exit\n"
         "    --quiet            no progress lines\n"
         "    --help, -h         this text\n"
@@ -148,6 +152,7 @@ typedef struct seed_job {
     uint64_t seed;
     uint32_t index;
     int random_init;
+    int heldout; /* select the Q snapshot on a held-out simulator */
     uint32_t ensemble; /* feedback models the training simulators use, 1..MAX_ENSEMBLE */
     /* outputs */
     reco_eval *ev[2]; /* sim, world */
@@ -168,6 +173,13 @@ typedef struct curve_ctx {
     uint32_t n_users;
     reco_policy policy;
     int failed;
+    /* held-out selection: the snapshot with the best return in a simulator of a model fitted
+     * on other logs is kept in `best` */
+    const reco_model *heldout;
+    const reco_model *online;
+    reco_model *best;
+    double best_return;
+    uint64_t best_updates;
 } curve_ctx;
 
 static int reset_world_hook(void *w)
@@ -217,6 +229,20 @@ static int on_progress(const reco_trainer_metrics *m, void *payload)
     if (sim_return(&r, c, &c->policy) < 0) {
         c->failed = 1;
         return 1;
+    }
+    if (c->heldout != NULL) {
+        curve_ctx h = *c;
+        h.feedback = c->heldout;
+        double rh = 0.0;
+        if (sim_return(&rh, &h, &c->policy) < 0 ||
+            (rh > c->best_return && reco_model_copy_params(c->best, c->online) < 0)) {
+            c->failed = 1;
+            return 1;
+        }
+        if (rh > c->best_return) {
+            c->best_return = rh;
+            c->best_updates = m->updates;
+        }
     }
     if (j->n_curve < MAX_CURVE) {
         curve_point *p = &j->curve[j->n_curve++];
@@ -464,7 +490,8 @@ static void *run_seed(void *arg)
     j->rc = 1;
     reco_world *world = NULL, *eval_world = NULL;
     reco_log *boot = NULL, *log = NULL;
-    reco_model *logger = NULL, *model = NULL;
+    reco_model *logger = NULL, *model = NULL, *heldout_model = NULL, *best = NULL;
+    reco_policy_state *best_state = NULL;
     reco_sim *train_sim = NULL, *eval_sim = NULL;
     reco_model *extra[MAX_ENSEMBLE] = {NULL};
     reco_sim *extra_sim[MAX_ENSEMBLE] = {NULL};
@@ -566,6 +593,23 @@ static void *run_seed(void *arg)
         reco_log_n_rows(log), rep.epochs_run, rep.model[RECO_SIGNAL_CLICK].auc,
         rep.model[RECO_SIGNAL_LONG_WATCH].auc, rep.model[RECO_WORLD_N_SIGNALS].auc,
         now() - t0);
+    if (j->heldout) {
+        /* more logs of other users, and a second model fitted on them alone: its simulator
+         * picks the Q-network snapshot to keep (selection on data the learner never saw) */
+        reco_log *hlog = NULL;
+        reco_world_reset(world);
+        const uint64_t first = first_user + ex.logging_interactions / per_user + 1;
+        int hrc = gen_logs(&hlog, &wenv, &lp, ex.logging_interactions, per_user, first,
+                           wo.n_candidates, wo.max_session_len, 1000 * s + 5);
+        reco_fit_report hrep = RECO_FIT_REPORT_INIT;
+        if (hrc == RECO_OK)
+            hrc = fit(&heldout_model, &hrep, &mo, hlog, &fo, 1000 * s + 6);
+        reco_log_free(hlog);
+        CHECK("held-out model", hrc);
+        say("seed %llu: held-out model fitted on %llu other interactions (AUC click %.3f)\n",
+            (unsigned long long)s, (unsigned long long)ex.logging_interactions,
+            hrep.model[RECO_SIGNAL_CLICK].auc);
+    }
     reco_log_free(boot);
     boot = NULL;
     reco_model_free(logger);
@@ -655,6 +699,16 @@ static void *run_seed(void *arg)
     cc.users = users;
     cc.n_users = ex.eval_sessions < 300 ? ex.eval_sessions : 300;
     cc.policy = pols[3];
+    if (j->heldout) {
+        cc.heldout = heldout_model;
+        cc.online = reco_qnet_online(qnet);
+        CHECK("best snapshot", reco_model_create(&best, &qmo));
+        CHECK("best snapshot", reco_model_copy_params(best, cc.online));
+        cc.best = best;
+        curve_ctx h = cc;
+        h.feedback = heldout_model;
+        CHECK("held-out simulator", sim_return(&cc.best_return, &h, &pols[3]));
+    }
     CHECK("greedy-supervised in the simulator",
           sim_return(&j->greedy_sim_return, &cc, &pols[BASELINE]));
     double r0 = 0.0;
@@ -677,6 +731,19 @@ static void *run_seed(void *arg)
     CHECK("training", trc);
     if (j->n_curve == 0 || j->curve[j->n_curve - 1].updates != tr.updates)
         on_progress(&tr.last, &cc);
+
+    if (j->heldout) {
+        /* RecoMind is the snapshot the held-out simulator liked best */
+        reco_policy_options bpo = RECO_POLICY_OPTIONS_INIT;
+        bpo.kind = RECO_POLICY_MODEL_HEAD;
+        bpo.model = best;
+        bpo.head = reco_qnet_q_head(qnet);
+        CHECK("best policy", reco_policy_create(&best_state, &bpo));
+        CHECK("best policy", reco_policy_get(&pols[3], best_state));
+        pols[3].name = pol_names[3];
+        say("seed %llu: kept the snapshot of %llu updates (held-out simulator return %.3f)\n",
+            (unsigned long long)s, (unsigned long long)cc.best_updates, cc.best_return);
+    }
 
     /* 4. evaluation in the simulator and in the world, common random numbers */
     reco_eval_options evo = RECO_EVAL_OPTIONS_INIT;
@@ -718,6 +785,9 @@ done:
     }
     mix_free(&mix);
     reco_sim_free(eval_sim);
+    reco_policy_free(best_state);
+    reco_model_free(best);
+    reco_model_free(heldout_model);
     reco_model_free(model);
     reco_model_free(logger);
     reco_log_free(log);
@@ -872,6 +942,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL;
     int print_config = 0, random_init = 0;
     uint32_t ensemble = 1;
+    int heldout = 0;
     reco_config *cfg = NULL;
     if (reco_config_create(&cfg, NULL) < 0)
         return 1;
@@ -895,6 +966,8 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--print-config") == 0) {
             print_config = 1;
+        } else if (strcmp(a, "--select-heldout") == 0) {
+            heldout = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             quiet = 1;
         } else {
@@ -994,6 +1067,7 @@ int main(int argc, char **argv)
         jobs[k].index = k;
         jobs[k].random_init = random_init;
         jobs[k].ensemble = ensemble;
+        jobs[k].heldout = heldout;
     }
     /* seeds run in waves of `threads`; each seed's objects are its own */
     for (uint32_t k0 = 0; k0 < n_seeds; k0 += ex.threads) {
