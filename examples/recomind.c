@@ -332,8 +332,13 @@ static int mix_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_
                           const uint32_t *slots, uint32_t n, void *p)
 {
     mix_env *mx = p;
-    if ((size_t)max_candidates * n > mx->cap_cand)
+    if ((size_t)max_candidates * n > mx->cap_cand) {
+        /* cannot happen in this program (the trainer asks for at most the world's
+         * n_candidates per row); an env of our own cannot set the library's error details */
+        fprintf(stderr, "recomind: the ensemble env was asked for %u candidates x %u rows, "
+                "more than its %zu\n", max_candidates, n, mx->cap_cand);
         return RECO_EINVAL;
+    }
     for (uint32_t k = 0; k < mx->K; k++) {
         const uint32_t m = mix_group(mx, slots, n, k);
         if (m == 0)
@@ -419,8 +424,10 @@ static int mix_init(mix_env *mx, reco_env *out, reco_sim *const *sims, uint32_t 
     mx->done = calloc(S, sizeof(int));
     mx->cand = calloc(mx->cap_cand, sizeof(int32_t));
     if (!mx->slots || !mx->rows || !mx->counts || !mx->fb || !mx->users || !mx->items ||
-        !mx->shown || !mx->hfb || !mx->feat || !mx->reward || !mx->done || !mx->cand)
+        !mx->shown || !mx->hfb || !mx->feat || !mx->reward || !mx->done || !mx->cand) {
+        fprintf(stderr, "recomind: out of memory for the ensemble env\n");
         return RECO_ENOMEM;
+    }
     *out = mx->sims[0];
     out->reset = mix_reset;
     out->observe = mix_observe;
@@ -1037,6 +1044,8 @@ int main(int argc, char **argv)
         rc = buf ? reco_config_write_string(cfg, buf, 1 << 16, &len) : RECO_ENOMEM;
         if (rc == RECO_OK)
             fwrite(buf, 1, len, stdout);
+        else
+            fprintf(stderr, "recomind: %s\n", reco_error_message());
         free(buf);
         reco_config_free(cfg);
         return rc == RECO_OK ? 0 : 1;

@@ -1451,6 +1451,15 @@ static void test_world_exclude_seen(void **state)
     back.version = RECO_WORLD_OPTIONS_VERSION;
     assert_int_equal(reco_world_get_options(&back, w1), RECO_OK);
     assert_int_equal(back.exclude_seen, 0);
+    /* ... and reco_world_get_options() does not write past the end of a version-1 struct */
+    reco_world_options v1back;
+    memset(&v1back, 0x5a, sizeof v1back);
+    v1back.version = 1;
+    assert_int_equal(reco_world_get_options(&v1back, w), RECO_OK);
+    assert_int_equal(v1back.n_items, 120);
+    const unsigned char *tail = (const unsigned char *)&v1back.exclude_seen;
+    for (size_t i = 0; i < sizeof v1back.exclude_seen; i++)
+        assert_int_equal(tail[i], 0x5a);
     reco_world_env(&env, w1);
     uint32_t slot = 0, repeats = 0;
     uint64_t key = RECO_WORLD_SESSION_KEY(1, 0);
