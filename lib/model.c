@@ -4,6 +4,7 @@
  * Adam moments; activations live in a workspace allocated once at creation. Nothing in
  * score, train or step allocates. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "alloc_private.h"
@@ -16,6 +17,12 @@
 
 /* ---- options and layout ---- */
 
+/* Bytes of a reco_model_options of the given (valid) version. */
+static size_t model_options_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(reco_model_options) : offsetof(reco_model_options, position);
+}
+
 int reco_model_options_init(reco_model_options *opts, unsigned int version)
 {
     if (opts == NULL)
@@ -24,7 +31,7 @@ int reco_model_options_init(reco_model_options *opts, unsigned int version)
     if (rc < 0)
         return rc;
     const reco_model_options d = RECO_MODEL_OPTIONS_INIT;
-    *opts = d;
+    memcpy(opts, &d, model_options_size(version));
     opts->version = version;
     return RECO_OK;
 }
@@ -316,7 +323,9 @@ int reco_model_create(reco_model **out, const reco_model_options *opts)
                                      "reco_model_options");
         if (rc < 0)
             return rc;
-        o = *opts; /* version 1 is the whole struct */
+        /* a version-1 struct ends before the version-2 inputs: they keep their defaults */
+        memcpy(&o, opts, model_options_size(opts->version));
+        o.version = RECO_MODEL_OPTIONS_VERSION;
     }
     reco__model_layout lay;
     int rc = reco__model_layout_init(&lay, &o);
@@ -390,7 +399,7 @@ int reco_model_get_options(reco_model_options *out, const reco_model *model)
     if (rc < 0)
         return rc;
     unsigned int v = out->version;
-    *out = model->opts;
+    memcpy(out, &model->opts, model_options_size(v));
     out->version = v;
     return RECO_OK;
 }

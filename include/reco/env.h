@@ -65,8 +65,9 @@ RECO_BEGIN_DECLS
  *  terminal. @since 0.1 */
 #define RECO_ENV_TRUNCATED 2
 
-/** Current version of @ref reco_env (2 added @c save_state and @c load_state). */
-#define RECO_ENV_VERSION 2
+/** Current version of @ref reco_env (2 added @c save_state and @c load_state; 3 added
+ *  @c long_len, @c context and @c probabilities). */
+#define RECO_ENV_VERSION 3
 
 /**
  * @brief A batch-oriented session environment (struct of callbacks + payload).
@@ -110,6 +111,31 @@ typedef struct reco_env {
      *  sessions continue exactly as the saved ones would have. Everything is validated first:
      *  on error (@ref RECO_EFORMAT for damaged bytes or another geometry) nothing changed. */
     int (*load_state)(const void *buf, size_t len, void *payload);
+    /* ---- version 3 (0.2) ---- */
+    /** Version 3: H, the number of interactions *before the current session* that
+     *  @c context returns per slot (the long-term history); 0 when it returns none.
+     *  @since 0.2 */
+    uint32_t long_len;
+    /** Version 3; may be NULL (the env knows no session context). The context of each
+     *  slot's current session, each output (n) or (n, H) and each may be NULL (not wanted):
+     *  `steps_out`: steps already taken in the session (0 before its first step);
+     *  `elapsed_out`: seconds since the session began (0 before its first step; finite,
+     *  >= 0); `long_items_out` / `long_feedback_out`: the user's last H interactions before
+     *  the session began, oldest first, newest last, @ref RECO_PAD (feedback 0) in front when
+     *  there are fewer. Like observe(), it works on finished sessions (the terminal state).
+     *  The short window of observe() may reach back before the session too: its newest
+     *  `min(steps, lookback)` entries are this session's. @since 0.2 */
+    int (*context)(uint32_t *steps_out, float *elapsed_out, int32_t *long_items_out,
+                   uint32_t *long_feedback_out, const uint32_t *slots, uint32_t n,
+                   void *payload);
+    /** Version 3; may be NULL. An oracle: `probs_out` (n, n_signals + 1) receives, for
+     *  showing `items[i]` in `slots[i]` now, the probability that each signal comes out 1,
+     *  then the probability that the user exits after the step; nothing changes (no random
+     *  draw is consumed). The built-in world gives its true probabilities and the simulator
+     *  its model's; a log generator records them next to each row so that a fitted model can
+     *  be compared with the truth. @since 0.2 */
+    int (*probabilities)(float *probs_out, const uint32_t *slots, const int32_t *items,
+                         uint32_t n, void *payload);
 } reco_env;
 
 RECO_END_DECLS

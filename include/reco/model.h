@@ -77,8 +77,12 @@ typedef struct reco_model reco_model;
 /** Scratch memory for read-only calls on a model from one thread. */
 typedef struct reco_workspace reco_workspace;
 
-/** Current version of @ref reco_model_options. */
-#define RECO_MODEL_OPTIONS_VERSION 1
+/** Current version of @ref reco_model_options (2 added the session, long-term history,
+ *  item-feature and state-bias inputs). */
+#define RECO_MODEL_OPTIONS_VERSION 2
+
+/** Most categorical item fields a model takes. @since 0.2 */
+#define RECO_MODEL_MAX_ITEM_FIELDS 8
 
 /**
  * @brief Architecture, optimiser and capacity of a model.
@@ -108,15 +112,43 @@ typedef struct reco_model_options {
     float adam_eps;         /**< Adam epsilon, (0, 1]. Default 1e-8. */
     float weight_decay;     /**< Decoupled (AdamW) weight decay, [0, 1]. Default 0. */
     float clip_norm;        /**< Global gradient-norm clip; 0 = off. Default 1.0. */
+    /* ---- version 2 (0.2): the inputs a production model has; see docs/model.md ---- */
+    /** Position in the session: nonzero makes the batch's @c steps an input (a learned
+     *  piecewise-linear curve of log2(1 + steps) added to the user slot), and gives the
+     *  history slots that precede the session (all but the newest `min(steps, L)`) an
+     *  embedding of their own. Default 0. @since 0.2 */
+    int position;
+    /** Elapsed time in the session: nonzero makes the batch's @c elapsed an input (a learned
+     *  curve of log2(1 + seconds / 10) added to the user slot). Default 0. @since 0.2 */
+    int elapsed;
+    /** H, slots of the long-term history channel: the user's last H interactions before the
+     *  session (batch @c long_items), pooled per signal and projected into the user slot;
+     *  0..4096, 0 = none. Default 0. @since 0.2 */
+    uint32_t long_len;
+    /** Dense item features per item (Di), projected and added to every use of an item's
+     *  embedding; 0..1024. Default 0. Values: reco_model_set_item_features(). @since 0.2 */
+    uint32_t item_dense_dim;
+    /** Categorical item fields (Kc, e.g. topic, author), each with an embedding table added
+     *  to the item's embedding and a bias per head; 0..@ref RECO_MODEL_MAX_ITEM_FIELDS.
+     *  Default 0. @since 0.2 */
+    uint32_t item_n_fields;
+    /** Cardinality of each categorical field (values `0 .. size-1`), 1..2^24 for the first
+     *  @c item_n_fields entries; the rest are ignored. Default all 0. @since 0.2 */
+    uint32_t item_field_sizes[RECO_MODEL_MAX_ITEM_FIELDS];
+    /** Nonzero: each head adds a term of the state alone, `u . v_h + c_h`, so that what
+     *  depends on the user and not on the item (the exit head's session length, a user's
+     *  click rate) need not be carried by every item embedding. It does not change any
+     *  ranking. Default 1. @since 0.2 */
+    int state_bias;
 } reco_model_options;
 
 /** Initialiser for @ref reco_model_options with the defaults of the current version. */
 #define RECO_MODEL_OPTIONS_INIT \
     { RECO_MODEL_OPTIONS_VERSION, NULL, 1000, 64, 20, 1, 2, 256, 4, 0, 1, 0.02f, 256, 512, 1, \
-      1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1.0f }
+      1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1.0f, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0, 0}, 1 }
 
-/** Current version of @ref reco_batch. */
-#define RECO_BATCH_VERSION 1
+/** Current version of @ref reco_batch (2 added the session context). */
+#define RECO_BATCH_VERSION 2
 
 /**
  * @brief A batch of states and their candidates, borrowed for one call.
@@ -134,10 +166,24 @@ typedef struct reco_batch {
     uint32_t n_candidates;         /**< C, candidates per state, 1..max_candidates. */
     const int32_t *candidates;     /**< (C) if @c shared_candidates, else (B, C). */
     int shared_candidates;         /**< Nonzero: one candidate list for all rows. */
+    /* ---- version 2 (0.2): the session context (@ref reco_env's context()) ---- */
+    /** (B) steps already taken in each state's session (0 at its first step). Needed by a
+     *  model with @c position; else ignored and may be NULL. @since 0.2 */
+    const uint32_t *steps;
+    /** (B) seconds since each state's session began, finite and >= 0. Needed by a model
+     *  with @c elapsed; else ignored and may be NULL. @since 0.2 */
+    const float *elapsed;
+    /** (B, long_len) the user's interactions before the session, newest last,
+     *  @ref RECO_PAD for none. Needed by a model with @c long_len > 0; else ignored.
+     *  @since 0.2 */
+    const int32_t *long_items;
+    /** (B, long_len) their feedback bits (ignored on pads). @since 0.2 */
+    const uint32_t *long_feedback;
 } reco_batch;
 
 /** Initialiser for an empty @ref reco_batch of the current version. */
-#define RECO_BATCH_INIT { RECO_BATCH_VERSION, 0, NULL, NULL, NULL, 0, NULL, 0 }
+#define RECO_BATCH_INIT { RECO_BATCH_VERSION, 0, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL, NULL, \
+                          NULL }
 
 /** Run-time knobs for reco_model_set_param(). Values never change. */
 typedef enum reco_model_param {
@@ -402,6 +448,27 @@ RECO_API int reco_model_load(reco_model *model, const char *path);
  */
 RECO_API int reco_model_open(reco_model **out, const char *path,
                              const reco_model_options *runtime);
+
+/**
+ * @brief Set the item features of every item (copied into the model, and saved with it).
+ *
+ * Until it is called, every item has dense features 0 and every field the value "unknown"
+ * (-1), which adds nothing. Values are data, not parameters: training does not change them,
+ * reco_model_copy_params() copies them too, and checkpoints store them.
+ * @param[in,out] model      a model with @c item_dense_dim or @c item_n_fields > 0.
+ * @param[in]     dense      (n_items, item_dense_dim) finite values, row-major; NULL when
+ *                           item_dense_dim is 0 (or to leave them as they are).
+ * @param[in]     fields     (n_items, item_n_fields) values in `[0, item_field_sizes[k])`, or
+ *                           -1 for unknown; NULL when item_n_fields is 0 (or to leave them).
+ * @param[in]     n_items    the model's n_items (checked).
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL model, a wrong count, a NaN, a value out of
+ *         its field's range: the message names item and column; nothing is changed).
+ * @par Thread safety
+ * As a training call: nothing else may use the model meanwhile.
+ * @since 0.2
+ */
+RECO_API int reco_model_set_item_features(reco_model *model, const float *dense,
+                                          const int32_t *fields, uint32_t n_items);
 
 /**
  * @brief Copy all parameters of @p src into @p dst (same architecture): target-network sync.
