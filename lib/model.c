@@ -70,6 +70,17 @@ static int validate_options(const reco_model_options *o)
     if (o->dim % o->n_heads != 0)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "model.n_heads",
                                   "dim %u is not a multiple of n_heads %u", o->dim, o->n_heads);
+    CHECK_RANGE(position, 0, 1);
+    CHECK_RANGE(elapsed, 0, 1);
+    CHECK_RANGE(long_len, 0, 4096);
+    CHECK_RANGE(item_dense_dim, 0, 1024);
+    CHECK_RANGE(item_n_fields, 0, RECO_MODEL_MAX_ITEM_FIELDS);
+    CHECK_RANGE(state_bias, 0, 1);
+    for (uint32_t k = 0; k < o->item_n_fields; k++)
+        if (o->item_field_sizes[k] < 1 || o->item_field_sizes[k] > (1u << 24))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "model.item_field_sizes",
+                                      "field %u has size %u, not in [1, %u]", k,
+                                      o->item_field_sizes[k], 1u << 24);
     return RECO_OK;
 }
 
@@ -80,6 +91,7 @@ int reco__model_layout_init(reco__model_layout *lay, const reco_model_options *o
         return rc;
     const size_t d = o->dim, T = (size_t)o->lookback + 1, F = o->n_signals, U = o->user_dim;
     const size_t f = o->ffn_dim, H = F + 2;
+    const size_t Di = o->item_dense_dim, Kc = o->item_n_fields;
     size_t off = 0;
     memset(lay, 0, sizeof *lay);
 #define TAKE(field, count) (lay->field = off, off += (count))
@@ -87,6 +99,23 @@ int reco__model_layout_init(reco__model_layout *lay, const reco_model_options *o
     TAKE(sig_emb, F * d);
     TAKE(user_tok, d);
     TAKE(user_proj, U * d);
+    TAKE(sess_emb, o->position ? d : 0);
+    TAKE(step_curve, o->position ? RECO__CURVE_KNOTS * d : 0);
+    TAKE(time_curve, o->elapsed ? RECO__CURVE_KNOTS * d : 0);
+    TAKE(long_proj, o->long_len > 0 ? (F + 1) * d * d : 0);
+    TAKE(long_stat, o->long_len > 0 ? (F + 1) * d : 0);
+    TAKE(item_dproj, Di * d);
+    TAKE(item_dbias, Di * H);
+    size_t rows = 0;
+    for (size_t k = 0; k < Kc; k++) {
+        lay->field_off[k] = rows;
+        rows += o->item_field_sizes[k];
+    }
+    lay->n_field_rows = rows;
+    TAKE(item_femb, rows * d);
+    TAKE(item_fbias, rows * H);
+    TAKE(state_w, o->state_bias ? d * H : 0);
+    TAKE(state_b, o->state_bias ? H : 0);
     for (size_t l = 0; l < o->n_blocks; l++) {
         TAKE(blk[l].ln1_g, d);
         TAKE(blk[l].ln1_b, d);
@@ -165,6 +194,18 @@ static void layout_workspace(reco_workspace *w, carver *c)
             a->abar = carve(c, B * nh * d, sizeof(float));
         }
     }
+    const size_t F1 = w->n_total_heads - 1;
+    w->sbias = carve(c, B * H, sizeof(float));
+    if (w->long_len > 0) {
+        w->pool = carve(c, B * F1 * d, sizeof(float));
+        w->pool_stat = carve(c, B * F1, sizeof(float));
+        w->pool_cnt = carve(c, B * F1, sizeof(float));
+    }
+    w->ivec = carve(c, 2 * d, sizeof(float)); /* an item vector and its gradient */
+    if (w->item_feats) {
+        w->cand_bias = carve(c, C * H, sizeof(float));
+        w->item_vec = carve(c, (size_t)TOPN_BLOCK * d, sizeof(float));
+    }
     w->u = carve(c, B * d, sizeof(float));
     w->lnf_mean = carve(c, B, sizeof(float));
     w->lnf_rstd = carve(c, B, sizeof(float));
@@ -191,6 +232,9 @@ static void layout_workspace(reco_workspace *w, carver *c)
         w->dproj = carve(c, B * H * d, sizeof(float));
         w->dz = carve(c, B * H, sizeof(float));
         w->zbuf = carve(c, B * H, sizeof(float));
+        w->dsbias = carve(c, B * H, sizeof(float));
+        if (w->long_len > 0)
+            w->dpool = carve(c, B * F1 * d, sizeof(float));
     }
 }
 
@@ -206,6 +250,8 @@ static void workspace_dims(reco_workspace *w, const reco_model_options *o, int t
     w->n_heads = o->n_heads;
     w->ffn = o->ffn_dim;
     w->n_total_heads = (size_t)o->n_signals + 2;
+    w->long_len = o->long_len;
+    w->item_feats = o->item_dense_dim > 0 || o->item_n_fields > 0;
 }
 
 static size_t workspace_bytes(const reco_model_options *o, int training)
@@ -310,6 +356,13 @@ static void init_params(reco_model *m)
         m->params[lay->lnf_b + j] = 0.0f;
     }
     memset(m->params + lay->item_bias, 0, m->N * m->H * sizeof(float));
+    /* Feature biases and the state term start at zero: a fresh model scores as without them. */
+    memset(m->params + lay->item_dbias, 0, m->Di * m->H * sizeof(float));
+    memset(m->params + lay->item_fbias, 0, lay->n_field_rows * m->H * sizeof(float));
+    if (m->opts.state_bias) {
+        memset(m->params + lay->state_w, 0, m->d * m->H * sizeof(float));
+        memset(m->params + lay->state_b, 0, m->H * sizeof(float));
+    }
 }
 
 int reco_model_create(reco_model **out, const reco_model_options *opts)
@@ -353,6 +406,10 @@ int reco_model_create(reco_model **out, const reco_model_options *opts)
     m->F = o.n_signals;
     m->U = o.user_dim;
     m->H = (size_t)o.n_signals + 2;
+    m->Hl = o.long_len;
+    m->Di = o.item_dense_dim;
+    m->Kc = o.item_n_fields;
+    m->has_item_feats = m->Di > 0 || m->Kc > 0;
     const size_t P = lay.n_params;
     m->params = reco__alloc(&a, P * sizeof(float), 64);
     m->grads = reco__calloc(&a, P, sizeof(float));
@@ -361,13 +418,18 @@ int reco_model_create(reco_model **out, const reco_model_options *opts)
     m->row_step = reco__calloc(&a, m->N, sizeof(uint64_t));
     m->row_touched = reco__calloc(&a, m->N, 1);
     m->touched = reco__alloc(&a, m->N * sizeof(int32_t), 0);
+    m->item_dense = reco__calloc(&a, m->N * m->Di + 1, sizeof(float));
+    m->item_fields = reco__alloc(&a, (m->N * m->Kc + 1) * sizeof(int32_t), 0);
     if (m->params == NULL || m->grads == NULL || m->adam_m == NULL || m->adam_v == NULL ||
         m->row_step == NULL || m->row_touched == NULL || m->touched == NULL ||
+        m->item_dense == NULL || m->item_fields == NULL ||
         workspace_new(&m->ws, &a, &o, 1) < 0) {
         reco__handle_acquire();
         reco_model_free(m);
         return RECO_ENOMEM;
     }
+    for (size_t i = 0; i < m->N * m->Kc; i++)
+        m->item_fields[i] = -1;
     init_params(m);
     reco__handle_acquire();
     *out = m;
@@ -387,6 +449,8 @@ void reco_model_free(reco_model *model)
     reco__free(&a, model->row_step);
     reco__free(&a, model->row_touched);
     reco__free(&a, model->touched);
+    reco__free(&a, model->item_dense);
+    reco__free(&a, model->item_fields);
     reco__free(&a, model);
     reco__handle_release();
 }
@@ -415,6 +479,67 @@ size_t reco_model_n_params(const reco_model *model)
 }
 
 /* ---- batch validation ---- */
+
+/* The session context of a batch; all NULL for a version-1 batch, which ends before it. */
+typedef struct batch_ctx {
+    const uint32_t *steps;
+    const float *elapsed;
+    const int32_t *long_items;
+    const uint32_t *long_fb;
+} batch_ctx;
+
+static batch_ctx ctx_of(const reco_batch *b)
+{
+    batch_ctx c = {NULL, NULL, NULL, NULL};
+    if (b->version >= 2) {
+        c.steps = b->steps;
+        c.elapsed = b->elapsed;
+        c.long_items = b->long_items;
+        c.long_fb = b->long_feedback;
+    }
+    return c;
+}
+
+/* The context inputs the model needs, checked like the rest of the batch. */
+static int check_context(const reco_model *m, const reco_batch *b, const char *fn)
+{
+    const batch_ctx c = ctx_of(b);
+    const size_t B = b->size;
+    if (m->opts.position && c.steps == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: the model takes the position in the session, "
+                               "but the batch has no steps (a version-2 reco_batch carries "
+                               "them)", fn);
+    if (m->opts.elapsed) {
+        if (c.elapsed == NULL)
+            return reco__error_set(RECO_EINVAL, "%s: the model takes the elapsed time, but the "
+                                   "batch has no elapsed", fn);
+        for (size_t r = 0; r < B; r++)
+            if (!(c.elapsed[r] >= 0.0f) || !isfinite(c.elapsed[r]))
+                return reco__error_set(RECO_EINVAL, "%s: elapsed[%zu] = %g is not a finite "
+                                       "number of seconds >= 0", fn, r, (double)c.elapsed[r]);
+    }
+    if (m->Hl > 0) {
+        if (c.long_items == NULL || c.long_fb == NULL)
+            return reco__error_set(RECO_EINVAL, "%s: the model has a long-term history of %zu "
+                                   "slots, but the batch's long_items or long_feedback is NULL",
+                                   fn, m->Hl);
+        const uint32_t bit_limit = m->F >= 32 ? 0xffffffffu : ((1u << m->F) - 1u);
+        for (size_t i = 0; i < B * m->Hl; i++) {
+            const int32_t id = c.long_items[i];
+            if (id == RECO_PAD)
+                continue;
+            if (id < 0 || (size_t)id >= m->N)
+                return reco__error_set(RECO_EINVAL, "%s: long-term item %d at row %zu, slot %zu "
+                                       "is not in [0, %zu) nor RECO_PAD", fn, id, i / m->Hl,
+                                       i % m->Hl, m->N);
+            if ((c.long_fb[i] & ~bit_limit) != 0)
+                return reco__error_set(RECO_EINVAL, "%s: long-term feedback 0x%x at row %zu, "
+                                       "slot %zu sets bits beyond the %zu signals", fn,
+                                       c.long_fb[i], i / m->Hl, i % m->Hl, m->F);
+        }
+    }
+    return RECO_OK;
+}
 
 /* Checks a batch before any computation so that a bad id can never index out of bounds and
  * nothing is written on error. `need_candidates`: the call reads batch->candidates. */
@@ -456,6 +581,8 @@ static int check_batch(const reco_model *m, const reco_workspace *w, const reco_
                 return reco__error_set(RECO_EINVAL, "%s: user feature %zu of row %zu is not "
                                        "finite", fn, i % m->U, i / m->U);
     }
+    if ((rc = check_context(m, b, fn)) < 0)
+        return rc;
     if (need_candidates) {
         if (b->n_candidates == 0 || b->n_candidates > w->max_candidates)
             return reco__error_set(RECO_EINVAL, "%s: %u candidates is out of range [1, %zu]",
@@ -492,15 +619,184 @@ static int check_items(const reco_model *m, const int32_t *items, size_t n, cons
 
 /* ---- forward ---- */
 
-/* x0 (B, T, d): item + signal + position embeddings; the user slot (t = L) is the user token
- * + position + user_features @ user_proj. */
+/* ---- items: the effective embedding and biases of an item with features ---- */
+
+/* x += the feature part of item id's embedding: its fields' embeddings and the projection of
+ * its dense features. */
+RECO__HOT static void item_feats_add(const reco_model *m, int32_t id, float *x)
+{
+    const size_t d = m->d;
+    const float *P = m->params;
+    const int32_t *fv = m->item_fields + (size_t)id * m->Kc;
+    for (size_t k = 0; k < m->Kc; k++) {
+        if (fv[k] < 0)
+            continue;
+        const float *e = P + m->lay.item_femb + (m->lay.field_off[k] + (size_t)fv[k]) * d;
+        for (size_t j = 0; j < d; j++)
+            x[j] += e[j];
+    }
+    const float *xv = m->item_dense + (size_t)id * m->Di;
+    for (size_t k = 0; k < m->Di; k++)
+        if (xv[k] != 0.0f)
+            vec_axpy(x, xv[k], P + m->lay.item_dproj + k * d, d);
+}
+
+/* out (d) = the effective embedding of item id. */
+static void item_vec(const reco_model *m, int32_t id, float *out)
+{
+    memcpy(out, m->params + m->lay.item_emb + (size_t)id * m->d, m->d * sizeof(float));
+    if (m->has_item_feats)
+        item_feats_add(m, id, out);
+}
+
+/* The bias of item id under head h, with its features' part. */
+static float item_bias_of(const reco_model *m, int32_t id, size_t h)
+{
+    const size_t H = m->H;
+    const float *P = m->params;
+    float b = P[m->lay.item_bias + (size_t)id * H + h];
+    if (!m->has_item_feats)
+        return b;
+    const int32_t *fv = m->item_fields + (size_t)id * m->Kc;
+    for (size_t k = 0; k < m->Kc; k++)
+        if (fv[k] >= 0)
+            b += P[m->lay.item_fbias + (m->lay.field_off[k] + (size_t)fv[k]) * H + h];
+    const float *xv = m->item_dense + (size_t)id * m->Di;
+    for (size_t k = 0; k < m->Di; k++)
+        b += xv[k] * P[m->lay.item_dbias + k * H + h];
+    return b;
+}
+
+static void touch_row(reco_model *m, int32_t id)
+{
+    if (!m->row_touched[id]) {
+        m->row_touched[id] = 1;
+        m->touched[m->n_touched++] = id;
+    }
+}
+
+/* Gradient g (d) of item id's effective embedding: into its row and its features' tensors. */
+RECO__HOT static void item_vec_backward(reco_model *m, int32_t id, const float *g)
+{
+    const size_t d = m->d;
+    float *G = m->grads;
+    touch_row(m, id);
+    float *ge = G + m->lay.item_emb + (size_t)id * d;
+    for (size_t j = 0; j < d; j++)
+        ge[j] += g[j];
+    if (!m->has_item_feats)
+        return;
+    const int32_t *fv = m->item_fields + (size_t)id * m->Kc;
+    for (size_t k = 0; k < m->Kc; k++) {
+        if (fv[k] < 0)
+            continue;
+        float *gf = G + m->lay.item_femb + (m->lay.field_off[k] + (size_t)fv[k]) * d;
+        for (size_t j = 0; j < d; j++)
+            gf[j] += g[j];
+    }
+    const float *xv = m->item_dense + (size_t)id * m->Di;
+    for (size_t k = 0; k < m->Di; k++)
+        if (xv[k] != 0.0f)
+            vec_axpy(G + m->lay.item_dproj + k * d, xv[k], g, d);
+}
+
+/* Gradient g of item id's bias under head h. */
+static void item_bias_backward(reco_model *m, int32_t id, size_t h, float g)
+{
+    const size_t H = m->H;
+    float *G = m->grads;
+    touch_row(m, id);
+    G[m->lay.item_bias + (size_t)id * H + h] += g;
+    if (!m->has_item_feats)
+        return;
+    const int32_t *fv = m->item_fields + (size_t)id * m->Kc;
+    for (size_t k = 0; k < m->Kc; k++)
+        if (fv[k] >= 0)
+            G[m->lay.item_fbias + (m->lay.field_off[k] + (size_t)fv[k]) * H + h] += g;
+    const float *xv = m->item_dense + (size_t)id * m->Di;
+    for (size_t k = 0; k < m->Di; k++)
+        G[m->lay.item_dbias + k * H + h] += xv[k] * g;
+}
+
+/* ---- session context ---- */
+
+/* Where x >= 0 falls on a curve's knots: knot j and weight a of knot j + 1, for
+ * RECO__CURVE_RES * log2(1 + x / scale), clipped to the last knot. */
+static void curve_point(size_t *j_out, float *a_out, float x, float scale)
+{
+    float p = RECO__CURVE_RES * log2f(1.0f + x / scale);
+    const float last = (float)(RECO__CURVE_KNOTS - 1);
+    if (!(p > 0.0f))
+        p = 0.0f;
+    if (p >= last) {
+        *j_out = RECO__CURVE_KNOTS - 2;
+        *a_out = 1.0f;
+        return;
+    }
+    const size_t j = (size_t)p;
+    *j_out = j;
+    *a_out = p - (float)j;
+}
+
+/* Number of the newest history slots of row r that belong to its session (all of them when
+ * the model does not know the position). */
+static size_t in_session(const reco_model *m, const batch_ctx *c, size_t r)
+{
+    if (!m->opts.position)
+        return m->L;
+    return c->steps[r] < m->L ? c->steps[r] : m->L;
+}
+
+/* Long-term history: per row, the mean effective embedding of all its items and of the
+ * items with each signal, w->pool (B, (F + 1) d), and their counts: w->pool_stat (B, F + 1) =
+ * [n / H, n_f / n for each f], w->pool_cnt the raw counts. */
+RECO__HOT static void long_pool_forward(const reco_model *m, reco_workspace *w,
+                                        const batch_ctx *c, size_t B)
+{
+    const size_t d = m->d, F = m->F, F1 = F + 1, Hl = m->Hl;
+    memset(w->pool, 0, B * F1 * d * sizeof(float));
+    memset(w->pool_cnt, 0, B * F1 * sizeof(float));
+    for (size_t r = 0; r < B; r++) {
+        float *pool = w->pool + r * F1 * d, *cnt = w->pool_cnt + r * F1;
+        for (size_t j = 0; j < Hl; j++) {
+            const int32_t id = c->long_items[r * Hl + j];
+            if (id == RECO_PAD)
+                continue;
+            item_vec(m, id, w->ivec);
+            vec_axpy(pool, 1.0f, w->ivec, d);
+            cnt[0] += 1.0f;
+            uint32_t bits = c->long_fb[r * Hl + j];
+            for (size_t f = 0; bits != 0; f++, bits >>= 1)
+                if (bits & 1u) {
+                    vec_axpy(pool + (1 + f) * d, 1.0f, w->ivec, d);
+                    cnt[1 + f] += 1.0f;
+                }
+        }
+        float *st = w->pool_stat + r * F1;
+        st[0] = cnt[0] / (float)Hl;
+        for (size_t k = 0; k < F1; k++) {
+            if (cnt[k] > 0.0f) {
+                const float inv = 1.0f / cnt[k];
+                for (size_t j = 0; j < d; j++)
+                    pool[k * d + j] *= inv;
+            }
+            if (k > 0)
+                st[k] = cnt[0] > 0.0f ? cnt[k] / cnt[0] : 0.0f;
+        }
+    }
+}
+
+/* x0 (B, T, d): item + signal + position embeddings (+ the earlier-session embedding); the
+ * user slot (t = L) is the user token + position + user_features @ user_proj + the session
+ * curves + the projected long-term history. */
 RECO__HOT static void embed_forward(const reco_model *m, reco_workspace *w, const reco_batch *b)
 {
     const size_t B = b->size, L = m->L, T = m->T, d = m->d;
     const float *P = m->params;
     const float *pos = P + m->lay.pos_emb, *sig = P + m->lay.sig_emb;
-    const float *emb = P + m->lay.item_emb;
+    const batch_ctx cx = ctx_of(b);
     for (size_t r = 0; r < B; r++) {
+        const size_t first_in = L - in_session(m, &cx, r);
         for (size_t t = 0; t < L; t++) {
             float *x = w->x0 + (r * T + t) * d;
             const int32_t id = b->items[r * L + t];
@@ -510,15 +806,20 @@ RECO__HOT static void embed_forward(const reco_model *m, reco_workspace *w, cons
                 memcpy(x, p, d * sizeof(float));
                 continue;
             }
-            const float *e = emb + (size_t)id * d;
+            item_vec(m, id, x);
             for (size_t j = 0; j < d; j++)
-                x[j] = e[j] + p[j];
+                x[j] += p[j];
+            if (t < first_in) {
+                const float *se = P + m->lay.sess_emb;
+                for (size_t j = 0; j < d; j++)
+                    x[j] += se[j];
+            }
             uint32_t bits = b->feedback[r * L + t];
             for (size_t f = 0; bits != 0; f++, bits >>= 1) {
                 if (bits & 1u) {
-                    const float *s = sig + f * d;
+                    const float *sv = sig + f * d;
                     for (size_t j = 0; j < d; j++)
-                        x[j] += s[j];
+                        x[j] += sv[j];
                 }
             }
         }
@@ -527,10 +828,32 @@ RECO__HOT static void embed_forward(const reco_model *m, reco_workspace *w, cons
         w->mask[r * T + L] = 1;
         for (size_t j = 0; j < d; j++)
             x[j] = tok[j] + p[j];
+        size_t kj;
+        float ka;
+        if (m->opts.position) {
+            curve_point(&kj, &ka, (float)cx.steps[r], 1.0f);
+            const float *k0 = P + m->lay.step_curve + kj * d;
+            for (size_t j = 0; j < d; j++)
+                x[j] += (1.0f - ka) * k0[j] + ka * k0[d + j];
+        }
+        if (m->opts.elapsed) {
+            curve_point(&kj, &ka, cx.elapsed[r], RECO__ELAPSED_SCALE);
+            const float *k0 = P + m->lay.time_curve + kj * d;
+            for (size_t j = 0; j < d; j++)
+                x[j] += (1.0f - ka) * k0[j] + ka * k0[d + j];
+        }
     }
     if (m->U > 0) /* (B, U) @ (U, d), accumulated into the user-slot rows (row stride T d) */
         reco__gemm(&m->blas, 0, 0, B, d, m->U, 1.0f, b->user_features, m->U,
                    P + m->lay.user_proj, d, 1.0f, w->x0 + L * d, T * d);
+    if (m->Hl > 0) {
+        const size_t F1 = m->F + 1;
+        long_pool_forward(m, w, &cx, B);
+        reco__gemm(&m->blas, 0, 0, B, d, F1 * d, 1.0f, w->pool, F1 * d, P + m->lay.long_proj, d,
+                   1.0f, w->x0 + L * d, T * d);
+        reco__gemm(&m->blas, 0, 0, B, d, F1, 1.0f, w->pool_stat, F1, P + m->lay.long_stat, d,
+                   1.0f, w->x0 + L * d, T * d);
+    }
 }
 
 RECO__HOT
@@ -741,7 +1064,15 @@ static void model_forward(const reco_model *m, reco_workspace *w, const reco_bat
     /* x is (B, 1, d): the user slot after the last block */
     reco__layernorm_forward(w->u, w->lnf_mean, w->lnf_rstd, x, m->params + m->lay.lnf_g,
                             m->params + m->lay.lnf_b, B, d);
-    const size_t Hd = m->H * d;
+    const size_t Hd = m->H * d, H = m->H;
+    if (m->opts.state_bias) {
+        /* (B, d) @ (d, H) + c: the state term of every head */
+        reco__gemm(&m->blas, 0, 0, B, H, d, 1.0f, w->u, d, m->params + m->lay.state_w, H, 0.0f,
+                   w->sbias, H);
+        add_bias_rows(w->sbias, H, m->params + m->lay.state_b, B, H);
+    } else {
+        memset(w->sbias, 0, B * H * sizeof(float));
+    }
     if (heads == NULL) {
         reco__gemm(&m->blas, 0, 0, B, Hd, d, 1.0f, w->u, d, m->params + m->lay.head_w, Hd, 0.0f,
                    w->proj, Hd);
@@ -753,25 +1084,17 @@ static void model_forward(const reco_model *m, reco_workspace *w, const reco_bat
                    w->proj + (size_t)heads[j] * d, Hd);
 }
 
-/* Score of item `id` under head h for row r, from the projections. */
-static float item_score(const reco_model *m, const reco_workspace *w, size_t r, size_t h,
-                        int32_t id)
+/* The effective embedding of item id: its table row, or (with item features) the sum built
+ * in buf (d). */
+static const float *item_row(const reco_model *m, int32_t id, float *buf)
 {
-    const size_t d = m->d;
-    const float *p = w->proj + r * m->H * d + h * d;
-    const float *e = m->params + m->lay.item_emb + (size_t)id * d;
-    return m->params[m->lay.item_bias + (size_t)id * m->H + h] + vec_dot(p, e, d);
+    if (!m->has_item_feats)
+        return m->params + m->lay.item_emb + (size_t)id * m->d;
+    item_vec(m, id, buf);
+    return buf;
 }
 
 /* ---- backward ---- */
-
-static void touch_row(reco_model *m, int32_t id)
-{
-    if (!m->row_touched[id]) {
-        m->row_touched[id] = 1;
-        m->touched[m->n_touched++] = id;
-    }
-}
 
 /* dx_out (B, Tq, d) -> dxin (B, T, d), which must hold zeros or earlier contributions. */
 RECO__HOT static void block_backward(reco_model *m, reco_workspace *w, size_t l, const float *xin,
@@ -837,13 +1160,40 @@ RECO__HOT static void block_backward(reco_model *m, reco_workspace *w, size_t l,
                              a->ln1_mean, a->ln1_rstd, BT, d);
 }
 
-RECO__HOT static void embed_backward(reco_model *m, const reco_workspace *w, const reco_batch *b,
-                           const float *dx0)
+/* Backward of long_pool_forward given the gradient of the pooled vectors w->dpool. */
+RECO__HOT static void long_pool_backward(reco_model *m, reco_workspace *w, const batch_ctx *c,
+                                         size_t B)
+{
+    const size_t d = m->d, F1 = m->F + 1, Hl = m->Hl;
+    float *g = w->ivec + d;
+    for (size_t r = 0; r < B; r++) {
+        const float *dp = w->dpool + r * F1 * d, *cnt = w->pool_cnt + r * F1;
+        for (size_t j = 0; j < Hl; j++) {
+            const int32_t id = c->long_items[r * Hl + j];
+            if (id == RECO_PAD)
+                continue;
+            /* the item is in the pool of all items and in the pool of each of its signals */
+            for (size_t q = 0; q < d; q++)
+                g[q] = dp[q] / cnt[0];
+            uint32_t bits = c->long_fb[r * Hl + j];
+            for (size_t f = 0; bits != 0; f++, bits >>= 1)
+                if (bits & 1u)
+                    vec_axpy(g, 1.0f / cnt[1 + f], dp + (1 + f) * d, d);
+            item_vec_backward(m, id, g);
+        }
+    }
+}
+
+RECO__HOT static void embed_backward(reco_model *m, reco_workspace *w, const reco_batch *b,
+                                     const float *dx0)
 {
     const size_t B = b->size, L = m->L, T = m->T, d = m->d;
     float *G = m->grads;
-    float *gpos = G + m->lay.pos_emb, *gsig = G + m->lay.sig_emb, *gemb = G + m->lay.item_emb;
+    const float *P = m->params;
+    float *gpos = G + m->lay.pos_emb, *gsig = G + m->lay.sig_emb;
+    const batch_ctx cx = ctx_of(b);
     for (size_t r = 0; r < B; r++) {
+        const size_t first_in = L - in_session(m, &cx, r);
         for (size_t t = 0; t < T; t++) {
             const float *g = dx0 + (r * T + t) * d;
             float *gp = gpos + t * d;
@@ -853,15 +1203,31 @@ RECO__HOT static void embed_backward(reco_model *m, const reco_workspace *w, con
                 float *gt = G + m->lay.user_tok;
                 for (size_t j = 0; j < d; j++)
                     gt[j] += g[j];
+                size_t kj;
+                float ka;
+                if (m->opts.position) {
+                    curve_point(&kj, &ka, (float)cx.steps[r], 1.0f);
+                    float *k0 = G + m->lay.step_curve + kj * d;
+                    vec_axpy(k0, 1.0f - ka, g, d);
+                    vec_axpy(k0 + d, ka, g, d);
+                }
+                if (m->opts.elapsed) {
+                    curve_point(&kj, &ka, cx.elapsed[r], RECO__ELAPSED_SCALE);
+                    float *k0 = G + m->lay.time_curve + kj * d;
+                    vec_axpy(k0, 1.0f - ka, g, d);
+                    vec_axpy(k0 + d, ka, g, d);
+                }
                 continue;
             }
             const int32_t id = b->items[r * L + t];
             if (id == RECO_PAD)
                 continue;
-            touch_row(m, id);
-            float *ge = gemb + (size_t)id * d;
-            for (size_t j = 0; j < d; j++)
-                ge[j] += g[j];
+            item_vec_backward(m, id, g);
+            if (t < first_in) {
+                float *gs = G + m->lay.sess_emb;
+                for (size_t j = 0; j < d; j++)
+                    gs[j] += g[j];
+            }
             uint32_t bits = b->feedback[r * L + t];
             for (size_t f = 0; bits != 0; f++, bits >>= 1) {
                 if (bits & 1u) {
@@ -872,23 +1238,41 @@ RECO__HOT static void embed_backward(reco_model *m, const reco_workspace *w, con
             }
         }
     }
-    (void)w;
     if (m->U > 0)
         reco__gemm(&m->blas, 1, 0, m->U, d, B, 1.0f, b->user_features, m->U, dx0 + L * d, T * d,
                    1.0f, G + m->lay.user_proj, d);
+    if (m->Hl > 0) {
+        const size_t F1 = m->F + 1;
+        /* user slot = ... + pool @ long_proj + stat @ long_stat */
+        reco__gemm(&m->blas, 1, 0, F1 * d, d, B, 1.0f, w->pool, F1 * d, dx0 + L * d, T * d, 1.0f,
+                   G + m->lay.long_proj, d);
+        reco__gemm(&m->blas, 1, 0, F1, d, B, 1.0f, w->pool_stat, F1, dx0 + L * d, T * d, 1.0f,
+                   G + m->lay.long_stat, d);
+        reco__gemm(&m->blas, 0, 1, B, F1 * d, d, 1.0f, dx0 + L * d, T * d, P + m->lay.long_proj, d,
+                   0.0f, w->dpool, F1 * d);
+        long_pool_backward(m, w, &cx, B);
+    }
 }
 
-/* Backpropagates w->dproj (B, H d) through the heads' projection, the final LayerNorm, the
- * blocks and the embeddings, accumulating into m->grads. */
+/* Backpropagates w->dproj (B, H d) and w->dsbias (B, H) through the heads' projection and
+ * state term, the final LayerNorm, the blocks and the embeddings, accumulating into
+ * m->grads. */
 static void model_backward(reco_model *m, const reco_batch *b)
 {
     reco_workspace *w = m->ws;
-    const size_t B = b->size, d = m->d, T = m->T, Hd = m->H * d;
+    const size_t B = b->size, d = m->d, T = m->T, H = m->H, Hd = H * d;
     float *G = m->grads;
     reco__gemm(&m->blas, 1, 0, d, Hd, B, 1.0f, w->u, d, w->dproj, Hd, 1.0f, G + m->lay.head_w,
                Hd);
     reco__gemm(&m->blas, 0, 1, B, d, Hd, 1.0f, w->dproj, Hd, m->params + m->lay.head_w, Hd, 0.0f,
                w->du, d);
+    if (m->opts.state_bias) {
+        reco__gemm(&m->blas, 1, 0, d, H, B, 1.0f, w->u, d, w->dsbias, H, 1.0f,
+                   G + m->lay.state_w, H);
+        col_sums_add(G + m->lay.state_b, w->dsbias, H, B, H);
+        reco__gemm(&m->blas, 0, 1, B, d, H, 1.0f, w->dsbias, H, m->params + m->lay.state_w, H,
+                   1.0f, w->du, d);
+    }
     const float *x_last = w->blk[m->nb - 1].x_out;
     float *dx = w->dx_a, *dx_other = w->dx_b;
     memset(dx, 0, B * d * sizeof(float));
@@ -905,22 +1289,38 @@ static void model_backward(reco_model *m, const reco_batch *b)
     embed_backward(m, w, b, dx);
 }
 
-/* Gradient of head h's score of item `id` for row r, given dscore: into dproj, the item's
- * embedding and its bias. */
-static void item_score_backward(reco_model *m, size_t r, size_t h, int32_t id, float dscore)
+/* Scores z[j] (n_sel) of item id under heads[j] for row r, from the projections and the
+ * state term; e_out gets the item's effective embedding (d) for the backward. */
+static void item_scores(float *z, const reco_model *m, reco_workspace *w, size_t r, int32_t id,
+                        const uint32_t *heads, size_t n_sel, const float **e_out)
+{
+    const size_t d = m->d, H = m->H;
+    const float *e = item_row(m, id, w->ivec);
+    for (size_t j = 0; j < n_sel; j++) {
+        const size_t h = heads != NULL ? heads[j] : j;
+        z[j] = vec_dot(w->proj + r * H * d + h * d, e, d) + item_bias_of(m, id, h) +
+               w->sbias[r * H + h];
+    }
+    *e_out = e;
+}
+
+/* Backward of item_scores given dz (n_sel): into dproj, dsbias, and the item's embedding and
+ * biases (their features included). */
+static void item_scores_backward(reco_model *m, size_t r, int32_t id, const float *e,
+                                 const uint32_t *heads, size_t n_sel, const float *dz)
 {
     reco_workspace *w = m->ws;
-    const size_t d = m->d, Hd = m->H * d;
-    const float *p = w->proj + r * Hd + h * d;
-    const float *e = m->params + m->lay.item_emb + (size_t)id * d;
-    float *dp = w->dproj + r * Hd + h * d;
-    float *de = m->grads + m->lay.item_emb + (size_t)id * d;
-    for (size_t j = 0; j < d; j++) {
-        dp[j] += dscore * e[j];
-        de[j] += dscore * p[j];
+    const size_t d = m->d, H = m->H;
+    float *g = w->ivec + d;
+    memset(g, 0, d * sizeof(float));
+    for (size_t j = 0; j < n_sel; j++) {
+        const size_t h = heads != NULL ? heads[j] : j;
+        vec_axpy(w->dproj + r * H * d + h * d, dz[j], e, d);
+        vec_axpy(g, dz[j], w->proj + r * H * d + h * d, d);
+        w->dsbias[r * H + h] += dz[j];
+        item_bias_backward(m, id, h, dz[j]);
     }
-    m->grads[m->lay.item_bias + (size_t)id * m->H + h] += dscore;
-    touch_row(m, id);
+    item_vec_backward(m, id, g);
 }
 
 static int check_weights(const float *wts, size_t n, const char *what, const char *fn)
@@ -956,17 +1356,17 @@ int reco_model_train_bce(double *loss_out, reco_model *model, const reco_batch *
     reco_workspace *w = model->ws;
     model_forward(model, w, batch, NULL, 0);
     memset(w->dproj, 0, B * model->H * model->d * sizeof(float));
+    memset(w->dsbias, 0, B * model->H * sizeof(float));
     double loss = 0.0;
     for (size_t r = 0; r < B; r++) {
         float *z = w->zbuf + r * F1, *dz = w->dz + r * F1;
-        for (size_t h = 0; h < F1; h++) {
-            z[h] = item_score(model, w, r, h, shown[r]);
+        const float *e;
+        item_scores(z, model, w, r, shown[r], NULL, F1, &e);
+        for (size_t h = 0; h < F1; h++)
             dz[h] = 0.0f;
-        }
         const float wr = row_weights != NULL ? row_weights[r] : 1.0f;
         loss += (double)wr * reco__bce_logits(dz, z, labels + r * F1, NULL, F1, wr / (float)B);
-        for (size_t h = 0; h < F1; h++)
-            item_score_backward(model, r, h, shown[r], dz[h]);
+        item_scores_backward(model, r, shown[r], e, NULL, F1, dz);
     }
     model_backward(model, batch);
     if (loss_out != NULL)
@@ -1003,15 +1403,20 @@ int reco_model_train_scalar(double *loss_out, float *pred_out, reco_model *model
     reco_workspace *w = model->ws;
     model_forward(model, w, batch, &head, 1);
     memset(w->dproj, 0, B * model->H * model->d * sizeof(float));
+    memset(w->dsbias, 0, B * model->H * sizeof(float));
     float *pred = w->zbuf, *dpred = w->dz;
     for (size_t r = 0; r < B; r++) {
-        pred[r] = item_score(model, w, r, head, items[r]);
+        const float *e;
+        item_scores(pred + r, model, w, r, items[r], &head, 1, &e);
         dpred[r] = 0.0f;
     }
     const double loss = reco__huber(dpred, pred, targets, weights, B, huber_delta,
                                     1.0f / (float)B);
-    for (size_t r = 0; r < B; r++)
-        item_score_backward(model, r, head, items[r], dpred[r]);
+    for (size_t r = 0; r < B; r++) {
+        /* the item's embedding again: ivec is reused row by row */
+        const float *e = item_row(model, items[r], w->ivec);
+        item_scores_backward(model, r, items[r], e, &head, 1, dpred + r);
+    }
     model_backward(model, batch);
     if (pred_out != NULL)
         memcpy(pred_out, pred, B * sizeof(float));
@@ -1196,7 +1601,8 @@ static int resolve_ws(reco_workspace **w_out, const reco_model *m, reco_workspac
      * it are documented as not thread-safe. */
     reco_workspace *w = ws != NULL ? ws : m->ws;
     if (w->d != m->d || w->T != m->T || w->n_blocks != m->nb || w->n_heads != m->nh ||
-        w->ffn != m->ffn || w->n_total_heads != m->H)
+        w->ffn != m->ffn || w->n_total_heads != m->H || w->long_len != m->Hl ||
+        w->item_feats != m->has_item_feats)
         return reco__error_set(RECO_EINVAL, "%s: the workspace was made for a model of another "
                                "architecture", fn);
     *w_out = w;
@@ -1291,25 +1697,45 @@ int reco_model_score(float *out, const reco_model *model, reco_workspace *ws,
     const float *bias = model->params + model->lay.item_bias;
     const size_t rows = batch->shared_candidates ? 1 : B;
     const size_t m_rows = batch->shared_candidates ? B : 1;
-    if (m_rows <= 4) {
+    const int feats = model->has_item_feats;
+    if (m_rows <= 4 && !feats) {
         /* Few states per candidate list: dot products straight from the embedding table cost
          * less than gathering the candidates' rows first (serving one state). */
         score_direct(out, model, w, batch, heads, n_sel);
-        return RECO_OK;
-    }
-    for (size_t g = 0; g < rows; g++) {
-        const int32_t *cand = batch->candidates + g * C;
-        reco__embedding_gather(w->cand, emb, cand, C, d);
-        /* shared: all B rows against the C candidates in one product per head */
-        for (uint32_t j = 0; j < n_sel; j++) {
-            const size_t h = heads[j];
-            float *o = out + (g * n_sel + j) * C;
-            reco__gemm(&model->blas, 0, 1, m_rows, C, d, 1.0f, w->proj + g * H * d + h * d,
-                       H * d, w->cand, d, 0.0f, o, (size_t)n_sel * C);
-            for (size_t r = 0; r < m_rows; r++)
-                for (size_t c = 0; c < C; c++)
-                    o[r * n_sel * C + c] += bias[(size_t)cand[c] * H + h];
+    } else {
+        for (size_t g = 0; g < rows; g++) {
+            const int32_t *cand = batch->candidates + g * C;
+            if (feats) {
+                /* effective embeddings and biases of the candidates */
+                for (size_t c = 0; c < C; c++) {
+                    item_vec(model, cand[c], w->cand + c * d);
+                    for (uint32_t j = 0; j < n_sel; j++)
+                        w->cand_bias[c * H + heads[j]] = item_bias_of(model, cand[c], heads[j]);
+                }
+            } else {
+                reco__embedding_gather(w->cand, emb, cand, C, d);
+            }
+            /* shared: all B rows against the C candidates in one product per head */
+            for (uint32_t j = 0; j < n_sel; j++) {
+                const size_t h = heads[j];
+                float *o = out + (g * n_sel + j) * C;
+                reco__gemm(&model->blas, 0, 1, m_rows, C, d, 1.0f, w->proj + g * H * d + h * d,
+                           H * d, w->cand, d, 0.0f, o, (size_t)n_sel * C);
+                for (size_t r = 0; r < m_rows; r++)
+                    for (size_t c = 0; c < C; c++)
+                        o[r * n_sel * C + c] += feats ? w->cand_bias[c * H + h]
+                                                      : bias[(size_t)cand[c] * H + h];
+            }
         }
+    }
+    if (model->opts.state_bias) {
+        for (size_t r = 0; r < B; r++)
+            for (uint32_t j = 0; j < n_sel; j++) {
+                const float sb = w->sbias[r * H + heads[j]];
+                float *o = out + (r * n_sel + j) * C;
+                for (size_t c = 0; c < C; c++)
+                    o[c] += sb;
+            }
     }
     return RECO_OK;
 }
@@ -1472,23 +1898,33 @@ int reco_model_topn(int32_t *ids_out, float *scores_out, const reco_model *model
     /* Heaps live in heap_s / heap_i rows of stride max_candidates. */
     const size_t hs = w->max_candidates;
     size_t count = 0; /* items seen so far; every heap has min(count, n) entries */
-    if (B == 1) {
+    const int feats = model->has_item_feats;
+    if (B == 1 && !feats) {
         /* Serving one state: one pass over the catalog, scores consumed as they are made,
          * so the stream of embedding rows never waits for a separate selection phase. */
         topn_scan_one(w->heap_s, w->heap_i, n, emb, bias, H, head, w->proj + head * d, N, d);
         count = N;
     }
-    for (size_t i0 = 0; B > 1 && i0 < N; i0 += TOPN_BLOCK) {
+    for (size_t i0 = 0; (B > 1 || feats) && i0 < N; i0 += TOPN_BLOCK) {
         const size_t nb = N - i0 < TOPN_BLOCK ? N - i0 : TOPN_BLOCK;
+        const float *blk = emb + i0 * d;
+        if (feats) {
+            /* the block's effective embeddings (its biases are taken one by one below) */
+            for (size_t i = 0; i < nb; i++)
+                item_vec(model, (int32_t)(i0 + i), w->item_vec + i * d);
+            blk = w->item_vec;
+        }
         /* (nb, d) @ proj_h^T (d, B) -> (nb, B): the catalog block is read once for all rows */
-        reco__gemm(&model->blas, 0, 1, nb, B, d, 1.0f, emb + i0 * d, d, w->proj + head * d,
-                   H * d, 0.0f, w->topn_scores, B);
+        reco__gemm(&model->blas, 0, 1, nb, B, d, 1.0f, blk, d, w->proj + head * d, H * d, 0.0f,
+                   w->topn_scores, B);
         for (size_t r = 0; r < B; r++) {
             float *s = w->heap_s + r * hs;
             int32_t *id = w->heap_i + r * hs;
             size_t k = count < n ? count : n;
             for (size_t i = 0; i < nb; i++) {
-                const float sc = w->topn_scores[i * B + r] + bias[(i0 + i) * H + head];
+                const float bi = feats ? item_bias_of(model, (int32_t)(i0 + i), head)
+                                       : bias[(i0 + i) * H + head];
+                const float sc = w->topn_scores[i * B + r] + bi;
                 const int32_t item = (int32_t)(i0 + i);
                 if (k < n) {
                     s[k] = sc;
@@ -1518,8 +1954,13 @@ int reco_model_topn(int32_t *ids_out, float *scores_out, const reco_model *model
             heap_sift_down(s, id, k - 1, 0);
         }
         memcpy(ids_out + r * n, id, n * sizeof(int32_t));
-        if (scores_out != NULL)
-            memcpy(scores_out + r * n, s, n * sizeof(float));
+        if (scores_out != NULL) {
+            /* the state term is the same for every item of the row: it shifts the scores and
+             * leaves the ranking */
+            const float sb = w->sbias[r * H + head];
+            for (size_t k = 0; k < n; k++)
+                scores_out[r * n + k] = s[k] + sb;
+        }
     }
     return RECO_OK;
 }
@@ -1528,10 +1969,27 @@ int reco_model_topn(int32_t *ids_out, float *scores_out, const reco_model *model
 
 static int same_architecture(const reco_model *a, const reco_model *b, const char *fn)
 {
-    if (a->lay.n_params != b->lay.n_params || a->d != b->d || a->N != b->N || a->L != b->L ||
-        a->nb != b->nb || a->nh != b->nh || a->ffn != b->ffn || a->F != b->F || a->U != b->U)
+    const reco_model_options *x = &a->opts, *y = &b->opts;
+    int same = a->lay.n_params == b->lay.n_params && a->d == b->d && a->N == b->N &&
+               a->L == b->L && a->nb == b->nb && a->nh == b->nh && a->ffn == b->ffn &&
+               a->F == b->F && a->U == b->U && x->position == y->position &&
+               x->elapsed == y->elapsed && x->long_len == y->long_len &&
+               x->item_dense_dim == y->item_dense_dim && x->item_n_fields == y->item_n_fields &&
+               x->state_bias == y->state_bias;
+    for (uint32_t k = 0; same && k < x->item_n_fields; k++)
+        same = x->item_field_sizes[k] == y->item_field_sizes[k];
+    if (!same)
         return reco__error_set(RECO_EINVAL, "%s: the models have different architectures", fn);
     return RECO_OK;
+}
+
+/* The item feature values go with the parameters (they are the same catalog's). */
+static void copy_item_features(reco_model *dst, const reco_model *src)
+{
+    if (dst == src)
+        return;
+    memcpy(dst->item_dense, src->item_dense, src->N * src->Di * sizeof(float));
+    memcpy(dst->item_fields, src->item_fields, src->N * src->Kc * sizeof(int32_t));
 }
 
 int reco_model_copy_params(reco_model *dst, const reco_model *src)
@@ -1543,7 +2001,72 @@ int reco_model_copy_params(reco_model *dst, const reco_model *src)
         return rc;
     if (dst != src)
         memcpy(dst->params, src->params, src->lay.n_params * sizeof(float));
+    copy_item_features(dst, src);
     return RECO_OK;
+}
+
+int reco_model_set_item_features(reco_model *model, const float *dense, const int32_t *fields,
+                                 uint32_t n_items)
+{
+    static const char fn[] = "reco_model_set_item_features";
+    if (model == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: model is NULL", fn);
+    if (!model->has_item_feats)
+        return reco__error_set(RECO_EINVAL, "%s: the model has no item features "
+                               "(item_dense_dim and item_n_fields are 0)", fn);
+    if ((size_t)n_items != model->N)
+        return reco__error_set(RECO_EINVAL, "%s: %u items given, the model has %zu", fn,
+                               n_items, model->N);
+    const size_t N = model->N, Di = model->Di, Kc = model->Kc;
+    if (dense != NULL)
+        for (size_t i = 0; i < N * Di; i++)
+            if (!isfinite(dense[i]))
+                return reco__error_set(RECO_EINVAL, "%s: dense feature %zu of item %zu is not "
+                                       "finite", fn, i % Di, i / Di);
+    if (fields != NULL)
+        for (size_t i = 0; i < N * Kc; i++) {
+            const uint32_t size = model->opts.item_field_sizes[i % Kc];
+            if (fields[i] < -1 || (fields[i] >= 0 && (uint32_t)fields[i] >= size))
+                return reco__error_set(RECO_EINVAL, "%s: field %zu of item %zu is %d, not in "
+                                       "[0, %u) nor -1 (unknown)", fn, i % Kc, i / Kc,
+                                       fields[i], size);
+        }
+    if (dense != NULL)
+        memcpy(model->item_dense, dense, N * Di * sizeof(float));
+    if (fields != NULL)
+        memcpy(model->item_fields, fields, N * Kc * sizeof(int32_t));
+    return RECO_OK;
+}
+
+void reco__model_combine_heads(reco_model *m, size_t dst, const float *wts, size_t n_heads)
+{
+    const size_t d = m->d, H = m->H;
+    float *p = m->params;
+    /* head_w (d, H d): column block dst of every row */
+    for (size_t j = 0; j < d; j++) {
+        float *row = p + m->lay.head_w + j * H * d;
+        for (size_t k = 0; k < d; k++) {
+            double acc = 0.0;
+            for (size_t f = 0; f < n_heads; f++)
+                acc += (double)wts[f] * (double)row[f * d + k];
+            row[dst * d + k] = (float)acc;
+        }
+    }
+    /* every (rows, H) tensor: item biases, feature biases, the state term */
+    struct {
+        size_t off, rows;
+    } t[4] = {{m->lay.item_bias, m->N},
+              {m->lay.item_dbias, m->Di},
+              {m->lay.item_fbias, m->lay.n_field_rows},
+              {m->lay.state_w, m->opts.state_bias ? d + 1 : 0}}; /* state_w then state_b */
+    for (size_t q = 0; q < 4; q++)
+        for (size_t i = 0; i < t[q].rows; i++) {
+            float *b = p + t[q].off + i * H;
+            double acc = 0.0;
+            for (size_t f = 0; f < n_heads; f++)
+                acc += (double)wts[f] * (double)b[f];
+            b[dst] = (float)acc;
+        }
 }
 
 int reco_model_blend_params(reco_model *dst, const reco_model *src, float tau)
@@ -1556,6 +2079,7 @@ int reco_model_blend_params(reco_model *dst, const reco_model *src, float tau)
     int rc = same_architecture(dst, src, "reco_model_blend_params");
     if (rc < 0)
         return rc;
+    copy_item_features(dst, src);
     const float keep = 1.0f - tau;
     for (size_t i = 0; i < src->lay.n_params; i++)
         dst->params[i] = keep * dst->params[i] + tau * src->params[i];

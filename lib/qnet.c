@@ -209,26 +209,10 @@ int reco_qnet_create_warm(reco_qnet **out, const reco_model *feedback,
         reco_qnet_free(q);
         return rc;
     }
-    /* Q head = sum_f w_f (signal head f), weights and biases alike, so the Q score is the
-     * same combination of the signal logits (summed in double, in signal order). */
-    const size_t d = m->d, H = m->H, hq = q->q_head;
-    float *p = m->params;
-    for (size_t j = 0; j < d; j++) {
-        float *row = p + m->lay.head_w + j * H * d;
-        for (size_t k = 0; k < d; k++) {
-            double s = 0.0;
-            for (size_t f = 0; f < F; f++)
-                s += (double)reward_weights[f] * (double)row[f * d + k];
-            row[hq * d + k] = (float)s;
-        }
-    }
-    for (size_t i = 0; i < m->N; i++) {
-        float *b = p + m->lay.item_bias + i * H;
-        double s = 0.0;
-        for (size_t f = 0; f < F; f++)
-            s += (double)reward_weights[f] * (double)b[f];
-        b[hq] = (float)s;
-    }
+    /* Q head = sum_f w_f (signal head f): projection, item and feature biases and the state
+     * term alike, so the Q score is the same combination of the signal logits (summed in
+     * double, in signal order). */
+    reco__model_combine_heads(m, q->q_head, reward_weights, F);
     reco_model_copy_params(q->target, m);
     *out = q;
     return RECO_OK;

@@ -1,7 +1,12 @@
-/* reco_qnet checkpoints on the lib/file.c container (magic "RECOQNT1", format version 1).
+/* reco_qnet checkpoints on the lib/file.c container (magic "RECOQNT1", format version 2;
+ * version 1 files, written by 0.1, still load).
  *
  * Sections (P = parameters of one network, N = n_items):
  *   "arch"       u32[8]  n_items, dim, lookback, n_blocks, n_heads, ffn_dim, n_signals, user_dim
+ *   "arch2"      u32[14] (format 2) the version-2 inputs, as in model checkpoints
+ *                        (lib/model_io.c)
+ *   "item_dense", "item_fields"  (format 2, with item features) their values, as in model
+ *                        checkpoints
  *   "capacity"   u32[3]  max_batch, max_candidates, threads (defaults for reco_qnet_open)
  *   "seed"       u64[1]  initialisation seed of the models
  *   "hyper"      f32[7]  online optimiser: init_std, lr, beta1, beta2, adam_eps, weight_decay,
@@ -22,6 +27,7 @@
  * memory that is copied into the handle only when every read succeeded: a failed load leaves
  * the handle exactly as it was. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc_private.h"
@@ -32,35 +38,9 @@
 #include "reco/qnet.h"
 
 static const char qnet_magic[8] = {'R', 'E', 'C', 'O', 'Q', 'N', 'T', '1'};
-#define QNET_FORMAT_VERSION 1u
+#define QNET_FORMAT_VERSION 2u
 
-enum { N_ARCH = 8, N_CAP = 3, N_HYPER = 7, N_QOPTS = 6, N_QPERIOD = 2 };
-static const char *const arch_names[N_ARCH] = {"n_items", "dim", "lookback", "n_blocks",
-                                               "n_heads", "ffn_dim", "n_signals", "user_dim"};
-
-static void arch_of(uint32_t arch[N_ARCH], const reco_model_options *o)
-{
-    arch[0] = o->n_items;
-    arch[1] = o->dim;
-    arch[2] = o->lookback;
-    arch[3] = o->n_blocks;
-    arch[4] = o->n_heads;
-    arch[5] = o->ffn_dim;
-    arch[6] = o->n_signals;
-    arch[7] = o->user_dim;
-}
-
-static void arch_to(reco_model_options *o, const uint32_t arch[N_ARCH])
-{
-    o->n_items = arch[0];
-    o->dim = arch[1];
-    o->lookback = arch[2];
-    o->n_blocks = arch[3];
-    o->n_heads = arch[4];
-    o->ffn_dim = arch[5];
-    o->n_signals = arch[6];
-    o->user_dim = arch[7];
-}
+enum { N_CAP = 3, N_HYPER = 7, N_QOPTS = 6, N_QPERIOD = 2 };
 
 static void hyper_of(float h[N_HYPER], const reco_model_options *o)
 {
@@ -89,9 +69,8 @@ int reco_qnet_save(const reco_qnet *q, const char *path)
     if (q == NULL || path == NULL)
         return reco__error_set(RECO_EINVAL, "reco_qnet_save: q and path must not be NULL");
     const reco_model *on = q->online, *tg = q->target;
-    uint32_t arch[N_ARCH], cap[N_CAP], qperiod[N_QPERIOD];
+    uint32_t cap[N_CAP], qperiod[N_QPERIOD];
     float hyper[N_HYPER], qopts[N_QOPTS];
-    arch_of(arch, &on->opts);
     hyper_of(hyper, &on->opts);
     cap[0] = on->opts.max_batch;
     cap[1] = on->opts.max_candidates;
@@ -110,7 +89,7 @@ int reco_qnet_save(const reco_qnet *q, const char *path)
     int rc = reco__writer_open(&w, &q->alloc, path, qnet_magic, QNET_FORMAT_VERSION);
     if (rc < 0)
         return rc;
-    if ((rc = reco__writer_section(w, "arch", RECO__FILE_U32, arch, N_ARCH)) < 0 ||
+    if ((rc = reco__model_write_arch(w, &on->opts)) < 0 ||
         (rc = reco__writer_section(w, "capacity", RECO__FILE_U32, cap, N_CAP)) < 0 ||
         (rc = reco__writer_section(w, "seed", RECO__FILE_U64, &seed, 1)) < 0 ||
         (rc = reco__writer_section(w, "hyper", RECO__FILE_F32, hyper, N_HYPER)) < 0 ||
@@ -122,7 +101,8 @@ int reco_qnet_save(const reco_qnet *q, const char *path)
         (rc = reco__writer_section(w, "adam_m", RECO__FILE_F32, on->adam_m, P)) < 0 ||
         (rc = reco__writer_section(w, "adam_v", RECO__FILE_F32, on->adam_v, P)) < 0 ||
         (rc = reco__writer_section(w, "step", RECO__FILE_U64, &step, 1)) < 0 ||
-        (rc = reco__writer_section(w, "row_step", RECO__FILE_U64, on->row_step, on->N)) < 0) {
+        (rc = reco__writer_section(w, "row_step", RECO__FILE_U64, on->row_step, on->N)) < 0 ||
+        (rc = reco__model_write_items(w, on)) < 0) {
         reco__writer_abort(w);
         return rc;
     }
@@ -131,7 +111,8 @@ int reco_qnet_save(const reco_qnet *q, const char *path)
 
 /* The small sections of a checkpoint, read and validated. */
 typedef struct qnet_head {
-    uint32_t arch[N_ARCH], cap[N_CAP], qperiod[N_QPERIOD];
+    reco_model_options arch; /* the architecture fields */
+    uint32_t cap[N_CAP], qperiod[N_QPERIOD];
     uint64_t seed, n_updates, step;
     float hyper[N_HYPER], qopts[N_QOPTS];
     reco_qnet_options qo; /* from qopts/qperiod, checked */
@@ -146,7 +127,9 @@ static int bad_field(const char *path, const char *section, const char *msg)
 static int read_head(reco__reader *r, const char *path, qnet_head *h)
 {
     int rc;
-    if ((rc = reco__reader_section(r, "arch", RECO__FILE_U32, h->arch, N_ARCH)) < 0 ||
+    const reco_model_options defaults = RECO_MODEL_OPTIONS_INIT;
+    h->arch = defaults;
+    if ((rc = reco__model_read_arch(r, path, &h->arch)) < 0 ||
         (rc = reco__reader_section(r, "capacity", RECO__FILE_U32, h->cap, N_CAP)) < 0 ||
         (rc = reco__reader_section(r, "seed", RECO__FILE_U64, &h->seed, 1)) < 0 ||
         (rc = reco__reader_section(r, "hyper", RECO__FILE_F32, h->hyper, N_HYPER)) < 0 ||
@@ -166,9 +149,11 @@ static int read_head(reco__reader *r, const char *path, qnet_head *h)
     if (h->qperiod[1] > 1)
         return bad_field(path, "qperiod", "keep_last_good is neither 0 nor 1");
     in.keep_last_good = (int)h->qperiod[1];
-    if (reco__qnet_check_options(&h->qo, &in, "stored options") < 0)
-        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "qopts", "%s",
-                                  reco_error_message());
+    if (reco__qnet_check_options(&h->qo, &in, "stored options") < 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", reco_error_message());
+        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "qopts", "%s", msg);
+    }
     const float *y = h->hyper;
     if (!(y[0] > 0.0f && y[0] <= 1.0f) || !(y[1] > 0.0f && y[1] <= 10.0f) ||
         !(y[2] >= 0.0f && y[2] < 1.0f) || !(y[3] >= 0.0f && y[3] < 1.0f) ||
@@ -224,21 +209,30 @@ static int load_into(reco_qnet *q, reco__reader *r, const char *path, const qnet
     int rc = check_bulk(r, path, P, N);
     if (rc < 0)
         return rc;
+    const size_t nd = N * on->Di, nf = N * on->Kc;
     size_t floats, bytes;
-    if (reco__size_mul(&floats, P, 4 * sizeof(float)) < 0 ||
+    if (reco__size_mul(&floats, 4 * P + nd, sizeof(float)) < 0 ||
         reco__size_add(&floats, floats, 63) < 0 ||
-        reco__size_add(&bytes, floats & ~(size_t)63, N * sizeof(uint64_t) + 8) < 0)
+        reco__size_add(&bytes, floats & ~(size_t)63,
+                       N * sizeof(uint64_t) + nf * sizeof(int32_t) + 8) < 0)
         return reco__error_set(RECO_ENOMEM, "%s: checkpoint too large", path);
     unsigned char *scratch = reco__alloc(&q->alloc, bytes, 64);
     if (scratch == NULL)
         return RECO_ENOMEM;
     float *p_on = (float *)(void *)scratch, *p_tg = p_on + P, *m1 = p_tg + P, *m2 = m1 + P;
+    float *idense = m2 + P;
     uint64_t *rs = (uint64_t *)(void *)(scratch + (floats & ~(size_t)63));
+    int32_t *ifields = (int32_t *)(void *)(rs + N);
     if ((rc = reco__reader_section(r, "online", RECO__FILE_F32, p_on, P)) == RECO_OK &&
         (rc = reco__reader_section(r, "target", RECO__FILE_F32, p_tg, P)) == RECO_OK &&
         (rc = reco__reader_section(r, "adam_m", RECO__FILE_F32, m1, P)) == RECO_OK &&
         (rc = reco__reader_section(r, "adam_v", RECO__FILE_F32, m2, P)) == RECO_OK &&
-        (rc = reco__reader_section(r, "row_step", RECO__FILE_U64, rs, N)) == RECO_OK) {
+        (rc = reco__reader_section(r, "row_step", RECO__FILE_U64, rs, N)) == RECO_OK &&
+        (rc = reco__model_read_items(r, path, on, idense, ifields)) == RECO_OK) {
+        memcpy(on->item_dense, idense, nd * sizeof(float));
+        memcpy(tg->item_dense, idense, nd * sizeof(float));
+        memcpy(on->item_fields, ifields, nf * sizeof(int32_t));
+        memcpy(tg->item_fields, ifields, nf * sizeof(int32_t));
         memcpy(on->params, p_on, P * sizeof(float));
         memcpy(tg->params, p_tg, P * sizeof(float));
         memcpy(on->adam_m, m1, P * sizeof(float));
@@ -273,15 +267,7 @@ int reco_qnet_load(reco_qnet *q, const char *path)
     memset(&h, 0, sizeof h);
     rc = read_head(r, path, &h);
     if (rc == RECO_OK) {
-        uint32_t want[N_ARCH];
-        arch_of(want, &q->online->opts);
-        for (int i = 0; i < N_ARCH; i++)
-            if (h.arch[i] != want[i]) {
-                rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, "arch",
-                                        "%s is %u in the file but %u in the Q-network",
-                                        arch_names[i], h.arch[i], want[i]);
-                break;
-            }
+        rc = reco__model_check_arch(&h.arch, &q->online->opts, path);
     }
     if (rc == RECO_OK)
         rc = load_into(q, r, path, &h);
@@ -323,8 +309,20 @@ int reco_qnet_open(reco_qnet **out, const char *path, const reco_qnet_options *r
     memset(&h, 0, sizeof h);
     rc = read_head(r, path, &h);
     if (rc == RECO_OK) {
-        reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
-        arch_to(&mo, h.arch);
+        /* A checksummed file may still hold an impossible architecture, or one its bulk
+         * sections do not match: refuse it before allocating anything for it. */
+        reco__model_layout lay;
+        char msg[256];
+        if (reco__model_layout_init(&lay, &h.arch) < 0) {
+            snprintf(msg, sizeof msg, "%s", reco_error_message());
+            rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, "arch",
+                                    "the stored architecture is invalid: %s", msg);
+        } else {
+            rc = check_bulk(r, path, lay.n_params, h.arch.n_items);
+        }
+    }
+    if (rc == RECO_OK) {
+        reco_model_options mo = h.arch;
         hyper_to(&mo, h.hyper);
         mo.seed = h.seed;
         mo.max_batch = h.cap[0];
@@ -341,10 +339,13 @@ int reco_qnet_open(reco_qnet **out, const char *path, const reco_qnet_options *r
         reco_qnet *q = NULL;
         rc = reco_qnet_create(&q, &qo);
         if (rc < 0) {
-            if (rc != RECO_ENOMEM && rt_model == NULL)
+            if (rc != RECO_ENOMEM && rt_model == NULL) {
+                /* the message is formatted from a copy: the thread's buffer is the target */
+                char msg[256];
+                snprintf(msg, sizeof msg, "%s", reco_error_message());
                 rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, "arch",
-                                        "the stored architecture or capacity is invalid: %s",
-                                        reco_error_message());
+                                        "the stored capacity is invalid: %s", msg);
+            }
         } else if ((rc = load_into(q, r, path, &h)) < 0) {
             reco_qnet_free(q);
         } else {

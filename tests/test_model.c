@@ -186,8 +186,37 @@ static void jitter_params(reco_model *m, uint64_t seed, float scale)
 #define TB 4  /* the batch size; max_batch is TB + 2 */
 #define TC 16 /* max_candidates */
 #define TH (TF + 2)
+#define TLL 3 /* long_len of the full-input models */
+#define TDI 2 /* dense item features */
+#define TKC 2 /* categorical item fields, of sizes 3 and 4 */
 
-static reco_model_options tiny_options(uint32_t n_blocks, uint32_t user_dim)
+/* The version-2 inputs: position, elapsed time, long-term history, item features. */
+enum { INPUTS_V1 = 0, INPUTS_ALL = 1 };
+
+static void set_all_inputs(reco_model_options *o)
+{
+    o->position = 1;
+    o->elapsed = 1;
+    o->long_len = TLL;
+    o->item_dense_dim = TDI;
+    o->item_n_fields = TKC;
+    o->item_field_sizes[0] = 3;
+    o->item_field_sizes[1] = 4;
+}
+
+/* Item features of the tiny catalog: dense values of both signs and zeros, fields with some
+ * items unknown (-1). */
+static void tiny_item_features(float dense[TN * TDI], int32_t fields[TN * TKC])
+{
+    for (size_t i = 0; i < TN; i++) {
+        dense[i * TDI] = i % 4 == 0 ? 0.0f : cosf(0.7f * (float)i);
+        dense[i * TDI + 1] = 0.5f * sinf(1.1f * (float)i + 0.3f);
+        fields[i * TKC] = i % 5 == 4 ? -1 : (int32_t)(i % 3);
+        fields[i * TKC + 1] = i % 7 == 6 ? -1 : (int32_t)((i * 3) % 4);
+    }
+}
+
+static reco_model_options tiny_options_in(uint32_t n_blocks, uint32_t user_dim, int inputs)
 {
     reco_model_options o = RECO_MODEL_OPTIONS_INIT;
     o.n_items = TN;
@@ -202,15 +231,33 @@ static reco_model_options tiny_options(uint32_t n_blocks, uint32_t user_dim)
     o.max_candidates = TC;
     o.init_std = 0.3f;
     o.seed = 7;
+    if (inputs == INPUTS_ALL)
+        set_all_inputs(&o);
     return o;
+}
+
+static reco_model_options tiny_options(uint32_t n_blocks, uint32_t user_dim)
+{
+    return tiny_options_in(n_blocks, user_dim, INPUTS_V1);
+}
+
+static reco_model *tiny_model_in(uint32_t n_blocks, uint32_t user_dim, int inputs)
+{
+    reco_model_options o = tiny_options_in(n_blocks, user_dim, inputs);
+    reco_model *m = new_model(&o);
+    jitter_params(m, 11, 0.1f);
+    if (inputs == INPUTS_ALL) {
+        float dense[TN * TDI];
+        int32_t fields[TN * TKC];
+        tiny_item_features(dense, fields);
+        assert_int_equal(reco_model_set_item_features(m, dense, fields, TN), RECO_OK);
+    }
+    return m;
 }
 
 static reco_model *tiny_model(uint32_t n_blocks, uint32_t user_dim)
 {
-    reco_model_options o = tiny_options(n_blocks, user_dim);
-    reco_model *m = new_model(&o);
-    jitter_params(m, 11, 0.1f);
-    return m;
+    return tiny_model_in(n_blocks, user_dim, INPUTS_V1);
 }
 
 typedef struct tiny_batch {
@@ -222,6 +269,10 @@ typedef struct tiny_batch {
     int32_t chosen[TB]; /* train_scalar's items */
     float labels[TB * (TF + 1)];
     float weights[TB];
+    uint32_t steps[TB];
+    float elapsed[TB];
+    int32_t long_items[TB * TLL];
+    uint32_t long_fb[TB * TLL];
     reco_batch b;
 } tiny_batch;
 
@@ -258,8 +309,20 @@ static void tiny_batch_init(tiny_batch *t, uint32_t user_dim)
         t->user[i] = sinf(1.3f * (float)i + 0.2f);
     for (size_t i = 0; i < TB * TC; i++)
         t->cand[i] = (int32_t)((i * 5 + 3) % TN);
+    /* the session context: first step, mid-window, one step in, past the window; the long
+     * history with pads, an all-pad row, a repeated item and signals of every kind */
+    static const uint32_t steps[TB] = {0, 3, 1, 7};
+    static const float elapsed[TB] = {0.0f, 45.5f, 3.0f, 700.0f};
+    static const int32_t long_items[TB * TLL] = {2, 5, RECO_PAD, RECO_PAD, RECO_PAD, RECO_PAD,
+                                                 9, 9, 1, 12, RECO_PAD, 0};
+    static const uint32_t long_fb[TB * TLL] = {1, 3, 7, 0, 0, 0, 5, 0, 2, 7, 1, 4};
+    memcpy(t->steps, steps, sizeof steps);
+    memcpy(t->elapsed, elapsed, sizeof elapsed);
+    memcpy(t->long_items, long_items, sizeof long_items);
+    memcpy(t->long_fb, long_fb, sizeof long_fb);
     const reco_batch b = {RECO_BATCH_VERSION, TB, t->items, t->feedback,
-                          user_dim > 0 ? t->user : NULL, TC, t->cand, 1};
+                          user_dim > 0 ? t->user : NULL, TC, t->cand, 1,
+                          t->steps, t->elapsed, t->long_items, t->long_fb};
     t->b = b;
 }
 
@@ -288,6 +351,16 @@ static void assert_options_equal(const reco_model_options *a, const reco_model_o
     assert_true(a->adam_eps == b->adam_eps);
     assert_true(a->weight_decay == b->weight_decay);
     assert_true(a->clip_norm == b->clip_norm);
+    if (a->version < 2 || b->version < 2)
+        return;
+    assert_int_equal(a->position, b->position);
+    assert_int_equal(a->elapsed, b->elapsed);
+    assert_int_equal(a->long_len, b->long_len);
+    assert_int_equal(a->item_dense_dim, b->item_dense_dim);
+    assert_int_equal(a->item_n_fields, b->item_n_fields);
+    for (size_t k = 0; k < RECO_MODEL_MAX_ITEM_FIELDS; k++)
+        assert_int_equal(a->item_field_sizes[k], b->item_field_sizes[k]);
+    assert_int_equal(a->state_bias, b->state_bias);
 }
 
 static void test_model_options_defaults(void **state)
@@ -299,7 +372,7 @@ static void test_model_options_defaults(void **state)
     assert_int_equal(reco_model_options_init(&fn, RECO_MODEL_OPTIONS_VERSION), RECO_OK);
     assert_options_equal(&macro, &fn);
     /* the documented defaults */
-    assert_int_equal(macro.version, 1);
+    assert_int_equal(macro.version, 2);
     assert_null(macro.allocator);
     assert_int_equal(macro.n_items, 1000);
     assert_int_equal(macro.dim, 64);
@@ -317,24 +390,57 @@ static void test_model_options_defaults(void **state)
     assert_true(macro.lr == 1e-3f && macro.beta1 == 0.9f && macro.beta2 == 0.999f);
     assert_true(macro.adam_eps == 1e-8f && macro.weight_decay == 0.0f);
     assert_true(macro.clip_norm == 1.0f);
+    /* version 2: the new inputs are off, except the state term */
+    assert_int_equal(macro.position, 0);
+    assert_int_equal(macro.elapsed, 0);
+    assert_int_equal(macro.long_len, 0);
+    assert_int_equal(macro.item_dense_dim, 0);
+    assert_int_equal(macro.item_n_fields, 0);
+    assert_int_equal(macro.state_bias, 1);
 
     assert_reco_error(reco_model_options_init(NULL, 1), RECO_EINVAL, "NULL");
     assert_reco_error(reco_model_options_init(&fn, 0), RECO_EVERSION, "version");
-    assert_reco_error(reco_model_options_init(&fn, 2), RECO_EVERSION, "version");
+    assert_reco_error(reco_model_options_init(&fn, 3), RECO_EVERSION, "version");
+    /* a version-1 struct ends before `position`: init and get_options never write past it */
+    const size_t v1_size = offsetof(reco_model_options, position);
+    memset(&fn, 0xab, sizeof fn);
+    assert_int_equal(reco_model_options_init(&fn, 1), RECO_OK);
+    for (size_t i = v1_size; i < sizeof fn; i++)
+        assert_int_equal(((const unsigned char *)&fn)[i], 0xab);
+    assert_int_equal(fn.version, 1);
+    assert_int_equal(fn.dim, 64);
 
     /* NULL options = defaults; get_options returns what was created */
     reco_model *m = new_model(NULL);
-    reco_model_options got = {.version = 1};
+    reco_model_options got = {.version = 2};
     assert_int_equal(reco_model_get_options(&got, m), RECO_OK);
     assert_options_equal(&got, &macro);
     assert_int_equal(reco_model_n_heads(m), 6);
+    memset(&got, 0xab, sizeof got);
+    got.version = 1;
+    assert_int_equal(reco_model_get_options(&got, m), RECO_OK);
+    for (size_t i = v1_size; i < sizeof got; i++)
+        assert_int_equal(((const unsigned char *)&got)[i], 0xab);
+    assert_int_equal(got.version, 1);
+    assert_int_equal(got.n_items, 1000);
+    /* the fields past a version-1 struct are never read: they take their defaults */
+    reco_model_options v1 = RECO_MODEL_OPTIONS_INIT;
+    v1.version = 1;
+    v1.state_bias = 99;
+    v1.long_len = 100000;
+    reco_model *m1 = new_model(&v1);
     got.version = 2;
+    assert_int_equal(reco_model_get_options(&got, m1), RECO_OK);
+    assert_int_equal(got.state_bias, 1);
+    assert_int_equal(got.long_len, 0);
+    assert_int_equal(reco_model_n_params(m1), reco_model_n_params(m));
+    got.version = 3;
     assert_reco_error(reco_model_get_options(&got, m), RECO_EVERSION, "version");
     assert_reco_error(reco_model_get_options(NULL, m), RECO_EINVAL, "NULL");
 
     reco_model_options t = tiny_options(2, TU);
     reco_model *tm = new_model(&t);
-    got.version = 1;
+    got.version = 2;
     assert_int_equal(reco_model_get_options(&got, tm), RECO_OK);
     assert_options_equal(&got, &t);
     assert_int_equal(reco_model_n_heads(tm), TH);
@@ -363,6 +469,13 @@ static void test_model_layout_tiles_block(void **state)
         expect += d;
         assert_int_equal(lay.user_proj, expect);
         expect += U * d;
+        /* the state term is on by default; the other version-2 inputs are off (no room) */
+        assert_int_equal(lay.item_femb, expect);
+        assert_int_equal(lay.item_fbias, expect);
+        assert_int_equal(lay.state_w, expect);
+        expect += d * H;
+        assert_int_equal(lay.state_b, expect);
+        expect += H;
         for (size_t l = 0; l < 2; l++) {
             const reco__block_layout *b = &lay.blk[l];
             const size_t offs[] = {b->ln1_g, b->ln1_b, b->w_qkv, b->b_qkv, b->w_o, b->b_o,
@@ -382,6 +495,25 @@ static void test_model_layout_tiles_block(void **state)
         assert_int_equal(lay.item_bias, expect + TN * d);
         assert_int_equal(lay.n_params, expect + TN * d + TN * H);
     }
+    /* with every input: each tensor where the file comment of model_private.h puts it */
+    reco_model_options o = tiny_options_in(1, TU, INPUTS_ALL);
+    reco__model_layout lay;
+    assert_int_equal(reco__model_layout_init(&lay, &o), RECO_OK);
+    const size_t d = TD, T = TL + 1, H = TH, F1 = TF + 1, K = RECO__CURVE_KNOTS;
+    size_t expect = T * d + TF * d + d + TU * d;
+    const size_t offs[] = {lay.sess_emb, lay.step_curve, lay.time_curve, lay.long_proj,
+                           lay.long_stat, lay.item_dproj, lay.item_dbias, lay.item_femb,
+                           lay.item_fbias, lay.state_w, lay.state_b, lay.blk[0].ln1_g};
+    const size_t sizes[] = {d, K * d, K * d, F1 * d * d, F1 * d, TDI * d, TDI * H, 7 * d, 7 * H,
+                            d * H, H};
+    for (size_t k = 0; k < sizeof offs / sizeof offs[0]; k++) {
+        assert_int_equal(offs[k], expect);
+        if (k < sizeof sizes / sizeof sizes[0])
+            expect += sizes[k];
+    }
+    assert_int_equal(lay.field_off[0], 0);
+    assert_int_equal(lay.field_off[1], 3);
+    assert_int_equal(lay.n_field_rows, 7);
 }
 
 static void test_model_options_invalid(void **state)
@@ -404,7 +536,18 @@ static void test_model_options_invalid(void **state)
 
     const size_t live = reco_live_handles();
     EXPECT_BAD(o.version = 0, RECO_EVERSION, "version");
-    EXPECT_BAD(o.version = 2, RECO_EVERSION, "version");
+    EXPECT_BAD(o.version = 3, RECO_EVERSION, "version");
+    EXPECT_BAD(o.position = 2, RECO_EINVAL, "model.position");
+    EXPECT_BAD(o.elapsed = -1, RECO_EINVAL, "model.elapsed");
+    EXPECT_BAD(o.long_len = 4097, RECO_EINVAL, "model.long_len");
+    EXPECT_BAD(o.item_dense_dim = 1025, RECO_EINVAL, "model.item_dense_dim");
+    EXPECT_BAD(o.item_n_fields = RECO_MODEL_MAX_ITEM_FIELDS + 1, RECO_EINVAL,
+               "model.item_n_fields");
+    EXPECT_BAD(o.item_n_fields = 2; o.item_field_sizes[0] = 3, RECO_EINVAL,
+               "model.item_field_sizes");
+    EXPECT_BAD(o.item_n_fields = 1; o.item_field_sizes[0] = (1u << 24) + 1, RECO_EINVAL,
+               "model.item_field_sizes");
+    EXPECT_BAD(o.state_bias = 2, RECO_EINVAL, "model.state_bias");
     EXPECT_BAD(o.n_items = 0, RECO_EINVAL, "model.n_items");
     EXPECT_BAD(o.n_items = 0x80000000u, RECO_EINVAL, "model.n_items");
     EXPECT_BAD(o.dim = 0, RECO_EINVAL, "model.dim");
@@ -528,6 +671,28 @@ static size_t list_tensors(tensor_ref *t, const reco_model *m)
     ADD("user_tok", y->user_tok, d);
     if (m->U > 0)
         ADD("user_proj", y->user_proj, m->U * d);
+    if (m->opts.position) {
+        ADD("sess_emb", y->sess_emb, d);
+        ADD("step_curve", y->step_curve, RECO__CURVE_KNOTS * d);
+    }
+    if (m->opts.elapsed)
+        ADD("time_curve", y->time_curve, RECO__CURVE_KNOTS * d);
+    if (m->Hl > 0) {
+        ADD("long_proj", y->long_proj, (m->F + 1) * d * d);
+        ADD("long_stat", y->long_stat, (m->F + 1) * d);
+    }
+    if (m->Di > 0) {
+        ADD("item_dproj", y->item_dproj, m->Di * d);
+        ADD("item_dbias", y->item_dbias, m->Di * H);
+    }
+    if (m->Kc > 0) {
+        ADD("item_femb", y->item_femb, y->n_field_rows * d);
+        ADD("item_fbias", y->item_fbias, y->n_field_rows * H);
+    }
+    if (m->opts.state_bias) {
+        ADD("state_w", y->state_w, d * H);
+        ADD("state_b", y->state_b, H);
+    }
     for (size_t l = 0; l < m->nb; l++) {
         const reco__block_layout *b = &y->blk[l];
         const struct {
@@ -629,6 +794,9 @@ static void gradcheck(reco_model *m, const loss_case *c, gc_stats *st)
     for (size_t i = 0; i < (size_t)c->tb->b.size * m->L; i++)
         if (c->tb->b.items[i] != RECO_PAD)
             seen[c->tb->b.items[i]] = 1;
+    for (size_t i = 0; i < (size_t)c->tb->b.size * m->Hl; i++)
+        if (c->tb->b.long_items[i] != RECO_PAD)
+            seen[c->tb->b.long_items[i]] = 1;
     const int32_t *scored = c->kind == LOSS_BCE ? c->tb->shown : c->tb->chosen;
     for (size_t r = 0; r < c->tb->b.size; r++)
         seen[scored[r]] = 1;
@@ -688,14 +856,16 @@ static void gradcheck(reco_model *m, const loss_case *c, gc_stats *st)
     assert_memory_equal(m->params, params0, P * sizeof(float));
 }
 
-/* Model configurations of the gradient checks: (n_blocks, user_dim). */
-static const uint32_t gc_configs[][2] = {{2, TU}, {1, TU}, {2, 0}};
+/* Model configurations of the gradient checks: (n_blocks, user_dim, inputs). */
+static const uint32_t gc_configs[][3] = {
+    {2, TU, INPUTS_V1}, {1, TU, INPUTS_V1}, {2, 0, INPUTS_V1}, {2, TU, INPUTS_ALL},
+    {1, 0, INPUTS_ALL}};
 
 static void run_gradchecks(int kind, uint32_t head, const char *label)
 {
     gc_stats st = {0};
     for (size_t k = 0; k < sizeof gc_configs / sizeof gc_configs[0]; k++) {
-        reco_model *m = tiny_model(gc_configs[k][0], gc_configs[k][1]);
+        reco_model *m = tiny_model_in(gc_configs[k][0], gc_configs[k][1], (int)gc_configs[k][2]);
         tiny_batch *tb = buf_bytes(sizeof *tb);
         tiny_batch_init(tb, gc_configs[k][1]);
         loss_case c = {kind, head, 0.0f, NULL, tb};
@@ -1168,25 +1338,51 @@ static void test_model_sparse_rows(void **state)
 
 /* ---- 5. scoring ---------------------------------------------------------------------------- */
 
-/* Naive double score of item `id` under head h for user vector u. */
+/* Naive double score of item `id` under head h for user vector u: the effective embedding
+ * and bias of the item (its row and bias, plus its fields' embeddings and biases and the
+ * projection of its dense features), then (u W_h) . e + b + the state term u . v_h + c_h. */
 static double naive_score(const reco_model *m, const float *u, size_t h, int32_t id)
 {
-    const size_t d = m->d, Hd = m->H * d;
-    const float *W = m->params + m->lay.head_w, *e = m->params + m->lay.item_emb + (size_t)id * d;
-    double s = m->params[m->lay.item_bias + (size_t)id * m->H + h];
+    const size_t d = m->d, H = m->H, Hd = H * d;
+    const float *P = m->params;
+    const float *W = P + m->lay.head_w;
+    assert_true(d <= 64);
+    double e[64];
+    double s = P[m->lay.item_bias + (size_t)id * H + h];
+    for (size_t j = 0; j < d; j++)
+        e[j] = P[m->lay.item_emb + (size_t)id * d + j];
+    for (size_t k = 0; k < m->Kc; k++) {
+        const int32_t v = m->item_fields[(size_t)id * m->Kc + k];
+        if (v < 0)
+            continue;
+        const size_t row = m->lay.field_off[k] + (size_t)v;
+        for (size_t j = 0; j < d; j++)
+            e[j] += P[m->lay.item_femb + row * d + j];
+        s += P[m->lay.item_fbias + row * H + h];
+    }
+    for (size_t k = 0; k < m->Di; k++) {
+        const double x = m->item_dense[(size_t)id * m->Di + k];
+        for (size_t j = 0; j < d; j++)
+            e[j] += x * P[m->lay.item_dproj + k * d + j];
+        s += x * P[m->lay.item_dbias + k * H + h];
+    }
     for (size_t j = 0; j < d; j++) {
         double pj = 0.0;
         for (size_t k = 0; k < d; k++)
             pj += (double)u[k] * W[k * Hd + h * d + j];
         s += pj * e[j];
     }
+    if (m->opts.state_bias) {
+        s += P[m->lay.state_b + h];
+        for (size_t k = 0; k < d; k++)
+            s += (double)u[k] * P[m->lay.state_w + k * H + h];
+    }
     return s;
 }
 
-static void test_model_score_matches_naive(void **state)
+static void score_matches_naive(int inputs)
 {
-    (void)state;
-    reco_model *m = tiny_model(2, TU);
+    reco_model *m = tiny_model_in(2, TU, inputs);
     tiny_batch *tb = buf_bytes(sizeof *tb);
     tiny_batch_init(tb, TU);
     float u[TB * TD];
@@ -1246,6 +1442,10 @@ static void test_model_score_matches_naive(void **state)
     one.items = tb->items + 2 * TL;
     one.feedback = tb->feedback + 2 * TL;
     one.user_features = tb->user + 2 * TU;
+    one.steps = tb->steps + 2;
+    one.elapsed = tb->elapsed + 2;
+    one.long_items = tb->long_items + 2 * TLL;
+    one.long_feedback = tb->long_fb + 2 * TLL;
     float single[TH * TC];
     assert_int_equal(reco_model_score(single, m, w, &one, sel_sets[1], TH), RECO_OK);
     for (size_t i = 0; i < TH * TC; i++)
@@ -1267,7 +1467,15 @@ static void test_model_score_matches_naive(void **state)
     assert_int_equal(reco_model_score(out2, m, NULL, &tb->b, sel_sets[1], TH), RECO_OK);
     for (size_t i = 0; i < TB * TH * TC; i++)
         assert_true(fabsf(out2[i] - out[i]) <= 1e-5f * fmaxf(1.0f, fabsf(out[i])));
-    print_message("score vs naive double: worst rel err %.3g\n", worst);
+    print_message("score vs naive double (%s): worst rel err %.3g\n",
+                  inputs == INPUTS_ALL ? "all inputs" : "version-1 inputs", worst);
+}
+
+static void test_model_score_matches_naive(void **state)
+{
+    (void)state;
+    score_matches_naive(INPUTS_V1);
+    score_matches_naive(INPUTS_ALL);
 }
 
 /* Pads are masked out of attention: the all-pad row's user vector depends on no history
@@ -1295,6 +1503,10 @@ static void test_model_padding_is_masked(void **state)
         one.items = tb->items + 2 * TL;
         one.feedback = tb->feedback + 2 * TL;
         one.user_features = tb->user + 2 * TU;
+    one.steps = tb->steps + 2;
+    one.elapsed = tb->elapsed + 2;
+    one.long_items = tb->long_items + 2 * TLL;
+    one.long_feedback = tb->long_fb + 2 * TLL;
         float u2[TD];
         assert_int_equal(reco_model_user_vectors(u2, m, NULL, &one), RECO_OK);
         for (size_t j = 0; j < TD; j++)
@@ -1517,15 +1729,20 @@ static void test_model_determinism(void **state)
 
 /* ---- 8. zero allocation -------------------------------------------------------------------- */
 
-static void test_model_no_allocation_in_hot_calls(void **state)
+static void no_allocation_in_hot_calls(int inputs)
 {
-    (void)state;
     counting c = {0};
     reco_allocator a = {RECO_ALLOCATOR_VERSION, counting_alloc, counting_free, &c};
-    reco_model_options o = tiny_options(2, TU);
+    reco_model_options o = tiny_options_in(2, TU, inputs);
     o.allocator = &a;
     reco_model *m = new_model(&o);
     reco_model *t = new_model(&o);
+    if (inputs == INPUTS_ALL) {
+        float dense[TN * TDI];
+        int32_t fields[TN * TKC];
+        tiny_item_features(dense, fields);
+        assert_int_equal(reco_model_set_item_features(m, dense, fields, TN), RECO_OK);
+    }
     reco_workspace *w = new_workspace(m);
     tiny_batch *tb = buf_bytes(sizeof *tb);
     tiny_batch_init(tb, TU);
@@ -1560,6 +1777,215 @@ static void test_model_no_allocation_in_hot_calls(void **state)
     drop_model(t);
     drop_model(m);
     assert_int_equal(c.allocs, c.frees);
+}
+
+static void test_model_no_allocation_in_hot_calls(void **state)
+{
+    (void)state;
+    no_allocation_in_hot_calls(INPUTS_V1);
+    no_allocation_in_hot_calls(INPUTS_ALL);
+}
+
+/* ---- 9. the version-2 inputs ------------------------------------------------------------- */
+
+/* Each input reaches the user vector (or, for item features, the scores), and only where it
+ * should: the position changes the user slot and which history slots count as earlier
+ * sessions; the elapsed time and the long-term history change the user slot; item features
+ * change the effective embeddings. An input the model does not take is ignored. */
+static void test_model_inputs_reach_the_output(void **state)
+{
+    (void)state;
+    reco_model *m = tiny_model_in(1, TU, INPUTS_ALL);
+    reco_model *v1 = tiny_model_in(1, TU, INPUTS_V1);
+    tiny_batch *tb = buf_bytes(sizeof *tb);
+    tiny_batch_init(tb, TU);
+    float u0[TB * TD], u1[TB * TD];
+    assert_int_equal(reco_model_user_vectors(u0, m, NULL, &tb->b), RECO_OK);
+#define CHANGES(stmt, undo, row)                                                                  do {                                                                                              stmt;                                                                                         assert_int_equal(reco_model_user_vectors(u1, m, NULL, &tb->b), RECO_OK);                      for (size_t r_ = 0; r_ < TB; r_++) {                                                              const int same_ = memcmp(u0 + r_ * TD, u1 + r_ * TD, TD * sizeof(float)) == 0;                if (r_ == (row))                                                                                  assert_false(same_);                                                                      else                                                                                              assert_true(same_);                                                                   }                                                                                             undo;                                                                                     } while (0)
+    /* row 3: 7 steps (the whole window is this session's): 8 steps moves the curve only */
+    CHANGES(tb->steps[3] = 8, tb->steps[3] = 7, 3);
+    CHANGES(tb->steps[1] = 1, tb->steps[1] = 3, 1);
+    CHANGES(tb->elapsed[2] = 30.0f, tb->elapsed[2] = 3.0f, 2);
+    CHANGES(tb->long_items[0] = 7, tb->long_items[0] = 2, 0);
+    CHANGES(tb->long_fb[8] = 1, tb->long_fb[8] = 2, 2);
+    /* the earlier-session embedding: row 1 has 3 of its 4 slots in the session (slot 0 is
+     * earlier, and holds item 3); moving the embedding moves row 1 and row 2 (2 earlier
+     * slots), not row 3 (none earlier) nor the all-pad row 1... */
+    float *se = m->params + m->lay.sess_emb;
+    for (size_t j = 0; j < TD; j++)
+        se[j] += 0.3f;
+    assert_int_equal(reco_model_user_vectors(u1, m, NULL, &tb->b), RECO_OK);
+    assert_false(memcmp(u0 + 0 * TD, u1 + 0 * TD, TD * sizeof(float)) == 0); /* 0 steps */
+    assert_true(memcmp(u0 + 1 * TD, u1 + 1 * TD, TD * sizeof(float)) == 0);  /* all pads */
+    assert_false(memcmp(u0 + 2 * TD, u1 + 2 * TD, TD * sizeof(float)) == 0); /* 1 step */
+    assert_true(memcmp(u0 + 3 * TD, u1 + 3 * TD, TD * sizeof(float)) == 0);  /* 7 steps */
+    for (size_t j = 0; j < TD; j++)
+        se[j] -= 0.3f;
+#undef CHANGES
+    /* the version-1 model ignores the context (and works without it) */
+    float w0[TB * TD], w1[TB * TD];
+    assert_int_equal(reco_model_user_vectors(w0, v1, NULL, &tb->b), RECO_OK);
+    reco_batch bare = tb->b;
+    bare.steps = NULL;
+    bare.elapsed = NULL;
+    bare.long_items = NULL;
+    bare.long_feedback = NULL;
+    assert_int_equal(reco_model_user_vectors(w1, v1, NULL, &bare), RECO_OK);
+    assert_memory_equal(w0, w1, sizeof w0);
+    /* item features move the scores of the items that have them */
+    const uint32_t head = 0;
+    float s0[TB * TC], s1[TB * TC];
+    assert_int_equal(reco_model_score(s0, m, NULL, &tb->b, &head, 1), RECO_OK);
+    float dense[TN * TDI];
+    int32_t fields[TN * TKC];
+    tiny_item_features(dense, fields);
+    dense[3 * TDI] += 1.0f; /* item 3: a candidate and in row 0's history */
+    assert_int_equal(reco_model_set_item_features(m, dense, NULL, TN), RECO_OK);
+    assert_int_equal(reco_model_score(s1, m, NULL, &tb->b, &head, 1), RECO_OK);
+    size_t changed = 0;
+    for (size_t c = 0; c < TC; c++)
+        if (tb->cand[c] == 3) {
+            assert_true(s0[c] != s1[c]);
+            changed++;
+        } else if (c < TC) {
+            /* rows without item 3 in their history keep their other scores */
+            assert_true(s0[3 * TC + c] == s1[3 * TC + c]);
+        }
+    assert_true(changed > 0);
+}
+
+/* Bad context and item features: each refused with a message naming it, nothing written. */
+static void test_model_inputs_bad(void **state)
+{
+    (void)state;
+    reco_model *m = tiny_model_in(1, TU, INPUTS_ALL);
+    tiny_batch *tb = buf_bytes(sizeof *tb);
+    tiny_batch_init(tb, TU);
+    float u[TB * TD];
+    fill_sentinel(u, TB * TD);
+    reco_batch b = tb->b;
+    b.steps = NULL;
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &b), RECO_EINVAL, "steps");
+    b = tb->b;
+    b.version = 1; /* a version-1 batch carries no context */
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &b), RECO_EINVAL, "steps");
+    b = tb->b;
+    b.elapsed = NULL;
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &b), RECO_EINVAL, "elapsed");
+    tb->elapsed[2] = NAN;
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &tb->b), RECO_EINVAL, "elapsed[2]");
+    tb->elapsed[2] = -1.0f;
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &tb->b), RECO_EINVAL, "elapsed[2]");
+    tb->elapsed[2] = 3.0f;
+    b = tb->b;
+    b.long_feedback = NULL;
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &b), RECO_EINVAL, "long_feedback");
+    tb->long_items[4] = TN;
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &tb->b), RECO_EINVAL,
+                      "long-term item 13 at row 1, slot 1");
+    tb->long_items[4] = -2;
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &tb->b), RECO_EINVAL, "long-term item");
+    tb->long_items[4] = 1;
+    tb->long_fb[4] = 1u << TF;
+    assert_reco_error(reco_model_user_vectors(u, m, NULL, &tb->b), RECO_EINVAL,
+                      "long-term feedback");
+    assert_true(all_sentinel(u, TB * TD));
+
+    /* item features */
+    float dense[TN * TDI];
+    int32_t fields[TN * TKC];
+    tiny_item_features(dense, fields);
+    assert_reco_error(reco_model_set_item_features(NULL, dense, fields, TN), RECO_EINVAL,
+                      "NULL");
+    assert_reco_error(reco_model_set_item_features(m, dense, fields, TN - 1), RECO_EINVAL,
+                      "12 items");
+    dense[5 * TDI + 1] = INFINITY;
+    assert_reco_error(reco_model_set_item_features(m, dense, fields, TN), RECO_EINVAL,
+                      "dense feature 1 of item 5");
+    tiny_item_features(dense, fields);
+    fields[6 * TKC + 1] = 4; /* field 1 has size 4 */
+    assert_reco_error(reco_model_set_item_features(m, dense, fields, TN), RECO_EINVAL,
+                      "field 1 of item 6");
+    fields[6 * TKC + 1] = -2;
+    assert_reco_error(reco_model_set_item_features(m, dense, fields, TN), RECO_EINVAL,
+                      "field 1 of item 6");
+    /* refused calls changed nothing: item 5's features are still the first ones */
+    float d0[TN * TDI];
+    int32_t f0[TN * TKC];
+    tiny_item_features(d0, f0);
+    assert_memory_equal(m->item_dense, d0, sizeof d0);
+    assert_memory_equal(m->item_fields, f0, sizeof f0);
+    reco_model *v1 = tiny_model(1, TU);
+    assert_reco_error(reco_model_set_item_features(v1, NULL, NULL, TN), RECO_EINVAL,
+                      "no item features");
+    /* copies carry the features; a model of another architecture is refused */
+    reco_model_options o = tiny_options_in(1, TU, INPUTS_ALL);
+    reco_model *c = new_model(&o);
+    assert_int_equal(reco_model_copy_params(c, m), RECO_OK);
+    assert_memory_equal(c->item_dense, d0, sizeof d0);
+    assert_memory_equal(c->item_fields, f0, sizeof f0);
+    o.item_field_sizes[1] = 5;
+    reco_model *other = new_model(&o);
+    assert_reco_error(reco_model_copy_params(other, m), RECO_EINVAL, "architectures");
+}
+
+/* Retrieval with item features (every item's effective embedding and bias) equals a full
+ * sort of the naive scores, for one state and for several. */
+static void test_model_topn_item_features(void **state)
+{
+    (void)state;
+    enum { N = 3000, D = 8 };
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = N;
+    o.dim = D;
+    o.lookback = 3;
+    o.ffn_dim = 8;
+    o.n_signals = 2;
+    o.max_batch = 4;
+    o.max_candidates = 64;
+    o.init_std = 0.5f;
+    o.item_dense_dim = 2;
+    o.item_n_fields = 1;
+    o.item_field_sizes[0] = 17;
+    reco_model *m = new_model(&o);
+    jitter_params(m, 5, 0.05f);
+    float *dense = buf((size_t)N * 2);
+    int32_t *fields = buf_bytes((size_t)N * sizeof(int32_t));
+    for (size_t i = 0; i < N; i++) {
+        dense[2 * i] = sinf(0.01f * (float)i);
+        dense[2 * i + 1] = (float)(i % 3) - 1.0f;
+        fields[i] = i % 11 == 0 ? -1 : (int32_t)(i % 17);
+    }
+    assert_int_equal(reco_model_set_item_features(m, dense, fields, N), RECO_OK);
+    const int32_t items[3 * 3] = {17, RECO_PAD, 2999, 5, 6, 7, RECO_PAD, RECO_PAD, 0};
+    const uint32_t fb[3 * 3] = {1, 0, 3, 0, 2, 1, 0, 0, 1};
+    for (uint32_t B = 1; B <= 3; B += 2) {
+        const reco_batch b = {RECO_BATCH_VERSION, B, items, fb, NULL, 0, NULL, 0,
+                              NULL, NULL, NULL, NULL};
+        float u[3 * D];
+        assert_int_equal(reco_model_user_vectors(u, m, NULL, &b), RECO_OK);
+        int32_t ids[3 * 64];
+        float sc[3 * 64];
+        const uint32_t head = 1, n = 64;
+        assert_int_equal(reco_model_topn(ids, sc, m, NULL, &b, head, n), RECO_OK);
+        for (size_t r = 0; r < B; r++) {
+            /* the naive n-th best score: every item above it is in the list */
+            double *all = (double *)buf_bytes(N * sizeof(double));
+            for (size_t i = 0; i < N; i++)
+                all[i] = naive_score(m, u + r * D, head, (int32_t)i);
+            for (size_t k = 0; k < n; k++) {
+                const int32_t id = ids[r * n + k];
+                assert_true(fabs(sc[r * n + k] - all[id]) <= 1e-5 * fmax(1.0, fabs(all[id])));
+                if (k > 0)
+                    assert_true(sc[r * n + k - 1] >= sc[r * n + k]);
+            }
+            const double last = all[ids[r * n + n - 1]];
+            size_t above = 0;
+            for (size_t i = 0; i < N; i++)
+                above += all[i] > last + 1e-5 * fmax(1.0, fabs(last));
+            assert_true(above < n);
+        }
+    }
 }
 
 /* ---- 9. bad input -------------------------------------------------------------------------- */
@@ -2000,6 +2426,9 @@ int main(void)
         cmocka_unit_test_teardown(test_model_topn_full_sort, teardown),
         cmocka_unit_test_teardown(test_model_determinism, teardown),
         cmocka_unit_test_teardown(test_model_no_allocation_in_hot_calls, teardown),
+        cmocka_unit_test_teardown(test_model_inputs_reach_the_output, teardown),
+        cmocka_unit_test_teardown(test_model_inputs_bad, teardown),
+        cmocka_unit_test_teardown(test_model_topn_item_features, teardown),
         cmocka_unit_test_teardown(test_model_bad_input, teardown),
         cmocka_unit_test_teardown(test_model_threads_read_only, teardown),
         cmocka_unit_test_teardown(test_model_copy_and_blend, teardown),

@@ -241,9 +241,9 @@ static void test_model_io_wrong_version_refused(void **state)
 {
     fixture *f = *state;
     reco__writer *w = NULL;
-    assert_int_equal(reco__writer_open(&w, NULL, f->path, "RECOMDL1", 2), RECO_OK);
+    assert_int_equal(reco__writer_open(&w, NULL, f->path, "RECOMDL1", 3), RECO_OK);
     assert_int_equal(reco__writer_commit(w), RECO_OK);
-    assert_refused(f->path, RECO_EVERSION, "format version 2 not supported (1..1)");
+    assert_refused(f->path, RECO_EVERSION, "format version 3 not supported (1..2)");
 }
 
 static void test_model_io_foreign_file_refused(void **state)
@@ -278,8 +278,10 @@ static void test_model_io_wrong_shape_refused(void **state)
     float hyper[7] = {0.02f, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1.0f};
     float few[10] = {0};
     reco__writer *w = NULL;
-    assert_int_equal(reco__writer_open(&w, NULL, f->path, "RECOMDL1", 1), RECO_OK);
+    const uint32_t arch2[14] = {0, 0, 0, 0, 0, 1}; /* the state term, as the default model */
+    assert_int_equal(reco__writer_open(&w, NULL, f->path, "RECOMDL1", 2), RECO_OK);
     assert_int_equal(reco__writer_section(w, "arch", RECO__FILE_U32, arch, 8), RECO_OK);
+    assert_int_equal(reco__writer_section(w, "arch2", RECO__FILE_U32, arch2, 14), RECO_OK);
     assert_int_equal(reco__writer_section(w, "seed", RECO__FILE_U64, &seed, 1), RECO_OK);
     assert_int_equal(reco__writer_section(w, "hyper", RECO__FILE_F32, hyper, 7), RECO_OK);
     assert_int_equal(reco__writer_section(w, "params", RECO__FILE_F32, few, 10), RECO_OK);
@@ -295,6 +297,166 @@ static void test_model_io_wrong_shape_refused(void **state)
     assert_reco_error(reco_model_open(&o, f->path, NULL), RECO_EFORMAT,
                       "the stored architecture is invalid");
     assert_null(o);
+}
+
+/* A model with every version-2 input and item features: the round trip is bit-exact (the
+ * feature values included), a model without the same inputs refuses the file by name, and
+ * scores after the round trip are identical. */
+static void test_model_io_v2_inputs_round_trip(void **state)
+{
+    fixture *f = *state;
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = NI;
+    o.dim = DIM;
+    o.lookback = LB;
+    o.n_signals = SIG;
+    o.max_batch = BS;
+    o.max_candidates = 8;
+    o.position = 1;
+    o.elapsed = 1;
+    o.long_len = 6;
+    o.item_dense_dim = 3;
+    o.item_n_fields = 2;
+    o.item_field_sizes[0] = 4;
+    o.item_field_sizes[1] = 9;
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    float dense[NI * 3];
+    int32_t fields[NI * 2];
+    for (int i = 0; i < NI; i++) {
+        for (int k = 0; k < 3; k++)
+            dense[i * 3 + k] = (float)((i * 7 + k) % 5) - 2.0f;
+        fields[i * 2] = i % 6 == 0 ? -1 : i % 4;
+        fields[i * 2 + 1] = i % 9;
+    }
+    assert_int_equal(reco_model_set_item_features(m, dense, fields, NI), RECO_OK);
+    assert_int_equal(reco_model_save(m, f->path, RECO_MODEL_SAVE_OPTIMIZER), RECO_OK);
+    reco_model *back = NULL;
+    assert_int_equal(reco_model_open(&back, f->path, NULL), RECO_OK);
+    assert_same_state(m, back, 1);
+    assert_memory_equal(back->item_dense, dense, sizeof dense);
+    assert_memory_equal(back->item_fields, fields, sizeof fields);
+    reco_model_options b = RECO_MODEL_OPTIONS_INIT;
+    assert_int_equal(reco_model_get_options(&b, back), RECO_OK);
+    assert_int_equal(b.long_len, 6);
+    assert_int_equal(b.item_field_sizes[1], 9);
+    assert_int_equal(b.position, 1);
+    assert_int_equal(b.elapsed, 1);
+    /* same scores */
+    uint32_t steps[BS] = {0, 2, 5, 40};
+    float elapsed[BS] = {0.0f, 12.0f, 90.0f, 3600.0f};
+    int32_t long_items[BS * 6];
+    uint32_t long_fb[BS * 6];
+    for (int i = 0; i < BS * 6; i++) {
+        long_items[i] = i % 4 == 1 ? RECO_PAD : (i * 11) % NI;
+        long_fb[i] = (uint32_t)(i % 8);
+    }
+    int32_t cand[8] = {0, 6, 12, 18, 24, 30, 36, 42};
+    reco_batch bt = f->batch;
+    bt.steps = steps;
+    bt.elapsed = elapsed;
+    bt.long_items = long_items;
+    bt.long_feedback = long_fb;
+    bt.n_candidates = 8;
+    bt.candidates = cand;
+    bt.shared_candidates = 1;
+    const uint32_t heads[2] = {0, SIG + 1};
+    float s1[BS * 2 * 8], s2[BS * 2 * 8];
+    assert_int_equal(reco_model_score(s1, m, NULL, &bt, heads, 2), RECO_OK);
+    assert_int_equal(reco_model_score(s2, back, NULL, &bt, heads, 2), RECO_OK);
+    assert_memory_equal(s1, s2, sizeof s1);
+    /* another architecture refuses it, naming what differs */
+    o.item_field_sizes[1] = 8;
+    reco_model *other = NULL;
+    assert_int_equal(reco_model_create(&other, &o), RECO_OK);
+    assert_reco_error(reco_model_load(other, f->path), RECO_EFORMAT, "item_field_sizes[1]");
+    reco_model_free(other);
+    o.item_field_sizes[1] = 9;
+    o.long_len = 5;
+    assert_int_equal(reco_model_create(&other, &o), RECO_OK);
+    assert_reco_error(reco_model_load(other, f->path), RECO_EFORMAT,
+                      "long_len is 6 in the file but 5 in the model");
+    reco_model_free(other);
+    reco_model_free(m);
+    reco_model_free(back);
+}
+
+/* A format-1 file (0.1: "arch" only, no "arch2") opens as the version-1 architecture: none
+ * of the new inputs and no state term, its parameters where they were. */
+static void test_model_io_format1_still_loads(void **state)
+{
+    fixture *f = *state;
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = NI;
+    o.dim = DIM;
+    o.lookback = LB;
+    o.n_signals = SIG;
+    o.state_bias = 0;
+    reco__model_layout lay;
+    assert_int_equal(reco__model_layout_init(&lay, &o), RECO_OK);
+    float *params = calloc(lay.n_params, sizeof(float));
+    for (size_t i = 0; i < lay.n_params; i++)
+        params[i] = 0.001f * (float)(i % 997);
+    uint32_t arch[8] = {NI, DIM, LB, 1, 2, 256, SIG, 0};
+    uint64_t seed = 3;
+    float hyper[7] = {0.02f, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1.0f};
+    reco__writer *w = NULL;
+    assert_int_equal(reco__writer_open(&w, NULL, f->path, "RECOMDL1", 1), RECO_OK);
+    assert_int_equal(reco__writer_section(w, "arch", RECO__FILE_U32, arch, 8), RECO_OK);
+    assert_int_equal(reco__writer_section(w, "seed", RECO__FILE_U64, &seed, 1), RECO_OK);
+    assert_int_equal(reco__writer_section(w, "hyper", RECO__FILE_F32, hyper, 7), RECO_OK);
+    assert_int_equal(reco__writer_section(w, "params", RECO__FILE_F32, params, lay.n_params),
+                     RECO_OK);
+    assert_int_equal(reco__writer_commit(w), RECO_OK);
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_open(&m, f->path, NULL), RECO_OK);
+    reco_model_options got = RECO_MODEL_OPTIONS_INIT;
+    assert_int_equal(reco_model_get_options(&got, m), RECO_OK);
+    assert_int_equal(got.state_bias, 0);
+    assert_int_equal(got.position, 0);
+    assert_int_equal(got.long_len, 0);
+    assert_int_equal(reco_model_n_params(m), lay.n_params);
+    assert_memory_equal(m->params, params, lay.n_params * sizeof(float));
+    reco_model_free(m);
+    free(params);
+}
+
+/* The reliability pass's reproducer: a 6 KB file, valid checksums, whose stored n_items
+ * (989,855,743) does not fit its params section. Refused before anything is allocated for
+ * it (a counting allocator sees no allocation of more than a few KB). */
+typedef struct big_count {
+    size_t largest;
+} big_count;
+
+static void *big_alloc(void *opaque, size_t size, size_t align)
+{
+    big_count *c = opaque;
+    if (size > c->largest)
+        c->largest = size;
+    void *p = NULL;
+    return posix_memalign(&p, align, size) == 0 ? p : NULL;
+}
+
+static void big_free(void *opaque, void *ptr)
+{
+    (void)opaque;
+    free(ptr);
+}
+
+static void test_model_io_huge_arch_refused_cheaply(void **state)
+{
+    (void)state;
+    char path[512];
+    const char *dir = getenv("RECO_TEST_DATA");
+    snprintf(path, sizeof path, "%s/data/model_huge_alloc.bin", dir != NULL ? dir : "tests");
+    big_count c = {0};
+    reco_allocator a = {RECO_ALLOCATOR_VERSION, big_alloc, big_free, &c};
+    reco_model_options rt = RECO_MODEL_OPTIONS_INIT;
+    rt.allocator = &a;
+    reco_model *m = NULL;
+    assert_reco_error(reco_model_open(&m, path, &rt), RECO_EFORMAT, "params");
+    assert_null(m);
+    assert_true(c.largest < (1u << 20));
 }
 
 static void test_model_io_missing_and_unwritable(void **state)
@@ -350,6 +512,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_model_io_wrong_shape_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_io_missing_and_unwritable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_io_open_runtime_overrides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_io_v2_inputs_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_io_format1_still_loads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_io_huge_arch_refused_cheaply, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

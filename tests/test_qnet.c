@@ -194,6 +194,10 @@ static void plant_q(reco_model *m, const float *bias)
         memset(m->params + m->lay.head_w + j * H * d + hq * d, 0, d * sizeof(float));
     for (size_t i = 0; i < m->N; i++)
         m->params[m->lay.item_bias + i * H + hq] = bias[i];
+    /* the Q head's state term is zero too: Q(s, i) is the item's bias alone */
+    if (m->opts.state_bias)
+        for (size_t j = 0; j <= d; j++) /* state_w rows, then state_b */
+            m->params[m->lay.state_w + j * H + hq] = 0.0f;
 }
 
 /* ---- tests -------------------------------------------------------------------------------- */
@@ -371,6 +375,68 @@ static void jitter(reco_model *m, uint64_t seed)
         m->params[i] += ((float)(lcg() % 2001) - 1000.0f) * 1e-4f;
 }
 
+/* Warm start of a feedback model with every version-2 input (position, elapsed time, the
+ * long-term history, dense and categorical item features, the state term): the Q score is
+ * the reward-weighted sum of the signal scores, on a batch that carries the context. */
+static void test_qnet_warm_start_v2_inputs(void **state)
+{
+    (void)state;
+    reco_model_options mo = tiny_model();
+    mo.position = 1;
+    mo.elapsed = 1;
+    mo.long_len = 3;
+    mo.item_dense_dim = 2;
+    mo.item_n_fields = 1;
+    mo.item_field_sizes[0] = 5;
+    reco_model *fb = new_model(&mo);
+    jitter(fb, 13);
+    float dense[12 * 2];
+    int32_t fields[12];
+    for (int i = 0; i < 12; i++) {
+        dense[2 * i] = 0.3f * (float)(i % 4) - 0.5f;
+        dense[2 * i + 1] = i % 2 == 0 ? 1.0f : 0.0f;
+        fields[i] = i % 6 == 5 ? -1 : i % 5;
+    }
+    assert_int_equal(reco_model_set_item_features(fb, dense, fields, 12), RECO_OK);
+    const float w[2] = {1.1f, -0.4f};
+    reco_qnet *q = new_warm(fb, w, NULL);
+    const reco_model *on = reco_qnet_online(q);
+    lcg_state = 9;
+    fill_batch(&tb, 4, 4, 12, 2, 12, 1);
+    uint32_t steps[4] = {0, 1, 6, 30};
+    float elapsed[4] = {0.0f, 10.0f, 200.0f, 5000.0f};
+    int32_t long_items[12] = {1, RECO_PAD, 3, 4, 4, 11, RECO_PAD, RECO_PAD, RECO_PAD, 0, 7, 2};
+    uint32_t long_fb[12] = {1, 0, 3, 2, 0, 1, 0, 0, 0, 3, 3, 1};
+    reco_batch b = RECO_BATCH_INIT;
+    b.size = 4;
+    b.items = tb.s_items;
+    b.feedback = tb.s_fb;
+    b.steps = steps;
+    b.elapsed = elapsed;
+    b.long_items = long_items;
+    b.long_feedback = long_fb;
+    for (int i = 0; i < 12; i++)
+        tb.cand[i] = i;
+    b.n_candidates = 12;
+    b.candidates = tb.cand;
+    b.shared_candidates = 1;
+    const uint32_t heads[2] = {0, 1}, qh = reco_qnet_q_head(q);
+    float sig[4 * 2 * 12], qs[4 * 12];
+    assert_int_equal(reco_model_score(sig, fb, NULL, &b, heads, 2), RECO_OK);
+    assert_int_equal(reco_model_score(qs, on, NULL, &b, &qh, 1), RECO_OK);
+    for (size_t r = 0; r < 4; r++)
+        for (size_t c = 0; c < 12; c++) {
+            const double want = w[0] * (double)sig[(r * 2) * 12 + c] +
+                                w[1] * (double)sig[(r * 2 + 1) * 12 + c];
+            if (fabs(qs[r * 12 + c] - want) > 1e-4 * (1.0 + fabs(want)))
+                fail_msg("Q(%zu, %zu) = %.7g, from the signal scores %.7g", r, c,
+                         (double)qs[r * 12 + c], want);
+        }
+    /* the Q-network carries the item features */
+    assert_memory_equal(on->item_dense, dense, sizeof dense);
+    assert_memory_equal(on->item_fields, fields, sizeof fields);
+}
+
 static void test_qnet_warm_start(void **state)
 {
     (void)state;
@@ -401,6 +467,8 @@ static void test_qnet_warm_start(void **state)
             is_q = ((i - fb->lay.head_w) % (H * d)) / d == hq;
         if (i >= fb->lay.item_bias)
             is_q = (i - fb->lay.item_bias) % H == hq;
+        if (i >= fb->lay.state_w && i < fb->lay.state_b + H) /* state_w then state_b */
+            is_q = (i - fb->lay.state_w) % H == hq;
         if (!is_q && memcmp(&on->params[i], &fb->params[i], sizeof(float)) != 0)
             fail_msg("parameter %zu differs from the feedback model's", i);
     }
@@ -447,6 +515,10 @@ static void test_qnet_warm_start(void **state)
                         s += (double)u_fb[r * d + j] *
                              fb->params[fb->lay.head_w + j * H * d + f * d + k] *
                              fb->params[fb->lay.item_emb + c * d + k];
+                /* the state term u . v_f + c_f */
+                s += fb->params[fb->lay.state_b + f];
+                for (size_t j = 0; j < d; j++)
+                    s += (double)u_fb[r * d + j] * fb->params[fb->lay.state_w + j * H + f];
                 naive += w[f] * s;
             }
             const double got = qs[r * 12 + c];
@@ -809,6 +881,7 @@ int main(void)
         cmocka_unit_test_teardown(test_qnet_options, teardown),
         cmocka_unit_test_teardown(test_qnet_ddqn_target, teardown),
         cmocka_unit_test_teardown(test_qnet_warm_start, teardown),
+        cmocka_unit_test_teardown(test_qnet_warm_start_v2_inputs, teardown),
         cmocka_unit_test_teardown(test_qnet_target_sync, teardown),
         cmocka_unit_test_teardown(test_qnet_divergence_guard, teardown),
         cmocka_unit_test_teardown(test_qnet_restore_exact, teardown),

@@ -373,9 +373,9 @@ static void test_qnet_io_wrong_version_refused(void **state)
 {
     fixture *f = *state;
     reco__writer *w = NULL;
-    assert_int_equal(reco__writer_open(&w, NULL, f->path, "RECOQNT1", 2), RECO_OK);
+    assert_int_equal(reco__writer_open(&w, NULL, f->path, "RECOQNT1", 3), RECO_OK);
     assert_int_equal(reco__writer_commit(w), RECO_OK);
-    assert_refused(f->path, RECO_EVERSION, "format version 2 not supported (1..1)");
+    assert_refused(f->path, RECO_EVERSION, "format version 3 not supported (1..2)");
 }
 
 static void test_qnet_io_foreign_file_refused(void **state)
@@ -412,7 +412,7 @@ static void test_qnet_io_wrong_architecture_refused(void **state)
     snap s;
     take(&s, t);
     assert_reco_error(reco_qnet_load(t, f->path), RECO_EFORMAT,
-                      "dim is 16 in the file but 8 in the Q-network");
+                      "dim is 16 in the file but 8 in the model");
     assert_unchanged(&s, t);
     reco_qnet_free(t);
     /* open adopts the file's architecture */
@@ -420,6 +420,63 @@ static void test_qnet_io_wrong_architecture_refused(void **state)
     assert_int_equal(reco_qnet_open(&o, f->path, NULL), RECO_OK);
     assert_int_equal(reco_qnet_online(o)->d, 16);
     reco_qnet_free(o);
+}
+
+/* A Q-network warm-started from a feedback model with item features: the checkpoint keeps
+ * the feature values (online and target) and the version-2 architecture. */
+static void test_qnet_io_item_features_round_trip(void **state)
+{
+    fixture *f = *state;
+    reco_model_options mo = tiny_model(DIM, 3);
+    mo.item_dense_dim = 1;
+    mo.item_n_fields = 1;
+    mo.item_field_sizes[0] = 3;
+    mo.long_len = 2;
+    mo.position = 1;
+    reco_model *fb = NULL;
+    assert_int_equal(reco_model_create(&fb, &mo), RECO_OK);
+    const size_t N = mo.n_items;
+    float *dense = calloc(N, sizeof(float));
+    int32_t *fields = calloc(N, sizeof(int32_t));
+    for (size_t i = 0; i < N; i++) {
+        dense[i] = 0.25f * (float)(i % 5);
+        fields[i] = i % 4 == 3 ? -1 : (int32_t)(i % 3);
+    }
+    assert_int_equal(reco_model_set_item_features(fb, dense, fields, (uint32_t)N), RECO_OK);
+    const float w[SIG] = {0.5f, -0.25f};
+    reco_qnet *q = NULL;
+    assert_int_equal(reco_qnet_create_warm(&q, fb, w, NULL), RECO_OK);
+    assert_int_equal(reco_qnet_save(q, f->path), RECO_OK);
+    reco_qnet *back = NULL;
+    assert_int_equal(reco_qnet_open(&back, f->path, NULL), RECO_OK);
+    const reco_model *on = reco_qnet_online(back), *tg = reco_qnet_target(back);
+    assert_memory_equal(on->item_dense, dense, N * sizeof(float));
+    assert_memory_equal(tg->item_fields, fields, N * sizeof(int32_t));
+    assert_int_equal(on->opts.long_len, 2);
+    assert_memory_equal(on->params, reco_qnet_online(q)->params,
+                        on->lay.n_params * sizeof(float));
+    /* a Q-network without item features refuses the file */
+    reco_qnet *plain = tiny(DIM, 9, 0.0f);
+    assert_reco_error(reco_qnet_load(plain, f->path), RECO_EFORMAT, "in the file but");
+    reco_qnet_free(plain);
+    reco_qnet_free(back);
+    reco_qnet_free(q);
+    reco_model_free(fb);
+    free(dense);
+    free(fields);
+}
+
+/* The reliability pass's reproducer: 25 KB, valid checksums, stored n_items 989,855,743.
+ * Refused as a bad file before anything is allocated for the architecture. */
+static void test_qnet_io_huge_arch_refused_cheaply(void **state)
+{
+    (void)state;
+    char path[512];
+    const char *dir = getenv("RECO_TEST_DATA");
+    snprintf(path, sizeof path, "%s/data/qnet_huge_alloc.bin", dir != NULL ? dir : "tests");
+    reco_qnet *q = NULL;
+    assert_reco_error(reco_qnet_open(&q, path, NULL), RECO_EFORMAT, "online");
+    assert_null(q);
 }
 
 static void test_qnet_io_errors(void **state)
@@ -477,6 +534,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qnet_io_wrong_architecture_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_qnet_io_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_qnet_io_item_features_round_trip, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_qnet_io_huge_arch_refused_cheaply, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

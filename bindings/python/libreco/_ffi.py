@@ -87,13 +87,20 @@ class ModelOptions(Structure):
                 ("user_dim", c_uint32), ("seed", c_uint64), ("init_std", c_float),
                 ("max_batch", c_uint32), ("max_candidates", c_uint32), ("threads", c_uint32),
                 ("lr", c_float), ("beta1", c_float), ("beta2", c_float), ("adam_eps", c_float),
-                ("weight_decay", c_float), ("clip_norm", c_float)]
+                ("weight_decay", c_float), ("clip_norm", c_float),
+                # version 2
+                ("position", c_int), ("elapsed", c_int), ("long_len", c_uint32),
+                ("item_dense_dim", c_uint32), ("item_n_fields", c_uint32),
+                ("item_field_sizes", c_uint32 * 8), ("state_bias", c_int)]
 
 
 class Batch(Structure):
     _fields_ = [("version", c_uint), ("size", c_uint32), ("items", P_i32),
                 ("feedback", P_u32), ("user_features", P_f32), ("n_candidates", c_uint32),
-                ("candidates", P_i32), ("shared_candidates", c_int)]
+                ("candidates", P_i32), ("shared_candidates", c_int),
+                # version 2
+                ("steps", P_u32), ("elapsed", P_f32), ("long_items", P_i32),
+                ("long_feedback", P_u32)]
 
 
 ENV_RESET = CFUNCTYPE(c_int, P_u32, P_u64, c_uint32, c_void_p)
@@ -107,7 +114,9 @@ class Env(Structure):
                 ("lookback", c_uint32), ("user_dim", c_uint32), ("max_sessions", c_uint32),
                 ("reset", c_void_p), ("observe", c_void_p), ("candidates", c_void_p),
                 ("step", c_void_p), ("payload", c_void_p), ("save_state", c_void_p),
-                ("load_state", c_void_p)]
+                ("load_state", c_void_p),
+                # version 3
+                ("long_len", c_uint32), ("context", c_void_p), ("probabilities", c_void_p)]
 
 
 _WORLD_DOUBLES = (
