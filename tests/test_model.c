@@ -1265,7 +1265,7 @@ static void test_model_sparse_rows(void **state)
                                     -1.0f, 0.5f, 0.25f * (float)t, 0.0f, 0.2f};
         const int32_t shown[2] = {t == 1 || t == 4 ? 10 : 0, 7};
         const float labels[2 * (TF + 1)] = {1, 0, (float)(t & 1), 0, 0, 1, 1, 0.5f};
-        const reco_batch b = {RECO_BATCH_VERSION, 2, items, fb, user, 0, NULL, 0};
+        const reco_batch b = {RECO_BATCH_VERSION, 2, items, fb, user, 0, NULL, 0, NULL, NULL, NULL, NULL};
         assert_int_equal(reco_model_zero_grad(m), RECO_OK);
         assert_int_equal(reco_model_train_bce(NULL, m, &b, shown, labels, NULL), RECO_OK);
         memcpy(g, m->grads, P * sizeof(float));
@@ -1536,7 +1536,7 @@ static void test_model_topn_full_sort(void **state)
     const size_t H = 4, head = 3;
     const int32_t items[B * 3] = {17, RECO_PAD, 4999, RECO_PAD, RECO_PAD, RECO_PAD, 0, 2048, 7};
     const uint32_t fb[B * 3] = {1, 0, 3, 0, 0, 0, 2, 0, 1};
-    const reco_batch b = {RECO_BATCH_VERSION, B, items, fb, NULL, 0, NULL, 0};
+    const reco_batch b = {RECO_BATCH_VERSION, B, items, fb, NULL, 0, NULL, 0, NULL, NULL, NULL, NULL};
     float u[B * D];
     assert_int_equal(reco_model_user_vectors(u, m, NULL, &b), RECO_OK);
 
@@ -2304,7 +2304,7 @@ static void test_model_threads_read_only(void **state)
             cand[k * THR_B * THR_C + i] = (int32_t)reco_rng_below(&r, 3000);
         const reco_batch b = {RECO_BATCH_VERSION, THR_B, items + k * THR_B * L,
                               fb + k * THR_B * L, user + k * THR_B * U, THR_C,
-                              cand + k * THR_B * THR_C, (int)(k & 1)};
+                              cand + k * THR_B * THR_C, (int)(k & 1), NULL, NULL, NULL, NULL};
         batches[k] = b;
     }
     const size_t n_score = THR_B * 3 * THR_C, n_u = THR_B * d;

@@ -55,8 +55,8 @@
 
 RECO_BEGIN_DECLS
 
-/** @brief Current version of @ref reco_policy. @since 0.1 */
-#define RECO_POLICY_VERSION 1
+/** @brief Current version of @ref reco_policy (2 added choose_states()). @since 0.1 */
+#define RECO_POLICY_VERSION 2
 
 /**
  * @brief A batch-oriented policy (struct of one callback + payload).
@@ -90,6 +90,17 @@ typedef struct reco_policy {
                   const float *features, const int32_t *candidates, const uint32_t *counts,
                   uint32_t max_candidates, uint32_t n, void *payload);
     void *payload; /**< Passed back to choose(); never read by the library. */
+    /**
+     * Version 2; may be NULL. The same choice with the whole state: when set, runners call
+     * it instead of choose(). `states` holds the n rows (its `size`) with everything the
+     * env gives — the window, user features and, from a version-3 env, the session context
+     * (steps, elapsed time, long-term history; from an env without context(), steps are the
+     * runner's count, elapsed 0 and the long-term history pads) — and as candidates the
+     * (n, max_candidates) matrix (`n_candidates` = max_candidates, not shared); row i has
+     * counts[i] valid entries. @since 0.2
+     */
+    int (*choose_states)(uint32_t *index_out, const reco_batch *states, const uint32_t *counts,
+                         void *payload);
 } reco_policy;
 
 /**

@@ -352,7 +352,9 @@ POLICY_CHOOSE_FN = CFUNCTYPE(c_int, P_u32, P_i32, P_u32, P_f32, P_i32, P_u32, c_
 
 class Policy(Structure):
     _fields_ = [("version", c_uint), ("name", c_char_p), ("lookback", c_uint32),
-                ("user_dim", c_uint32), ("choose", c_void_p), ("payload", c_void_p)]
+                ("user_dim", c_uint32), ("choose", c_void_p), ("payload", c_void_p),
+                # version 2
+                ("choose_states", c_void_p)]
 
 
 class PolicyOptions(Structure):
