@@ -10,16 +10,20 @@
 #include "file_private.h"
 #include "reco/rng.h"
 #include "reco/sim.h"
+#include "state_private.h"
 
 struct reco_sim {
     reco_allocator alloc;
     reco_sim_options o;
     const reco_model *model;
     reco_workspace *ws;
-    size_t N, F, L, U, S, C, max_batch;
+    size_t N, F, L, U, S, C, max_batch, H;
     int32_t *win_items;  /* (S, L) */
     uint32_t *win_fb;    /* (S, L) */
     float *feat;         /* (S, U) */
+    float *elapsed;      /* (S) seconds since the session began */
+    int32_t *long_items; /* (S, H) the long-term history, fixed for a session */
+    uint32_t *long_fb;   /* (S, H) */
     uint64_t *user;      /* (S) */
     uint32_t *len;       /* (S) steps taken in the current session */
     uint8_t *active;     /* (S) 1 between reset and the end of the session */
@@ -31,6 +35,12 @@ struct reco_sim {
     float *b_feat;       /* (max_batch, U) */
     int32_t *b_shown;    /* (max_batch) */
     float *b_logits;     /* (max_batch, F + 1) */
+    uint32_t *b_steps;   /* (max_batch) */
+    float *b_elapsed;    /* (max_batch) */
+    int32_t *b_long;     /* (max_batch, H) */
+    uint32_t *b_long_fb; /* (max_batch, H) */
+    reco__states src;    /* (max_batch) states read from the start env */
+    int has_src;
     float *probs;        /* (S, F + 1) */
     uint64_t *taken;     /* (N) bits, all clear between calls: candidate membership */
     float *penalty;      /* (N) copy of the options' item_penalty, or NULL */
@@ -74,6 +84,14 @@ static int validate(const reco_sim_options *o, const reco_model_options *mo)
                                   "excluding the %u-item window needs n_candidates + lookback "
                                   "<= n_items (%u + %u > %u)", mo->lookback, o->n_candidates,
                                   mo->lookback, mo->n_items);
+    if (!(o->seconds_base >= 0.0f) || !isfinite(o->seconds_base))
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.seconds_base",
+                                  "%g is not a finite number of seconds >= 0",
+                                  (double)o->seconds_base);
+    for (uint32_t f = 0; f < mo->n_signals; f++)
+        if (!isfinite(o->seconds[f]))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.seconds",
+                                      "signal %u's seconds is not finite", f);
     if (o->item_penalty != NULL)
         for (uint32_t i = 0; i < mo->n_items; i++)
             if (!isfinite(o->item_penalty[i]))
@@ -104,9 +122,12 @@ void reco_sim_free(reco_sim *sim)
     void *bufs[] = {sim->win_items, sim->win_fb, sim->feat, sim->user, sim->len,
                     sim->active, sim->resets, sim->rng, sim->b_items, sim->b_fb,
                     sim->b_feat, sim->b_shown, sim->b_logits, sim->probs, sim->taken,
-                    sim->penalty};
+                    sim->penalty, sim->elapsed, sim->long_items, sim->long_fb, sim->b_steps,
+                    sim->b_elapsed, sim->b_long, sim->b_long_fb};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(&a, bufs[i]);
+    if (sim->has_src)
+        reco__states_free(&sim->src);
     reco__free(&a, sim);
     reco__handle_release();
 }
@@ -124,9 +145,11 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
                                      "reco_sim_options");
         if (rc < 0)
             return rc;
-        /* a version-1 struct ends before exclude_seen: copy its fields only */
-        memcpy(&o, opts, opts->version >= 2 ? sizeof o
-                                            : offsetof(reco_sim_options, exclude_seen));
+        /* an older struct ends earlier: copy its fields only, the rest keep their defaults */
+        memcpy(&o, opts, opts->version >= 3   ? sizeof o
+                         : opts->version == 2 ? offsetof(reco_sim_options, seconds_base)
+                                              : offsetof(reco_sim_options, exclude_seen));
+        o.version = RECO_SIM_OPTIONS_VERSION;
     }
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     reco_model_get_options(&mo, model);
@@ -151,7 +174,8 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
     s->S = o.max_sessions;
     s->C = o.n_candidates;
     s->max_batch = mo.max_batch;
-    const size_t S = s->S, L = s->L, U = s->U, F1 = s->F + 1, MB = s->max_batch;
+    s->H = mo.long_len;
+    const size_t S = s->S, L = s->L, U = s->U, F1 = s->F + 1, MB = s->max_batch, H = s->H;
     s->win_items = reco__calloc(&a, S * L, sizeof(int32_t));
     s->win_fb = reco__calloc(&a, S * L, sizeof(uint32_t));
     s->feat = reco__calloc(&a, S * U + 1, sizeof(float));
@@ -167,10 +191,19 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
     s->b_logits = reco__calloc(&a, MB * F1, sizeof(float));
     s->probs = reco__calloc(&a, S * F1, sizeof(float));
     s->taken = reco__calloc(&a, (s->N + 63) / 64, sizeof(uint64_t));
+    s->elapsed = reco__calloc(&a, S, sizeof(float));
+    s->long_items = reco__calloc(&a, S * H + 1, sizeof(int32_t));
+    s->long_fb = reco__calloc(&a, S * H + 1, sizeof(uint32_t));
+    s->b_steps = reco__calloc(&a, MB, sizeof(uint32_t));
+    s->b_elapsed = reco__calloc(&a, MB, sizeof(float));
+    s->b_long = reco__calloc(&a, MB * H + 1, sizeof(int32_t));
+    s->b_long_fb = reco__calloc(&a, MB * H + 1, sizeof(uint32_t));
     if (s->win_items == NULL || s->win_fb == NULL || s->feat == NULL || s->user == NULL ||
         s->len == NULL || s->active == NULL || s->resets == NULL || s->rng == NULL ||
         s->b_items == NULL || s->b_fb == NULL || s->b_feat == NULL || s->b_shown == NULL ||
-        s->b_logits == NULL || s->probs == NULL || s->taken == NULL ||
+        s->b_logits == NULL || s->probs == NULL || s->taken == NULL || s->elapsed == NULL ||
+        s->long_items == NULL || s->long_fb == NULL || s->b_steps == NULL ||
+        s->b_elapsed == NULL || s->b_long == NULL || s->b_long_fb == NULL ||
         (rc = reco_workspace_create(&s->ws, model)) < 0) {
         reco_sim_free(s);
         return RECO_ENOMEM;
@@ -186,6 +219,8 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
     }
     for (size_t i = 0; i < S * L; i++)
         s->win_items[i] = RECO_PAD;
+    for (size_t i = 0; i < S * H; i++)
+        s->long_items[i] = RECO_PAD;
     *out = s;
     return RECO_OK;
 }
@@ -200,6 +235,11 @@ int reco_sim_reset(reco_sim *sim)
         sim->win_fb[i] = 0;
     }
     memset(sim->feat, 0, (S * sim->U + 1) * sizeof(float));
+    memset(sim->elapsed, 0, S * sizeof(float));
+    for (size_t i = 0; i < S * sim->H; i++) {
+        sim->long_items[i] = RECO_PAD;
+        sim->long_fb[i] = 0;
+    }
     memset(sim->user, 0, S * sizeof(uint64_t));
     memset(sim->len, 0, S * sizeof(uint32_t));
     memset(sim->active, 0, S);
@@ -226,7 +266,25 @@ int reco_sim_set_start_env(reco_sim *sim, const reco_env *source)
                                    "%zu items, lookback %zu, user_dim %zu", source->max_sessions,
                                    source->n_items, source->lookback, source->user_dim, sim->S,
                                    sim->N, sim->L, sim->U);
+        if (sim->H > 0 && reco__env_long_len(source) < sim->H)
+            return reco__error_set(RECO_EINVAL, "reco_sim_set_start_env: the model's long-term "
+                                   "history has %zu slots; the source gives %u", sim->H,
+                                   reco__env_long_len(source));
     }
+    /* buffers to read the source's states, sized for it */
+    reco__states fresh;
+    int have = 0;
+    if (source != NULL) {
+        int rc = reco__states_init(&fresh, &sim->alloc, source, sim->max_batch);
+        if (rc < 0)
+            return rc;
+        have = 1;
+    }
+    if (sim->has_src)
+        reco__states_free(&sim->src);
+    sim->has_src = have;
+    if (have)
+        sim->src = fresh;
     sim->start = source;
     return RECO_OK;
 }
@@ -258,22 +316,29 @@ static int sim_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, v
     if (users == NULL)
         return reco__error_set(RECO_EINVAL, "reco_sim reset: users is NULL");
     if (s->start != NULL) {
-        /* Histories from the source env, fetched in chunks into the scoring scratch. */
+        /* Histories from the source env, fetched in chunks: its window, user features and
+         * (the newest H of) its long-term history. */
+        reco__states *src = &s->src;
         for (uint32_t i0 = 0; i0 < n; i0 += (uint32_t)s->max_batch) {
             const uint32_t k = n - i0 < s->max_batch ? n - i0 : (uint32_t)s->max_batch;
             if ((rc = s->start->reset(slots + i0, users + i0, k, s->start->payload)) < 0 ||
-                (rc = s->start->observe(s->b_items, s->b_fb, s->U > 0 ? s->b_feat : NULL,
-                                        slots + i0, k, s->start->payload)) < 0)
+                (rc = reco__states_observe(src, s->start, slots + i0, k, NULL)) < 0)
                 return rc;
             for (uint32_t j = 0; j < k; j++) {
                 const size_t sl = slots[i0 + j];
-                memcpy(s->win_items + sl * s->L, s->b_items + (size_t)j * s->L,
+                memcpy(s->win_items + sl * s->L, src->items + (size_t)j * s->L,
                        s->L * sizeof(int32_t));
-                memcpy(s->win_fb + sl * s->L, s->b_fb + (size_t)j * s->L,
+                memcpy(s->win_fb + sl * s->L, src->fb + (size_t)j * s->L,
                        s->L * sizeof(uint32_t));
                 if (s->U > 0)
-                    memcpy(s->feat + sl * s->U, s->b_feat + (size_t)j * s->U,
+                    memcpy(s->feat + sl * s->U, src->feat + (size_t)j * s->U,
                            s->U * sizeof(float));
+                if (s->H > 0) {
+                    const size_t off = (size_t)j * src->H + (src->H - s->H);
+                    memcpy(s->long_items + sl * s->H, src->long_items + off,
+                           s->H * sizeof(int32_t));
+                    memcpy(s->long_fb + sl * s->H, src->long_fb + off, s->H * sizeof(uint32_t));
+                }
             }
         }
     }
@@ -286,7 +351,12 @@ static int sim_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, v
             }
             if (s->U > 0)
                 memset(s->feat + sl * s->U, 0, s->U * sizeof(float));
+            for (size_t t = 0; t < s->H; t++) {
+                s->long_items[sl * s->H + t] = RECO_PAD;
+                s->long_fb[sl * s->H + t] = 0;
+            }
         }
+        s->elapsed[sl] = 0.0f;
         s->user[sl] = users[i];
         s->len[sl] = 0;
         s->active[sl] = 1;
@@ -386,12 +456,22 @@ static int score_shown(reco_sim *s, const uint32_t *slots, const int32_t *items,
             if (U > 0)
                 memcpy(s->b_feat + (size_t)j * U, s->feat + sl * U, U * sizeof(float));
             s->b_shown[j] = items[i0 + j];
+            s->b_steps[j] = s->len[sl];
+            s->b_elapsed[j] = s->elapsed[sl];
+            memcpy(s->b_long + (size_t)j * s->H, s->long_items + sl * s->H,
+                   s->H * sizeof(int32_t));
+            memcpy(s->b_long_fb + (size_t)j * s->H, s->long_fb + sl * s->H,
+                   s->H * sizeof(uint32_t));
         }
         reco_batch b = RECO_BATCH_INIT;
         b.size = k;
         b.items = s->b_items;
         b.feedback = s->b_fb;
         b.user_features = U > 0 ? s->b_feat : NULL;
+        b.steps = s->b_steps;
+        b.elapsed = s->b_elapsed;
+        b.long_items = s->H > 0 ? s->b_long : NULL;
+        b.long_feedback = s->H > 0 ? s->b_long_fb : NULL;
         b.n_candidates = 1;
         b.candidates = s->b_shown;
         b.shared_candidates = 0;
@@ -470,6 +550,11 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
         if (s->penalty != NULL)
             reward -= s->penalty[items[i]];
         const double u_exit = reco_rng_uniform(rng);
+        float secs = s->o.seconds_base;
+        for (size_t f = 0; f < F; f++)
+            if ((bits >> f) & 1u)
+                secs += s->o.seconds[f];
+        s->elapsed[sl] += secs > 0.0f ? secs : 0.0f;
         s->len[sl]++;
         const int done = u_exit < p[F]                          ? RECO_ENV_EXIT
                          : s->len[sl] >= s->o.max_session_len ? RECO_ENV_TRUNCATED
@@ -489,20 +574,29 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
 }
 
 /* ---- state save/load (reco_env version 2) ------------------------------------------------
- * "RSIM" format 1, little-endian like every libreco encoding (file.c refuses big-endian
+ * "RSIM" format 2, little-endian like every libreco encoding (file.c refuses big-endian
  * hosts, so the arrays are copied as they are in memory):
  *   0 magic "RSIM" | 4 version u32 | 8 S u32 | 12 L u32 | 16 U u32 | 20 F u32 | 24 N u32 |
  *   28 max_session_len u32 | 32 seed u64 | 40 win_items i32[S L] | win_fb u32[S L] |
  *   feat f32[S U] | user u64[S] | len u32[S] | resets u64[S] | rng u64[4 S] | active u8[S] |
+ *   (format 2) elapsed f32[S] | long_items i32[S H] | long_fb u32[S H] |
  *   CRC-32C u32 of every byte before it.
- * The start environment (reco_sim_set_start_env) is not part of the state. */
+ * Format 1 (0.1) states still load (elapsed 0, the long-term history pads) into a
+ * simulator whose model has no long-term history. The start environment
+ * (reco_sim_set_start_env) is not part of the state. */
 
 static const unsigned char sim_magic[4] = {'R', 'S', 'I', 'M'};
-enum { SIM_STATE_VERSION = 1, SIM_STATE_HEADER = 40 };
+enum { SIM_STATE_VERSION = 2, SIM_STATE_HEADER = 40 };
+
+static size_t sim_state_len_v(const reco_sim *s, uint32_t version)
+{
+    const size_t v1 = SIM_STATE_HEADER + s->S * (8 * s->L + 4 * s->U + 8 + 4 + 8 + 32 + 1) + 4;
+    return version < 2 ? v1 : v1 + s->S * (4 + 8 * s->H);
+}
 
 static size_t sim_state_len(const reco_sim *s)
 {
-    return SIM_STATE_HEADER + s->S * (8 * s->L + 4 * s->U + 8 + 4 + 8 + 32 + 1) + 4;
+    return sim_state_len_v(s, SIM_STATE_VERSION);
 }
 
 static unsigned char *put_bytes(unsigned char *p, const void *src, size_t n)
@@ -560,6 +654,9 @@ static int sim_save_state(void *buf, size_t cap, size_t *len_out, void *payload)
     p = put_bytes(p, s->resets, S * 8);
     p = put_bytes(p, s->rng, S * sizeof(reco_rng));
     p = put_bytes(p, s->active, S);
+    p = put_bytes(p, s->elapsed, S * 4);
+    p = put_bytes(p, s->long_items, S * s->H * 4);
+    p = put_bytes(p, s->long_fb, S * s->H * 4);
     const uint32_t crc = reco__crc32c(0, buf, len - 4);
     memcpy(p, &crc, 4);
     return RECO_OK;
@@ -587,16 +684,20 @@ static int sim_load_state(const void *buf, size_t len, void *payload)
     static const char *const names[8] = {"", "format version", "max_sessions", "lookback",
                                          "user_dim", "n_signals", "n_items",
                                          "max_session_len"};
-    for (int i = 1; i < 8; i++)
+    const uint32_t version = h[1];
+    if (version < 1 || version > SIM_STATE_VERSION || (version == 1 && s->H > 0))
+        return reco__error_set(RECO_EVERSION, "%s: state format %u; this simulator reads "
+                               "%s", fn, version, s->H > 0 ? "2" : "1..2");
+    for (int i = 2; i < 8; i++)
         if (h[i] != want[i])
-            return reco__error_set(i == 1 ? RECO_EVERSION : RECO_EFORMAT, "%s: %s is %u in the "
-                                   "state, %u in this simulator", fn, names[i], h[i], want[i]);
+            return reco__error_set(RECO_EFORMAT, "%s: %s is %u in the state, %u in this "
+                                   "simulator", fn, names[i], h[i], want[i]);
     if (seed != want_seed)
         return reco__error_set(RECO_EFORMAT, "%s: the state is of a simulator with another "
                                "seed", fn);
-    if (len != sim_state_len(s))
+    if (len != sim_state_len_v(s, version))
         return reco__error_set(RECO_EFORMAT, "%s: %zu bytes, expected %zu", fn, len,
-                               sim_state_len(s));
+                               sim_state_len_v(s, version));
     const size_t S = s->S, L = s->L, U = s->U;
     const unsigned char *items = p + SIM_STATE_HEADER, *fb = items + S * L * 4;
     const unsigned char *lens = fb + S * L * 4 + S * U * 4 + S * 8;
@@ -617,6 +718,22 @@ static int sim_load_state(const void *buf, size_t len, void *payload)
         if (act[i] > 1 || n > s->o.max_session_len || (act[i] && (r[0] | r[1] | r[2] | r[3]) == 0))
             return reco__error_set(RECO_EFORMAT, "%s: slot %zu is invalid", fn, i);
     }
+    const unsigned char *el = act + S, *li = el + S * 4, *lf = li + S * s->H * 4;
+    for (size_t i = 0; version >= 2 && i < S; i++) {
+        float e;
+        memcpy(&e, el + 4 * i, 4);
+        if (!(e >= 0.0f) || !isfinite(e))
+            return reco__error_set(RECO_EFORMAT, "%s: slot %zu's elapsed time is invalid", fn,
+                                   i);
+    }
+    for (size_t i = 0; version >= 2 && i < S * s->H; i++) {
+        int32_t it;
+        uint32_t f;
+        memcpy(&it, li + 4 * i, 4);
+        memcpy(&f, lf + 4 * i, 4);
+        if ((it < 0 && it != RECO_PAD) || (it >= 0 && (size_t)it >= s->N) || f >= 1u << 16)
+            return reco__error_set(RECO_EFORMAT, "%s: long-term entry %zu is invalid", fn, i);
+    }
     /* everything checked: now write */
     p += SIM_STATE_HEADER;
     p = get_bytes(s->win_items, p, S * L * 4);
@@ -626,8 +743,45 @@ static int sim_load_state(const void *buf, size_t len, void *payload)
     p = get_bytes(s->len, p, S * 4);
     p = get_bytes(s->resets, p, S * 8);
     p = get_bytes(s->rng, p, S * sizeof(reco_rng));
-    (void)get_bytes(s->active, p, S);
+    p = get_bytes(s->active, p, S);
+    if (version >= 2) {
+        p = get_bytes(s->elapsed, p, S * 4);
+        p = get_bytes(s->long_items, p, S * s->H * 4);
+        (void)get_bytes(s->long_fb, p, S * s->H * 4);
+    } else {
+        memset(s->elapsed, 0, S * 4);
+    }
     return RECO_OK;
+}
+
+static int sim_context(uint32_t *steps_out, float *elapsed_out, int32_t *long_items_out,
+                       uint32_t *long_feedback_out, const uint32_t *slots, uint32_t n,
+                       void *payload)
+{
+    reco_sim *s = payload;
+    int rc = check_slots(s, slots, n, 0, "reco_sim context");
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        const size_t sl = slots[i];
+        if (steps_out != NULL)
+            steps_out[i] = s->len[sl];
+        if (elapsed_out != NULL)
+            elapsed_out[i] = s->elapsed[sl];
+        if (long_items_out != NULL)
+            memcpy(long_items_out + (size_t)i * s->H, s->long_items + sl * s->H,
+                   s->H * sizeof(int32_t));
+        if (long_feedback_out != NULL)
+            memcpy(long_feedback_out + (size_t)i * s->H, s->long_fb + sl * s->H,
+                   s->H * sizeof(uint32_t));
+    }
+    return RECO_OK;
+}
+
+static int sim_probabilities(float *probs_out, const uint32_t *slots, const int32_t *items,
+                             uint32_t n, void *payload)
+{
+    return reco_sim_probabilities(probs_out, payload, slots, items, n);
 }
 
 int reco_sim_env(reco_env *out, reco_sim *sim)
@@ -648,5 +802,8 @@ int reco_sim_env(reco_env *out, reco_sim *sim)
     out->payload = sim;
     out->save_state = sim_save_state;
     out->load_state = sim_load_state;
+    out->long_len = (uint32_t)sim->H;
+    out->context = sim_context;
+    out->probabilities = sim_probabilities;
     return RECO_OK;
 }

@@ -6,6 +6,7 @@
 
 #include "test_common.h"
 #include "model_private.h"
+#include "file_private.h"
 #include "reco/policy.h"
 #include "reco/sim.h"
 
@@ -268,6 +269,157 @@ static int fake_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_
             fb[i * LB + t] = 1;
         }
     return RECO_OK;
+}
+
+/* A start env of version 3: context() gives a long-term history of 5 interactions per
+ * user (user u: items u+10 .. u+14, feedback 2), newest last. */
+static int fake_context(uint32_t *steps, float *elapsed, int32_t *long_items, uint32_t *long_fb,
+                        const uint32_t *slots, uint32_t n, void *payload)
+{
+    const uint64_t *last_user = payload;
+    for (uint32_t i = 0; i < n; i++) {
+        if (steps != NULL)
+            steps[i] = 0;
+        if (elapsed != NULL)
+            elapsed[i] = 0.0f;
+        for (uint32_t t = 0; t < 5; t++) {
+            if (long_items != NULL)
+                long_items[i * 5 + t] = (int32_t)((last_user[slots[i]] + 10 + t) % NI);
+            if (long_fb != NULL)
+                long_fb[i * 5 + t] = 2;
+        }
+    }
+    return RECO_OK;
+}
+
+/* The simulator's session context: steps count, elapsed seconds add each step's duration
+ * (base + per-signal), the long-term history comes from the start env (its newest H) and is
+ * fixed for the session; the probabilities are the model's on exactly that context (checked
+ * against reco_model_score on a batch built by hand); the state round-trips with it. */
+static void test_sim_session_context(void **state)
+{
+    (void)state;
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = NI;
+    o.dim = 8;
+    o.lookback = LB;
+    o.n_heads = 2;
+    o.ffn_dim = 8;
+    o.n_signals = NSIG;
+    o.max_batch = 8;
+    o.max_candidates = 16;
+    o.init_std = 0.5f;
+    o.position = 1;
+    o.elapsed = 1;
+    o.long_len = 3;
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = 2;
+    so.max_session_len = 50;
+    so.n_candidates = 10;
+    so.seed = 9;
+    so.seconds_base = 5.0f;
+    so.seconds[RECO_SIGNAL_LONG_WATCH] = 40.0f;
+    reco_sim *s = NULL;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    uint64_t last_user[4] = {0};
+    reco_env src = {RECO_ENV_VERSION, NI, NSIG, LB, 0, 4, fake_reset, fake_observe, NULL, NULL,
+                    last_user, NULL, NULL, 5, fake_context, NULL};
+    reco_env short_src = src;
+    short_src.long_len = 2;
+    assert_reco_error(reco_sim_set_start_env(s, &short_src), RECO_EINVAL, "long-term history");
+    assert_int_equal(reco_sim_set_start_env(s, &src), RECO_OK);
+    reco_env env;
+    reco_sim_env(&env, s);
+    assert_int_equal(env.long_len, 3);
+    assert_non_null(env.context);
+    assert_non_null(env.probabilities);
+    const uint32_t slots[2] = {0, 1};
+    const uint64_t users[2] = {4, 21};
+    assert_int_equal(env.reset(slots, users, 2, env.payload), RECO_OK);
+    float expect_elapsed[2] = {0.0f, 0.0f};
+    for (uint32_t t = 0; t < 6; t++) {
+        uint32_t steps[2];
+        float el[2];
+        int32_t li[2 * 3];
+        uint32_t lf[2 * 3];
+        assert_int_equal(env.context(steps, el, li, lf, slots, 2, env.payload), RECO_OK);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(steps[i], t);
+            assert_float_equal(el[i], expect_elapsed[i], 1e-4);
+            for (int k = 0; k < 3; k++) { /* the newest 3 of the source's 5 */
+                assert_int_equal(li[i * 3 + k], (int32_t)((users[i] + 12 + (uint64_t)k) % NI));
+                assert_int_equal(lf[i * 3 + k], 2);
+            }
+        }
+        /* the probabilities are the model's on this context */
+        int32_t wi[2 * LB];
+        uint32_t wf[2 * LB];
+        assert_int_equal(env.observe(wi, wf, NULL, slots, 2, env.payload), RECO_OK);
+        const int32_t shown[2] = {(int32_t)(3 * t % NI), (int32_t)((7 + t) % NI)};
+        reco_batch b = RECO_BATCH_INIT;
+        b.size = 2;
+        b.items = wi;
+        b.feedback = wf;
+        b.steps = steps;
+        b.elapsed = el;
+        b.long_items = li;
+        b.long_feedback = lf;
+        b.n_candidates = 1;
+        b.candidates = shown;
+        const uint32_t heads[5] = {0, 1, 2, 3, 4};
+        float z[2 * 5], p[2 * 5];
+        assert_int_equal(reco_model_score(z, m, NULL, &b, heads, 5), RECO_OK);
+        assert_int_equal(env.probabilities(p, slots, shown, 2, env.payload), RECO_OK);
+        for (int k = 0; k < 10; k++)
+            assert_float_equal(p[k], 1.0 / (1.0 + exp(-(double)z[k])), 1e-6);
+        uint32_t fb[2];
+        float r[2];
+        int done[2];
+        assert_int_equal(env.step(fb, r, done, slots, shown, 2, env.payload), RECO_OK);
+        for (int i = 0; i < 2; i++) {
+            expect_elapsed[i] += 5.0f + ((fb[i] >> RECO_SIGNAL_LONG_WATCH) & 1u ? 40.0f : 0.0f);
+            if (done[i]) { /* start again: a new session has a fresh context */
+                assert_int_equal(env.reset(slots + i, users + i, 1, env.payload), RECO_OK);
+                expect_elapsed[i] = 0.0f;
+            }
+        }
+        if (done[0] || done[1])
+            break;
+    }
+    /* the state carries elapsed and the long-term history */
+    size_t len = 0;
+    assert_int_equal(env.save_state(NULL, 0, &len, env.payload), RECO_OK);
+    assert_int_equal(len, 40 + 2 * (8 * LB + 57 + 8 * 3) + 4);
+    unsigned char *buf = malloc(len);
+    assert_int_equal(env.save_state(buf, len, NULL, env.payload), RECO_OK);
+    reco_sim *t = NULL;
+    assert_int_equal(reco_sim_create(&t, m, &so), RECO_OK);
+    reco_env et;
+    reco_sim_env(&et, t);
+    assert_int_equal(et.load_state(buf, len, et.payload), RECO_OK);
+    uint32_t st1[2], st2[2];
+    float e1[2], e2[2];
+    int32_t l1[6], l2[6];
+    uint32_t f1[6], f2[6];
+    assert_int_equal(env.context(st1, e1, l1, f1, slots, 2, env.payload), RECO_OK);
+    assert_int_equal(et.context(st2, e2, l2, f2, slots, 2, et.payload), RECO_OK);
+    assert_memory_equal(st1, st2, sizeof st1);
+    assert_memory_equal(e1, e2, sizeof e1);
+    assert_memory_equal(l1, l2, sizeof l1);
+    assert_memory_equal(f1, f2, sizeof f1);
+    /* a corrupted elapsed time is refused (checksum recomputed) */
+    const size_t el_off = 40 + 2 * (8 * LB + 8 + 4 + 8 + 32 + 1);
+    float bad = -1.0f;
+    memcpy(buf + el_off, &bad, 4);
+    const uint32_t crc = reco__crc32c(0, buf, len - 4);
+    memcpy(buf + len - 4, &crc, 4);
+    assert_reco_error(et.load_state(buf, len, et.payload), RECO_EFORMAT, "elapsed");
+    free(buf);
+    reco_sim_free(t);
+    reco_sim_free(s);
+    reco_model_free(m);
 }
 
 static void test_sim_start_env(void **state)
@@ -633,7 +785,7 @@ static void test_sim_state_save_load(void **state)
     step_all(&ea, S, 5, fb0, r0, d0); /* sessions in flight */
     size_t len = 0;
     assert_int_equal(ea.save_state(NULL, 0, &len, ea.payload), RECO_OK);
-    assert_int_equal(len, 40 + S * (8 * LB + 53) + 4);
+    assert_int_equal(len, 40 + S * (8 * LB + 53 + 4) + 4); /* format 2: + elapsed, H = 0 */
     unsigned char *buf = malloc(len);
     assert_reco_error(ea.save_state(buf, len - 1, &len, ea.payload), RECO_EINVAL, "needs");
     assert_int_equal(ea.save_state(buf, len, NULL, ea.payload), RECO_OK);
@@ -671,6 +823,7 @@ int main(void)
         cmocka_unit_test(test_sim_sampled_rates),
         cmocka_unit_test(test_sim_window_and_session_end),
         cmocka_unit_test(test_sim_candidates_and_determinism),
+        cmocka_unit_test(test_sim_session_context),
         cmocka_unit_test(test_sim_start_env),
         cmocka_unit_test(test_sim_reset_replays),
         cmocka_unit_test(test_sim_bad_input),

@@ -21,7 +21,15 @@
  *
  * **Start states.** A reset slot starts from an empty history, or — after
  * reco_sim_set_start_env() — from the state that another environment (the world, say) gives
- * the same user, so that both run the same users from the same histories (the audit does).
+ * the same user, so that both run the same users from the same histories (the audit does):
+ * its window, its user features and, from a version-3 source with context(), the long-term
+ * history before the session.
+ *
+ * **Session context.** The simulator is a version-3 env: context() gives each slot's steps
+ * taken, its elapsed seconds (each step adds `seconds_base + sum_f seconds[f] * signal_f`)
+ * and its long-term history (`long_len` = the model's; fixed for the session), the inputs a
+ * model with position, elapsed time or long-term history needs; probabilities() is
+ * reco_sim_probabilities().
  *
  * **Candidates** are `n_candidates` distinct items drawn uniformly from the catalog at each
  * step, from the slot's own random stream.
@@ -66,8 +74,8 @@ typedef struct reco_sim reco_sim;
 /** Largest number of signals a simulator handles (the model's limit). */
 #define RECO_SIM_MAX_SIGNALS 16
 
-/** Current version of @ref reco_sim_options. */
-#define RECO_SIM_OPTIONS_VERSION 2
+/** Current version of @ref reco_sim_options (3 added the step durations). */
+#define RECO_SIM_OPTIONS_VERSION 3
 
 /** Options of a simulator. */
 typedef struct reco_sim_options {
@@ -104,6 +112,16 @@ typedef struct reco_sim_options {
      *  impressions, so that a learner does not chase the model's errors on rarely logged
      *  items; it changes the reward only, not the feedback bits or the exit. @since 0.1 */
     const float *item_penalty;
+    /* ---- version 3 (0.2) ---- */
+    /** Seconds a step takes, for the elapsed time of the session context (the model's
+     *  `elapsed` input, and context()): `seconds_base + sum_f seconds[f] * signal_f` of the
+     *  step's sampled signals. Default 30 (the log generator's default step interval);
+     *  reco_fit_model() estimates both from the logs' timestamps (@ref reco_fit_report
+     *  version 2: `step_seconds_base`, `step_seconds`). Finite, >= 0 per step. @since 0.2 */
+    float seconds_base;
+    /** Extra seconds of a step per signal that came out 1 (a long watch takes longer);
+     *  entries past the model's n_signals are ignored. Default 0. @since 0.2 */
+    float seconds[RECO_SIM_MAX_SIGNALS];
 } reco_sim_options;
 
 /** Initialiser for @ref reco_sim_options with the defaults of the current version. */
@@ -111,7 +129,8 @@ typedef struct reco_sim_options {
     { RECO_SIM_OPTIONS_VERSION, NULL, 1, 256, 100, 500,                                        \
       {0.1f, 1.0f, 0.3f, -0.5f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},                           \
       {-1, 0, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},                           \
-      {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL }
+      {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL, 30.0f,                     \
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} }
 
 /**
  * @brief Fill @p opts with the defaults of options version @p version.
@@ -163,7 +182,8 @@ RECO_API int reco_sim_reset(reco_sim *sim);
  *
  * The environment has @c save_state and @c load_state (a trainer checkpoints through them):
  * the state is every slot's window, user features, user id, step count, reset count and
- * random stream, `40 + S (8 L + 4 U + 53) + 4` bytes for S slots, checked by a CRC-32C; it
+ * random stream, elapsed time and long-term history, `40 + S (8 L + 4 U + 57 + 8 H) + 4` bytes
+ * for S slots (H the model's long_len), checked by a CRC-32C; it
  * loads only into a simulator with the same slots, lookback, user_dim, signals, items,
  * max_session_len and seed. A start environment (reco_sim_set_start_env()) is not part of
  * the state: its own state matters at the next reset, and is not restored.

@@ -248,7 +248,9 @@ class SimOptions(Structure):
                 ("n_candidates", c_uint32), ("reward", c_float * 16),
                 ("parent", c_int32 * 16), ("parent_value", c_int32 * 16),
                 ("exclude_seen", c_int), ("expected_reward", c_int),
-                ("item_penalty", c_void_p)]
+                ("item_penalty", c_void_p),
+                # version 3
+                ("seconds_base", c_float), ("seconds", c_float * 16)]
 
 
 class QNetOptions(Structure):
