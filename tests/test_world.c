@@ -10,7 +10,13 @@
  * Long-term effects, determinism and common random numbers, the env contract, options and
  * the YAML `world` section, zero allocation in the session path, concurrent use of
  * disjoint slots, and the headroom (greedy-immediate vs a look-ahead policy) are each
- * tested below. Fixed seeds throughout. Links the library's objects (internal test). */
+ * tested below; so is what options version 3 exposes: the carried history (each session of
+ * a user starts from exactly the last interactions this test recorded of the user's logged
+ * sessions; evaluation sessions never write), the session context (steps, dwell time, long
+ * history), the oracle (equal to reco_world_signal_probs, changing nothing), user and item
+ * features (layout, fixed per user/item, noise sd within stated tolerances), older option
+ * structs never written past their end, and zero allocation with all of it on. Fixed seeds
+ * throughout. Links the library's objects (internal test). */
 #include <math.h>
 #include <pthread.h>
 
@@ -1636,8 +1642,12 @@ static void test_world_example_yaml_is_the_defaults(void **state)
     snprintf(path, sizeof path, "%s/../examples/configs/world.yaml", test_data_dir());
     reco_config *cfg = NULL;
     assert_int_equal(reco_config_create(&cfg, NULL), RECO_OK);
-    if (reco_config_load_file(cfg, path) != RECO_OK)
-        fail_msg("%s: %s", path, reco_error_message());
+    if (reco_config_load_file(cfg, path) != RECO_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", reco_error_message());
+        reco_config_free(cfg);
+        fail_msg("%s: %s", path, msg);
+    }
     reco_world_options got = RECO_WORLD_OPTIONS_INIT, want = RECO_WORLD_OPTIONS_INIT;
     got.seed = 12345;
     got.seconds_like = -1;
