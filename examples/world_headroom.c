@@ -4,7 +4,10 @@
  * Runs the same evaluation sessions (same users, same candidate sets, same random numbers
  * where the choices coincide) under four policies and prints, per policy, the mean and 95%
  * confidence interval of session depth, long watches, reward, hides and distinct topics per
- * session. Public API only. See docs/world.md for the world and for the printed table.
+ * session. With --carry, users return with their real past (world.carry_history): each
+ * evaluated user first has a few sessions logged under a uniformly random feed, and every
+ * policy's evaluation session starts from that logged history. Public API only. See
+ * docs/world.md for the world and for the printed tables.
  */
 #include <math.h>
 #include <stdio.h>
@@ -19,7 +22,8 @@ static void usage(FILE *to)
         "NAME\n"
         "    world-headroom - compare four policies in the libreco ground-truth world\n\n"
         "SYNOPSIS\n"
-        "    world-headroom [--sessions N] [--seed S] [--batch B] [--config FILE.yaml]\n\n"
+        "    world-headroom [--sessions N] [--seed S] [--batch B] [--config FILE.yaml]\n"
+        "                   [--carry] [--log-sessions K]\n\n"
         "DESCRIPTION\n"
         "    Runs N evaluation sessions (reco_world_eval_users) under each policy:\n"
         "      random      a uniformly random candidate;\n"
@@ -30,12 +34,20 @@ static void usage(FILE *to)
         "                  for clickbait and for topics shown recently in the session\n"
         "                  (item attributes from reco_world_item_info).\n"
         "    Every policy meets the same users and candidate sets. Prints a table of means\n"
-        "    with 95%% confidence intervals (mean +- 1.96 sd / sqrt(N)).\n\n"
+        "    with 95%% confidence intervals (mean +- 1.96 sd / sqrt(N)).\n"
+        "    With carried history (--carry, or world.carry_history in the file), each user\n"
+        "    that the evaluation meets first has K sessions logged under a uniformly random\n"
+        "    feed (session ordinals 0..K-1, in order); evaluation sessions start from the\n"
+        "    user's last logged interactions and never add to them, so every policy starts\n"
+        "    from the same state.\n\n"
         "OPTIONS\n"
         "    --sessions N      sessions per policy (default 2000)\n"
         "    --seed S          world seed (default 1; overrides the file's world.seed)\n"
         "    --batch B         sessions stepped together, 1..max_sessions (default 250)\n"
         "    --config FILE     take the world options from the `world` section of FILE\n"
+        "    --carry           turn world.carry_history on (users return with their past)\n"
+        "    --log-sessions K  logged sessions per user before the evaluation, with carried\n"
+        "                      history, 0..1000 (default 3)\n"
         "    -h, --help        show this text\n\n"
         "EXIT STATUS\n"
         "    0 success; 1 library error (the message says which); 2 bad command line.\n");
@@ -162,17 +174,13 @@ static void add_session(stats *st, const double *m)
     st->n += 1.0;
 }
 
-/* Runs sessions [first, first + nb) of the evaluation set in slots 0..nb-1. */
-static int run_batch(run *r, int policy, uint64_t first, uint32_t nb, stats *st)
+/* Runs the sessions of `keys` (nb of them) in slots 0..nb-1; `st` NULL: keep no metrics. */
+static int run_batch(run *r, int policy, const uint64_t *keys, uint32_t nb, stats *st)
 {
-    uint64_t *users = xcalloc(nb, sizeof *users);
-    int rc = reco_world_eval_users(users, r->w, first, nb);
     uint32_t active = nb;
     for (uint32_t b = 0; b < nb; b++)
         r->slots[b] = b;
-    if (rc == RECO_OK)
-        rc = r->env.reset(r->slots, users, nb, r->env.payload);
-    free(users);
+    int rc = r->env.reset(r->slots, keys, nb, r->env.payload);
     if (rc < 0)
         return rc;
     memset(r->recent, 0, sizeof(double) * nb * r->n_topics);
@@ -216,9 +224,10 @@ static int run_batch(run *r, int policy, uint64_t first, uint32_t nb, stats *st)
             m[M_WATCH] += (r->fb[a] >> RECO_SIGNAL_LONG_WATCH) & 1u;
             m[M_HIDE] += (r->fb[a] >> RECO_SIGNAL_HIDE) & 1u;
             m[M_REWARD] += r->reward[a];
-            if (r->done[a])
-                add_session(st, m);
-            else
+            if (r->done[a]) {
+                if (st != NULL)
+                    add_session(st, m);
+            } else
                 act[keep++] = b;
         }
         active = keep;
@@ -230,9 +239,9 @@ static int run_batch(run *r, int policy, uint64_t first, uint32_t nb, stats *st)
 
 int main(int argc, char **argv)
 {
-    uint32_t n_sessions = 2000, batch = 250;
+    uint32_t n_sessions = 2000, batch = 250, log_sessions = 3;
     uint64_t seed = 1;
-    int seed_given = 0;
+    int seed_given = 0, carry = 0;
     const char *config = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -240,8 +249,13 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (strcmp(a, "--carry") == 0) {
+            carry = 1;
+            continue;
+        }
         if (strcmp(a, "--sessions") == 0 || strcmp(a, "--seed") == 0 ||
-            strcmp(a, "--batch") == 0 || strcmp(a, "--config") == 0) {
+            strcmp(a, "--batch") == 0 || strcmp(a, "--config") == 0 ||
+            strcmp(a, "--log-sessions") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "world-headroom: %s needs an argument (see --help)\n", a);
                 return 2;
@@ -261,6 +275,12 @@ int main(int argc, char **argv)
             if (strcmp(a, "--seed") == 0) {
                 seed = x;
                 seed_given = 1;
+            } else if (strcmp(a, "--log-sessions") == 0) {
+                if (x > 1000) {
+                    fprintf(stderr, "world-headroom: --log-sessions must be in 0..1000\n");
+                    return 2;
+                }
+                log_sessions = (uint32_t)x;
             } else if (x < 1 || x > 10000000ull) {
                 fprintf(stderr, "world-headroom: %s must be in 1..10000000\n", a);
                 return 2;
@@ -289,6 +309,8 @@ int main(int argc, char **argv)
     }
     if (seed_given || config == NULL)
         wo.seed = seed;
+    if (carry)
+        wo.carry_history = 1;
     if (batch > wo.max_sessions)
         batch = wo.max_sessions;
     if (batch > n_sessions)
@@ -326,6 +348,34 @@ int main(int argc, char **argv)
            "%u sessions per policy\n",
            (unsigned long long)wo.seed, wo.n_users, wo.n_items, wo.n_topics, wo.n_candidates,
            wo.max_session_len, n_sessions);
+    uint64_t *keys = xcalloc(batch, sizeof *keys);
+    if (wo.carry_history) {
+        /* The evaluated users' past: K logged sessions each under a uniformly random feed,
+         * each user's sessions in order (round k of every user before round k + 1). */
+        const uint32_t nu = n_sessions < wo.n_users ? n_sessions : wo.n_users;
+        reco_rng_seed(&r.rng, wo.seed, 999);
+        for (uint32_t k = 0; k < log_sessions; k++)
+            for (uint32_t first = 0; first < nu; first += batch) {
+                const uint32_t nb = nu - first < batch ? nu - first : batch;
+                for (uint32_t b = 0; b < nb; b++)
+                    keys[b] = RECO_WORLD_SESSION_KEY(first + b, k);
+                if (run_batch(&r, POLICY_RANDOM, keys, nb, NULL) < 0)
+                    return fail("logging");
+            }
+        uint64_t stored = 0;
+        for (uint32_t u = 0; u < nu; u++) {
+            uint64_t user = u, c = 0;
+            if (reco_world_user_history_len(&c, r.w, &user, 1) < 0)
+                return fail("reco_world_user_history_len");
+            stored += c;
+        }
+        printf("carried history: %u logged sessions per user under a random feed, users "
+               "0..%u, %.1f interactions per user; %.1f MB for the store\n",
+               log_sessions, nu - 1, (double)stored / nu,
+               (double)wo.n_users * (8.0 + 8.0 * (wo.lookback > wo.long_len ? wo.lookback
+                                                                           : wo.long_len)) /
+                   1e6);
+    }
     printf("%-10s", "policy");
     for (int k = 0; k < N_METRICS; k++)
         printf(k + 1 < N_METRICS ? " | %-17s" : " | %s", metric_names[k]);
@@ -337,7 +387,8 @@ int main(int argc, char **argv)
         reco_rng_seed(&r.rng, wo.seed, 1000 + (uint64_t)p);
         for (uint64_t first = 0; first < n_sessions && status == 0; first += batch) {
             uint32_t nb = (uint32_t)(n_sessions - first < batch ? n_sessions - first : batch);
-            if (run_batch(&r, p, first, nb, &st) < 0)
+            if (reco_world_eval_users(keys, r.w, first, nb) < 0 ||
+                run_batch(&r, p, keys, nb, &st) < 0)
                 status = fail(policy_names[p]);
         }
         if (status != 0)
@@ -356,6 +407,6 @@ int main(int argc, char **argv)
     free(r.cand); free(r.count); free(r.choice); free(r.slots); free(r.fb); free(r.reward);
     free(r.done); free(r.recent); free(r.seen_topic); free(r.metric); free(r.er);
     free(r.quality); free(r.clickbait); free(r.popularity); free(r.topic);
-    free(r.window); free(r.window_fb);
+    free(r.window); free(r.window_fb); free(keys);
     return status;
 }

@@ -229,6 +229,18 @@ static const reco__cfg_field world_reward_fields[] = {
     WLD_F64("hide", reward_hide, -1e6, 1e6, -0.5),
 };
 
+/* version 3: the dwell time of a step, by outcome */
+static const reco__cfg_field world_seconds_fields[] = {
+    { .key = "base", .type = RECO__CFG_F64, .offset = WLD_OFF(seconds_base), .since = 3,
+      .fmin = 0.0, .fmax = 1e6, .fdef = 5.0 },
+    { .key = "click", .type = RECO__CFG_F64, .offset = WLD_OFF(seconds_click), .since = 3,
+      .fmin = 0.0, .fmax = 1e6, .fdef = 10.0 },
+    { .key = "long_watch", .type = RECO__CFG_F64, .offset = WLD_OFF(seconds_long_watch),
+      .since = 3, .fmin = 0.0, .fmax = 1e6, .fdef = 40.0 },
+    { .key = "like", .type = RECO__CFG_F64, .offset = WLD_OFF(seconds_like), .since = 3,
+      .fmin = 0.0, .fmax = 1e6, .fdef = 3.0 },
+};
+
 static const reco__cfg_field world_fields[] = {
     { .key = "seed", .type = RECO__CFG_U64, .offset = WLD_OFF(seed), .since = 1, .umin = 0,
       .umax = UINT64_MAX, .udef = 1 },
@@ -252,6 +264,18 @@ static const reco__cfg_field world_fields[] = {
     WLD_MAP("reward", world_reward_fields),
     { .key = "exclude_seen", .type = RECO__CFG_BOOL, .offset = WLD_OFF(exclude_seen),
       .since = 2, .idef = 0 },
+    { .key = "carry_history", .type = RECO__CFG_BOOL, .offset = WLD_OFF(carry_history),
+      .since = 3, .idef = 0 },
+    { .key = "long_len", .type = RECO__CFG_U32, .offset = WLD_OFF(long_len), .since = 3,
+      .umin = 0, .umax = 4096, .udef = 0 },
+    { .key = "user_features", .type = RECO__CFG_BOOL, .offset = WLD_OFF(user_features),
+      .since = 3, .idef = 0 },
+    { .key = "user_feature_noise", .type = RECO__CFG_F64, .offset = WLD_OFF(user_feature_noise),
+      .since = 3, .fmin = 0.0, .fmax = 10.0, .fdef = 0.1 },
+    { .key = "item_feature_noise", .type = RECO__CFG_F64, .offset = WLD_OFF(item_feature_noise),
+      .since = 3, .fmin = 0.0, .fmax = 10.0, .fdef = 0.1 },
+    { .key = "seconds", .type = RECO__CFG_MAP, .since = 3, .sub = world_seconds_fields,
+      .n_sub = sizeof world_seconds_fields / sizeof world_seconds_fields[0] },
 };
 
 const reco__cfg_section reco__world_config_section = {

@@ -2,18 +2,24 @@
  * include/reco/world.h.
  *
  * Memory: one allocation at creation holds the handle, the catalog (attributes, alias table
- * of the popularity prior, items grouped by topic) and every slot's state (interests,
- * fatigue, the observed window, a candidate buffer and a hash table for distinct draws);
- * nothing else is ever allocated but the alias table's work lists during creation.
+ * of the popularity prior, items grouped by topic), every slot's state (interests,
+ * fatigue, the observed window, the long-term history, user features, a candidate buffer
+ * and a hash table for distinct draws) and, with carry_history, every user's stored
+ * history (a ring of the last R = max(L, H) interactions and a count); nothing else is
+ * ever allocated but the alias table's work lists during creation.
  *
  * Randomness: every draw comes from a reco_rng seeded with (world seed, stream), the stream
  * a hash of a tag and the identifiers the draw may depend on (user; session key; key and
  * step). Nothing random depends on the order of calls, on other slots or on the policy's
- * earlier choices, which is what makes common random numbers hold (world.h).
+ * earlier choices, which is what makes common random numbers hold (world.h). The one state
+ * kept across sessions, the users' stored histories (carry_history), is written only by
+ * logged sessions, so evaluation sessions keep common random numbers too.
  *
  * Concurrency: the catalog is written only by create; every call on slots writes only the
  * state of the slots it was given (duplicate detection uses a mark in the slot itself), so
- * calls on disjoint slots may run in parallel. */
+ * calls on disjoint slots may run in parallel. A user's stored history is written by the
+ * steps of that user's logged sessions only, and read when a session of that user starts;
+ * world.h forbids two sessions of one user at once while carrying. */
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,8 +48,14 @@ enum {
     TAG_USER = 2,    /* (seed, user) */
     TAG_HISTORY = 3, /* (seed, key) */
     TAG_CAND = 4,    /* (seed, key, step) */
-    TAG_STEP = 5     /* (seed, key, step) */
+    TAG_STEP = 5,    /* (seed, key, step) */
+    TAG_USER_FEATURES = 6, /* (seed, user): the noise of the user features */
+    TAG_ITEM_FEATURES = 7  /* (seed, item): the noise of the item features */
 };
+
+/* Session keys with this bit set (ordinal >= 2^31) are evaluation sessions: they never
+ * write the users' stored histories. */
+#define EVAL_KEY_BIT (1ull << 63)
 
 typedef struct world_slot {
     uint64_t key;
@@ -56,10 +68,14 @@ typedef struct world_slot {
     uint32_t hist_count; /* valid entries at the end of the window */
     double exit_base;
     double satisfaction;
+    double elapsed;      /* seconds of the session's steps so far */
     double *interest;    /* (K), sums to 1 */
     double *fatigue;     /* (K) */
     int32_t *hist_items; /* (L), right-aligned: pads first, newest last */
     uint32_t *hist_fb;   /* (L) */
+    int32_t *long_items; /* (H) interactions before the session, right-aligned */
+    uint32_t *long_fb;   /* (H) */
+    float *features;     /* (U) user features of the session's user */
     int32_t *cand;       /* (C) candidates of the current step */
     uint32_t *hash;      /* (hash_cap) item + 1, 0 = empty */
 } world_slot;
@@ -69,6 +85,9 @@ struct reco_world {
     reco_world_options o; /* as created; o.allocator is NULL */
     size_t bytes;
     uint32_t n_items, K, L, C, S;
+    uint32_t H; /* long_len */
+    uint32_t R; /* stored interactions per user: max(L, H) with carry_history, else 0 */
+    uint32_t U; /* user_dim: 3 + K with user_features, else 0 */
     uint32_t hash_cap, hash_shift;
     uint32_t n_popular; /* candidates drawn by popularity per step */
     uint32_t *topic;    /* (n_items) */
@@ -80,7 +99,13 @@ struct reco_world {
     uint32_t *by_topic; /* (n_items) item ids grouped by topic */
     uint32_t *topic_start; /* (K + 1) offsets into by_topic */
     double *topic_prior;   /* (K) topic popularity, sums to 1 */
+    float *pop_z;          /* (n_items) log popularity standardised over the catalog */
     world_slot *slots;     /* (S) */
+    /* carry_history: per user, a ring of the last R interactions of its logged sessions
+     * (entry j of the user's sequence at position j mod R) and the sequence's length */
+    uint64_t *user_count;  /* (n_users) */
+    int32_t *user_items;   /* (n_users, R) */
+    uint32_t *user_fb;     /* (n_users, R) */
 };
 
 /* ---- small maths ---------------------------------------------------------------------- */
@@ -144,6 +169,15 @@ static double beta_draw(reco_rng *r, double a, double b)
 
 /* ---- options --------------------------------------------------------------------------- */
 
+/* Bytes of a version-`version` options struct: the library reads and writes no further
+ * (a version-1 struct ends before exclude_seen, a version-2 one before carry_history). */
+static size_t options_size(unsigned int version)
+{
+    return version >= 3   ? sizeof(reco_world_options)
+           : version == 2 ? offsetof(reco_world_options, carry_history)
+                          : offsetof(reco_world_options, exclude_seen);
+}
+
 int reco_world_options_init(reco_world_options *opts, unsigned int version)
 {
     if (opts == NULL)
@@ -152,7 +186,7 @@ int reco_world_options_init(reco_world_options *opts, unsigned int version)
     if (rc < 0)
         return rc;
     const reco_world_options d = RECO_WORLD_OPTIONS_INIT;
-    *opts = d;
+    memcpy(opts, &d, options_size(version));
     opts->version = version;
     return RECO_OK;
 }
@@ -220,9 +254,8 @@ static int resolve_options(reco_world_options *o, const reco_world_options *opts
                                      "reco_world_options");
         if (rc < 0)
             return rc;
-        /* a version-1 struct ends before exclude_seen: copy its fields only */
-        memcpy(o, opts, opts->version >= 2 ? sizeof *o
-                                           : offsetof(reco_world_options, exclude_seen));
+        /* an older struct is shorter: copy its fields only, the rest keep the defaults */
+        memcpy(o, opts, options_size(opts->version));
     }
     const reco__cfg_section *sec = &reco__world_config_section;
     int rc = check_fields(o, sec->fields, sec->n_fields, sec->name, fn);
@@ -256,8 +289,16 @@ static int resolve_options(reco_world_options *o, const reco_world_options *opts
 
 typedef struct layout {
     size_t topic, quality, clickbait, popularity, alias_prob, alias, by_topic, topic_start,
-        topic_prior, slots, interest, fatigue, hist_items, hist_fb, cand, hash, total;
+        topic_prior, pop_z, slots, interest, fatigue, hist_items, hist_fb, long_items, long_fb,
+        features, cand, hash, user_count, user_items, user_fb, total;
 } layout;
+
+static uint32_t stored_per_user(const reco_world_options *o)
+{
+    if (!o->carry_history)
+        return 0;
+    return o->lookback > o->long_len ? o->lookback : o->long_len;
+}
 
 static size_t round64(size_t x)
 {
@@ -274,12 +315,14 @@ static uint32_t hash_capacity(uint32_t c)
 }
 
 /* Offsets of every array after the handle, each 64-byte aligned. The option limits keep
- * every product below 2^50, so 64-bit arithmetic cannot overflow; a 32-bit size_t is
- * checked by the caller. */
+ * every product below 2^50 (the largest, the stored histories, below 2^32 * 2^12 * 4), so
+ * 64-bit arithmetic cannot overflow; a 32-bit size_t is checked by the caller. */
 static uint64_t layout_of(layout *l, const reco_world_options *o)
 {
     const uint64_t n = o->n_items, K = o->n_topics, L = o->lookback, C = o->n_candidates,
-                   S = o->max_sessions, H = hash_capacity(o->n_candidates + L);
+                   S = o->max_sessions, H = hash_capacity(o->n_candidates + L),
+                   LH = o->long_len, U = o->user_features ? 3 + K : 0,
+                   R = stored_per_user(o), NU = o->carry_history ? o->n_users : 0;
     uint64_t off = round64(sizeof(reco_world));
 #define PLACE(member, bytes)                                                                   \
     do {                                                                                      \
@@ -295,13 +338,20 @@ static uint64_t layout_of(layout *l, const reco_world_options *o)
     PLACE(by_topic, n * sizeof(uint32_t));
     PLACE(topic_start, (K + 1) * sizeof(uint32_t));
     PLACE(topic_prior, K * sizeof(double));
+    PLACE(pop_z, n * sizeof(float));
     PLACE(slots, S * sizeof(world_slot));
     PLACE(interest, S * K * sizeof(double));
     PLACE(fatigue, S * K * sizeof(double));
     PLACE(hist_items, S * L * sizeof(int32_t));
     PLACE(hist_fb, S * L * sizeof(uint32_t));
+    PLACE(long_items, S * LH * sizeof(int32_t));
+    PLACE(long_fb, S * LH * sizeof(uint32_t));
+    PLACE(features, S * U * sizeof(float));
     PLACE(cand, S * C * sizeof(int32_t));
     PLACE(hash, S * H * sizeof(uint32_t));
+    PLACE(user_count, NU * sizeof(uint64_t));
+    PLACE(user_items, NU * R * sizeof(int32_t));
+    PLACE(user_fb, NU * R * sizeof(uint32_t));
 #undef PLACE
     l->total = (size_t)off;
     return off;
@@ -398,6 +448,17 @@ static int build_catalog(reco_world *w)
         if (lp > max_lp)
             max_lp = lp;
     }
+    /* The item features' popularity column: the log popularity standardised over the
+     * catalog (population sd; 0 when every item is as popular as the others). */
+    double mean = 0.0, var = 0.0;
+    for (uint32_t i = 0; i < n; i++)
+        mean += w->popularity[i];
+    mean /= n;
+    for (uint32_t i = 0; i < n; i++)
+        var += ((double)w->popularity[i] - mean) * ((double)w->popularity[i] - mean);
+    const double sd = sqrt(var / n);
+    for (uint32_t i = 0; i < n; i++)
+        w->pop_z[i] = sd > 0.0 ? (float)(((double)w->popularity[i] - mean) / sd) : 0.0f;
     double sum = 0.0;
     for (uint32_t i = 0; i < n; i++)
         sum += exp((double)w->popularity[i] - max_lp);
@@ -441,7 +502,14 @@ static void slots_idle(reco_world *w)
         sl->hist_count = 0;
         sl->exit_base = 0.0;
         sl->satisfaction = 0.0;
+        sl->elapsed = 0.0;
     }
+}
+
+static void clear_histories(reco_world *w)
+{
+    if (w->o.carry_history)
+        memset(w->user_count, 0, (size_t)w->o.n_users * sizeof(uint64_t));
 }
 
 int reco_world_create(reco_world **out, const reco_world_options *opts)
@@ -475,6 +543,9 @@ int reco_world_create(reco_world **out, const reco_world_options *opts)
     w->L = o.lookback;
     w->C = o.n_candidates;
     w->S = o.max_sessions;
+    w->H = o.long_len;
+    w->R = stored_per_user(&o);
+    w->U = o.user_features ? 3 + o.n_topics : 0;
     w->hash_cap = hash_capacity(o.n_candidates + o.lookback);
     w->hash_shift = 32;
     for (uint32_t c = w->hash_cap; c > 1; c >>= 1)
@@ -491,17 +562,25 @@ int reco_world_create(reco_world **out, const reco_world_options *opts)
     w->by_topic = (uint32_t *)(block + l.by_topic);
     w->topic_start = (uint32_t *)(block + l.topic_start);
     w->topic_prior = (double *)(block + l.topic_prior);
+    w->pop_z = (float *)(block + l.pop_z);
     w->slots = (world_slot *)(block + l.slots);
+    w->user_count = (uint64_t *)(block + l.user_count);
+    w->user_items = (int32_t *)(block + l.user_items);
+    w->user_fb = (uint32_t *)(block + l.user_fb);
     for (uint32_t s = 0; s < w->S; s++) {
         world_slot *sl = &w->slots[s];
         sl->interest = (double *)(block + l.interest) + (size_t)s * w->K;
         sl->fatigue = (double *)(block + l.fatigue) + (size_t)s * w->K;
         sl->hist_items = (int32_t *)(block + l.hist_items) + (size_t)s * w->L;
         sl->hist_fb = (uint32_t *)(block + l.hist_fb) + (size_t)s * w->L;
+        sl->long_items = (int32_t *)(block + l.long_items) + (size_t)s * w->H;
+        sl->long_fb = (uint32_t *)(block + l.long_fb) + (size_t)s * w->H;
+        sl->features = (float *)(block + l.features) + (size_t)s * w->U;
         sl->cand = (int32_t *)(block + l.cand) + (size_t)s * w->C;
         sl->hash = (uint32_t *)(block + l.hash) + (size_t)s * w->hash_cap;
     }
     slots_idle(w);
+    clear_histories(w);
     rc = build_catalog(w);
     if (rc < 0) {
         reco__free(&a, block);
@@ -526,6 +605,15 @@ int reco_world_reset(reco_world *world)
     if (world == NULL)
         return reco__error_set(RECO_EINVAL, "reco_world_reset: world is NULL");
     slots_idle(world);
+    clear_histories(world);
+    return RECO_OK;
+}
+
+int reco_world_clear_histories(reco_world *world)
+{
+    if (world == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_world_clear_histories: world is NULL");
+    clear_histories(world);
     return RECO_OK;
 }
 
@@ -538,9 +626,8 @@ int reco_world_get_options(reco_world_options *out, const reco_world *world)
     int rc = reco__check_version(version, RECO_WORLD_OPTIONS_VERSION, "reco_world_options");
     if (rc < 0)
         return rc;
-    /* a version-1 struct ends before exclude_seen: write its fields only */
-    memcpy(out, &world->o, version >= 2 ? sizeof *out
-                                        : offsetof(reco_world_options, exclude_seen));
+    /* an older struct is shorter: write its fields only */
+    memcpy(out, &world->o, options_size(version));
     out->version = version;
     return RECO_OK;
 }
@@ -678,6 +765,19 @@ static uint32_t outcome(int *exit_out, double *s_next, const reco_world *w,
     return bits;
 }
 
+/* The dwell time of a step with feedback `bits` (time never changes behaviour). */
+static double seconds_of(const reco_world_options *o, uint32_t bits)
+{
+    double t = o->seconds_base;
+    if (bits & bit(RECO_SIGNAL_CLICK))
+        t += o->seconds_click;
+    if (bits & bit(RECO_SIGNAL_LONG_WATCH))
+        t += o->seconds_long_watch;
+    if (bits & bit(RECO_SIGNAL_LIKE))
+        t += o->seconds_like;
+    return t;
+}
+
 static float reward_of(const reco_world_options *o, uint32_t bits)
 {
     double r = 0.0;
@@ -788,17 +888,80 @@ static void push_window(world_slot *sl, uint32_t L, int32_t item, uint32_t bits)
         sl->hist_count++;
 }
 
+/* The last `len` interactions of `user`'s stored history into (len) arrays, right-aligned
+ * after RECO_PAD pads, oldest first; returns how many are real (len <= R). */
+static uint32_t copy_stored(const reco_world *w, uint32_t user, int32_t *items, uint32_t *fb,
+                            uint32_t len)
+{
+    const uint64_t count = w->user_count[user];
+    const uint32_t m = count < len ? (uint32_t)count : len;
+    const size_t base = (size_t)user * w->R;
+    for (uint32_t t = 0; t < len - m; t++) {
+        items[t] = RECO_PAD;
+        fb[t] = 0;
+    }
+    for (uint32_t t = 0; t < m; t++) {
+        const size_t at = base + (size_t)((count - m + t) % w->R);
+        items[len - m + t] = w->user_items[at];
+        fb[len - m + t] = w->user_fb[at];
+    }
+    return m;
+}
+
+/* The user features of `user`: the segment one-hot, then each interest plus a normal noise
+ * drawn from the user's own stream (the same in every session of the user). */
+static void user_features(const reco_world *w, uint32_t user, uint32_t segment,
+                          const double *interest, float *out)
+{
+    for (uint32_t g = 0; g < RECO_WORLD_N_SEGMENTS; g++)
+        out[g] = g == segment ? 1.0f : 0.0f;
+    reco_rng r;
+    seed_rng(&r, w, TAG_USER_FEATURES, user, 0);
+    for (uint32_t k = 0; k < w->K; k++)
+        out[RECO_WORLD_N_SEGMENTS + k] =
+            (float)(interest[k] + w->o.user_feature_noise * reco_rng_normal(&r));
+}
+
+static void synthetic_history(reco_world *w, world_slot *sl, uint64_t key);
+
 static void start_one(reco_world *w, world_slot *sl, uint64_t key)
 {
-    const reco_world_options *o = &w->o;
     sl->key = key;
     sl->user = (uint32_t)key;
     sl->steps = 0;
     sl->status = SLOT_RUNNING;
     sl->exited = 0;
+    sl->elapsed = 0.0;
     sl->segment = draw_user(w, sl->user, &sl->exit_base, &sl->satisfaction, sl->interest);
     for (uint32_t k = 0; k < w->K; k++)
         sl->fatigue[k] = 0.0;
+    if (w->o.carry_history) {
+        /* the user's real past, as their logged sessions left it */
+        sl->hist_count = copy_stored(w, sl->user, sl->hist_items, sl->hist_fb, w->L);
+        if (w->H > 0)
+            (void)copy_stored(w, sl->user, sl->long_items, sl->long_fb, w->H);
+    } else {
+        synthetic_history(w, sl, key);
+        if (w->H > 0) {
+            /* the interactions before the session are the synthetic ones */
+            const uint32_t m = sl->hist_count < w->H ? sl->hist_count : w->H;
+            for (uint32_t t = 0; t < w->H - m; t++) {
+                sl->long_items[t] = RECO_PAD;
+                sl->long_fb[t] = 0;
+            }
+            memcpy(sl->long_items + (w->H - m), sl->hist_items + (w->L - m),
+                   (size_t)m * sizeof(int32_t));
+            memcpy(sl->long_fb + (w->H - m), sl->hist_fb + (w->L - m),
+                   (size_t)m * sizeof(uint32_t));
+        }
+    }
+    if (w->U > 0)
+        user_features(w, sl->user, sl->segment, sl->interest, sl->features);
+}
+
+static void synthetic_history(reco_world *w, world_slot *sl, uint64_t key)
+{
+    const reco_world_options *o = &w->o;
     for (uint32_t t = 0; t < w->L; t++) {
         sl->hist_items[t] = RECO_PAD;
         sl->hist_fb[t] = 0;
@@ -860,7 +1023,6 @@ int reco_world_observe(int32_t *items_out, uint32_t *feedback_out, float *featur
                        const uint32_t *slots, uint32_t n, void *world)
 {
     static const char fn[] = "reco_world_observe";
-    (void)features_out;
     reco_world *w = world;
     if (w == NULL)
         return reco__error_set(RECO_EINVAL, "%s: world is NULL", fn);
@@ -876,6 +1038,8 @@ int reco_world_observe(int32_t *items_out, uint32_t *feedback_out, float *featur
         const world_slot *sl = &w->slots[slots[i]];
         memcpy(items_out + (size_t)i * w->L, sl->hist_items, (size_t)w->L * sizeof(int32_t));
         memcpy(feedback_out + (size_t)i * w->L, sl->hist_fb, (size_t)w->L * sizeof(uint32_t));
+        if (features_out != NULL && w->U > 0)
+            memcpy(features_out + (size_t)i * w->U, sl->features, (size_t)w->U * sizeof(float));
     }
     return RECO_OK;
 }
@@ -995,6 +1159,15 @@ int reco_world_step(uint32_t *feedback_out, float *reward_out, int *done_out,
             sl->fatigue[k] *= o->fatigue_decay;
         sl->fatigue[sh.topic] += 1.0;
         push_window(sl, w->L, items[i], bits);
+        sl->elapsed += seconds_of(o, bits);
+        if (o->carry_history && !(sl->key & EVAL_KEY_BIT)) {
+            /* a logged step becomes part of the user's real past */
+            uint64_t *count = &w->user_count[sl->user];
+            const size_t at = (size_t)sl->user * w->R + (size_t)(*count % w->R);
+            w->user_items[at] = items[i];
+            w->user_fb[at] = bits;
+            (*count)++;
+        }
         sl->steps++;
         sl->exited = ex;
         const int done = ex ? RECO_ENV_EXIT
@@ -1018,13 +1191,78 @@ int reco_world_env(reco_env *out, reco_world *world)
     out->n_items = world->n_items;
     out->n_signals = RECO_WORLD_N_SIGNALS;
     out->lookback = world->L;
-    out->user_dim = 0;
+    out->user_dim = world->U;
     out->max_sessions = world->S;
     out->reset = reco_world_start;
     out->observe = reco_world_observe;
     out->candidates = reco_world_candidates;
     out->step = reco_world_step;
     out->payload = world;
+    out->long_len = world->H;
+    out->context = reco_world_context;
+    out->probabilities = reco_world_probabilities;
+    return RECO_OK;
+}
+
+int reco_world_context(uint32_t *steps_out, float *elapsed_out, int32_t *long_items_out,
+                       uint32_t *long_feedback_out, const uint32_t *slots, uint32_t n,
+                       void *world)
+{
+    static const char fn[] = "reco_world_context";
+    reco_world *w = world;
+    if (w == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: world is NULL", fn);
+    if (n > 0 && slots == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: slots is NULL", fn);
+    int rc = check_slots(w, slots, n, 0, NEED_STARTED, fn);
+    if (rc < 0)
+        return rc;
+    const size_t H = w->H;
+    for (uint32_t i = 0; i < n; i++) {
+        const world_slot *sl = &w->slots[slots[i]];
+        if (steps_out != NULL)
+            steps_out[i] = sl->steps;
+        if (elapsed_out != NULL)
+            elapsed_out[i] = (float)sl->elapsed;
+        if (long_items_out != NULL && H > 0)
+            memcpy(long_items_out + i * H, sl->long_items, H * sizeof(int32_t));
+        if (long_feedback_out != NULL && H > 0)
+            memcpy(long_feedback_out + i * H, sl->long_fb, H * sizeof(uint32_t));
+    }
+    return RECO_OK;
+}
+
+/* Row of reco_world_signal_probs(): the five marginals of showing `item` in `sl` now. */
+static void probs_row(float *out, const reco_world *w, const world_slot *sl, int32_t item)
+{
+    show sh;
+    show_item(&sh, w, sl, item);
+    double p[RECO_WORLD_N_PROBS];
+    marginals(p, w, sl, &sh);
+    for (int f = 0; f < RECO_WORLD_N_PROBS; f++)
+        out[f] = (float)p[f];
+}
+
+int reco_world_probabilities(float *probs_out, const uint32_t *slots, const int32_t *items,
+                             uint32_t n, void *world)
+{
+    static const char fn[] = "reco_world_probabilities";
+    reco_world *w = world;
+    if (w == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: world is NULL", fn);
+    if (n > 0 && (probs_out == NULL || slots == NULL || items == NULL))
+        return reco__error_set(RECO_EINVAL, "%s: %s is NULL", fn,
+                               probs_out == NULL ? "probs_out"
+                               : slots == NULL   ? "slots"
+                                                 : "items");
+    int rc = check_items(w, items, n, fn);
+    if (rc < 0)
+        return rc;
+    rc = check_slots(w, slots, n, 0, NEED_RUNNING, fn);
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < n; i++)
+        probs_row(probs_out + (size_t)i * RECO_WORLD_N_PROBS, w, &w->slots[slots[i]], items[i]);
     return RECO_OK;
 }
 
@@ -1061,14 +1299,8 @@ int reco_world_signal_probs(float *out, const reco_world *world, uint32_t slot,
     if (rc < 0)
         return rc;
     const world_slot *sl = &world->slots[slot];
-    for (uint32_t j = 0; j < n; j++) {
-        show sh;
-        show_item(&sh, world, sl, items[j]);
-        double p[RECO_WORLD_N_PROBS];
-        marginals(p, world, sl, &sh);
-        for (int f = 0; f < RECO_WORLD_N_PROBS; f++)
-            out[(size_t)j * RECO_WORLD_N_PROBS + f] = (float)p[f];
-    }
+    for (uint32_t j = 0; j < n; j++)
+        probs_row(out + (size_t)j * RECO_WORLD_N_PROBS, world, sl, items[j]);
     return RECO_OK;
 }
 
@@ -1117,10 +1349,39 @@ int reco_world_item_info(uint32_t *topic_out, float *quality_out, float *clickba
     return RECO_OK;
 }
 
-int reco_world_user_segment(uint32_t *out, const reco_world *world, const uint64_t *users,
-                            uint32_t n)
+int reco_world_item_features(float *dense_out, int32_t *fields_out, const reco_world *world)
 {
-    static const char fn[] = "reco_world_user_segment";
+    if (world == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_world_item_features: world is NULL");
+    const double s = world->o.item_feature_noise;
+    for (uint32_t i = 0; i < world->n_items; i++) {
+        if (dense_out != NULL) {
+            float *d = dense_out + (size_t)i * RECO_WORLD_ITEM_DENSE;
+            reco_rng r;
+            seed_rng(&r, world, TAG_ITEM_FEATURES, i, 0);
+            const double eq = reco_rng_normal(&r), ec = reco_rng_normal(&r);
+            d[0] = (float)((double)world->quality[i] + s * eq);
+            d[1] = (float)((double)world->clickbait[i] + s * ec);
+            d[2] = world->pop_z[i];
+        }
+        if (fields_out != NULL)
+            fields_out[(size_t)i * RECO_WORLD_ITEM_FIELDS] = (int32_t)world->topic[i];
+    }
+    return RECO_OK;
+}
+
+int reco_world_item_field_sizes(uint32_t *out, const reco_world *world)
+{
+    if (out == NULL || world == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_world_item_field_sizes: %s is NULL",
+                               out == NULL ? "out" : "world");
+    out[0] = world->K;
+    return RECO_OK;
+}
+
+static int check_users(const reco_world *world, const void *out, const uint64_t *users,
+                       uint32_t n, const char *fn)
+{
     if (world == NULL)
         return reco__error_set(RECO_EINVAL, "%s: world is NULL", fn);
     if (n > 0 && (out == NULL || users == NULL))
@@ -1129,6 +1390,26 @@ int reco_world_user_segment(uint32_t *out, const reco_world *world, const uint64
         if ((uint32_t)users[j] >= world->o.n_users)
             return reco__error_set(RECO_EINVAL, "%s: users[%u]: user %u is out of range "
                                    "(n_users %u)", fn, j, (uint32_t)users[j], world->o.n_users);
+    return RECO_OK;
+}
+
+int reco_world_user_history_len(uint64_t *out, const reco_world *world, const uint64_t *users,
+                                uint32_t n)
+{
+    int rc = check_users(world, out, users, n, "reco_world_user_history_len");
+    if (rc < 0)
+        return rc;
+    for (uint32_t j = 0; j < n; j++)
+        out[j] = world->o.carry_history ? world->user_count[(uint32_t)users[j]] : 0;
+    return RECO_OK;
+}
+
+int reco_world_user_segment(uint32_t *out, const reco_world *world, const uint64_t *users,
+                            uint32_t n)
+{
+    int rc = check_users(world, out, users, n, "reco_world_user_segment");
+    if (rc < 0)
+        return rc;
     for (uint32_t j = 0; j < n; j++)
         out[j] = draw_user(world, (uint32_t)users[j], NULL, NULL, NULL);
     return RECO_OK;

@@ -1586,6 +1586,122 @@ static void test_config_trainer_sim_round_trip(void **state)
     reco_config_free(cfg);
 }
 
+/* Every member but the version and the allocator pointer (and the padding between). */
+static int world_equal(const reco_world_options *a, const reco_world_options *b)
+{
+    const size_t off = offsetof(reco_world_options, seed);
+    return memcmp((const char *)a + off, (const char *)b + off, sizeof *a - off) == 0;
+}
+
+/* The version-3 keys of the world section (carried history, long history, user and item
+ * features, dwell time): defaults, YAML values, the written file loads back to the same
+ * struct, reco_config_set() by path, errors naming each key, and a version-2 struct neither
+ * written past its end nor read past it. */
+static void test_config_world_v3(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    reco_world_options w = RECO_WORLD_OPTIONS_INIT, d = RECO_WORLD_OPTIONS_INIT;
+    w.long_len = 77;
+    w.seconds_click = -1;
+    assert_int_equal(reco_config_get_world(&w, cfg), RECO_OK);
+    assert_true(w.carry_history == 0 && w.long_len == 0 && w.user_features == 0);
+    assert_true(w.user_feature_noise == 0.1 && w.item_feature_noise == 0.1);
+    assert_true(w.seconds_base == 5 && w.seconds_click == 10 && w.seconds_long_watch == 40 &&
+                w.seconds_like == 3);
+    assert_true(world_equal(&w, &d));
+    static const char yaml[] =
+        "world:\n  carry_history: true\n  long_len: 50\n  user_features: true\n"
+        "  user_feature_noise: 0.25\n  item_feature_noise: 0\n"
+        "  seconds: {base: 2, click: 7.5, long_watch: 30, like: 1}\n";
+    assert_int_equal(reco_config_load_string(cfg, yaml, strlen(yaml), "w3"), RECO_OK);
+    assert_int_equal(reco_config_get_world(&w, cfg), RECO_OK);
+    assert_true(w.carry_history == 1 && w.long_len == 50 && w.user_features == 1);
+    assert_true(w.user_feature_noise == 0.25 && w.item_feature_noise == 0.0);
+    assert_true(w.seconds_base == 2 && w.seconds_click == 7.5 && w.seconds_long_watch == 30 &&
+                w.seconds_like == 1);
+    /* written and loaded back: the same struct */
+    size_t len = 0;
+    char *text = write_text(cfg, &len);
+    assert_non_null(strstr(text, "\n  carry_history: true\n"));
+    assert_non_null(strstr(text, "\n  long_len: 50\n"));
+    assert_non_null(strstr(text, "\n  seconds:\n    base: 2\n    click: 7.5\n"));
+    reco_config *again = new_config();
+    if (reco_config_load_string(again, text, len, "written") != RECO_OK)
+        fail_msg("%s\n%s", reco_error_message(), text);
+    free(text);
+    reco_world_options w2 = RECO_WORLD_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_world(&w2, again), RECO_OK);
+    assert_true(world_equal(&w, &w2));
+    assert_round_trip(cfg);
+    /* set by path and by struct */
+    assert_int_equal(reco_config_set(again, "world.seconds.like", "4.5"), RECO_OK);
+    assert_int_equal(reco_config_set(again, "world.carry_history", "false"), RECO_OK);
+    assert_int_equal(reco_config_get_world(&w2, again), RECO_OK);
+    assert_true(w2.seconds_like == 4.5 && w2.carry_history == 0);
+    w2.long_len = 4096;
+    w2.user_features = 0;
+    assert_int_equal(reco_config_set_world(again, &w2), RECO_OK);
+    reco_world_options w3 = RECO_WORLD_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_world(&w3, again), RECO_OK);
+    assert_true(world_equal(&w2, &w3));
+    /* out of range: the error names the key, in YAML, by path and by struct */
+    static const struct {
+        const char *yaml, *field, *msg;
+    } bad[] = {
+        { "world:\n  long_len: 4097\n", "world.long_len", "4097 is out of range [0, 4096]" },
+        { "world:\n  user_feature_noise: 10.5\n", "world.user_feature_noise", "out of range" },
+        { "world:\n  item_feature_noise: -0.1\n", "world.item_feature_noise", "out of range" },
+        { "world:\n  seconds: {base: -1}\n", "world.seconds.base", "out of range" },
+        { "world:\n  seconds: {click: 2e6}\n", "world.seconds.click", "out of range" },
+        { "world:\n  seconds: {long_watch: .inf}\n", "world.seconds.long_watch", "" },
+        { "world:\n  seconds: {like: .nan}\n", "world.seconds.like", "NaN" },
+        { "world:\n  seconds: {lik: 1}\n", "world.seconds.lik", "did you mean \"like\"?" },
+        { "world:\n  carry_history: 1\n", "world.carry_history", "" },
+        { "world:\n  user_features: yes\n", "world.user_features", "" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = reco_config_load_string(again, bad[i].yaml, strlen(bad[i].yaml), "bad.yaml");
+        reco_error_info e = RECO_ERROR_INFO_INIT;
+        assert_int_equal(reco_error_get(&e), RECO_OK);
+        if (rc != RECO_ECONFIG || strcmp(e.field, bad[i].field) != 0 ||
+            strstr(e.message, bad[i].field) == NULL || strstr(e.message, bad[i].msg) == NULL)
+            fail_msg("case %zu: got %s field \"%s\": %s", i, reco_status_name(rc), e.field,
+                     e.message);
+    }
+    assert_reco_error(reco_config_set(again, "world.long_len", "5000"), RECO_ECONFIG,
+                      "world.long_len");
+    assert_reco_error(reco_config_set(again, "world.seconds.base", "-3"), RECO_ECONFIG,
+                      "world.seconds.base");
+    w3.item_feature_noise = 11;
+    assert_reco_error(reco_config_set_world(again, &w3), RECO_ECONFIG,
+                      "world.item_feature_noise");
+    w3.item_feature_noise = 0.1;
+    w3.seconds_long_watch = NAN;
+    assert_reco_error(reco_config_set_world(again, &w3), RECO_ECONFIG,
+                      "world.seconds.long_watch");
+    reco_world_options now = RECO_WORLD_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_world(&now, again), RECO_OK);
+    assert_true(world_equal(&now, &w2)); /* failures changed nothing */
+    /* a version-2 struct: get does not write past its end; set does not read past it (the
+     * version-3 fields take their defaults) */
+    reco_world_options v2;
+    memset(&v2, 0x5a, sizeof v2);
+    v2.version = 2;
+    assert_int_equal(reco_config_get_world(&v2, cfg), RECO_OK);
+    const unsigned char *tail = (const unsigned char *)&v2.carry_history;
+    const size_t past = sizeof v2 - offsetof(reco_world_options, carry_history);
+    for (size_t i = 0; i < past; i++)
+        assert_int_equal(tail[i], 0x5a);
+    v2.allocator = NULL;
+    assert_int_equal(reco_config_set_world(cfg, &v2), RECO_OK);
+    assert_int_equal(reco_config_get_world(&w3, cfg), RECO_OK);
+    assert_true(w3.carry_history == 0 && w3.long_len == 0 && w3.seconds_like == 3.0 &&
+                w3.user_feature_noise == 0.1);
+    reco_config_free(again);
+    reco_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1620,6 +1736,7 @@ int main(void)
         cmocka_unit_test(test_config_model_and_experiment_v2),
         cmocka_unit_test(test_config_trainer_sim_defaults),
         cmocka_unit_test(test_config_trainer_sim_round_trip),
+        cmocka_unit_test(test_config_world_v3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,13 @@
  * Long-term effects, determinism and common random numbers, the env contract, options and
  * the YAML `world` section, zero allocation in the session path, concurrent use of
  * disjoint slots, and the headroom (greedy-immediate vs a look-ahead policy) are each
- * tested below. Fixed seeds throughout. Links the library's objects (internal test). */
+ * tested below; so is what options version 3 exposes: the carried history (each session of
+ * a user starts from exactly the last interactions this test recorded of the user's logged
+ * sessions; evaluation sessions never write), the session context (steps, dwell time, long
+ * history), the oracle (equal to reco_world_signal_probs, changing nothing), user and item
+ * features (layout, fixed per user/item, noise sd within stated tolerances), older option
+ * structs never written past their end, and zero allocation with all of it on. Fixed seeds
+ * throughout. Links the library's objects (internal test). */
 #include <math.h>
 #include <pthread.h>
 
@@ -116,7 +122,7 @@ static void assert_options_equal(const reco_world_options *a, const reco_world_o
 {
     /* every member but the allocator pointer is a number: compare the bytes after it */
     const size_t off = offsetof(reco_world_options, seed);
-    const size_t end = offsetof(reco_world_options, exclude_seen) + sizeof a->exclude_seen;
+    const size_t end = offsetof(reco_world_options, seconds_like) + sizeof a->seconds_like;
     assert_memory_equal((const char *)a + off, (const char *)b + off, end - off); /* no tail padding */
     assert_int_equal(a->version, b->version);
 }
@@ -162,6 +168,18 @@ static void test_world_options_defaults(void **state)
     assert_int_equal(env.user_dim, 0);
     assert_int_equal(env.max_sessions, o.max_sessions);
     assert_ptr_equal(env.payload, w);
+    assert_int_equal(env.long_len, 0);
+    assert_ptr_equal(env.context, reco_world_context);
+    assert_ptr_equal(env.probabilities, reco_world_probabilities);
+    assert_null(env.save_state);
+    assert_null(env.load_state);
+    /* the version-3 defaults, spelled out */
+    assert_int_equal(macro.carry_history, 0);
+    assert_int_equal(macro.long_len, 0);
+    assert_int_equal(macro.user_features, 0);
+    assert_true(macro.user_feature_noise == 0.1 && macro.item_feature_noise == 0.1);
+    assert_true(macro.seconds_base == 5.0 && macro.seconds_click == 10.0 &&
+                macro.seconds_long_watch == 40.0 && macro.seconds_like == 3.0);
     assert_reco_error(reco_world_env(NULL, w), RECO_EINVAL, "out is NULL");
     assert_reco_error(reco_world_env(&env, NULL), RECO_EINVAL, "world is NULL");
 }
@@ -211,6 +229,14 @@ static void test_world_options_validation(void **state)
     BAD(o.fatigue_decay = -0.1, "world.fatigue.decay", "out of range");
     BAD(o.exit_fatigue = NAN, "world.exit.fatigue", "out of range");
     BAD(o.reward_hide = -2e6, "world.reward.hide", "out of range");
+    BAD(o.long_len = 4097, "world.long_len", "4097 is out of range [0, 4096]");
+    BAD(o.user_feature_noise = -0.5, "world.user_feature_noise", "out of range [0, 10]");
+    BAD(o.item_feature_noise = NAN, "world.item_feature_noise", "out of range");
+    BAD(o.item_feature_noise = 10.5, "world.item_feature_noise", "out of range");
+    BAD(o.seconds_base = -1.0, "world.seconds.base", "out of range [0, 1e+06]");
+    BAD(o.seconds_click = 2e6, "world.seconds.click", "out of range");
+    BAD(o.seconds_long_watch = INFINITY, "world.seconds.long_watch", "out of range");
+    BAD(o.seconds_like = NAN, "world.seconds.like", "out of range");
     /* cross-field rules */
     BAD(o.history_len = 21, "world.history_len", "exceeds lookback");
     BAD(o.n_candidates = 2001, "world.n_candidates", "exceeds n_items");
@@ -1546,6 +1572,679 @@ static void test_world_headroom(void **state)
                  watches[P_LOOKAHEAD] / N, watches[P_GREEDY] / N);
 }
 
+/* ---- options version 3: old structs, the example YAML ------------------------------------ */
+
+/* A version-1 or -2 options struct is read and written only up to its end: init, get and
+ * create leave the bytes after it alone (and ignore them). */
+static void test_world_options_old_versions(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned int version;
+        size_t end;
+    } v[] = { { 1, offsetof(reco_world_options, exclude_seen) },
+              { 2, offsetof(reco_world_options, carry_history) } };
+    reco_world_options o = small_opts();
+    o.carry_history = 1;
+    o.long_len = 9;
+    o.user_features = 1;
+    reco_world *w = make(&o);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        reco_world_options b;
+        const unsigned char *tail = (const unsigned char *)&b + v[i].end;
+        /* init */
+        memset(&b, 0x5a, sizeof b);
+        assert_int_equal(reco_world_options_init(&b, v[i].version), RECO_OK);
+        assert_int_equal(b.version, v[i].version);
+        assert_int_equal(b.n_items, 10000);
+        for (size_t j = 0; j < sizeof b - v[i].end; j++)
+            if (tail[j] != 0x5a)
+                fail_msg("options_init(version %u) wrote byte %zu past the struct's end",
+                         v[i].version, j);
+        /* get */
+        memset(&b, 0x5a, sizeof b);
+        b.version = v[i].version;
+        assert_int_equal(reco_world_get_options(&b, w), RECO_OK);
+        assert_int_equal(b.n_items, o.n_items);
+        for (size_t j = 0; j < sizeof b - v[i].end; j++)
+            if (tail[j] != 0x5a)
+                fail_msg("get_options(version %u) wrote byte %zu past the struct's end",
+                         v[i].version, j);
+        /* create: the bytes past the end (here out-of-range values) are not read */
+        reco_world_options in = small_opts();
+        memset((unsigned char *)&in + v[i].end, 0x5a, sizeof in - v[i].end);
+        in.version = v[i].version;
+        reco_world *wv = make(&in);
+        reco_world_options back = RECO_WORLD_OPTIONS_INIT;
+        assert_int_equal(reco_world_get_options(&back, wv), RECO_OK);
+        assert_int_equal(back.carry_history, 0);
+        assert_int_equal(back.long_len, 0);
+        assert_int_equal(back.user_features, 0);
+        assert_true(back.seconds_base == 5.0 && back.seconds_like == 3.0);
+        reco_env env;
+        assert_int_equal(reco_world_env(&env, wv), RECO_OK);
+        assert_int_equal(env.user_dim, 0);
+        assert_int_equal(env.long_len, 0);
+        size_t a = 0, d = 0;
+        assert_int_equal(reco_world_memory_size(&a, &in), RECO_OK);
+        assert_int_equal(reco_world_memory_size(&d, NULL), RECO_OK);
+        reco_world_options dflt = small_opts();
+        assert_int_equal(reco_world_memory_size(&d, &dflt), RECO_OK);
+        assert_int_equal(a, d);
+    }
+}
+
+/* examples/configs/world.yaml writes out the whole section with the defaults. */
+static void test_world_example_yaml_is_the_defaults(void **state)
+{
+    (void)state;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/../examples/configs/world.yaml", test_data_dir());
+    reco_config *cfg = NULL;
+    assert_int_equal(reco_config_create(&cfg, NULL), RECO_OK);
+    if (reco_config_load_file(cfg, path) != RECO_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", reco_error_message());
+        reco_config_free(cfg);
+        fail_msg("%s: %s", path, msg);
+    }
+    reco_world_options got = RECO_WORLD_OPTIONS_INIT, want = RECO_WORLD_OPTIONS_INIT;
+    got.seed = 12345;
+    got.seconds_like = -1;
+    assert_int_equal(reco_config_get_world(&got, cfg), RECO_OK);
+    assert_options_equal(&got, &want);
+    reco_config_free(cfg);
+    /* every key of the section is written in the file (a changed default shows up) */
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char text[8192];
+    const size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    static const char *const keys[] = { "exclude_seen:", "carry_history:", "long_len:",
+                                        "user_features:", "user_feature_noise:",
+                                        "item_feature_noise:", "seconds:" };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strstr(text, keys[i]) == NULL)
+            fail_msg("%s does not write out %s", path, keys[i]);
+}
+
+/* ---- carried history, session context --------------------------------------------------- */
+
+enum { MAX_REC = 4096 };
+
+/* What a test saw of one user's logged sessions: every (item, feedback), in order. */
+typedef struct user_record {
+    int32_t items[MAX_REC];
+    uint32_t fb[MAX_REC];
+    uint32_t n;
+} user_record;
+
+/* The last `len` entries of `rec` right-aligned after pads, as the world should show them. */
+static void record_tail(int32_t *items, uint32_t *fb, const user_record *rec, uint32_t len)
+{
+    const uint32_t m = rec->n < len ? rec->n : len;
+    for (uint32_t t = 0; t < len; t++) {
+        items[t] = t < len - m ? RECO_PAD : rec->items[rec->n - len + t];
+        fb[t] = t < len - m ? 0 : rec->fb[rec->n - len + t];
+    }
+}
+
+static double dwell(const reco_world_options *o, uint32_t fb)
+{
+    return o->seconds_base + ((fb >> RECO_SIGNAL_CLICK) & 1u) * o->seconds_click +
+           ((fb >> RECO_SIGNAL_LONG_WATCH) & 1u) * o->seconds_long_watch +
+           ((fb >> RECO_SIGNAL_LIKE) & 1u) * o->seconds_like;
+}
+
+/* Checks slot `slot`'s state at the start of a session against the record: the window is
+ * the last L recorded interactions, the long history the last H, steps and elapsed 0. */
+static void check_start(const reco_env *env, uint32_t slot, const user_record *rec)
+{
+    const uint32_t L = env->lookback, H = env->long_len;
+    int32_t items[64], want_items[64], long_items[64];
+    uint32_t fb[64], want_fb[64], long_fb[64], steps;
+    float elapsed;
+    assert_true(L <= 64 && H <= 64);
+    assert_int_equal(env->observe(items, fb, NULL, &slot, 1, env->payload), RECO_OK);
+    record_tail(want_items, want_fb, rec, L);
+    assert_memory_equal(items, want_items, L * sizeof(int32_t));
+    assert_memory_equal(fb, want_fb, L * sizeof(uint32_t));
+    assert_int_equal(env->context(&steps, &elapsed, long_items, long_fb, &slot, 1, env->payload),
+                     RECO_OK);
+    assert_int_equal(steps, 0);
+    assert_float_equal(elapsed, 0.0, 0.0);
+    record_tail(want_items, want_fb, rec, H);
+    assert_memory_equal(long_items, want_items, H * sizeof(int32_t));
+    assert_memory_equal(long_fb, want_fb, H * sizeof(uint32_t));
+}
+
+/* Runs one session of `key` in `slot` under "candidate (t * 3 + salt) mod count" to its end,
+ * checking steps and elapsed after every step and that the long history does not move;
+ * appends what happened to `rec` when given. Returns the steps. */
+static uint32_t run_carried(const reco_env *env, const reco_world_options *o, uint32_t slot,
+                            uint64_t key, uint32_t salt, user_record *rec, uint32_t *fb_trace)
+{
+    assert_int_equal(env->reset(&slot, &key, 1, env->payload), RECO_OK);
+    const uint32_t H = env->long_len;
+    int32_t long0[64], long1[64];
+    uint32_t lfb0[64], lfb1[64];
+    assert_int_equal(env->context(NULL, NULL, long0, lfb0, &slot, 1, env->payload), RECO_OK);
+    int done = 0;
+    uint32_t t = 0;
+    double secs = 0.0;
+    while (!done) {
+        int32_t cand[100];
+        uint32_t nc, fb, steps;
+        float r, elapsed;
+        assert_int_equal(env->candidates(cand, &nc, 100, &slot, 1, env->payload), RECO_OK);
+        const int32_t item = cand[(t * 3 + salt) % nc];
+        assert_int_equal(env->step(&fb, &r, &done, &slot, &item, 1, env->payload), RECO_OK);
+        if (fb_trace != NULL)
+            fb_trace[t] = fb | (uint32_t)done << 8;
+        if (rec != NULL) {
+            assert_true(rec->n < MAX_REC);
+            rec->items[rec->n] = item;
+            rec->fb[rec->n++] = fb;
+        }
+        t++;
+        secs += dwell(o, fb);
+        /* context after the step: works on running and finished sessions alike */
+        assert_int_equal(env->context(&steps, &elapsed, long1, lfb1, &slot, 1, env->payload),
+                         RECO_OK);
+        assert_int_equal(steps, t);
+        assert_float_equal(elapsed, secs, 1e-6 * secs);
+        assert_memory_equal(long1, long0, H * sizeof(int32_t));
+        assert_memory_equal(lfb1, lfb0, H * sizeof(uint32_t));
+        /* the window's newest entry is this step */
+        int32_t w_items[64];
+        uint32_t w_fb[64];
+        assert_int_equal(env->observe(w_items, w_fb, NULL, &slot, 1, env->payload), RECO_OK);
+        assert_int_equal(w_items[env->lookback - 1], item);
+        assert_int_equal(w_fb[env->lookback - 1], fb);
+    }
+    return t;
+}
+
+static void test_world_carry_history(void **state)
+{
+    (void)state;
+    enum { NU = 12, ROUNDS = 4 };
+    reco_world_options o = small_opts();
+    o.n_users = 40;
+    o.lookback = 8;
+    o.history_len = 6;  /* ignored while carrying: sessions start from the real past */
+    o.long_len = 13;    /* R = max(L, H) = 13: both windows come out of one ring */
+    o.max_session_len = 12;
+    o.max_sessions = 8;
+    o.carry_history = 1;
+    o.seconds_base = 1.5;
+    o.seconds_click = 2.0;
+    o.seconds_long_watch = 30.0;
+    o.seconds_like = 0.25;
+    reco_world *w = make(&o);
+    reco_env env;
+    assert_int_equal(reco_world_env(&env, w), RECO_OK);
+    assert_int_equal(env.long_len, 13);
+    static user_record rec[NU];
+    memset(rec, 0, sizeof rec);
+    /* logged sessions: round r of every user, users spread over the slots; each user's
+     * rounds in order, as reco_log_generate() runs them */
+    for (uint32_t r = 0; r < ROUNDS; r++)
+        for (uint32_t u = 0; u < NU; u++) {
+            const uint32_t slot = (u + r) % o.max_sessions;
+            const uint64_t key = RECO_WORLD_SESSION_KEY(u, r);
+            uint64_t count;
+            assert_int_equal(reco_world_user_history_len(&count, w, &key, 1), RECO_OK);
+            assert_true(count == rec[u].n);
+            assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+            if (r == 0) { /* a new user starts empty */
+                int32_t items[8];
+                uint32_t fb[8];
+                assert_int_equal(env.observe(items, fb, NULL, &slot, 1, env.payload), RECO_OK);
+                for (int t = 0; t < 8; t++)
+                    assert_int_equal(items[t], RECO_PAD);
+            }
+            check_start(&env, slot, &rec[u]);
+            run_carried(&env, &o, slot, key, u, &rec[u], NULL);
+        }
+    /* the ring wrapped for some users (more than R = 13 interactions stored) */
+    uint32_t wrapped = 0;
+    for (uint32_t u = 0; u < NU; u++)
+        wrapped += rec[u].n > 13;
+    assert_true(wrapped >= 3);
+
+    /* evaluation keys read the stored history and never write it: every policy (here two
+     * selection rules, in either order) starts from the same state, and the logged record
+     * is what the next logged session starts from */
+    for (uint32_t u = 0; u < NU; u++) {
+        uint64_t key;
+        assert_int_equal(reco_world_eval_users(&key, w, u, 1), RECO_OK);
+        uint32_t ta[16] = { 0 }, tb[16] = { 0 }, tc[16] = { 0 };
+        const uint32_t slot = u % o.max_sessions;
+        assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+        check_start(&env, slot, &rec[u]);
+        const uint32_t na = run_carried(&env, &o, slot, key, 1, NULL, ta);
+        assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+        check_start(&env, slot, &rec[u]);
+        run_carried(&env, &o, slot, key, 2, NULL, tb);
+        const uint32_t nc = run_carried(&env, &o, slot, key, 1, NULL, tc);
+        assert_int_equal(na, nc);
+        assert_memory_equal(ta, tc, sizeof ta); /* policy A again: the same session */
+        uint64_t count;
+        assert_int_equal(reco_world_user_history_len(&count, w, &key, 1), RECO_OK);
+        assert_true(count == rec[u].n);
+    }
+    for (uint32_t u = 0; u < NU; u++) {
+        const uint32_t slot = (u + 3) % o.max_sessions;
+        const uint64_t key = RECO_WORLD_SESSION_KEY(u, ROUNDS);
+        assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+        check_start(&env, slot, &rec[u]);
+    }
+    /* clearing forgets everyone: the next session is a new user's */
+    assert_int_equal(reco_world_clear_histories(w), RECO_OK);
+    uint64_t users[NU], counts[NU];
+    for (uint32_t u = 0; u < NU; u++)
+        users[u] = u;
+    assert_int_equal(reco_world_user_history_len(counts, w, users, NU), RECO_OK);
+    for (uint32_t u = 0; u < NU; u++)
+        assert_true(counts[u] == 0);
+    user_record fresh;
+    fresh.n = 0;
+    uint32_t slot = 0;
+    uint64_t key = RECO_WORLD_SESSION_KEY(0, ROUNDS + 1);
+    assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+    check_start(&env, slot, &fresh);
+    run_carried(&env, &o, slot, key, 0, &fresh, NULL);
+    assert_int_equal(reco_world_user_history_len(counts, w, users, 1), RECO_OK);
+    assert_true(counts[0] == fresh.n && fresh.n > 0);
+    /* ... and so does reco_world_reset() */
+    assert_int_equal(reco_world_reset(w), RECO_OK);
+    assert_int_equal(reco_world_user_history_len(counts, w, users, 1), RECO_OK);
+    assert_true(counts[0] == 0);
+    /* argument checks */
+    users[0] = o.n_users;
+    assert_reco_error(reco_world_user_history_len(counts, w, users, 1), RECO_EINVAL,
+                      "user 40 is out of range");
+    assert_reco_error(reco_world_user_history_len(NULL, w, users, 1), RECO_EINVAL, "out is NULL");
+    assert_reco_error(reco_world_clear_histories(NULL), RECO_EINVAL, "world is NULL");
+    /* without carry_history nothing is stored */
+    reco_world_options off = small_opts();
+    reco_world *w0 = make(&off);
+    slot = 0;
+    key = RECO_WORLD_SESSION_KEY(3, 0);
+    assert_int_equal(reco_world_start(&slot, &key, 1, w0), RECO_OK);
+    int32_t one = 0;
+    uint32_t fb;
+    float r;
+    int done;
+    assert_int_equal(reco_world_step(&fb, &r, &done, &slot, &one, 1, w0), RECO_OK);
+    assert_int_equal(reco_world_user_history_len(counts, w0, &key, 1), RECO_OK);
+    assert_true(counts[0] == 0);
+    assert_int_equal(reco_world_clear_histories(w0), RECO_OK);
+}
+
+/* Without carry_history the long history is the synthetic one (the interactions the window
+ * shows before the first step), pads before; context() checks its arguments. */
+static void test_world_context_synthetic(void **state)
+{
+    (void)state;
+    reco_world_options o = small_opts();
+    o.long_len = 16; /* more than history_len = 10: 6 pads */
+    reco_world *w = make(&o);
+    reco_env env;
+    assert_int_equal(reco_world_env(&env, w), RECO_OK);
+    assert_int_equal(env.long_len, 16);
+    uint32_t slots[2] = { 5, 2 };
+    uint64_t keys[2] = { RECO_WORLD_SESSION_KEY(8, 1), RECO_WORLD_SESSION_KEY(9, 0x80000003u) };
+    assert_int_equal(env.reset(slots, keys, 2, env.payload), RECO_OK);
+    int32_t win[2 * 20], lng[2 * 16];
+    uint32_t wfb[2 * 20], lfb[2 * 16], steps[2];
+    float el[2];
+    assert_int_equal(env.observe(win, wfb, NULL, slots, 2, env.payload), RECO_OK);
+    assert_int_equal(env.context(steps, el, lng, lfb, slots, 2, env.payload), RECO_OK);
+    for (uint32_t i = 0; i < 2; i++) {
+        assert_int_equal(steps[i], 0);
+        assert_float_equal(el[i], 0.0, 0.0);
+        for (uint32_t t = 0; t < 6; t++) {
+            assert_int_equal(lng[i * 16 + t], RECO_PAD);
+            assert_int_equal(lfb[i * 16 + t], 0);
+        }
+        assert_memory_equal(lng + i * 16 + 6, win + i * 20 + 10, 10 * sizeof(int32_t));
+        assert_memory_equal(lfb + i * 16 + 6, wfb + i * 20 + 10, 10 * sizeof(uint32_t));
+        assert_true(lng[i * 16 + 6] != RECO_PAD);
+    }
+    /* each output may be NULL */
+    assert_int_equal(env.context(NULL, NULL, NULL, NULL, slots, 2, env.payload), RECO_OK);
+    assert_int_equal(env.context(NULL, NULL, NULL, NULL, NULL, 0, env.payload), RECO_OK);
+    /* a long history shorter than the synthetic one: its newest entries */
+    o.long_len = 4;
+    reco_world *w4 = make(&o);
+    assert_int_equal(reco_world_start(slots, keys, 1, w4), RECO_OK);
+    int32_t l4[4];
+    uint32_t f4[4];
+    assert_int_equal(reco_world_context(NULL, NULL, l4, f4, slots, 1, w4), RECO_OK);
+    assert_memory_equal(l4, win + 16, 4 * sizeof(int32_t));
+    assert_memory_equal(f4, wfb + 16, 4 * sizeof(uint32_t));
+    /* errors */
+    uint32_t idle = 40, bad = o.max_sessions;
+    assert_reco_error(env.context(steps, el, lng, lfb, &idle, 1, env.payload), RECO_ESTATE,
+                      "slot 40 has no session");
+    assert_reco_error(env.context(steps, el, lng, lfb, &bad, 1, env.payload), RECO_EINVAL,
+                      "out of range");
+    assert_reco_error(env.context(steps, el, lng, lfb, NULL, 1, env.payload), RECO_EINVAL,
+                      "slots is NULL");
+    assert_reco_error(env.context(steps, el, lng, lfb, slots, 1, NULL), RECO_EINVAL,
+                      "world is NULL");
+}
+
+/* probabilities() is reco_world_signal_probs() row by row and changes nothing: a session
+ * that asks for them before every step (and for other items) runs exactly as one that
+ * does not. */
+static void test_world_probabilities(void **state)
+{
+    (void)state;
+    reco_world_options o = small_opts();
+    reco_world *w = make(&o), *w2 = make(&o);
+    reco_env env, env2;
+    assert_int_equal(reco_world_env(&env, w), RECO_OK);
+    assert_int_equal(reco_world_env(&env2, w2), RECO_OK);
+    for (uint64_t u = 0; u < 30; u++) {
+        const uint64_t key = RECO_WORLD_SESSION_KEY(u, 2);
+        uint32_t sa = 1, sb = 6;
+        assert_int_equal(env.reset(&sa, &key, 1, env.payload), RECO_OK);
+        assert_int_equal(env2.reset(&sb, &key, 1, env2.payload), RECO_OK);
+        int da = 0, db = 0;
+        for (uint32_t t = 0; !da; t++) {
+            int32_t cand[100];
+            uint32_t nc;
+            assert_int_equal(env.candidates(cand, &nc, 100, &sa, 1, env.payload), RECO_OK);
+            /* a batch: the slot several times, with different items */
+            uint32_t bs[6] = { sa, sa, sa, sa, sa, sa };
+            float p[6 * RECO_WORLD_N_PROBS], want[RECO_WORLD_N_PROBS];
+            assert_int_equal(env.probabilities(p, bs, cand, 6, env.payload), RECO_OK);
+            for (uint32_t j = 0; j < 6; j++) {
+                assert_int_equal(reco_world_signal_probs(want, w, sa, &cand[j], 1), RECO_OK);
+                assert_memory_equal(p + j * RECO_WORLD_N_PROBS, want, sizeof want);
+            }
+            const int32_t item = cand[(t * 7 + (uint32_t)u) % nc];
+            uint32_t fa, fb;
+            float ra, rb;
+            assert_int_equal(env.step(&fa, &ra, &da, &sa, &item, 1, env.payload), RECO_OK);
+            assert_int_equal(env2.step(&fb, &rb, &db, &sb, &item, 1, env2.payload), RECO_OK);
+            assert_int_equal(fa, fb);
+            assert_int_equal(da, db);
+            assert_float_equal(info(w, sa).satisfaction, info(w2, sb).satisfaction, 0.0);
+        }
+    }
+    /* errors */
+    uint32_t slot = 0;
+    uint64_t key = 3;
+    assert_int_equal(reco_world_start(&slot, &key, 1, w), RECO_OK);
+    float p[RECO_WORLD_N_PROBS];
+    int32_t item = (int32_t)o.n_items;
+    assert_reco_error(env.probabilities(p, &slot, &item, 1, env.payload), RECO_EINVAL,
+                      "items[0] = 2000 is out of range");
+    item = 0;
+    uint32_t idle = 50;
+    assert_reco_error(env.probabilities(p, &idle, &item, 1, env.payload), RECO_ESTATE,
+                      "no session");
+    assert_reco_error(env.probabilities(NULL, &slot, &item, 1, env.payload), RECO_EINVAL,
+                      "probs_out is NULL");
+    assert_reco_error(env.probabilities(p, &slot, &item, 1, NULL), RECO_EINVAL,
+                      "world is NULL");
+    assert_int_equal(env.probabilities(NULL, NULL, NULL, 0, env.payload), RECO_OK);
+}
+
+/* ---- user and item features -------------------------------------------------------------- */
+
+static void test_world_user_features(void **state)
+{
+    (void)state;
+    reco_world_options o = small_opts();
+    o.user_features = 1;
+    o.user_feature_noise = 0.3;
+    reco_world *w = make(&o), *w2 = make(&o);
+    reco_env env;
+    assert_int_equal(reco_world_env(&env, w), RECO_OK);
+    const uint32_t K = o.n_topics, U = 3 + K;
+    assert_int_equal(env.user_dim, U);
+    enum { NU = 2000 };
+    float f[23], g[23];
+    int32_t items[20];
+    uint32_t fb[20];
+    double sum = 0, sum2 = 0, n = 0;
+    for (uint32_t u = 0; u < NU; u++) {
+        uint32_t slot = u % 8;
+        uint64_t key = RECO_WORLD_SESSION_KEY(u, 0);
+        assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+        assert_int_equal(env.observe(items, fb, f, &slot, 1, env.payload), RECO_OK);
+        uint32_t seg;
+        assert_int_equal(reco_world_user_segment(&seg, w, &key, 1), RECO_OK);
+        for (uint32_t s = 0; s < 3; s++)
+            assert_float_equal(f[s], s == seg ? 1.0 : 0.0, 0.0);
+        for (uint32_t k = 0; k < K; k++) {
+            const double e = f[3 + k] - reco__world_interest(w, slot, k);
+            sum += e;
+            sum2 += e * e;
+            n += 1;
+        }
+        if (u < 50) {
+            /* fixed per user: another session of the user (an evaluation one, another slot,
+             * after some steps), or the same user in another world of the same seed */
+            uint32_t s2 = 9;
+            uint64_t k2 = RECO_WORLD_SESSION_KEY(u, 0x80000007u);
+            assert_int_equal(reco_world_start(&s2, &k2, 1, w2), RECO_OK);
+            int32_t item = (int32_t)u;
+            uint32_t bits;
+            float r;
+            int done;
+            assert_int_equal(reco_world_step(&bits, &r, &done, &s2, &item, 1, w2), RECO_OK);
+            assert_int_equal(reco_world_observe(items, fb, g, &s2, 1, w2), RECO_OK);
+            assert_memory_equal(f, g, sizeof f);
+        }
+    }
+    /* the noise: mean 0, sd 0.3; over 40000 draws the sample mean's sd is 0.0015 and the
+     * sample sd's 0.0011: tolerances of 5 of those */
+    const double mean = sum / n, sd = sqrt(sum2 / n - mean * mean);
+    if (!(fabs(mean) < 0.0075 && fabs(sd - 0.3) < 0.0055))
+        fail_msg("user feature noise: mean %.5f, sd %.5f (want 0, 0.3)", mean, sd);
+    /* NULL features: not wanted */
+    uint32_t slot = 0;
+    assert_int_equal(env.observe(items, fb, NULL, &slot, 1, env.payload), RECO_OK);
+    /* users differ */
+    uint32_t s3 = 3;
+    uint64_t k3 = 1;
+    assert_int_equal(reco_world_start(&s3, &k3, 1, w2), RECO_OK);
+    assert_int_equal(reco_world_observe(items, fb, g, &s3, 1, w2), RECO_OK);
+    k3 = 2;
+    assert_int_equal(reco_world_start(&s3, &k3, 1, w2), RECO_OK);
+    assert_int_equal(reco_world_observe(items, fb, f, &s3, 1, w2), RECO_OK);
+    assert_true(memcmp(f + 3, g + 3, K * sizeof(float)) != 0);
+    /* noise 0: the interests themselves */
+    o.user_feature_noise = 0.0;
+    reco_world *w0 = make(&o);
+    assert_int_equal(reco_world_start(&s3, &k3, 1, w0), RECO_OK);
+    assert_int_equal(reco_world_observe(items, fb, f, &s3, 1, w0), RECO_OK);
+    for (uint32_t k = 0; k < K; k++)
+        assert_float_equal(f[3 + k], (float)reco__world_interest(w0, s3, k), 0.0);
+    /* without user_features, features_out is never written */
+    o = small_opts();
+    reco_world *wn = make(&o);
+    assert_int_equal(reco_world_start(&s3, &k3, 1, wn), RECO_OK);
+    for (int i = 0; i < 23; i++)
+        f[i] = -7.0f;
+    assert_int_equal(reco_world_observe(items, fb, f, &s3, 1, wn), RECO_OK);
+    for (int i = 0; i < 23; i++)
+        assert_float_equal(f[i], -7.0, 0.0);
+}
+
+static void test_world_item_features(void **state)
+{
+    (void)state;
+    reco_world_options o = small_opts();
+    o.item_feature_noise = 0.2;
+    reco_world *w = make(&o), *w2 = make(&o);
+    const uint32_t n = o.n_items;
+    float *dense = malloc(sizeof(float) * n * RECO_WORLD_ITEM_DENSE);
+    float *dense2 = malloc(sizeof(float) * n * RECO_WORLD_ITEM_DENSE);
+    int32_t *fields = malloc(sizeof(int32_t) * n * RECO_WORLD_ITEM_FIELDS);
+    int32_t *items = malloc(sizeof(int32_t) * n);
+    uint32_t *topic = malloc(sizeof(uint32_t) * n);
+    float *q = malloc(sizeof(float) * n), *c = malloc(sizeof(float) * n);
+    float *pop = malloc(sizeof(float) * n);
+    for (uint32_t i = 0; i < n; i++)
+        items[i] = (int32_t)i;
+    assert_int_equal(reco_world_item_info(topic, q, c, pop, w, items, n), RECO_OK);
+    assert_int_equal(reco_world_item_features(dense, fields, w), RECO_OK);
+    uint32_t sizes[RECO_WORLD_ITEM_FIELDS];
+    assert_int_equal(reco_world_item_field_sizes(sizes, w), RECO_OK);
+    assert_int_equal(sizes[0], o.n_topics);
+    double eq = 0, eq2 = 0, ec = 0, ec2 = 0, pz = 0, pz2 = 0;
+    double sq = 0, sqq = 0, sn = 0, snn = 0, sqn = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const float *d = dense + (size_t)i * RECO_WORLD_ITEM_DENSE;
+        assert_int_equal(fields[i], (int32_t)topic[i]);
+        assert_true(fields[i] >= 0 && (uint32_t)fields[i] < sizes[0]);
+        const double nq = d[0] - q[i], nc = d[1] - c[i];
+        eq += nq;
+        eq2 += nq * nq;
+        ec += nc;
+        ec2 += nc * nc;
+        pz += d[2];
+        pz2 += (double)d[2] * d[2];
+        sq += q[i];
+        sqq += (double)q[i] * q[i];
+        sn += d[0];
+        snn += (double)d[0] * d[0];
+        sqn += (double)q[i] * d[0];
+    }
+    /* noise sd 0.2 over 2000 items: the sample sd's sd is 0.0032; tolerance 0.016 */
+    const double mq = eq / n, sdq = sqrt(eq2 / n - mq * mq);
+    const double mc = ec / n, sdc = sqrt(ec2 / n - mc * mc);
+    if (!(fabs(mq) < 5 * 0.2 / sqrt(n) && fabs(sdq - 0.2) < 0.016 && fabs(mc) < 5 * 0.2 / sqrt(n) &&
+          fabs(sdc - 0.2) < 0.016))
+        fail_msg("item feature noise: quality %.4f +- %.4f, clickbait %.4f +- %.4f", mq, sdq, mc,
+                 sdc);
+    /* noisy quality tracks the true one: q has sd 0.224, so the correlation is about 0.75 */
+    const double cov = sqn / n - (sq / n) * (sn / n);
+    const double corr = cov / sqrt((sqq / n - (sq / n) * (sq / n)) * (snn / n - (sn / n) * (sn / n)));
+    if (!(corr > 0.65 && corr < 0.85))
+        fail_msg("corr(noisy quality, quality) = %.3f", corr);
+    /* the popularity column: standardised, and in the order of the popularity prior */
+    assert_float_equal(pz / n, 0.0, 1e-4);
+    assert_float_equal(sqrt(pz2 / n - (pz / n) * (pz / n)), 1.0, 1e-3);
+    for (uint32_t i = 1; i < n; i++) {
+        const float za = dense[(size_t)(i - 1) * 3 + 2], zb = dense[(size_t)i * 3 + 2];
+        const double lr = log((double)pop[i - 1] / pop[i]);
+        if (fabs(lr) > 1e-4)
+            assert_true((za > zb) == (lr > 0));
+    }
+    /* the same every call, and in another world of the same seed; NULL outputs skipped */
+    assert_int_equal(reco_world_item_features(dense2, NULL, w2), RECO_OK);
+    assert_memory_equal(dense, dense2, sizeof(float) * n * RECO_WORLD_ITEM_DENSE);
+    assert_int_equal(reco_world_item_features(NULL, NULL, w), RECO_OK);
+    /* noise 0: the truth */
+    o.item_feature_noise = 0.0;
+    reco_world *w0 = make(&o);
+    assert_int_equal(reco_world_item_features(dense2, NULL, w0), RECO_OK);
+    for (uint32_t i = 0; i < n; i++) {
+        assert_float_equal(dense2[(size_t)i * 3], q[i], 0.0);
+        assert_float_equal(dense2[(size_t)i * 3 + 1], c[i], 0.0);
+        assert_float_equal(dense2[(size_t)i * 3 + 2], dense[(size_t)i * 3 + 2], 0.0);
+    }
+    /* every item equally popular: the column is 0 */
+    o.popularity_sigma = 0.0;
+    o.popularity_quality = 0.0;
+    o.popularity_clickbait = 0.0;
+    reco_world *wf = make(&o);
+    assert_int_equal(reco_world_item_features(dense2, NULL, wf), RECO_OK);
+    for (uint32_t i = 0; i < n; i++)
+        assert_float_equal(dense2[(size_t)i * 3 + 2], 0.0, 0.0);
+    assert_reco_error(reco_world_item_features(dense, fields, NULL), RECO_EINVAL,
+                      "world is NULL");
+    assert_reco_error(reco_world_item_field_sizes(NULL, w), RECO_EINVAL, "out is NULL");
+    free(dense);
+    free(dense2);
+    free(fields);
+    free(items);
+    free(topic);
+    free(q);
+    free(c);
+    free(pop);
+}
+
+/* ---- memory with the version-3 state ----------------------------------------------------- */
+
+static void test_world_zero_allocation_carry(void **state)
+{
+    (void)state;
+    counting c = { 0 };
+    reco_allocator a = { RECO_ALLOCATOR_VERSION, counting_alloc, counting_free, &c };
+    reco_world_options o = small_opts();
+    o.n_users = 300;
+    o.carry_history = 1;
+    o.long_len = 30;
+    o.user_features = 1;
+    o.allocator = &a;
+    /* the stored histories cost n_users * (8 + 8 * max(L, H)) bytes (each array rounded
+     * to 64) */
+    size_t with = 0, without = 0;
+    assert_int_equal(reco_world_memory_size(&with, &o), RECO_OK);
+    o.carry_history = 0;
+    assert_int_equal(reco_world_memory_size(&without, &o), RECO_OK);
+    o.carry_history = 1;
+    const size_t r64 = (300 * 30 * 4 + 63) & ~(size_t)63, c64 = (300 * 8 + 63) & ~(size_t)63;
+    assert_int_equal(with - without, c64 + 2 * r64);
+    reco_world *w = NULL;
+    assert_int_equal(reco_world_create(&w, &o), RECO_OK);
+    assert_int_equal(c.largest, with);
+    const size_t after_create = c.attempts;
+    reco_env env;
+    reco_world_env(&env, w);
+    float *dense = malloc(sizeof(float) * o.n_items * 3);
+    int32_t *fields = malloc(sizeof(int32_t) * o.n_items);
+    for (uint32_t round = 0; round < 3; round++) {
+        uint32_t slots[8];
+        uint64_t users[8];
+        for (uint32_t i = 0; i < 8; i++) {
+            slots[i] = i * 5;
+            users[i] = round < 2 ? RECO_WORLD_SESSION_KEY(i, round)
+                                 : RECO_WORLD_SESSION_KEY(i, 0x80000000u);
+        }
+        assert_int_equal(env.reset(slots, users, 8, env.payload), RECO_OK);
+        int32_t cand[8 * 100], items[8 * 20], pick[8], lng[8 * 30];
+        uint32_t count[8], fbw[8 * 20], fb[8], lfb[8 * 30], steps[8];
+        float rw[8], feat[8 * 23], el[8], pr[8 * 5];
+        int done[8] = { 0 };
+        for (int t = 0; t < 30; t++) {
+            uint32_t n = 0, live[8];
+            for (uint32_t i = 0; i < 8; i++)
+                if (info(w, slots[i]).status == 1)
+                    live[n++] = slots[i];
+            if (n == 0)
+                break;
+            assert_int_equal(env.observe(items, fbw, feat, live, n, env.payload), RECO_OK);
+            assert_int_equal(env.context(steps, el, lng, lfb, live, n, env.payload), RECO_OK);
+            assert_int_equal(env.candidates(cand, count, 100, live, n, env.payload), RECO_OK);
+            for (uint32_t i = 0; i < n; i++)
+                pick[i] = cand[i * 100 + (uint32_t)t % count[i]];
+            assert_int_equal(env.probabilities(pr, live, pick, n, env.payload), RECO_OK);
+            assert_int_equal(env.step(fb, rw, done, live, pick, n, env.payload), RECO_OK);
+        }
+        uint64_t hl[8];
+        assert_int_equal(reco_world_user_history_len(hl, w, users, 8), RECO_OK);
+    }
+    assert_int_equal(reco_world_item_features(dense, fields, w), RECO_OK);
+    assert_int_equal(reco_world_clear_histories(w), RECO_OK);
+    assert_int_equal(reco_world_reset(w), RECO_OK);
+    assert_int_equal(c.attempts, after_create);
+    reco_world_free(w);
+    assert_int_equal(c.frees, c.allocs);
+    free(dense);
+    free(fields);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1566,6 +2265,14 @@ int main(void)
         cmocka_unit_test_teardown(test_world_threads_disjoint_slots, teardown),
         cmocka_unit_test_teardown(test_world_exclude_seen, teardown),
         cmocka_unit_test_teardown(test_world_headroom, teardown),
+        cmocka_unit_test_teardown(test_world_options_old_versions, teardown),
+        cmocka_unit_test_teardown(test_world_example_yaml_is_the_defaults, teardown),
+        cmocka_unit_test_teardown(test_world_carry_history, teardown),
+        cmocka_unit_test_teardown(test_world_context_synthetic, teardown),
+        cmocka_unit_test_teardown(test_world_probabilities, teardown),
+        cmocka_unit_test_teardown(test_world_user_features, teardown),
+        cmocka_unit_test_teardown(test_world_item_features, teardown),
+        cmocka_unit_test_teardown(test_world_zero_allocation_carry, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,10 +27,34 @@
  * (@ref RECO_WORLD_SESSION_KEY). A user's attributes depend only on the world seed and the
  * user index; everything random in a session depends only on the seed and the key. Logging
  * uses ordinals below 2^31; reco_world_eval_users() hands out keys with ordinals from 2^31
- * on, so evaluation sessions never repeat a logged one. The world keeps no state between
- * sessions: each session starts from a synthetic history of `history_len` earlier
- * interactions drawn from the user's interests, zero fatigue and the user's starting
- * satisfaction.
+ * on, so evaluation sessions never repeat a logged one. Each session starts with zero
+ * fatigue and the user's starting satisfaction, and its observed window holds the user's
+ * earlier interactions: by default a synthetic history of `history_len` interactions drawn
+ * from the user's interests (the world keeps no state between sessions); with
+ * `carry_history` (options version 3) the user's real last interactions, from the sessions
+ * of that user logged before in this world (see **Carried history** below).
+ *
+ * **Carried history** (`carry_history`). The world keeps, per user, the last
+ * `max(lookback, long_len)` interactions (item, feedback bits) of that user's *logged*
+ * sessions (ordinal below 2^31), appended as each step happens. A session starts from them:
+ * observe() at step 0 shows the user's last `lookback` interactions (a user's first session
+ * starts empty: a new user), and context() gives the `long_len` interactions before the
+ * session. Evaluation sessions (ordinal 2^31 and above, reco_world_eval_users()) read the
+ * stored history but never write it, so every policy evaluated on a key starts from the
+ * same state, whatever order the policies run in. The behaviour equations do not change.
+ * A logged session therefore depends on the user's earlier logged sessions as they were run
+ * in this world: run a user's sessions one after another (as reco_log_generate() does), and
+ * clear the store with reco_world_clear_histories() or reco_world_reset().
+ *
+ * **Session context** (@ref reco_env version 3). context() gives the steps taken, the
+ * elapsed seconds (each step lasts `seconds_base`, plus `seconds_click` if clicked,
+ * `seconds_long_watch` if watched long, `seconds_like` if liked; time does not change
+ * behaviour) and the long-term history; probabilities() is reco_world_signal_probs() for
+ * a batch of slots. With `user_features`, observe() also returns per slot the user's
+ * segment (one-hot, 3 values) and a noisy estimate of their interests (`n_topics` values,
+ * fixed per user): `user_dim` is `3 + n_topics`. reco_world_item_features() gives item
+ * features (noisy quality and clickbait, standardised log popularity; the topic as a
+ * categorical field) in the layout reco_model_set_item_features() takes.
  *
  * **Common random numbers.** The candidates of step t of a session are a function of
  * (seed, key, t) only, so two policies facing the same key meet the same candidate sets, and
@@ -72,17 +96,24 @@
  * reco_world_free(w);
  * @endcode
  *
- * **Memory.** Everything is allocated by reco_world_create() (the catalog and, per slot, the
- * session state and a candidate hash table); start, observe, candidates, step and the
- * accessors never allocate.
+ * **Memory.** Everything is allocated by reco_world_create() (the catalog; per slot, the
+ * session state and a candidate hash table; with `carry_history`, per user, the stored
+ * history: `n_users * (8 + 8 * max(lookback, long_len))` bytes); start, observe,
+ * candidates, step, context, probabilities and the accessors never allocate.
  *
  * @par Thread safety
  * The catalog is read-only after creation and every slot's state is its own. Calls that
  * touch disjoint sets of slots may run concurrently from different threads (e.g. each
  * generator thread owns a range of slots), and so may the read-only accessors
- * (reco_world_item_info(), reco_world_user_segment(), reco_world_eval_users(),
- * reco_world_get_options()) with anything but reco_world_free(). Calls on the same slot,
- * reco_world_reset() and reco_world_free() need exclusive access.
+ * (reco_world_item_info(), reco_world_item_features(), reco_world_item_field_sizes(),
+ * reco_world_user_segment(), reco_world_eval_users(), reco_world_get_options()) with
+ * anything but reco_world_free(). Calls on the same slot, reco_world_reset(),
+ * reco_world_clear_histories() and reco_world_free() need exclusive access. With
+ * `carry_history`, a user's stored history is written by the steps of that user's logged
+ * sessions and read when any session of that user starts (and by
+ * reco_world_user_history_len()): two sessions of the same user must not run at the same
+ * time (in concurrent calls, or interleaved in one thread when one of them is logged).
+ * reco_log_generate() never does that: it runs each user's sessions in order in one slot.
  * @{
  */
 #ifndef RECO_WORLD_H
@@ -129,7 +160,21 @@ typedef struct reco_world reco_world;
  * @brief Current version of @ref reco_world_options.
  * @since 0.1
  */
-#define RECO_WORLD_OPTIONS_VERSION 2
+#define RECO_WORLD_OPTIONS_VERSION 3
+
+/**
+ * @brief Columns of reco_world_item_features()'s dense output: noisy quality, noisy
+ *        clickbait, standardised log popularity.
+ * @since 0.2
+ */
+#define RECO_WORLD_ITEM_DENSE 3
+
+/**
+ * @brief Categorical item fields of reco_world_item_features(): the topic (cardinality
+ *        `n_topics`, see reco_world_item_field_sizes()).
+ * @since 0.2
+ */
+#define RECO_WORLD_ITEM_FIELDS 1
 
 /**
  * @brief Initialiser for @ref reco_world_options of the current version: the defaults, equal
@@ -147,7 +192,8 @@ typedef struct reco_world reco_world;
       0.9, 1.0, 0.5, 0.2, 0.1, 0.5, 0.5, 0.05,                                                   \
       0.75, 1.0, 0.3,                                                                          \
       0.1, 1.0, 0.3, -0.5,                                                                     \
-      0 }
+      0,                                                                                       \
+      0, 0u, 0, 0.1, 0.1, 5.0, 10.0, 40.0, 3.0 }
 
 /**
  * @brief Size, population, catalog, behaviour and reward of a world.
@@ -273,6 +319,42 @@ typedef struct reco_world_options {
      *  `n_candidates + lookback <= n_items`. Default 0 (version 1 behaviour: a candidate
      *  may repeat a recent item, which the click model then penalises). @since 0.1 */
     int exclude_seen;
+
+    /* ---- version 3 (0.2) ---- */
+    /** `world.carry_history`: when nonzero, users return with their real past: the world
+     *  keeps each user's last `max(lookback, long_len)` interactions of their logged
+     *  sessions (ordinal below 2^31) and starts each session from them instead of the
+     *  synthetic `history_len` ones (which are then not drawn; `history_len` is ignored);
+     *  evaluation sessions read them but never write them. See the group description.
+     *  Costs `n_users * (8 + 8 * max(lookback, long_len))` bytes. Default 0 (version 2
+     *  behaviour). @since 0.2 */
+    int carry_history;
+    /** `world.long_len`: H, the interactions before the session that context() returns
+     *  (the env's `long_len`), 0..4096; default 0. With `carry_history` they are the user's
+     *  last H logged interactions; without it, the session's synthetic history (the last
+     *  `min(H, history_len)` of it; pads before). @since 0.2 */
+    uint32_t long_len;
+    /** `world.user_features`: when nonzero, the env's `user_dim` is `3 + n_topics` and
+     *  observe() returns per slot the user's segment one-hot (3 values, in the order
+     *  @ref RECO_WORLD_SEGMENT_LIGHT ...), then a noisy summary of their interests,
+     *  `interest_k + N(0, user_feature_noise^2)` per topic k, drawn once per user from the
+     *  seed and the user only. Default 0 (`user_dim` 0). @since 0.2 */
+    int user_features;
+    /** `world.user_feature_noise`: the sd of that noise, [0, 10]; default 0.1. @since 0.2 */
+    double user_feature_noise;
+    /** `world.item_feature_noise`: the sd of the noise on the quality and clickbait given
+     *  by reco_world_item_features(), [0, 10]; default 0.1. @since 0.2 */
+    double item_feature_noise;
+    /** `world.seconds.base`: seconds every step lasts (the impression), [0, 1e6];
+     *  default 5. Time never changes behaviour; context() reports the sum. @since 0.2 */
+    double seconds_base;
+    /** `world.seconds.click`: seconds added by a click, [0, 1e6]; default 10. @since 0.2 */
+    double seconds_click;
+    /** `world.seconds.long_watch`: seconds added by a long watch, [0, 1e6]; default 40.
+     *  @since 0.2 */
+    double seconds_long_watch;
+    /** `world.seconds.like`: seconds added by a like, [0, 1e6]; default 3. @since 0.2 */
+    double seconds_like;
 } reco_world_options;
 
 /**
@@ -304,7 +386,8 @@ typedef struct reco_world_slot_info {
 } reco_world_slot_info;
 
 /**
- * @brief Fill @p opts with the defaults of options version @p version.
+ * @brief Fill @p opts with the defaults of options version @p version (only the fields of
+ *        that version are written: a version-1 or -2 struct may be shorter than today's).
  * @param[out] opts     the struct to initialise.
  * @param[in]  version  1..@ref RECO_WORLD_OPTIONS_VERSION.
  * @return @ref RECO_OK; @ref RECO_EINVAL if @p opts is NULL; @ref RECO_EVERSION if
@@ -350,7 +433,8 @@ RECO_API int reco_world_create(reco_world **out, const reco_world_options *opts)
 RECO_API void reco_world_free(reco_world *world);
 
 /**
- * @brief Restore the fresh state: every slot idle (the catalog does not change).
+ * @brief Restore the fresh state: every slot idle and, with `carry_history`, every user's
+ *        stored history cleared (the catalog does not change).
  * @param[in,out] world  the world.
  * @return @ref RECO_OK, or @ref RECO_EINVAL if @p world is NULL.
  * @par Thread safety
@@ -373,9 +457,12 @@ RECO_API int reco_world_reset(reco_world *world);
 RECO_API int reco_world_get_options(reco_world_options *out, const reco_world *world);
 
 /**
- * @brief Fill @p out with the world's @ref reco_env (payload @p world, `n_signals` 4,
- *        `user_dim` 0, and the callbacks reco_world_start(), reco_world_observe(),
- *        reco_world_candidates(), reco_world_step()).
+ * @brief Fill @p out with the world's @ref reco_env, version 3 (payload @p world,
+ *        `n_signals` 4, `user_dim` 0, or `3 + n_topics` with `user_features`, `long_len`
+ *        from the options, and the callbacks reco_world_start(), reco_world_observe(),
+ *        reco_world_candidates(), reco_world_step(), reco_world_context(),
+ *        reco_world_probabilities(); @c save_state and @c load_state are NULL: the world
+ *        cannot be checkpointed).
  * @param[out] out    the interface; it borrows @p world, which must outlive its use.
  * @param[in]  world  the world.
  * @return @ref RECO_OK, or @ref RECO_EINVAL for NULL arguments.
@@ -390,7 +477,9 @@ RECO_API int reco_world_env(reco_env *out, reco_world *world);
  * @brief Start a session in each of @p n slots (the env's reset()).
  *
  * A slot may be restarted at any time, whatever its status. The call is all or nothing:
- * every argument is checked before any slot changes.
+ * every argument is checked before any slot changes. With `carry_history` the session
+ * starts from the user's stored history (see the group description), otherwise from a
+ * synthetic one.
  * @param[in]     slots  (n) distinct slots, each below `max_sessions`.
  * @param[in]     users  (n) session keys; the user index (low 32 bits) below `n_users`.
  * @param[in]     n      number of sessions.
@@ -408,11 +497,14 @@ RECO_API int reco_world_start(const uint32_t *slots, const uint64_t *users, uint
  * @brief The observed state of @p n slots (the env's observe()).
  *
  * Row r holds slot `slots[r]`'s last `lookback` interactions, oldest first and newest last:
- * the synthetic history, then the steps of the session; missing interactions at the front
- * are item @ref RECO_PAD with feedback 0. Works on running and finished sessions.
+ * the synthetic or carried history, then the steps of the session; missing interactions at
+ * the front are item @ref RECO_PAD with feedback 0. Works on running and finished sessions.
  * @param[out]    items_out     (n, lookback) item ids, row-major.
  * @param[out]    feedback_out  (n, lookback) feedback bits.
- * @param[out]    features_out  unused (the world has no user features); may be NULL.
+ * @param[out]    features_out  (n, user_dim) user features with `user_features` (segment
+ *                              one-hot, then the noisy interests; see
+ *                              @ref reco_world_options::user_features), row-major; NULL:
+ *                              not wanted. Not written when `user_dim` is 0.
  * @param[in]     slots         (n) slots.
  * @param[in]     n             number of rows.
  * @param[in]     world         the world.
@@ -456,7 +548,9 @@ RECO_API int reco_world_candidates(int32_t *items_out, uint32_t *count_out,
  *
  * Any catalog item may be shown (it need not be a candidate). `done` is 1 when the user
  * exited or the session reached `max_session_len` steps; the slot must then be restarted.
- * The call is all or nothing: every argument is checked before any slot changes.
+ * The call is all or nothing: every argument is checked before any slot changes. With
+ * `carry_history`, the step of a logged session (ordinal below 2^31) is appended to the
+ * user's stored history.
  * @param[out] feedback_out  (n) feedback bits.
  * @param[out] reward_out    (n) rewards `sum_f w_f signal_f`.
  * @param[out] done_out      (n) 1 if the session is over, else 0.
@@ -474,6 +568,54 @@ RECO_API int reco_world_candidates(int32_t *items_out, uint32_t *count_out,
 RECO_API int reco_world_step(uint32_t *feedback_out, float *reward_out, int *done_out,
                              const uint32_t *slots, const int32_t *items, uint32_t n,
                              void *world);
+
+/**
+ * @brief The session context of @p n started slots (the env's context(), @ref reco_env
+ *        version 3).
+ *
+ * Each output may be NULL (not wanted). Works on running and finished sessions.
+ * @param[out] steps_out          (n) steps taken in the session.
+ * @param[out] elapsed_out        (n) seconds since the session began: the sum over its steps
+ *                                of `seconds_base + seconds_click [click] +
+ *                                seconds_long_watch [long watch] + seconds_like [like]`.
+ * @param[out] long_items_out     (n, long_len) the user's last `long_len` interactions
+ *                                before the session, oldest first, newest last,
+ *                                @ref RECO_PAD in front when fewer (see
+ *                                @ref reco_world_options::long_len); unused when `long_len`
+ *                                is 0.
+ * @param[out] long_feedback_out  (n, long_len) their feedback bits (0 for pads).
+ * @param[in]  slots              (n) slots.
+ * @param[in]  n                  number of rows.
+ * @param[in]  world              the world.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for a NULL @p world or @p slots (with n > 0) or a
+ *         slot out of range; @ref RECO_ESTATE for a slot that was never started.
+ * @par Thread safety
+ * Concurrent calls must not touch a slot another call is changing.
+ * @since 0.2
+ */
+RECO_API int reco_world_context(uint32_t *steps_out, float *elapsed_out,
+                                int32_t *long_items_out, uint32_t *long_feedback_out,
+                                const uint32_t *slots, uint32_t n, void *world);
+
+/**
+ * @brief The true probabilities of showing `items[r]` now in `slots[r]`, for @p n running
+ *        slots (the env's probabilities(), @ref reco_env version 3): row r is
+ *        reco_world_signal_probs() of that slot and item. Nothing changes; no random draw
+ *        is consumed.
+ * @param[out] probs_out  (n, @ref RECO_WORLD_N_PROBS) P(click), P(long watch), P(like),
+ *                        P(hide), P(exit after the step), row-major.
+ * @param[in]  slots      (n) running slots (a slot may appear more than once).
+ * @param[in]  items      (n) items in `[0, n_items)`.
+ * @param[in]  n          number of rows.
+ * @param[in]  world      the world.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for NULL arrays (with n > 0), a slot or item out
+ *         of range; @ref RECO_ESTATE for a slot that is not running.
+ * @par Thread safety
+ * Concurrent calls must not touch a slot another call is changing.
+ * @since 0.2
+ */
+RECO_API int reco_world_probabilities(float *probs_out, const uint32_t *slots,
+                                      const int32_t *items, uint32_t n, void *world);
 
 /**
  * @brief The true probabilities of each signal and of the exit if item `items[j]` were shown
@@ -531,6 +673,68 @@ RECO_API int reco_world_expected_reward(float *out, const reco_world *world, uin
 RECO_API int reco_world_item_info(uint32_t *topic_out, float *quality_out, float *clickbait_out,
                                   float *popularity_out, const reco_world *world,
                                   const int32_t *items, uint32_t n);
+
+/**
+ * @brief Item features of the whole catalog, as a service would know them, in the layout
+ *        reco_model_set_item_features() takes.
+ *
+ * Dense row i: item i's quality `q_i + N(0, item_feature_noise^2)`, its clickbait appeal
+ * `c_i + N(0, item_feature_noise^2)` (both noises drawn from the world seed and the item
+ * only: every call gives the same values), and the log of its popularity prior standardised
+ * over the catalog (mean 0, sd 1; 0 when all items are equally popular). Field row i: its
+ * topic, in `[0, n_topics)` (reco_world_item_field_sizes()).
+ * @param[out] dense_out   (n_items, @ref RECO_WORLD_ITEM_DENSE) row-major; NULL: not wanted.
+ * @param[out] fields_out  (n_items, @ref RECO_WORLD_ITEM_FIELDS) row-major; NULL: not wanted.
+ * @param[in]  world       the world.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL if @p world is NULL.
+ * @par Thread safety
+ * Safe concurrently with every call but reco_world_free().
+ * @since 0.2
+ */
+RECO_API int reco_world_item_features(float *dense_out, int32_t *fields_out,
+                                      const reco_world *world);
+
+/**
+ * @brief The cardinality of each categorical field of reco_world_item_features() (what
+ *        @ref reco_model_options::item_field_sizes takes): `n_topics` for the topic.
+ * @param[out] out    (@ref RECO_WORLD_ITEM_FIELDS) sizes.
+ * @param[in]  world  the world.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL for NULL arguments.
+ * @par Thread safety
+ * Safe concurrently with every call but reco_world_free().
+ * @since 0.2
+ */
+RECO_API int reco_world_item_field_sizes(uint32_t *out, const reco_world *world);
+
+/**
+ * @brief Forget every user's stored history (`carry_history`): each user's next session
+ *        starts as a new user's. Slots are not changed. Without `carry_history`, nothing to
+ *        do.
+ * @param[in,out] world  the world.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL if @p world is NULL.
+ * @par Thread safety
+ * Needs exclusive access to @p world.
+ * @since 0.2
+ */
+RECO_API int reco_world_clear_histories(reco_world *world);
+
+/**
+ * @brief How many interactions of each user's logged sessions the world has stored since
+ *        creation or the last reco_world_clear_histories() / reco_world_reset() (always 0
+ *        without `carry_history`). The world keeps the last `max(lookback, long_len)` of
+ *        them.
+ * @param[out] out    (n) counts.
+ * @param[in]  world  the world.
+ * @param[in]  users  (n) user indices or session keys (only the low 32 bits are used), each
+ *                    user below `n_users`.
+ * @param[in]  n      number of users.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for NULL arrays (with n > 0) or a user out of range.
+ * @par Thread safety
+ * Not concurrently with a step of a logged session of one of these users.
+ * @since 0.2
+ */
+RECO_API int reco_world_user_history_len(uint64_t *out, const reco_world *world,
+                                         const uint64_t *users, uint32_t n);
 
 /**
  * @brief The activity segment of each user (@ref RECO_WORLD_SEGMENT_LIGHT ...).

@@ -139,7 +139,11 @@ class WorldOptions(Structure):
                  ("lookback", c_uint32), ("history_len", c_uint32), ("n_candidates", c_uint32),
                  ("max_session_len", c_uint32), ("max_sessions", c_uint32)] +
                 [(name, c_double) for name in _WORLD_DOUBLES] +
-                [("exclude_seen", c_int)])
+                [("exclude_seen", c_int),
+                 ("carry_history", c_int), ("long_len", c_uint32), ("user_features", c_int),
+                 ("user_feature_noise", c_double), ("item_feature_noise", c_double),
+                 ("seconds_base", c_double), ("seconds_click", c_double),
+                 ("seconds_long_watch", c_double), ("seconds_like", c_double)])
 
 
 class WorldSlotInfo(Structure):
@@ -406,7 +410,7 @@ class EvalOptions(Structure):
 
 # Current versions of the structs above (the headers' *_VERSION macros).
 VERSIONS = {
-    ErrorInfo: 1, ModelOptions: 1, Batch: 1, Env: 2, WorldOptions: 2, WorldSlotInfo: 1,
+    ErrorInfo: 1, ModelOptions: 1, Batch: 1, Env: 3, WorldOptions: 3, WorldSlotInfo: 1,
     ExperimentOptions: 2, ConfigOptions: 1, LogOptions: 1, LogLoadOptions: 1, LogRow: 1,
     LogColumns: 1, LogPolicy: 1, LogGenerateOptions: 1, FitEpoch: 1, FitOptions: 1,
     FitReport: 1, SimOptions: 2, QNetOptions: 1, QNetBatch: 1, QNetUpdateInfo: 1,
