@@ -1,11 +1,14 @@
 /* reco_fit_model: supervised training of the feedback model on logs (include/reco/fit.h).
  *
  * Examples are never materialised: a log in canonical order keeps each user's rows together
- * and in time order, so the state of row r is just the `hist[r]` rows before it (hist[r] =
- * min(L, rows of the same user before r)), copied into the batch when the row is drawn. The
- * per-row `hist` array is the only index, built once per call. Everything the call needs is
- * allocated at its start from the model's allocator; the epoch loop allocates nothing. */
+ * and in time order, and a session's rows together and in step order, so the state of row r
+ * is just rows before it: its window the min(L, run[r]) rows before it (run[r] = rows of the
+ * same user before r), its session's step 0 is row r - step[r], and its long-term history
+ * the min(H, run[step 0]) rows before that. The per-row `run` array is the only index, built
+ * once per call. Everything the call needs is allocated at its start from the model's
+ * allocator; the epoch loop allocates nothing. */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -90,42 +93,60 @@ static int check_log(const reco_log *log, const reco_model *m, const char *which
     return RECO_OK;
 }
 
-/* hist[r] = number of the same user's rows before r, capped at L. */
-static void build_hist(uint32_t *hist, const reco__log_cols *c, size_t L)
+/* run[r] = number of the same user's rows before r, capped at `cap`. */
+static void build_run(uint32_t *run, const reco__log_cols *c, size_t cap)
 {
-    size_t run = 0;
+    size_t k = 0;
     for (size_t r = 0; r < c->n; r++) {
-        run = r > 0 && c->user[r] == c->user[r - 1] ? run + 1 : 0;
-        hist[r] = (uint32_t)(run < L ? run : L);
+        k = r > 0 && c->user[r] == c->user[r - 1] ? k + 1 : 0;
+        run[r] = (uint32_t)(k < cap ? k : cap);
     }
 }
 
 typedef struct fit_ctx {
     reco_model *m;
-    size_t L, F1, B;
+    size_t L, H, F1, B;
     int32_t *items;   /* (B, L) */
     uint32_t *fb;     /* (B, L) */
     int32_t *shown;   /* (B) */
     float *labels;    /* (B, F1) */
     float *logits;    /* (B, F1) scores */
     uint32_t *heads;  /* (F1) */
+    uint32_t *steps;  /* (B) */
+    float *elapsed;   /* (B) */
+    int32_t *long_items; /* (B, H) */
+    uint32_t *long_fb;   /* (B, H) */
 } fit_ctx;
 
-/* Fills batch slot b with the example of row r. */
-static void fill_example(fit_ctx *x, size_t b, const reco__log_cols *c, const uint32_t *hist,
-                         size_t r)
+/* Copies the `h` rows before row `end` into a window of `w` slots, right-aligned, pads in
+ * front. */
+static void copy_window(int32_t *it, uint32_t *f, size_t w, const reco__log_cols *c,
+                        size_t end, size_t h)
 {
-    const size_t L = x->L, h = hist[r], F = x->F1 - 1;
-    int32_t *it = x->items + b * L;
-    uint32_t *f = x->fb + b * L;
-    for (size_t k = 0; k < L - h; k++) {
+    for (size_t k = 0; k < w - h; k++) {
         it[k] = RECO_PAD;
         f[k] = 0;
     }
     for (size_t k = 0; k < h; k++) {
-        it[L - h + k] = c->item[r - h + k];
-        f[L - h + k] = c->fb[r - h + k];
+        it[w - h + k] = c->item[end - h + k];
+        f[w - h + k] = c->fb[end - h + k];
     }
+}
+
+/* Fills batch slot b with the example of row r. */
+static void fill_example(fit_ctx *x, size_t b, const reco__log_cols *c, const uint32_t *run,
+                         size_t r)
+{
+    const size_t L = x->L, H = x->H, F = x->F1 - 1;
+    copy_window(x->items + b * L, x->fb + b * L, L, c, r, run[r] < L ? run[r] : L);
+    /* the session's step 0 is r - step[r]: a session's rows are contiguous, in step order */
+    const size_t s0 = r - c->step[r];
+    x->steps[b] = c->step[r];
+    const int64_t dt = c->ts[r] - c->ts[s0];
+    x->elapsed[b] = dt > 0 ? (float)dt : 0.0f;
+    if (H > 0)
+        copy_window(x->long_items + b * H, x->long_fb + b * H, H, c, s0,
+                    run[s0] < H ? run[s0] : H);
     x->shown[b] = c->item[r];
     float *y = x->labels + b * x->F1;
     for (size_t s = 0; s < F; s++)
@@ -143,7 +164,71 @@ static reco_batch make_batch(const fit_ctx *x, size_t n)
     bt.n_candidates = 1;
     bt.candidates = x->shown;
     bt.shared_candidates = 0;
+    bt.steps = x->steps;
+    bt.elapsed = x->elapsed;
+    bt.long_items = x->H > 0 ? x->long_items : NULL;
+    bt.long_feedback = x->H > 0 ? x->long_fb : NULL;
     return bt;
+}
+
+/* Least squares of the gaps between consecutive steps of a session against the earlier
+ * step's signal bits: gap ~ base + sum_f seconds[f] bit_f, by the normal equations (F + 1
+ * unknowns, a tiny ridge so that signals never seen get 0 rather than a singular system). */
+static void fit_step_seconds(reco_fit_report *rep, const reco__log_cols *c, size_t F)
+{
+    enum { K = RECO_LOG_MAX_SIGNALS + 1 };
+    const size_t k = F + 1;
+    double A[K][K + 1];
+    memset(A, 0, sizeof A);
+    uint64_t n = 0;
+    for (size_t r = 0; r + 1 < c->n; r++) {
+        if (c->user[r + 1] != c->user[r] || c->session[r + 1] != c->session[r])
+            continue;
+        double x[K];
+        x[0] = 1.0;
+        for (size_t f = 0; f < F; f++)
+            x[1 + f] = (double)((c->fb[r] >> f) & 1u);
+        const double y = (double)(c->ts[r + 1] - c->ts[r]);
+        for (size_t i = 0; i < k; i++) {
+            for (size_t j = 0; j < k; j++)
+                A[i][j] += x[i] * x[j];
+            A[i][k] += x[i] * y;
+        }
+        n++;
+    }
+    rep->n_gaps = n;
+    rep->step_seconds_base = 0.0;
+    for (size_t f = 0; f < RECO_LOG_MAX_SIGNALS; f++)
+        rep->step_seconds[f] = 0.0;
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < k; i++)
+        A[i][i] += 1e-9 * (double)n;
+    /* Gaussian elimination with partial pivoting on the (k, k + 1) augmented system */
+    for (size_t col = 0; col < k; col++) {
+        size_t piv = col;
+        for (size_t i = col + 1; i < k; i++)
+            if (fabs(A[i][col]) > fabs(A[piv][col]))
+                piv = i;
+        for (size_t j = 0; j <= k; j++) {
+            const double t = A[col][j];
+            A[col][j] = A[piv][j];
+            A[piv][j] = t;
+        }
+        for (size_t i = 0; i < k; i++) {
+            if (i == col || A[col][col] == 0.0)
+                continue;
+            const double q = A[i][col] / A[col][col];
+            for (size_t j = col; j <= k; j++)
+                A[i][j] -= q * A[col][j];
+        }
+    }
+    double x[K];
+    for (size_t i = 0; i < k; i++)
+        x[i] = A[i][i] != 0.0 ? A[i][k] / A[i][i] : 0.0;
+    rep->step_seconds_base = x[0];
+    for (size_t f = 0; f < F; f++)
+        rep->step_seconds[f] = x[1 + f];
 }
 
 static float sigmoidf_(float z)
@@ -152,13 +237,13 @@ static float sigmoidf_(float z)
 }
 
 /* Model probabilities of every validation row: pred (n, F1). */
-static int predict(fit_ctx *x, float *pred, const reco__log_cols *c, const uint32_t *hist)
+static int predict(fit_ctx *x, float *pred, const reco__log_cols *c, const uint32_t *run)
 {
     const size_t n = c->n, F1 = x->F1;
     for (size_t r0 = 0; r0 < n; r0 += x->B) {
         const size_t nb = n - r0 < x->B ? n - r0 : x->B;
         for (size_t b = 0; b < nb; b++)
-            fill_example(x, b, c, hist, r0 + b);
+            fill_example(x, b, c, run, r0 + b);
         reco_batch bt = make_batch(x, nb);
         int rc = reco_model_score(x->logits, x->m, NULL, &bt, x->heads, (uint32_t)F1);
         if (rc < 0)
@@ -238,7 +323,7 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
     const reco_allocator *a = &model->alloc;
     const reco__log_cols *tc = &train->rows, *vc = valid != NULL ? &valid->rows : NULL;
     const size_t nt = tc->n, nv = vc != NULL ? vc->n : 0, F = model->F, F1 = F + 1;
-    const size_t L = model->L, N = model->N, B = o.batch_size;
+    const size_t L = model->L, H = model->Hl, N = model->N, B = o.batch_size;
     const size_t P = model->lay.n_params;
     const size_t VB = model->opts.max_batch; /* validation batches use the model's maximum */
     const size_t BB = B > VB ? B : VB;
@@ -246,10 +331,15 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
     memset(&x, 0, sizeof x);
     x.m = model;
     x.L = L;
+    x.H = H;
     x.F1 = F1;
     x.B = VB;
     uint32_t *hist_t = reco__alloc(a, nt * sizeof(uint32_t), 0);
     uint32_t *hist_v = reco__alloc(a, (nv + 1) * sizeof(uint32_t), 0);
+    x.steps = reco__alloc(a, BB * sizeof(uint32_t), 0);
+    x.elapsed = reco__alloc(a, BB * sizeof(float), 0);
+    x.long_items = reco__alloc(a, (BB * H + 1) * sizeof(int32_t), 0);
+    x.long_fb = reco__alloc(a, (BB * H + 1) * sizeof(uint32_t), 0);
     uint32_t *perm = reco__alloc(a, nt * sizeof(uint32_t), 0);
     float *pred = reco__alloc(a, (nv * F1 + 1) * sizeof(float), 0);
     float *yv = reco__alloc(a, (nv + 1) * sizeof(float), 0);
@@ -265,15 +355,17 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
     x.logits = reco__alloc(a, BB * F1 * sizeof(float), 0);
     x.heads = reco__alloc(a, F1 * sizeof(uint32_t), 0);
     if (!hist_t || !hist_v || !perm || !pred || !yv || !pv || !scratch || !cnt || !pos ||
-        !best || !x.items || !x.fb || !x.shown || !x.labels || !x.logits || !x.heads) {
+        !best || !x.items || !x.fb || !x.shown || !x.labels || !x.logits || !x.heads ||
+        !x.steps || !x.elapsed || !x.long_items || !x.long_fb) {
         rc = RECO_ENOMEM;
         goto done;
     }
     for (size_t h = 0; h < F1; h++)
         x.heads[h] = (uint32_t)h;
-    build_hist(hist_t, tc, L);
+    const size_t run_cap = L > H ? L : H;
+    build_run(hist_t, tc, run_cap);
     if (vc != NULL)
-        build_hist(hist_v, vc, L);
+        build_run(hist_v, vc, run_cap);
 
     reco_fit_report rep;
     memset(&rep, 0, sizeof rep);
@@ -281,6 +373,10 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
     rep.n_train = nt;
     rep.n_valid = nv;
     rep.best_valid_loss = NAN;
+    for (size_t h = 0; h < RECO_FIT_MAX_OUTPUTS; h++)
+        rep.oracle[h].log_loss = rep.oracle[h].auc = rep.oracle[h].ece =
+            rep.oracle[h].mean_prediction = NAN;
+    fit_step_seconds(&rep, tc, F);
 
     /* Baselines from the training log. */
     double gsum[RECO_FIT_MAX_OUTPUTS] = {0};
@@ -408,7 +504,9 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
         rep.history_cap = report->history_cap;
         rep.train_loss = report->train_loss;
         rep.valid_loss = report->valid_loss;
-        *report = rep;
+        /* a version-1 report ends before has_oracle */
+        memcpy(report, &rep, report->version >= 2 ? sizeof rep
+                                                  : offsetof(reco_fit_report, has_oracle));
     }
     rc = RECO_OK;
     goto done;
@@ -432,5 +530,9 @@ done:
     reco__free(a, x.labels);
     reco__free(a, x.logits);
     reco__free(a, x.heads);
+    reco__free(a, x.steps);
+    reco__free(a, x.elapsed);
+    reco__free(a, x.long_items);
+    reco__free(a, x.long_fb);
     return rc;
 }

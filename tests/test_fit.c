@@ -289,6 +289,136 @@ static void test_fit_learns_history_dependent_clicks(void **state)
     reco_model_free(m);
 }
 
+/* ---- the session context -------------------------------------------------------------- */
+
+/* Logs of a population whose behaviour only the context explains. User u has a hidden
+ * parity preference p_u; each of its 3 sessions shows uniform items; a click has probability
+ * 0.85 when the item's parity is p_u, else 0.1; a step lasts 10 s, 40 s with a click; the
+ * user leaves after the step that brings the session's elapsed time to 120 s or more. So the
+ * exit is a function of the elapsed time (the position explains part of it), and the click
+ * of a preference that the user's earlier sessions reveal (the window of 2 sees little). */
+enum { CX_NI = 40, CX_USERS = 500, CX_SESSIONS = 3, CX_L = 2, CX_H = 10 };
+
+static reco_log *context_log(uint64_t seed)
+{
+    reco_log *log = NULL;
+    assert_int_equal(reco_log_create(&log, NULL), RECO_OK);
+    reco_rng rng;
+    reco_rng_seed(&rng, seed, 0);
+    reco_log_row *rows = calloc(CX_USERS * CX_SESSIONS * 40, sizeof *rows);
+    size_t n = 0;
+    for (uint64_t u = 0; u < CX_USERS; u++) {
+        const uint32_t pref = (uint32_t)reco_rng_below(&rng, 2);
+        for (uint64_t k = 0; k < CX_SESSIONS; k++) {
+            int64_t ts = 1000000 + (int64_t)k * 86400, start = ts;
+            for (uint32_t t = 0;; t++) {
+                reco_log_row *r = &rows[n++];
+                r->version = RECO_LOG_ROW_VERSION;
+                r->user = u;
+                r->session = k;
+                r->step = t;
+                r->timestamp = ts;
+                r->item = (int32_t)reco_rng_below(&rng, CX_NI);
+                const int click = reco_rng_bernoulli(&rng, (uint32_t)r->item % 2 == pref ? 0.85
+                                                                                       : 0.1);
+                r->feedback = click ? 1u << RECO_SIGNAL_CLICK : 0u;
+                ts += click ? 40 : 10;
+                r->exit = ts - start >= 120;
+                if (r->exit)
+                    break;
+            }
+        }
+    }
+    assert_int_equal(reco_log_append(log, rows, n), RECO_OK);
+    free(rows);
+    return log;
+}
+
+static void context_fit(reco_fit_report *rep, const reco_log *train, const reco_log *valid,
+                        int position, int elapsed, uint32_t long_len)
+{
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = CX_NI;
+    o.dim = 16;
+    o.lookback = CX_L;
+    o.ffn_dim = 32;
+    o.n_signals = 4;
+    o.max_batch = 128;
+    o.max_candidates = 8;
+    o.init_std = 0.2f;
+    o.seed = 5;
+    o.position = position;
+    o.elapsed = elapsed;
+    o.long_len = long_len;
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
+    fo.epochs = 12;
+    fo.batch_size = 64;
+    fo.lr = 3e-3;
+    fo.patience = 2;
+    *rep = (reco_fit_report)RECO_FIT_REPORT_INIT;
+    assert_int_equal(reco_fit_model(rep, m, train, valid, &fo), RECO_OK);
+    reco_model_free(m);
+}
+
+/* Each context input carries what only it can: without the elapsed time (and position) the
+ * exit is barely predictable, without the long-term history the click much less so. The
+ * step durations are recovered from the timestamps exactly (10 s, +30 s per click). */
+static void test_fit_uses_the_session_context(void **state)
+{
+    (void)state;
+    reco_log *log = context_log(17), *train = NULL, *valid = NULL;
+    assert_int_equal(reco_log_split(&train, &valid, log, 0.25, 3), RECO_OK);
+    reco_fit_report all, no_time, no_long;
+    context_fit(&all, train, valid, 1, 1, CX_H);
+    context_fit(&no_time, train, valid, 0, 0, CX_H);
+    context_fit(&no_long, train, valid, 1, 1, 0);
+    const size_t E = 4; /* the exit output */
+    print_message("context: exit AUC %.3f (without position and elapsed %.3f), click AUC %.3f "
+                  "(without the long-term history %.3f, popularity %.3f)\n", all.model[E].auc,
+                  no_time.model[E].auc, all.model[RECO_SIGNAL_CLICK].auc,
+                  no_long.model[RECO_SIGNAL_CLICK].auc, all.popularity[RECO_SIGNAL_CLICK].auc);
+    assert_true(all.model[E].auc > 0.9);
+    assert_true(all.model[E].auc > no_time.model[E].auc + 0.1);
+    assert_true(all.model[RECO_SIGNAL_CLICK].auc > no_long.model[RECO_SIGNAL_CLICK].auc + 0.03);
+    assert_true(all.model[RECO_SIGNAL_CLICK].auc > all.popularity[RECO_SIGNAL_CLICK].auc + 0.1);
+    /* step durations: every gap is 10 + 30 click */
+    assert_true(all.n_gaps > 1000);
+    assert_float_equal(all.step_seconds_base, 10.0, 1e-6);
+    assert_float_equal(all.step_seconds[RECO_SIGNAL_CLICK], 30.0, 1e-6);
+    assert_float_equal(all.step_seconds[RECO_SIGNAL_HIDE], 0.0, 1e-6); /* never seen */
+    /* no oracle in these logs */
+    assert_int_equal(all.has_oracle, 0);
+    assert_true(isnan(all.oracle[E].auc));
+    /* a version-1 report is never written past its end */
+    unsigned char raw[sizeof(reco_fit_report)];
+    memset(raw, 0xab, sizeof raw);
+    reco_fit_report *v1 = (reco_fit_report *)(void *)raw;
+    v1->version = 1;
+    v1->history_cap = 0;
+    v1->train_loss = v1->valid_loss = NULL;
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = CX_NI;
+    o.dim = 8;
+    o.lookback = CX_L;
+    o.ffn_dim = 8;
+    o.max_batch = 64;
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
+    fo.epochs = 1;
+    fo.batch_size = 64;
+    assert_int_equal(reco_fit_model(v1, m, train, valid, &fo), RECO_OK);
+    for (size_t i = offsetof(reco_fit_report, has_oracle); i < sizeof raw; i++)
+        assert_int_equal(raw[i], 0xab);
+    assert_int_equal(v1->epochs_run, 1);
+    reco_model_free(m);
+    reco_log_free(log);
+    reco_log_free(train);
+    reco_log_free(valid);
+}
+
 static void test_fit_stops_early_and_restores_the_best_checkpoint(void **state)
 {
     fit_data *d = *state;
@@ -661,6 +791,7 @@ int main(void)
         cmocka_unit_test(test_fit_metrics_auc_hand_cases),
         cmocka_unit_test(test_fit_metrics_log_loss_and_ece_hand_cases),
         cmocka_unit_test(test_fit_learns_history_dependent_clicks),
+        cmocka_unit_test(test_fit_uses_the_session_context),
         cmocka_unit_test(test_fit_stops_early_and_restores_the_best_checkpoint),
         cmocka_unit_test(test_fit_is_deterministic),
         cmocka_unit_test(test_fit_callback_can_stop_and_validation_is_optional),

@@ -16,6 +16,18 @@
  * flag. The same definition is used for the validation log (whose users are usually disjoint
  * from the training users, see reco_log_split()).
  *
+ * **Session context** (models with the version-2 inputs, @ref reco_model_options): the
+ * position is the row's `step`; the elapsed time is its timestamp minus that of its
+ * session's step 0 (0 if negative); the long-term history is the user's last H rows before
+ * the session's step 0 (H = the model's `long_len`), newest last, padded. User features
+ * (models with `user_dim` > 0) are the row's (a log of the same `user_dim`); item features
+ * are the model's own (reco_model_set_item_features()).
+ *
+ * **Step durations.** The report's `step_seconds_base` and `step_seconds` are the least-
+ * squares fit of the gap to the next step of the same session, `ts[r+1] - ts[r]`, against
+ * the row's signal bits: `gap ~ base + sum_f seconds[f] signal_f` — what a simulator needs
+ * to advance its clock (@ref reco_sim_options version 3).
+ *
  * **Training.** Each epoch draws a permutation of the training rows from the seeded
  * generator (`seed`, stream = epoch), takes the first `max_examples_per_epoch` of them (all
  * when 0) and runs mini-batches of `batch_size` (the last one may be smaller): loss and
@@ -38,6 +50,11 @@
  *   pos_{i,h} how many of them had output h, and `a = popularity_prior` (additive smoothing
  *   toward the global rate: a pseudo-observations at rate g_h; items never shown in training
  *   get g_h).
+ *
+ * **The oracle.** When the validation log carries the true probabilities (its oracle
+ * columns, written by a log generator from an env with probabilities(): the built-in world,
+ * a test env), the report gives the same metrics of the truth itself: the ceiling a model
+ * can reach on these rows (rows whose oracle value is NaN are left out of it).
  *
  * @code
  * reco_log *train = NULL, *valid = NULL;
@@ -162,14 +179,15 @@ typedef struct reco_fit_options {
     void *payload;           /**< Passed to @c progress; never read by the library. */
 } reco_fit_options;
 
-/** Current version of @ref reco_fit_report. @since 0.1 */
-#define RECO_FIT_REPORT_VERSION 1
+/** Current version of @ref reco_fit_report (2 added the oracle and the step durations).
+ *  @since 0.1 */
+#define RECO_FIT_REPORT_VERSION 2
 
 /** Initialiser for an empty @ref reco_fit_report of the current version, no history
  *  arrays. @since 0.1 */
 #define RECO_FIT_REPORT_INIT \
     { RECO_FIT_REPORT_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, {0}, {0}, {{0, 0, 0, 0}}, \
-      {{0, 0, 0, 0}}, {{0, 0, 0, 0}}, 0, NULL, NULL }
+      {{0, 0, 0, 0}}, {{0, 0, 0, 0}}, 0, NULL, NULL, 0, {{0, 0, 0, 0}}, 0, 0.0, {0} }
 
 /**
  * @brief Results of reco_fit_model(). The caller sets @c version and, optionally, the
@@ -198,6 +216,20 @@ typedef struct reco_fit_report {
     double *train_loss;    /**< Caller's array (or NULL): training loss of epoch e at [e-1],
                                 for the first @c history_cap epochs. */
     double *valid_loss;    /**< Caller's array (or NULL): validation loss per epoch. */
+    /* ---- version 2 (0.2) ---- */
+    /** 1 if the validation log carries the oracle (true probabilities): @c oracle is set.
+     *  @since 0.2 */
+    int has_oracle;
+    /** The truth's metrics on the validation rows (NaN entries when @c has_oracle is 0).
+     *  @since 0.2 */
+    reco_fit_metrics oracle[RECO_FIT_MAX_OUTPUTS];
+    /** Gaps to the next step of the same session in the training log that the step
+     *  durations are fitted on (0: none, and the durations are 0). @since 0.2 */
+    uint64_t n_gaps;
+    /** Seconds of a step with no signal: the fitted intercept. @since 0.2 */
+    double step_seconds_base;
+    /** Extra seconds of a step per signal f that is 1 (0 for signals never seen). @since 0.2 */
+    double step_seconds[RECO_LOG_MAX_SIGNALS];
 } reco_fit_report;
 
 /**
@@ -215,8 +247,8 @@ RECO_API int reco_fit_options_init(reco_fit_options *opts, unsigned int version)
  * @brief Train @p model on @p train, validating on @p valid after every epoch.
  *
  * Inputs are checked before anything changes: the logs' signal count must equal the model's
- * n_signals, every item must be below its n_items, the model must have no user features
- * (`user_dim` 0: logs carry none), and `batch_size` must not exceed its max_batch.
+ * n_signals, every item must be below its n_items, the logs' user features must be as wide
+ * as the model's (`user_dim`), and `batch_size` must not exceed its max_batch.
  *
  * On success the model holds the weights of the best epoch (the last epoch when @p valid is
  * NULL; then there is no early stopping and the checkpoint, if any, is written after every
