@@ -243,7 +243,11 @@ class FitReport(Structure):
                 ("model", FitMetrics * FIT_MAX_OUTPUTS),
                 ("global_rate", FitMetrics * FIT_MAX_OUTPUTS),
                 ("popularity", FitMetrics * FIT_MAX_OUTPUTS),
-                ("history_cap", c_uint32), ("train_loss", P_f64), ("valid_loss", P_f64)]
+                ("history_cap", c_uint32), ("train_loss", P_f64), ("valid_loss", P_f64),
+                # version 2
+                ("has_oracle", c_int), ("oracle", FitMetrics * FIT_MAX_OUTPUTS),
+                ("n_gaps", c_uint64), ("step_seconds_base", c_double),
+                ("step_seconds", c_double * 16)]
 
 
 class SimOptions(Structure):
