@@ -1,6 +1,6 @@
 /* Built-in policies (random, popularity, model greedy, model head) and the batched session
- * runner (see include/reco/policy.h). Policies allocate everything at creation; choose()
- * never allocates. */
+ * runner (see include/reco/policy.h). Policies allocate everything at creation; choose() and
+ * choose_states() never allocate. */
 #include <math.h>
 #include <string.h>
 
@@ -19,11 +19,13 @@ struct reco_policy_state {
     float *weights;      /* popularity: (n_weights) */
     uint32_t n_weights;
     const reco_model *model;
+    reco_model_options mo; /* model policies: the model's options */
+    int needs_context;     /* the model takes the position, elapsed time or long history */
     reco_workspace *ws;
     float w[MAX_HEADS];  /* model greedy: signal weights */
     uint32_t heads[MAX_HEADS];
     uint32_t n_sel;      /* heads scored */
-    uint32_t L, U, MB, MC;
+    uint32_t L, U, H, MB, MC; /* H: the model's long_len */
     int32_t *cand;       /* (MB, MC) packed candidates of one chunk */
     float *scores;       /* (MB, n_sel, MC) */
 };
@@ -127,8 +129,12 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
         memcpy(s->weights, o.item_weights, (size_t)o.n_item_weights * sizeof(float));
     } else if (o.kind == RECO_POLICY_MODEL_GREEDY || o.kind == RECO_POLICY_MODEL_HEAD) {
         s->model = o.model;
+        s->mo = mo;
+        s->mo.allocator = NULL; /* borrowed at creation only; never read again */
+        s->needs_context = mo.position || mo.elapsed || mo.long_len > 0;
         s->L = mo.lookback;
         s->U = mo.user_dim;
+        s->H = mo.long_len;
         s->MB = mo.max_batch;
         s->MC = mo.max_candidates;
         if (o.kind == RECO_POLICY_MODEL_GREEDY) {
@@ -166,6 +172,21 @@ static int check_common(const int32_t *candidates, const uint32_t *counts, uint3
             return reco__error_set(RECO_EINVAL, "%s: row %u has %u candidates (need 1..%u)", fn,
                                    i, counts[i], max_candidates);
     return RECO_OK;
+}
+
+/* The checks of a choose_states() call; `stride_out` receives the candidates' row stride
+ * (0 for one shared list). */
+static int check_states(size_t *stride_out, const reco_batch *states, const uint32_t *counts,
+                        uint32_t *index_out, const char *fn)
+{
+    if (states == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL states", fn);
+    int rc = reco__check_version(states->version, RECO_BATCH_VERSION, "reco_batch");
+    if (rc < 0)
+        return rc;
+    *stride_out = states->shared_candidates ? 0 : states->n_candidates;
+    return check_common(states->candidates, counts, index_out, states->n_candidates,
+                        states->size, fn);
 }
 
 static int choose_random(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
@@ -217,22 +238,32 @@ static float sigmoid(float z)
     return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
 }
 
-static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
-                        const float *features, const int32_t *candidates, const uint32_t *counts,
-                        uint32_t max_candidates, uint32_t n, void *payload)
+/* The state inputs of n rows, each in the model's widths: (n, L), (n, L), (n, U), (n), (n),
+ * (n, H), (n, H); the context ones may be NULL (the model then refuses if it needs them). */
+typedef struct state_rows {
+    const int32_t *items;
+    const uint32_t *fb;
+    const float *feat;
+    const uint32_t *steps;
+    const float *elapsed;
+    const int32_t *long_items;
+    const uint32_t *long_fb;
+} state_rows;
+
+/* Scores rows of candidates `stride` apart (0: one shared row) in chunks of max_batch rows
+ * and takes each row's argmax. */
+static int pick_model(uint32_t *index_out, reco_policy_state *s, const state_rows *r,
+                      const int32_t *candidates, size_t stride, const uint32_t *counts,
+                      uint32_t n, const char *fn)
 {
-    static const char fn[] = "model policy";
-    reco_policy_state *s = payload;
-    int rc = check_common(candidates, counts, index_out, max_candidates, n, fn);
-    if (rc < 0)
-        return rc;
-    if (items == NULL || feedback == NULL || (s->U > 0 && features == NULL))
+    if (r->items == NULL || r->fb == NULL || (s->U > 0 && r->feat == NULL))
         return reco__error_set(RECO_EINVAL, "%s: NULL state", fn);
     for (uint32_t i = 0; i < n; i++)
         if (counts[i] > s->MC)
             return reco__error_set(RECO_EINVAL, "%s: row %u has %u candidates; the model takes "
                                    "at most %u", fn, i, counts[i], s->MC);
-    const size_t L = s->L, U = s->U, K = s->n_sel;
+    const size_t L = s->L, U = s->U, H = s->H, K = s->n_sel;
+    int rc;
     for (uint32_t i0 = 0; i0 < n; i0 += s->MB) {
         const uint32_t k = n - i0 < s->MB ? n - i0 : s->MB;
         uint32_t C = 1;
@@ -241,7 +272,7 @@ static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_
                 C = counts[i0 + b];
         /* pack rows to a common width C, padding short rows with their first candidate */
         for (uint32_t b = 0; b < k; b++) {
-            const int32_t *src = candidates + (size_t)(i0 + b) * max_candidates;
+            const int32_t *src = candidates + (size_t)(i0 + b) * stride;
             int32_t *dst = s->cand + (size_t)b * C;
             memcpy(dst, src, counts[i0 + b] * sizeof(int32_t));
             for (uint32_t j = counts[i0 + b]; j < C; j++)
@@ -249,11 +280,16 @@ static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_
         }
         reco_batch batch = RECO_BATCH_INIT;
         batch.size = k;
-        batch.items = items + (size_t)i0 * L;
-        batch.feedback = feedback + (size_t)i0 * L;
-        batch.user_features = U > 0 ? features + (size_t)i0 * U : NULL;
+        batch.items = r->items + (size_t)i0 * L;
+        batch.feedback = r->fb + (size_t)i0 * L;
+        batch.user_features = U > 0 ? r->feat + (size_t)i0 * U : NULL;
         batch.n_candidates = C;
         batch.candidates = s->cand;
+        batch.steps = r->steps != NULL ? r->steps + i0 : NULL;
+        batch.elapsed = r->elapsed != NULL ? r->elapsed + i0 : NULL;
+        batch.long_items = H > 0 && r->long_items != NULL ? r->long_items + (size_t)i0 * H
+                                                          : NULL;
+        batch.long_feedback = H > 0 && r->long_fb != NULL ? r->long_fb + (size_t)i0 * H : NULL;
         if ((rc = reco_model_score(s->scores, s->model, s->ws, &batch, s->heads,
                                    (uint32_t)K)) < 0)
             return rc;
@@ -281,6 +317,47 @@ static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_
     return RECO_OK;
 }
 
+/* Version-1 entry: no session context reaches it, so a model that takes one is refused
+ * rather than fed a guess (steps 0 would read every history slot as this session's). */
+static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
+                        const float *features, const int32_t *candidates, const uint32_t *counts,
+                        uint32_t max_candidates, uint32_t n, void *payload)
+{
+    static const char fn[] = "model policy";
+    reco_policy_state *s = payload;
+    int rc = check_common(candidates, counts, index_out, max_candidates, n, fn);
+    if (rc < 0)
+        return rc;
+    if (s->needs_context)
+        return reco__error_set(RECO_EINVAL, "%s: the model takes the session context (%s), "
+                               "which choose() does not receive; call choose_states() (a "
+                               "version-2 reco_policy)", fn,
+                               s->mo.position ? "position" : s->mo.elapsed ? "elapsed time"
+                                                                           : "long-term history");
+    const state_rows r = {items, feedback, features, NULL, NULL, NULL, NULL};
+    return pick_model(index_out, s, &r, candidates, max_candidates, counts, n, fn);
+}
+
+static int choose_states_model(uint32_t *index_out, const reco_batch *states,
+                               const uint32_t *counts, void *payload)
+{
+    static const char fn[] = "model policy";
+    size_t stride = 0;
+    int rc = check_states(&stride, states, counts, index_out, fn);
+    if (rc < 0)
+        return rc;
+    state_rows r = {states->items, states->feedback, states->user_features, NULL, NULL, NULL,
+                    NULL};
+    if (states->version >= 2) {
+        r.steps = states->steps;
+        r.elapsed = states->elapsed;
+        r.long_items = states->long_items;
+        r.long_fb = states->long_feedback;
+    }
+    return pick_model(index_out, payload, &r, states->candidates, stride, counts, states->size,
+                      fn);
+}
+
 int reco_policy_get(reco_policy *out, reco_policy_state *state)
 {
     if (out == NULL || state == NULL)
@@ -291,7 +368,7 @@ int reco_policy_get(reco_policy *out, reco_policy_state *state)
     switch (state->kind) {
     case RECO_POLICY_RANDOM:
         out->name = "random";
-        out->choose = choose_random;
+        out->choose = choose_random; /* reads no state: no choose_states() */
         break;
     case RECO_POLICY_POPULARITY:
         out->name = "popularity";
@@ -300,6 +377,7 @@ int reco_policy_get(reco_policy *out, reco_policy_state *state)
     default:
         out->name = state->kind == RECO_POLICY_MODEL_HEAD ? "model-head" : "model-greedy";
         out->choose = choose_model;
+        out->choose_states = choose_states_model;
         out->lookback = state->L;
         out->user_dim = state->U;
         break;

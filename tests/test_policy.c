@@ -1,11 +1,12 @@
 /* reco_policy: each built-in policy picks what it should on hand-made inputs (popularity
  * argmax, model greedy = argmax of the weighted sigmoid sum computed naively, model head =
- * argmax of reco_model_score), no allocation in choose(), the batched session runner, and
- * bad inputs. Internal test: the runner's env is a simulator on a model whose heads ignore
+ * argmax of reco_model_score), no allocation in choose() or choose_states(), the batched
+ * session runner, and bad inputs. Internal test: the runner's env is a simulator on a model whose heads ignore
  * the state (head weights zeroed, item biases set). */
 #include <math.h>
 
 #include "test_common.h"
+#include "test_ctx_env.h"
 #include "model_private.h"
 #include "reco/policy.h"
 #include "reco/sim.h"
@@ -412,6 +413,99 @@ static void test_run_sessions(void **state)
     reco_model_free(m);
 }
 
+/* ---- the session context ----------------------------------------------------------------- */
+
+static reco_policy_state *greedy_state(const reco_model *m, const reco_allocator *alloc)
+{
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.allocator = alloc;
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    po.model = m;
+    po.signal_weights = ctx_weights;
+    reco_policy_state *ps = NULL;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    return ps;
+}
+
+static const uint64_t ctx_users[5] = {0, 1, 2, 3, 4};
+
+/* choose_states() called directly: each row's choice is a direct reco_model_score of that row
+ * with its context, in chunks of max_batch, without allocating; choose() (no context)
+ * refuses a model that takes one. */
+static void test_policy_choose_states_direct(void **state)
+{
+    (void)state;
+    reco_model *m = ctx_model(1, 1, CTX_H);
+    reco_policy_state *ps = greedy_state(m, &counting);
+    reco_policy pol;
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_int_equal(pol.version, RECO_POLICY_VERSION);
+    assert_non_null(pol.choose_states);
+    enum { R = 5 };
+    int32_t items[R * CTX_L], li[R * CTX_H], cand[R * CTX_MAXC], shared[R * CTX_MAXC];
+    uint32_t fb[R * CTX_L], lf[R * CTX_H], steps[R], counts[R], idx[R], idx2[R];
+    float feat[R * CTX_U], elapsed[R];
+    for (uint32_t i = 0; i < R; i++) {
+        const uint64_t u = ctx_users[i];
+        const uint32_t t = i % 3;
+        ctx_window(items + i * CTX_L, fb + i * CTX_L, u, t);
+        ctx_features(feat + i * CTX_U, u);
+        ctx_long(li + i * CTX_H, lf + i * CTX_H, u);
+        steps[i] = ctx_steps(u, t);
+        elapsed[i] = ctx_elapsed(u, t);
+        counts[i] = ctx_n_candidates(u, t);
+        for (uint32_t j = 0; j < CTX_MAXC; j++)
+            cand[i * CTX_MAXC + j] = j < counts[i] ? ctx_candidate(u, t, j) : -99;
+    }
+    reco_batch b = RECO_BATCH_INIT;
+    b.size = R;
+    b.items = items;
+    b.feedback = fb;
+    b.user_features = feat;
+    b.n_candidates = CTX_MAXC;
+    b.candidates = cand;
+    b.steps = steps;
+    b.elapsed = elapsed;
+    b.long_items = li;
+    b.long_feedback = lf;
+    const size_t before = allocs;
+    assert_int_equal(pol.choose_states(idx, &b, counts, pol.payload), RECO_OK);
+    assert_int_equal(allocs, before); /* choose_states() never allocates */
+    for (uint32_t i = 0; i < R; i++)
+        assert_int_equal(idx[i], ctx_expected_choice(m, ctx_users[i], i % 3, 1));
+    /* one shared candidate list: the same as that list in every row */
+    for (uint32_t i = 0; i < R; i++) {
+        counts[i] = ctx_n_candidates(0, 0);
+        for (uint32_t j = 0; j < CTX_MAXC; j++)
+            shared[i * CTX_MAXC + j] = cand[j];
+    }
+    b.candidates = shared;
+    assert_int_equal(pol.choose_states(idx, &b, counts, pol.payload), RECO_OK);
+    b.candidates = cand;
+    b.shared_candidates = 1;
+    assert_int_equal(pol.choose_states(idx2, &b, counts, pol.payload), RECO_OK);
+    assert_memory_equal(idx, idx2, sizeof idx);
+    b.shared_candidates = 0;
+    /* without the context the model cannot score: a version-1 batch, and choose() */
+    reco_batch v1 = b;
+    v1.version = 1;
+    assert_reco_error(pol.choose_states(idx, &v1, counts, pol.payload), RECO_EINVAL, "steps");
+    assert_reco_error(pol.choose(idx, items, fb, feat, cand, counts, CTX_MAXC, R, pol.payload),
+                      RECO_EINVAL, "choose_states");
+    assert_reco_error(pol.choose_states(idx, NULL, counts, pol.payload), RECO_EINVAL, "NULL");
+    b.version = RECO_BATCH_VERSION + 1;
+    assert_reco_error(pol.choose_states(idx, &b, counts, pol.payload), RECO_EVERSION,
+                      "reco_batch");
+    reco_policy_free(ps);
+    reco_model_free(m);
+
+    /* random and popularity read no state: choose() only */
+    assert_int_equal(reco_policy_create(&ps, NULL), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_null(pol.choose_states);
+    reco_policy_free(ps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_model_policies),
         cmocka_unit_test(test_policy_bad_options),
         cmocka_unit_test(test_run_sessions),
+        cmocka_unit_test(test_policy_choose_states_direct),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,14 @@
  * Every argmax breaks ties by the lower candidate index. reco_run_sessions() plays a list of
  * sessions to their end with a policy, all of the env's slots stepping together.
  *
+ * **The whole state.** A model may take more than the window of recent interactions: user
+ * features, the position in the session, the elapsed time and a long-term history (the
+ * session context, @ref reco_model_options version 2). The model policies implement a
+ * version-2 policy's choose_states(), which takes the whole state as one @ref reco_batch, and
+ * score with every input their model takes. A version-1
+ * policy (or one without choose_states()) gets choose(), which has the window and the user
+ * features only.
+ *
  * @code
  * reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
  * po.kind = RECO_POLICY_MODEL_GREEDY;
@@ -37,7 +45,8 @@
  *
  * **Memory.** reco_policy_create() allocates everything a built-in policy needs (for model
  * policies a scoring workspace and buffers for the model's max_batch x max_candidates
- * scores); choose() never allocates. reco_run_sessions() allocates its buffers for the call.
+ * scores); choose() and choose_states() never allocate. reco_run_sessions() allocates its
+ * buffers for the call.
  *
  * @par Thread safety
  * One thread at a time per @ref reco_policy_state (the random stream and the scratch are
@@ -92,12 +101,16 @@ typedef struct reco_policy {
     void *payload; /**< Passed back to choose(); never read by the library. */
     /**
      * Version 2; may be NULL. The same choice with the whole state: when set, runners call
-     * it instead of choose(). `states` holds the n rows (its `size`) with everything the
-     * env gives — the window, user features and, from a version-3 env, the session context
-     * (steps, elapsed time, long-term history; from an env without context(), steps are the
-     * runner's count, elapsed 0 and the long-term history pads) — and as candidates the
-     * (n, max_candidates) matrix (`n_candidates` = max_candidates, not shared); row i has
-     * counts[i] valid entries. @since 0.2
+     * it instead of choose() (they read it only from a struct of version >= 2; a copy of a
+     * built-in policy whose choose() is replaced must clear it too). `states` holds the n
+     * rows (its `size`) with everything the env gives — the window, user features and, from
+     * a version-3 env, the session context (steps, elapsed time, long-term history of the
+     * env's `long_len` slots; from an env without context(), steps are the runner's count,
+     * elapsed 0 and the long-term history pads; from an env of version < 3, long_items and
+     * long_feedback are NULL) — and as candidates the (n, max_candidates) matrix
+     * (`n_candidates` = max_candidates, not shared); row i has counts[i] valid entries. The
+     * batch and its arrays are borrowed for the call. Returns as choose().
+     * @since 0.2
      */
     int (*choose_states)(uint32_t *index_out, const reco_batch *states, const uint32_t *counts,
                          void *payload);
@@ -177,7 +190,19 @@ RECO_API void reco_policy_free(reco_policy_state *state);
  * @brief Fill @p out with the @ref reco_policy callbacks of a built-in policy.
  *
  * Its name is "random", "popularity", "model-greedy" or "model-head"; model policies set
- * @ref reco_policy::lookback and @ref reco_policy::user_dim to the model's.
+ * @ref reco_policy::lookback and @ref reco_policy::user_dim to the model's. @p out is a
+ * struct of the current version (all of it is written).
+ *
+ * Model policies set both callbacks (since 0.2). choose_states() scores the candidates with
+ * every input the model takes: the window, the user features and the session context of
+ * the batch (`steps`, `elapsed`, `long_items` / `long_feedback` of the model's `long_len`
+ * slots; a version-1 batch has none). The batch's rows must have the model's widths;
+ * candidates may also be one shared list. choose() has no session context: when the model
+ * takes the position, the elapsed time or a long-term history it fails with
+ * @ref RECO_EINVAL (rather than guess a step count of 0, which would read every history slot
+ * as the current session's) and the caller must use choose_states(); for other models both
+ * give the same choices. Random and popularity read no state and leave
+ * choose_states() NULL.
  * @param[out] out    the policy; its payload is @p state, which must outlive its use.
  * @param[in]  state  the state.
  * @return @ref RECO_OK or @ref RECO_EINVAL.
