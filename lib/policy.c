@@ -1,12 +1,15 @@
 /* Built-in policies (random, popularity, model greedy, model head) and the batched session
  * runner (see include/reco/policy.h). Policies allocate everything at creation; choose() and
- * choose_states() never allocate. */
+ * choose_states() never allocate. The runner reads states through lib/state.c, as every
+ * loop that plays sessions does. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc_private.h"
 #include "env_private.h"
 #include "error_private.h"
+#include "policy_private.h"
 #include "reco/policy.h"
 #include "reco/rng.h"
 
@@ -19,7 +22,7 @@ struct reco_policy_state {
     float *weights;      /* popularity: (n_weights) */
     uint32_t n_weights;
     const reco_model *model;
-    reco_model_options mo; /* model policies: the model's options */
+    reco_model_options mo; /* model policies: the model's options, for the env check */
     int needs_context;     /* the model takes the position, elapsed time or long history */
     reco_workspace *ws;
     float w[MAX_HEADS];  /* model greedy: signal weights */
@@ -385,6 +388,40 @@ int reco_policy_get(reco_policy *out, reco_policy_state *state)
     return RECO_OK;
 }
 
+int reco__policy_check(const reco_policy *policy, const reco_env *env, const char *fn,
+                       const char *who)
+{
+    if (policy->version < 1 || policy->version > RECO_POLICY_VERSION || policy->choose == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: %s is not a valid reco_policy (version or "
+                               "callback)", fn, who);
+    if ((policy->lookback != 0 && policy->lookback != env->lookback) ||
+        (policy->user_dim != 0 && policy->user_dim != env->user_dim))
+        return reco__error_set(RECO_EINVAL, "%s: %s expects lookback %u and user_dim %u; the "
+                               "env has %u and %u", fn, who, policy->lookback,
+                               policy->user_dim, env->lookback, env->user_dim);
+    /* A built-in model policy (recognised by its callback) names its model: check the model
+     * itself, whose long-term history and context are not in the reco_policy struct. */
+    if (policy->choose != choose_model)
+        return RECO_OK;
+    const reco_policy_state *s = policy->payload;
+    reco_model_options mo = s->mo;
+    /* A model without user features reads none: it plays in an env that has them, as the
+     * struct's user_dim of 0 says (and as in 0.1). */
+    if (mo.user_dim == 0)
+        mo.user_dim = env->user_dim;
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "%s: %s", fn, who);
+    int rc = reco__states_check_model(env, &mo, prefix);
+    if (rc < 0)
+        return rc;
+    if (s->needs_context && (policy->version < 2 || policy->choose_states == NULL))
+        return reco__error_set(RECO_EINVAL, "%s: %s is a model policy whose model takes the "
+                               "session context, but the struct is version %u without "
+                               "choose_states(), and choose() does not receive the context",
+                               fn, who, policy->version);
+    return RECO_OK;
+}
+
 /* ---- the runner ------------------------------------------------------------------------ */
 
 int reco_run_options_init(reco_run_options *opts, unsigned int version)
@@ -402,10 +439,10 @@ int reco_run_options_init(reco_run_options *opts, unsigned int version)
 
 typedef struct run_bufs {
     uint32_t *sess, *len, *act, *reset_slots, *idx, *counts, *fb;
+    uint32_t *known; /* (P) steps of each running row, for envs without context() */
     uint64_t *reset_users;
-    int32_t *items, *cand, *shown;
-    uint32_t *hfb;
-    float *feat, *reward;
+    int32_t *cand, *shown;
+    float *reward;
     int *done;
     reco_run_step *rec;
 } run_bufs;
@@ -433,14 +470,8 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     int env_rc = reco__check_session_env(env, fn);
     if (env_rc < 0)
         return env_rc;
-    if (policy->version < 1 || policy->version > RECO_POLICY_VERSION || policy->choose == NULL)
-        return reco__error_set(RECO_EINVAL, "%s: the policy is not a valid reco_policy "
-                               "(version or callback)", fn);
-    if ((policy->lookback != 0 && policy->lookback != env->lookback) ||
-        (policy->user_dim != 0 && policy->user_dim != env->user_dim))
-        return reco__error_set(RECO_EINVAL, "%s: the policy expects lookback %u and user_dim "
-                               "%u; the env has %u and %u", fn, policy->lookback,
-                               policy->user_dim, env->lookback, env->user_dim);
+    if ((env_rc = reco__policy_check(policy, env, fn, "the policy")) < 0)
+        return env_rc;
     if (o.max_candidates < 1 || o.max_candidates > (1u << 20))
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "run.max_candidates",
                                   "%u is out of range [1, 1048576]", o.max_candidates);
@@ -455,9 +486,12 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     int rc = reco__allocator_resolve(&a, o.allocator);
     if (rc < 0)
         return rc;
-    const size_t L = env->lookback, U = env->user_dim, C = o.max_candidates;
+    const size_t C = o.max_candidates;
     run_bufs b;
     memset(&b, 0, sizeof b);
+    reco__states sts;
+    if ((rc = reco__states_init(&sts, &a, env, P)) < 0)
+        return rc;
     b.sess = reco__calloc(&a, P, sizeof(uint32_t));
     b.len = reco__calloc(&a, P, sizeof(uint32_t));
     b.act = reco__calloc(&a, P, sizeof(uint32_t));
@@ -466,9 +500,7 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     b.idx = reco__calloc(&a, P, sizeof(uint32_t));
     b.counts = reco__calloc(&a, P, sizeof(uint32_t));
     b.fb = reco__calloc(&a, P, sizeof(uint32_t));
-    b.items = reco__calloc(&a, (size_t)P * L, sizeof(int32_t));
-    b.hfb = reco__calloc(&a, (size_t)P * L, sizeof(uint32_t));
-    b.feat = U > 0 ? reco__calloc(&a, (size_t)P * U, sizeof(float)) : NULL;
+    b.known = reco__calloc(&a, P, sizeof(uint32_t));
     b.cand = reco__calloc(&a, (size_t)P * C, sizeof(int32_t));
     b.shown = reco__calloc(&a, P, sizeof(int32_t));
     b.reward = reco__calloc(&a, P, sizeof(float));
@@ -480,9 +512,8 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
                                                               : RECO_RUN_MAX_SIGNALS;
     if (b.sess == NULL || b.len == NULL || b.act == NULL ||
         b.reset_slots == NULL || b.reset_users == NULL || b.idx == NULL || b.counts == NULL ||
-        b.fb == NULL || b.items == NULL || b.hfb == NULL || (U > 0 && b.feat == NULL) ||
-        b.cand == NULL || b.shown == NULL || b.reward == NULL || b.done == NULL ||
-        b.rec == NULL) {
+        b.fb == NULL || b.known == NULL || b.cand == NULL || b.shown == NULL ||
+        b.reward == NULL || b.done == NULL || b.rec == NULL) {
         rc = RECO_ENOMEM;
         goto done;
     }
@@ -503,8 +534,9 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
         memset(return_out, 0, (size_t)n_users * sizeof(float));
     while (n_act > 0) {
         /* b.act lists the running slots; b.sess / b.len are indexed by slot */
-        if ((rc = env->observe(b.items, b.hfb, U > 0 ? b.feat : NULL, b.act, n_act,
-                               env->payload)) < 0 ||
+        for (uint32_t i = 0; i < n_act; i++)
+            b.known[i] = b.len[b.act[i]];
+        if ((rc = reco__states_observe(&sts, env, b.act, n_act, b.known)) < 0 ||
             (rc = env->candidates(b.cand, b.counts, (uint32_t)C, b.act, n_act,
                                   env->payload)) < 0)
             goto done;
@@ -514,8 +546,8 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
                                      "(need 1..%zu)", fn, b.act[i], b.counts[i], C);
                 goto done;
             }
-        if ((rc = policy->choose(b.idx, b.items, b.hfb, U > 0 ? b.feat : NULL, b.cand,
-                                 b.counts, (uint32_t)C, n_act, policy->payload)) < 0)
+        if ((rc = reco__policy_choose(b.idx, policy, &sts, b.cand, b.counts, (uint32_t)C,
+                                      n_act)) < 0)
             goto done;
         for (uint32_t i = 0; i < n_act; i++) {
             if (b.idx[i] >= b.counts[i]) {
@@ -580,9 +612,9 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     rc = RECO_OK;
 done:;
     void *all[] = {b.sess, b.len, b.act, b.reset_slots, b.reset_users, b.idx,
-                   b.counts, b.fb, b.items, b.hfb, b.feat, b.cand, b.shown, b.reward, b.done,
-                   b.rec};
+                   b.counts, b.fb, b.known, b.cand, b.shown, b.reward, b.done, b.rec};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         reco__free(&a, all[i]);
+    reco__states_free(&sts);
     return rc;
 }

@@ -16,13 +16,13 @@
 #include "test_common.h"
 
 enum {
-    CTX_NI = 30,   /* items */
-    CTX_L = 4,     /* lookback */
-    CTX_U = 2,     /* user features */
-    CTX_H = 3,     /* long-term history */
-    CTX_F = 4,     /* signals */
+    CTX_NI = 30, /* items */
+    CTX_L = 4,   /* lookback */
+    CTX_U = 2,   /* user features */
+    CTX_H = 3,   /* long-term history */
+    CTX_F = 4,   /* signals */
     CTX_SLOTS = 3,
-    CTX_MAXC = 8,  /* most candidates a row has */
+    CTX_MAXC = 8, /* most candidates a row has */
     CTX_LOG = 1024
 };
 
@@ -103,7 +103,7 @@ static inline int ctx_reset(const uint32_t *slots, const uint64_t *users, uint32
 }
 
 static inline int ctx_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
-                       uint32_t n, void *payload)
+                              uint32_t n, void *payload)
 {
     ctx_env *e = payload;
     assert_non_null(feat);
@@ -117,8 +117,8 @@ static inline int ctx_observe(int32_t *items, uint32_t *fb, float *feat, const u
     return RECO_OK;
 }
 
-static inline int ctx_context(uint32_t *steps, float *elapsed, int32_t *long_items, uint32_t *long_fb,
-                       const uint32_t *slots, uint32_t n, void *payload)
+static inline int ctx_context(uint32_t *steps, float *elapsed, int32_t *long_items,
+                              uint32_t *long_fb, const uint32_t *slots, uint32_t n, void *payload)
 {
     ctx_env *e = payload;
     e->n_context++;
@@ -140,7 +140,7 @@ static inline int ctx_context(uint32_t *steps, float *elapsed, int32_t *long_ite
 }
 
 static inline int ctx_candidates(int32_t *items, uint32_t *count, uint32_t max_candidates,
-                          const uint32_t *slots, uint32_t n, void *payload)
+                                 const uint32_t *slots, uint32_t n, void *payload)
 {
     ctx_env *e = payload;
     for (uint32_t i = 0; i < n; i++) {
@@ -155,7 +155,7 @@ static inline int ctx_candidates(int32_t *items, uint32_t *count, uint32_t max_c
 }
 
 static inline int ctx_step(uint32_t *fb, float *reward, int *done, const uint32_t *slots,
-                    const int32_t *items, uint32_t n, void *payload)
+                           const int32_t *items, uint32_t n, void *payload)
 {
     ctx_env *e = payload;
     for (uint32_t i = 0; i < n; i++) {
@@ -295,16 +295,16 @@ static inline void ctx_check_log(const ctx_env *e, const reco_model *m, uint32_t
 
 typedef struct ctx_recorder {
     const ctx_env *env;
-    int with_context;   /* what the env gives */
-    uint32_t long_len;  /* the env's long_len as the runner reads it (0 for a version-2 env) */
+    int with_context;  /* what the env gives */
+    uint32_t long_len; /* the env's long_len as the runner reads it (0 for a version-2 env) */
     uint32_t max_candidates;
     uint32_t calls, rows;
 } ctx_recorder;
 
 /* Checks every row against the script at the slot the runner observed, and picks the last
  * candidate. */
-static inline int ctx_record_states(uint32_t *index_out, const reco_batch *s, const uint32_t *counts,
-                             void *payload)
+static inline int ctx_record_states(uint32_t *index_out, const reco_batch *s,
+                                    const uint32_t *counts, void *payload)
 {
     ctx_recorder *r = payload;
     const ctx_env *e = r->env;
@@ -360,9 +360,9 @@ static inline int ctx_record_states(uint32_t *index_out, const reco_batch *s, co
 
 /* choose() of the recording policy: a runner must not call it when choose_states() is set. */
 static inline int ctx_choose_forbidden(uint32_t *index_out, const int32_t *items,
-                                const uint32_t *feedback, const float *features,
-                                const int32_t *candidates, const uint32_t *counts,
-                                uint32_t max_candidates, uint32_t n, void *payload)
+                                       const uint32_t *feedback, const float *features,
+                                       const int32_t *candidates, const uint32_t *counts,
+                                       uint32_t max_candidates, uint32_t n, void *payload)
 {
     (void)index_out, (void)items, (void)feedback, (void)features, (void)candidates;
     (void)counts, (void)max_candidates, (void)n, (void)payload;
@@ -372,7 +372,7 @@ static inline int ctx_choose_forbidden(uint32_t *index_out, const int32_t *items
 
 /* A choose_states() a runner must not read: put in a version-1 struct. */
 static inline int ctx_choose_states_forbidden(uint32_t *index_out, const reco_batch *states,
-                                       const uint32_t *counts, void *payload)
+                                              const uint32_t *counts, void *payload)
 {
     (void)index_out, (void)states, (void)counts, (void)payload;
     fail_msg("choose_states() read from a version-1 reco_policy");
@@ -381,8 +381,8 @@ static inline int ctx_choose_states_forbidden(uint32_t *index_out, const reco_ba
 
 /* A context() a runner must not read: put in a version-2 env. */
 static inline int ctx_context_forbidden(uint32_t *steps, float *elapsed, int32_t *long_items,
-                                 uint32_t *long_fb, const uint32_t *slots, uint32_t n,
-                                 void *payload)
+                                        uint32_t *long_fb, const uint32_t *slots, uint32_t n,
+                                        void *payload)
 {
     (void)steps, (void)elapsed, (void)long_items, (void)long_fb, (void)slots, (void)n;
     (void)payload;

@@ -22,9 +22,10 @@
  *
  * **The whole state.** A model may take more than the window of recent interactions: user
  * features, the position in the session, the elapsed time and a long-term history (the
- * session context, @ref reco_model_options version 2). The model policies implement a
- * version-2 policy's choose_states(), which takes the whole state as one @ref reco_batch, and
- * score with every input their model takes. A version-1
+ * session context, @ref reco_model_options version 2). The runners (reco_run_sessions(),
+ * reco_eval_run()) read each state with the env's observe() and, from a version-3 env,
+ * context(), and hand it to a version-2 policy's choose_states() as one @ref reco_batch; the
+ * model policies implement it and score with every input their model takes. A version-1
  * policy (or one without choose_states()) gets choose(), which has the window and the user
  * features only.
  *
@@ -201,7 +202,8 @@ RECO_API void reco_policy_free(reco_policy_state *state);
  * takes the position, the elapsed time or a long-term history it fails with
  * @ref RECO_EINVAL (rather than guess a step count of 0, which would read every history slot
  * as the current session's) and the caller must use choose_states(); for other models both
- * give the same choices. Random and popularity read no state and leave
+ * give the same choices. The runners check a model policy's model against the env before
+ * playing (see reco_run_sessions()). Random and popularity read no state and leave
  * choose_states() NULL.
  * @param[out] out    the policy; its payload is @p state, which must outlive its use.
  * @param[in]  state  the state.
@@ -289,20 +291,31 @@ RECO_API int reco_run_options_init(reco_run_options *opts, unsigned int version)
  * soon as its own ends; every step observes, asks for candidates, lets the policy choose and
  * steps all running slots at once (one batched call of each). A session ends when step()
  * reports done (exit or truncation) or after `max_steps` steps.
+ *
+ * The states are read with observe() and, when the env has it (version 3), context(), and a
+ * version-2 policy with choose_states() receives them whole (see
+ * @ref reco_policy::choose_states; since 0.2); other policies get choose(). A built-in model
+ * policy's model is checked against the env first: the same lookback, the same user
+ * features (or none), a long-term history of the env's `long_len` slots, and a context()
+ * callback when the model takes the elapsed time or a long-term history (a model that takes
+ * only the position gets the runner's step counts from an env without one); and its struct
+ * must be of version 2 when the model takes any session context.
  * @param[in,out] out         its @c version must be set (@ref RECO_RUN_STATS_INIT); receives
  *                            the totals; may be NULL.
  * @param[out]    depth_out   (n_users) steps of each session, or NULL.
  * @param[out]    return_out  (n_users) sum of each session's rewards, or NULL.
  * @param[in]     env         the environment; its slots `0 .. parallel-1` are used.
  * @param[in]     policy      the policy; its lookback and user_dim, when not 0, must equal
- *                            the env's.
+ *                            the env's; read up to the fields of its version.
  * @param[in]     users       (n_users) what reset() receives for each session.
  * @param[in]     n_users     number of sessions, >= 1.
  * @param[in]     opts        options, or NULL for the defaults.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, bad versions of the env or policy,
- *         mismatched sizes, bad options, an env row with no candidates or more than asked, a
- *         chosen index out of range); @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a
- *         callback. On error the outputs are unspecified and the env's slots may be mid-session.
+ *         mismatched sizes, a model policy whose model cannot read the env's states — the
+ *         message names both sides, e.g. both long-term history lengths —, bad options, an env
+ *         row with no candidates or more than asked, a chosen index out of range);
+ *         @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a callback. On error the
+ *         outputs are unspecified and the env's slots may be mid-session.
  * @par Thread safety
  * The env and the policy are called from the calling thread only.
  * @since 0.1
