@@ -13,6 +13,7 @@
 #include "error_private.h"
 #include "eval_private.h"
 #include "file_private.h"
+#include "policy_private.h"
 #include "reco/eval.h"
 
 /* Topics are counted in a per-slot bitmap of (max topic + 1) bits, cleared at each session's
@@ -193,10 +194,11 @@ typedef struct eval_bufs {
     uint64_t *reset_users;
     uint64_t *seen;              /* (P, W) topic bitmaps */
     size_t W;
-    int32_t *items, *cand, *shown;
-    uint32_t *hfb;
-    float *feat, *reward;
+    uint32_t *known;             /* (P) steps of each running row, for envs without context() */
+    int32_t *cand, *shown;
+    float *reward;
     int *done;
+    reco__states st;             /* the running rows' states (lib/state.c) */
 } eval_bufs;
 
 typedef struct run_ctx {
@@ -228,7 +230,7 @@ static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint3
     const reco_eval_options *o = c->o;
     eval_bufs *b = &c->b;
     const uint32_t P = c->P, N = c->n_users;
-    const size_t U = env->user_dim, C = o->max_candidates;
+    const size_t C = o->max_candidates;
     const size_t base = (size_t)pi * N;
     const uint32_t lw_bit = o->long_watch_signal;
     const int hide_bit = o->hide_signal;
@@ -244,8 +246,9 @@ static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint3
     const uint64_t report_every = N / 100 > 0 ? N / 100 : 1;
     uint64_t finished = 0, next_report = report_every;
     while (n_act > 0) {
-        if ((rc = env->observe(b->items, b->hfb, U > 0 ? b->feat : NULL, b->act, n_act,
-                               env->payload)) < 0 ||
+        for (uint32_t i = 0; i < n_act; i++)
+            b->known[i] = b->len[b->act[i]];
+        if ((rc = reco__states_observe(&b->st, env, b->act, n_act, b->known)) < 0 ||
             (rc = env->candidates(b->cand, b->counts, (uint32_t)C, b->act, n_act,
                                   env->payload)) < 0)
             return rc;
@@ -253,8 +256,8 @@ static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint3
             if (b->counts[i] == 0 || b->counts[i] > C)
                 return reco__error_set(RECO_EINVAL, "%s: the env gave slot %u %u candidates "
                                        "(need 1..%zu)", fn, b->act[i], b->counts[i], C);
-        if ((rc = policy->choose(b->idx, b->items, b->hfb, U > 0 ? b->feat : NULL, b->cand,
-                                 b->counts, (uint32_t)C, n_act, policy->payload)) < 0)
+        if ((rc = reco__policy_choose(b->idx, policy, &b->st, b->cand, b->counts, (uint32_t)C,
+                                      n_act)) < 0)
             return rc;
         for (uint32_t i = 0; i < n_act; i++) {
             if (b->idx[i] >= b->counts[i])
@@ -321,10 +324,11 @@ static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint3
 static void free_bufs(const reco_allocator *a, eval_bufs *b)
 {
     void *all[] = {b->sess, b->len, b->act, b->reset_slots, b->idx, b->counts, b->fb,
-                   b->lw, b->hides, b->ntop, b->ret, b->reset_users, b->seen, b->items,
-                   b->cand, b->shown, b->hfb, b->feat, b->reward, b->done};
+                   b->lw, b->hides, b->ntop, b->ret, b->reset_users, b->seen, b->known,
+                   b->cand, b->shown, b->reward, b->done};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         reco__free(a, all[i]);
+    reco__states_free(&b->st);
 }
 
 int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *policies,
@@ -353,15 +357,10 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
     if (env_rc < 0)
         return env_rc;
     for (uint32_t p = 0; p < n_policies; p++) {
-        const reco_policy *pol = &policies[p];
-        if (pol->version < 1 || pol->version > RECO_POLICY_VERSION || pol->choose == NULL)
-            return reco__error_set(RECO_EINVAL, "%s: policy %u is not a valid reco_policy "
-                                   "(version or callback)", fn, p);
-        if ((pol->lookback != 0 && pol->lookback != env->lookback) ||
-            (pol->user_dim != 0 && pol->user_dim != env->user_dim))
-            return reco__error_set(RECO_EINVAL, "%s: policy %u expects lookback %u and "
-                                   "user_dim %u; the env has %u and %u", fn, p, pol->lookback,
-                                   pol->user_dim, env->lookback, env->user_dim);
+        char who[32];
+        snprintf(who, sizeof who, "policy %u", p);
+        if ((env_rc = reco__policy_check(&policies[p], env, fn, who)) < 0)
+            return env_rc;
     }
     uint32_t max_topic = 0;
     int rc = validate(&o, env, &max_topic);
@@ -402,7 +401,7 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
     c.n_users = n_users;
     c.P = P;
     eval_bufs *b = &c.b;
-    const size_t L = env->lookback, U = env->user_dim, C = o.max_candidates;
+    const size_t C = o.max_candidates;
     b->W = e->has_topics ? (size_t)(max_topic >> 6) + 1 : 0;
     b->sess = reco__calloc(&a, P, sizeof(uint32_t));
     b->len = reco__calloc(&a, P, sizeof(uint32_t));
@@ -417,9 +416,8 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
     b->ret = reco__calloc(&a, P, sizeof(double));
     b->reset_users = reco__calloc(&a, P, sizeof(uint64_t));
     b->seen = b->W > 0 ? reco__calloc(&a, (size_t)P * b->W, sizeof(uint64_t)) : NULL;
-    b->items = reco__calloc(&a, (size_t)P * L, sizeof(int32_t));
-    b->hfb = reco__calloc(&a, (size_t)P * L, sizeof(uint32_t));
-    b->feat = U > 0 ? reco__calloc(&a, (size_t)P * U, sizeof(float)) : NULL;
+    b->known = reco__calloc(&a, P, sizeof(uint32_t));
+    const int st_rc = reco__states_init(&b->st, &a, env, P);
     b->cand = reco__calloc(&a, (size_t)P * C, sizeof(int32_t));
     b->shown = reco__calloc(&a, P, sizeof(int32_t));
     b->reward = reco__calloc(&a, P, sizeof(float));
@@ -429,7 +427,7 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
         b->act == NULL || b->reset_slots == NULL || b->idx == NULL || b->counts == NULL ||
         b->fb == NULL || b->lw == NULL || b->hides == NULL || b->ntop == NULL ||
         b->ret == NULL || b->reset_users == NULL || (b->W > 0 && b->seen == NULL) ||
-        b->items == NULL || b->hfb == NULL || (U > 0 && b->feat == NULL) || b->cand == NULL ||
+        b->known == NULL || st_rc < 0 || b->cand == NULL ||
         b->shown == NULL || b->reward == NULL || b->done == NULL) {
         rc = RECO_ENOMEM;
         goto fail;

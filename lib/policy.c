@@ -1,12 +1,15 @@
 /* Built-in policies (random, popularity, model greedy, model head) and the batched session
- * runner (see include/reco/policy.h). Policies allocate everything at creation; choose()
- * never allocates. */
+ * runner (see include/reco/policy.h). Policies allocate everything at creation; choose() and
+ * choose_states() never allocate. The runner reads states through lib/state.c, as every
+ * loop that plays sessions does. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc_private.h"
 #include "env_private.h"
 #include "error_private.h"
+#include "policy_private.h"
 #include "reco/policy.h"
 #include "reco/rng.h"
 
@@ -19,11 +22,13 @@ struct reco_policy_state {
     float *weights;      /* popularity: (n_weights) */
     uint32_t n_weights;
     const reco_model *model;
+    reco_model_options mo; /* model policies: the model's options, for the env check */
+    int needs_context;     /* the model takes the position, elapsed time or long history */
     reco_workspace *ws;
     float w[MAX_HEADS];  /* model greedy: signal weights */
     uint32_t heads[MAX_HEADS];
     uint32_t n_sel;      /* heads scored */
-    uint32_t L, U, MB, MC;
+    uint32_t L, U, H, MB, MC; /* H: the model's long_len */
     int32_t *cand;       /* (MB, MC) packed candidates of one chunk */
     float *scores;       /* (MB, n_sel, MC) */
 };
@@ -127,8 +132,12 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
         memcpy(s->weights, o.item_weights, (size_t)o.n_item_weights * sizeof(float));
     } else if (o.kind == RECO_POLICY_MODEL_GREEDY || o.kind == RECO_POLICY_MODEL_HEAD) {
         s->model = o.model;
+        s->mo = mo;
+        s->mo.allocator = NULL; /* borrowed at creation only; never read again */
+        s->needs_context = mo.position || mo.elapsed || mo.long_len > 0;
         s->L = mo.lookback;
         s->U = mo.user_dim;
+        s->H = mo.long_len;
         s->MB = mo.max_batch;
         s->MC = mo.max_candidates;
         if (o.kind == RECO_POLICY_MODEL_GREEDY) {
@@ -166,6 +175,21 @@ static int check_common(const int32_t *candidates, const uint32_t *counts, uint3
             return reco__error_set(RECO_EINVAL, "%s: row %u has %u candidates (need 1..%u)", fn,
                                    i, counts[i], max_candidates);
     return RECO_OK;
+}
+
+/* The checks of a choose_states() call; `stride_out` receives the candidates' row stride
+ * (0 for one shared list). */
+static int check_states(size_t *stride_out, const reco_batch *states, const uint32_t *counts,
+                        uint32_t *index_out, const char *fn)
+{
+    if (states == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL states", fn);
+    int rc = reco__check_version(states->version, RECO_BATCH_VERSION, "reco_batch");
+    if (rc < 0)
+        return rc;
+    *stride_out = states->shared_candidates ? 0 : states->n_candidates;
+    return check_common(states->candidates, counts, index_out, states->n_candidates,
+                        states->size, fn);
 }
 
 static int choose_random(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
@@ -217,22 +241,32 @@ static float sigmoid(float z)
     return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
 }
 
-static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
-                        const float *features, const int32_t *candidates, const uint32_t *counts,
-                        uint32_t max_candidates, uint32_t n, void *payload)
+/* The state inputs of n rows, each in the model's widths: (n, L), (n, L), (n, U), (n), (n),
+ * (n, H), (n, H); the context ones may be NULL (the model then refuses if it needs them). */
+typedef struct state_rows {
+    const int32_t *items;
+    const uint32_t *fb;
+    const float *feat;
+    const uint32_t *steps;
+    const float *elapsed;
+    const int32_t *long_items;
+    const uint32_t *long_fb;
+} state_rows;
+
+/* Scores rows of candidates `stride` apart (0: one shared row) in chunks of max_batch rows
+ * and takes each row's argmax. */
+static int pick_model(uint32_t *index_out, reco_policy_state *s, const state_rows *r,
+                      const int32_t *candidates, size_t stride, const uint32_t *counts,
+                      uint32_t n, const char *fn)
 {
-    static const char fn[] = "model policy";
-    reco_policy_state *s = payload;
-    int rc = check_common(candidates, counts, index_out, max_candidates, n, fn);
-    if (rc < 0)
-        return rc;
-    if (items == NULL || feedback == NULL || (s->U > 0 && features == NULL))
+    if (r->items == NULL || r->fb == NULL || (s->U > 0 && r->feat == NULL))
         return reco__error_set(RECO_EINVAL, "%s: NULL state", fn);
     for (uint32_t i = 0; i < n; i++)
         if (counts[i] > s->MC)
             return reco__error_set(RECO_EINVAL, "%s: row %u has %u candidates; the model takes "
                                    "at most %u", fn, i, counts[i], s->MC);
-    const size_t L = s->L, U = s->U, K = s->n_sel;
+    const size_t L = s->L, U = s->U, H = s->H, K = s->n_sel;
+    int rc;
     for (uint32_t i0 = 0; i0 < n; i0 += s->MB) {
         const uint32_t k = n - i0 < s->MB ? n - i0 : s->MB;
         uint32_t C = 1;
@@ -241,7 +275,7 @@ static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_
                 C = counts[i0 + b];
         /* pack rows to a common width C, padding short rows with their first candidate */
         for (uint32_t b = 0; b < k; b++) {
-            const int32_t *src = candidates + (size_t)(i0 + b) * max_candidates;
+            const int32_t *src = candidates + (size_t)(i0 + b) * stride;
             int32_t *dst = s->cand + (size_t)b * C;
             memcpy(dst, src, counts[i0 + b] * sizeof(int32_t));
             for (uint32_t j = counts[i0 + b]; j < C; j++)
@@ -249,11 +283,16 @@ static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_
         }
         reco_batch batch = RECO_BATCH_INIT;
         batch.size = k;
-        batch.items = items + (size_t)i0 * L;
-        batch.feedback = feedback + (size_t)i0 * L;
-        batch.user_features = U > 0 ? features + (size_t)i0 * U : NULL;
+        batch.items = r->items + (size_t)i0 * L;
+        batch.feedback = r->fb + (size_t)i0 * L;
+        batch.user_features = U > 0 ? r->feat + (size_t)i0 * U : NULL;
         batch.n_candidates = C;
         batch.candidates = s->cand;
+        batch.steps = r->steps != NULL ? r->steps + i0 : NULL;
+        batch.elapsed = r->elapsed != NULL ? r->elapsed + i0 : NULL;
+        batch.long_items = H > 0 && r->long_items != NULL ? r->long_items + (size_t)i0 * H
+                                                          : NULL;
+        batch.long_feedback = H > 0 && r->long_fb != NULL ? r->long_fb + (size_t)i0 * H : NULL;
         if ((rc = reco_model_score(s->scores, s->model, s->ws, &batch, s->heads,
                                    (uint32_t)K)) < 0)
             return rc;
@@ -281,6 +320,47 @@ static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_
     return RECO_OK;
 }
 
+/* Version-1 entry: no session context reaches it, so a model that takes one is refused
+ * rather than fed a guess (steps 0 would read every history slot as this session's). */
+static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
+                        const float *features, const int32_t *candidates, const uint32_t *counts,
+                        uint32_t max_candidates, uint32_t n, void *payload)
+{
+    static const char fn[] = "model policy";
+    reco_policy_state *s = payload;
+    int rc = check_common(candidates, counts, index_out, max_candidates, n, fn);
+    if (rc < 0)
+        return rc;
+    if (s->needs_context)
+        return reco__error_set(RECO_EINVAL, "%s: the model takes the session context (%s), "
+                               "which choose() does not receive; call choose_states() (a "
+                               "version-2 reco_policy)", fn,
+                               s->mo.position ? "position" : s->mo.elapsed ? "elapsed time"
+                                                                           : "long-term history");
+    const state_rows r = {items, feedback, features, NULL, NULL, NULL, NULL};
+    return pick_model(index_out, s, &r, candidates, max_candidates, counts, n, fn);
+}
+
+static int choose_states_model(uint32_t *index_out, const reco_batch *states,
+                               const uint32_t *counts, void *payload)
+{
+    static const char fn[] = "model policy";
+    size_t stride = 0;
+    int rc = check_states(&stride, states, counts, index_out, fn);
+    if (rc < 0)
+        return rc;
+    state_rows r = {states->items, states->feedback, states->user_features, NULL, NULL, NULL,
+                    NULL};
+    if (states->version >= 2) {
+        r.steps = states->steps;
+        r.elapsed = states->elapsed;
+        r.long_items = states->long_items;
+        r.long_fb = states->long_feedback;
+    }
+    return pick_model(index_out, payload, &r, states->candidates, stride, counts, states->size,
+                      fn);
+}
+
 int reco_policy_get(reco_policy *out, reco_policy_state *state)
 {
     if (out == NULL || state == NULL)
@@ -291,7 +371,7 @@ int reco_policy_get(reco_policy *out, reco_policy_state *state)
     switch (state->kind) {
     case RECO_POLICY_RANDOM:
         out->name = "random";
-        out->choose = choose_random;
+        out->choose = choose_random; /* reads no state: no choose_states() */
         break;
     case RECO_POLICY_POPULARITY:
         out->name = "popularity";
@@ -300,10 +380,45 @@ int reco_policy_get(reco_policy *out, reco_policy_state *state)
     default:
         out->name = state->kind == RECO_POLICY_MODEL_HEAD ? "model-head" : "model-greedy";
         out->choose = choose_model;
+        out->choose_states = choose_states_model;
         out->lookback = state->L;
         out->user_dim = state->U;
         break;
     }
+    return RECO_OK;
+}
+
+int reco__policy_check(const reco_policy *policy, const reco_env *env, const char *fn,
+                       const char *who)
+{
+    if (policy->version < 1 || policy->version > RECO_POLICY_VERSION || policy->choose == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: %s is not a valid reco_policy (version or "
+                               "callback)", fn, who);
+    if ((policy->lookback != 0 && policy->lookback != env->lookback) ||
+        (policy->user_dim != 0 && policy->user_dim != env->user_dim))
+        return reco__error_set(RECO_EINVAL, "%s: %s expects lookback %u and user_dim %u; the "
+                               "env has %u and %u", fn, who, policy->lookback,
+                               policy->user_dim, env->lookback, env->user_dim);
+    /* A built-in model policy (recognised by its callback) names its model: check the model
+     * itself, whose long-term history and context are not in the reco_policy struct. */
+    if (policy->choose != choose_model)
+        return RECO_OK;
+    const reco_policy_state *s = policy->payload;
+    reco_model_options mo = s->mo;
+    /* A model without user features reads none: it plays in an env that has them, as the
+     * struct's user_dim of 0 says (and as in 0.1). */
+    if (mo.user_dim == 0)
+        mo.user_dim = env->user_dim;
+    char prefix[160];
+    snprintf(prefix, sizeof prefix, "%s: %s", fn, who);
+    int rc = reco__states_check_model(env, &mo, prefix);
+    if (rc < 0)
+        return rc;
+    if (s->needs_context && (policy->version < 2 || policy->choose_states == NULL))
+        return reco__error_set(RECO_EINVAL, "%s: %s is a model policy whose model takes the "
+                               "session context, but the struct is version %u without "
+                               "choose_states(), and choose() does not receive the context",
+                               fn, who, policy->version);
     return RECO_OK;
 }
 
@@ -324,10 +439,10 @@ int reco_run_options_init(reco_run_options *opts, unsigned int version)
 
 typedef struct run_bufs {
     uint32_t *sess, *len, *act, *reset_slots, *idx, *counts, *fb;
+    uint32_t *known; /* (P) steps of each running row, for envs without context() */
     uint64_t *reset_users;
-    int32_t *items, *cand, *shown;
-    uint32_t *hfb;
-    float *feat, *reward;
+    int32_t *cand, *shown;
+    float *reward;
     int *done;
     reco_run_step *rec;
 } run_bufs;
@@ -355,14 +470,8 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     int env_rc = reco__check_session_env(env, fn);
     if (env_rc < 0)
         return env_rc;
-    if (policy->version < 1 || policy->version > RECO_POLICY_VERSION || policy->choose == NULL)
-        return reco__error_set(RECO_EINVAL, "%s: the policy is not a valid reco_policy "
-                               "(version or callback)", fn);
-    if ((policy->lookback != 0 && policy->lookback != env->lookback) ||
-        (policy->user_dim != 0 && policy->user_dim != env->user_dim))
-        return reco__error_set(RECO_EINVAL, "%s: the policy expects lookback %u and user_dim "
-                               "%u; the env has %u and %u", fn, policy->lookback,
-                               policy->user_dim, env->lookback, env->user_dim);
+    if ((env_rc = reco__policy_check(policy, env, fn, "the policy")) < 0)
+        return env_rc;
     if (o.max_candidates < 1 || o.max_candidates > (1u << 20))
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "run.max_candidates",
                                   "%u is out of range [1, 1048576]", o.max_candidates);
@@ -377,9 +486,12 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     int rc = reco__allocator_resolve(&a, o.allocator);
     if (rc < 0)
         return rc;
-    const size_t L = env->lookback, U = env->user_dim, C = o.max_candidates;
+    const size_t C = o.max_candidates;
     run_bufs b;
     memset(&b, 0, sizeof b);
+    reco__states sts;
+    if ((rc = reco__states_init(&sts, &a, env, P)) < 0)
+        return rc;
     b.sess = reco__calloc(&a, P, sizeof(uint32_t));
     b.len = reco__calloc(&a, P, sizeof(uint32_t));
     b.act = reco__calloc(&a, P, sizeof(uint32_t));
@@ -388,9 +500,7 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     b.idx = reco__calloc(&a, P, sizeof(uint32_t));
     b.counts = reco__calloc(&a, P, sizeof(uint32_t));
     b.fb = reco__calloc(&a, P, sizeof(uint32_t));
-    b.items = reco__calloc(&a, (size_t)P * L, sizeof(int32_t));
-    b.hfb = reco__calloc(&a, (size_t)P * L, sizeof(uint32_t));
-    b.feat = U > 0 ? reco__calloc(&a, (size_t)P * U, sizeof(float)) : NULL;
+    b.known = reco__calloc(&a, P, sizeof(uint32_t));
     b.cand = reco__calloc(&a, (size_t)P * C, sizeof(int32_t));
     b.shown = reco__calloc(&a, P, sizeof(int32_t));
     b.reward = reco__calloc(&a, P, sizeof(float));
@@ -402,9 +512,8 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
                                                               : RECO_RUN_MAX_SIGNALS;
     if (b.sess == NULL || b.len == NULL || b.act == NULL ||
         b.reset_slots == NULL || b.reset_users == NULL || b.idx == NULL || b.counts == NULL ||
-        b.fb == NULL || b.items == NULL || b.hfb == NULL || (U > 0 && b.feat == NULL) ||
-        b.cand == NULL || b.shown == NULL || b.reward == NULL || b.done == NULL ||
-        b.rec == NULL) {
+        b.fb == NULL || b.known == NULL || b.cand == NULL || b.shown == NULL ||
+        b.reward == NULL || b.done == NULL || b.rec == NULL) {
         rc = RECO_ENOMEM;
         goto done;
     }
@@ -425,8 +534,9 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
         memset(return_out, 0, (size_t)n_users * sizeof(float));
     while (n_act > 0) {
         /* b.act lists the running slots; b.sess / b.len are indexed by slot */
-        if ((rc = env->observe(b.items, b.hfb, U > 0 ? b.feat : NULL, b.act, n_act,
-                               env->payload)) < 0 ||
+        for (uint32_t i = 0; i < n_act; i++)
+            b.known[i] = b.len[b.act[i]];
+        if ((rc = reco__states_observe(&sts, env, b.act, n_act, b.known)) < 0 ||
             (rc = env->candidates(b.cand, b.counts, (uint32_t)C, b.act, n_act,
                                   env->payload)) < 0)
             goto done;
@@ -436,8 +546,8 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
                                      "(need 1..%zu)", fn, b.act[i], b.counts[i], C);
                 goto done;
             }
-        if ((rc = policy->choose(b.idx, b.items, b.hfb, U > 0 ? b.feat : NULL, b.cand,
-                                 b.counts, (uint32_t)C, n_act, policy->payload)) < 0)
+        if ((rc = reco__policy_choose(b.idx, policy, &sts, b.cand, b.counts, (uint32_t)C,
+                                      n_act)) < 0)
             goto done;
         for (uint32_t i = 0; i < n_act; i++) {
             if (b.idx[i] >= b.counts[i]) {
@@ -502,9 +612,9 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     rc = RECO_OK;
 done:;
     void *all[] = {b.sess, b.len, b.act, b.reset_slots, b.reset_users, b.idx,
-                   b.counts, b.fb, b.items, b.hfb, b.feat, b.cand, b.shown, b.reward, b.done,
-                   b.rec};
+                   b.counts, b.fb, b.known, b.cand, b.shown, b.reward, b.done, b.rec};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         reco__free(&a, all[i]);
+    reco__states_free(&sts);
     return rc;
 }

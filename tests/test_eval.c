@@ -8,7 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <stddef.h>
+
 #include "test_common.h"
+#include "test_ctx_env.h"
 #include "error_private.h"
 #include "eval_private.h"
 
@@ -1393,6 +1396,106 @@ static void test_eval_errors_and_options(void **state)
     assert_int_equal(RECO_EVAL_TOPICS, 7);
 }
 
+/* ---- the session context ------------------------------------------------------------------ */
+
+static const uint64_t ctx_users[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+
+static reco_policy_state *ctx_greedy(const reco_model *m)
+{
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    po.model = m;
+    po.signal_weights = ctx_weights;
+    reco_policy_state *ps = NULL;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    return ps;
+}
+
+/* The evaluator hands policies the whole state (tests/test_ctx_env.h): the built-in greedy
+ * policy chooses as a direct reco_model_score with the env's context; a version-2 policy's
+ * choose_states() receives exactly what the env gave, or the evaluator's step count, 0 s and
+ * pads from an env without context(); a version-1 struct is read only up to its fields; a
+ * model whose long-term history differs from the env's is refused. */
+static void test_eval_context(void **state)
+{
+    (void)state;
+    const uint32_t total = ctx_total_steps(ctx_users, 10);
+    reco_eval_options eo = RECO_EVAL_OPTIONS_INIT;
+    eo.max_candidates = CTX_MAXC + 1;
+    ctx_env e;
+    reco_env env;
+    reco_eval *ev = NULL;
+    reco_eval_stat st;
+
+    reco_model *m = ctx_model(1, 1, CTX_H);
+    reco_policy_state *ps = ctx_greedy(m);
+    reco_policy greedy;
+    reco_policy_get(&greedy, ps);
+    ctx_env_make(&env, &e, 1);
+    assert_int_equal(reco_eval_run(&ev, &env, &greedy, 1, ctx_users, 10, &eo), RECO_OK);
+    ctx_check_log(&e, m, total, 1);
+    reco_eval_stat_get(&st, ev, 0, RECO_EVAL_DEPTH);
+    assert_rel(st.mean, total / 10.0, 1e-12);
+    reco_eval_free(ev);
+
+    /* the recording policy, with and without context() */
+    ctx_recorder r = {&e, 1, CTX_H, CTX_MAXC + 1, 0, 0};
+    const reco_policy rec = ctx_recorder_policy(&r);
+    for (int with_context = 1; with_context >= 0; with_context--) {
+        ctx_env_make(&env, &e, with_context);
+        r.with_context = with_context;
+        r.rows = 0;
+        assert_int_equal(reco_eval_run(&ev, &env, &rec, 1, ctx_users, 10, &eo), RECO_OK);
+        assert_int_equal(r.rows, total);
+        ctx_check_last_shown(&e);
+        assert_int_equal(e.n_context > 0, with_context);
+        reco_eval_free(ev);
+    }
+    /* a version-2 env: neither long_len nor context() is read */
+    ctx_env_make(&env, &e, 0);
+    env.version = 2;
+    env.long_len = CTX_H + 5;
+    env.context = ctx_context_forbidden;
+    r.long_len = 0;
+    r.rows = 0;
+    assert_int_equal(reco_eval_run(&ev, &env, &rec, 1, ctx_users, 10, &eo), RECO_OK);
+    assert_int_equal(r.rows, total);
+    reco_eval_free(ev);
+    r.long_len = CTX_H;
+
+    /* a long-term history of another length, named with both lengths and the policy */
+    ctx_env_make(&env, &e, 1);
+    env.long_len = CTX_H + 1;
+    const reco_policy two[2] = {rec, greedy};
+    ev = (reco_eval *)&ev;
+    assert_reco_error(reco_eval_run(&ev, &env, two, 2, ctx_users, 10, &eo), RECO_EINVAL,
+                      "policy 1: the model's long-term history has 3 slots, the env's 4");
+    assert_null(ev);
+    assert_int_equal(e.n_log, 0);
+    reco_policy_free(ps);
+    reco_model_free(m);
+
+    /* a version-1 struct of a model policy without context inputs (it ends at its last
+     * field) chooses as the version-2 one */
+    m = ctx_model(0, 0, 0);
+    ps = ctx_greedy(m);
+    reco_policy_get(&greedy, ps);
+    reco_policy full = greedy;
+    full.version = 1;
+    full.choose_states = ctx_choose_states_forbidden;
+    const size_t v1_size = offsetof(reco_policy, choose_states);
+    reco_policy *v1 = malloc(v1_size);
+    assert_non_null(v1);
+    memcpy(v1, &full, v1_size);
+    ctx_env_make(&env, &e, 1);
+    assert_int_equal(reco_eval_run(&ev, &env, v1, 1, ctx_users, 10, &eo), RECO_OK);
+    ctx_check_log(&e, m, total, 0);
+    reco_eval_free(ev);
+    free(v1);
+    reco_policy_free(ps);
+    reco_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1406,6 +1509,7 @@ int main(void)
         cmocka_unit_test(test_eval_coverage),
         cmocka_unit_test(test_eval_reports),
         cmocka_unit_test(test_eval_errors_and_options),
+        cmocka_unit_test(test_eval_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,16 @@
 /* reco_policy: each built-in policy picks what it should on hand-made inputs (popularity
  * argmax, model greedy = argmax of the weighted sigmoid sum computed naively, model head =
- * argmax of reco_model_score), no allocation in choose(), the batched session runner, and
- * bad inputs. Internal test: the runner's env is a simulator on a model whose heads ignore
- * the state (head weights zeroed, item biases set). */
+ * argmax of reco_model_score), no allocation in choose() or choose_states(), the batched
+ * session runner, the whole state (session context) reaching policies through the runner
+ * (tests/test_ctx_env.h), version-1 policy structs, and bad inputs. Internal test: the
+ * runner's env is a simulator on a model whose heads ignore the state (head weights zeroed,
+ * item biases set). */
 #include <math.h>
 
+#include <stddef.h>
+
 #include "test_common.h"
+#include "test_ctx_env.h"
 #include "model_private.h"
 #include "reco/policy.h"
 #include "reco/sim.h"
@@ -412,6 +417,254 @@ static void test_run_sessions(void **state)
     reco_model_free(m);
 }
 
+/* ---- the session context ----------------------------------------------------------------- */
+
+static reco_policy_state *greedy_state(const reco_model *m, const reco_allocator *alloc)
+{
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.allocator = alloc;
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    po.model = m;
+    po.signal_weights = ctx_weights;
+    reco_policy_state *ps = NULL;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    return ps;
+}
+
+static const uint64_t ctx_users[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+
+/* choose_states() called directly: each row's choice is a direct reco_model_score of that row
+ * with its context, in chunks of max_batch, without allocating; choose() (no context)
+ * refuses a model that takes one. */
+static void test_policy_choose_states_direct(void **state)
+{
+    (void)state;
+    reco_model *m = ctx_model(1, 1, CTX_H);
+    reco_policy_state *ps = greedy_state(m, &counting);
+    reco_policy pol;
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_int_equal(pol.version, RECO_POLICY_VERSION);
+    assert_non_null(pol.choose_states);
+    enum { R = 5 };
+    int32_t items[R * CTX_L], li[R * CTX_H], cand[R * CTX_MAXC], shared[R * CTX_MAXC];
+    uint32_t fb[R * CTX_L], lf[R * CTX_H], steps[R], counts[R], idx[R], idx2[R];
+    float feat[R * CTX_U], elapsed[R];
+    for (uint32_t i = 0; i < R; i++) {
+        const uint64_t u = ctx_users[i];
+        const uint32_t t = i % 3;
+        ctx_window(items + i * CTX_L, fb + i * CTX_L, u, t);
+        ctx_features(feat + i * CTX_U, u);
+        ctx_long(li + i * CTX_H, lf + i * CTX_H, u);
+        steps[i] = ctx_steps(u, t);
+        elapsed[i] = ctx_elapsed(u, t);
+        counts[i] = ctx_n_candidates(u, t);
+        for (uint32_t j = 0; j < CTX_MAXC; j++)
+            cand[i * CTX_MAXC + j] = j < counts[i] ? ctx_candidate(u, t, j) : -99;
+    }
+    reco_batch b = RECO_BATCH_INIT;
+    b.size = R;
+    b.items = items;
+    b.feedback = fb;
+    b.user_features = feat;
+    b.n_candidates = CTX_MAXC;
+    b.candidates = cand;
+    b.steps = steps;
+    b.elapsed = elapsed;
+    b.long_items = li;
+    b.long_feedback = lf;
+    const size_t before = allocs;
+    assert_int_equal(pol.choose_states(idx, &b, counts, pol.payload), RECO_OK);
+    assert_int_equal(allocs, before); /* choose_states() never allocates */
+    for (uint32_t i = 0; i < R; i++)
+        assert_int_equal(idx[i], ctx_expected_choice(m, ctx_users[i], i % 3, 1));
+    /* one shared candidate list: the same as that list in every row */
+    for (uint32_t i = 0; i < R; i++) {
+        counts[i] = ctx_n_candidates(0, 0);
+        for (uint32_t j = 0; j < CTX_MAXC; j++)
+            shared[i * CTX_MAXC + j] = cand[j];
+    }
+    b.candidates = shared;
+    assert_int_equal(pol.choose_states(idx, &b, counts, pol.payload), RECO_OK);
+    b.candidates = cand;
+    b.shared_candidates = 1;
+    assert_int_equal(pol.choose_states(idx2, &b, counts, pol.payload), RECO_OK);
+    assert_memory_equal(idx, idx2, sizeof idx);
+    b.shared_candidates = 0;
+    /* without the context the model cannot score: a version-1 batch, and choose() */
+    reco_batch v1 = b;
+    v1.version = 1;
+    assert_reco_error(pol.choose_states(idx, &v1, counts, pol.payload), RECO_EINVAL, "steps");
+    assert_reco_error(pol.choose(idx, items, fb, feat, cand, counts, CTX_MAXC, R, pol.payload),
+                      RECO_EINVAL, "choose_states");
+    assert_reco_error(pol.choose_states(idx, NULL, counts, pol.payload), RECO_EINVAL, "NULL");
+    b.version = RECO_BATCH_VERSION + 1;
+    assert_reco_error(pol.choose_states(idx, &b, counts, pol.payload), RECO_EVERSION,
+                      "reco_batch");
+    reco_policy_free(ps);
+    reco_model_free(m);
+
+    /* random and popularity read no state: choose() only */
+    assert_int_equal(reco_policy_create(&ps, NULL), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_null(pol.choose_states);
+    reco_policy_free(ps);
+}
+
+/* The runner hands the built-in greedy policy the whole state: its choices are those of a
+ * direct reco_model_score with the env's context (and differ from those without it). */
+static void test_policy_runner_context(void **state)
+{
+    (void)state;
+    reco_model *m = ctx_model(1, 1, CTX_H);
+    reco_policy_state *ps = greedy_state(m, NULL);
+    reco_policy pol;
+    reco_policy_get(&pol, ps);
+    ctx_env e, e2;
+    reco_env env, env2;
+    ctx_env_make(&env, &e, 1);
+    reco_run_stats st = RECO_RUN_STATS_INIT;
+    const uint32_t total = ctx_total_steps(ctx_users, 10);
+    assert_int_equal(reco_run_sessions(&st, NULL, NULL, &env, &pol, ctx_users, 10, NULL),
+                     RECO_OK);
+    assert_int_equal(st.steps, total);
+    assert_true(e.n_context > 0);
+    ctx_check_log(&e, m, total, 1);
+    /* the same again: the same steps */
+    ctx_env_make(&env2, &e2, 1);
+    assert_int_equal(reco_run_sessions(&st, NULL, NULL, &env2, &pol, ctx_users, 10, NULL),
+                     RECO_OK);
+    assert_int_equal(e2.n_log, e.n_log);
+    assert_memory_equal(e2.log_item, e.log_item, e.n_log * sizeof(int32_t));
+    assert_memory_equal(e2.log_user, e.log_user, e.n_log * sizeof(uint64_t));
+
+    /* the model takes elapsed time and a long history, which an env without context() does
+     * not give; and a long history of another length */
+    ctx_env_make(&env, &e, 0);
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, ctx_users, 10, NULL),
+                      RECO_EINVAL, "does not give");
+    ctx_env_make(&env, &e, 1);
+    env.long_len = CTX_H + 1;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, ctx_users, 10, NULL),
+                      RECO_EINVAL, "long-term history has 3 slots, the env's 4");
+    assert_int_equal(e.n_log, 0); /* refused before any step */
+    /* a version-1 copy of this policy has only choose(), which gets no context */
+    reco_policy v1 = pol;
+    v1.version = 1;
+    v1.choose_states = ctx_choose_states_forbidden;
+    ctx_env_make(&env, &e, 1);
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &v1, ctx_users, 10, NULL),
+                      RECO_EINVAL, "version 1");
+    reco_policy_free(ps);
+    reco_model_free(m);
+
+    /* a position-only model in an env without context(): steps are the runner's count */
+    m = ctx_model(1, 0, 0);
+    ps = greedy_state(m, NULL);
+    reco_policy_get(&pol, ps);
+    ctx_env_make(&env, &e, 0);
+    assert_int_equal(reco_run_sessions(&st, NULL, NULL, &env, &pol, ctx_users, 10, NULL),
+                     RECO_OK);
+    ctx_check_log(&e, m, total, 0);
+    reco_policy_free(ps);
+    reco_model_free(m);
+}
+
+/* A version-2 policy's choose_states() receives exactly what the env gave (or, from an env
+ * without context(), the runner's step count, 0 s and pads); choose() is not called. */
+static void test_policy_runner_states(void **state)
+{
+    (void)state;
+    ctx_env e;
+    reco_env env;
+    ctx_recorder r = {&e, 1, CTX_H, 0, 0, 0};
+    reco_policy pol = ctx_recorder_policy(&r);
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = CTX_MAXC + 2;
+    r.max_candidates = ro.max_candidates;
+    const uint32_t total = ctx_total_steps(ctx_users, 10);
+    for (int with_context = 1; with_context >= 0; with_context--) {
+        ctx_env_make(&env, &e, with_context);
+        r.with_context = with_context;
+        r.calls = r.rows = 0;
+        assert_int_equal(reco_run_sessions(NULL, NULL, NULL, &env, &pol, ctx_users, 10, &ro),
+                         RECO_OK);
+        assert_int_equal(r.rows, total);
+        assert_true(r.calls < total); /* rows are batched */
+        assert_int_equal(e.n_log, total);
+        ctx_check_last_shown(&e);
+        assert_int_equal(e.n_context > 0, with_context);
+    }
+    /* a version-2 env: neither long_len nor context() is read */
+    ctx_env_make(&env, &e, 0);
+    env.version = 2;
+    env.long_len = CTX_H + 5;
+    env.context = ctx_context_forbidden;
+    r.with_context = 0;
+    r.long_len = 0;
+    r.rows = 0;
+    assert_int_equal(reco_run_sessions(NULL, NULL, NULL, &env, &pol, ctx_users, 10, &ro),
+                     RECO_OK);
+    assert_int_equal(r.rows, total);
+}
+
+/* A version-1 reco_policy keeps working: the runner calls its choose() and reads nothing past
+ * its fields (the struct below ends there; ASan sees any read beyond). A model policy whose
+ * model takes no context chooses the same through choose() as through choose_states(). A
+ * model without user features plays in an env that has them. */
+static void test_policy_runner_v1(void **state)
+{
+    (void)state;
+    reco_model *m = ctx_model(0, 0, 0);
+    reco_policy_state *ps = greedy_state(m, NULL);
+    reco_policy pol;
+    reco_policy_get(&pol, ps);
+    ctx_env e1, e2;
+    reco_env env;
+    ctx_env_make(&env, &e1, 1);
+    assert_int_equal(reco_run_sessions(NULL, NULL, NULL, &env, &pol, ctx_users, 10, NULL),
+                     RECO_OK);
+    ctx_check_log(&e1, m, ctx_total_steps(ctx_users, 10), 0);
+
+    const size_t v1_size = offsetof(reco_policy, choose_states);
+    reco_policy full = pol;
+    full.version = 1;
+    full.choose_states = ctx_choose_states_forbidden;
+    reco_policy *v1 = malloc(v1_size);
+    assert_non_null(v1);
+    memcpy(v1, &full, v1_size);
+    ctx_env_make(&env, &e2, 1);
+    assert_int_equal(reco_run_sessions(NULL, NULL, NULL, &env, v1, ctx_users, 10, NULL),
+                     RECO_OK);
+    assert_int_equal(e2.n_log, e1.n_log);
+    assert_memory_equal(e2.log_item, e1.log_item, e1.n_log * sizeof(int32_t));
+    /* the poisoned full-size struct, for builds without ASan */
+    ctx_env_make(&env, &e2, 1);
+    assert_int_equal(reco_run_sessions(NULL, NULL, NULL, &env, &full, ctx_users, 10, NULL),
+                     RECO_OK);
+    assert_memory_equal(e2.log_item, e1.log_item, e1.n_log * sizeof(int32_t));
+    free(v1);
+    reco_policy_free(ps);
+    reco_model_free(m);
+
+    /* no user features in the model, two in the env */
+    reco_model_options o;
+    m = ctx_model(0, 0, 0);
+    reco_model_options_init(&o, RECO_MODEL_OPTIONS_VERSION);
+    assert_int_equal(reco_model_get_options(&o, m), RECO_OK);
+    reco_model_free(m);
+    o.user_dim = 0;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    ps = greedy_state(m, NULL);
+    reco_policy_get(&pol, ps);
+    assert_int_equal(pol.user_dim, 0);
+    ctx_env_make(&env, &e1, 1);
+    assert_int_equal(reco_run_sessions(NULL, NULL, NULL, &env, &pol, ctx_users, 10, NULL),
+                     RECO_OK);
+    assert_int_equal(e1.n_log, ctx_total_steps(ctx_users, 10));
+    reco_policy_free(ps);
+    reco_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +673,10 @@ int main(void)
         cmocka_unit_test(test_model_policies),
         cmocka_unit_test(test_policy_bad_options),
         cmocka_unit_test(test_run_sessions),
+        cmocka_unit_test(test_policy_choose_states_direct),
+        cmocka_unit_test(test_policy_runner_context),
+        cmocka_unit_test(test_policy_runner_states),
+        cmocka_unit_test(test_policy_runner_v1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,21 +190,32 @@ typedef struct reco_eval reco_eval;
  * in order, all running slots stepping together (observe, candidates, the policy's choice
  * and step, each one batched call per step), a slot starting its next session as soon as its
  * own ends. A session ends when step() reports done or after `max_steps` steps.
+ *
+ * Policies see the states as in reco_run_sessions() (since 0.2): observe() and, from a
+ * version-3 env, context() are read, and a version-2 policy with choose_states() receives
+ * the whole state (window, user features, steps, elapsed time, long-term history; from an
+ * env without context(), the evaluator's step count, 0 s and pads), other policies choose().
+ * A built-in model policy's model is checked against the env as there, before any policy
+ * runs. context() is called exactly where observe() is, whatever the policy (also for one
+ * that reads only choose()'s inputs), so it does not change the schedule of the common
+ * random numbers.
  * @param[out] out         receives the result; NULL on failure.
  * @param[in]  env         the environment; its slots `0 .. P-1` are used.
  * @param[in]  policies    (n_policies) the policies, borrowed for the call; each one's
- *                         lookback and user_dim, when not 0, must equal the env's. Their
- *                         names are copied into the result.
+ *                         lookback and user_dim, when not 0, must equal the env's; each is
+ *                         read up to the fields of its version. Their names are copied into
+ *                         the result.
  * @param[in]  n_policies  number of policies, >= 1.
  * @param[in]  users       (n_users) what reset() receives for each session.
  * @param[in]  n_users     number of sessions per policy, >= 1.
  * @param[in]  opts        options, or NULL for the defaults.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, zero policies or users, an invalid
- *         env or policy, mismatched sizes, an option out of range, an env row with no
- *         candidates or more than asked, a chosen index out of range, a shown item without a
- *         topic); @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a callback or of
- *         `reset_env`. Arguments are checked before any callback runs; on a later error the
- *         env's slots may be mid-session.
+ *         env or policy, mismatched sizes, a model policy whose model cannot read the env's
+ *         states (the message names the policy and both sides), an option out of range, an
+ *         env row with no candidates or more than asked, a chosen index out of range, a shown
+ *         item without a topic); @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a
+ *         callback or of `reset_env`. Arguments are checked before any callback runs; on a
+ *         later error the env's slots may be mid-session.
  * @since 0.1
  */
 RECO_API int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *policies,

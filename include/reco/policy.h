@@ -20,6 +20,15 @@
  * Every argmax breaks ties by the lower candidate index. reco_run_sessions() plays a list of
  * sessions to their end with a policy, all of the env's slots stepping together.
  *
+ * **The whole state.** A model may take more than the window of recent interactions: user
+ * features, the position in the session, the elapsed time and a long-term history (the
+ * session context, @ref reco_model_options version 2). The runners (reco_run_sessions(),
+ * reco_eval_run()) read each state with the env's observe() and, from a version-3 env,
+ * context(), and hand it to a version-2 policy's choose_states() as one @ref reco_batch; the
+ * model policies implement it and score with every input their model takes. A version-1
+ * policy (or one without choose_states()) gets choose(), which has the window and the user
+ * features only.
+ *
  * @code
  * reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
  * po.kind = RECO_POLICY_MODEL_GREEDY;
@@ -37,7 +46,8 @@
  *
  * **Memory.** reco_policy_create() allocates everything a built-in policy needs (for model
  * policies a scoring workspace and buffers for the model's max_batch x max_candidates
- * scores); choose() never allocates. reco_run_sessions() allocates its buffers for the call.
+ * scores); choose() and choose_states() never allocate. reco_run_sessions() allocates its
+ * buffers for the call.
  *
  * @par Thread safety
  * One thread at a time per @ref reco_policy_state (the random stream and the scratch are
@@ -92,12 +102,16 @@ typedef struct reco_policy {
     void *payload; /**< Passed back to choose(); never read by the library. */
     /**
      * Version 2; may be NULL. The same choice with the whole state: when set, runners call
-     * it instead of choose(). `states` holds the n rows (its `size`) with everything the
-     * env gives — the window, user features and, from a version-3 env, the session context
-     * (steps, elapsed time, long-term history; from an env without context(), steps are the
-     * runner's count, elapsed 0 and the long-term history pads) — and as candidates the
-     * (n, max_candidates) matrix (`n_candidates` = max_candidates, not shared); row i has
-     * counts[i] valid entries. @since 0.2
+     * it instead of choose() (they read it only from a struct of version >= 2; a copy of a
+     * built-in policy whose choose() is replaced must clear it too). `states` holds the n
+     * rows (its `size`) with everything the env gives — the window, user features and, from
+     * a version-3 env, the session context (steps, elapsed time, long-term history of the
+     * env's `long_len` slots; from an env without context(), steps are the runner's count,
+     * elapsed 0 and the long-term history pads; from an env of version < 3, long_items and
+     * long_feedback are NULL) — and as candidates the (n, max_candidates) matrix
+     * (`n_candidates` = max_candidates, not shared); row i has counts[i] valid entries. The
+     * batch and its arrays are borrowed for the call. Returns as choose().
+     * @since 0.2
      */
     int (*choose_states)(uint32_t *index_out, const reco_batch *states, const uint32_t *counts,
                          void *payload);
@@ -177,7 +191,20 @@ RECO_API void reco_policy_free(reco_policy_state *state);
  * @brief Fill @p out with the @ref reco_policy callbacks of a built-in policy.
  *
  * Its name is "random", "popularity", "model-greedy" or "model-head"; model policies set
- * @ref reco_policy::lookback and @ref reco_policy::user_dim to the model's.
+ * @ref reco_policy::lookback and @ref reco_policy::user_dim to the model's. @p out is a
+ * struct of the current version (all of it is written).
+ *
+ * Model policies set both callbacks (since 0.2). choose_states() scores the candidates with
+ * every input the model takes: the window, the user features and the session context of
+ * the batch (`steps`, `elapsed`, `long_items` / `long_feedback` of the model's `long_len`
+ * slots; a version-1 batch has none). The batch's rows must have the model's widths;
+ * candidates may also be one shared list. choose() has no session context: when the model
+ * takes the position, the elapsed time or a long-term history it fails with
+ * @ref RECO_EINVAL (rather than guess a step count of 0, which would read every history slot
+ * as the current session's) and the caller must use choose_states(); for other models both
+ * give the same choices. The runners check a model policy's model against the env before
+ * playing (see reco_run_sessions()). Random and popularity read no state and leave
+ * choose_states() NULL.
  * @param[out] out    the policy; its payload is @p state, which must outlive its use.
  * @param[in]  state  the state.
  * @return @ref RECO_OK or @ref RECO_EINVAL.
@@ -264,20 +291,31 @@ RECO_API int reco_run_options_init(reco_run_options *opts, unsigned int version)
  * soon as its own ends; every step observes, asks for candidates, lets the policy choose and
  * steps all running slots at once (one batched call of each). A session ends when step()
  * reports done (exit or truncation) or after `max_steps` steps.
+ *
+ * The states are read with observe() and, when the env has it (version 3), context(), and a
+ * version-2 policy with choose_states() receives them whole (see
+ * @ref reco_policy::choose_states; since 0.2); other policies get choose(). A built-in model
+ * policy's model is checked against the env first: the same lookback, the same user
+ * features (or none), a long-term history of the env's `long_len` slots, and a context()
+ * callback when the model takes the elapsed time or a long-term history (a model that takes
+ * only the position gets the runner's step counts from an env without one); and its struct
+ * must be of version 2 when the model takes any session context.
  * @param[in,out] out         its @c version must be set (@ref RECO_RUN_STATS_INIT); receives
  *                            the totals; may be NULL.
  * @param[out]    depth_out   (n_users) steps of each session, or NULL.
  * @param[out]    return_out  (n_users) sum of each session's rewards, or NULL.
  * @param[in]     env         the environment; its slots `0 .. parallel-1` are used.
  * @param[in]     policy      the policy; its lookback and user_dim, when not 0, must equal
- *                            the env's.
+ *                            the env's; read up to the fields of its version.
  * @param[in]     users       (n_users) what reset() receives for each session.
  * @param[in]     n_users     number of sessions, >= 1.
  * @param[in]     opts        options, or NULL for the defaults.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, bad versions of the env or policy,
- *         mismatched sizes, bad options, an env row with no candidates or more than asked, a
- *         chosen index out of range); @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a
- *         callback. On error the outputs are unspecified and the env's slots may be mid-session.
+ *         mismatched sizes, a model policy whose model cannot read the env's states — the
+ *         message names both sides, e.g. both long-term history lengths —, bad options, an env
+ *         row with no candidates or more than asked, a chosen index out of range);
+ *         @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a callback. On error the
+ *         outputs are unspecified and the env's slots may be mid-session.
  * @par Thread safety
  * The env and the policy are called from the calling thread only.
  * @since 0.1
