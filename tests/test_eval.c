@@ -544,6 +544,12 @@ static void recorder_wrap(reco_env *out, recorder *r, const reco_env *inner)
     out->candidates = rec_candidates;
     out->step = rec_step;
     out->payload = r;
+    /* callbacks that are not wrapped would get the recorder as payload */
+    out->save_state = NULL;
+    out->load_state = NULL;
+    out->long_len = 0;
+    out->context = NULL;
+    out->probabilities = NULL;
 }
 
 static void assert_same_sessions(const reco_eval *ev, uint32_t p, uint32_t q)
