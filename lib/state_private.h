@@ -54,9 +54,10 @@ int reco__states_observe(reco__states *s, const reco_env *env, const uint32_t *s
 reco_batch reco__states_batch(const reco__states *s, size_t row0, size_t n);
 
 /* RECO_OK if a model with options `mo` can read `env`'s states (same lookback and user
- * features, a long-term history no longer than the env's, a context when the model takes
- * the position, elapsed time or long history); else RECO_EINVAL naming the mismatch, the
- * message prefixed by `fn`. */
+ * features, a long-term history of exactly the env's length, and a context() when the model
+ * takes the elapsed time or a long-term history; a model with the position only may play in
+ * an env without context(): the runners give it their own step counts); else RECO_EINVAL
+ * naming the mismatch, the message prefixed by `fn`. */
 int reco__states_check_model(const reco_env *env, const reco_model_options *mo, const char *fn);
 
 #endif /* RECO_STATE_PRIVATE_H */

@@ -617,6 +617,25 @@ int reco_world_clear_histories(reco_world *world)
     return RECO_OK;
 }
 
+int reco_world_copy_histories(reco_world *dst, const reco_world *src)
+{
+    static const char fn[] = "reco_world_copy_histories";
+    if (dst == NULL || src == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: %s is NULL", fn, dst == NULL ? "dst" : "src");
+    if (!dst->o.carry_history || !src->o.carry_history || dst->o.n_users != src->o.n_users ||
+        dst->R != src->R)
+        return reco__error_set(RECO_EINVAL, "%s: both worlds must carry histories, with the "
+                               "same users (%u / %u) and stored length (%u / %u)", fn,
+                               dst->o.n_users, src->o.n_users, dst->R, src->R);
+    if (dst == src)
+        return RECO_OK;
+    const size_t NU = src->o.n_users, R = src->R;
+    memcpy(dst->user_count, src->user_count, NU * sizeof(uint64_t));
+    memcpy(dst->user_items, src->user_items, NU * R * sizeof(int32_t));
+    memcpy(dst->user_fb, src->user_fb, NU * R * sizeof(uint32_t));
+    return RECO_OK;
+}
+
 int reco_world_get_options(reco_world_options *out, const reco_world *world)
 {
     if (out == NULL || world == NULL)

@@ -1841,6 +1841,24 @@ static void test_world_carry_history(void **state)
         assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
         check_start(&env, slot, &rec[u]);
     }
+    /* a second world of the same options gets the histories by copy: its sessions start
+     * where the first world's do (an evaluation world beside the training one) */
+    reco_world *w2 = make(&o);
+    reco_env env2;
+    assert_int_equal(reco_world_env(&env2, w2), RECO_OK);
+    assert_int_equal(reco_world_copy_histories(w2, w), RECO_OK);
+    for (uint32_t u = 0; u < NU; u++) {
+        uint64_t key;
+        assert_int_equal(reco_world_eval_users(&key, w2, u, 1), RECO_OK);
+        const uint32_t slot = u % o.max_sessions;
+        assert_int_equal(env2.reset(&slot, &key, 1, env2.payload), RECO_OK);
+        check_start(&env2, slot, &rec[u]);
+    }
+    reco_world_options other = o;
+    other.long_len = 5; /* a shorter ring */
+    reco_world *w3 = make(&other);
+    assert_reco_error(reco_world_copy_histories(w3, w), RECO_EINVAL, "stored length");
+    assert_reco_error(reco_world_copy_histories(NULL, w), RECO_EINVAL, "dst is NULL");
     /* clearing forgets everyone: the next session is a new user's */
     assert_int_equal(reco_world_clear_histories(w), RECO_OK);
     uint64_t users[NU], counts[NU];

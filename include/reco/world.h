@@ -719,6 +719,22 @@ RECO_API int reco_world_item_field_sizes(uint32_t *out, const reco_world *world)
 RECO_API int reco_world_clear_histories(reco_world *world);
 
 /**
+ * @brief Copy every user's stored history (carry_history) from @p src into @p dst.
+ *
+ * For a second world of the same options that must start sessions from the histories the
+ * first one logged: an evaluation world beside the one a trainer's simulator reads, say
+ * (the two are used from different threads on the same slot numbers).
+ * @param[in,out] dst  a world with carry_history, the same n_users and stored length.
+ * @param[in]     src  the world whose histories are copied (not changed).
+ * @return @ref RECO_OK, or @ref RECO_EINVAL (NULL, no carry_history, other sizes).
+ * @par Thread safety
+ * No call may be using @p dst; read-only calls on @p src may run meanwhile, but no session
+ * of @p src may write its histories.
+ * @since 0.2
+ */
+RECO_API int reco_world_copy_histories(reco_world *dst, const reco_world *src);
+
+/**
  * @brief How many interactions of each user's logged sessions the world has stored since
  *        creation or the last reco_world_clear_histories() / reco_world_reset() (always 0
  *        without `carry_history`). The world keeps the last `max(lookback, long_len)` of
