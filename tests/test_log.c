@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "test_common.h"
+#include "corpus.h"
 #include "log/fake_env.h"
 #include "csv_private.h"
 #include "file_private.h"
@@ -286,57 +287,12 @@ static void test_log_default_signal_names(void **state)
 
 /* ---- the bad-CSV corpus ----------------------------------------------------------------- */
 
-typedef struct manifest_entry {
-    char file[128];
-    char status[32];
-    unsigned line, column;
-    char field[64];
-    char message[256];
-} manifest_entry;
-
-/* Reads <dir>/expected.txt (dir relative to tests/log). */
+/* Reads tests/log/<dir>/expected.txt. */
 static size_t read_manifest(manifest_entry *out, size_t cap, const char *dir)
 {
-    char path[1024], rel[256];
-    snprintf(rel, sizeof rel, "%s/expected.txt", dir);
-    data_path(path, sizeof path, rel);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        fail_msg("cannot open %s", path);
-    char line[1024];
-    size_t n = 0;
-    unsigned lineno = 0;
-    while (fgets(line, sizeof line, fp) != NULL) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        if (n == cap)
-            fail_msg("manifest has more than %zu entries", cap);
-        char *parts[6];
-        char *p = line;
-        for (int k = 0; k < 6; k++) {
-            parts[k] = p;
-            char *bar = k < 5 ? strchr(p, '|') : NULL;
-            if (k < 5 && bar == NULL)
-                fail_msg("expected.txt:%u: needs 6 '|'-separated fields", lineno);
-            if (bar != NULL) {
-                *bar = '\0';
-                p = bar + 1;
-            }
-        }
-        manifest_entry *e = &out[n++];
-        snprintf(e->file, sizeof e->file, "%s", parts[0]);
-        snprintf(e->status, sizeof e->status, "%s", parts[1]);
-        e->line = (unsigned)strtoul(parts[2], NULL, 10);
-        e->column = (unsigned)strtoul(parts[3], NULL, 10);
-        snprintf(e->field, sizeof e->field, "%s", parts[4]);
-        snprintf(e->message, sizeof e->message, "%s", parts[5]);
-        if (e->message[0] == '\0')
-            fail_msg("expected.txt:%u: empty message substring", lineno);
-    }
-    fclose(fp);
-    return n;
+    char path[1024];
+    data_path(path, sizeof path, dir);
+    return corpus_read_manifest(out, cap, path);
 }
 
 /* Loads every file of a corpus (tests/log/<dir>) into `log` (which holds the rows of `good`,
@@ -355,19 +311,7 @@ static void run_corpus(const char *dir, reco_log *log, const reco_log *before, s
         snprintf(rel, sizeof rel, "%s/%.127s", dir, e->file);
         data_path(path, sizeof path, rel);
         int rc = reco_log_load_csv(log, path, &lo);
-        reco_error_info info = RECO_ERROR_INFO_INIT;
-        assert_int_equal(reco_error_get(&info), RECO_OK);
-        int ok = strcmp(reco_status_name(rc), e->status) == 0 && info.code == rc &&
-                 info.line == e->line && info.column == e->column &&
-                 strcmp(info.field, e->field) == 0 && strstr(info.message, e->message) != NULL &&
-                 strstr(info.message, e->file) != NULL && strcmp(info.source, path) == 0;
-        if (!ok) {
-            failures++;
-            print_error("%s: expected %s %u:%u field \"%s\" message containing \"%s\"\n"
-                        "   got %s %u:%u field \"%s\" message \"%s\"\n", e->file, e->status,
-                        e->line, e->column, e->field, e->message, reco_status_name(rc),
-                        info.line, info.column, info.field, info.message);
-        }
+        failures += !corpus_matches(e, rc, path);
         /* Atomic: a failed load keeps the previous rows. */
         assert_logs_equal(log, before);
     }
@@ -411,26 +355,7 @@ static void check_corpus_complete(const char *rel)
     size_t n = read_manifest(entries, 128, rel);
     char dir[1024];
     data_path(dir, sizeof dir, rel);
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t files = 0;
-    struct dirent *ent;
-    while ((ent = readdir(d)) != NULL) {
-        if (ent->d_name[0] == '.' || strcmp(ent->d_name, "expected.txt") == 0)
-            continue;
-        files++;
-        size_t k = 0;
-        while (k < n && strcmp(entries[k].file, ent->d_name) != 0)
-            k++;
-        if (k == n)
-            fail_msg("tests/log/%s/%s is not listed in expected.txt", rel, ent->d_name);
-    }
-    closedir(d);
-    assert_int_equal(files, n);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (strcmp(entries[i].file, entries[j].file) == 0)
-                fail_msg("%s/expected.txt lists %s twice", rel, entries[i].file);
+    corpus_check_complete(dir, entries, n);
 }
 
 static void test_log_bad_corpus_complete(void **state)
