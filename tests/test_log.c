@@ -1477,7 +1477,8 @@ static void test_log_append_version_1_arrays(void **state)
     (void)state;
     /* An array of version-1 rows has their size as its stride: a library that stepped by
      * the version-2 size would read the second row from the middle of the first. */
-    row_v1 old[3] = {{1, 4, 1, 0, 10, 3, 1, 0}, {1, 4, 1, 1, 20, 5, 0, 1}, {1, 6, 2, 0, 30, 7, 2, 1}};
+    row_v1 old[3] = {
+        {1, 4, 1, 0, 10, 3, 1, 0}, {1, 4, 1, 1, 20, 5, 0, 1}, {1, 6, 2, 0, 30, 7, 2, 1}};
     reco_log_options o = RECO_LOG_OPTIONS_INIT;
     o.propensity = 1;
     o.oracle = 1;

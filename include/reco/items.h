@@ -38,7 +38,10 @@
  * io.field_names = field_names;
  * io.field_sizes = field_sizes;
  * reco_items *items = NULL;
- * if (reco_items_create(&items, &io) < 0) { fprintf(stderr, "%s\n", reco_error_message()); return 1; }
+ * if (reco_items_create(&items, &io) < 0) {
+ *     fprintf(stderr, "%s\n", reco_error_message());
+ *     return 1;
+ * }
  * if (reco_items_load_csv(items, "items.csv", NULL) < 0) {   // item,d0,d1,topic,author
  *     fprintf(stderr, "%s\n", reco_error_message());          // file:line:column: field: ...
  *     reco_items_free(items);

@@ -15,9 +15,9 @@
  * | `item`      | int32    | item shown, `>= 0`                                             |
  * | one per signal | 0/1   | feedback signal f (click, long watch, ...): bit f of `feedback` |
  * | `exit`      | 0/1      | the user left after this step                                  |
- * | `propensity` | float   | optional: the logging policy's probability of the item shown, in (0, 1]; unknown allowed |
- * | `p_<signal>` ... `p_exit` | float | optional (the *oracle*): the true probability of each signal and of the exit, in [0, 1]; unknown allowed |
- * | one per user feature | float | optional: U dense features of the user at this step (`u0`, `u1`, ... by default) |
+ * | `propensity` | float  | optional: the logging policy's probability of the item, (0, 1] |
+ * | `p_<signal>`, `p_exit` | float | optional oracle: true probability of each signal, exit |
+ * | one per user feature | float | optional: U dense features of the user (`u0`, `u1`, ...) |
  *
  * The optional columns are declared when the log is created (@ref reco_log_options version
  * 2: @c user_dim, @c user_feature_names, @c propensity, @c oracle) and every row of the log
@@ -767,8 +767,9 @@ RECO_API int reco_log_generate_options_init(reco_log_generate_options *opts,
  * @param[in]     policy  the logging policy.
  * @param[in]     opts    options, or NULL for the defaults.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL, inconsistent sizes, a log with optional
- *         columns, bad options or policy, an env that returns no candidates, an item out of range or feedback bits at or above
- *         F); @ref RECO_EVERSION; @ref RECO_ENOMEM; any error an env callback returns.
+ *         columns, bad options or policy, an env that returns no candidates, an item out of
+ *         range or feedback bits at or above F); @ref RECO_EVERSION; @ref RECO_ENOMEM; any
+ *         error an env callback returns.
  * @par Thread safety
  * No other call may be using @p out; @p env is called from the calling thread only; the
  * policy's model must not be trained meanwhile (it is only scored, with a private
