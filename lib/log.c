@@ -2,7 +2,7 @@
  * appending, splitting by user, and the binary file format. CSV is in log_csv.c, generation
  * from an env in log_generate.c.
  *
- * Binary format (lib/file.c container, magic "RECOLOG1", format version 1), columnar:
+ * Binary format (lib/file.c container, magic "RECOLOG1"), columnar. Format version 1 (0.1):
  *   "signals"   bytes    the signal names joined by '\n'
  *   "s_user"    u64[S]   user of each session, canonical order
  *   "s_session" u64[S]   session id
@@ -10,12 +10,21 @@
  *   "r_time"    i64[R]   timestamp of each row, canonical order
  *   "r_item"    i32[R]   item
  *   "r_flags"   u32[R]   feedback bits | exit << 31
+ * Format version 2 (0.2) adds the optional columns; it is written only for a log that has
+ * some, so that 0.1 still reads the others:
+ *   "columns"   u32[3]   user_dim U, propensity (0/1), oracle (0/1): always present
+ *   "u_names"   bytes    the U user feature names joined by '\n' (when U > 0)
+ *   "r_user"    f32[R*U] user features, row-major (when U > 0)
+ *   "r_prop"    f32[R]   propensities, NaN = unknown (with propensity)
+ *   "r_oracle"  f32[R*(F+1)] oracle probabilities, row-major (with oracle)
  * Steps are implicit (0..length-1), so a file cannot hold a gap or a duplicate step; the
  * reader still checks everything else (values, exit only on a last step, distinct sessions,
  * canonical order) because a well-checksummed file may still have been written by someone
- * else. About 16 bytes per row and 20 per session. */
+ * else. About 16 bytes per row and 20 per session, plus 4 per optional value. */
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc_private.h"
@@ -24,13 +33,44 @@
 #include "log_private.h"
 
 static const char log_magic[8] = {'R', 'E', 'C', 'O', 'L', 'O', 'G', '1'};
-#define LOG_FORMAT_VERSION 1u
+#define LOG_FORMAT_VERSION 2u
 #define EXIT_FLAG 0x80000000u
 
 static const char *const default_names[RECO_N_SIGNALS_DEFAULT] = {"click", "long_watch", "like",
                                                                   "hide"};
 static const char *const fixed_columns[] = {"user", "session", "step", "timestamp", "item",
                                             "exit"};
+
+/* ---- versions of the public structs ------------------------------------------------------ */
+
+/* Version 1 of reco_log_row and reco_log_columns, as 0.1 declared them: the bytes a
+ * version-1 caller owns (an array of version-1 rows has this stride). */
+typedef struct row_v1 {
+    unsigned int version;
+    uint64_t user, session;
+    uint32_t step;
+    int64_t timestamp;
+    int32_t item;
+    uint32_t feedback;
+    int exit;
+} row_v1;
+
+_Static_assert(offsetof(reco_log_row, user_features) == sizeof(row_v1),
+               "version 2 of reco_log_row starts where version 1 ends");
+_Static_assert(offsetof(reco_log_columns, propensity) == 9 * sizeof(void *),
+               "version 2 of reco_log_columns starts where version 1 ends");
+_Static_assert(offsetof(reco_log_options, user_dim) == 4 * sizeof(void *),
+               "version 2 of reco_log_options starts where version 1 ends");
+
+static size_t options_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(reco_log_options) : offsetof(reco_log_options, user_dim);
+}
+
+static size_t row_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(reco_log_row) : sizeof(row_v1);
+}
 
 /* ---- options --------------------------------------------------------------------------- */
 
@@ -42,7 +82,7 @@ int reco_log_options_init(reco_log_options *opts, unsigned int version)
     if (rc < 0)
         return rc;
     const reco_log_options d = RECO_LOG_OPTIONS_INIT;
-    *opts = d;
+    memcpy(opts, &d, options_size(version));
     opts->version = version;
     return RECO_OK;
 }
@@ -80,28 +120,29 @@ int reco__log_load_options(reco_log_load_options *o, const reco_log_load_options
     return RECO_OK;
 }
 
-/* A signal name: 1..63 bytes of [A-Za-z0-9_], not starting with a digit. */
-static int name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > RECO_LOG_SIGNAL_NAME_MAX || (s[0] >= '0' && s[0] <= '9'))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_'))
-            return 0;
-    }
-    return 1;
-}
+_Static_assert(RECO_LOG_SIGNAL_NAME_MAX == RECO__CSV_NAME_MAX, "one name rule for columns");
 
 /* ---- columns --------------------------------------------------------------------------- */
+
+void reco__log_cols_layout(reco__log_cols *c, const reco_log *log)
+{
+    c->U = log->user_dim;
+    c->has_prop = log->has_prop;
+    c->n_oracle = log->has_oracle ? log->n_signals + 1 : 0;
+}
+
+int reco__log_has_extras(const reco_log *log)
+{
+    return log->user_dim > 0 || log->has_prop || log->has_oracle;
+}
 
 int reco__log_cols_reserve(const reco_allocator *a, reco__log_cols *c, size_t cap)
 {
     if (cap <= c->cap)
         return RECO_OK;
-    if (cap > SIZE_MAX / 16)
+    size_t uf_bytes = 0, or_bytes = 0;
+    if (cap > SIZE_MAX / 64 || reco__size_mul(&uf_bytes, cap, (size_t)c->U * sizeof(float)) < 0 ||
+        reco__size_mul(&or_bytes, cap, (size_t)c->n_oracle * sizeof(float)) < 0)
         return reco__error_set(RECO_ENOMEM, "reco_log: %zu rows do not fit in memory", cap);
     reco__log_cols n = *c;
     n.user = reco__alloc(a, cap * sizeof(uint64_t), 0);
@@ -111,21 +152,19 @@ int reco__log_cols_reserve(const reco_allocator *a, reco__log_cols *c, size_t ca
     n.item = reco__alloc(a, cap * sizeof(int32_t), 0);
     n.fb = reco__alloc(a, cap * sizeof(uint32_t), 0);
     n.exit = reco__alloc(a, cap, 0);
-    if (!n.user || !n.session || !n.step || !n.ts || !n.item || !n.fb || !n.exit) {
+    n.prop = c->has_prop ? reco__alloc(a, cap * sizeof(float), 0) : NULL;
+    n.uf = c->U > 0 ? reco__alloc(a, uf_bytes, 0) : NULL;
+    n.oracle = c->n_oracle > 0 ? reco__alloc(a, or_bytes, 0) : NULL;
+    if (!n.user || !n.session || !n.step || !n.ts || !n.item || !n.fb || !n.exit ||
+        (c->has_prop && !n.prop) || (c->U > 0 && !n.uf) || (c->n_oracle > 0 && !n.oracle)) {
         n.cap = 0;
         reco__log_cols_free(a, &n);
         return RECO_ENOMEM;
     }
-    if (c->n > 0) {
-        memcpy(n.user, c->user, c->n * sizeof(uint64_t));
-        memcpy(n.session, c->session, c->n * sizeof(uint64_t));
-        memcpy(n.step, c->step, c->n * sizeof(uint32_t));
-        memcpy(n.ts, c->ts, c->n * sizeof(int64_t));
-        memcpy(n.item, c->item, c->n * sizeof(int32_t));
-        memcpy(n.fb, c->fb, c->n * sizeof(uint32_t));
-        memcpy(n.exit, c->exit, c->n);
-    }
     n.cap = cap;
+    n.n = 0;
+    reco__log_cols_copy(&n, 0, c, 0, c->n);
+    n.n = c->n;
     reco__log_cols_free(a, c);
     *c = n;
     return RECO_OK;
@@ -140,7 +179,37 @@ void reco__log_cols_free(const reco_allocator *a, reco__log_cols *c)
     reco__free(a, c->item);
     reco__free(a, c->fb);
     reco__free(a, c->exit);
+    reco__free(a, c->prop);
+    reco__free(a, c->uf);
+    reco__free(a, c->oracle);
+    /* the layout stays: it belongs to the log, not to the storage */
+    const uint32_t U = c->U, n_oracle = c->n_oracle;
+    const int has_prop = c->has_prop;
     memset(c, 0, sizeof *c);
+    c->U = U;
+    c->n_oracle = n_oracle;
+    c->has_prop = has_prop;
+}
+
+void reco__log_cols_copy(reco__log_cols *dst, size_t w, const reco__log_cols *src, size_t r,
+                         size_t count)
+{
+    if (count == 0)
+        return;
+    memcpy(dst->user + w, src->user + r, count * sizeof(uint64_t));
+    memcpy(dst->session + w, src->session + r, count * sizeof(uint64_t));
+    memcpy(dst->step + w, src->step + r, count * sizeof(uint32_t));
+    memcpy(dst->ts + w, src->ts + r, count * sizeof(int64_t));
+    memcpy(dst->item + w, src->item + r, count * sizeof(int32_t));
+    memcpy(dst->fb + w, src->fb + r, count * sizeof(uint32_t));
+    memcpy(dst->exit + w, src->exit + r, count);
+    if (src->has_prop)
+        memcpy(dst->prop + w, src->prop + r, count * sizeof(float));
+    if (src->U > 0)
+        memcpy(dst->uf + w * src->U, src->uf + r * src->U, count * src->U * sizeof(float));
+    if (src->n_oracle > 0)
+        memcpy(dst->oracle + w * src->n_oracle, src->oracle + r * src->n_oracle,
+               count * src->n_oracle * sizeof(float));
 }
 
 /* Grows to hold at least `need` rows, doubling. */
@@ -156,41 +225,9 @@ static int cols_grow(const reco_allocator *a, reco__log_cols *c, size_t need)
 
 /* ---- rejections ------------------------------------------------------------------------ */
 
-int reco__log_reject(const reco_allocator *a, reco__log_rejects *r, uint64_t rows)
+void reco__log_set_rejects(reco_log *log, reco__csv_rejects *r, char *source)
 {
-    r->n_rows += rows;
-    if (r->n >= r->cap)
-        return RECO_OK;
-    if (r->entries == NULL) {
-        r->entries = reco__calloc(a, r->cap, sizeof *r->entries);
-        if (r->entries == NULL)
-            return RECO_ENOMEM;
-    }
-    reco_error_info info = RECO_ERROR_INFO_INIT;
-    reco_error_get(&info);
-    reco__log_rejection *e = &r->entries[r->n];
-    e->code = info.code;
-    e->line = info.line;
-    e->column = info.column;
-    snprintf(e->field, sizeof e->field, "%s", info.field);
-    e->message = reco__strdup(a, info.message);
-    if (e->message == NULL)
-        return RECO_ENOMEM;
-    r->n++;
-    return RECO_OK;
-}
-
-void reco__log_rejects_free(const reco_allocator *a, reco__log_rejects *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        reco__free(a, r->entries[i].message);
-    reco__free(a, r->entries);
-    memset(r, 0, sizeof *r);
-}
-
-void reco__log_set_rejects(reco_log *log, reco__log_rejects *r, char *source)
-{
-    reco__log_rejects_free(&log->alloc, &log->rej);
+    reco__csv_rejects_free(&log->alloc, &log->rej);
     reco__free(&log->alloc, log->rej_source);
     if (r != NULL) {
         log->rej = *r;
@@ -200,6 +237,72 @@ void reco__log_set_rejects(reco_log *log, reco__log_rejects *r, char *source)
 }
 
 /* ---- handle ---------------------------------------------------------------------------- */
+
+/* One column name and where it comes from, for the duplicate check. */
+typedef struct column_origin {
+    const char *name;
+    const char *what;  /* "signal_names", "user_feature_names", "" (a column of the log) */
+    uint32_t index;
+} column_origin;
+
+static int cmp_origin(const void *pa, const void *pb)
+{
+    const column_origin *a = pa, *b = pb;
+    int r = strcmp(a->name, b->name);
+    return r != 0 ? r : (a->index > b->index) - (a->index < b->index);
+}
+
+static void describe_origin(char *buf, size_t cap, const column_origin *o)
+{
+    if (o->what[0] == 's' || o->what[0] == 'u')
+        snprintf(buf, cap, "%s[%u]", o->what, o->index);
+    else
+        snprintf(buf, cap, "the %s column", o->name);
+}
+
+/* Every column of the log once: fixed, signals, exit, propensity, oracle, user features. */
+static int check_columns_distinct(const reco_log *log, const reco_allocator *a)
+{
+    const size_t n = 6 + log->n_signals + 1 + (log->has_oracle ? log->n_signals + 1 : 0) +
+                     log->user_dim;
+    column_origin *o = reco__alloc(a, n * sizeof *o, 0);
+    if (o == NULL)
+        return RECO_ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof fixed_columns / sizeof fixed_columns[0]; i++)
+        o[k++] = (column_origin){fixed_columns[i], "", (uint32_t)i};
+    for (uint32_t f = 0; f < log->n_signals; f++)
+        o[k++] = (column_origin){log->names[f], "signal_names", f};
+    if (log->has_prop)
+        o[k++] = (column_origin){"propensity", "", 100};
+    if (log->has_oracle)
+        for (uint32_t f = 0; f <= log->n_signals; f++)
+            o[k++] = (column_origin){log->oracle_names[f], "", 200 + f};
+    for (uint32_t j = 0; j < log->user_dim; j++)
+        o[k++] = (column_origin){log->uf_names[j], "user_feature_names", j};
+    qsort(o, k, sizeof *o, cmp_origin);
+    int rc = RECO_OK;
+    for (size_t i = 1; i < k && rc == RECO_OK; i++) {
+        if (strcmp(o[i - 1].name, o[i].name) != 0)
+            continue;
+        /* name the caller's entry: a user feature, else a signal */
+        const column_origin *x = &o[i - 1], *y = &o[i];
+        if (y->what[0] == 'u' || (y->what[0] == 's' && x->what[0] != 'u')) {
+            const column_origin *t = x;
+            x = y;
+            y = t;
+        }
+        char dx[96], dy[96];
+        describe_origin(dx, sizeof dx, x);
+        describe_origin(dy, sizeof dy, y);
+        rc = reco__error_set_at(RECO_EINVAL, NULL, 0, 0,
+                                x->what[0] != '\0' ? x->what : "signal_names",
+                                "reco_log_create: %s \"%s\" is also the name of %s (every "
+                                "column needs its own name)", dx, x->name, dy);
+    }
+    reco__free(a, o);
+    return rc;
+}
 
 int reco_log_create(reco_log **out, const reco_log_options *opts)
 {
@@ -211,12 +314,17 @@ int reco_log_create(reco_log **out, const reco_log_options *opts)
         int rc = reco__check_version(opts->version, RECO_LOG_OPTIONS_VERSION, "reco_log_options");
         if (rc < 0)
             return rc;
-        o = *opts;
+        /* a version-1 struct ends before the optional columns: they keep their defaults */
+        memcpy(&o, opts, options_size(opts->version));
     }
     if (o.n_signals < 1 || o.n_signals > RECO_LOG_MAX_SIGNALS)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "n_signals",
                                   "reco_log_create: n_signals %u is out of range [1, %d]",
                                   o.n_signals, RECO_LOG_MAX_SIGNALS);
+    if (o.user_dim > RECO_LOG_MAX_USER_DIM)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "user_dim",
+                                  "reco_log_create: user_dim %u is out of range [0, %d]",
+                                  o.user_dim, RECO_LOG_MAX_USER_DIM);
     char names[RECO_LOG_MAX_SIGNALS][RECO_LOG_SIGNAL_NAME_MAX + 1];
     for (uint32_t f = 0; f < o.n_signals; f++) {
         const char *nm = NULL;
@@ -225,7 +333,7 @@ int reco_log_create(reco_log **out, const reco_log_options *opts)
             if (nm == NULL)
                 return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "signal_names",
                                           "reco_log_create: signal_names[%u] is NULL", f);
-            if (!name_ok(nm))
+            if (!reco__csv_name_ok(nm))
                 return reco__error_set_at(
                     RECO_EINVAL, NULL, 0, 0, "signal_names",
                     "reco_log_create: signal_names[%u] \"%.80s\" is not a valid name (1..%d "
@@ -248,6 +356,19 @@ int reco_log_create(reco_log **out, const reco_log_options *opts)
                                           "reco_log_create: signal name \"%s\" appears twice",
                                           names[f]);
     }
+    if (o.user_dim > 0 && o.user_feature_names != NULL)
+        for (uint32_t j = 0; j < o.user_dim; j++) {
+            const char *nm = o.user_feature_names[j];
+            if (nm == NULL)
+                return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "user_feature_names",
+                                          "reco_log_create: user_feature_names[%u] is NULL", j);
+            if (!reco__csv_name_ok(nm))
+                return reco__error_set_at(
+                    RECO_EINVAL, NULL, 0, 0, "user_feature_names",
+                    "reco_log_create: user_feature_names[%u] \"%.80s\" is not a valid name "
+                    "(1..%d bytes of [A-Za-z0-9_], not starting with a digit)",
+                    j, nm, RECO_LOG_SIGNAL_NAME_MAX);
+        }
     reco_allocator a;
     int rc = reco__allocator_resolve(&a, o.allocator);
     if (rc < 0)
@@ -258,6 +379,35 @@ int reco_log_create(reco_log **out, const reco_log_options *opts)
     log->alloc = a;
     log->n_signals = o.n_signals;
     memcpy(log->names, names, sizeof names);
+    log->user_dim = o.user_dim;
+    log->has_prop = o.propensity != 0;
+    log->has_oracle = o.oracle != 0;
+    for (uint32_t f = 0; f <= o.n_signals; f++) {
+        const char *nm = f < o.n_signals ? names[f] : "exit";
+        const size_t len = strlen(nm); /* <= RECO_LOG_SIGNAL_NAME_MAX */
+        memcpy(log->oracle_names[f], "p_", 2);
+        memcpy(log->oracle_names[f] + 2, nm, len + 1);
+    }
+    if (o.user_dim > 0) {
+        log->uf_names = reco__calloc(&a, o.user_dim, sizeof *log->uf_names);
+        if (log->uf_names == NULL) {
+            reco__free(&a, log);
+            return RECO_ENOMEM;
+        }
+        for (uint32_t j = 0; j < o.user_dim; j++) {
+            if (o.user_feature_names != NULL)
+                snprintf(log->uf_names[j], sizeof log->uf_names[j], "%s",
+                         o.user_feature_names[j]);
+            else
+                snprintf(log->uf_names[j], sizeof log->uf_names[j], "u%u", j);
+        }
+    }
+    if ((rc = check_columns_distinct(log, &a)) < 0) {
+        reco__free(&a, log->uf_names);
+        reco__free(&a, log);
+        return rc;
+    }
+    reco__log_cols_layout(&log->rows, log);
     reco__handle_acquire();
     *out = log;
     return RECO_OK;
@@ -288,21 +438,36 @@ void reco_log_free(reco_log *log)
         return;
     reco_log_reset(log);
     reco_allocator a = log->alloc;
+    reco__free(&a, log->uf_names);
     reco__free(&a, log);
     reco__handle_release();
 }
 
-/* A new empty log with the signals and allocator of `log`. */
+/* A new empty log with the columns and allocator of `log`. */
 static int create_like(reco_log **out, const reco_log *log)
 {
     const char *names[RECO_LOG_MAX_SIGNALS];
     for (uint32_t f = 0; f < log->n_signals; f++)
         names[f] = log->names[f];
+    const char **uf = NULL;
+    if (log->user_dim > 0) {
+        uf = reco__alloc(&log->alloc, log->user_dim * sizeof *uf, 0);
+        if (uf == NULL)
+            return RECO_ENOMEM;
+        for (uint32_t j = 0; j < log->user_dim; j++)
+            uf[j] = log->uf_names[j];
+    }
     reco_log_options o = RECO_LOG_OPTIONS_INIT;
     o.allocator = &log->alloc;
     o.n_signals = log->n_signals;
     o.signal_names = names;
-    return reco_log_create(out, &o);
+    o.user_dim = log->user_dim;
+    o.user_feature_names = uf;
+    o.propensity = log->has_prop;
+    o.oracle = log->has_oracle;
+    int rc = reco_log_create(out, &o);
+    reco__free(&log->alloc, uf);
+    return rc;
 }
 
 /* ---- getters --------------------------------------------------------------------------- */
@@ -317,6 +482,28 @@ const char *reco_log_signal_name(const reco_log *log, uint32_t f)
     if (log == NULL || f >= log->n_signals)
         return NULL;
     return log->names[f];
+}
+
+uint32_t reco_log_user_dim(const reco_log *log)
+{
+    return log != NULL ? log->user_dim : 0;
+}
+
+const char *reco_log_user_feature_name(const reco_log *log, uint32_t k)
+{
+    if (log == NULL || k >= log->user_dim)
+        return NULL;
+    return log->uf_names[k];
+}
+
+int reco_log_has_propensity(const reco_log *log)
+{
+    return log != NULL && log->has_prop;
+}
+
+int reco_log_has_oracle(const reco_log *log)
+{
+    return log != NULL && log->has_oracle;
 }
 
 size_t reco_log_n_rows(const reco_log *log)
@@ -366,6 +553,12 @@ int reco_log_get_row(reco_log_row *out, const reco_log *log, size_t i)
     out->item = c->item[i];
     out->feedback = c->fb[i];
     out->exit = c->exit[i];
+    if (out->version < 2)
+        return RECO_OK; /* a version-1 struct ends here */
+    out->user_features = c->U > 0 ? c->uf + i * c->U : NULL;
+    out->propensity = c->has_prop ? c->prop[i] : NAN;
+    for (uint32_t k = 0; k <= RECO_LOG_MAX_SIGNALS; k++)
+        out->oracle[k] = k < c->n_oracle ? c->oracle[i * c->n_oracle + k] : NAN;
     return RECO_OK;
 }
 
@@ -385,6 +578,11 @@ int reco_log_get_columns(reco_log_columns *out, const reco_log *log)
     out->items = c->item;
     out->feedback = c->fb;
     out->exits = c->exit;
+    if (out->version < 2)
+        return RECO_OK; /* a version-1 struct ends here */
+    out->propensity = c->has_prop ? c->prop : NULL;
+    out->user_features = c->U > 0 ? c->uf : NULL;
+    out->oracle = c->n_oracle > 0 ? c->oracle : NULL;
     return RECO_OK;
 }
 
@@ -402,20 +600,7 @@ int reco_log_rejection(reco_error_info *out, const reco_log *log, size_t i)
 {
     if (out == NULL || log == NULL)
         return reco__error_set(RECO_EINVAL, "reco_log_rejection: out and log must not be NULL");
-    int rc = reco__check_version(out->version, RECO_ERROR_INFO_VERSION, "reco_error_info");
-    if (rc < 0)
-        return rc;
-    if (i >= log->rej.n)
-        return reco__error_set(RECO_EINVAL, "reco_log_rejection: rejection %zu is out of range "
-                               "(%zu kept)", i, log->rej.n);
-    const reco__log_rejection *e = &log->rej.entries[i];
-    out->code = e->code;
-    out->message = e->message;
-    out->source = log->rej_source != NULL ? log->rej_source : "";
-    out->line = e->line;
-    out->column = e->column;
-    out->field = e->field;
-    return RECO_OK;
+    return reco__csv_rejection_get(out, &log->rej, log->rej_source, i, "reco_log_rejection");
 }
 
 /* ---- sorting --------------------------------------------------------------------------- */
@@ -606,6 +791,18 @@ static int64_t find_pair(const uint64_t *pairs, size_t n, uint64_t user, uint64_
     return -1;
 }
 
+/* The optional columns of row r of `in` into row w of `out` (same layout). */
+static void copy_extras(reco__log_cols *out, size_t w, const reco__log_cols *in, size_t r)
+{
+    if (in->has_prop)
+        out->prop[w] = in->prop[r];
+    if (in->U > 0)
+        memcpy(out->uf + w * in->U, in->uf + r * in->U, in->U * sizeof(float));
+    if (in->n_oracle > 0)
+        memcpy(out->oracle + w * in->n_oracle, in->oracle + r * in->n_oracle,
+               in->n_oracle * sizeof(float));
+}
+
 void reco__log_built_free(const reco_allocator *a, reco__log_built *b)
 {
     reco__log_cols_free(a, &b->rows);
@@ -615,7 +812,7 @@ void reco__log_built_free(const reco_allocator *a, reco__log_built *b)
 }
 
 int reco__log_build(reco__log_built *out, const reco_allocator *a, const reco__log_cols *in,
-                    const reco__log_locator *loc, reco__log_rejects *rej,
+                    const reco__log_locator *loc, reco__csv_rejects *rej,
                     const uint64_t *tainted, const uint64_t *tainted_line, size_t n_tainted)
 {
     memset(out, 0, sizeof *out);
@@ -724,7 +921,7 @@ int reco__log_build(reco__log_built *out, const reco_allocator *a, const reco__l
         }
         for (size_t i = 0; i < n_bad; i++) {
             bad_error(loc, in, &bad[order[i]], 1);
-            if ((rc = reco__log_reject(a, rej, bad[order[i]].len)) < 0) {
+            if ((rc = reco__csv_reject(a, rej, bad[order[i]].len)) < 0) {
                 reco__free(a, order);
                 goto done;
             }
@@ -753,6 +950,9 @@ int reco__log_build(reco__log_built *out, const reco_allocator *a, const reco__l
     for (size_t i = 0; i < n_good; i++)
         m += g_len[i];
     reco__log_built *b = out;
+    b->rows.U = in->U;
+    b->rows.has_prop = in->has_prop;
+    b->rows.n_oracle = in->n_oracle;
     if ((rc = reco__log_cols_reserve(a, &b->rows, m + 1)) < 0)
         goto done;
     b->sess_first = reco__alloc(a, (n_good + 1) * sizeof(uint64_t), 0);
@@ -763,6 +963,7 @@ int reco__log_build(reco__log_built *out, const reco_allocator *a, const reco__l
     }
     size_t w = 0;
     int reordered = 0;
+    const int extras = in->U > 0 || in->has_prop || in->n_oracle > 0;
     for (size_t i = 0; i < n_good; i++) {
         const uint64_t s = sorder[i];
         if (i == 0 || in->user[s_first[s]] != in->user[s_first[sorder[i - 1]]])
@@ -779,6 +980,8 @@ int reco__log_build(reco__log_built *out, const reco_allocator *a, const reco__l
             b->rows.item[w] = in->item[r];
             b->rows.fb[w] = in->fb[r];
             b->rows.exit[w] = in->exit[r];
+            if (extras)
+                copy_extras(&b->rows, w, in, r);
         }
     }
     b->rows.n = m;
@@ -799,6 +1002,8 @@ done:
 
 void reco__log_install(reco_log *log, reco__log_built *b)
 {
+    assert(b->rows.U == log->user_dim && b->rows.has_prop == log->has_prop &&
+           b->rows.n_oracle == (log->has_oracle ? log->n_signals + 1 : 0));
     reco__log_cols_free(&log->alloc, &log->rows);
     free_index(log);
     log->rows = b->rows;
@@ -812,12 +1017,22 @@ void reco__log_install(reco_log *log, reco__log_built *b)
 
 /* ---- appending ------------------------------------------------------------------------- */
 
-static int check_row(const reco_log *log, const reco_log_row *row, size_t i)
+/* Row i of an array whose elements are `stride` bytes (the size of rows[0]'s version). */
+static const reco_log_row *row_at(const reco_log_row *rows, size_t stride, size_t i)
+{
+    return (const reco_log_row *)(const void *)((const char *)rows + i * stride);
+}
+
+static int check_row(const reco_log *log, const reco_log_row *row, size_t i, unsigned int v0)
 {
     static const char fn[] = "reco_log_append";
     int rc = reco__check_version(row->version, RECO_LOG_ROW_VERSION, "reco_log_row");
     if (rc < 0)
         return rc;
+    if (row->version != v0)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "version", "%s: rows[%zu]: version "
+                                  "%u differs from rows[0]'s version %u (an array holds rows of "
+                                  "one version)", fn, i, row->version, v0);
     if (row->item < 0)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "item", "%s: rows[%zu]: item %d is "
                                   "negative", fn, i, row->item);
@@ -828,7 +1043,71 @@ static int check_row(const reco_log *log, const reco_log_row *row, size_t i)
     if (row->exit != 0 && row->exit != 1)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "exit", "%s: rows[%zu]: exit %d is "
                                   "not 0 or 1", fn, i, row->exit);
+    const uint32_t U = log->user_dim;
+    if (row->version < 2) {
+        if (U > 0)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "user_features", "%s: rows[%zu] "
+                                      "is a version-1 reco_log_row, which has no user features, "
+                                      "and the log has %u (user_dim)", fn, i, U);
+        return RECO_OK;
+    }
+    if (U > 0 && row->user_features == NULL)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "user_features", "%s: rows[%zu]: "
+                                  "user_features is NULL, and the log has %u user features", fn,
+                                  i, U);
+    if (U == 0 && row->user_features != NULL)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "user_features", "%s: rows[%zu]: "
+                                  "user_features given, but the log has none (user_dim 0)", fn,
+                                  i);
+    for (uint32_t k = 0; k < U; k++)
+        if (!isfinite(row->user_features[k]))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "user_features", "%s: rows[%zu]: "
+                                      "user_features[%u] (\"%s\") is %g, not a finite number",
+                                      fn, i, k, log->uf_names[k], (double)row->user_features[k]);
+    const float p = row->propensity;
+    if (!log->has_prop && !isnan(p))
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "propensity", "%s: rows[%zu]: "
+                                  "propensity %g given, but the log has no propensity column "
+                                  "(leave it NaN)", fn, i, (double)p);
+    if (log->has_prop && !isnan(p) && !(p > 0.0f && p <= 1.0f))
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "propensity", "%s: rows[%zu]: "
+                                  "propensity %g is not in (0, 1] (NaN: unknown)", fn, i,
+                                  (double)p);
+    const uint32_t n_or = log->has_oracle ? log->n_signals + 1 : 0;
+    for (uint32_t k = 0; k <= RECO_LOG_MAX_SIGNALS; k++) {
+        const float q = row->oracle[k];
+        if (isnan(q))
+            continue;
+        if (k >= n_or)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "oracle", "%s: rows[%zu]: "
+                                      "oracle[%u] is %g, but %s (leave it NaN)", fn, i, k,
+                                      (double)q, n_or == 0 ? "the log has no oracle columns"
+                                      : "the log's oracle ends at oracle[F], the exit");
+        if (!(q >= 0.0f && q <= 1.0f))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "oracle", "%s: rows[%zu]: "
+                                      "oracle[%u] (\"%s\") %g is not in [0, 1] (NaN: unknown)",
+                                      fn, i, k, log->oracle_names[k], (double)q);
+    }
     return RECO_OK;
+}
+
+/* Row `r` (checked) into row w of `c`, the log's layout. */
+static void put_row(reco__log_cols *c, size_t w, const reco_log_row *r)
+{
+    c->user[w] = r->user;
+    c->session[w] = r->session;
+    c->step[w] = r->step;
+    c->ts[w] = r->timestamp;
+    c->item[w] = r->item;
+    c->fb[w] = r->feedback;
+    c->exit[w] = (uint8_t)r->exit;
+    const int v2 = r->version >= 2;
+    if (c->has_prop)
+        c->prop[w] = v2 ? r->propensity : NAN;
+    if (c->U > 0) /* checked: only version-2 rows reach a log with user features */
+        memcpy(c->uf + w * c->U, r->user_features, c->U * sizeof(float));
+    for (uint32_t k = 0; k < c->n_oracle; k++)
+        c->oracle[w * c->n_oracle + k] = v2 ? r->oracle[k] : NAN;
 }
 
 static int sess_grow(reco_log *log, size_t need)
@@ -859,7 +1138,7 @@ static int sess_grow(reco_log *log, size_t need)
 
 /* Appends in place when every row continues the canonical order; returns 1 when it did, 0
  * when the log is unchanged and the rows need a rebuild. Capacity must be reserved. */
-static int append_fast(reco_log *log, const reco_log_row *rows, size_t n)
+static int append_fast(reco_log *log, const reco_log_row *rows, size_t stride, size_t n)
 {
     reco__log_cols *c = &log->rows;
     const size_t n0 = c->n, s0 = log->n_sessions, u0 = log->n_users;
@@ -868,7 +1147,7 @@ static int append_fast(reco_log *log, const reco_log_row *rows, size_t n)
     while (user_first > 0 && c->user[log->sess_first[user_first - 1]] == c->user[n0 - 1])
         user_first--;
     for (size_t i = 0; i < n; i++) {
-        const reco_log_row *r = &rows[i];
+        const reco_log_row *r = row_at(rows, stride, i);
         const size_t last = c->n - 1;
         int ok;
         if (c->n > 0 && r->user == c->user[last] && r->session == c->session[last]) {
@@ -906,14 +1185,7 @@ static int append_fast(reco_log *log, const reco_log_row *rows, size_t n)
                 log->sess_len[s0 - 1] = len0;
             return 0;
         }
-        const size_t w = c->n++;
-        c->user[w] = r->user;
-        c->session[w] = r->session;
-        c->step[w] = r->step;
-        c->ts[w] = r->timestamp;
-        c->item[w] = r->item;
-        c->fb[w] = r->feedback;
-        c->exit[w] = (uint8_t)r->exit;
+        put_row(c, c->n++, r);
     }
     return 1;
 }
@@ -927,9 +1199,13 @@ int reco_log_append(reco_log *log, const reco_log_row *rows, size_t n)
         return RECO_OK;
     if (rows == NULL)
         return reco__error_set(RECO_EINVAL, "%s: rows is NULL", fn);
-    int rc;
+    int rc = reco__check_version(rows[0].version, RECO_LOG_ROW_VERSION, "reco_log_row");
+    if (rc < 0)
+        return rc;
+    const unsigned int v0 = rows[0].version;
+    const size_t stride = row_size(v0);
     for (size_t i = 0; i < n; i++)
-        if ((rc = check_row(log, &rows[i], i)) < 0)
+        if ((rc = check_row(log, row_at(rows, stride, i), i, v0)) < 0)
             return rc;
     const size_t n0 = log->rows.n;
     if (n > SIZE_MAX / 64 - n0)
@@ -937,31 +1213,18 @@ int reco_log_append(reco_log *log, const reco_log_row *rows, size_t n)
     if ((rc = cols_grow(&log->alloc, &log->rows, n0 + n)) < 0 ||
         (rc = sess_grow(log, log->n_sessions + n + 1)) < 0)
         return rc;
-    if (append_fast(log, rows, n))
+    if (append_fast(log, rows, stride, n))
         return RECO_OK;
 
     /* Rebuild: the old rows and the new ones, sorted and validated together. */
     reco__log_cols all;
     memset(&all, 0, sizeof all);
+    reco__log_cols_layout(&all, log);
     if ((rc = reco__log_cols_reserve(&log->alloc, &all, n0 + n)) < 0)
         return rc;
-    const reco__log_cols *c = &log->rows;
-    memcpy(all.user, c->user, n0 * sizeof(uint64_t));
-    memcpy(all.session, c->session, n0 * sizeof(uint64_t));
-    memcpy(all.step, c->step, n0 * sizeof(uint32_t));
-    memcpy(all.ts, c->ts, n0 * sizeof(int64_t));
-    memcpy(all.item, c->item, n0 * sizeof(int32_t));
-    memcpy(all.fb, c->fb, n0 * sizeof(uint32_t));
-    memcpy(all.exit, c->exit, n0);
-    for (size_t i = 0; i < n; i++) {
-        all.user[n0 + i] = rows[i].user;
-        all.session[n0 + i] = rows[i].session;
-        all.step[n0 + i] = rows[i].step;
-        all.ts[n0 + i] = rows[i].timestamp;
-        all.item[n0 + i] = rows[i].item;
-        all.fb[n0 + i] = rows[i].feedback;
-        all.exit[n0 + i] = (uint8_t)rows[i].exit;
-    }
+    reco__log_cols_copy(&all, 0, &log->rows, 0, n0);
+    for (size_t i = 0; i < n; i++)
+        put_row(&all, n0 + i, row_at(rows, stride, i));
     all.n = n0 + n;
     reco__log_locator loc;
     memset(&loc, 0, sizeof loc);
@@ -1010,13 +1273,7 @@ static int copy_side(reco_log *dst, const reco_log *src, const uint8_t *side_of,
         dst->sess_first[dst->n_sessions] = w;
         dst->sess_len[dst->n_sessions] = (uint32_t)len;
         dst->n_sessions++;
-        memcpy(d->user + w, c->user + f, len * sizeof(uint64_t));
-        memcpy(d->session + w, c->session + f, len * sizeof(uint64_t));
-        memcpy(d->step + w, c->step + f, len * sizeof(uint32_t));
-        memcpy(d->ts + w, c->ts + f, len * sizeof(int64_t));
-        memcpy(d->item + w, c->item + f, len * sizeof(int32_t));
-        memcpy(d->fb + w, c->fb + f, len * sizeof(uint32_t));
-        memcpy(d->exit + w, c->exit + f, len);
+        reco__log_cols_copy(d, w, c, f, len);
         d->n += len;
     }
     return RECO_OK;
@@ -1068,22 +1325,25 @@ int reco_log_split(reco_log **train_out, reco_log **valid_out, const reco_log *l
 
 /* ---- binary files ---------------------------------------------------------------------- */
 
-/* The signal names joined by '\n' into `buf` (at least 16 * 64 bytes); returns the length. */
-static size_t join_names(char *buf, const reco_log *log)
+/* `n` names of `stride` bytes each joined by '\n' into `buf` (room for n * stride + 1);
+ * returns the length. */
+static size_t join_names(char *buf, const char *names, size_t stride, uint32_t n)
 {
-    size_t n = 0;
-    for (uint32_t f = 0; f < log->n_signals; f++) {
-        size_t len = strlen(log->names[f]);
+    size_t w = 0;
+    for (uint32_t f = 0; f < n; f++) {
+        const char *nm = names + f * stride;
+        size_t len = strlen(nm);
         if (f > 0)
-            buf[n++] = '\n';
-        memcpy(buf + n, log->names[f], len);
-        n += len;
+            buf[w++] = '\n';
+        memcpy(buf + w, nm, len);
+        w += len;
     }
-    buf[n] = '\0';
-    return n;
+    buf[w] = '\0';
+    return w;
 }
 
-#define NAMES_CAP (RECO_LOG_MAX_SIGNALS * (RECO_LOG_SIGNAL_NAME_MAX + 1) + 1)
+#define NAME_STRIDE (RECO_LOG_SIGNAL_NAME_MAX + 1)
+#define NAMES_CAP (RECO_LOG_MAX_SIGNALS * NAME_STRIDE + 1)
 
 int reco_log_save(const reco_log *log, const char *path)
 {
@@ -1093,22 +1353,28 @@ int reco_log_save(const reco_log *log, const char *path)
     const reco_allocator *a = &log->alloc;
     const reco__log_cols *c = &log->rows;
     const size_t S = log->n_sessions, R = c->n;
+    const int v2 = reco__log_has_extras(log);
     char names[NAMES_CAP];
-    size_t names_len = join_names(names, log);
+    size_t names_len = join_names(names, &log->names[0][0], NAME_STRIDE, log->n_signals);
     uint64_t *su = reco__alloc(a, (S + 1) * sizeof(uint64_t), 0);
     uint64_t *ss = reco__alloc(a, (S + 1) * sizeof(uint64_t), 0);
     uint32_t *flags = reco__alloc(a, (R + 1) * sizeof(uint32_t), 0);
+    char *uf_names = reco__alloc(a, (size_t)log->user_dim * NAME_STRIDE + 1, 1);
     int rc = RECO_ENOMEM;
     reco__writer *w = NULL;
-    if (su == NULL || ss == NULL || flags == NULL)
+    if (su == NULL || ss == NULL || flags == NULL || uf_names == NULL)
         goto done;
+    const size_t uf_len = log->user_dim > 0 ? join_names(uf_names, &log->uf_names[0][0],
+                                                         NAME_STRIDE, log->user_dim)
+                                            : 0;
     for (size_t s = 0; s < S; s++) {
         su[s] = c->user[log->sess_first[s]];
         ss[s] = c->session[log->sess_first[s]];
     }
     for (size_t r = 0; r < R; r++)
         flags[r] = c->fb[r] | (c->exit[r] ? EXIT_FLAG : 0u);
-    if ((rc = reco__writer_open(&w, a, path, log_magic, LOG_FORMAT_VERSION)) < 0)
+    /* Without optional columns, format version 1: the files libreco 0.1 reads. */
+    if ((rc = reco__writer_open(&w, a, path, log_magic, v2 ? 2u : 1u)) < 0)
         goto done;
     if ((rc = reco__writer_section(w, "signals", RECO__FILE_BYTES, names, names_len)) < 0 ||
         (rc = reco__writer_section(w, "s_user", RECO__FILE_U64, su, S)) < 0 ||
@@ -1116,15 +1382,35 @@ int reco_log_save(const reco_log *log, const char *path)
         (rc = reco__writer_section(w, "s_length", RECO__FILE_U32, log->sess_len, S)) < 0 ||
         (rc = reco__writer_section(w, "r_time", RECO__FILE_I64, c->ts, R)) < 0 ||
         (rc = reco__writer_section(w, "r_item", RECO__FILE_I32, c->item, R)) < 0 ||
-        (rc = reco__writer_section(w, "r_flags", RECO__FILE_U32, flags, R)) < 0) {
-        reco__writer_abort(w);
-        goto done;
+        (rc = reco__writer_section(w, "r_flags", RECO__FILE_U32, flags, R)) < 0)
+        goto abort;
+    if (v2) {
+        const uint32_t columns[3] = {log->user_dim, (uint32_t)log->has_prop,
+                                     (uint32_t)log->has_oracle};
+        if ((rc = reco__writer_section(w, "columns", RECO__FILE_U32, columns, 3)) < 0)
+            goto abort;
+        if (log->user_dim > 0 &&
+            ((rc = reco__writer_section(w, "u_names", RECO__FILE_BYTES, uf_names, uf_len)) < 0 ||
+             (rc = reco__writer_section(w, "r_user", RECO__FILE_F32, c->uf,
+                                        (uint64_t)R * log->user_dim)) < 0))
+            goto abort;
+        if (log->has_prop &&
+            (rc = reco__writer_section(w, "r_prop", RECO__FILE_F32, c->prop, R)) < 0)
+            goto abort;
+        if (log->has_oracle &&
+            (rc = reco__writer_section(w, "r_oracle", RECO__FILE_F32, c->oracle,
+                                       (uint64_t)R * c->n_oracle)) < 0)
+            goto abort;
     }
     rc = reco__writer_commit(w);
+    goto done;
+abort:
+    reco__writer_abort(w);
 done:
     reco__free(a, su);
     reco__free(a, ss);
     reco__free(a, flags);
+    reco__free(a, uf_names);
     return rc;
 }
 
@@ -1143,6 +1429,97 @@ static int section_count(uint64_t *count, reco__reader *r, const char *path, con
     return RECO_OK;
 }
 
+/* Reads a bytes section of names (at most `cap - 1` bytes) and compares it with `expected`;
+ * a difference is RECO_EFORMAT naming `what` (for the message) and `field`. */
+static int check_names(reco__reader *rd, const char *path, const char *section, char *buf,
+                       size_t cap, char *expected, const char *what, const char *field)
+{
+    uint64_t n;
+    int rc = section_count(&n, rd, path, section, RECO__FILE_BYTES);
+    if (rc < 0)
+        return rc;
+    if (n >= cap)
+        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, field, "section \"%s\" is too long "
+                                  "(%llu bytes)", section, (unsigned long long)n);
+    if ((rc = reco__reader_section(rd, section, RECO__FILE_BYTES, buf, n)) < 0)
+        return rc;
+    buf[n] = '\0';
+    if (strlen(buf) == n && strcmp(buf, expected) == 0)
+        return RECO_OK;
+    for (char *p = buf; *p; p++)
+        if (*p == '\n')
+            *p = ',';
+    for (char *p = expected; *p; p++)
+        if (*p == '\n')
+            *p = ',';
+    return reco__error_set_at(RECO_EFORMAT, path, 0, 0, field, "the file's %s are \"%.200s\", "
+                              "the log's are \"%.200s\"", what, buf, expected);
+}
+
+/* The optional columns of a file (format version 2) against the log's. */
+static int check_file_columns(uint32_t columns[3], reco__reader *rd, const char *path,
+                              uint32_t version, const reco_log *log)
+{
+    columns[0] = columns[1] = columns[2] = 0;
+    if (version >= 2) {
+        uint64_t n;
+        int rc = section_count(&n, rd, path, "columns", RECO__FILE_U32);
+        if (rc < 0)
+            return rc;
+        if (n != 3)
+            return reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"columns\" has "
+                                      "%llu values, expected 3", (unsigned long long)n);
+        if ((rc = reco__reader_section(rd, "columns", RECO__FILE_U32, columns, 3)) < 0)
+            return rc;
+        if (columns[0] > RECO_LOG_MAX_USER_DIM || columns[1] > 1 || columns[2] > 1)
+            return reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"columns\" "
+                                      "holds %u, %u, %u: not a user_dim of at most %d and two "
+                                      "flags", columns[0], columns[1], columns[2],
+                                      RECO_LOG_MAX_USER_DIM);
+    }
+    if (columns[0] != log->user_dim)
+        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "user_dim", "the file has %u user "
+                                  "features per row, the log has %u (user_dim)", columns[0],
+                                  log->user_dim);
+    if ((int)columns[1] != log->has_prop)
+        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "propensity", "the file has %s "
+                                  "propensity column, the log %s", columns[1] ? "a" : "no",
+                                  log->has_prop ? "has one" : "has none");
+    if ((int)columns[2] != log->has_oracle)
+        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "oracle", "the file %s oracle "
+                                  "columns, the log %s", columns[2] ? "has" : "has no",
+                                  log->has_oracle ? "has them" : "has none");
+    return RECO_OK;
+}
+
+/* Every optional value of the R rows read into `c` is in its range. */
+static int check_file_values(const reco__log_cols *c, uint64_t R, const char *path,
+                             const reco_log *log)
+{
+    for (uint64_t r = 0; r < R; r++) {
+        for (uint32_t k = 0; k < c->U; k++)
+            if (!isfinite(c->uf[r * c->U + k]))
+                return reco__error_set_at(RECO_EFORMAT, path, 0, 0, log->uf_names[k], "row %llu: "
+                                          "user feature %g is not a finite number",
+                                          (unsigned long long)r, (double)c->uf[r * c->U + k]);
+        if (c->has_prop) {
+            const float p = c->prop[r];
+            if (!isnan(p) && !(p > 0.0f && p <= 1.0f))
+                return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "propensity", "row %llu: "
+                                          "propensity %g is not in (0, 1]",
+                                          (unsigned long long)r, (double)p);
+        }
+        for (uint32_t k = 0; k < c->n_oracle; k++) {
+            const float q = c->oracle[r * c->n_oracle + k];
+            if (!isnan(q) && !(q >= 0.0f && q <= 1.0f))
+                return reco__error_set_at(RECO_EFORMAT, path, 0, 0, log->oracle_names[k],
+                                          "row %llu: probability %g is not in [0, 1]",
+                                          (unsigned long long)r, (double)q);
+        }
+    }
+    return RECO_OK;
+}
+
 int reco_log_load(reco_log *log, const char *path, const reco_log_load_options *opts)
 {
     static const char fn[] = "reco_log_load";
@@ -1154,37 +1531,37 @@ int reco_log_load(reco_log *log, const char *path, const reco_log_load_options *
         return rc;
     const reco_allocator *a = &log->alloc;
     reco__reader *rd = NULL;
-    if ((rc = reco__reader_open(&rd, a, path, log_magic, 1, LOG_FORMAT_VERSION, NULL)) < 0)
+    uint32_t version = 0;
+    if ((rc = reco__reader_open(&rd, a, path, log_magic, 1, LOG_FORMAT_VERSION, &version)) < 0)
         return rc;
     uint64_t *su = NULL, *ss = NULL;
     uint32_t *sl = NULL, *flags = NULL;
+    char *uf_buf = NULL, *uf_expected = NULL;
     reco__log_cols cols;
     memset(&cols, 0, sizeof cols);
+    reco__log_cols_layout(&cols, log);
     reco__log_built b;
     memset(&b, 0, sizeof b);
-    uint64_t n_names, S, S2, S3, R, R2, R3;
+    uint64_t S, S2, S3, R, R2, R3;
     char names[NAMES_CAP], expected[NAMES_CAP];
-    if ((rc = section_count(&n_names, rd, path, "signals", RECO__FILE_BYTES)) < 0)
+    uint32_t columns[3];
+    join_names(expected, &log->names[0][0], NAME_STRIDE, log->n_signals);
+    if ((rc = check_names(rd, path, "signals", names, sizeof names, expected, "signals",
+                          NULL)) < 0 ||
+        (rc = check_file_columns(columns, rd, path, version, log)) < 0)
         goto done;
-    if (n_names >= NAMES_CAP) {
-        rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"signals\" is too "
-                                "long (%llu bytes)", (unsigned long long)n_names);
-        goto done;
-    }
-    if ((rc = reco__reader_section(rd, "signals", RECO__FILE_BYTES, names, n_names)) < 0)
-        goto done;
-    names[n_names] = '\0';
-    join_names(expected, log);
-    if (strlen(names) != n_names || strcmp(names, expected) != 0) {
-        for (char *p = names; *p; p++)
-            if (*p == '\n')
-                *p = ',';
-        for (char *p = expected; *p; p++)
-            if (*p == '\n')
-                *p = ',';
-        rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "the file's signals are "
-                                "\"%.200s\", the log's are \"%s\"", names, expected);
-        goto done;
+    if (log->user_dim > 0) {
+        const size_t cap = (size_t)log->user_dim * NAME_STRIDE + 1;
+        uf_buf = reco__alloc(a, cap, 1);
+        uf_expected = reco__alloc(a, cap, 1);
+        if (uf_buf == NULL || uf_expected == NULL) {
+            rc = RECO_ENOMEM;
+            goto done;
+        }
+        join_names(uf_expected, &log->uf_names[0][0], NAME_STRIDE, log->user_dim);
+        if ((rc = check_names(rd, path, "u_names", uf_buf, cap, uf_expected, "user features",
+                              "user_feature_names")) < 0)
+            goto done;
     }
     if ((rc = section_count(&S, rd, path, "s_user", RECO__FILE_U64)) < 0 ||
         (rc = section_count(&S2, rd, path, "s_session", RECO__FILE_U64)) < 0 ||
@@ -1220,6 +1597,13 @@ int reco_log_load(reco_log *log, const char *path, const reco_log_load_options *
         (rc = reco__reader_section(rd, "r_time", RECO__FILE_I64, cols.ts, R)) < 0 ||
         (rc = reco__reader_section(rd, "r_item", RECO__FILE_I32, cols.item, R)) < 0 ||
         (rc = reco__reader_section(rd, "r_flags", RECO__FILE_U32, flags, R)) < 0)
+        goto done;
+    if ((cols.U > 0 &&
+         (rc = reco__reader_section(rd, "r_user", RECO__FILE_F32, cols.uf, R * cols.U)) < 0) ||
+        (cols.has_prop &&
+         (rc = reco__reader_section(rd, "r_prop", RECO__FILE_F32, cols.prop, R)) < 0) ||
+        (cols.n_oracle > 0 && (rc = reco__reader_section(rd, "r_oracle", RECO__FILE_F32,
+                                                         cols.oracle, R * cols.n_oracle)) < 0))
         goto done;
     uint64_t w = 0;
     for (uint64_t s = 0; s < S; s++) {
@@ -1259,6 +1643,8 @@ int reco_log_load(reco_log *log, const char *path, const reco_log_load_options *
             goto done;
         }
     }
+    if ((rc = check_file_values(&cols, R, path, log)) < 0)
+        goto done;
     cols.n = R;
     reco__log_locator loc;
     memset(&loc, 0, sizeof loc);
@@ -1282,5 +1668,7 @@ done:
     reco__free(a, su);
     reco__free(a, ss);
     reco__free(a, sl);
+    reco__free(a, uf_buf);
+    reco__free(a, uf_expected);
     return rc;
 }

@@ -148,6 +148,9 @@ static int check_options(gen_ctx *g, const reco_log *out, const reco_env *env,
     if (env->n_signals != out->n_signals)
         return reco__error_set(RECO_EINVAL, "%s: the env has %u signals, the log %u", fn,
                                env->n_signals, out->n_signals);
+    if (reco__log_has_extras(out))
+        return reco__error_set(RECO_EINVAL, "%s: the log has optional columns (user features, "
+                               "propensity or oracle), which generation does not fill yet", fn);
     if (env->n_items < 1 || env->n_items > (uint32_t)INT32_MAX || env->max_sessions < 1)
         return reco__error_set(RECO_EINVAL, "%s: the env has %u items and %u session slots", fn,
                                env->n_items, env->max_sessions);

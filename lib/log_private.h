@@ -12,9 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "csv_private.h"
 #include "reco/log.h"
 
-/* Columns of a table of rows; `cap` rows are allocated in each array. */
+/* Columns of a table of rows; `cap` rows are allocated in each array. The layout (U,
+ * has_prop, n_oracle) is set while the table is empty (reco__log_cols_layout) and decides
+ * which of the optional arrays exist. */
 typedef struct reco__log_cols {
     size_t n, cap;
     uint64_t *user, *session;
@@ -23,32 +26,28 @@ typedef struct reco__log_cols {
     int32_t *item;
     uint32_t *fb;
     uint8_t *exit;
+    uint32_t U;        /* user features per row */
+    uint32_t n_oracle; /* oracle values per row: F + 1, or 0 without the oracle columns */
+    int has_prop;      /* a propensity per row */
+    float *prop;       /* (cap) or NULL */
+    float *uf;         /* (cap, U) or NULL */
+    float *oracle;     /* (cap, n_oracle) or NULL */
 } reco__log_cols;
-
-/* A kept rejection of a lenient CSV load. */
-typedef struct reco__log_rejection {
-    int code;
-    uint32_t line, column;
-    char field[RECO_LOG_SIGNAL_NAME_MAX + 1];
-    char *message;
-} reco__log_rejection;
-
-typedef struct reco__log_rejects {
-    uint64_t n_rows;             /* rows rejected */
-    size_t n, cap;               /* kept entries; cap = max_rejections */
-    reco__log_rejection *entries;
-} reco__log_rejects;
 
 struct reco_log {
     reco_allocator alloc;
     uint32_t n_signals;
     char names[RECO_LOG_MAX_SIGNALS][RECO_LOG_SIGNAL_NAME_MAX + 1];
+    uint32_t user_dim;
+    int has_prop, has_oracle;
+    char (*uf_names)[RECO_LOG_SIGNAL_NAME_MAX + 1];                    /* (user_dim) */
+    char oracle_names[RECO_LOG_MAX_SIGNALS + 1][RECO_LOG_SIGNAL_NAME_MAX + 3]; /* p_<name> */
     reco__log_cols rows;
     size_t n_sessions, sess_cap;
     uint64_t *sess_first; /* (n_sessions) first row */
     uint32_t *sess_len;   /* (n_sessions) steps */
     size_t n_users;
-    reco__log_rejects rej;
+    reco__csv_rejects rej;
     char *rej_source;     /* file the rejections refer to */
 };
 
@@ -80,7 +79,7 @@ typedef struct reco__log_built {
  * are the sessions listed in `tainted` (sorted (user, session) pairs, 2 * n_tainted values)
  * together with their reason line `tainted_line`. */
 int reco__log_build(reco__log_built *out, const reco_allocator *a, const reco__log_cols *in,
-                    const reco__log_locator *loc, reco__log_rejects *rej,
+                    const reco__log_locator *loc, reco__csv_rejects *rej,
                     const uint64_t *tainted, const uint64_t *tainted_line, size_t n_tainted);
 
 void reco__log_built_free(const reco_allocator *a, reco__log_built *b);
@@ -88,20 +87,25 @@ void reco__log_built_free(const reco_allocator *a, reco__log_built *b);
 /* Installs `b` as the log's rows (freeing the old ones); `b` is emptied. */
 void reco__log_install(reco_log *log, reco__log_built *b);
 
-/* Column storage. */
+/* Column storage. reco__log_cols_layout gives the empty `c` the optional columns of `log`. */
+void reco__log_cols_layout(reco__log_cols *c, const reco_log *log);
 int reco__log_cols_reserve(const reco_allocator *a, reco__log_cols *c, size_t cap);
 void reco__log_cols_free(const reco_allocator *a, reco__log_cols *c);
 
-/* Rejection records. `cap` is how many keep details. reco__log_reject() records the current
- * thread error (as set by reco__error_set_at) as a rejection of `rows` rows. */
-int reco__log_reject(const reco_allocator *a, reco__log_rejects *r, uint64_t rows);
-void reco__log_rejects_free(const reco_allocator *a, reco__log_rejects *r);
+/* Copies rows src[r .. r + count - 1] to dst[w ..] (every column; same layout, capacity
+ * reserved). */
+void reco__log_cols_copy(reco__log_cols *dst, size_t w, const reco__log_cols *src, size_t r,
+                         size_t count);
+
+/* 1 when the log has any column beyond those of version 1 (user features, propensity,
+ * oracle). */
+int reco__log_has_extras(const reco_log *log);
 
 /* Copies a validated load-options struct (NULL: defaults). */
 int reco__log_load_options(reco_log_load_options *o, const reco_log_load_options *in,
                            const char *fn);
 
 /* Installs rejections and their source after a successful load (takes ownership). */
-void reco__log_set_rejects(reco_log *log, reco__log_rejects *r, char *source);
+void reco__log_set_rejects(reco_log *log, reco__csv_rejects *r, char *source);
 
 #endif /* RECO_LOG_PRIVATE_H */

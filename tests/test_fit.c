@@ -313,7 +313,7 @@ static reco_log *context_log(uint64_t seed)
             int64_t ts = 1000000 + (int64_t)k * 86400, start = ts;
             for (uint32_t t = 0;; t++) {
                 reco_log_row *r = &rows[n++];
-                r->version = RECO_LOG_ROW_VERSION;
+                *r = (reco_log_row)RECO_LOG_ROW_INIT; /* propensity and oracle unknown */
                 r->user = u;
                 r->session = k;
                 r->step = t;

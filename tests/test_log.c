@@ -2,12 +2,16 @@
  * byte-exact CSV and binary round trips, canonical order and sessions, appending, splitting
  * by user, refusal of damaged binary files, and generation from a fake env (log/fake_env.h). */
 #include <dirent.h>
+#include <float.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "test_common.h"
+#include "corpus.h"
 #include "log/fake_env.h"
+#include "csv_private.h"
+#include "file_private.h"
 #include "log_private.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -251,7 +255,7 @@ static void test_log_create_rejects_bad_signals(void **state)
     assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL, "signal_names[1] is NULL");
     o.signal_names = too_long;
     assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL, "is not a valid name");
-    o.version = 2;
+    o.version = RECO_LOG_OPTIONS_VERSION + 1;
     assert_reco_error(reco_log_create(&log, &o), RECO_EVERSION, "reco_log_options");
     assert_reco_error(reco_log_create(NULL, NULL), RECO_EINVAL, "out is NULL");
     assert_null(log);
@@ -283,87 +287,31 @@ static void test_log_default_signal_names(void **state)
 
 /* ---- the bad-CSV corpus ----------------------------------------------------------------- */
 
-typedef struct manifest_entry {
-    char file[128];
-    char status[32];
-    unsigned line, column;
-    char field[64];
-    char message[256];
-} manifest_entry;
-
-static size_t read_manifest(manifest_entry *out, size_t cap)
+/* Reads tests/log/<dir>/expected.txt. */
+static size_t read_manifest(manifest_entry *out, size_t cap, const char *dir)
 {
     char path[1024];
-    data_path(path, sizeof path, "bad/expected.txt");
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        fail_msg("cannot open %s", path);
-    char line[1024];
-    size_t n = 0;
-    unsigned lineno = 0;
-    while (fgets(line, sizeof line, fp) != NULL) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        if (n == cap)
-            fail_msg("manifest has more than %zu entries", cap);
-        char *parts[6];
-        char *p = line;
-        for (int k = 0; k < 6; k++) {
-            parts[k] = p;
-            char *bar = k < 5 ? strchr(p, '|') : NULL;
-            if (k < 5 && bar == NULL)
-                fail_msg("expected.txt:%u: needs 6 '|'-separated fields", lineno);
-            if (bar != NULL) {
-                *bar = '\0';
-                p = bar + 1;
-            }
-        }
-        manifest_entry *e = &out[n++];
-        snprintf(e->file, sizeof e->file, "%s", parts[0]);
-        snprintf(e->status, sizeof e->status, "%s", parts[1]);
-        e->line = (unsigned)strtoul(parts[2], NULL, 10);
-        e->column = (unsigned)strtoul(parts[3], NULL, 10);
-        snprintf(e->field, sizeof e->field, "%s", parts[4]);
-        snprintf(e->message, sizeof e->message, "%s", parts[5]);
-        if (e->message[0] == '\0')
-            fail_msg("expected.txt:%u: empty message substring", lineno);
-    }
-    fclose(fp);
-    return n;
+    data_path(path, sizeof path, dir);
+    return corpus_read_manifest(out, cap, path);
 }
 
-static void test_log_bad_corpus(void **state)
+/* Loads every file of a corpus (tests/log/<dir>) into `log` (which holds the rows of `good`,
+ * as `before` does), strictly then leniently, checking the manifest's expectations. */
+static void run_corpus(const char *dir, reco_log *log, const reco_log *before, size_t min_files)
 {
-    (void)state;
     static manifest_entry entries[128];
-    size_t n = read_manifest(entries, 128);
-    assert_true(n >= 15);
-    reco_log *log = load_good("good/canonical.csv");
-    reco_log *before = load_good("good/canonical.csv");
+    size_t n = read_manifest(entries, 128, dir);
+    assert_true(n >= min_files);
     reco_log_load_options lo = RECO_LOG_LOAD_OPTIONS_INIT;
     lo.n_items = 1000;
     int failures = 0;
     for (size_t i = 0; i < n; i++) {
         const manifest_entry *e = &entries[i];
         char path[1024], rel[200];
-        snprintf(rel, sizeof rel, "bad/%.127s", e->file);
+        snprintf(rel, sizeof rel, "%s/%.127s", dir, e->file);
         data_path(path, sizeof path, rel);
         int rc = reco_log_load_csv(log, path, &lo);
-        reco_error_info info = RECO_ERROR_INFO_INIT;
-        assert_int_equal(reco_error_get(&info), RECO_OK);
-        int ok = strcmp(reco_status_name(rc), e->status) == 0 && info.code == rc &&
-                 info.line == e->line && info.column == e->column &&
-                 strcmp(info.field, e->field) == 0 && strstr(info.message, e->message) != NULL &&
-                 strstr(info.message, e->file) != NULL && strcmp(info.source, path) == 0;
-        if (!ok) {
-            failures++;
-            print_error("%s: expected %s %u:%u field \"%s\" message containing \"%s\"\n"
-                        "   got %s %u:%u field \"%s\" message \"%s\"\n", e->file, e->status,
-                        e->line, e->column, e->field, e->message, reco_status_name(rc),
-                        info.line, info.column, info.field, info.message);
-        }
+        failures += !corpus_matches(e, rc, path);
         /* Atomic: a failed load keeps the previous rows. */
         assert_logs_equal(log, before);
     }
@@ -371,7 +319,7 @@ static void test_log_bad_corpus(void **state)
     lo.lenient = 1;
     for (size_t i = 0; i < n; i++) {
         char path[1024], rel[200];
-        snprintf(rel, sizeof rel, "bad/%.127s", entries[i].file);
+        snprintf(rel, sizeof rel, "%s/%.127s", dir, entries[i].file);
         data_path(path, sizeof path, rel);
         int rc = reco_log_load_csv(log, path, &lo);
         if (entries[i].line == 1) {
@@ -386,39 +334,35 @@ static void test_log_bad_corpus(void **state)
         assert_non_null(strstr(info.message, entries[i].file));
         assert_canonical(log);
     }
+    if (failures > 0)
+        fail_msg("%d of %zu corpus files in %s did not fail as expected", failures, n, dir);
+}
+
+static void test_log_bad_corpus(void **state)
+{
+    (void)state;
+    reco_log *log = load_good("good/canonical.csv");
+    reco_log *before = load_good("good/canonical.csv");
+    run_corpus("bad", log, before, 15);
     reco_log_free(log);
     reco_log_free(before);
-    if (failures > 0)
-        fail_msg("%d of %zu corpus files did not fail as expected", failures, n);
+}
+
+/* Every file of tests/log/<dir> is listed in its expected.txt, once. */
+static void check_corpus_complete(const char *rel)
+{
+    static manifest_entry entries[128];
+    size_t n = read_manifest(entries, 128, rel);
+    char dir[1024];
+    data_path(dir, sizeof dir, rel);
+    corpus_check_complete(dir, entries, n);
 }
 
 static void test_log_bad_corpus_complete(void **state)
 {
     (void)state;
-    static manifest_entry entries[128];
-    size_t n = read_manifest(entries, 128);
-    char dir[1024];
-    data_path(dir, sizeof dir, "bad");
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    size_t files = 0;
-    struct dirent *ent;
-    while ((ent = readdir(d)) != NULL) {
-        if (ent->d_name[0] == '.' || strcmp(ent->d_name, "expected.txt") == 0)
-            continue;
-        files++;
-        size_t k = 0;
-        while (k < n && strcmp(entries[k].file, ent->d_name) != 0)
-            k++;
-        if (k == n)
-            fail_msg("tests/log/bad/%s is not listed in expected.txt", ent->d_name);
-    }
-    closedir(d);
-    assert_int_equal(files, n);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (strcmp(entries[i].file, entries[j].file) == 0)
-                fail_msg("expected.txt lists %s twice", entries[i].file);
+    check_corpus_complete("bad");
+    check_corpus_complete("bad_extras");
 }
 
 /* ---- CSV round trips -------------------------------------------------------------------- */
@@ -1016,6 +960,901 @@ static void test_log_save_is_atomic_and_reports_io_errors(void **state)
     reco_log_free(log);
 }
 
+/* ---- optional columns (0.2): user features, propensity, oracle ---------------------------- */
+
+static const char *const ex_signals[] = {"click", "buy"};
+static const char *const ex_features[] = {"age", "score"};
+
+/* The schema of tests/log/good/extras.csv and tests/log/bad_extras. */
+static reco_log *new_extras_log(void)
+{
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.n_signals = 2;
+    o.signal_names = ex_signals;
+    o.user_dim = 2;
+    o.user_feature_names = ex_features;
+    o.propensity = 1;
+    o.oracle = 1;
+    reco_log *log = NULL;
+    if (reco_log_create(&log, &o) != RECO_OK)
+        fail_msg("%s", reco_error_message());
+    return log;
+}
+
+static reco_log *load_extras(const char *rel)
+{
+    char path[1024];
+    data_path(path, sizeof path, rel);
+    reco_log *log = new_extras_log();
+    if (reco_log_load_csv(log, path, NULL) != RECO_OK)
+        fail_msg("%s: %s", rel, reco_error_message());
+    return log;
+}
+
+/* Same bits, NaN included (an unknown value is always the same NaN). */
+static void assert_same_floats(const float *a, const float *b, size_t n)
+{
+    if (n == 0)
+        return;
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_memory_equal(a, b, n * sizeof(float));
+}
+
+static void assert_extras_equal(const reco_log *a, const reco_log *b)
+{
+    assert_logs_equal(a, b);
+    reco_log_columns x = RECO_LOG_COLUMNS_INIT, y = RECO_LOG_COLUMNS_INIT;
+    assert_int_equal(reco_log_get_columns(&x, a), RECO_OK);
+    assert_int_equal(reco_log_get_columns(&y, b), RECO_OK);
+    assert_int_equal(reco_log_user_dim(a), reco_log_user_dim(b));
+    assert_int_equal(reco_log_has_propensity(a), reco_log_has_propensity(b));
+    assert_int_equal(reco_log_has_oracle(a), reco_log_has_oracle(b));
+    const size_t n = x.n_rows, U = reco_log_user_dim(a), F1 = reco_log_n_signals(a) + 1;
+    if (reco_log_has_propensity(a))
+        assert_same_floats(x.propensity, y.propensity, n);
+    if (U > 0)
+        assert_same_floats(x.user_features, y.user_features, n * U);
+    if (reco_log_has_oracle(a))
+        assert_same_floats(x.oracle, y.oracle, n * F1);
+}
+
+/* reco_log_row and reco_log_columns as libreco 0.1 declared them. */
+typedef struct row_v1 {
+    unsigned int version;
+    uint64_t user, session;
+    uint32_t step;
+    int64_t timestamp;
+    int32_t item;
+    uint32_t feedback;
+    int exit;
+} row_v1;
+
+static void test_log_options_version_2(void **state)
+{
+    (void)state;
+    /* The macro and the function agree; version 1 is initialised only to its end. */
+    reco_log_options a, b = RECO_LOG_OPTIONS_INIT;
+    memset(&a, 0xab, sizeof a);
+    assert_int_equal(reco_log_options_init(&a, 2), RECO_OK);
+    assert_int_equal(a.user_dim, b.user_dim);
+    assert_ptr_equal(a.user_feature_names, b.user_feature_names);
+    assert_int_equal(a.propensity, b.propensity);
+    assert_int_equal(a.oracle, b.oracle);
+    assert_int_equal(b.user_dim, 0);
+    assert_int_equal(b.propensity, 0);
+    assert_int_equal(b.oracle, 0);
+    const size_t v1 = offsetof(reco_log_options, user_dim);
+    unsigned char buf[sizeof(reco_log_options) + 16];
+    memset(buf, 0xab, sizeof buf);
+    assert_int_equal(reco_log_options_init((reco_log_options *)(void *)buf, 1), RECO_OK);
+    for (size_t i = v1; i < sizeof buf; i++)
+        if (buf[i] != 0xab)
+            fail_msg("reco_log_options_init(version 1) wrote byte %zu (a version-1 struct has "
+                     "%zu)", i, v1);
+    /* A version-1 struct is read only to its end: garbage after it is not user_dim. */
+    reco_log_options *o1 = (reco_log_options *)(void *)buf;
+    o1->n_signals = 4;
+    o1->signal_names = NULL;
+    o1->allocator = NULL;
+    reco_log *log = NULL;
+    assert_int_equal(reco_log_create(&log, o1), RECO_OK);
+    assert_int_equal(reco_log_user_dim(log), 0);
+    assert_int_equal(reco_log_has_propensity(log), 0);
+    assert_int_equal(reco_log_has_oracle(log), 0);
+    reco_log_free(log);
+    /* Defaults of the optional columns: names u0, u1, ...; the getters. */
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.user_dim = 3;
+    o.propensity = 7; /* any nonzero value */
+    assert_int_equal(reco_log_create(&log, &o), RECO_OK);
+    assert_int_equal(reco_log_user_dim(log), 3);
+    assert_string_equal(reco_log_user_feature_name(log, 0), "u0");
+    assert_string_equal(reco_log_user_feature_name(log, 2), "u2");
+    assert_null(reco_log_user_feature_name(log, 3));
+    assert_int_equal(reco_log_has_propensity(log), 1);
+    assert_int_equal(reco_log_has_oracle(log), 0);
+    reco_log_free(log);
+    assert_int_equal(reco_log_user_dim(NULL), 0);
+    assert_null(reco_log_user_feature_name(NULL, 0));
+    assert_int_equal(reco_log_has_propensity(NULL), 0);
+    assert_int_equal(reco_log_has_oracle(NULL), 0);
+    /* The row initialiser: unknown propensity and oracle, no user features. */
+    reco_log_row r = RECO_LOG_ROW_INIT;
+    assert_int_equal(r.version, RECO_LOG_ROW_VERSION);
+    assert_null(r.user_features);
+    assert_true(isnan(r.propensity));
+    for (int k = 0; k <= RECO_LOG_MAX_SIGNALS; k++)
+        assert_true(isnan(r.oracle[k]));
+    assert_int_equal(offsetof(reco_log_row, user_features), sizeof(row_v1));
+}
+
+static void test_log_create_checks_the_optional_columns(void **state)
+{
+    (void)state;
+    reco_log *log = (reco_log *)1;
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.user_dim = RECO_LOG_MAX_USER_DIM + 1;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "user_dim 4097 is out of range [0, 4096]");
+    assert_null(log);
+    reco_error_info info = RECO_ERROR_INFO_INIT;
+    reco_error_get(&info);
+    assert_string_equal(info.field, "user_dim");
+    o.user_dim = 2;
+    const char *null_name[] = {"age", NULL};
+    o.user_feature_names = null_name;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL, "user_feature_names[1] is NULL");
+    const char *bad[] = {"age", "2nd"};
+    o.user_feature_names = bad;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "user_feature_names[1] \"2nd\" is not a valid name");
+    const char *dup[] = {"age", "age"};
+    o.user_feature_names = dup;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "user_feature_names[1] \"age\" is also the name of "
+                      "user_feature_names[0]");
+    reco_error_get(&info);
+    assert_string_equal(info.field, "user_feature_names");
+    const char *signal[] = {"age", "click"};
+    o.user_feature_names = signal;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "user_feature_names[1] \"click\" is also the name of signal_names[0]");
+    const char *fixed[] = {"timestamp", "x"};
+    o.user_feature_names = fixed;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "user_feature_names[0] \"timestamp\" is also the name of the timestamp "
+                      "column");
+    const char *prop[] = {"propensity", "x"};
+    o.user_feature_names = prop;
+    assert_int_equal(reco_log_create(&log, &o), RECO_OK); /* no propensity column: allowed */
+    reco_log_free(log);
+    o.propensity = 1;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "user_feature_names[0] \"propensity\" is also the name of the propensity "
+                      "column");
+    const char *oracle[] = {"p_exit", "x"};
+    o.user_feature_names = oracle;
+    o.oracle = 1;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "user_feature_names[0] \"p_exit\" is also the name of the p_exit column");
+    /* A signal that collides with another signal's oracle column. */
+    const char *sigs[] = {"click", "p_click"};
+    o.user_dim = 0;
+    o.n_signals = 2;
+    o.signal_names = sigs;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "signal_names[1] \"p_click\" is also the name of the p_click column");
+    reco_error_get(&info);
+    assert_string_equal(info.field, "signal_names");
+    o.oracle = 0;
+    assert_int_equal(reco_log_create(&log, &o), RECO_OK);
+    reco_log_free(log);
+    /* Default user feature names collide with a signal named u0. */
+    const char *u0[] = {"u0"};
+    o.n_signals = 1;
+    o.signal_names = u0;
+    o.user_dim = 1;
+    o.user_feature_names = NULL;
+    assert_reco_error(reco_log_create(&log, &o), RECO_EINVAL,
+                      "user_feature_names[0] \"u0\" is also the name of signal_names[0]");
+    assert_int_equal(reco_live_handles(), 0);
+}
+
+static void test_log_version_1_row_and_columns_are_not_written_past(void **state)
+{
+    (void)state;
+    reco_log *log = load_extras("good/extras.csv");
+    /* reco_log_get_row with a version-1 struct: the bytes after it keep their guard. */
+    unsigned char buf[sizeof(reco_log_row) + 32];
+    memset(buf, 0x5a, sizeof buf);
+    row_v1 *r1 = (row_v1 *)(void *)buf;
+    r1->version = 1;
+    assert_int_equal(reco_log_get_row((reco_log_row *)(void *)buf, log, 3), RECO_OK);
+    assert_int_equal(r1->user, 2);
+    assert_int_equal(r1->item, 3);
+    assert_int_equal(r1->feedback, 2);
+    for (size_t i = sizeof(row_v1); i < sizeof buf; i++)
+        if (buf[i] != 0x5a)
+            fail_msg("reco_log_get_row(version 1) wrote byte %zu (a version-1 row has %zu)", i,
+                     sizeof(row_v1));
+    /* reco_log_get_columns likewise. */
+    const size_t c1 = offsetof(reco_log_columns, propensity);
+    unsigned char cbuf[sizeof(reco_log_columns) + 32];
+    memset(cbuf, 0x5a, sizeof cbuf);
+    ((reco_log_columns *)(void *)cbuf)->version = 1;
+    assert_int_equal(reco_log_get_columns((reco_log_columns *)(void *)cbuf, log), RECO_OK);
+    assert_int_equal(((reco_log_columns *)(void *)cbuf)->n_rows, 6);
+    for (size_t i = c1; i < sizeof cbuf; i++)
+        if (cbuf[i] != 0x5a)
+            fail_msg("reco_log_get_columns(version 1) wrote byte %zu (a version-1 struct has "
+                     "%zu)", i, c1);
+    /* Version 2: the optional columns, borrowed, and the row pointing into them. */
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    assert_non_null(c.propensity);
+    assert_non_null(c.user_features);
+    assert_non_null(c.oracle);
+    reco_log_row r = RECO_LOG_ROW_INIT;
+    assert_int_equal(reco_log_get_row(&r, log, 3), RECO_OK);
+    assert_ptr_equal(r.user_features, c.user_features + 3 * 2);
+    assert_true(r.propensity == 0.0001f);
+    assert_true(r.oracle[0] == 0.999999f);
+    assert_true(r.oracle[1] == 1.0f / 3.0f);
+    assert_true(r.oracle[2] == 0.5f);
+    for (int k = 3; k <= RECO_LOG_MAX_SIGNALS; k++)
+        assert_true(isnan(r.oracle[k]));
+    assert_true(r.user_features[0] == 0.0f && signbit(r.user_features[0]));
+    assert_true(r.user_features[1] == 123456792.0f);
+    /* A log without the columns: NULL pointers and unknown values. */
+    reco_log *plain = load_good("good/canonical.csv");
+    assert_int_equal(reco_log_get_columns(&c, plain), RECO_OK);
+    assert_null(c.propensity);
+    assert_null(c.user_features);
+    assert_null(c.oracle);
+    r.user_features = (const float *)buf;
+    r.propensity = 0.5f;
+    assert_int_equal(reco_log_get_row(&r, plain, 0), RECO_OK);
+    assert_null(r.user_features);
+    assert_true(isnan(r.propensity));
+    for (int k = 0; k <= RECO_LOG_MAX_SIGNALS; k++)
+        assert_true(isnan(r.oracle[k]));
+    r.version = 3;
+    assert_reco_error(reco_log_get_row(&r, plain, 0), RECO_EVERSION, "reco_log_row");
+    c.version = 3;
+    assert_reco_error(reco_log_get_columns(&c, plain), RECO_EVERSION, "reco_log_columns");
+    reco_log_free(plain);
+    reco_log_free(log);
+}
+
+static void test_log_csv_optional_columns_round_trip_byte_for_byte(void **state)
+{
+    fixture *f = *state;
+    char src[1024], out[256];
+    data_path(src, sizeof src, "good/extras.csv");
+    tmp_path(out, sizeof out, f, "extras.csv");
+    reco_log *log = load_extras("good/extras.csv");
+    assert_int_equal(reco_log_n_rows(log), 6);
+    assert_int_equal(reco_log_n_sessions(log), 4);
+    assert_int_equal(reco_log_save_csv(log, out), RECO_OK);
+    assert_files_equal(src, out);
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    reco_log_get_columns(&c, log);
+    /* Empty fields are unknown; every float is exact. */
+    assert_true(c.propensity[0] == 0.5f);
+    assert_true(isnan(c.propensity[1]));
+    assert_true(isnan(c.oracle[1 * 3 + 1]));
+    assert_true(c.oracle[1 * 3 + 2] == 1.0f);
+    assert_true(c.user_features[1 * 2 + 1] == -1.5e-7f);
+    assert_true(c.user_features[4 * 2 + 0] == 1.4e-45f); /* the smallest subnormal */
+    assert_true(c.user_features[4 * 2 + 1] == FLT_MAX);
+    assert_true(c.user_features[5 * 2 + 1] == 1e10f);
+    assert_true(c.propensity[4] == 1e-6f);
+    /* Other spellings of the same values, shuffled, CRLF and a BOM: the canonical bytes. */
+    reco_log *v = load_extras("good/extras_variants.csv");
+    assert_extras_equal(log, v);
+    assert_int_equal(reco_log_save_csv(v, out), RECO_OK);
+    assert_files_equal(src, out);
+    /* A header-only file is an empty log; a file without the optional columns does not fit. */
+    char path[256];
+    tmp_path(path, sizeof path, f, "empty.csv");
+    const char *h = "user,session,step,timestamp,item,click,buy,exit,propensity,p_click,p_buy,"
+                    "p_exit,age,score\n";
+    write_all(path, h, strlen(h));
+    assert_int_equal(reco_log_load_csv(v, path, NULL), RECO_OK);
+    assert_int_equal(reco_log_n_rows(v), 0);
+    data_path(path, sizeof path, "good/two_signals.csv");
+    assert_reco_error(reco_log_load_csv(v, path, NULL), RECO_EFORMAT,
+                      "missing column \"propensity\" at the end of the header");
+    reco_log_free(v);
+    reco_log_free(log);
+}
+
+static void test_log_bad_extras_corpus(void **state)
+{
+    (void)state;
+    reco_log *log = load_extras("good/extras.csv");
+    reco_log *before = load_extras("good/extras.csv");
+    run_corpus("bad_extras", log, before, 20);
+    reco_log_free(log);
+    reco_log_free(before);
+}
+
+static void test_log_lenient_optional_columns(void **state)
+{
+    fixture *f = *state;
+    char path[256];
+    tmp_path(path, sizeof path, f, "lenient.csv");
+    const char *text =
+        "user,session,step,timestamp,item,click,buy,exit,propensity,p_click,p_buy,p_exit,age,"
+        "score\n"
+        "1,1,0,10,5,1,0,0,0.5,,,,1,2\n"     /* kept */
+        "1,1,1,20,6,0,0,1,0.25,,,,1,2\n"    /* kept */
+        "2,1,0,10,5,1,0,0,0,,,,1,2\n"       /* propensity 0: rejected */
+        "2,1,1,20,6,0,0,1,0.5,,,,1,2\n"     /* its session: rejected */
+        "3,1,0,10,5,1,0,0,,0.5,2,,1,2\n"    /* p_buy 2: rejected */
+        "4,1,0,10,5,1,0,0,,,,,1,inf\n"      /* score inf: rejected */
+        "5,1,0,10,5,1,0,1,1,1,1,1,-1,-2\n"; /* kept */
+    write_all(path, text, strlen(text));
+    reco_log *log = new_extras_log();
+    assert_reco_error(reco_log_load_csv(log, path, NULL), RECO_EFORMAT,
+                      "lenient.csv:4:18: propensity: \"0\" is not in (0, 1]");
+    reco_log_load_options lo = RECO_LOG_LOAD_OPTIONS_INIT;
+    lo.lenient = 1;
+    assert_int_equal(reco_log_load_csv(log, path, &lo), RECO_OK);
+    assert_int_equal(reco_log_n_rows(log), 3);
+    assert_int_equal(reco_log_n_rejected(log), 4);
+    assert_int_equal(reco_log_n_rejections(log), 4);
+    static const struct {
+        unsigned line, column;
+        const char *field, *msg;
+    } want[] = {
+        {4, 18, "propensity", "\"0\" is not in (0, 1]"},
+        {6, 23, "p_buy", "\"2\" is not in [0, 1]"},
+        {7, 24, "score", "\"inf\" is not a finite number"},
+        {5, 1, "session", "user 2, session 1: its row on line 4 was rejected"},
+    };
+    for (size_t i = 0; i < 4; i++) {
+        reco_error_info e = RECO_ERROR_INFO_INIT;
+        assert_int_equal(reco_log_rejection(&e, log, i), RECO_OK);
+        if (e.line != want[i].line || e.column != want[i].column ||
+            strcmp(e.field, want[i].field) != 0 || strstr(e.message, want[i].msg) == NULL)
+            fail_msg("rejection %zu: got %u:%u \"%s\" \"%s\"", i, e.line, e.column, e.field,
+                     e.message);
+    }
+    /* The kept rows keep their own values (row-aligned after the rejections). */
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    reco_log_get_columns(&c, log);
+    assert_int_equal(c.users[2], 5);
+    assert_true(c.propensity[1] == 0.25f);
+    assert_true(c.propensity[2] == 1.0f);
+    assert_true(c.user_features[2 * 2 + 0] == -1.0f && c.user_features[2 * 2 + 1] == -2.0f);
+    assert_true(c.oracle[2 * 3 + 2] == 1.0f);
+    reco_log_free(log);
+}
+
+/* Rows of a log with every optional column whose values follow from (user, session, step),
+ * so that misaligned columns show. */
+static float ex_feature(uint64_t u, uint64_t s, uint32_t t, uint32_t k)
+{
+    return (float)(u * 1000 + s * 10 + t) + 0.25f * (float)k;
+}
+
+static float ex_prop(uint64_t u, uint32_t t)
+{
+    return 1.0f / (float)(1 + (u + t) % 7);
+}
+
+static void ex_fill(reco_log_row *r, float *feat, uint64_t u, uint64_t s, uint32_t t, int last)
+{
+    *r = mkrow(u, s, t, (int64_t)(s * 100 + t), (int32_t)((u + t) % 11), (uint32_t)(t % 4) & 3u,
+               last);
+    feat[0] = ex_feature(u, s, t, 0);
+    feat[1] = ex_feature(u, s, t, 1);
+    r->user_features = feat;
+    r->propensity = (u + t) % 5 == 0 ? NAN : ex_prop(u, t);
+    r->oracle[0] = (float)(t % 3) / 2.0f;
+    r->oracle[1] = (float)(u % 5) / 4.0f;
+    r->oracle[2] = last ? 1.0f : 0.0f;
+}
+
+static void assert_extras_follow_rows(const reco_log *log)
+{
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    for (size_t i = 0; i < c.n_rows; i++) {
+        const uint64_t u = c.users[i], s = c.sessions[i];
+        const uint32_t t = c.steps[i];
+        if (c.user_features[2 * i] != ex_feature(u, s, t, 0) ||
+            c.user_features[2 * i + 1] != ex_feature(u, s, t, 1))
+            fail_msg("row %zu (user %llu, session %llu, step %u): features %g %g", i,
+                     (unsigned long long)u, (unsigned long long)s, t,
+                     (double)c.user_features[2 * i], (double)c.user_features[2 * i + 1]);
+        if ((u + t) % 5 == 0)
+            assert_true(isnan(c.propensity[i]));
+        else
+            assert_true(c.propensity[i] == ex_prop(u, t));
+        assert_true(c.oracle[3 * i] == (float)(t % 3) / 2.0f);
+        assert_true(c.oracle[3 * i + 1] == (float)(u % 5) / 4.0f);
+        assert_true(c.oracle[3 * i + 2] == (c.exits[i] ? 1.0f : 0.0f));
+    }
+}
+
+static void test_log_append_carries_the_optional_columns(void **state)
+{
+    (void)state;
+    reco_log *log = new_extras_log();
+    reco_log_row rows[8];
+    float feat[8][2];
+    /* In canonical order (the fast path) ... */
+    ex_fill(&rows[0], feat[0], 5, 1, 0, 0);
+    ex_fill(&rows[1], feat[1], 5, 1, 1, 1);
+    ex_fill(&rows[2], feat[2], 9, 2, 0, 0);
+    assert_int_equal(reco_log_append(log, rows, 3), RECO_OK);
+    /* ... then out of order (a rebuild): steps reversed, an earlier user. */
+    ex_fill(&rows[0], feat[0], 9, 2, 2, 1);
+    ex_fill(&rows[1], feat[1], 9, 2, 1, 0);
+    ex_fill(&rows[2], feat[2], 2, 7, 0, 1);
+    assert_int_equal(reco_log_append(log, rows, 3), RECO_OK);
+    assert_int_equal(reco_log_n_rows(log), 6);
+    assert_canonical(log);
+    assert_extras_follow_rows(log);
+    reco_log_row got = RECO_LOG_ROW_INIT;
+    reco_log_get_row(&got, log, 0);
+    assert_int_equal(got.user, 2);
+    assert_true(got.user_features[0] == ex_feature(2, 7, 0, 0));
+
+    /* Refused rows: nothing is appended. */
+    const size_t n0 = reco_log_n_rows(log);
+    reco_log_row r;
+    float fv[2];
+    ex_fill(&r, fv, 20, 1, 0, 0);
+    r.user_features = NULL;
+    assert_reco_error(reco_log_append(log, &r, 1), RECO_EINVAL,
+                      "rows[0]: user_features is NULL, and the log has 2 user features");
+    ex_fill(&r, fv, 20, 1, 0, 0);
+    fv[1] = NAN;
+    assert_reco_error(reco_log_append(log, &r, 1), RECO_EINVAL,
+                      "rows[0]: user_features[1] (\"score\") is nan, not a finite number");
+    ex_fill(&r, fv, 20, 1, 0, 0);
+    r.propensity = 0.0f;
+    assert_reco_error(reco_log_append(log, &r, 1), RECO_EINVAL,
+                      "rows[0]: propensity 0 is not in (0, 1] (NaN: unknown)");
+    r.propensity = 1.5f;
+    assert_reco_error(reco_log_append(log, &r, 1), RECO_EINVAL, "propensity 1.5 is not in");
+    r.propensity = 1.0f;
+    r.oracle[1] = 1.25f;
+    assert_reco_error(reco_log_append(log, &r, 1), RECO_EINVAL,
+                      "rows[0]: oracle[1] (\"p_buy\") 1.25 is not in [0, 1]");
+    r.oracle[1] = -0.5f;
+    assert_reco_error(reco_log_append(log, &r, 1), RECO_EINVAL, "-0.5 is not in [0, 1]");
+    r.oracle[1] = 0.5f;
+    r.oracle[3] = 0.5f; /* past F = 2: oracle[2] is the exit */
+    assert_reco_error(reco_log_append(log, &r, 1), RECO_EINVAL,
+                      "rows[0]: oracle[3] is 0.5, but the log's oracle ends at oracle[F]");
+    reco_error_info info = RECO_ERROR_INFO_INIT;
+    reco_error_get(&info);
+    assert_string_equal(info.field, "oracle");
+    r.oracle[3] = NAN;
+    /* Rows of two versions in one array. */
+    reco_log_row two[2];
+    ex_fill(&two[0], fv, 20, 1, 0, 0);
+    two[1] = two[0];
+    two[1].step = 1;
+    two[1].version = 1;
+    assert_reco_error(reco_log_append(log, two, 2), RECO_EINVAL,
+                      "rows[1]: version 1 differs from rows[0]'s version 2");
+    /* A version-1 row has no user features. */
+    row_v1 old = {1, 20, 1, 0, 5, 3, 0, 0};
+    assert_reco_error(reco_log_append(log, (const reco_log_row *)(const void *)&old, 1),
+                      RECO_EINVAL, "rows[0] is a version-1 reco_log_row, which has no user "
+                      "features, and the log has 2 (user_dim)");
+    assert_int_equal(reco_log_n_rows(log), n0);
+    assert_extras_follow_rows(log);
+
+    /* A log without the optional columns refuses values for them. */
+    reco_log *plain = new_log();
+    reco_log_row p = mkrow(1, 1, 0, 0, 3, 0, 1);
+    p.propensity = 0.5f;
+    assert_reco_error(reco_log_append(plain, &p, 1), RECO_EINVAL,
+                      "propensity 0.5 given, but the log has no propensity column");
+    p.propensity = NAN;
+    p.user_features = fv;
+    assert_reco_error(reco_log_append(plain, &p, 1), RECO_EINVAL,
+                      "user_features given, but the log has none");
+    p.user_features = NULL;
+    p.oracle[0] = 0.5f;
+    assert_reco_error(reco_log_append(plain, &p, 1), RECO_EINVAL,
+                      "oracle[0] is 0.5, but the log has no oracle columns");
+    p.oracle[0] = NAN;
+    assert_int_equal(reco_log_append(plain, &p, 1), RECO_OK);
+    reco_log_free(plain);
+    reco_log_free(log);
+}
+
+static void test_log_append_version_1_arrays(void **state)
+{
+    (void)state;
+    /* An array of version-1 rows has their size as its stride: a library that stepped by
+     * the version-2 size would read the second row from the middle of the first. */
+    row_v1 old[3] = {
+        {1, 4, 1, 0, 10, 3, 1, 0}, {1, 4, 1, 1, 20, 5, 0, 1}, {1, 6, 2, 0, 30, 7, 2, 1}};
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.propensity = 1;
+    o.oracle = 1;
+    reco_log *log = NULL;
+    assert_int_equal(reco_log_create(&log, &o), RECO_OK);
+    assert_int_equal(reco_log_append(log, (const reco_log_row *)(const void *)old, 3), RECO_OK);
+    /* the same rows again, out of order: the rebuild path reads them with the same stride */
+    row_v1 later[2] = {{1, 3, 9, 0, 5, 1, 0, 1}, {1, 4, 2, 0, 1, 2, 0, 1}};
+    assert_int_equal(reco_log_append(log, (const reco_log_row *)(const void *)later, 2),
+                     RECO_OK);
+    assert_int_equal(reco_log_n_rows(log), 5);
+    assert_canonical(log);
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    reco_log_get_columns(&c, log);
+    static const uint64_t users[] = {3, 4, 4, 4, 6};
+    static const int32_t items[] = {1, 2, 3, 5, 7}; /* user 4: session 2 starts first */
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(c.users[i], users[i]);
+        assert_int_equal(c.items[i], items[i]);
+        assert_true(isnan(c.propensity[i]));
+        for (int k = 0; k < 5; k++)
+            assert_true(isnan(c.oracle[5 * i + k]));
+    }
+    reco_log_free(log);
+}
+
+static void test_log_split_and_reset_carry_the_optional_columns(void **state)
+{
+    (void)state;
+    reco_log *log = new_extras_log();
+    reco_rng rng;
+    reco_rng_seed(&rng, 11, 1);
+    for (uint64_t u = 0; u < 300; u++)
+        for (uint64_t s = 0; s < 2; s++) {
+            uint32_t len = 1 + (uint32_t)reco_rng_below(&rng, 4);
+            for (uint32_t t = 0; t < len; t++) {
+                reco_log_row r;
+                float feat[2];
+                ex_fill(&r, feat, u * 7 + 1, s, t, t + 1 == len);
+                assert_int_equal(reco_log_append(log, &r, 1), RECO_OK);
+            }
+        }
+    assert_extras_follow_rows(log);
+    reco_log *t = NULL, *v = NULL;
+    assert_int_equal(reco_log_split(&t, &v, log, 0.4, 5), RECO_OK);
+    assert_true(reco_log_n_rows(t) > 0 && reco_log_n_rows(v) > 0);
+    assert_int_equal(reco_log_n_rows(t) + reco_log_n_rows(v), reco_log_n_rows(log));
+    for (int side = 0; side < 2; side++) {
+        const reco_log *x = side ? v : t;
+        assert_int_equal(reco_log_user_dim(x), 2);
+        assert_string_equal(reco_log_user_feature_name(x, 1), "score");
+        assert_int_equal(reco_log_has_propensity(x), 1);
+        assert_int_equal(reco_log_has_oracle(x), 1);
+        assert_canonical(x);
+        assert_extras_follow_rows(x);
+    }
+    /* Reset keeps the columns: the log takes the same rows again. */
+    reco_log_reset(t);
+    assert_int_equal(reco_log_n_rows(t), 0);
+    assert_int_equal(reco_log_user_dim(t), 2);
+    reco_log_row r;
+    float feat[2];
+    ex_fill(&r, feat, 3, 3, 0, 1);
+    assert_int_equal(reco_log_append(t, &r, 1), RECO_OK);
+    assert_extras_follow_rows(t);
+    reco_log_free(t);
+    reco_log_free(v);
+    reco_log_free(log);
+}
+
+static void test_log_binary_optional_columns(void **state)
+{
+    fixture *f = *state;
+    char bin[256], bin2[256], csv[256], src[1024];
+    tmp_path(bin, sizeof bin, f, "extras.bin");
+    tmp_path(bin2, sizeof bin2, f, "extras2.bin");
+    tmp_path(csv, sizeof csv, f, "extras.csv");
+    data_path(src, sizeof src, "good/extras.csv");
+    reco_log *log = load_extras("good/extras.csv");
+    assert_int_equal(reco_log_save(log, bin), RECO_OK);
+    size_t n;
+    char *bytes = read_all(bin, &n);
+    uint32_t version;
+    memcpy(&version, bytes + 8, 4);
+    assert_int_equal(version, 2); /* optional columns: format version 2 */
+    reco_log *back = new_extras_log();
+    assert_int_equal(reco_log_load(back, bin, NULL), RECO_OK);
+    assert_extras_equal(log, back);
+    assert_int_equal(reco_log_save(back, bin2), RECO_OK);
+    assert_files_equal(bin, bin2);
+    assert_int_equal(reco_log_save_csv(back, csv), RECO_OK);
+    assert_files_equal(src, csv);
+    /* Bigger, through split halves. */
+    reco_log *t = NULL, *v = NULL;
+    assert_int_equal(reco_log_split(&t, &v, log, 0.5, 1), RECO_OK);
+    assert_int_equal(reco_log_save(v, bin2), RECO_OK);
+    assert_int_equal(reco_log_load(back, bin2, NULL), RECO_OK);
+    assert_extras_equal(v, back);
+    reco_log_free(t);
+    reco_log_free(v);
+
+    /* A file whose optional columns differ from the log's is refused, naming what differs. */
+    reco_error_info info = RECO_ERROR_INFO_INIT;
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.n_signals = 2;
+    o.signal_names = ex_signals;
+    reco_log *other = NULL;
+    assert_int_equal(reco_log_create(&other, &o), RECO_OK);
+    assert_reco_error(reco_log_load(other, bin, NULL), RECO_EFORMAT,
+                      "the file has 2 user features per row, the log has 0 (user_dim)");
+    reco_error_get(&info);
+    assert_string_equal(info.field, "user_dim");
+    reco_log_free(other);
+    o.user_dim = 2;
+    const char *xy[] = {"x", "y"};
+    o.user_feature_names = xy;
+    o.propensity = 1;
+    o.oracle = 1;
+    assert_int_equal(reco_log_create(&other, &o), RECO_OK);
+    assert_reco_error(reco_log_load(other, bin, NULL), RECO_EFORMAT,
+                      "the file's user features are \"age,score\", the log's are \"x,y\"");
+    reco_error_get(&info);
+    assert_string_equal(info.field, "user_feature_names");
+    reco_log_free(other);
+    o.user_feature_names = ex_features;
+    o.propensity = 0;
+    assert_int_equal(reco_log_create(&other, &o), RECO_OK);
+    assert_reco_error(reco_log_load(other, bin, NULL), RECO_EFORMAT,
+                      "the file has a propensity column, the log has none");
+    reco_log_free(other);
+    o.propensity = 1;
+    o.oracle = 0;
+    assert_int_equal(reco_log_create(&other, &o), RECO_OK);
+    assert_reco_error(reco_log_load(other, bin, NULL), RECO_EFORMAT,
+                      "the file has oracle columns, the log has none");
+    reco_error_get(&info);
+    assert_string_equal(info.field, "oracle");
+    reco_log_free(other);
+    reco_log *plain = new_log();
+    assert_reco_error(reco_log_load(plain, bin, NULL), RECO_EFORMAT,
+                      "the file's signals are \"click,buy\"");
+
+    /* Every flipped byte is refused; the log is untouched. */
+    assert_int_equal(reco_log_load(back, bin, NULL), RECO_OK);
+    char bad[256];
+    tmp_path(bad, sizeof bad, f, "bad.bin");
+    for (size_t i = 0; i < n; i += (i < 64 ? 1 : 5)) {
+        bytes[i] ^= 0x10;
+        write_all(bad, bytes, n);
+        bytes[i] ^= 0x10;
+        int rc = reco_log_load(back, bad, NULL);
+        if (rc != RECO_EFORMAT)
+            fail_msg("flipping byte %zu: got %s (%s)", i, reco_status_name(rc),
+                     reco_error_message());
+    }
+    assert_extras_equal(log, back);
+    free(bytes);
+    reco_log_free(plain);
+    reco_log_free(back);
+    reco_log_free(log);
+}
+
+/* A one-row version-2 file written with the container directly, so that values the writer
+ * never produces can be checked by the reader. */
+static void write_v2_file(const char *path, const uint32_t columns[3], float prop,
+                          const float user[2], const float oracle[3])
+{
+    reco__writer *w = NULL;
+    static const char magic[8] = {'R', 'E', 'C', 'O', 'L', 'O', 'G', '1'};
+    const uint64_t su = 1, ss = 1;
+    const uint32_t sl = 1, flags = 0;
+    const int64_t ts = 0;
+    const int32_t item = 0;
+    assert_int_equal(reco__writer_open(&w, NULL, path, magic, 2), RECO_OK);
+    assert_int_equal(reco__writer_section(w, "signals", RECO__FILE_BYTES, "click\nbuy", 9), 0);
+    assert_int_equal(reco__writer_section(w, "s_user", RECO__FILE_U64, &su, 1), 0);
+    assert_int_equal(reco__writer_section(w, "s_session", RECO__FILE_U64, &ss, 1), 0);
+    assert_int_equal(reco__writer_section(w, "s_length", RECO__FILE_U32, &sl, 1), 0);
+    assert_int_equal(reco__writer_section(w, "r_time", RECO__FILE_I64, &ts, 1), 0);
+    assert_int_equal(reco__writer_section(w, "r_item", RECO__FILE_I32, &item, 1), 0);
+    assert_int_equal(reco__writer_section(w, "r_flags", RECO__FILE_U32, &flags, 1), 0);
+    assert_int_equal(reco__writer_section(w, "columns", RECO__FILE_U32, columns, 3), 0);
+    assert_int_equal(reco__writer_section(w, "u_names", RECO__FILE_BYTES, "age\nscore", 9), 0);
+    assert_int_equal(reco__writer_section(w, "r_user", RECO__FILE_F32, user, 2), 0);
+    assert_int_equal(reco__writer_section(w, "r_prop", RECO__FILE_F32, &prop, 1), 0);
+    assert_int_equal(reco__writer_section(w, "r_oracle", RECO__FILE_F32, oracle, 3), 0);
+    assert_int_equal(reco__writer_commit(w), RECO_OK);
+}
+
+static void test_log_binary_checks_optional_values(void **state)
+{
+    fixture *f = *state;
+    char path[256];
+    tmp_path(path, sizeof path, f, "v2.bin");
+    reco_log *log = new_extras_log();
+    const uint32_t cols[3] = {2, 1, 1};
+    const float user[2] = {1, 2}, oracle[3] = {0, 0.5f, 1};
+    write_v2_file(path, cols, NAN, user, oracle);
+    assert_int_equal(reco_log_load(log, path, NULL), RECO_OK);
+    assert_int_equal(reco_log_n_rows(log), 1);
+    write_v2_file(path, cols, 1.5f, user, oracle);
+    assert_reco_error(reco_log_load(log, path, NULL), RECO_EFORMAT,
+                      "propensity: row 0: propensity 1.5 is not in (0, 1]");
+    write_v2_file(path, cols, 0.0f, user, oracle);
+    assert_reco_error(reco_log_load(log, path, NULL), RECO_EFORMAT, "propensity 0 is not in");
+    const float bad_oracle[3] = {0, 2, 1};
+    write_v2_file(path, cols, 1, user, bad_oracle);
+    assert_reco_error(reco_log_load(log, path, NULL), RECO_EFORMAT,
+                      "p_buy: row 0: probability 2 is not in [0, 1]");
+    const float bad_user[2] = {INFINITY, 0};
+    write_v2_file(path, cols, 1, bad_user, oracle);
+    assert_reco_error(reco_log_load(log, path, NULL), RECO_EFORMAT,
+                      "age: row 0: user feature inf is not a finite number");
+    const uint32_t bad_cols[3] = {2, 1, 7};
+    write_v2_file(path, bad_cols, 1, user, oracle);
+    assert_reco_error(reco_log_load(log, path, NULL), RECO_EFORMAT,
+                      "section \"columns\" holds 2, 1, 7");
+    /* Every refusal left the one good row. */
+    assert_int_equal(reco_log_n_rows(log), 1);
+    reco_log_free(log);
+}
+
+static void test_log_reads_files_of_libreco_0_1(void **state)
+{
+    fixture *f = *state;
+    /* good/canonical_v01.recolog was written by libreco 0.1 from good/canonical.csv. */
+    char old[1024], again[256], csv[1024];
+    data_path(old, sizeof old, "good/canonical_v01.recolog");
+    data_path(csv, sizeof csv, "good/canonical.csv");
+    tmp_path(again, sizeof again, f, "again.recolog");
+    reco_log *log = new_log();
+    assert_int_equal(reco_log_load(log, old, NULL), RECO_OK);
+    reco_log *ref = load_good("good/canonical.csv");
+    assert_logs_equal(log, ref);
+    /* Without optional columns the writer still writes 0.1's format, byte for byte. */
+    assert_int_equal(reco_log_save(log, again), RECO_OK);
+    assert_files_equal(old, again);
+    /* A log that declares optional columns cannot take a 0.1 file. */
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.propensity = 1;
+    reco_log *ext = NULL;
+    assert_int_equal(reco_log_create(&ext, &o), RECO_OK);
+    assert_reco_error(reco_log_load(ext, old, NULL), RECO_EFORMAT,
+                      "the file has no propensity column, the log has one");
+    reco_log_free(ext);
+    reco_log_free(ref);
+    reco_log_free(log);
+}
+
+static void test_log_generate_refuses_optional_columns(void **state)
+{
+    (void)state;
+    fake_env fe;
+    reco_env env;
+    fake_env_init(&env, &fe, 30, 4, 16, 7);
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.oracle = 1;
+    reco_log *log = NULL;
+    assert_int_equal(reco_log_create(&log, &o), RECO_OK);
+    reco_log_policy pol = RECO_LOG_POLICY_INIT;
+    assert_reco_error(reco_log_generate(log, &env, &pol, NULL), RECO_EINVAL,
+                      "the log has optional columns");
+    assert_int_equal(fe.resets, 0);
+    reco_log_free(log);
+}
+
+/* ---- numbers in CSV (lib/csv.c) ------------------------------------------------------------ */
+
+static void assert_format(float v, const char *want)
+{
+    char buf[RECO__CSV_F32_MAX + 1];
+    size_t n = reco__csv_format_f32(buf, v);
+    buf[n] = '\0';
+    if (strcmp(buf, want) != 0)
+        fail_msg("format(%.9g) = \"%s\", expected \"%s\"", (double)v, buf, want);
+}
+
+static float parse_ok(const char *s)
+{
+    float v = -12345.0f;
+    int r = reco__csv_parse_f32(&v, s, strlen(s));
+    if (r != 0)
+        fail_msg("parse(\"%s\") = %d", s, r);
+    return v;
+}
+
+static void test_log_csv_floats_are_exact_and_shortest(void **state)
+{
+    (void)state;
+    assert_format(0.1f, "0.1");
+    assert_format(0.5f, "0.5");
+    assert_format(100.0f, "100");
+    assert_format(-2.5f, "-2.5");
+    assert_format(0.0f, "0");
+    assert_format(-0.0f, "-0");
+    assert_format(1e10f, "1e10");
+    assert_format(1e-6f, "1e-6");
+    assert_format(0.0001f, "0.0001");
+    assert_format(-1.5e-7f, "-1.5e-7");
+    assert_format(123456789.0f, "123456790");
+    assert_format(1.0f / 3.0f, "0.33333334");
+    assert_format(FLT_MAX, "3.4028235e38");
+    assert_format(FLT_MIN, "1.1754944e-38");
+    assert_format(1.4e-45f, "1e-45");
+    assert_format(16777216.0f, "16777216");
+    /* Every text reads back as the same float: a sweep over the bit patterns. */
+    for (uint64_t bits = 0; bits < UINT64_C(0x100000000); bits += 65521) {
+        uint32_t b = (uint32_t)bits;
+        float v;
+        memcpy(&v, &b, 4);
+        if (!isfinite(v))
+            continue;
+        char buf[RECO__CSV_F32_MAX + 1];
+        size_t n = reco__csv_format_f32(buf, v);
+        assert_true(n <= RECO__CSV_F32_MAX);
+        float back;
+        if (reco__csv_parse_f32(&back, buf, n) != 0 || memcmp(&back, &v, 4) != 0) {
+            buf[n] = '\0';
+            fail_msg("0x%08x: \"%s\" does not read back", b, buf);
+        }
+    }
+    /* Reading is correctly rounded: it agrees with strtof (this test runs in the C locale) on
+     * random decimals of 1..25 digits, and on halfway cases. */
+    reco_rng rng;
+    reco_rng_seed(&rng, 99, 1);
+    for (int i = 0; i < 200000; i++) {
+        char text[64];
+        int nd = 1 + (int)reco_rng_below(&rng, 25), w = 0;
+        if (reco_rng_below(&rng, 2))
+            text[w++] = '-';
+        const int point = (int)reco_rng_below(&rng, (uint64_t)nd + 1);
+        for (int k = 0; k < nd; k++) {
+            if (k == point && k > 0)
+                text[w++] = '.';
+            text[w++] = (char)('0' + reco_rng_below(&rng, 10));
+        }
+        w += snprintf(text + w, sizeof text - (size_t)w, "e%d",
+                      (int)reco_rng_below(&rng, 90) - 50);
+        const float want = strtof(text, NULL);
+        if (isinf(want)) {
+            float v;
+            assert_int_equal(reco__csv_parse_f32(&v, text, strlen(text)), 2);
+            continue;
+        }
+        const float got = parse_ok(text);
+        if (memcmp(&want, &got, 4) != 0)
+            fail_msg("\"%s\": %.9g, strtof says %.9g", text, (double)got, (double)want);
+    }
+    assert_true(parse_ok("16777217") == 16777216.0f); /* halfway: to even */
+    assert_true(parse_ok("16777219") == 16777220.0f);
+    assert_true(parse_ok("1.000000059604644775390625") == 1.0f);
+    assert_true(parse_ok("1.000000059604644775390626") > 1.0f);
+    assert_true(parse_ok("0.000000000000000000000000000000000000000000001") == 1.4e-45f);
+    assert_true(parse_ok("1e-50") == 0.0f);
+    assert_true(parse_ok("1e+5") == 100000.0f);
+    assert_true(parse_ok("5.") == 5.0f);
+    assert_true(parse_ok(".5") == 0.5f);
+    assert_true(parse_ok("-0") == 0.0f && signbit(parse_ok("-0")));
+    assert_true(parse_ok("0e999999999") == 0.0f);
+    float v;
+    static const char *const syntax[] = {"", "-", ".", "1e", "1e-", "+1", "1.2.3", "0x10", "1_0",
+                                         "1 ", "e5", "1ee5", "--1", "nanx"};
+    for (size_t i = 0; i < sizeof syntax / sizeof syntax[0]; i++)
+        if (reco__csv_parse_f32(&v, syntax[i], strlen(syntax[i])) != 1)
+            fail_msg("\"%s\" should be a syntax error", syntax[i]);
+    static const char *const special[] = {"nan", "NaN", "-nan", "inf", "-INF", "Infinity"};
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
+        assert_int_equal(reco__csv_parse_f32(&v, special[i], strlen(special[i])), 3);
+    assert_int_equal(reco__csv_parse_f32(&v, "1e39", 4), 2);
+    assert_int_equal(reco__csv_parse_f32(&v, "-3.5e38", 7), 2);
+    char longtext[200];
+    memset(longtext, '1', sizeof longtext);
+    assert_int_equal(reco__csv_parse_f32(&v, longtext, 128), 4);
+    assert_int_equal(reco__csv_parse_f32(&v, longtext, 127), 2);
+}
+
 /* ---- allocator -------------------------------------------------------------------------- */
 
 typedef struct counting {
@@ -1401,6 +2240,27 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_binary_checks_signals_and_catalog, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_save_is_atomic_and_reports_io_errors, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_options_version_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_create_checks_the_optional_columns, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_version_1_row_and_columns_are_not_written_past,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_csv_optional_columns_round_trip_byte_for_byte,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_bad_extras_corpus, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_lenient_optional_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_append_carries_the_optional_columns, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_append_version_1_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_split_and_reset_carry_the_optional_columns,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_binary_optional_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_binary_checks_optional_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_reads_files_of_libreco_0_1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_generate_refuses_optional_columns, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_csv_floats_are_exact_and_shortest, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_uses_the_given_allocator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_generate_uniform_from_a_fake_env, setup,

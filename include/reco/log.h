@@ -15,6 +15,14 @@
  * | `item`      | int32    | item shown, `>= 0`                                             |
  * | one per signal | 0/1   | feedback signal f (click, long watch, ...): bit f of `feedback` |
  * | `exit`      | 0/1      | the user left after this step                                  |
+ * | `propensity` | float  | optional: the logging policy's probability of the item, (0, 1] |
+ * | `p_<signal>`, `p_exit` | float | optional oracle: true probability of each signal, exit |
+ * | one per user feature | float | optional: U dense features of the user (`u0`, `u1`, ...) |
+ *
+ * The optional columns are declared when the log is created (@ref reco_log_options version
+ * 2: @c user_dim, @c user_feature_names, @c propensity, @c oracle) and every row of the log
+ * then has them. An unknown propensity or oracle value is NaN in memory and an empty field
+ * in CSV; user features are always known.
  *
  * **Signals.** A log has `n_signals` named signals (1..@ref RECO_LOG_MAX_SIGNALS), fixed at
  * creation; the default is the four of @ref RECO_SIGNAL_CLICK .. @ref RECO_SIGNAL_HIDE named
@@ -32,17 +40,22 @@
  * `first_row .. first_row + n_steps - 1` (reco_log_session()).
  *
  * **CSV.** The first line is the header `user,session,step,timestamp,item,<signal names>,exit`
- * (for the defaults: `user,session,step,timestamp,item,click,long_watch,like,hide,exit`);
- * every further line is one row of plain decimal numbers separated by commas. See `docs/logs.md`
- * for the exact grammar; in short: LF or CRLF line endings, the last line may lack its newline,
- * no quotes, no whitespace inside a line, no empty lines, signal and exit values `0` or `1`.
+ * (for the defaults: `user,session,step,timestamp,item,click,long_watch,like,hide,exit`),
+ * followed by the optional columns the log declares, in this order: `propensity`, then
+ * `p_<signal name>` for every signal and `p_exit`, then the user feature names. Every further
+ * line is one row of plain decimal numbers separated by commas. See `docs/logs.md` for the
+ * exact grammar; in short: LF or CRLF line endings, the last line may lack its newline, no
+ * quotes, no whitespace inside a line, no empty lines, signal and exit values `0` or `1`,
+ * floats such as `0.25`, `-3`, `1.5e-7` (never `nan` or `inf`), and an empty propensity or
+ * oracle field for "unknown".
  * reco_log_load_csv() reports every problem with the file name, 1-based line and column and
  * the column name, e.g. `logs.csv:17:23: item: "abc" is not a non-negative integer`, either
  * failing on the first one (strict, the default) or rejecting the bad rows and keeping a count
  * and the first few messages (lenient): nothing is dropped silently.
  *
  * **Binary.** reco_log_save() writes a compact, checksummed, columnar file (magic `RECOLOG1`,
- * about 17 bytes per row plus 20 per session) that reco_log_load() reads back exactly.
+ * about 16 bytes per row plus 20 per session, plus 4 bytes per optional value) that
+ * reco_log_load() reads back exactly.
  *
  * @code
  * reco_log *log = NULL;
@@ -75,8 +88,9 @@
  * @endcode
  *
  * @par Memory
- * A log stores about 37 bytes per row (its columns) and 12 per session, from the allocator in
- * its options. Loading holds a second copy of the rows while it sorts and validates them.
+ * A log stores about 37 bytes per row (its columns), 4 more per optional value (propensity,
+ * F + 1 oracle values, U user features) and 12 per session, from the allocator in its
+ * options. Loading holds a second copy of the rows while it sorts and validates them.
  *
  * @par Thread safety
  * Calls that take a `const reco_log *` (getters, saving, splitting, generating from a policy)
@@ -101,6 +115,21 @@ RECO_BEGIN_DECLS
 #define RECO_LOG_MAX_SIGNALS 16
 /** Longest signal name, in bytes. @since 0.1 */
 #define RECO_LOG_SIGNAL_NAME_MAX 63
+/** Most user features per row (@ref reco_log_options @c user_dim). @since 0.2 */
+#define RECO_LOG_MAX_USER_DIM 4096
+
+/**
+ * @def RECO_LOG_UNKNOWN
+ * @brief A float NaN usable in initialisers: the value of an unknown propensity or oracle
+ *        probability in a @ref reco_log_row. Test for it with `isnan()` (a NaN never compares
+ *        equal to anything).
+ * @since 0.2
+ */
+#if defined(__GNUC__) || defined(__clang__)
+#  define RECO_LOG_UNKNOWN (__builtin_nanf(""))
+#else
+#  define RECO_LOG_UNKNOWN ((float)(1e300 * 1e300) * 0.0f)
+#endif
 
 /**
  * @brief Opaque log handle.
@@ -108,10 +137,13 @@ RECO_BEGIN_DECLS
  */
 typedef struct reco_log reco_log;
 
-/** Current version of @ref reco_log_options. @since 0.1 */
-#define RECO_LOG_OPTIONS_VERSION 1
-/** Initialiser for @ref reco_log_options with the four default signals. @since 0.1 */
-#define RECO_LOG_OPTIONS_INIT { RECO_LOG_OPTIONS_VERSION, NULL, RECO_N_SIGNALS_DEFAULT, NULL }
+/** Current version of @ref reco_log_options (2 added the optional columns: user features,
+ *  propensity, oracle). @since 0.1 */
+#define RECO_LOG_OPTIONS_VERSION 2
+/** Initialiser for @ref reco_log_options with the four default signals and no optional
+ *  columns. @since 0.1 */
+#define RECO_LOG_OPTIONS_INIT { RECO_LOG_OPTIONS_VERSION, NULL, RECO_N_SIGNALS_DEFAULT, NULL, \
+                                0, NULL, 0, 0 }
 
 /**
  * @brief Options for reco_log_create().
@@ -125,8 +157,27 @@ typedef struct reco_log_options {
     /** F signal names (copied), or NULL for the defaults: `click`, `long_watch`, `like`,
      *  `hide`, then `signal4`, `signal5`, ... A name is 1..@ref RECO_LOG_SIGNAL_NAME_MAX
      *  bytes of `[A-Za-z0-9_]`, starts with a letter or `_`, and differs from the other
-     *  names and from `user`, `session`, `step`, `timestamp`, `item` and `exit`. */
+     *  names and from `user`, `session`, `step`, `timestamp`, `item` and `exit` (and from
+     *  the log's other columns: `propensity`, `p_...`, the user feature names). */
     const char *const *signal_names;
+    /* ---- version 2 (0.2): the optional columns, in their CSV order after `exit` ---- */
+    /** U, dense user features per row (the last U columns), 0..@ref RECO_LOG_MAX_USER_DIM.
+     *  When U > 0 every row must carry them (reco_log_append() refuses rows without).
+     *  Default 0. @since 0.2 */
+    uint32_t user_dim;
+    /** U user feature names (copied), or NULL for `u0`, `u1`, ...; the rules of signal
+     *  names, and each differs from every other column of the log. Ignored when U is 0.
+     *  @since 0.2 */
+    const char *const *user_feature_names;
+    /** Nonzero: every row carries the logging policy's probability of the item shown
+     *  (column `propensity`, in (0, 1], or unknown), for off-policy estimates. Default 0.
+     *  @since 0.2 */
+    int propensity;
+    /** Nonzero: every row carries the environment's true probability of each signal and of
+     *  the exit (columns `p_<signal name>` for each signal, then `p_exit`, each in [0, 1] or
+     *  unknown), what @ref reco_env version 3's probabilities() gives, so that a fitted
+     *  model can be compared with the truth. Default 0. @since 0.2 */
+    int oracle;
 } reco_log_options;
 
 /** Current version of @ref reco_log_load_options. @since 0.1 */
@@ -150,13 +201,34 @@ typedef struct reco_log_load_options {
     uint32_t max_rejections;
 } reco_log_load_options;
 
-/** Current version of @ref reco_log_row. @since 0.1 */
-#define RECO_LOG_ROW_VERSION 1
-/** Initialiser for an all-zero @ref reco_log_row of the current version. @since 0.1 */
-#define RECO_LOG_ROW_INIT { RECO_LOG_ROW_VERSION, 0, 0, 0, 0, 0, 0, 0 }
+/** Current version of @ref reco_log_row (2 added the optional columns). @since 0.1 */
+#define RECO_LOG_ROW_VERSION 2
+/** @cond INTERNAL */
+#define RECO_LOG_UNKNOWN_ORACLE_                                                              \
+    { RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, \
+      RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, \
+      RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, \
+      RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN }
+/** @endcond */
+/** Initialiser for a @ref reco_log_row of the current version: zeros, no user features,
+ *  propensity and oracle unknown (@ref RECO_LOG_UNKNOWN). @since 0.1 */
+#define RECO_LOG_ROW_INIT { RECO_LOG_ROW_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, RECO_LOG_UNKNOWN, \
+                            RECO_LOG_UNKNOWN_ORACLE_ }
 
 /**
  * @brief One interaction, for reco_log_get_row() and reco_log_append().
+ *
+ * **Versions.** A caller sets @c version; the library reads and writes only the members of
+ * that version, so a version-1 struct (which ends after @c exit) keeps working: reading it
+ * fills nothing past @c exit, and appending it gives the row an unknown propensity and
+ * oracle, and is refused with @ref RECO_EINVAL when the log has user features (a version-1
+ * row has none). An array passed to reco_log_append() holds rows of one version.
+ *
+ * **Optional columns.** reco_log_get_row() sets the version-2 members whether or not the
+ * log has the columns: NULL / @ref RECO_LOG_UNKNOWN where it has not. reco_log_append()
+ * refuses a row that carries a value for a column the log does not have (user features
+ * that are not NULL, a propensity or oracle value that is not NaN), as it refuses feedback
+ * bits at or above F: nothing is dropped silently.
  * @since 0.1
  */
 typedef struct reco_log_row {
@@ -168,13 +240,25 @@ typedef struct reco_log_row {
     int32_t item;         /**< Item shown, `>= 0`. */
     uint32_t feedback;    /**< Signal bits: bit f = signal f; bits at or above F must be 0. */
     int exit;             /**< 1: the user left after this step; else 0. */
+    /* ---- version 2 (0.2) ---- */
+    /** (U) the user's features at this step, when the log has U > 0; else NULL.
+     *  reco_log_get_row(): points into the log (valid until it changes or is freed);
+     *  reco_log_append(): read during the call, each value finite. @since 0.2 */
+    const float *user_features;
+    /** Probability that the logging policy showed @c item, in (0, 1], or NaN (unknown); NaN
+     *  when the log has no propensity column. @since 0.2 */
+    float propensity;
+    /** The oracle: `oracle[f]` the probability of signal f (f < F), `oracle[F]` that of the
+     *  exit, each in [0, 1] or NaN (unknown); entries past F are NaN. All NaN when the log
+     *  has no oracle columns. @since 0.2 */
+    float oracle[RECO_LOG_MAX_SIGNALS + 1];
 } reco_log_row;
 
-/** Current version of @ref reco_log_columns. @since 0.1 */
-#define RECO_LOG_COLUMNS_VERSION 1
+/** Current version of @ref reco_log_columns (2 added the optional columns). @since 0.1 */
+#define RECO_LOG_COLUMNS_VERSION 2
 /** Initialiser for a @ref reco_log_columns of the current version. @since 0.1 */
 #define RECO_LOG_COLUMNS_INIT { RECO_LOG_COLUMNS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, \
-                                NULL, NULL }
+                                NULL, NULL, NULL, NULL, NULL }
 
 /**
  * @brief Borrowed pointers to a log's columns, for fast read-only access.
@@ -193,6 +277,15 @@ typedef struct reco_log_columns {
     const int32_t *items;      /**< (n_rows) items. */
     const uint32_t *feedback;  /**< (n_rows) signal bits. */
     const uint8_t *exits;      /**< (n_rows) 0 or 1. */
+    /* ---- version 2 (0.2); a version-1 struct is filled only up to @c exits ---- */
+    /** (n_rows) propensities, in (0, 1] or NaN; NULL when the log has no such column.
+     *  @since 0.2 */
+    const float *propensity;
+    /** (n_rows, U) user features, row-major, row stride U; NULL when U is 0. @since 0.2 */
+    const float *user_features;
+    /** (n_rows, F + 1) oracle probabilities (signals, then exit), row-major, row stride
+     *  F + 1, each in [0, 1] or NaN; NULL when the log has no oracle columns. @since 0.2 */
+    const float *oracle;
 } reco_log_columns;
 
 /**
@@ -221,8 +314,9 @@ RECO_API int reco_log_load_options_init(reco_log_load_options *opts, unsigned in
  * @brief Create an empty log.
  * @param[out] out   receives the log, owned by the caller (reco_log_free()); NULL on failure.
  * @param[in]  opts  options (read during the call; names are copied), or NULL for defaults.
- * @return @ref RECO_OK; @ref RECO_EINVAL (NULL @p out, bad signal count or name: the message
- *         names it); @ref RECO_EVERSION; @ref RECO_ENOMEM.
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL @p out, bad signal count or name, bad
+ *         user_dim or user feature name, two columns with one name: the message names it);
+ *         @ref RECO_EVERSION; @ref RECO_ENOMEM.
  * @par Thread safety
  * Safe from any thread.
  * @since 0.1
@@ -239,7 +333,7 @@ RECO_API int reco_log_create(reco_log **out, const reco_log_options *opts);
 RECO_API void reco_log_free(reco_log *log);
 
 /**
- * @brief Remove every row (and the record of rejections); the signals stay.
+ * @brief Remove every row (and the record of rejections); the columns stay.
  * @param[in,out] log  the log; NULL is ignored.
  * @par Thread safety
  * No other call may be using @p log.
@@ -267,6 +361,47 @@ RECO_API uint32_t reco_log_n_signals(const reco_log *log);
  * @since 0.1
  */
 RECO_API const char *reco_log_signal_name(const reco_log *log, uint32_t f);
+
+/**
+ * @brief Number of user features U per row (0: none).
+ * @param[in] log  the log (not NULL).
+ * @return U.
+ * @par Thread safety
+ * Safe concurrently with other `const` calls.
+ * @since 0.2
+ */
+RECO_API uint32_t reco_log_user_dim(const reco_log *log);
+
+/**
+ * @brief Name of user feature @p k (its CSV column).
+ * @param[in] log  the log (not NULL).
+ * @param[in] k    feature index.
+ * @return a string owned by @p log, valid until it is freed; NULL if @p k >= U.
+ * @par Thread safety
+ * Safe concurrently with other `const` calls.
+ * @since 0.2
+ */
+RECO_API const char *reco_log_user_feature_name(const reco_log *log, uint32_t k);
+
+/**
+ * @brief Whether the log has the `propensity` column.
+ * @param[in] log  the log (not NULL).
+ * @return 1 or 0.
+ * @par Thread safety
+ * Safe concurrently with other `const` calls.
+ * @since 0.2
+ */
+RECO_API int reco_log_has_propensity(const reco_log *log);
+
+/**
+ * @brief Whether the log has the oracle columns `p_<signal>` ... `p_exit`.
+ * @param[in] log  the log (not NULL).
+ * @return 1 or 0.
+ * @par Thread safety
+ * Safe concurrently with other `const` calls.
+ * @since 0.2
+ */
+RECO_API int reco_log_has_oracle(const reco_log *log);
 
 /**
  * @brief Number of rows.
@@ -314,7 +449,9 @@ RECO_API int reco_log_session(size_t *first_row_out, size_t *n_steps_out, const 
 
 /**
  * @brief Copy row @p i into @p out.
- * @param[out] out  receives the row; its @c version must be set (1..current).
+ * @param[out] out  receives the row; its @c version must be set (1..current), and only the
+ *                  members of that version are written. Its @c user_features points into
+ *                  @p log.
  * @param[in]  log  the log.
  * @param[in]  i    row index, `< reco_log_n_rows()`.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL argument, @p i out of range);
@@ -328,7 +465,8 @@ RECO_API int reco_log_get_row(reco_log_row *out, const reco_log *log, size_t i);
 /**
  * @brief Borrow the log's columns.
  * @param[out] out  receives pointers owned by @p log (see @ref reco_log_columns for how long
- *                  they stay valid); its @c version must be set.
+ *                  they stay valid); its @c version must be set (1..current), and only the
+ *                  members of that version are written.
  * @param[in]  log  the log.
  * @return @ref RECO_OK, @ref RECO_EINVAL, or @ref RECO_EVERSION.
  * @par Thread safety
@@ -349,12 +487,15 @@ RECO_API int reco_log_get_columns(reco_log_columns *out, const reco_log *log);
  * order) — are appended in O(n) (plus a scan of that user's sessions); otherwise the whole
  * log is re-sorted, O(N log N) for N rows in total.
  * @param[in,out] log   the log.
- * @param[in]     rows  @p n rows, each with its @c version set.
+ * @param[in]     rows  @p n rows, all of the version set in `rows[0].version` (the array's
+ *                      element size follows from it).
  * @param[in]     n     number of rows; 0 is a no-op.
  * @return @ref RECO_OK; @ref RECO_EINVAL for a NULL argument or a bad row (negative item,
  *         feedback bits at or above F, exit not 0/1, a duplicate or missing step, an exit
- *         before the last step: the message names `rows[i]` and the field); @ref RECO_EVERSION;
- *         @ref RECO_ENOMEM.
+ *         before the last step, missing or non-finite user features, a propensity outside
+ *         (0, 1], an oracle value outside [0, 1], a value for a column the log does not have,
+ *         a version other than rows[0]'s: the message names `rows[i]` and the field);
+ *         @ref RECO_EVERSION; @ref RECO_ENOMEM.
  * @par Thread safety
  * No other call may be using @p log.
  * @since 0.1
@@ -365,8 +506,9 @@ RECO_API int reco_log_append(reco_log *log, const reco_log_row *rows, size_t n);
  * @brief Replace the log's rows with the CSV file at @p path.
  *
  * The header must be exactly `user,session,step,timestamp,item,<the log's signal
- * names>,exit`. After the rows are read, sessions are checked (steps `0 .. n-1` each once,
- * exit only on the last step) and the rows sorted into canonical order.
+ * names>,exit` followed by the log's optional columns (see @ref reco_log). After the rows
+ * are read, sessions are checked (steps `0 .. n-1` each once, exit only on the last step) and
+ * the rows sorted into canonical order.
  *
  * Strict (default): the first problem fails the load with @ref RECO_EFORMAT; for problems
  * within sessions, "first" means the one on the lowest line. Lenient: a bad row is rejected
@@ -397,7 +539,9 @@ RECO_API int reco_log_load_csv(reco_log *log, const char *path,
  * @brief Write the log as CSV (header, then rows in canonical order, LF line endings),
  *        atomically: to a temporary file in the same directory, then renamed over @p path.
  *
- * Loading a CSV file that is already canonical and saving it again gives identical bytes.
+ * Floats are written with the fewest significant digits that read back as the same float
+ * (`0.25`, `1e-7`), unknown values as empty fields. Loading a CSV file that is already
+ * canonical and saving it again gives identical bytes.
  * @param[in] log   the log.
  * @param[in] path  the destination; never left half-written.
  * @return @ref RECO_OK; @ref RECO_EINVAL; @ref RECO_EIO (the message names @p path);
@@ -410,6 +554,9 @@ RECO_API int reco_log_save_csv(const reco_log *log, const char *path);
 
 /**
  * @brief Write the log in the binary format (magic `RECOLOG1`, checksummed), atomically.
+ *
+ * A log without optional columns is written in format version 1, which libreco 0.1 reads;
+ * one with them in format version 2.
  * @param[in] log   the log.
  * @param[in] path  the destination; never left half-written.
  * @return @ref RECO_OK; @ref RECO_EINVAL; @ref RECO_EIO; @ref RECO_ENOMEM.
@@ -422,9 +569,10 @@ RECO_API int reco_log_save(const reco_log *log, const char *path);
 /**
  * @brief Replace the log's rows with a binary file written by reco_log_save().
  *
- * The file is verified whole (checksums, sizes, the signal names, which must equal the
- * log's, every value and the canonical order) before anything changes; a truncated,
- * corrupted or foreign file is refused and the log is untouched.
+ * The file is verified whole (checksums, sizes, the signal names and the optional columns,
+ * which must equal the log's, every value and the canonical order) before anything changes;
+ * a truncated, corrupted or foreign file is refused and the log is untouched. Files of
+ * format versions 1 (libreco 0.1) and 2 are read.
  * @param[in,out] log   the log.
  * @param[in]     path  the file.
  * @param[in]     opts  NULL, or options whose @c n_items is checked (@c lenient is ignored).
@@ -479,7 +627,8 @@ RECO_API int reco_log_rejection(reco_error_info *out, const reco_log *log, size_
  * The hash is SplitMix64's finaliser of `user ^ mix(seed)`, so a user's side depends only on
  * its id, the seed and the fraction — not on the other users or the order of rows — and a
  * user who is in validation at fraction q is also in it at every larger fraction. Rows keep
- * their canonical order; both logs get @p log's signals and allocator.
+ * their canonical order; both logs get @p log's columns (signals and optional columns) and
+ * allocator.
  * @param[out] train_out  receives the training log (caller frees); NULL on failure.
  * @param[out] valid_out  receives the validation log (caller frees); NULL on failure.
  * @param[in]  log        the log to split.
@@ -612,13 +761,15 @@ RECO_API int reco_log_generate_options_init(reco_log_generate_options *opts,
  * allocator, and the model policy's scoring workspace from the model's. The call is atomic:
  * on error
  * @p out keeps its previous rows (the env may have advanced).
- * @param[in,out] out     the log to fill; its n_signals must equal the env's.
+ * @param[in,out] out     the log to fill; its n_signals must equal the env's, and it must
+ *                        have no optional columns (generation does not fill them yet).
  * @param[in]     env     any environment; slots `0 .. P-1` are used.
  * @param[in]     policy  the logging policy.
  * @param[in]     opts    options, or NULL for the defaults.
- * @return @ref RECO_OK; @ref RECO_EINVAL (NULL, inconsistent sizes, bad options or policy,
- *         an env that returns no candidates, an item out of range or feedback bits at or above
- *         F); @ref RECO_EVERSION; @ref RECO_ENOMEM; any error an env callback returns.
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL, inconsistent sizes, a log with optional
+ *         columns, bad options or policy, an env that returns no candidates, an item out of
+ *         range or feedback bits at or above F); @ref RECO_EVERSION; @ref RECO_ENOMEM; any
+ *         error an env callback returns.
  * @par Thread safety
  * No other call may be using @p out; @p env is called from the calling thread only; the
  * policy's model must not be trained meanwhile (it is only scored, with a private

@@ -24,6 +24,7 @@
 #include "reco/world.h"
 #include "reco/replay.h"
 #include "reco/log.h"
+#include "reco/items.h"
 #include "reco/metrics.h"
 #include "reco/fit.h"
 #include "reco/policy.h"

@@ -170,7 +170,10 @@ class ConfigOptions(Structure):
 
 class LogOptions(Structure):
     _fields_ = [("version", c_uint), ("allocator", c_void_p), ("n_signals", c_uint32),
-                ("signal_names", POINTER(c_char_p))]
+                ("signal_names", POINTER(c_char_p)),
+                # version 2
+                ("user_dim", c_uint32), ("user_feature_names", POINTER(c_char_p)),
+                ("propensity", c_int), ("oracle", c_int)]
 
 
 class LogLoadOptions(Structure):
@@ -181,13 +184,17 @@ class LogLoadOptions(Structure):
 class LogRow(Structure):
     _fields_ = [("version", c_uint), ("user", c_uint64), ("session", c_uint64),
                 ("step", c_uint32), ("timestamp", c_int64), ("item", c_int32),
-                ("feedback", c_uint32), ("exit", c_int)]
+                ("feedback", c_uint32), ("exit", c_int),
+                # version 2
+                ("user_features", P_f32), ("propensity", c_float), ("oracle", c_float * 17)]
 
 
 class LogColumns(Structure):
     _fields_ = [("version", c_uint), ("n_rows", c_size_t), ("users", P_u64),
                 ("sessions", P_u64), ("steps", P_u32), ("timestamps", POINTER(c_int64)),
-                ("items", P_i32), ("feedback", P_u32), ("exits", P_u8)]
+                ("items", P_i32), ("feedback", P_u32), ("exits", P_u8),
+                # version 2
+                ("propensity", P_f32), ("user_features", P_f32), ("oracle", P_f32)]
 
 
 class LogPolicy(Structure):

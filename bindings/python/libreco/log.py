@@ -121,8 +121,14 @@ class Log(Handle):
         for k, name in enumerate(_ROW_FIELDS):
             for i in range(n):
                 setattr(rows[i], name, int(cols[k][i]))
+        # The array's element size is that of version 2, so the rows say version 2, with
+        # the optional columns unknown (NaN) and no user features.
+        nan = float("nan")
         for i in range(n):
-            rows[i].version = 1
+            rows[i].version = 2
+            rows[i].propensity = nan
+            for k in range(len(rows[i].oracle)):
+                rows[i].oracle[k] = nan
         check(lib.reco_log_append(self._h, rows, n))
 
     def load_csv(self, path, lenient=False, n_items=0, max_rejections=100):
