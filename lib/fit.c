@@ -85,6 +85,9 @@ static int check_log(const reco_log *log, const reco_model *m, const char *which
     if (log->n_signals != m->F)
         return reco__error_set(RECO_EINVAL, "%s: the %s log has %u signals, the model %zu", fn,
                                which, log->n_signals, m->F);
+    if (log->user_dim != m->U)
+        return reco__error_set(RECO_EINVAL, "%s: the %s log has %u user features per row, the "
+                               "model %zu (user_dim)", fn, which, log->user_dim, m->U);
     for (size_t r = 0; r < log->rows.n; r++)
         if ((size_t)log->rows.item[r] >= m->N)
             return reco__error_set(RECO_EINVAL, "%s: row %zu of the %s log shows item %d, but "
@@ -116,6 +119,8 @@ typedef struct fit_ctx {
     float *elapsed;   /* (B) */
     int32_t *long_items; /* (B, H) */
     uint32_t *long_fb;   /* (B, H) */
+    size_t U;
+    float *feat;         /* (B, U) */
 } fit_ctx;
 
 /* Copies the `h` rows before row `end` into a window of `w` slots, right-aligned, pads in
@@ -147,6 +152,8 @@ static void fill_example(fit_ctx *x, size_t b, const reco__log_cols *c, const ui
     if (H > 0)
         copy_window(x->long_items + b * H, x->long_fb + b * H, H, c, s0,
                     run[s0] < H ? run[s0] : H);
+    if (x->U > 0)
+        memcpy(x->feat + b * x->U, c->uf + r * x->U, x->U * sizeof(float));
     x->shown[b] = c->item[r];
     float *y = x->labels + b * x->F1;
     for (size_t s = 0; s < F; s++)
@@ -160,7 +167,7 @@ static reco_batch make_batch(const fit_ctx *x, size_t n)
     bt.size = (uint32_t)n;
     bt.items = x->items;
     bt.feedback = x->fb;
-    bt.user_features = NULL;
+    bt.user_features = x->U > 0 ? x->feat : NULL;
     bt.n_candidates = 1;
     bt.candidates = x->shown;
     bt.shared_candidates = 0;
@@ -312,9 +319,6 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
     int rc = check_options(&o, opts, model);
     if (rc < 0)
         return rc;
-    if (model->U > 0)
-        return reco__error_set(RECO_EINVAL, "%s: the model has user features (user_dim %zu), "
-                               "which logs do not carry", fn, model->U);
     if ((rc = check_log(train, model, "training")) < 0)
         return rc;
     if (valid != NULL && (rc = check_log(valid, model, "validation")) < 0)
@@ -340,6 +344,8 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
     x.elapsed = reco__alloc(a, BB * sizeof(float), 0);
     x.long_items = reco__alloc(a, (BB * H + 1) * sizeof(int32_t), 0);
     x.long_fb = reco__alloc(a, (BB * H + 1) * sizeof(uint32_t), 0);
+    x.U = model->U;
+    x.feat = reco__alloc(a, (BB * x.U + 1) * sizeof(float), 0);
     uint32_t *perm = reco__alloc(a, nt * sizeof(uint32_t), 0);
     float *pred = reco__alloc(a, (nv * F1 + 1) * sizeof(float), 0);
     float *yv = reco__alloc(a, (nv + 1) * sizeof(float), 0);
@@ -356,7 +362,7 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
     x.heads = reco__alloc(a, F1 * sizeof(uint32_t), 0);
     if (!hist_t || !hist_v || !perm || !pred || !yv || !pv || !scratch || !cnt || !pos ||
         !best || !x.items || !x.fb || !x.shown || !x.labels || !x.logits || !x.heads ||
-        !x.steps || !x.elapsed || !x.long_items || !x.long_fb) {
+        !x.steps || !x.elapsed || !x.long_items || !x.long_fb || !x.feat) {
         rc = RECO_ENOMEM;
         goto done;
     }
@@ -413,6 +419,23 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
             }
             if ((rc = metrics_of(&rep.popularity[h], pv, yv, nv, scratch)) < 0)
                 goto done;
+            /* the truth on the same rows, where the log knows it (rows with a NaN oracle
+             * value are left out: pv/yv are compacted) */
+            if (vc->n_oracle == F1) {
+                size_t k = 0;
+                for (size_t r = 0; r < nv; r++) {
+                    const float q = vc->oracle[r * F1 + h];
+                    if (q == q) {
+                        pv[k] = q;
+                        yv[k++] = h < F ? (float)((vc->fb[r] >> h) & 1u) : (float)vc->exit[r];
+                    }
+                }
+                if (k > 0) {
+                    if ((rc = metrics_of(&rep.oracle[h], pv, yv, k, scratch)) < 0)
+                        goto done;
+                    rep.has_oracle = 1;
+                }
+            }
         }
     }
 
@@ -534,5 +557,6 @@ done:
     reco__free(a, x.elapsed);
     reco__free(a, x.long_items);
     reco__free(a, x.long_fb);
+    reco__free(a, x.feat);
     return rc;
 }

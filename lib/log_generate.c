@@ -1,10 +1,11 @@
 /* reco_log_generate: run sessions in any reco_env under a logging policy and log them.
  *
  * All P slots step together: one candidates() call and one step() call per step for every
- * running session (plus observe() for the model policy), then one reset() for the slots
- * whose session ended and that have another to run. Rows are collected in the order they
- * happen and sorted into canonical order once at the end (reco__log_build), so the log is
- * swapped in only when everything succeeded. */
+ * running session (plus observe() and context() when the model policy, the log's user
+ * features or the env's clock need the state, and probabilities() for a log with the oracle
+ * columns), then one reset() for the slots whose session ended and that have another to
+ * run. Rows are collected in the order they happen and sorted into canonical order once at
+ * the end (reco__log_build), so the log is swapped in only when everything succeeded. */
 #include <math.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "error_private.h"
 #include "log_private.h"
 #include "reco/rng.h"
+#include "state_private.h"
 
 #define MAX_CANDIDATES (1u << 20)
 
@@ -103,7 +105,18 @@ static int64_t wrap_add_mul(int64_t base, uint64_t n, int64_t step)
     return (int64_t)((uint64_t)base + n * (uint64_t)step);
 }
 
-static int push_row(gen_ctx *g, uint32_t p, int32_t item, uint32_t fb, int exit_flag)
+/* One row's optional columns: its user features (U), the policy's probability of the
+ * shown item and the env's true probabilities (F + 1); each NULL / NaN when unknown. */
+typedef struct row_extras {
+    const float *features;
+    float propensity;
+    const float *oracle;
+    int have_time;
+    double elapsed; /* the env's clock: seconds since the session began, before the step */
+} row_extras;
+
+static int push_row(gen_ctx *g, uint32_t p, int32_t item, uint32_t fb, int exit_flag,
+                    const row_extras *x)
 {
     reco__log_cols *c = &g->cols;
     if (c->n == c->cap) {
@@ -117,11 +130,18 @@ static int push_row(gen_ctx *g, uint32_t p, int32_t item, uint32_t fb, int exit_
     c->user[w] = user_id(g, s->j);
     c->session[w] = s->k;
     c->step[w] = s->t;
-    c->ts[w] = wrap_add_mul(wrap_add_mul(g->o.start_time, s->r, g->o.session_interval), s->t,
-                            g->o.step_interval);
+    const int64_t start = wrap_add_mul(g->o.start_time, s->r, g->o.session_interval);
+    c->ts[w] = x->have_time ? wrap_add_mul(start, (uint64_t)llround(x->elapsed), 1)
+                            : wrap_add_mul(start, s->t, g->o.step_interval);
     c->item[w] = item;
     c->fb[w] = fb;
     c->exit[w] = (uint8_t)exit_flag;
+    if (c->U > 0)
+        memcpy(c->uf + w * c->U, x->features, c->U * sizeof(float));
+    if (c->has_prop)
+        c->prop[w] = x->propensity;
+    for (uint32_t h = 0; h < c->n_oracle; h++)
+        c->oracle[w * c->n_oracle + h] = x->oracle != NULL ? x->oracle[h] : NAN;
     g->rows++;
     return RECO_OK;
 }
@@ -148,9 +168,12 @@ static int check_options(gen_ctx *g, const reco_log *out, const reco_env *env,
     if (env->n_signals != out->n_signals)
         return reco__error_set(RECO_EINVAL, "%s: the env has %u signals, the log %u", fn,
                                env->n_signals, out->n_signals);
-    if (reco__log_has_extras(out))
-        return reco__error_set(RECO_EINVAL, "%s: the log has optional columns (user features, "
-                               "propensity or oracle), which generation does not fill yet", fn);
+    if (out->user_dim != 0 && out->user_dim != env->user_dim)
+        return reco__error_set(RECO_EINVAL, "%s: the log has %u user features per row, the env "
+                               "%u", fn, out->user_dim, env->user_dim);
+    if (out->user_dim != 0 && env->observe == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: the log has user features, but the env has no "
+                               "observe()", fn);
     if (env->n_items < 1 || env->n_items > (uint32_t)INT32_MAX || env->max_sessions < 1)
         return reco__error_set(RECO_EINVAL, "%s: the env has %u items and %u session slots", fn,
                                env->n_items, env->max_sessions);
@@ -210,6 +233,8 @@ static int check_options(gen_ctx *g, const reco_log *out, const reco_env *env,
                                       "items)", fn, mo.lookback, mo.n_signals, mo.user_dim,
                                       mo.n_items, env->lookback, env->n_signals, env->user_dim,
                                       env->n_items);
+        if ((rc = reco__states_check_model(env, &mo, fn)) < 0)
+            return rc;
         if (pol->signal_weights == NULL)
             return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "signal_weights", "%s: the model "
                                       "policy needs signal weights", fn);
@@ -258,7 +283,11 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
         return rc;
     const uint32_t P = g.P, C = g.C, F = g.F;
     const int use_model = policy->kind == RECO_LOG_POLICY_MODEL;
-    const size_t L = env->lookback, U = env->user_dim;
+    /* the state is read when the policy scores it, when the log records the user features,
+     * or when the env keeps time (its elapsed seconds make the timestamps) */
+    const int has_ctx = reco__env_has_context(env);
+    const int want_state = use_model || out->user_dim > 0 || has_ctx;
+    const int want_oracle = out->has_oracle && env->version >= 3 && env->probabilities != NULL;
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     if (use_model)
         reco_model_get_options(&mo, policy->model);
@@ -278,23 +307,31 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
     float *reward = reco__alloc(a, (size_t)P * sizeof(float), 0);
     int *done = reco__alloc(a, (size_t)P * sizeof(int), 0);
     float *w = reco__alloc(a, (size_t)C * sizeof(float), 0);
-    int32_t *h_items = NULL;
-    uint32_t *h_fb = NULL, *heads = NULL;
-    float *feats = NULL, *scores = NULL;
+    float *prop = reco__alloc(a, (size_t)P * sizeof(float), 0);
+    float *oracle = reco__alloc(a, ((size_t)P * (F + 1)) * sizeof(float), 0);
+    uint32_t *heads = NULL;
+    float *scores = NULL;
     reco_workspace *ws = NULL;
+    reco__states st;
+    int have_st = 0;
     reco__log_built b;
     memset(&b, 0, sizeof b);
+    memset(&st, 0, sizeof st);
+    reco__log_cols_layout(&g.cols, out);
     rc = RECO_ENOMEM;
     if (!g.slot || !act || !reset_slots || !reset_users || !cand || !count || !chosen || !fb ||
-        !reward || !done || !w)
+        !reward || !done || !w || !prop || !oracle)
         goto done;
+    if (want_state) {
+        if ((rc = reco__states_init(&st, a, env, P)) < 0)
+            goto done;
+        have_st = 1;
+        rc = RECO_ENOMEM;
+    }
     if (use_model) {
-        h_items = reco__alloc(a, (size_t)P * L * sizeof(int32_t), 0);
-        h_fb = reco__alloc(a, (size_t)P * L * sizeof(uint32_t), 0);
-        feats = reco__alloc(a, ((size_t)P * U + 1) * sizeof(float), 0);
         scores = reco__alloc(a, BM * F * C * sizeof(float), 0);
         heads = reco__alloc(a, F * sizeof(uint32_t), 0);
-        if (!h_items || !h_fb || !feats || !scores || !heads)
+        if (!scores || !heads)
             goto done;
         for (uint32_t f = 0; f < F; f++)
             heads[f] = f;
@@ -317,9 +354,13 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
                 act[n++] = p;
         if (n == 0)
             break;
-        if (use_model &&
-            (rc = env->observe(h_items, h_fb, U > 0 ? feats : NULL, act, n, env->payload)) < 0)
-            goto done;
+        if (want_state) {
+            uint32_t *known = reset_slots; /* free here: the runner's own step counts */
+            for (uint32_t i = 0; i < n; i++)
+                known[i] = g.slot[act[i]].t;
+            if ((rc = reco__states_observe(&st, env, act, n, known)) < 0)
+                goto done;
+        }
         if ((rc = env->candidates(cand, count, C, act, n, env->payload)) < 0)
             goto done;
         for (uint32_t i = 0; i < n; i++) {
@@ -345,11 +386,7 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
                     cand[(size_t)i * C + k] = cand[(size_t)i * C];
             for (uint32_t b0 = 0; b0 < n; b0 += (uint32_t)BM) {
                 const uint32_t nb = n - b0 < BM ? n - b0 : (uint32_t)BM;
-                reco_batch bt = RECO_BATCH_INIT;
-                bt.size = nb;
-                bt.items = h_items + (size_t)b0 * L;
-                bt.feedback = h_fb + (size_t)b0 * L;
-                bt.user_features = U > 0 ? feats + (size_t)b0 * U : NULL;
+                reco_batch bt = reco__states_batch(&st, b0, nb);
                 bt.n_candidates = C;
                 bt.candidates = cand + (size_t)b0 * C;
                 bt.shared_candidates = 0;
@@ -369,6 +406,14 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
                                                           policy->temperature)) < 0)
                         goto done;
                     chosen[row] = cand[(size_t)row * C + pick];
+                    /* the softmax's probability of the pick (of the candidate: a list that
+                     * repeats an item counts each entry) */
+                    double mx = -INFINITY, z = 0.0;
+                    for (uint32_t k = 0; k < count[row]; k++)
+                        mx = fmax(mx, (double)w[k] / policy->temperature);
+                    for (uint32_t k = 0; k < count[row]; k++)
+                        z += exp((double)w[k] / policy->temperature - mx);
+                    prop[row] = (float)(exp((double)w[pick] / policy->temperature - mx) / z);
                 }
             }
         } else {
@@ -385,12 +430,18 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
                 if (sum > 0.0) {
                     if ((rc = reco_rng_categorical(&pick, &rng, w, count[i])) < 0)
                         goto done;
+                    prop[i] = (float)((double)w[pick] / sum);
                 } else {
                     pick = (size_t)reco_rng_below(&rng, count[i]);
+                    prop[i] = 1.0f / (float)count[i];
                 }
                 chosen[i] = ci[pick];
             }
         }
+        /* the truth of what is about to be shown, before the step moves the state */
+        if (want_oracle &&
+            (rc = env->probabilities(oracle, act, chosen, n, env->payload)) < 0)
+            goto done;
         if ((rc = env->step(fb, reward, done, act, chosen, n, env->payload)) < 0)
             goto done;
         n_reset = 0;
@@ -403,7 +454,13 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
             }
             /* only a real exit is logged as one; a session cut at the env's length limit
              * ends without exit, as a truncated session */
-            if ((rc = push_row(&g, p, chosen[i], fb[i], done[i] == RECO_ENV_EXIT)) < 0)
+            row_extras x;
+            x.features = have_st && st.U > 0 ? st.feat + (size_t)i * st.U : NULL;
+            x.propensity = prop[i];
+            x.oracle = want_oracle ? oracle + (size_t)i * (F + 1) : NULL;
+            x.have_time = has_ctx;
+            x.elapsed = has_ctx ? (double)st.elapsed[i] : 0.0;
+            if ((rc = push_row(&g, p, chosen[i], fb[i], done[i] == RECO_ENV_EXIT, &x)) < 0)
                 goto done;
             g.slot[p].t++;
             if (done[i] != 0 || g.slot[p].t >= g.o.max_steps) {
@@ -440,9 +497,10 @@ done:
     reco__free(a, reward);
     reco__free(a, done);
     reco__free(a, w);
-    reco__free(a, h_items);
-    reco__free(a, h_fb);
-    reco__free(a, feats);
+    reco__free(a, prop);
+    reco__free(a, oracle);
+    if (have_st)
+        reco__states_free(&st);
     reco__free(a, scores);
     reco__free(a, heads);
     return rc;

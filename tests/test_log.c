@@ -10,6 +10,7 @@
 #include "test_common.h"
 #include "corpus.h"
 #include "log/fake_env.h"
+#include "env/budget_env.h"
 #include "csv_private.h"
 #include "file_private.h"
 #include "log_private.h"
@@ -1728,21 +1729,103 @@ static void test_log_reads_files_of_libreco_0_1(void **state)
     reco_log_free(log);
 }
 
-static void test_log_generate_refuses_optional_columns(void **state)
+/* Generation fills the optional columns from a version-3 env (the tests' time-budget world,
+ * tests/env/budget_env.h): every row's user features are its user's, the propensity is the
+ * logging policy's probability of the pick (1 / 20 for the uniform policy, w_i / sum w for
+ * popularity), the oracle columns are the env's true probabilities (calibrated against the
+ * realised signals and exits), and the timestamps follow the env's clock (each gap is the
+ * previous step's duration). A log whose user features do not match the env is refused. */
+static void test_log_generate_fills_the_optional_columns(void **state)
 {
     (void)state;
-    fake_env fe;
+    budget_env *be = calloc(1, sizeof *be);
     reco_env env;
-    fake_env_init(&env, &fe, 30, 4, 16, 7);
+    budget_env_init(&env, be, 6, 0, 5);
     reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.n_signals = 2;
+    const char *const names[2] = {"click", "watch"};
+    o.signal_names = names;
+    o.user_dim = BUDGET_D;
+    o.propensity = 1;
     o.oracle = 1;
     reco_log *log = NULL;
     assert_int_equal(reco_log_create(&log, &o), RECO_OK);
-    reco_log_policy pol = RECO_LOG_POLICY_INIT;
-    assert_reco_error(reco_log_generate(log, &env, &pol, NULL), RECO_EINVAL,
-                      "the log has optional columns");
-    assert_int_equal(fe.resets, 0);
+    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
+    go.n_interactions = 20000;
+    go.n_users = BUDGET_NU;
+    go.max_candidates = BUDGET_NC;
+    go.max_steps = 200;
+    go.seed = 4;
+    reco_log_policy pol = RECO_LOG_POLICY_INIT; /* uniform */
+    assert_int_equal(reco_log_generate(log, &env, &pol, &go), RECO_OK);
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    assert_true(c.n_rows >= 20000);
+    assert_non_null(c.user_features);
+    assert_non_null(c.propensity);
+    assert_non_null(c.oracle);
+    double sum_pc = 0.0, sum_c = 0.0, sum_pe = 0.0, sum_e = 0.0;
+    size_t gaps = 0;
+    for (size_t r = 0; r < c.n_rows; r++) {
+        assert_memory_equal(c.user_features + r * BUDGET_D, be->z[c.users[r]],
+                            BUDGET_D * sizeof(float));
+        assert_float_equal(c.propensity[r], 1.0 / BUDGET_NC, 1e-7);
+        const float *q = c.oracle + r * 3;
+        for (int h = 0; h < 3; h++)
+            assert_true(q[h] > 0.0f && q[h] < 1.0f);
+        assert_true(q[1] <= q[0]); /* a watch needs a click */
+        sum_pc += q[0];
+        sum_c += (double)(c.feedback[r] & 1u);
+        sum_pe += q[2];
+        sum_e += c.exits[r];
+        if (r + 1 < c.n_rows && c.users[r + 1] == c.users[r] && c.sessions[r + 1] == c.sessions[r]) {
+            assert_int_equal(c.timestamps[r + 1] - c.timestamps[r],
+                             (int64_t)budget_seconds(c.feedback[r]));
+            gaps++;
+        }
+    }
+    const double n = (double)c.n_rows;
+    print_message("oracle: mean P(click) %.4f vs rate %.4f; mean P(exit) %.4f vs rate %.4f\n",
+                  sum_pc / n, sum_c / n, sum_pe / n, sum_e / n);
+    /* calibration of the truth, 4 standard errors of a rate near 0.3 over 20k rows */
+    assert_true(fabs(sum_pc / n - sum_c / n) < 4.0 * sqrt(0.25 / n));
+    assert_true(fabs(sum_pe / n - sum_e / n) < 4.0 * sqrt(0.25 / n));
+    assert_true(gaps > 10000);
+
+    /* popularity: propensity w_i / sum of the candidates' weights */
+    float wts[BUDGET_NI];
+    for (int i = 0; i < BUDGET_NI; i++)
+        wts[i] = (float)(1 + i % 7);
+    pol.kind = RECO_LOG_POLICY_POPULARITY;
+    pol.item_weights = wts;
+    pol.n_item_weights = BUDGET_NI;
+    go.n_interactions = 2000;
+    assert_int_equal(reco_log_generate(log, &env, &pol, &go), RECO_OK);
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    for (size_t r = 0; r < c.n_rows; r++) {
+        /* between the lightest and the heaviest share: 1 / (1 + 19 * 7), 7 / (7 + 19) */
+        assert_true(c.propensity[r] >= 1.0f / 134.0f - 1e-6f);
+        assert_true(c.propensity[r] <= 7.0f / 26.0f + 1e-6f);
+    }
+
+    /* an env without the oracle: the columns are unknown (NaN) */
+    reco_env no_oracle = env;
+    no_oracle.probabilities = NULL;
+    pol = (reco_log_policy)RECO_LOG_POLICY_INIT;
+    assert_int_equal(reco_log_generate(log, &no_oracle, &pol, &go), RECO_OK);
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    for (size_t r = 0; r < c.n_rows; r++)
+        assert_true(isnan(c.oracle[r * 3]) && isnan(c.oracle[r * 3 + 2]));
+    /* user features of another width: refused before any session */
+    reco_log_options o2 = o;
+    o2.user_dim = BUDGET_D + 1;
+    reco_log *bad = NULL;
+    assert_int_equal(reco_log_create(&bad, &o2), RECO_OK);
+    assert_reco_error(reco_log_generate(bad, &env, &pol, &go), RECO_EINVAL,
+                      "7 user features per row, the env 6");
+    reco_log_free(bad);
     reco_log_free(log);
+    free(be);
 }
 
 /* ---- numbers in CSV (lib/csv.c) ------------------------------------------------------------ */
@@ -2258,7 +2341,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_binary_optional_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_binary_checks_optional_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_reads_files_of_libreco_0_1, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_log_generate_refuses_optional_columns, setup,
+        cmocka_unit_test_setup_teardown(test_log_generate_fills_the_optional_columns, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_csv_floats_are_exact_and_shortest, setup,
                                         teardown),

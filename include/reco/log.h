@@ -750,9 +750,19 @@ RECO_API int reco_log_generate_options_init(reco_log_generate_options *opts,
 /**
  * @brief Run sessions in @p env under a logging policy and replace @p out's rows with them.
  *
- * Each step of each running session: (model policy only) observe() the states; candidates()
- * (at most @c max_candidates); the policy picks one; step() returns the feedback bits and
- * done. The row logs the item, the feedback and `exit = done` (see "Exits" at
+ * Each step of each running session: observe() (and, from a version-3 env, context()) the
+ * states when the model policy scores them, the log records user features or the env keeps
+ * time; candidates() (at most @c max_candidates); the policy picks one; probabilities() when
+ * the log has the oracle columns and the env has them (else they stay unknown); step()
+ * returns the feedback bits and done.
+ *
+ * **Optional columns.** A log created with user features (of the env's `user_dim`) records
+ * what observe() gave for the row's state; with `propensity`, the logging policy's
+ * probability of the shown candidate (1 / count for uniform, `w_i / sum_j w_j` for
+ * popularity, the softmax probability for the model policy); with `oracle`, the env's true
+ * probabilities of each signal and the exit for the shown item at that moment (NaN when the
+ * env has no probabilities()). From an env with context(), timestamps are the session's
+ * start plus the env's elapsed seconds (rounded), instead of `step_interval` per step. The row logs the item, the feedback and `exit = done` (see "Exits" at
  * @ref reco_log_generate_options). One seeded
  * @ref reco_rng makes every draw, slot by slot in slot order, so the same env behaviour,
  * policy, options and seed give the same log.
