@@ -9,7 +9,7 @@
  *
  * Catalog: BUDGET_NI items; item i has topic i % BUDGET_K and quality q_i ~ U(0, 1).
  * Users (BUDGET_NU): features z_u ~ N(0, I) in R^BUDGET_D (observe() returns them, user_dim
- * = BUDGET_D), a hidden favourite topic f_u, a hidden budget B_u = 240 exp(0.25 N(0, 1))
+ * = BUDGET_D), a hidden favourite topic f_u, a hidden budget B_u = 240 exp(0.15 N(0, 1))
  * seconds. Topic vectors w_k ~ N(0, I / D).
  * Two signals: click (bit 0) and watch (bit 1, only after a click).
  *   P(click)          = sigmoid(-2 + 2.5 z_u . w_k + 2 [k = f_u] + 2.5 share_u(k) + (q_i - .5))
@@ -270,7 +270,7 @@ static inline void budget_env_init(reco_env *env, budget_env *e, uint32_t lookba
         for (int j = 0; j < BUDGET_D; j++)
             e->z[u][j] = (float)reco_rng_normal(&r);
         e->fav[u] = (uint32_t)reco_rng_below(&r, BUDGET_K);
-        e->budget[u] = (float)(240.0 * exp(0.25 * reco_rng_normal(&r)));
+        e->budget[u] = (float)(240.0 * exp(0.15 * reco_rng_normal(&r)));
     }
     for (uint32_t s = 0; s < BUDGET_SLOTS; s++)
         e->done[s] = 1;
