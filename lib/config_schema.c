@@ -517,6 +517,16 @@ static const reco__cfg_field model_fields[] = {
     F32(MD_OFF, "adam_eps", adam_eps, 1e-30, 1.0, 1e-8),
     F32(MD_OFF, "weight_decay", weight_decay, 0.0, 1.0, 0.0),
     F32(MD_OFF, "clip_norm", clip_norm, 0.0, 1e30, 1.0),
+    /* version 2: the inputs (item features come from the data: reco_model_set_item_features
+     * and the field sizes are set by the program that knows the catalog) */
+    { .key = "position", .type = RECO__CFG_BOOL, .offset = MD_OFF(position), .since = 2,
+      .idef = 0 },
+    { .key = "elapsed", .type = RECO__CFG_BOOL, .offset = MD_OFF(elapsed), .since = 2,
+      .idef = 0 },
+    { .key = "long_len", .type = RECO__CFG_U32, .offset = MD_OFF(long_len), .since = 2,
+      .umin = 0, .umax = 4096, .udef = 0 },
+    { .key = "state_bias", .type = RECO__CFG_BOOL, .offset = MD_OFF(state_bias), .since = 2,
+      .idef = 1 },
 };
 
 static const reco__cfg_section model_section = {
@@ -542,6 +552,8 @@ static const reco__cfg_field sim_fields[] = {
       .since = 2, .idef = 0 },
     { .key = "expected_reward", .type = RECO__CFG_BOOL, .offset = SM_OFF(expected_reward),
       .since = 2, .idef = 0 },
+    { .key = "seconds_base", .type = RECO__CFG_F32, .offset = SM_OFF(seconds_base),
+      .since = 3, .fmin = 0.0, .fmax = 1e9, .fdef = 30.0 },
 };
 
 static const reco__cfg_section sim_section = {

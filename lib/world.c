@@ -604,8 +604,9 @@ int reco_world_reset(reco_world *world)
 {
     if (world == NULL)
         return reco__error_set(RECO_EINVAL, "reco_world_reset: world is NULL");
+    /* the users' stored histories are their past, not session state: they stay (an
+     * evaluator resets the world between policies, which must all start from them) */
     slots_idle(world);
-    clear_histories(world);
     return RECO_OK;
 }
 

@@ -1876,10 +1876,14 @@ static void test_world_carry_history(void **state)
     run_carried(&env, &o, slot, key, 0, &fresh, NULL);
     assert_int_equal(reco_world_user_history_len(counts, w, users, 1), RECO_OK);
     assert_true(counts[0] == fresh.n && fresh.n > 0);
-    /* ... and so does reco_world_reset() */
+    /* reco_world_reset() idles the slots and keeps the users' past (an evaluator resets
+     * between policies) */
     assert_int_equal(reco_world_reset(w), RECO_OK);
     assert_int_equal(reco_world_user_history_len(counts, w, users, 1), RECO_OK);
-    assert_true(counts[0] == 0);
+    assert_true(counts[0] == fresh.n);
+    key = RECO_WORLD_SESSION_KEY(0, ROUNDS + 2);
+    assert_int_equal(env.reset(&slot, &key, 1, env.payload), RECO_OK);
+    check_start(&env, slot, &fresh);
     /* argument checks */
     users[0] = o.n_users;
     assert_reco_error(reco_world_user_history_len(counts, w, users, 1), RECO_EINVAL,

@@ -44,7 +44,7 @@
  * same state, whatever order the policies run in. The behaviour equations do not change.
  * A logged session therefore depends on the user's earlier logged sessions as they were run
  * in this world: run a user's sessions one after another (as reco_log_generate() does), and
- * clear the store with reco_world_clear_histories() or reco_world_reset().
+ * clear the store with reco_world_clear_histories() (reco_world_reset() keeps it).
  *
  * **Session context** (@ref reco_env version 3). context() gives the steps taken, the
  * elapsed seconds (each step lasts `seconds_base`, plus `seconds_click` if clicked,
@@ -433,8 +433,10 @@ RECO_API int reco_world_create(reco_world **out, const reco_world_options *opts)
 RECO_API void reco_world_free(reco_world *world);
 
 /**
- * @brief Restore the fresh state: every slot idle and, with `carry_history`, every user's
- *        stored history cleared (the catalog does not change).
+ * @brief Restore the fresh state of the sessions: every slot idle (the catalog does not
+ *        change, and with `carry_history` the users' stored histories stay: they are the
+ *        users' past, which an evaluator that resets between policies must keep; forget them
+ *        with reco_world_clear_histories()).
  * @param[in,out] world  the world.
  * @return @ref RECO_OK, or @ref RECO_EINVAL if @p world is NULL.
  * @par Thread safety
@@ -736,7 +738,7 @@ RECO_API int reco_world_copy_histories(reco_world *dst, const reco_world *src);
 
 /**
  * @brief How many interactions of each user's logged sessions the world has stored since
- *        creation or the last reco_world_clear_histories() / reco_world_reset() (always 0
+ *        creation or the last reco_world_clear_histories() (always 0
  *        without `carry_history`). The world keeps the last `max(lookback, long_len)` of
  *        them.
  * @param[out] out    (n) counts.
