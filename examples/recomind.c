@@ -36,9 +36,10 @@ static const char default_yaml[] =
     "  logging: {policy: model, popularity_power: 0.5, bootstrap_interactions: 100000,\n"
     "            interactions: 200000, interactions_per_user: 100, temperature: 0.1}\n"
     "  evaluation: {sessions: 1000, deep_depth: 10, confidence: 0.95}\n"
-    "world: {n_items: 1000, exclude_seen: true}\n"
+    "world: {n_items: 1000, exclude_seen: true, carry_history: true, user_features: true,\n"
+    "        long_len: 50}\n"
     "model: {dim: 16, n_blocks: 1, n_heads: 2, ffn_dim: 32, init_std: 0.1, lr: 0.0002,\n"
-    "        max_batch: 256, max_candidates: 512}\n"
+    "        max_batch: 256, max_candidates: 512, position: true, elapsed: true}\n"
     "fit: {epochs: 10, batch_size: 256, lr: 0.002, patience: 3}\n"
     "sim: {max_session_len: 200, n_candidates: 500, exclude_seen: true,\n"
     "      expected_reward: true}\n"
@@ -93,7 +94,7 @@ static void usage(FILE *f)
         "\n"
         "SYNOPSIS\n"
         "    recomind [--config FILE] [--set PATH=VALUE]... [--out DIR] [--seeds LIST]\n"
-        "             [--init warm|random] [--ensemble K] [--select-heldout]\n"
+        "             [--init warm|random] [--ensemble K] [--select-heldout] [--fit-only]\n"
         "             [--print-config] [--quiet] [--help]\n"
         "\n"
         "DESCRIPTION\n"
@@ -130,6 +131,9 @@ static void usage(FILE *f)
         "                       model on them alone, and keep the Q-network snapshot (of\n"
         "                       those taken every trainer.metrics_interval updates) whose\n"
         "                       greedy policy earns most in that model's simulator\n"
+        "    --fit-only         stop after the feedback model: print its fit against the\n"
+        "                       world's own probabilities (per seed) and exit; for\n"
+        "                       comparing model inputs on held-out logs\n"
         "    --print-config     print the effective configuration as YAML and exit\n"
         "    --quiet            no progress lines\n"
         "    --help, -h         this text\n"
@@ -153,6 +157,7 @@ typedef struct seed_job {
     uint32_t index;
     int random_init;
     int heldout; /* select the Q snapshot on a held-out simulator */
+    int fit_only; /* stop after the feedback model */
     uint32_t ensemble; /* feedback models the training simulators use, 1..MAX_ENSEMBLE */
     /* outputs */
     reco_eval *ev[2]; /* sim, world */
@@ -160,6 +165,7 @@ typedef struct seed_job {
     uint32_t n_curve;
     double greedy_sim_return; /* on the curve sessions */
     double fit_auc_click, fit_auc_exit;
+    reco_fit_report fit; /* the feedback model's fit, against the world's own probabilities */
     int rc;
     char err[512];
 } seed_job;
@@ -460,6 +466,12 @@ static int gen_logs(reco_log **out, reco_env *env, const reco_log_policy *lp, ui
                     uint32_t per_user, uint64_t first, uint32_t n_candidates,
                     uint32_t max_len, uint64_t seed)
 {
+    /* what a production log holds: the user features the service knew, the logging
+     * policy's propensity, and (a synthetic world knows it) the true probabilities */
+    reco_log_options lo = RECO_LOG_OPTIONS_INIT;
+    lo.user_dim = env->user_dim;
+    lo.propensity = 1;
+    lo.oracle = 1;
     reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
     go.n_interactions = n;
     go.n_users = n / per_user > 0 ? n / per_user : 1;
@@ -468,12 +480,20 @@ static int gen_logs(reco_log **out, reco_env *env, const reco_log_policy *lp, ui
     go.max_steps = max_len > 1 ? max_len - 1 : 1;
     go.session_key = world_key;
     go.seed = seed;
-    int rc = reco_log_create(out, NULL);
+    int rc = reco_log_create(out, &lo);
     return rc < 0 ? rc : reco_log_generate(*out, env, lp, &go);
 }
 
+/* The world's item features, which every feedback model takes. */
+typedef struct item_features {
+    float *dense;    /* (N, RECO_WORLD_ITEM_DENSE) */
+    int32_t *fields; /* (N, RECO_WORLD_ITEM_FIELDS) */
+    uint32_t n;
+} item_features;
+
 static int fit(reco_model **out, reco_fit_report *rep, const reco_model_options *mo,
-               const reco_log *log, const reco_fit_options *fo, uint64_t seed)
+               const item_features *items, const reco_log *log, const reco_fit_options *fo,
+               uint64_t seed)
 {
     reco_log *train = NULL, *valid = NULL;
     reco_model_options o = *mo;
@@ -481,6 +501,8 @@ static int fit(reco_model **out, reco_fit_report *rep, const reco_model_options 
     int rc = reco_log_split(&train, &valid, log, 0.1, seed);
     if (rc == RECO_OK)
         rc = reco_model_create(out, &o);
+    if (rc == RECO_OK && (o.item_dense_dim > 0 || o.item_n_fields > 0))
+        rc = reco_model_set_item_features(*out, items->dense, items->fields, items->n);
     reco_fit_options f = *fo;
     f.seed = fo->seed + seed;
     if (rc == RECO_OK)
@@ -512,6 +534,7 @@ static void *run_seed(void *arg)
     int32_t *ids = NULL;
     uint32_t *topics = NULL;
     uint64_t *users = NULL;
+    item_features itf = {NULL, NULL, 0};
 
     reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
     reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
@@ -553,17 +576,39 @@ static void *run_seed(void *arg)
     CHECK("items", reco_world_item_info(topics, NULL, NULL, popularity, world, ids, N));
     for (uint32_t i = 0; i < N; i++)
         weights[i] = powf(popularity[i], (float)ex.logging_popularity_power);
+    /* what a service knows of its items: the world's item features (noisy quality and
+     * clickbait, log popularity; the topic) */
+    itf.n = N;
+    itf.dense = malloc(sizeof(float) * N * RECO_WORLD_ITEM_DENSE);
+    itf.fields = malloc(sizeof(int32_t) * N * RECO_WORLD_ITEM_FIELDS);
+    if (!itf.dense || !itf.fields) {
+        snprintf(j->err, sizeof j->err, "seed %llu: out of memory", (unsigned long long)s);
+        goto done;
+    }
+    CHECK("item features", reco_world_item_features(itf.dense, itf.fields, world));
     float reward[RECO_WORLD_N_SIGNALS];
     reward[RECO_SIGNAL_CLICK] = (float)wo.reward_click;
     reward[RECO_SIGNAL_LONG_WATCH] = (float)wo.reward_long_watch;
     reward[RECO_SIGNAL_LIKE] = (float)wo.reward_like;
     reward[RECO_SIGNAL_HIDE] = (float)wo.reward_hide;
+    /* the model reads what the world gives: its catalog, window, user features, long-term
+     * history and item features (the world's section decides them, the model's position and
+     * elapsed keys whether the model uses the session context) */
     mo.n_items = N;
     mo.n_signals = RECO_WORLD_N_SIGNALS;
     mo.lookback = wo.lookback;
-    mo.user_dim = 0;
+    mo.user_dim = wenv.user_dim;
+    mo.long_len = wenv.long_len;
+    mo.item_dense_dim = RECO_WORLD_ITEM_DENSE;
+    mo.item_n_fields = RECO_WORLD_ITEM_FIELDS;
+    CHECK("item features", reco_world_item_field_sizes(mo.item_field_sizes, world));
     if (mo.max_candidates < wo.n_candidates)
         mo.max_candidates = wo.n_candidates;
+    /* with carried histories the users of the main logs are the ones evaluated and trained
+     * on (a returning user is not a stranger): they come first, the bootstrap users after */
+    const uint64_t n_logged = ex.logging_interactions / ex.logging_interactions_per_user > 0
+                                  ? ex.logging_interactions / ex.logging_interactions_per_user
+                                  : 1;
 
     reco_log_policy lp = RECO_LOG_POLICY_INIT;
     lp.kind = ex.logging_policy == RECO_EXPERIMENT_LOGGING_UNIFORM ? RECO_LOG_POLICY_UNIFORM
@@ -571,15 +616,14 @@ static void *run_seed(void *arg)
     lp.item_weights = weights;
     lp.n_item_weights = N;
     const uint32_t per_user = ex.logging_interactions_per_user;
-    uint64_t first_user = 0;
+    const uint64_t first_user = 0, boot_user = n_logged + 1;
     double t0 = now();
     reco_fit_report rep = RECO_FIT_REPORT_INIT;
     if (ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL) {
         CHECK("bootstrap logs", gen_logs(&boot, &wenv, &lp, ex.logging_bootstrap_interactions,
-                                         per_user, 0, wo.n_candidates, wo.max_session_len,
-                                         1000 * s + 1));
-        first_user = ex.logging_bootstrap_interactions / per_user + 1;
-        CHECK("logging model", fit(&logger, &rep, &mo, boot, &fo, 1000 * s + 2));
+                                         per_user, boot_user, wo.n_candidates,
+                                         wo.max_session_len, 1000 * s + 1));
+        CHECK("logging model", fit(&logger, &rep, &mo, &itf, boot, &fo, 1000 * s + 2));
         say("seed %llu: %zu bootstrap interactions under popularity^%.2f; logging model "
             "fitted (AUC click %.3f)\n", (unsigned long long)s, reco_log_n_rows(boot),
             ex.logging_popularity_power, rep.model[RECO_SIGNAL_CLICK].auc);
@@ -591,10 +635,23 @@ static void *run_seed(void *arg)
     reco_world_reset(world);
     CHECK("logs", gen_logs(&log, &wenv, &lp, ex.logging_interactions, per_user, first_user,
                            wo.n_candidates, wo.max_session_len, 1000 * s + 3));
+    if (wo.carry_history) /* the evaluation world starts from the same users' past */
+        CHECK("evaluation world", reco_world_copy_histories(eval_world, world));
     rep = (reco_fit_report)RECO_FIT_REPORT_INIT;
-    CHECK("feedback model", fit(&model, &rep, &mo, log, &fo, 1000 * s + 4));
+    CHECK("feedback model", fit(&model, &rep, &mo, &itf, log, &fo, 1000 * s + 4));
     j->fit_auc_click = rep.model[RECO_SIGNAL_CLICK].auc;
     j->fit_auc_exit = rep.model[RECO_WORLD_N_SIGNALS].auc;
+    j->fit = rep;
+    j->fit.train_loss = j->fit.valid_loss = NULL;
+    j->fit.history_cap = 0;
+    if (j->fit_only) {
+        j->rc = 0;
+        goto done;
+    }
+    /* the simulator's clock: the step durations the logs' timestamps show */
+    so.seconds_base = (float)(rep.n_gaps > 0 ? fmax(rep.step_seconds_base, 0.0) : 30.0);
+    for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++)
+        so.seconds[f] = (float)rep.step_seconds[f];
     say("seed %llu: %zu logged interactions; feedback model: %u epochs, validation AUC "
         "click %.3f, long watch %.3f, exit %.3f (%.1f s)\n", (unsigned long long)s,
         reco_log_n_rows(log), rep.epochs_run, rep.model[RECO_SIGNAL_CLICK].auc,
@@ -605,12 +662,12 @@ static void *run_seed(void *arg)
          * picks the Q-network snapshot to keep (selection on data the learner never saw) */
         reco_log *hlog = NULL;
         reco_world_reset(world);
-        const uint64_t first = first_user + ex.logging_interactions / per_user + 1;
+        const uint64_t first = boot_user + ex.logging_bootstrap_interactions / per_user + 1;
         int hrc = gen_logs(&hlog, &wenv, &lp, ex.logging_interactions, per_user, first,
                            wo.n_candidates, wo.max_session_len, 1000 * s + 5);
         reco_fit_report hrep = RECO_FIT_REPORT_INIT;
         if (hrc == RECO_OK)
-            hrc = fit(&heldout_model, &hrep, &mo, hlog, &fo, 1000 * s + 6);
+            hrc = fit(&heldout_model, &hrep, &mo, &itf, hlog, &fo, 1000 * s + 6);
         reco_log_free(hlog);
         CHECK("held-out model", hrc);
         say("seed %llu: held-out model fitted on %llu other interactions (AUC click %.3f)\n",
@@ -669,7 +726,8 @@ static void *run_seed(void *arg)
         reco_sim *all[MAX_ENSEMBLE] = {train_sim};
         for (uint32_t k = 1; k < j->ensemble; k++) {
             reco_fit_report r2 = RECO_FIT_REPORT_INIT;
-            CHECK("ensemble model", fit(&extra[k], &r2, &mo, log, &fo, 1000 * s + 4 + 17 * k));
+            CHECK("ensemble model",
+                  fit(&extra[k], &r2, &mo, &itf, log, &fo, 1000 * s + 4 + 17 * k));
             reco_sim_options xso = tso;
             xso.seed = tso.seed + k;
             CHECK("ensemble simulator", reco_sim_create(&extra_sim[k], extra[k], &xso));
@@ -691,10 +749,21 @@ static void *run_seed(void *arg)
                  (unsigned long long)s);
         goto done;
     }
-    /* evaluation users: a different block of the world's evaluation keys for each seed */
-    CHECK("evaluation users", reco_world_eval_users(users, world,
-                                                    (uint64_t)j->index * ex.eval_sessions,
-                                                    ex.eval_sessions));
+    /* evaluation users: a different block of the world's evaluation keys for each seed;
+     * with carried histories, evaluation sessions of the logged users (ordinals from 2^31:
+     * they read the users' past and never write it) */
+    if (wo.carry_history) {
+        const uint64_t n_u = n_logged < wo.n_users ? n_logged : wo.n_users;
+        for (uint32_t i = 0; i < ex.eval_sessions; i++) {
+            const uint64_t k = (uint64_t)j->index * ex.eval_sessions + i;
+            users[i] = RECO_WORLD_SESSION_KEY(first_user + k % n_u,
+                                              0x80000000u + (uint32_t)(k / n_u));
+        }
+    } else {
+        CHECK("evaluation users", reco_world_eval_users(users, world,
+                                                        (uint64_t)j->index * ex.eval_sessions,
+                                                        ex.eval_sessions));
+    }
     curve_ctx cc;
     memset(&cc, 0, sizeof cc);
     cc.job = j;
@@ -725,7 +794,9 @@ static void *run_seed(void *arg)
     eo.max_candidates = wo.n_candidates;
     eo.seed = eo.seed + 1000 * s + 23;
     to.seed = to.seed + 1000 * s + 9;
-    to.n_users = wo.n_users;
+    /* the training simulator starts sessions of the logged users (their histories, from the
+     * world) when the world carries them */
+    to.n_users = wo.carry_history && n_logged < wo.n_users ? n_logged : wo.n_users;
     to.progress = on_progress;
     to.progress_payload = &cc;
     say("seed %llu: training RecoMind (%s), %llu updates\n", (unsigned long long)s,
@@ -806,6 +877,8 @@ done:
     free(ids);
     free(topics);
     free(users);
+    free(itf.dense);
+    free(itf.fields);
     return NULL;
 }
 
@@ -845,6 +918,160 @@ static void print_table(const reco_eval *ev, const char *title)
                      100 * rel.lo, 100 * rel.hi);
         printf(" %26s\n", cell);
     }
+}
+
+/* ---- the feedback model against the truth, and the simulator against the world ---- */
+
+static const char *const output_names[RECO_WORLD_N_SIGNALS + 1] = {"click", "long_watch",
+                                                                    "like", "hide", "exit"};
+
+/* The two-sided normal quantile of a confidence level (0.90, 0.95, 0.99 exactly; others by
+ * bisection of erf). */
+static double fidelity_z(double confidence)
+{
+    double lo = 0.0, hi = 10.0;
+    for (int i = 0; i < 100; i++) {
+        const double mid = 0.5 * (lo + hi);
+        if (erf(mid / sqrt(2.0)) < confidence)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+/* The share of the popularity-to-oracle AUC gap the model closes. */
+static double gap_closed(const reco_fit_report *r, uint32_t h)
+{
+    return (r->model[h].auc - r->popularity[h].auc) / (r->oracle[h].auc - r->popularity[h].auc);
+}
+
+static void print_fit(const seed_job *jobs, uint32_t n)
+{
+    printf("\nfeedback model vs the world's own probabilities (validation rows):\n");
+    printf("%-6s %-11s %7s %7s %7s %7s | %8s %8s | %6s\n", "seed", "output", "AUC", "popul.",
+           "oracle", "closed", "logloss", "oracle", "ECE");
+    for (uint32_t k = 0; k < n; k++) {
+        const reco_fit_report *r = &jobs[k].fit;
+        for (uint32_t h = 0; h < r->n_outputs; h++)
+            printf("%-6llu %-11s %7.3f %7.3f %7.3f %6.0f%% | %8.4f %8.4f | %6.4f\n",
+                   (unsigned long long)jobs[k].seed, output_names[h], r->model[h].auc,
+                   r->popularity[h].auc, r->oracle[h].auc, 100.0 * gap_closed(r, h),
+                   r->model[h].log_loss, r->oracle[h].log_loss, r->model[h].ece);
+    }
+}
+
+/* The simulator's relative error on a policy's mean return, (sim - world) / world, with a
+ * delta-method interval (the two environments' sessions are independent). */
+typedef struct fidelity {
+    double sim, world, rel, lo, hi;
+} fidelity;
+
+static fidelity fidelity_of(const reco_eval *sim, const reco_eval *world, uint32_t policy,
+                            double z)
+{
+    reco_eval_stat a, b;
+    reco_eval_stat_get(&a, sim, policy, RECO_EVAL_RETURN);
+    reco_eval_stat_get(&b, world, policy, RECO_EVAL_RETURN);
+    fidelity f;
+    f.sim = a.mean;
+    f.world = b.mean;
+    f.rel = a.mean / b.mean - 1.0;
+    /* var(s / w) ~ var(s) / w^2 + s^2 var(w) / w^4, the standard errors from the intervals */
+    const double se_a = (a.hi - a.lo) / (2.0 * z), se_b = (b.hi - b.lo) / (2.0 * z);
+    const double se = sqrt(se_a * se_a / (b.mean * b.mean) +
+                           a.mean * a.mean * se_b * se_b / (b.mean * b.mean * b.mean * b.mean));
+    f.lo = f.rel - z * se;
+    f.hi = f.rel + z * se;
+    return f;
+}
+
+static void json_fit(FILE *f, const reco_fit_report *r)
+{
+    fprintf(f, "[");
+    for (uint32_t h = 0; h < r->n_outputs; h++)
+        fprintf(f, "%s\n        {\"signal\": \"%s\", \"auc\": %.6g, \"auc_popularity\": %.6g, "
+                   "\"auc_oracle\": %.6g, \"logloss\": %.6g, \"logloss_oracle\": %.6g, "
+                   "\"ece\": %.6g}", h ? "," : "", output_names[h], r->model[h].auc,
+                r->popularity[h].auc, r->oracle[h].auc, r->model[h].log_loss,
+                r->oracle[h].log_loss, r->model[h].ece);
+    fprintf(f, "]");
+}
+
+static void json_fidelity(FILE *f, const reco_eval *sim, const reco_eval *world, double z)
+{
+    fprintf(f, "[");
+    for (uint32_t p = 0; p < N_POL; p++) {
+        const fidelity x = fidelity_of(sim, world, p, z);
+        fprintf(f, "%s\n        {\"policy\": \"%s\", \"sim_return\": %.6g, "
+                   "\"world_return\": %.6g, \"rel_error\": %.6g, \"rel_error_lo\": %.6g, "
+                   "\"rel_error_hi\": %.6g}", p ? "," : "", pol_names[p], x.sim, x.world,
+                x.rel, x.lo, x.hi);
+    }
+    fprintf(f, "]");
+}
+
+/* Appends the experiment's own sections to results.json (the evaluator's report, schema
+ * libreco.eval/1): "seeds", each with the fit against the oracle and the simulator's
+ * fidelity, and "fidelity" pooled over the seeds. Rewritten through a temporary file. */
+static int json_append_experiment(const char *path, const seed_job *jobs, uint32_t n,
+                                  const reco_eval *const pooled[2], double z)
+{
+    FILE *in = fopen(path, "rb");
+    if (in == NULL)
+        return -1;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len + 4096 > cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *t = realloc(text, cap);
+            if (t == NULL) {
+                free(text);
+                fclose(in);
+                return -1;
+            }
+            text = t;
+        }
+        const size_t got = fread(text + len, 1, cap - len, in);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    fclose(in);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+        len--;
+    if (len == 0 || text[len - 1] != '}') {
+        free(text);
+        return -1;
+    }
+    len--; /* the closing brace: the object goes on */
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (f == NULL) {
+        free(text);
+        return -1;
+    }
+    fwrite(text, 1, len, f);
+    free(text);
+    fprintf(f, ",\n  \"seeds\": [");
+    for (uint32_t k = 0; k < n; k++) {
+        fprintf(f, "%s\n    {\"seed\": %llu,\n      \"fit\": ", k ? "," : "",
+                (unsigned long long)jobs[k].seed);
+        json_fit(f, &jobs[k].fit);
+        fprintf(f, ",\n      \"fidelity\": ");
+        json_fidelity(f, jobs[k].ev[0], jobs[k].ev[1], z);
+        fprintf(f, "}");
+    }
+    fprintf(f, "],\n  \"fidelity\": ");
+    json_fidelity(f, pooled[0], pooled[1], z);
+    fprintf(f, "\n}\n");
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return -1;
+    }
+    return 0;
 }
 
 static int write_curve(const seed_job *jobs, uint32_t n, const char *dir)
@@ -949,7 +1176,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL;
     int print_config = 0, random_init = 0;
     uint32_t ensemble = 1;
-    int heldout = 0;
+    int heldout = 0, fit_only = 0;
     reco_config *cfg = NULL;
     if (reco_config_create(&cfg, NULL) < 0)
         return 1;
@@ -975,6 +1202,8 @@ int main(int argc, char **argv)
             print_config = 1;
         } else if (strcmp(a, "--select-heldout") == 0) {
             heldout = 1;
+        } else if (strcmp(a, "--fit-only") == 0) {
+            fit_only = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             quiet = 1;
         } else {
@@ -1077,6 +1306,7 @@ int main(int argc, char **argv)
         jobs[k].random_init = random_init;
         jobs[k].ensemble = ensemble;
         jobs[k].heldout = heldout;
+        jobs[k].fit_only = fit_only;
     }
     /* seeds run in waves of `threads`; each seed's objects are its own */
     for (uint32_t k0 = 0; k0 < n_seeds; k0 += ex.threads) {
@@ -1097,6 +1327,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "recomind: %s\n", jobs[k].err);
             status = 1;
         }
+    if (fit_only) {
+        if (status == 0)
+            print_fit(jobs, n_seeds);
+        printf("total %.1f s\n", now() - t_start);
+        free(jobs);
+        free(threads);
+        reco_config_free(cfg);
+        return status;
+    }
     reco_eval *pooled[2] = {NULL, NULL};
     const reco_eval **all = calloc(2 * (size_t)n_seeds + 2, sizeof *all);
     char **env_names = calloc(2 * (size_t)n_seeds + 2, sizeof *env_names);
@@ -1167,13 +1406,24 @@ int main(int argc, char **argv)
         print_table(pooled[0], title);
         snprintf(title, sizeof title, "world, pooled over %u seeds", n_seeds);
         print_table(pooled[1], title);
-        printf("\nsimulator vs world (pooled mean return per session):\n");
-        for (int p = 0; p < N_POL; p++) {
-            reco_eval_stat a, b;
-            reco_eval_stat_get(&a, pooled[0], (uint32_t)p, RECO_EVAL_RETURN);
-            reco_eval_stat_get(&b, pooled[1], (uint32_t)p, RECO_EVAL_RETURN);
-            printf("  %-20s simulator %.3f  world %.3f  gap %+.3f\n", pol_names[p], a.mean,
-                   b.mean, a.mean - b.mean);
+        print_fit(jobs, n_seeds);
+        /* z of the intervals, from a normal interval's half width */
+        const double zq = fidelity_z(reco_eval_confidence(pooled[1]));
+        printf("\nsimulator fidelity: mean return per session, relative error (sim - world) / "
+               "world [%g%% interval]\n", 100.0 * reco_eval_confidence(pooled[1]));
+        for (uint32_t k = 0; k <= n_seeds; k++) {
+            const reco_eval *se = k < n_seeds ? jobs[k].ev[0] : pooled[0];
+            const reco_eval *we = k < n_seeds ? jobs[k].ev[1] : pooled[1];
+            char who[32];
+            if (k < n_seeds)
+                snprintf(who, sizeof who, "seed %llu", (unsigned long long)jobs[k].seed);
+            else
+                snprintf(who, sizeof who, "pooled");
+            for (uint32_t p = 0; p < N_POL; p++) {
+                const fidelity x = fidelity_of(se, we, p, zq);
+                printf("  %-8s %-18s simulator %.3f  world %.3f  error %+6.1f%% [%+.1f, %+.1f]\n",
+                       who, pol_names[p], x.sim, x.world, 100 * x.rel, 100 * x.lo, 100 * x.hi);
+            }
         }
         /* files: one environment per (side, seed), then the pooled ones */
         uint32_t n_env = 0;
@@ -1207,6 +1457,11 @@ int main(int argc, char **argv)
             if (reco_eval_write_json(evs, (const char *const *)env_names, n_env, pol_names,
                                      BASELINE, path) < 0) {
                 fprintf(stderr, "recomind: %s\n", reco_error_message());
+                status = 1;
+            } else if (json_append_experiment(path, jobs, n_seeds,
+                                              (const reco_eval *const *)pooled,
+                                              fidelity_z(reco_eval_confidence(pooled[1]))) < 0) {
+                fprintf(stderr, "recomind: cannot add the fit and fidelity to %s\n", path);
                 status = 1;
             } else {
                 printf("results: %s\n", path);
