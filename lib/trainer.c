@@ -507,6 +507,7 @@ static int flush_segment(gen *g, uint32_t s, int ends)
     const reco_trainer *t = g->t;
     const size_t L = t->L, seg = t->seg;
     reco_replay_segment sg = RECO_REPLAY_SEGMENT_INIT;
+    sg.version = 1; /* format 1: ingest() walks the outbox by its lengths */
     sg.history_len = g->hist_len[s];
     sg.history_items = sg.history_len ? g->hist_items + s * L + (L - sg.history_len) : NULL;
     sg.history_feedback = sg.history_len ? g->hist_fb + s * L + (L - sg.history_len) : NULL;
