@@ -264,7 +264,10 @@ class QNetBatch(Structure):
                 ("next_items", P_i32), ("next_feedback", P_u32), ("done", P_u8),
                 ("weights", P_f32), ("state_user_features", P_f32),
                 ("next_user_features", P_f32), ("n_candidates", c_uint32),
-                ("candidates", P_i32), ("shared_candidates", c_int)]
+                ("candidates", P_i32), ("shared_candidates", c_int),
+                # version 2
+                ("state_steps", P_u32), ("next_steps", P_u32), ("state_elapsed", P_f32),
+                ("next_elapsed", P_f32), ("long_items", P_i32), ("long_feedback", P_u32)]
 
 
 class QNetUpdateInfo(Structure):
