@@ -955,7 +955,7 @@ static void fill_row(const reco_replay_batch *out, const reco_replay *r,
 /* The session context of row b (a version-2 batch that asks for it): transition j of its
  * segment has first_step + j steps, s' one more; s' has the next slot's elapsed time, or the
  * segment's end for its last step. A buffer without a context writes 0s. */
-INLINE_COPIES
+INLINE_COPIES __attribute__((noinline))
 static void fill_context(const reco_replay_batch *out, const reco_replay *r,
                          const reco__replay_store *st, size_t b, const row *w)
 {
@@ -1185,9 +1185,10 @@ static void stage_write(sample_ctx *x, uint32_t c)
         const uint64_t slot = rows[k].slot;
         const uint64_t off = slot >= x->tail_slot ? slot - x->tail_slot : slot + C - x->tail_slot;
         fill_row(x->out, x->r, st, b0 + k, &rows[k], st->tail + off, w[k], prob[k]);
-        if (x->want_ctx)
-            fill_context(x->out, x->r, st, b0 + k, &rows[k]);
     }
+    if (x->want_ctx) /* a loop of its own: the rows above stay as they were without it */
+        for (size_t k = 0; k < m; k++)
+            fill_context(x->out, x->r, st, b0 + k, &rows[k]);
 }
 
 int reco_replay_sample(reco_replay_batch *batch, reco_replay *r, uint32_t n)
