@@ -8,6 +8,9 @@
  *   update_256          priority update of 256 sampled indices, us per batch
  *   sample_update_256   both, as a learner step does them, us per batch and batches/s
  *   bytes_per_transition, memory_1M   the whole allocation divided by the capacity
+ *   ... " context"      the same with the session context stored (U = 8 user features,
+ *                       H = 20 long-term interactions per segment) and sampled (every
+ *                       context output as well)
  *
  * Fixed seed, a warm-up, then REPS timed rounds of each loop; the best round is reported
  * (the machines this runs on are shared: the best round is the one least disturbed, and
@@ -28,6 +31,8 @@
 #define L 20u
 #define B 256u
 #define REPS 5
+#define CU 8u  /* the context variant: user features */
+#define CH 20u /* and long-term history */
 
 static double checksum;
 
@@ -39,11 +44,13 @@ static void die(const char *what)
 
 /* A generator's segments: session s, steps k0.., history = the L interactions before. */
 typedef struct gen {
-    int32_t hist[L], items[256];
-    uint32_t hfb[L], fb[256];
-    float rew[256];
+    int32_t hist[L], items[256], long_items[CH];
+    uint32_t hfb[L], fb[256], long_fb[CH];
+    float rew[256], elapsed[257], user[CU];
     reco_replay_segment seg;
 } gen;
+
+static int with_context; /* segments carry the context variant's */
 
 static void gen_fill(gen *g, uint32_t s, uint32_t n)
 {
@@ -65,6 +72,23 @@ static void gen_fill(gen *g, uint32_t s, uint32_t n)
     seg.feedback = g->fb;
     seg.rewards = g->rew;
     seg.ends_session = (s & 3u) == 0;
+    if (with_context) {
+        for (uint32_t j = 0; j <= n; j++)
+            g->elapsed[j] = 3.5f * (float)j;
+        for (uint32_t q = 0; q < CU; q++)
+            g->user[q] = (float)((s + q) % 11) * 0.1f;
+        for (uint32_t q = 0; q < CH; q++) {
+            g->long_items[q] = (int32_t)((s * 31u + q) % 1000000u);
+            g->long_fb[q] = q & 15u;
+        }
+        seg.first_step = s & 63u;
+        seg.elapsed = g->elapsed;
+        seg.user_dim = CU;
+        seg.user_features = g->user;
+        seg.long_len = CH;
+        seg.long_items = g->long_items;
+        seg.long_feedback = g->long_fb;
+    }
     g->seg = seg;
 }
 
@@ -104,9 +128,9 @@ static void bench_insert(reco_replay *r, uint32_t seg_len, size_t n_transitions,
 
 typedef struct batch_bufs {
     uint64_t idx[B];
-    int32_t s_items[B * L], n_items[B * L], act[B];
-    uint32_t s_fb[B * L], n_fb[B * L];
-    float rew[B], w[B], prob[B];
+    int32_t s_items[B * L], n_items[B * L], act[B], long_items[B * CH];
+    uint32_t s_fb[B * L], n_fb[B * L], s_steps[B], n_steps[B], long_fb[B * CH];
+    float rew[B], w[B], prob[B], user[B * CU], s_el[B], n_el[B];
     uint8_t done[B];
     reco_replay_batch b;
 } batch_bufs;
@@ -127,6 +151,15 @@ static batch_bufs *bufs_new(void)
     b.done = x->done;
     b.weights = x->w;
     b.probabilities = x->prob;
+    if (with_context) {
+        b.user_features = x->user;
+        b.state_steps = x->s_steps;
+        b.next_steps = x->n_steps;
+        b.state_elapsed = x->s_el;
+        b.next_elapsed = x->n_el;
+        b.long_items = x->long_items;
+        b.long_feedback = x->long_fb;
+    }
     x->b = b;
     return x;
 }
@@ -214,6 +247,21 @@ int main(int argc, char **argv)
         die("create");
     bench_insert(r, 64, n_insert / 2, " uniform");
     bench_sample_update(r, quick ? 4000 : 40000, " uniform");
+    reco_replay_free(r);
+
+    /* the session context: U = 8, H = 20, default segment capacity (C / 8) */
+    o.kind = RECO_REPLAY_PROPORTIONAL;
+    o.user_dim = CU;
+    o.long_len = CH;
+    with_context = 1;
+    if (reco_replay_memory_size(&bytes, &o) < 0)
+        die("memory_size");
+    bench_figure("replay", "bytes_per_transition", "capacity=1M L=20 context U=8 H=20", 1,
+                 (double)bytes / (double)CAP, "B", 0.0);
+    if (reco_replay_create(&r, &o) < 0)
+        die("create");
+    bench_insert(r, 64, n_insert / 2, " context U=8 H=20");
+    bench_sample_update(r, quick ? 4000 : 40000, " context U=8 H=20");
     reco_replay_free(r);
     fprintf(stderr, "bench_replay: checksum %.6g\n", checksum);
     return 0;

@@ -172,6 +172,7 @@ static void wire_costs(const reco_model *m, int quick)
         rw[i] = 0.1f * (float)i;
     }
     reco_replay_segment sg = RECO_REPLAY_SEGMENT_INIT;
+    sg.version = 1; /* format 1: what a trainer without the session context sends */
     sg.history_len = L;
     sg.history_items = hi;
     sg.history_feedback = hf;

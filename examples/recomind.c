@@ -713,6 +713,11 @@ static void *run_seed(void *arg)
     }
     rpo.lookback = wo.lookback;
     rpo.seed = rpo.seed + s;
+    /* the replay keeps what the Q-network reads: the session context, user features and the
+     * long-term history */
+    rpo.context = mo.position || mo.elapsed || mo.long_len > 0 || mo.user_dim > 0;
+    rpo.user_dim = mo.user_dim;
+    rpo.long_len = mo.long_len;
     reco_sim_options tso = so;
     tso.seed = so.seed + 1000 * s + 11;
     tso.max_sessions = to.n_generators * to.sessions_per_generator;

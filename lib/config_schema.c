@@ -387,6 +387,15 @@ static const reco__cfg_field replay_fields[] = {
     U64(RP_OFF, "beta_steps", beta_steps, 0, 1ull << 53, 100000),
     F32(RP_OFF, "priority_eps", priority_eps, 0.0, 1e6, 1e-6),
     F32(RP_OFF, "initial_priority", initial_priority, FLT_MIN, 1e30, 1.0),
+    /* version 2: the session context (the trainer checks them against the model) */
+    { .key = "context", .type = RECO__CFG_BOOL, .offset = RP_OFF(context), .since = 2,
+      .idef = 0 },
+    { .key = "user_dim", .type = RECO__CFG_U32, .offset = RP_OFF(user_dim), .since = 2,
+      .umin = 0, .umax = 65536, .udef = 0 },
+    { .key = "long_len", .type = RECO__CFG_U32, .offset = RP_OFF(long_len), .since = 2,
+      .umin = 0, .umax = 4096, .udef = 0 },
+    { .key = "segment_capacity", .type = RECO__CFG_U64, .offset = RP_OFF(segment_capacity),
+      .since = 2, .umin = 0, .umax = 1ull << 31, .udef = 0 },
 };
 
 static const reco__cfg_section replay_section = {

@@ -9,6 +9,7 @@
  * model_private.h. */
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "alloc_private.h"
@@ -220,11 +221,47 @@ int reco_qnet_create_warm(reco_qnet **out, const reco_model *feedback,
 
 /* ---- update ------------------------------------------------------------------------------- */
 
-static int check_update(const reco_qnet *q, const reco_qnet_batch *b, const char *fn)
+/* The caller's batch as a current-version struct: a version-1 batch has no context. */
+static reco_qnet_batch batch_of(const reco_qnet_batch *b)
 {
-    if (b == NULL)
-        return reco__error_set(RECO_EINVAL, "%s: batch is NULL", fn);
-    int rc = reco__check_version(b->version, RECO_QNET_BATCH_VERSION, "reco_qnet_batch");
+    reco_qnet_batch v = RECO_QNET_BATCH_INIT;
+    if (b->version >= 2)
+        v = *b;
+    else
+        memcpy(&v, b, offsetof(reco_qnet_batch, state_steps));
+    return v;
+}
+
+/* The session context that the model needs, from a batch of the caller's `version`. */
+static int check_context(const reco_qnet *q, const reco_qnet_batch *b, unsigned int version,
+                         const char *fn)
+{
+    const reco_model_options *mo = &q->online->opts;
+    if (!mo->position && !mo->elapsed && mo->long_len == 0)
+        return RECO_OK;
+    if (version < 2)
+        return reco__error_set(RECO_EINVAL, "%s: the Q-network takes the session context "
+                               "(position %d, elapsed %d, long_len %u), which a version-1 "
+                               "reco_qnet_batch does not carry: use version 2 (state_steps, "
+                               "next_steps, state_elapsed, next_elapsed, long_items, "
+                               "long_feedback)", fn, mo->position, mo->elapsed, mo->long_len);
+    if (mo->position && (b->state_steps == NULL || b->next_steps == NULL))
+        return reco__error_set(RECO_EINVAL, "%s: the Q-network takes the position in the "
+                               "session, but state_steps or next_steps is NULL", fn);
+    if (mo->elapsed && (b->state_elapsed == NULL || b->next_elapsed == NULL))
+        return reco__error_set(RECO_EINVAL, "%s: the Q-network takes the elapsed time, but "
+                               "state_elapsed or next_elapsed is NULL", fn);
+    if (mo->long_len > 0 && (b->long_items == NULL || b->long_feedback == NULL))
+        return reco__error_set(RECO_EINVAL, "%s: the Q-network has a long-term history of %u "
+                               "slots, but long_items or long_feedback is NULL", fn,
+                               mo->long_len);
+    return RECO_OK;
+}
+
+static int check_update(const reco_qnet *q, const reco_qnet_batch *b, unsigned int version,
+                        const char *fn)
+{
+    int rc = check_context(q, b, version, fn);
     if (rc < 0)
         return rc;
     if (b->size == 0 || b->size > q->max_batch)
@@ -277,9 +314,15 @@ int reco_qnet_update(reco_qnet_update_info *info_out, float *priorities_out, rec
         if (rc < 0)
             return rc;
     }
-    int rc = check_update(q, batch, fn);
+    if (batch == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: batch is NULL", fn);
+    int rc = reco__check_version(batch->version, RECO_QNET_BATCH_VERSION, "reco_qnet_batch");
     if (rc < 0)
         return rc;
+    const reco_qnet_batch bv = batch_of(batch);
+    if ((rc = check_update(q, &bv, batch->version, fn)) < 0)
+        return rc;
+    batch = &bv;
     const size_t B = batch->size, C = batch->n_candidates;
     const double max_q = q->opts.max_abs_q;
 
@@ -292,6 +335,10 @@ int reco_qnet_update(reco_qnet_update_info *info_out, float *priorities_out, rec
     nb.n_candidates = batch->n_candidates;
     nb.candidates = batch->candidates;
     nb.shared_candidates = batch->shared_candidates;
+    nb.steps = batch->next_steps;
+    nb.elapsed = batch->next_elapsed;
+    nb.long_items = batch->long_items;
+    nb.long_feedback = batch->long_feedback;
     if ((rc = reco_model_score(q->qnext, q->online, NULL, &nb, &q->q_head, 1)) < 0)
         return rc;
     double seen_q = 0.0;
@@ -338,6 +385,10 @@ int reco_qnet_update(reco_qnet_update_info *info_out, float *priorities_out, rec
     sb.items = batch->state_items;
     sb.feedback = batch->state_feedback;
     sb.user_features = batch->state_user_features;
+    sb.steps = batch->state_steps;
+    sb.elapsed = batch->state_elapsed;
+    sb.long_items = batch->long_items;
+    sb.long_feedback = batch->long_feedback;
     double loss = 0.0;
     if ((rc = reco_model_train_scalar(&loss, q->pred, q->online, &sb, batch->actions, q->q_head,
                                       q->y, batch->weights, q->opts.huber_delta)) < 0)

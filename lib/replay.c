@@ -42,13 +42,15 @@
 #define MAX_CAPACITY ((uint64_t)1 << 31)
 #define MAX_RECORDS ((uint64_t)UINT32_MAX)
 #define MAX_LOOKBACK 512u
+#define MAX_USER_DIM 65536u
+#define MAX_LONG_LEN 4096u
 #define MAX_STEPS 9007199254740992.0 /* 2^53: step counts stay exact in a double */
 #define MAX_EPS 1e6
 #define MAX_INITIAL_PRIORITY 1e30
 #define FB_LIMIT 65536u
 
 static const char replay_magic[8] = {'R', 'E', 'C', 'O', 'R', 'P', 'L', '1'};
-#define REPLAY_FORMAT_VERSION 1u
+#define REPLAY_FORMAT_VERSION 2u
 
 /* The mutex protects the store; const functions lock it too (the handle is never a const
  * object: it is allocated by reco_replay_create()). */
@@ -72,7 +74,10 @@ int reco_replay_options_init(reco_replay_options *opts, unsigned int version)
     if (rc < 0)
         return rc;
     const reco_replay_options d = RECO_REPLAY_OPTIONS_INIT;
-    *opts = d;
+    if (version >= 2)
+        *opts = d;
+    else /* a version-1 struct ends before the session context */
+        memcpy(opts, &d, offsetof(reco_replay_options, context));
     opts->version = version;
     return RECO_OK;
 }
@@ -85,11 +90,21 @@ int reco_replay_options_init(reco_replay_options *opts, unsigned int version)
                                       (double)(lo), (double)(hi));                                 \
     } while (0)
 
-static int validate_options(const reco_replay_options *o)
+/* The caller's options as a current-version struct (fields past its version keep their
+ * defaults), checked. */
+static int validate_options(reco_replay_options *out, const reco_replay_options *in)
 {
-    int rc = reco__check_version(o->version, RECO_REPLAY_OPTIONS_VERSION, "reco_replay_options");
+    int rc = reco__check_version(in->version, RECO_REPLAY_OPTIONS_VERSION, "reco_replay_options");
     if (rc < 0)
         return rc;
+    const reco_replay_options d = RECO_REPLAY_OPTIONS_INIT;
+    *out = d;
+    if (in->version >= 2)
+        *out = *in;
+    else /* version 1 ends before the session context */
+        memcpy(out, in, offsetof(reco_replay_options, context));
+    out->version = RECO_REPLAY_OPTIONS_VERSION;
+    const reco_replay_options *o = out;
     CHECK_RANGE(capacity, 1, (double)MAX_CAPACITY);
     if (o->record_capacity != 0)
         CHECK_RANGE(record_capacity, (double)o->capacity, (double)MAX_RECORDS);
@@ -104,6 +119,9 @@ static int validate_options(const reco_replay_options *o)
     CHECK_RANGE(beta_steps, 0.0, MAX_STEPS);
     CHECK_RANGE(priority_eps, 0.0, MAX_EPS);
     CHECK_RANGE(initial_priority, 1e-30, MAX_INITIAL_PRIORITY);
+    CHECK_RANGE(user_dim, 0, MAX_USER_DIM);
+    CHECK_RANGE(long_len, 0, MAX_LONG_LEN);
+    CHECK_RANGE(segment_capacity, 0, (double)o->capacity);
     return RECO_OK;
 }
 
@@ -122,7 +140,16 @@ static size_t carve_store(const reco_replay *g, reco__replay_store *st, unsigned
     CARVE(st->rec_item, g->R, int32_t);
     CARVE(st->rec_fb, g->R, uint16_t);
     CARVE(st->trans, g->C * RECO__REPLAY_TREC, unsigned char);
-    if (g->kind == RECO_REPLAY_PROPORTIONAL) {
+    if (g->ctx) {
+        CARVE(st->t_ctx, g->C, reco__replay_tctx);
+        CARVE(st->seg, g->Sg, reco__replay_seg);
+        if (g->U > 0)
+            CARVE(st->seg_user, g->Sg * g->U, float);
+        if (g->H > 0) {
+            CARVE(st->seg_long, g->Sg * g->H, int32_t);
+            CARVE(st->seg_long_fb, g->Sg * g->H, uint16_t);
+        }
+    }    if (g->kind == RECO_REPLAY_PROPORTIONAL) {
         CARVE(st->leaf, g->Cp, float);
         for (int k = 1; k <= g->n_levels; k++) {
             CARVE(st->sum[k], g->level_alloc[k], double);
@@ -142,6 +169,10 @@ static void geometry_init(reco_replay *g, const reco_replay_options *o)
         g->R = MAX_RECORDS;
     g->L = o->lookback;
     g->kind = o->kind;
+    g->ctx = o->context != 0 || o->user_dim > 0 || o->long_len > 0;
+    g->U = g->ctx ? o->user_dim : 0;
+    g->H = g->ctx ? o->long_len : 0;
+    g->Sg = !g->ctx ? 0 : o->segment_capacity != 0 ? o->segment_capacity : (g->C + 7) / 8;
     g->Cp = (g->C + LEAF_FAN - 1) / LEAF_FAN * LEAF_FAN;
     g->n_levels = 0;
     g->level_nodes[0] = g->Cp;
@@ -167,13 +198,13 @@ int reco_replay_memory_size(size_t *out, const reco_replay_options *opts)
     if (out == NULL)
         return reco__error_set(RECO_EINVAL, "reco_replay_memory_size: out is NULL");
     const reco_replay_options d = RECO_REPLAY_OPTIONS_INIT;
-    const reco_replay_options *o = opts != NULL ? opts : &d;
-    int rc = validate_options(o);
+    reco_replay_options o;
+    int rc = validate_options(&o, opts != NULL ? opts : &d);
     if (rc < 0)
         return rc;
     reco_replay geo;
     memset(&geo, 0, sizeof geo);
-    geometry_init(&geo, o);
+    geometry_init(&geo, &o);
     *out = geo.bytes + sizeof(reco_replay);
     return RECO_OK;
 }
@@ -435,6 +466,8 @@ static void store_fresh(const reco_replay *r, reco__replay_store *st, uint64_t n
     st->head = st->tail = next_index;
     st->rec_head = 0;
     st->rec_count = 0;
+    st->seg_head = 0;
+    st->seg_count = 0;
     st->max_priority = o->initial_priority;
     st->alpha = o->alpha;
     st->beta0 = o->beta0;
@@ -484,17 +517,12 @@ int reco_replay_create(reco_replay **out, const reco_replay_options *opts)
         return reco__error_set(RECO_EINVAL, "reco_replay_create: out is NULL");
     *out = NULL;
     const reco_replay_options d = RECO_REPLAY_OPTIONS_INIT;
-    reco_replay_options o = d;
-    if (opts != NULL) {
-        int rc = validate_options(opts);
-        if (rc < 0)
-            return rc;
-        /* Fields past the caller's version keep their defaults (none yet: version 1). */
-        o = *opts;
-        o.version = RECO_REPLAY_OPTIONS_VERSION;
-    }
+    reco_replay_options o;
+    int rc = validate_options(&o, opts != NULL ? opts : &d);
+    if (rc < 0)
+        return rc;
     reco_allocator a;
-    int rc = reco__allocator_resolve(&a, o.allocator);
+    rc = reco__allocator_resolve(&a, o.allocator);
     if (rc < 0)
         return rc;
     reco_replay *r = reco__alloc(&a, sizeof *r, 64);
@@ -592,6 +620,8 @@ static void evict_oldest(const reco_replay *r, reco__replay_store *st)
     } else {
         st->rec_count = 0;
     }
+    if (r->ctx)
+        st->seg_count--;
     st->tail = t;
 }
 
@@ -652,17 +682,99 @@ static int check_segment(const reco_replay *r, const reco_replay_segment *s, uin
     return RECO_OK;
 }
 
-int reco_replay_add_segment(uint64_t *first_index_out, reco_replay *r,
-                            const reco_replay_segment *s)
+/* The session context of a version-2 segment `s` (the caller's version is `version`), for a
+ * buffer that stores one. */
+static int check_context(const reco_replay *r, const reco_replay_segment *s,
+                         unsigned int version)
 {
-    if (r == NULL || s == NULL)
+    const char *fn = "reco_replay_add_segment";
+    if (!r->ctx || version < 2)
+        return RECO_OK;
+    const uint32_t n = s->n_steps;
+    if (s->user_dim != r->U)
+        return reco__error_set(RECO_EINVAL, "%s: the segment has user_dim %u, the buffer "
+                               "stores %u user features", fn, s->user_dim, r->U);
+    if (s->long_len != r->H)
+        return reco__error_set(RECO_EINVAL, "%s: the segment has long_len %u, the buffer "
+                               "stores a long-term history of %u", fn, s->long_len, r->H);
+    if ((r->U > 0 && s->user_features == NULL) ||
+        (r->H > 0 && (s->long_items == NULL || s->long_feedback == NULL)))
+        return reco__error_set(RECO_EINVAL, "%s: user_features, long_items or long_feedback "
+                               "is NULL with a positive length", fn);
+    if ((uint64_t)s->first_step + n > UINT32_MAX)
+        return reco__error_set(RECO_EINVAL, "%s: first_step %u + %u steps does not fit in 32 "
+                               "bits", fn, s->first_step, n);
+    if (s->elapsed != NULL)
+        for (uint32_t k = 0; k <= n; k++)
+            if (!(s->elapsed[k] >= 0.0f) || !isfinite(s->elapsed[k]))
+                return reco__error_set(RECO_EINVAL, "%s: elapsed[%u] is %g, expected a finite "
+                                       "number of seconds >= 0", fn, k, (double)s->elapsed[k]);
+    for (uint32_t k = 0; k < r->U; k++)
+        if (!isfinite(s->user_features[k]))
+            return reco__error_set(RECO_EINVAL, "%s: user_features[%u] is %g", fn, k,
+                                   (double)s->user_features[k]);
+    for (uint32_t k = 0; k < r->H; k++) {
+        if (s->long_items[k] < RECO_PAD)
+            return reco__error_set(RECO_EINVAL, "%s: long_items[%u] is %d, expected an item "
+                                   "id >= 0 or RECO_PAD", fn, k, (int)s->long_items[k]);
+        if (s->long_feedback[k] >= FB_LIMIT)
+            return reco__error_set(RECO_EINVAL, "%s: long_feedback[%u] is 0x%x, but only bits "
+                                   "0..15 can be stored", fn, k, s->long_feedback[k]);
+    }
+    return RECO_OK;
+}
+
+/* Stores the context of the segment whose first step is record `first_pos` and whose first
+ * transition slot is `slot0` (caller holds the lock; the ring has room). */
+static void store_context(const reco_replay *r, reco__replay_store *st,
+                          const reco_replay_segment *s, uint64_t first_pos, uint64_t slot0)
+{
+    const uint32_t n = s->n_steps, U = r->U, H = r->H;
+    const uint64_t k = st->seg_head;
+    reco__replay_seg *e = &st->seg[k];
+    e->first_step = s->first_step;
+    e->n_steps = n;
+    e->first_pos = (uint32_t)first_pos;
+    e->end_elapsed = s->elapsed != NULL ? s->elapsed[n] : 0.0f;
+    /* a version-1 segment (user_dim and long_len 0) gets zero features and pads */
+    if (U > 0) {
+        float *u = st->seg_user + k * U;
+        for (uint32_t q = 0; q < U; q++)
+            u[q] = s->user_dim == U ? s->user_features[q] : 0.0f;
+    }
+    if (H > 0) {
+        int32_t *li = st->seg_long + k * H;
+        uint16_t *lf = st->seg_long_fb + k * H;
+        for (uint32_t q = 0; q < H; q++) {
+            li[q] = s->long_len == H ? s->long_items[q] : RECO_PAD;
+            lf[q] = li[q] == RECO_PAD ? 0 : (uint16_t)s->long_feedback[q];
+        }
+    }
+    uint64_t slot = slot0;
+    for (uint32_t j = 0; j < n; j++) {
+        st->t_ctx[slot].seg = (uint32_t)k;
+        st->t_ctx[slot].elapsed = s->elapsed != NULL ? s->elapsed[j] : 0.0f;
+        if (++slot == r->C)
+            slot = 0;
+    }
+    st->seg_head = k + 1 == r->Sg ? 0 : k + 1;
+    st->seg_count++;
+}
+
+int reco_replay_add_segment(uint64_t *first_index_out, reco_replay *r,
+                            const reco_replay_segment *segment)
+{
+    if (r == NULL || segment == NULL)
         return reco__error_set(RECO_EINVAL, "reco_replay_add_segment: replay and segment must "
                                "not be NULL");
-    int rc = reco__check_version(s->version, RECO_REPLAY_SEGMENT_VERSION, "reco_replay_segment");
+    int rc = reco__check_version(segment->version, RECO_REPLAY_SEGMENT_VERSION,
+                                 "reco_replay_segment");
     if (rc < 0)
         return rc;
+    const reco_replay_segment seg = reco__replay_segment_of(segment);
+    const reco_replay_segment *s = &seg;
     uint32_t lead = 0;
-    if ((rc = check_segment(r, s, &lead)) < 0)
+    if ((rc = check_segment(r, s, &lead)) < 0 || (rc = check_context(r, s, segment->version)) < 0)
         return rc;
     const uint64_t C = r->C, R = r->R;
     const uint32_t h = s->history_len - lead, n = s->n_steps, L = r->L;
@@ -679,7 +791,9 @@ int reco_replay_add_segment(uint64_t *first_index_out, reco_replay *r,
             given_max = pe > given_max ? pe : given_max;
         }
     /* check_segment() made sure that the segment fits an empty buffer */
-    while ((st->head - st->tail + n > C || st->rec_count + h + n > R) && st->head != st->tail)
+    while ((st->head - st->tail + n > C || st->rec_count + h + n > R ||
+            (r->ctx && st->seg_count + 1 > r->Sg)) &&
+           st->head != st->tail)
         evict_oldest(r, st);
 
     uint64_t ri = st->rec_head;
@@ -691,6 +805,8 @@ int reco_replay_add_segment(uint64_t *first_index_out, reco_replay *r,
     }
     const float new_leaf = prioritized ? (float)leaf_value(st->max_priority, st->alpha) : 0.0f;
     uint64_t slot = st->head % C;
+    if (r->ctx)
+        store_context(r, st, s, ri, slot);
     for (uint32_t j = 0; j < n; j++) {
         st->rec_item[ri] = s->items[j];
         st->rec_fb[ri] = (uint16_t)s->feedback[j];
@@ -790,6 +906,8 @@ typedef struct row {
     uint32_t back;
     uint16_t info;
     float reward;
+    uint32_t seg;  /* the session context, when sampled: segment context slot */
+    float elapsed; /* and the elapsed seconds at the state */
 } row;
 
 /* The next-state window is the state window shifted by one with the action appended: copied
@@ -834,6 +952,60 @@ static void fill_row(const reco_replay_batch *out, const reco_replay *r,
         out->probabilities[b] = prob;
 }
 
+/* The session context of row b (a version-2 batch that asks for it): transition j of its
+ * segment has first_step + j steps, s' one more; s' has the next slot's elapsed time, or the
+ * segment's end for its last step. A buffer without a context writes 0s. */
+INLINE_COPIES __attribute__((noinline))
+static void fill_context(const reco_replay_batch *out, const reco_replay *r,
+                         const reco__replay_store *st, size_t b, const row *w)
+{
+    if (!r->ctx) {
+        if (out->state_steps != NULL)
+            out->state_steps[b] = 0;
+        if (out->next_steps != NULL)
+            out->next_steps[b] = 0;
+        if (out->state_elapsed != NULL)
+            out->state_elapsed[b] = 0.0f;
+        if (out->next_elapsed != NULL)
+            out->next_elapsed[b] = 0.0f;
+        return;
+    }
+    const reco__replay_seg *e = &st->seg[w->seg];
+    const uint64_t j = w->pos >= e->first_pos ? w->pos - e->first_pos
+                                              : w->pos + r->R - e->first_pos;
+    if (out->state_steps != NULL)
+        out->state_steps[b] = e->first_step + (uint32_t)j;
+    if (out->next_steps != NULL)
+        out->next_steps[b] = e->first_step + (uint32_t)j + 1u;
+    if (out->state_elapsed != NULL)
+        out->state_elapsed[b] = w->elapsed;
+    if (out->next_elapsed != NULL) {
+        const uint64_t next = w->slot + 1 == r->C ? 0 : w->slot + 1;
+        out->next_elapsed[b] = j + 1 == e->n_steps ? e->end_elapsed : st->t_ctx[next].elapsed;
+    }
+    const size_t U = r->U, H = r->H;
+    if (out->user_features != NULL && U > 0) {
+        const float *u = st->seg_user + (size_t)w->seg * U;
+        float *d = out->user_features + b * U;
+        for (size_t q = 0; q < U; q++)
+            d[q] = u[q];
+    }
+    if (H > 0) {
+        const int32_t *li = st->seg_long + (size_t)w->seg * H;
+        const uint16_t *lf = st->seg_long_fb + (size_t)w->seg * H;
+        if (out->long_items != NULL) {
+            int32_t *d = out->long_items + b * H;
+            for (size_t q = 0; q < H; q++)
+                d[q] = li[q];
+        }
+        if (out->long_feedback != NULL) {
+            uint32_t *d = out->long_feedback + b * H;
+            for (size_t q = 0; q < H; q++)
+                d[q] = lf[q];
+        }
+    }
+}
+
 /* Sampling is a software pipeline over chunks of rows, because at 1M transitions nearly
  * every row misses the cache several times (tree nodes, its transition entry, its records)
  * and the copies would otherwise wait on each miss in turn (measured: 3x slower). Chunk c
@@ -853,6 +1025,8 @@ typedef struct sample_ctx {
     uint64_t size, tail_slot;
     double total, beta, pmin, seg;
     int prioritized, want_windows;
+    int want_ctx;  /* a version-2 batch asks for context outputs */
+    int read_ctx;  /* ... and the buffer stores them */
     /* stratified draws come sorted: their nodes on level `sweep_level` are found by one
      * left-to-right sweep (node sw_node, mass before it sw_before) instead of descents */
     int sweep_level;
@@ -950,6 +1124,11 @@ static void stage_draw(sample_ctx *x, uint32_t c)
         __builtin_prefetch(e);
         __builtin_prefetch(e + RECO__REPLAY_TREC - 1); /* an entry may straddle two lines */
     }
+    if (x->read_ctx)
+        for (size_t k = 0; k < m; k++) {
+            __builtin_prefetch(st->t_ctx + slot[k]);
+            __builtin_prefetch(st->t_ctx + slot[k] + 1); /* s' may read the next one */
+        }
 }
 
 static void stage_gather(sample_ctx *x, uint32_t c)
@@ -964,6 +1143,21 @@ static void stage_gather(sample_ctx *x, uint32_t c)
         rows[k].info = INFO(st, slot[k]);
         rows[k].reward = REWARD(st, slot[k]);
         rows[k].back = rows[k].info & BACK_MASK;
+    }
+    if (x->read_ctx) {
+        const reco_replay *r = x->r;
+        for (size_t k = 0; k < m; k++) {
+            const reco__replay_tctx tc = st->t_ctx[slot[k]];
+            rows[k].seg = tc.seg;
+            rows[k].elapsed = tc.elapsed;
+            __builtin_prefetch(st->seg + tc.seg);
+            if (r->U > 0)
+                __builtin_prefetch(st->seg_user + (size_t)tc.seg * r->U);
+            if (r->H > 0) {
+                __builtin_prefetch(st->seg_long + (size_t)tc.seg * r->H);
+                __builtin_prefetch(st->seg_long_fb + (size_t)tc.seg * r->H);
+            }
+        }
     }
     for (size_t k = 0; k < m; k++) {
         const uint64_t pos = rows[k].pos, back = rows[k].back;
@@ -992,21 +1186,36 @@ static void stage_write(sample_ctx *x, uint32_t c)
         const uint64_t off = slot >= x->tail_slot ? slot - x->tail_slot : slot + C - x->tail_slot;
         fill_row(x->out, x->r, st, b0 + k, &rows[k], st->tail + off, w[k], prob[k]);
     }
+    if (x->want_ctx) /* a loop of its own: the rows above stay as they were without it */
+        for (size_t k = 0; k < m; k++)
+            fill_context(x->out, x->r, st, b0 + k, &rows[k]);
 }
 
-int reco_replay_sample(reco_replay_batch *out, reco_replay *r, uint32_t n)
+int reco_replay_sample(reco_replay_batch *batch, reco_replay *r, uint32_t n)
 {
-    if (out == NULL || r == NULL)
+    if (batch == NULL || r == NULL)
         return reco__error_set(RECO_EINVAL, "reco_replay_sample: out and replay must not be "
                                "NULL");
-    int rc = reco__check_version(out->version, RECO_REPLAY_BATCH_VERSION, "reco_replay_batch");
+    int rc = reco__check_version(batch->version, RECO_REPLAY_BATCH_VERSION, "reco_replay_batch");
     if (rc < 0)
         return rc;
     if (n == 0)
         return reco__error_set(RECO_EINVAL, "reco_replay_sample: the batch size is 0");
+    /* the caller's outputs; a version-1 struct ends before the context */
+    reco_replay_batch view = RECO_REPLAY_BATCH_INIT;
+    if (batch->version >= 2)
+        view = *batch;
+    else
+        memcpy(&view, batch, offsetof(reco_replay_batch, user_features));
+    const reco_replay_batch *out = &view;
     sample_ctx x;
     x.touch = 0;
     x.out = out;
+    x.want_ctx = out->user_features != NULL || out->state_steps != NULL ||
+                 out->next_steps != NULL || out->state_elapsed != NULL ||
+                 out->next_elapsed != NULL || out->long_items != NULL ||
+                 out->long_feedback != NULL;
+    x.read_ctx = x.want_ctx && r->ctx;
     x.r = r;
     x.n = n;
     x.want_windows = out->state_items != NULL || out->state_feedback != NULL ||
@@ -1174,6 +1383,10 @@ int reco_replay_get_stats(reco_replay_stats *out, const reco_replay *r)
     out->max_priority = st->max_priority;
     out->bytes = r->bytes + sizeof(reco_replay);
     out->bytes_per_transition = (double)out->bytes / (double)r->C;
+    if (out->version >= 2) {
+        out->segments = st->seg_count;
+        out->segment_capacity = r->Sg;
+    }
     unlock(r);
     return RECO_OK;
 }
@@ -1297,15 +1510,17 @@ int reco_replay_get_param(double *out, const reco_replay *r, reco_replay_param p
 
 /* ---- save and load -------------------------------------------------------------------------- */
 
-enum { N_GEOMETRY = 4, N_PARAMS = 5, N_COUNTERS = 6 };
+/* Format 1 has the first 4 geometry entries and the first 6 counters. */
+enum { N_GEOMETRY = 8, N_PARAMS = 5, N_COUNTERS = 8, N_GEOMETRY_V1 = 4, N_COUNTERS_V1 = 6 };
 
-/* Writes `count` elements of a ring array, starting at ring index `start`, as one section. */
+/* Writes `count` elements of a ring array (each `elem` bytes, a whole number of `type`
+ * values), starting at ring index `start`, as one section. */
 static int write_ring(reco__writer *w, const char *name, uint32_t type, const void *base,
                       size_t elem, uint64_t ring, uint64_t start, uint64_t count)
 {
     const unsigned char *p = base;
     const uint64_t first = ring - start >= count ? count : ring - start;
-    const uint64_t mult = type == RECO__FILE_BYTES ? elem : 1; /* bytes: count in bytes */
+    const uint64_t mult = elem / reco__file_type_size(type); /* values per element */
     int rc = reco__writer_section_begin(w, name, type, count * mult);
     if (rc == RECO_OK && first > 0)
         rc = reco__writer_section_append(w, p + start * elem, first * mult);
@@ -1314,6 +1529,25 @@ static int write_ring(reco__writer *w, const char *name, uint32_t type, const vo
     if (rc == RECO_OK)
         rc = reco__writer_section_end(w);
     return rc;
+}
+
+/* The session context sections: per stored transition, then per segment context in use. */
+static int write_context(reco__writer *w, const reco_replay *r, const reco__replay_store *st)
+{
+    const uint64_t seg_tail = (st->seg_head + r->Sg - st->seg_count) % r->Sg;
+    int rc;
+    if ((rc = write_ring(w, "t_ctx", RECO__FILE_BYTES, st->t_ctx, sizeof(reco__replay_tctx),
+                         r->C, st->tail % r->C, st->head - st->tail)) < 0 ||
+        (rc = write_ring(w, "seg", RECO__FILE_BYTES, st->seg, sizeof(reco__replay_seg), r->Sg,
+                         seg_tail, st->seg_count)) < 0 ||
+        (r->U > 0 && (rc = write_ring(w, "seg_user", RECO__FILE_F32, st->seg_user,
+                                      4 * (size_t)r->U, r->Sg, seg_tail, st->seg_count)) < 0) ||
+        (r->H > 0 && (rc = write_ring(w, "seg_long", RECO__FILE_I32, st->seg_long,
+                                      4 * (size_t)r->H, r->Sg, seg_tail, st->seg_count)) < 0) ||
+        (r->H > 0 && (rc = write_ring(w, "seg_long_fb", RECO__FILE_BYTES, st->seg_long_fb,
+                                      2 * (size_t)r->H, r->Sg, seg_tail, st->seg_count)) < 0))
+        return rc;
+    return RECO_OK;
 }
 
 int reco_replay_save(const reco_replay *r, const char *path)
@@ -1326,11 +1560,13 @@ int reco_replay_save(const reco_replay *r, const char *path)
         return rc;
     lock(r);
     const reco__replay_store *st = &r->st;
-    const uint64_t geometry[N_GEOMETRY] = {r->C, r->R, r->L, r->kind};
+    const uint64_t geometry[N_GEOMETRY] = {r->C, r->R, r->L, r->kind,
+                                           (uint64_t)r->ctx, r->U, r->H, r->Sg};
     const double params[N_PARAMS] = {st->alpha, st->beta0, st->beta_final, st->eps,
                                      st->max_priority};
     const uint64_t counters[N_COUNTERS] = {st->head, st->tail, st->rec_head, st->rec_count,
-                                           st->beta_steps, st->sample_step};
+                                           st->beta_steps, st->sample_step, st->seg_head,
+                                           st->seg_count};
     const uint64_t size = st->head - st->tail;
     const uint64_t rec_tail = (st->rec_head + r->R - st->rec_count) % r->R;
     const uint64_t tail_slot = st->tail % r->C;
@@ -1345,7 +1581,8 @@ int reco_replay_save(const reco_replay *r, const char *path)
         (rc = write_ring(w, "transitions", RECO__FILE_BYTES, st->trans, RECO__REPLAY_TREC,
                          r->C, tail_slot, size)) < 0 ||
         (st->leaf != NULL && (rc = write_ring(w, "t_leaf", RECO__FILE_F32, st->leaf, 4, r->C,
-                                              tail_slot, size)) < 0)) {
+                                              tail_slot, size)) < 0) ||
+        (r->ctx && (rc = write_context(w, r, st)) < 0)) {
         unlock(r);
         reco__writer_abort(w);
         return rc;
@@ -1354,17 +1591,19 @@ int reco_replay_save(const reco_replay *r, const char *path)
     return reco__writer_commit(w);
 }
 
-/* Reverses the elements lo..hi-1 (each `elem` bytes, at most 16) of `base` in place. */
+/* Reverses the elements lo..hi-1 (each `elem` bytes) of `base` in place. */
 static void reverse(void *base, size_t elem, uint64_t lo, uint64_t hi)
 {
-    unsigned char *p = base, t[16];
+    unsigned char *p = base, t[64];
     if (hi <= lo)
         return;
-    for (uint64_t i = lo, j = hi - 1; i < j; i++, j--) {
-        memcpy(t, p + i * elem, elem);
-        memcpy(p + i * elem, p + j * elem, elem);
-        memcpy(p + j * elem, t, elem);
-    }
+    for (uint64_t i = lo, j = hi - 1; i < j; i++, j--)
+        for (size_t o = 0; o < elem; o += sizeof t) { /* a segment's context may be large */
+            const size_t k = elem - o < sizeof t ? elem - o : sizeof t;
+            memcpy(t, p + i * elem + o, k);
+            memcpy(p + i * elem + o, p + j * elem + o, k);
+            memcpy(p + j * elem + o, t, k);
+        }
 }
 
 /* Reads a section written by write_ring() into a ring array of `ring` elements so that its
@@ -1372,7 +1611,7 @@ static void reverse(void *base, size_t elem, uint64_t lo, uint64_t hi)
 static int read_ring(reco__reader *rd, const char *name, uint32_t type, void *base, size_t elem,
                      uint64_t ring, uint64_t start, uint64_t count)
 {
-    const uint64_t mult = type == RECO__FILE_BYTES ? elem : 1;
+    const uint64_t mult = elem / reco__file_type_size(type);
     int rc = reco__reader_section(rd, name, type, base, count * mult);
     if (rc < 0 || start == 0 || count == 0)
         return rc;
@@ -1452,6 +1691,53 @@ static int check_store(const reco_replay *r, const reco__replay_store *st, const
     return RECO_OK;
 }
 
+/* The session context of a loaded store whose segments check_store() accepted: each
+ * segment has the next context in the ring, which names its first record and its length,
+ * each transition names its segment's context, and every value is in range. */
+static int check_store_context(const reco_replay *r, const reco__replay_store *st,
+                               const char *path)
+{
+    const uint64_t C = r->C, Sg = r->Sg, size = st->head - st->tail;
+    uint64_t k = (st->seg_head + Sg - st->seg_count) % Sg, segs = 0, j = 0;
+    const reco__replay_seg *e = NULL;
+    for (uint64_t i = 0; i < size; i++) {
+        const uint64_t index = st->tail + i, slot = index % C;
+        if (INFO(st, slot) & SEG_START) {
+            if (e != NULL && j != e->n_steps)
+                return inconsistent(path, "a segment's length differs from its context's", index);
+            if (segs == st->seg_count)
+                return inconsistent(path, "more segments than segment contexts", index);
+            if (segs > 0)
+                k = k + 1 == Sg ? 0 : k + 1;
+            segs++;
+            e = &st->seg[k];
+            if (e->first_pos != POS(st, slot))
+                return inconsistent(path, "a segment context names another first record",
+                                    index);
+            if (e->n_steps == 0 || (uint64_t)e->first_step + e->n_steps > UINT32_MAX)
+                return inconsistent(path, "segment context's steps out of range", index);
+            if (!(e->end_elapsed >= 0.0f) || !isfinite(e->end_elapsed))
+                return inconsistent(path, "elapsed time negative or not finite", index);
+            for (uint64_t q = 0; q < r->U; q++)
+                if (!isfinite(st->seg_user[k * r->U + q]))
+                    return inconsistent(path, "user feature not finite", index);
+            for (uint64_t q = 0; q < r->H; q++)
+                if (st->seg_long[k * r->H + q] < RECO_PAD)
+                    return inconsistent(path, "long-term item id below RECO_PAD", index);
+            j = 0;
+        }
+        const reco__replay_tctx c = st->t_ctx[slot];
+        if (c.seg != k)
+            return inconsistent(path, "a transition names another segment context", index);
+        if (!(c.elapsed >= 0.0f) || !isfinite(c.elapsed))
+            return inconsistent(path, "elapsed time negative or not finite", index);
+        j++;
+    }
+    if ((e != NULL && j != e->n_steps) || segs != st->seg_count)
+        return inconsistent(path, "segment contexts in use do not match the segments", st->head);
+    return RECO_OK;
+}
+
 static int geometry_mismatch(const char *path, const char *what, uint64_t file, uint64_t mine)
 {
     return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "geometry",
@@ -1459,13 +1745,16 @@ static int geometry_mismatch(const char *path, const char *what, uint64_t file, 
                               (unsigned long long)file, (unsigned long long)mine);
 }
 
-static int read_file(reco_replay *r, reco__reader *rd, const char *path,
+static int read_file(reco_replay *r, reco__reader *rd, uint32_t format, const char *path,
                      reco__replay_store *st)
 {
-    uint64_t geometry[N_GEOMETRY], counters[N_COUNTERS];
+    /* format 1: no session context, and counters without the context ring's */
+    uint64_t geometry[N_GEOMETRY] = {0}, counters[N_COUNTERS] = {0};
+    const size_t n_geometry = format >= 2 ? N_GEOMETRY : N_GEOMETRY_V1;
+    const size_t n_counters = format >= 2 ? N_COUNTERS : N_COUNTERS_V1;
     double params[N_PARAMS];
     int rc;
-    if ((rc = reco__reader_section(rd, "geometry", RECO__FILE_U64, geometry, N_GEOMETRY)) < 0)
+    if ((rc = reco__reader_section(rd, "geometry", RECO__FILE_U64, geometry, n_geometry)) < 0)
         return rc;
     if (geometry[0] != r->C)
         return geometry_mismatch(path, "capacity", geometry[0], r->C);
@@ -1475,8 +1764,17 @@ static int read_file(reco_replay *r, reco__reader *rd, const char *path,
         return geometry_mismatch(path, "lookback", geometry[2], r->L);
     if (geometry[3] != r->kind)
         return geometry_mismatch(path, "kind", geometry[3], r->kind);
+    if (geometry[4] != (uint64_t)r->ctx)
+        return geometry_mismatch(path, format >= 2 ? "context" : "context (format 1 has none)",
+                                 geometry[4], (uint64_t)r->ctx);
+    if (geometry[5] != r->U)
+        return geometry_mismatch(path, "user_dim", geometry[5], r->U);
+    if (geometry[6] != r->H)
+        return geometry_mismatch(path, "long_len", geometry[6], r->H);
+    if (geometry[7] != r->Sg)
+        return geometry_mismatch(path, "segment_capacity", geometry[7], r->Sg);
     if ((rc = reco__reader_section(rd, "params", RECO__FILE_F64, params, N_PARAMS)) < 0 ||
-        (rc = reco__reader_section(rd, "counters", RECO__FILE_U64, counters, N_COUNTERS)) < 0 ||
+        (rc = reco__reader_section(rd, "counters", RECO__FILE_U64, counters, n_counters)) < 0 ||
         (rc = reco__reader_section(rd, "rng", RECO__FILE_U64, st->rng.s, 4)) < 0)
         return rc;
     static const char *const pnames[N_PARAMS] = {"alpha", "beta0", "beta_final",
@@ -1498,8 +1796,12 @@ static int read_file(reco_replay *r, reco__reader *rd, const char *path,
     st->rec_count = counters[3];
     st->beta_steps = counters[4];
     st->sample_step = counters[5];
+    st->seg_head = counters[6];
+    st->seg_count = counters[7];
     if (st->tail > st->head || st->head - st->tail > r->C || st->rec_head >= r->R ||
-        st->rec_count > r->R || (double)st->beta_steps > MAX_STEPS)
+        st->rec_count > r->R || (double)st->beta_steps > MAX_STEPS ||
+        (r->ctx ? st->seg_head >= r->Sg || st->seg_count > r->Sg
+                : st->seg_head != 0 || st->seg_count != 0))
         return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "counters",
                                   "counters out of range (indices %llu..%llu, records %llu at "
                                   "%llu)", (unsigned long long)st->tail,
@@ -1531,7 +1833,25 @@ static int read_file(reco_replay *r, reco__reader *rd, const char *path,
                 slot = 0;
         }
     }
-    if ((rc = check_store(r, st, path)) < 0)
+    if (r->ctx) {
+        const uint64_t seg_tail = (st->seg_head + r->Sg - st->seg_count) % r->Sg;
+        if ((rc = read_ring(rd, "t_ctx", RECO__FILE_BYTES, st->t_ctx, sizeof(reco__replay_tctx),
+                            r->C, tail_slot, size)) < 0 ||
+            (rc = read_ring(rd, "seg", RECO__FILE_BYTES, st->seg, sizeof(reco__replay_seg),
+                            r->Sg, seg_tail, st->seg_count)) < 0 ||
+            (r->U > 0 && (rc = read_ring(rd, "seg_user", RECO__FILE_F32, st->seg_user,
+                                         4 * (size_t)r->U, r->Sg, seg_tail,
+                                         st->seg_count)) < 0) ||
+            (r->H > 0 && (rc = read_ring(rd, "seg_long", RECO__FILE_I32, st->seg_long,
+                                         4 * (size_t)r->H, r->Sg, seg_tail,
+                                         st->seg_count)) < 0) ||
+            (r->H > 0 && (rc = read_ring(rd, "seg_long_fb", RECO__FILE_BYTES, st->seg_long_fb,
+                                         2 * (size_t)r->H, r->Sg, seg_tail,
+                                         st->seg_count)) < 0))
+            return rc;
+    }
+    if ((rc = check_store(r, st, path)) < 0 ||
+        (r->ctx && (rc = check_store_context(r, st, path)) < 0))
         return rc;
     if (st->leaf != NULL)
         tree_rebuild(r, st);
@@ -1543,8 +1863,9 @@ int reco_replay_load(reco_replay *r, const char *path)
     if (r == NULL || path == NULL)
         return reco__error_set(RECO_EINVAL, "reco_replay_load: replay and path must not be NULL");
     reco__reader *rd = NULL;
+    uint32_t format = 0;
     int rc = reco__reader_open(&rd, &r->alloc, path, replay_magic, 1, REPLAY_FORMAT_VERSION,
-                               NULL);
+                               &format);
     if (rc < 0)
         return rc;
     reco__replay_store fresh;
@@ -1552,7 +1873,7 @@ int reco_replay_load(reco_replay *r, const char *path)
         reco__reader_close(rd);
         return rc;
     }
-    rc = read_file(r, rd, path, &fresh);
+    rc = read_file(r, rd, format, path, &fresh);
     reco__reader_close(rd);
     if (rc < 0) {
         reco__free(&r->alloc, fresh.block);

@@ -4,6 +4,7 @@
 #define RECO_REPLAY_PRIVATE_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -26,6 +27,25 @@
 #define RECO__REPLAY_SEG_START 0x4000u
 #define RECO__REPLAY_DONE 0x8000u
 
+/* The session context of a buffer that stores one (docs/replay.md, "Session context").
+ * Per transition slot: the segment context it belongs to and the elapsed seconds at its
+ * state. Per segment context (a ring of Sg entries, FIFO with the segments): the steps of the
+ * session before the segment, its step count, the record index of its first step (so a
+ * transition's step within the segment is its record offset from there), the elapsed seconds
+ * after its last step, then U user features and H long-term interactions in arrays of their
+ * own. The elapsed time of s' is the next slot's (same segment) or the segment's end. */
+typedef struct reco__replay_tctx {
+    uint32_t seg;   /* segment context slot, 0..Sg-1 */
+    float elapsed;  /* seconds at the transition's state */
+} reco__replay_tctx;
+
+typedef struct reco__replay_seg {
+    uint32_t first_step; /* steps of the session before the segment's first step */
+    uint32_t n_steps;    /* transitions of the segment */
+    uint32_t first_pos;  /* record index of its first step */
+    float end_elapsed;   /* seconds after its last step */
+} reco__replay_seg;
+
 /* Everything reco_replay_load() replaces: storage and mutable state. */
 typedef struct reco__replay_store {
     void *block;        /* the one allocation that holds every array below */
@@ -35,6 +55,13 @@ typedef struct reco__replay_store {
     float *leaf;        /* (Cp) p^alpha per slot, 0 when empty; NULL for the uniform kind */
     double *sum[RECO__REPLAY_MAX_LEVELS + 1]; /* [k], k = 1..n_levels: sums of level k */
     float *min[RECO__REPLAY_MAX_LEVELS + 1];  /* [k]: least positive leaf below, or +inf */
+    /* the session context; all NULL without one */
+    reco__replay_tctx *t_ctx;  /* (C) */
+    reco__replay_seg *seg;     /* (Sg) */
+    float *seg_user;           /* (Sg, U); NULL when U is 0 */
+    int32_t *seg_long;         /* (Sg, H); NULL when H is 0 */
+    uint16_t *seg_long_fb;     /* (Sg, H) */
+    uint64_t seg_head, seg_count; /* next context slot; contexts in use (ending at seg_head) */
 
     uint64_t head, tail;         /* stored transitions have indices [tail, head) */
     uint64_t rec_head, rec_count; /* next record slot; records in use (ending at rec_head) */
@@ -51,6 +78,9 @@ struct reco_replay {
     uint64_t C, R, Cp;        /* capacity, record capacity, leaves (C rounded up to 16) */
     uint32_t L;
     uint32_t kind;
+    int ctx;                  /* the buffer stores the session context */
+    uint32_t U, H;            /* user features, long-term history per segment (ctx only) */
+    uint64_t Sg;              /* segment contexts (ctx only; else 0) */
     int n_levels;             /* levels above the leaves (0 for the uniform kind) */
     uint64_t level_nodes[RECO__REPLAY_MAX_LEVELS + 1]; /* nodes of level k; [0] = Cp */
     uint64_t level_alloc[RECO__REPLAY_MAX_LEVELS + 1]; /* allocated (padded to 8) */
@@ -86,6 +116,19 @@ static inline void reco__replay_set(reco__replay_store *st, uint64_t slot, uint3
     memcpy(e, &pos, 4);
     memcpy(e + 4, &reward, 4);
     memcpy(e + 8, &info, 2);
+}
+
+/* The caller's segment as a current-version struct: the fields past its version take the
+ * defaults of a version-1 segment (no context). The version must have been checked. */
+static inline reco_replay_segment reco__replay_segment_of(const reco_replay_segment *s)
+{
+    reco_replay_segment v = RECO_REPLAY_SEGMENT_INIT;
+    if (s->version >= RECO_REPLAY_SEGMENT_VERSION)
+        v = *s;
+    else
+        memcpy(&v, s, offsetof(reco_replay_segment, first_step));
+    v.version = RECO_REPLAY_SEGMENT_VERSION;
+    return v;
 }
 
 /* Root of the sum-tree (the total priority); 0 for the uniform kind. Caller holds the lock. */

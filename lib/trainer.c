@@ -13,7 +13,16 @@
  * undrained); the learner drains posted boxes (another swap), decodes them
  * (reco_segment_decode) and adds the segments to the replay, which only the learner touches.
  * Snapshots go the other way as "RPRM" bytes (reco_model_params_encode into a spare buffer
- * outside mu, swapped in under mu; generators decode them under mu). */
+ * outside mu, swapped in under mu; generators decode them under mu).
+ *
+ * The session context. Generators read their states with reco__states_observe() (the
+ * window, the user features and, from a version-3 env, the steps, elapsed seconds and
+ * long-term history; without context() the steps are the generator's own counts). When the
+ * replay stores the context, each segment records its first step, the elapsed time at each
+ * state and after its last step (context() of the flushed slots right after the step, before
+ * any reset), the user features and the long-term history, and travels as a version-2
+ * segment (wire format 2); the learner samples version-2 batches. Without a context in the
+ * replay the generators send version-1 segments, as before. */
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
@@ -29,6 +38,8 @@
 #include "error_private.h"
 #include "file_private.h"
 #include "replay_private.h"
+#include "state_private.h"
+#include "wire_private.h"
 #include "reco/trainer.h"
 #include "reco/wire.h"
 
@@ -54,8 +65,7 @@ typedef struct gen {
     uint32_t *slots;         /* (S) 0..S-1 */
     uint64_t *user_ids;      /* (S) */
     uint32_t *reset_slots;   /* (S) */
-    int32_t *obs_items;      /* (S, L) */
-    uint32_t *obs_fb;        /* (S, L) */
+    reco__states st;         /* (S) observed states: window, user features, context */
     int32_t *cand;           /* (S, C) */
     uint32_t *counts;        /* (S) */
     float *scores;           /* (S, C) */
@@ -75,6 +85,15 @@ typedef struct gen {
     uint32_t *seg_n;         /* (S) */
     double *seg_lag;         /* (S) sum of the lags of the segment's steps */
     double *ret;             /* (S) return of the session so far */
+    uint32_t *steps;         /* (S) steps taken in the slot's session (known_steps) */
+    /* the segment's session context (filled when the replay stores one) */
+    uint32_t *seg_first;     /* (S) steps of the session before the segment */
+    float *seg_el;           /* (S, seg + 1) elapsed seconds at each state, then after */
+    float *seg_user;         /* (S, U) */
+    int32_t *seg_long;       /* (S, Hr) */
+    uint32_t *seg_long_fb;   /* (S, Hr) */
+    uint32_t *flush_slots;   /* (S) slots whose segment ends this round */
+    float *post_el;          /* (S) their elapsed seconds after the step */
 } gen;
 
 struct reco_trainer {
@@ -85,6 +104,8 @@ struct reco_trainer {
     reco_replay *replay;
     reco_model_options mo;   /* the online model's options */
     uint32_t L, S, C_gen, seg, q_head;
+    int ctx;                 /* the replay stores the session context */
+    uint32_t U, Hr;          /* user features; the replay's long-term history (0 without ctx) */
     int lockstep;
     int ran;
     gen *gens;
@@ -93,9 +114,10 @@ struct reco_trainer {
     size_t pub_len;
     size_t box_cap;          /* bytes of one outbox: S encoded segments of the longest kind */
     unsigned char *drain;    /* the learner's outbox, swapped with a posted one */
-    int32_t *d_items, *d_hist_items;
-    uint32_t *d_fb, *d_hist_fb;
-    float *d_rew;
+    int32_t *d_items, *d_hist_items, *d_long;
+    uint32_t *d_fb, *d_hist_fb, *d_long_fb;
+    float *d_rew, *d_el, *d_user;
+    reco_segment_arrays d_arrays; /* the d_* arrays, for reco_segment_decode_ex */
     char *ckpt_dir;          /* copy of checkpoint_dir */
     char *ckpt_path;         /* scratch for paths under ckpt_dir */
     char prev_files[2][48];  /* component files of the last complete checkpoint, or "" */
@@ -107,9 +129,9 @@ struct reco_trainer {
     int res_csv_valid;
     /* learner buffers */
     uint64_t *b_idx;
-    int32_t *b_s_items, *b_n_items, *b_act, *b_cand;
-    uint32_t *b_s_fb, *b_n_fb, *b_cand_u;
-    float *b_rew, *b_w, *b_prio;
+    int32_t *b_s_items, *b_n_items, *b_act, *b_cand, *b_long;
+    uint32_t *b_s_fb, *b_n_fb, *b_cand_u, *b_s_steps, *b_n_steps, *b_long_fb;
+    float *b_rew, *b_w, *b_prio, *b_user, *b_s_el, *b_n_el;
     uint8_t *b_done;
     reco_rng learner_rng;
     /* shared, under mu */
@@ -183,12 +205,14 @@ static int check_options(const reco_trainer_options *o, const reco_model_options
 
 static void gen_free_buffers(const reco_allocator *a, gen *g)
 {
-    void *bufs[] = {g->slots, g->user_ids, g->reset_slots, g->obs_items, g->obs_fb, g->cand,
-                    g->counts, g->scores, g->choice, g->probs, g->act, g->fb, g->rew, g->done,
-                    g->hist_items, g->hist_fb, g->hist_len, g->seg_items, g->seg_fb,
-                    g->seg_rew, g->seg_n, g->seg_lag, g->ret, g->box, g->posted};
+    void *bufs[] = {g->slots, g->user_ids, g->reset_slots, g->cand, g->counts, g->scores,
+                    g->choice, g->probs, g->act, g->fb, g->rew, g->done, g->hist_items,
+                    g->hist_fb, g->hist_len, g->seg_items, g->seg_fb, g->seg_rew, g->seg_n,
+                    g->seg_lag, g->ret, g->steps, g->seg_first, g->seg_el, g->seg_user,
+                    g->seg_long, g->seg_long_fb, g->flush_slots, g->post_el, g->box, g->posted};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(a, bufs[i]);
+    reco__states_free(&g->st);
     reco_explorer_free(g->ex);
     reco_model_free(g->snap);
 }
@@ -203,9 +227,10 @@ void reco_trainer_free(reco_trainer *t)
             gen_free_buffers(&a, &t->gens[i]);
     void *bufs[] = {t->gens, t->b_idx, t->b_s_items, t->b_n_items, t->b_act, t->b_cand,
                     t->b_s_fb, t->b_n_fb, t->b_cand_u, t->b_rew, t->b_w, t->b_prio,
-                    t->b_done, t->csv_path, t->pub, t->pub_spare, t->drain, t->d_items,
-                    t->d_hist_items, t->d_fb, t->d_hist_fb, t->d_rew, t->ckpt_dir,
-                    t->ckpt_path};
+                    t->b_done, t->b_long, t->b_s_steps, t->b_n_steps, t->b_long_fb, t->b_user,
+                    t->b_s_el, t->b_n_el, t->csv_path, t->pub, t->pub_spare, t->drain,
+                    t->d_items, t->d_hist_items, t->d_fb, t->d_hist_fb, t->d_rew, t->d_el,
+                    t->d_user, t->d_long, t->d_long_fb, t->ckpt_dir, t->ckpt_path};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(&a, bufs[i]);
     pthread_cond_destroy(&t->cv_gen);
@@ -247,13 +272,19 @@ static int check_env(const reco_env *e, const reco_trainer *t, uint32_t g)
     if (e->reset == NULL || e->observe == NULL || e->candidates == NULL || e->step == NULL)
         return reco__error_set(RECO_EINVAL, "reco_trainer_create: environment %u lacks a "
                                "callback", g);
-    if (e->n_items != t->mo.n_items || e->lookback != t->L || e->user_dim != 0 ||
-        e->max_sessions < t->S || e->n_signals > 16)
+    if (e->n_items != t->mo.n_items || e->max_sessions < t->S || e->n_signals > 16)
         return reco__error_set(RECO_EINVAL, "reco_trainer_create: environment %u does not fit "
-                               "the model (n_items %u vs %u, lookback %u vs %u, user_dim %u "
-                               "(must be 0), max_sessions %u < %u, or n_signals %u > 16)", g,
-                               e->n_items, t->mo.n_items, e->lookback, t->L, e->user_dim,
+                               "the model (n_items %u vs %u, max_sessions %u < %u, or "
+                               "n_signals %u > 16)", g, e->n_items, t->mo.n_items,
                                e->max_sessions, t->S, e->n_signals);
+    char fn[64];
+    snprintf(fn, sizeof fn, "reco_trainer_create: environment %u", g);
+    int rc = reco__states_check_model(e, &t->mo, fn);
+    if (rc < 0)
+        return rc;
+    if (t->Hr > 0 && reco__env_long_len(e) != t->Hr)
+        return reco__error_set(RECO_EINVAL, "%s has a long-term history of %u, the replay "
+                               "stores %u", fn, reco__env_long_len(e), t->Hr);
     if (t->o.checkpoint_every > 0 &&
         (e->version < 2 || e->save_state == NULL || e->load_state == NULL))
         return reco__error_set(RECO_EINVAL, "reco_trainer_create: trainer.checkpoint_every "
@@ -287,8 +318,8 @@ static int gen_init(reco_trainer *t, gen *g, uint32_t index,
     ALLOC_N(g->slots, S);
     ALLOC_N(g->user_ids, S);
     ALLOC_N(g->reset_slots, S);
-    ALLOC_N(g->obs_items, S * L);
-    ALLOC_N(g->obs_fb, S * L);
+    if ((rc = reco__states_init(&g->st, &t->alloc, &g->env, S)) < 0)
+        return rc;
     ALLOC_N(g->cand, S * C);
     ALLOC_N(g->counts, S);
     ALLOC_N(g->scores, S * C);
@@ -307,6 +338,14 @@ static int gen_init(reco_trainer *t, gen *g, uint32_t index,
     ALLOC_N(g->seg_n, S);
     ALLOC_N(g->seg_lag, S);
     ALLOC_N(g->ret, S);
+    ALLOC_N(g->steps, S);
+    ALLOC_N(g->seg_first, S);
+    ALLOC_N(g->seg_el, S * (seg + 1));
+    ALLOC_N(g->seg_user, S * t->U + 1);
+    ALLOC_N(g->seg_long, S * t->Hr + 1);
+    ALLOC_N(g->seg_long_fb, S * t->Hr + 1);
+    ALLOC_N(g->flush_slots, S);
+    ALLOC_N(g->post_el, S);
     ALLOC_N(g->box, t->box_cap);
     ALLOC_N(g->posted, t->box_cap);
     for (uint32_t s = 0; s < S; s++)
@@ -329,16 +368,45 @@ static int learner_init(reco_trainer *t)
     ALLOC_N(t->b_done, B);
     ALLOC_N(t->b_cand, C);
     ALLOC_N(t->b_cand_u, C);
+    const size_t U = t->U, Hr = t->Hr;
+    ALLOC_N(t->b_user, B * U + 1);
+    ALLOC_N(t->b_s_steps, B);
+    ALLOC_N(t->b_n_steps, B);
+    ALLOC_N(t->b_s_el, B);
+    ALLOC_N(t->b_n_el, B);
+    ALLOC_N(t->b_long, B * Hr + 1);
+    ALLOC_N(t->b_long_fb, B * Hr + 1);
     (void)reco_rng_seed(&t->learner_rng, t->o.seed, 0);
-    /* the wire boundary: outboxes hold a round's segments, S of at most seg steps each */
+    /* the wire boundary: outboxes hold a round's segments, S of at most seg steps each (in
+     * format 2 with the context, else format 1) */
     const size_t seg = t->seg;
-    t->box_cap = (size_t)t->S * (24 + 8 * L + 12 * seg);
+    t->box_cap = (size_t)t->S * (t->ctx ? 40 + 8 * L + 16 * seg + 4 * U + 8 * Hr
+                                        : 24 + 8 * L + 12 * seg);
     ALLOC_N(t->drain, t->box_cap);
     ALLOC_N(t->d_items, seg);
     ALLOC_N(t->d_fb, seg);
     ALLOC_N(t->d_rew, seg);
     ALLOC_N(t->d_hist_items, L);
     ALLOC_N(t->d_hist_fb, L);
+    ALLOC_N(t->d_el, seg + 1);
+    ALLOC_N(t->d_user, U + 1);
+    ALLOC_N(t->d_long, Hr + 1);
+    ALLOC_N(t->d_long_fb, Hr + 1);
+    reco_segment_arrays da = RECO_SEGMENT_ARRAYS_INIT;
+    da.max_steps = seg;
+    da.max_history = L;
+    da.max_user_dim = U;
+    da.max_long_len = Hr;
+    da.items = t->d_items;
+    da.feedback = t->d_fb;
+    da.rewards = t->d_rew;
+    da.history_items = t->d_hist_items;
+    da.history_feedback = t->d_hist_fb;
+    da.elapsed = t->d_el;
+    da.user_features = t->d_user;
+    da.long_items = t->d_long;
+    da.long_feedback = t->d_long_fb;
+    t->d_arrays = da;
     if (reco_model_params_encode(NULL, 0, &t->pub_len, reco_qnet_online(t->q), 0) < 0)
         return RECO_ENOMEM;
     ALLOC_N(t->pub, t->pub_len);
@@ -376,12 +444,21 @@ int reco_trainer_create(reco_trainer **out, reco_qnet *qnet, reco_replay *replay
         return rc;
     if ((rc = check_options(&o, &mo)) < 0)
         return rc;
-    if (mo.user_dim != 0)
-        return reco__error_set(RECO_EINVAL, "reco_trainer_create: models with user features "
-                               "(user_dim %u) are not supported yet", mo.user_dim);
     if (replay->L != mo.lookback)
         return reco__error_set(RECO_EINVAL, "reco_trainer_create: the replay's lookback %u is "
                                "not the model's %u", replay->L, mo.lookback);
+    /* what the learner's model reads of a state must come back out of the replay */
+    if ((mo.position || mo.elapsed || mo.long_len > 0 || mo.user_dim > 0) && !replay->ctx)
+        return reco__error_set(RECO_EINVAL, "reco_trainer_create: the model takes the session "
+                               "context or user features (position %d, elapsed %d, long_len "
+                               "%u, user_dim %u), but the replay stores no context (create it "
+                               "with reco_replay_options version 2: context, user_dim, "
+                               "long_len)", mo.position, mo.elapsed, mo.long_len,
+                               mo.user_dim);
+    if (replay->ctx && (replay->U != mo.user_dim || replay->H != mo.long_len))
+        return reco__error_set(RECO_EINVAL, "reco_trainer_create: the replay stores %u user "
+                               "features and a long-term history of %u, the model takes %u "
+                               "and %u", replay->U, replay->H, mo.user_dim, mo.long_len);
     if (eo->version < 1 || eo->version > RECO_EXPLORER_OPTIONS_VERSION)
         return reco__error_set(RECO_EVERSION, "reco_trainer_create: explorer options version "
                                "%u", eo->version);
@@ -419,6 +496,9 @@ int reco_trainer_create(reco_trainer **out, reco_qnet *qnet, reco_replay *replay
     t->seg = o.segment_len;
     t->C_gen = mo.max_candidates < eo->max_candidates ? mo.max_candidates : eo->max_candidates;
     t->q_head = reco_qnet_q_head(qnet);
+    t->ctx = replay->ctx;
+    t->U = mo.user_dim;
+    t->Hr = replay->H;
     t->lockstep = o.n_generators == 1 && o.max_staleness == 0;
     if (o.metrics_csv != NULL) {
         if ((t->csv_path = reco__strdup(&a, o.metrics_csv)) == NULL) {
@@ -507,6 +587,7 @@ static int flush_segment(gen *g, uint32_t s, int ends)
     const reco_trainer *t = g->t;
     const size_t L = t->L, seg = t->seg;
     reco_replay_segment sg = RECO_REPLAY_SEGMENT_INIT;
+    sg.version = t->ctx ? 2u : 1u; /* format 2 only when the replay keeps the context */
     sg.history_len = g->hist_len[s];
     sg.history_items = sg.history_len ? g->hist_items + s * L + (L - sg.history_len) : NULL;
     sg.history_feedback = sg.history_len ? g->hist_fb + s * L + (L - sg.history_len) : NULL;
@@ -515,11 +596,44 @@ static int flush_segment(gen *g, uint32_t s, int ends)
     sg.feedback = g->seg_fb + s * seg;
     sg.rewards = g->seg_rew + s * seg;
     sg.ends_session = ends;
+    if (t->ctx) {
+        sg.first_step = g->seg_first[s];
+        sg.elapsed = g->seg_el + s * (seg + 1);
+        sg.user_dim = t->U;
+        sg.user_features = t->U > 0 ? g->seg_user + s * t->U : NULL;
+        sg.long_len = t->Hr;
+        sg.long_items = t->Hr > 0 ? g->seg_long + s * t->Hr : NULL;
+        sg.long_feedback = t->Hr > 0 ? g->seg_long_fb + s * t->Hr : NULL;
+    }
     size_t len = 0;
     int rc = reco_segment_encode(g->box + g->box_len, t->box_cap - g->box_len, &len, &sg);
     if (rc == RECO_OK)
         g->box_len += len;
     return rc;
+}
+
+/* Starts the segment of slot s at the state observed in row s (its history; with the
+ * context, its first step, user features and long-term history). */
+static void start_segment(gen *g, uint32_t s)
+{
+    const reco_trainer *t = g->t;
+    const size_t L = t->L, U = t->U, Hr = t->Hr;
+    const int32_t *it = g->st.items + (size_t)s * L;
+    uint32_t first = 0;
+    while (first < L && it[first] == RECO_PAD)
+        first++;
+    g->hist_len[s] = (uint32_t)(L - first);
+    memcpy(g->hist_items + (size_t)s * L, it, L * sizeof *it);
+    memcpy(g->hist_fb + (size_t)s * L, g->st.fb + (size_t)s * L, L * sizeof(uint32_t));
+    if (!t->ctx)
+        return;
+    g->seg_first[s] = g->st.steps[s];
+    if (U > 0)
+        memcpy(g->seg_user + s * U, g->st.feat + s * U, U * sizeof(float));
+    if (Hr > 0) { /* the env's H is the replay's (checked at creation) */
+        memcpy(g->seg_long + s * Hr, g->st.long_items + s * Hr, Hr * sizeof(int32_t));
+        memcpy(g->seg_long_fb + s * Hr, g->st.long_fb + s * Hr, Hr * sizeof(uint32_t));
+    }
 }
 
 /* One round: every slot takes one step. Adds finished segments to the replay and returns the
@@ -528,9 +642,9 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
                      uint64_t *finished)
 {
     reco_trainer *t = g->t;
-    const uint32_t S = t->S, L = t->L, C = t->C_gen, seg = t->seg;
+    const uint32_t S = t->S, C = t->C_gen, seg = t->seg;
     reco_env *e = &g->env;
-    int rc = e->observe(g->obs_items, g->obs_fb, NULL, g->slots, S, e->payload);
+    int rc = reco__states_observe(&g->st, e, g->slots, S, g->steps);
     if (rc < 0)
         return rc;
     rc = e->candidates(g->cand, g->counts, C, g->slots, S, e->payload);
@@ -543,20 +657,12 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
                                    g->counts[s], C);
         for (uint32_t c = g->counts[s]; c < C; c++)
             g->cand[(size_t)s * C + c] = g->cand[(size_t)s * C];
-        if (g->seg_n[s] == 0) { /* a new segment: the window before it is its history */
-            const int32_t *it = g->obs_items + (size_t)s * L;
-            uint32_t first = 0;
-            while (first < L && it[first] == RECO_PAD)
-                first++;
-            g->hist_len[s] = L - first;
-            memcpy(g->hist_items + (size_t)s * L, it, L * sizeof *it);
-            memcpy(g->hist_fb + (size_t)s * L, g->obs_fb + (size_t)s * L, L * sizeof(uint32_t));
-        }
+        if (g->seg_n[s] == 0) /* a new segment: the window before it is its history */
+            start_segment(g, s);
+        if (t->ctx)
+            g->seg_el[(size_t)s * (seg + 1) + g->seg_n[s]] = g->st.elapsed[s];
     }
-    reco_batch b = RECO_BATCH_INIT;
-    b.size = S;
-    b.items = g->obs_items;
-    b.feedback = g->obs_fb;
+    reco_batch b = reco__states_batch(&g->st, 0, S);
     b.n_candidates = C;
     b.candidates = g->cand;
     b.shared_candidates = 0;
@@ -572,7 +678,7 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
         g->act[s] = g->cand[(size_t)s * C + g->choice[s]];
     if ((rc = e->step(g->fb, g->rew, g->done, g->slots, g->act, S, e->payload)) < 0)
         return rc;
-    uint32_t n_reset = 0;
+    uint32_t n_flush = 0;
     for (uint32_t s = 0; s < S; s++) {
         const uint32_t j = g->seg_n[s];
         g->seg_items[(size_t)s * seg + j] = g->act[s];
@@ -581,19 +687,39 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
         g->seg_n[s] = j + 1;
         g->seg_lag[s] += (double)lag;
         g->ret[s] += g->rew[s];
-        const int d = g->done[s];
-        if (d != RECO_ENV_CONTINUE || g->seg_n[s] == seg) {
-            if ((rc = flush_segment(g, s, d == RECO_ENV_EXIT)) < 0)
+        g->steps[s]++;
+        if (g->done[s] != RECO_ENV_CONTINUE || g->seg_n[s] == seg)
+            g->flush_slots[n_flush++] = s;
+    }
+    /* the elapsed time after the last step of each ending segment: the state after the
+     * step, read before any reset (context() works on finished sessions) */
+    if (t->ctx && n_flush > 0) {
+        if (reco__env_has_context(e)) {
+            if ((rc = e->context(NULL, g->post_el, NULL, NULL, g->flush_slots, n_flush,
+                                 e->payload)) < 0)
                 return rc;
-            *inserted += g->seg_n[s];
-            *lag_sum += g->seg_lag[s];
-            g->seg_n[s] = 0;
-            g->seg_lag[s] = 0.0;
+        } else {
+            memset(g->post_el, 0, n_flush * sizeof(float));
         }
-        if (d != RECO_ENV_CONTINUE) {
+    }
+    for (uint32_t k = 0; k < n_flush; k++) {
+        const uint32_t s = g->flush_slots[k];
+        if (t->ctx)
+            g->seg_el[(size_t)s * (seg + 1) + g->seg_n[s]] = g->post_el[k];
+        if ((rc = flush_segment(g, s, g->done[s] == RECO_ENV_EXIT)) < 0)
+            return rc;
+        *inserted += g->seg_n[s];
+        *lag_sum += g->seg_lag[s];
+        g->seg_n[s] = 0;
+        g->seg_lag[s] = 0.0;
+    }
+    uint32_t n_reset = 0;
+    for (uint32_t s = 0; s < S; s++) {
+        if (g->done[s] != RECO_ENV_CONTINUE) {
             *ret_sum += g->ret[s];
             *finished += 1;
             g->ret[s] = 0.0;
+            g->steps[s] = 0;
             g->reset_slots[n_reset++] = s;
         }
     }
@@ -745,32 +871,22 @@ static int write_row(FILE *f, const reco_trainer_metrics *m)
                : RECO_OK;
 }
 
-static uint32_t le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Decodes the encoded segments of one outbox into the replay (learner thread, without mu). */
 static int ingest(reco_trainer *t, const unsigned char *buf, size_t len, uint64_t *added)
 {
     size_t off = 0;
     *added = 0;
     while (off < len) {
-        if (len - off < 24)
+        size_t sl = 0;
+        if (reco__segment_peek(&sl, buf + off, len - off) < 0)
             return reco__error_set(RECO_EFORMAT, "reco_trainer_run: a truncated segment in "
                                    "an outbox");
-        const uint64_t h = le32(buf + off + 8), n = le32(buf + off + 12);
-        const uint64_t sl = 24 + 8 * h + 12 * n;
-        if (sl > len - off)
-            return reco__error_set(RECO_EFORMAT, "reco_trainer_run: a truncated segment in "
-                                   "an outbox");
-        reco_replay_segment sg;
-        int rc = reco_segment_decode(&sg, t->d_items, t->d_fb, t->d_rew, t->d_hist_items,
-                                     t->d_hist_fb, t->seg, t->L, buf + off, (size_t)sl);
+        reco_replay_segment sg = RECO_REPLAY_SEGMENT_INIT;
+        int rc = reco_segment_decode_ex(&sg, &t->d_arrays, buf + off, sl);
         if (rc < 0 || (rc = reco_replay_add_segment(NULL, t->replay, &sg)) < 0)
             return rc;
-        *added += n;
-        off += (size_t)sl;
+        *added += sg.n_steps;
+        off += sl;
     }
     return RECO_OK;
 }
@@ -815,6 +931,15 @@ static int learn_step(reco_trainer *t, reco_qnet_update_info *info)
     rb.next_feedback = t->b_n_fb;
     rb.done = t->b_done;
     rb.weights = t->b_w;
+    if (t->ctx) {
+        rb.user_features = t->U > 0 ? t->b_user : NULL;
+        rb.state_steps = t->b_s_steps;
+        rb.next_steps = t->b_n_steps;
+        rb.state_elapsed = t->b_s_el;
+        rb.next_elapsed = t->b_n_el;
+        rb.long_items = t->Hr > 0 ? t->b_long : NULL;
+        rb.long_feedback = t->Hr > 0 ? t->b_long_fb : NULL;
+    }
     int rc = reco_replay_sample(&rb, t->replay, B);
     if (rc < 0)
         return rc;
@@ -835,6 +960,15 @@ static int learn_step(reco_trainer *t, reco_qnet_update_info *info)
     qb.n_candidates = C;
     qb.candidates = t->b_cand;
     qb.shared_candidates = 1;
+    if (t->ctx) { /* one session: s and s' share the user features and the long history */
+        qb.state_user_features = qb.next_user_features = rb.user_features;
+        qb.state_steps = t->b_s_steps;
+        qb.next_steps = t->b_n_steps;
+        qb.state_elapsed = t->b_s_el;
+        qb.next_elapsed = t->b_n_el;
+        qb.long_items = rb.long_items;
+        qb.long_feedback = rb.long_feedback;
+    }
     if ((rc = reco_qnet_update(info, t->b_prio, t->q, &qb)) < 0)
         return rc;
     return reco_replay_update_priorities(NULL, t->replay, t->b_idx, t->b_prio, B);
@@ -867,7 +1001,9 @@ static int flush_publish(reco_trainer *t)
  * after the new manifest is in place. Layout of the sections in docs/trainer.md. */
 
 static const char ckpt_magic[8] = {'R', 'E', 'C', 'O', 'T', 'R', 'N', '1'};
-enum { CKPT_VERSION = 1, N_GEOM = 10, N_COUNT = 12, N_SUMS = 6 };
+/* Version 2 added the session context: three geometry entries and the generators' step
+ * counts and segment contexts. Version 1 has the first 10 geometry entries. */
+enum { CKPT_VERSION = 2, N_GEOM = 13, N_GEOM_V1 = 10, N_COUNT = 12, N_SUMS = 6 };
 
 /* Size and CRC-32C of a whole file. */
 static int file_crc(uint32_t *crc_out, uint64_t *size_out, const char *path)
@@ -905,37 +1041,60 @@ static void geometry(uint64_t g[N_GEOM], const reco_trainer *t)
     g[7] = t->replay->R;
     g[8] = t->replay->kind;
     g[9] = t->mo.n_items;
+    g[10] = (uint64_t)t->ctx;
+    g[11] = t->U;
+    g[12] = t->Hr;
 }
 
 static const char *const geom_names[N_GEOM] = {
     "n_generators", "sessions_per_generator", "segment_len", "lookback",
     "explorer candidates", "snapshot bytes", "replay capacity", "replay record capacity",
-    "replay kind", "n_items"};
+    "replay kind", "n_items", "replay context", "user_dim", "replay long_len"};
 
 /* Per-generator arrays, written generator after generator. */
 typedef struct gen_array {
     const char *name;
     uint32_t type;
     size_t offset; /* of the array pointer in gen */
-    int per;       /* elements per slot: 0 = L, -1 = seg, else that many */
+    int per;       /* elements per slot: PER_* below, else that many */
+    int since;     /* manifest version that added it (absent before: zeros) */
 } gen_array;
 
+enum { PER_L = 0, PER_SEG = -1, PER_SEG1 = -2, PER_U = -3, PER_H = -4 };
+
 static const gen_array gen_arrays[] = {
-    {"hist_items", RECO__FILE_I32, offsetof(gen, hist_items), 0},
-    {"hist_fb", RECO__FILE_U32, offsetof(gen, hist_fb), 0},
-    {"hist_len", RECO__FILE_U32, offsetof(gen, hist_len), 1},
-    {"seg_items", RECO__FILE_I32, offsetof(gen, seg_items), -1},
-    {"seg_fb", RECO__FILE_U32, offsetof(gen, seg_fb), -1},
-    {"seg_rew", RECO__FILE_F32, offsetof(gen, seg_rew), -1},
-    {"seg_n", RECO__FILE_U32, offsetof(gen, seg_n), 1},
-    {"seg_lag", RECO__FILE_F64, offsetof(gen, seg_lag), 1},
-    {"ret", RECO__FILE_F64, offsetof(gen, ret), 1},
+    {"hist_items", RECO__FILE_I32, offsetof(gen, hist_items), PER_L, 1},
+    {"hist_fb", RECO__FILE_U32, offsetof(gen, hist_fb), PER_L, 1},
+    {"hist_len", RECO__FILE_U32, offsetof(gen, hist_len), 1, 1},
+    {"seg_items", RECO__FILE_I32, offsetof(gen, seg_items), PER_SEG, 1},
+    {"seg_fb", RECO__FILE_U32, offsetof(gen, seg_fb), PER_SEG, 1},
+    {"seg_rew", RECO__FILE_F32, offsetof(gen, seg_rew), PER_SEG, 1},
+    {"seg_n", RECO__FILE_U32, offsetof(gen, seg_n), 1, 1},
+    {"seg_lag", RECO__FILE_F64, offsetof(gen, seg_lag), 1, 1},
+    {"ret", RECO__FILE_F64, offsetof(gen, ret), 1, 1},
+    {"steps", RECO__FILE_U32, offsetof(gen, steps), 1, 2},
+    {"seg_first", RECO__FILE_U32, offsetof(gen, seg_first), 1, 2},
+    {"seg_el", RECO__FILE_F32, offsetof(gen, seg_el), PER_SEG1, 2},
+    {"seg_user", RECO__FILE_F32, offsetof(gen, seg_user), PER_U, 2},
+    {"seg_long", RECO__FILE_I32, offsetof(gen, seg_long), PER_H, 2},
+    {"seg_long_fb", RECO__FILE_U32, offsetof(gen, seg_long_fb), PER_H, 2},
 };
 #define N_GEN_ARRAYS (sizeof gen_arrays / sizeof gen_arrays[0])
+/* indices of the arrays that resume checks */
+enum { GA_HIST_LEN = 2, GA_SEG_N = 6, GA_SEG_FIRST = 10, GA_SEG_EL = 11, GA_SEG_USER = 12,
+       GA_SEG_LONG = 13, GA_SEG_LONG_FB = 14 };
 
 static size_t gen_array_count(const reco_trainer *t, const gen_array *a)
 {
-    const size_t per = a->per == 0 ? t->L : a->per < 0 ? t->seg : (size_t)a->per;
+    size_t per;
+    switch (a->per) {
+    case PER_L: per = t->L; break;
+    case PER_SEG: per = t->seg; break;
+    case PER_SEG1: per = (size_t)t->seg + 1; break;
+    case PER_U: per = t->U; break;
+    case PER_H: per = t->Hr; break;
+    default: per = (size_t)a->per; break;
+    }
     return (size_t)t->S * per;
 }
 
@@ -1165,12 +1324,22 @@ static int read_checkpoint(ckpt_data *d, reco_trainer *t, const char *dir, char 
     const uint32_t n = t->o.n_generators;
     snprintf(path, plen, "%s/checkpoint", dir);
     reco__reader *r = NULL;
-    int rc = reco__reader_open(&r, a, path, ckpt_magic, CKPT_VERSION, CKPT_VERSION, NULL);
+    uint32_t version = 0;
+    int rc = reco__reader_open(&r, a, path, ckpt_magic, 1, CKPT_VERSION, &version);
     if (rc < 0)
         return rc;
     uint64_t want[N_GEOM];
     geometry(want, t);
-    if ((rc = reco__reader_section(r, "geometry", RECO__FILE_U64, d->geo, N_GEOM)) < 0)
+    /* a version-1 checkpoint has no session context: steps 0 and no segment contexts, which
+     * is exact only where nothing reads them */
+    if (version < 2 && (t->ctx || t->mo.position)) {
+        rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "a checkpoint of version 1 "
+                                "has no session context, which this trainer needs");
+        goto done;
+    }
+    memset(d->geo, 0, sizeof d->geo);
+    if ((rc = reco__reader_section(r, "geometry", RECO__FILE_U64, d->geo,
+                                   version < 2 ? N_GEOM_V1 : N_GEOM)) < 0)
         goto done;
     for (int i = 0; i < N_GEOM; i++)
         if (d->geo[i] != want[i]) {
@@ -1219,6 +1388,8 @@ static int read_checkpoint(ckpt_data *d, reco_trainer *t, const char *dir, char 
         goto done;
     for (size_t k = 0; k < N_GEN_ARRAYS; k++) {
         const uint64_t cnt = (uint64_t)gen_array_count(t, &gen_arrays[k]) * n;
+        if (gen_arrays[k].since > (int)version)
+            continue; /* zeros */
         if ((rc = reco__reader_section(r, gen_arrays[k].name, gen_arrays[k].type, d->arrays[k],
                                        cnt)) < 0)
             goto done;
@@ -1245,10 +1416,31 @@ static int read_checkpoint(ckpt_data *d, reco_trainer *t, const char *dir, char 
         if ((u[0] | u[1] | u[2] | u[3]) == 0 || (x[0] | x[1] | x[2] | x[3]) == 0)
             goto done;
     }
-    const uint32_t *hist_len = d->arrays[2], *seg_n = d->arrays[6];
-    for (size_t s = 0; s < (size_t)n * t->S; s++)
+    const uint32_t *hist_len = d->arrays[GA_HIST_LEN], *seg_n = d->arrays[GA_SEG_N];
+    const uint32_t *seg_first = d->arrays[GA_SEG_FIRST];
+    const float *seg_el = d->arrays[GA_SEG_EL], *seg_user = d->arrays[GA_SEG_USER];
+    const int32_t *seg_long = d->arrays[GA_SEG_LONG];
+    const uint32_t *seg_long_fb = d->arrays[GA_SEG_LONG_FB];
+    for (size_t s = 0; s < (size_t)n * t->S; s++) {
         if (hist_len[s] > t->L || seg_n[s] >= t->seg)
             goto done;
+        if (!t->ctx || seg_n[s] == 0)
+            continue;
+        /* the context of a segment in flight: what reco_replay_add_segment() accepts */
+        if ((uint64_t)seg_first[s] + t->seg > UINT32_MAX)
+            goto done;
+        for (size_t j = 0; j < seg_n[s]; j++) {
+            const float v = seg_el[s * ((size_t)t->seg + 1) + j];
+            if (!(v >= 0.0f) || !isfinite(v))
+                goto done;
+        }
+        for (size_t k = 0; k < t->U; k++)
+            if (!isfinite(seg_user[s * t->U + k]))
+                goto done;
+        for (size_t k = 0; k < t->Hr; k++)
+            if (seg_long[s * t->Hr + k] < RECO_PAD || seg_long_fb[s * t->Hr + k] >= 1u << 16)
+                goto done;
+    }
     if (env_sum != d->env_total || d->cnt[1] > d->cnt[0] || d->cnt[10] > 1 || d->cnt[11] > 1 ||
         (d->learner_rng[0] | d->learner_rng[1] | d->learner_rng[2] | d->learner_rng[3]) == 0 ||
         memchr(d->files, '\0', (size_t)flen) == NULL || d->files[flen - 1] != '\0')

@@ -28,7 +28,8 @@ def main():
     if r.returncode != 0:
         print(r.stdout, r.stderr)
         return 1
-    for needle in ("pooled over 1 seeds", "recomind lift", "simulator vs world"):
+    for needle in ("pooled over 1 seeds", "recomind lift", "simulator fidelity",
+                   "feedback model vs the world's own probabilities"):
         if needle not in r.stdout:
             fails.append("stdout lacks %r" % needle)
     with open(os.path.join(out, "results.json")) as f:
@@ -54,6 +55,33 @@ def main():
         rel = env["lifts"]["recomind"]["return"]["relative"]
         if rel["mean"] is None or not math.isfinite(rel["mean"]):
             fails.append("%s: recomind's return lift is not a number" % name)
+    # the experiment's sections: per seed, the fit against the world's own probabilities
+    # and the simulator's fidelity; pooled fidelity (exactly these keys)
+    fit_keys = {"signal", "auc", "auc_popularity", "auc_oracle", "logloss", "logloss_oracle",
+                "ece"}
+    fid_keys = {"policy", "sim_return", "world_return", "rel_error", "rel_error_lo",
+                "rel_error_hi"}
+    seeds = res.get("seeds", [])
+    if [s.get("seed") for s in seeds] != [1]:
+        fails.append("seeds section: %r" % [s.get("seed") for s in seeds])
+    for sd in seeds:
+        fit = sd.get("fit", [])
+        if [o.get("signal") for o in fit] != ["click", "long_watch", "like", "hide", "exit"]:
+            fails.append("fit signals: %r" % [o.get("signal") for o in fit])
+        for o in fit:
+            if set(o) != fit_keys:
+                fails.append("fit keys: %r" % sorted(o))
+            elif not (0.0 <= o["auc_oracle"] <= 1.0 and o["logloss_oracle"] > 0.0):
+                fails.append("fit: the oracle's metrics are missing: %r" % o)
+    for fid in [sd.get("fidelity", []) for sd in seeds] + [res.get("fidelity", [])]:
+        if [o.get("policy") for o in fid] != POLICIES:
+            fails.append("fidelity policies: %r" % [o.get("policy") for o in fid])
+        for o in fid:
+            if set(o) != fid_keys:
+                fails.append("fidelity keys: %r" % sorted(o))
+            elif not (o["rel_error_lo"] <= o["rel_error"] <= o["rel_error_hi"] and
+                      abs(o["sim_return"] / o["world_return"] - 1 - o["rel_error"]) < 1e-4):
+                fails.append("fidelity: inconsistent %r" % o)
     # pooled == the one seed when there is one seed
     a, b = envs["world (seed 1)"], envs["world (pooled)"]
     if a["policies"] != b["policies"]:

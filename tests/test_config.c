@@ -1140,6 +1140,9 @@ static const char rl_snippet[] =
     "  beta_steps: 2000\n"
     "  priority_eps: 1e-5\n"
     "  initial_priority: 2\n"
+    "  user_dim: 3\n"
+    "  long_len: 4\n"
+    "  segment_capacity: 7000\n"
     "explorer:\n"
     "  rule: epsilon_greedy\n"
     "  epsilon:\n"
@@ -1170,6 +1173,8 @@ static void assert_replay_equal(const reco_replay_options *a, const reco_replay_
     assert_true(a->beta_steps == b->beta_steps);
     assert_memory_equal(&a->priority_eps, &b->priority_eps, sizeof a->priority_eps);
     assert_memory_equal(&a->initial_priority, &b->initial_priority, sizeof(float));
+    assert_true(a->context == b->context && a->user_dim == b->user_dim);
+    assert_true(a->long_len == b->long_len && a->segment_capacity == b->segment_capacity);
 }
 
 static void assert_schedule_equal(const reco_explorer_schedule *a,
@@ -1267,6 +1272,8 @@ static void test_config_rl_sections_round_trip(void **state)
     assert_true(r.kind == RECO_REPLAY_UNIFORM && r.seed == 9 && r.alpha == 0.7f);
     assert_true(r.beta0 == 0.5f && r.beta_final == 0.9f && r.beta_steps == 2000);
     assert_true(r.priority_eps == 1e-5f && r.initial_priority == 2.0f);
+    assert_true(r.context == 0 && r.user_dim == 3 && r.long_len == 4);
+    assert_int_equal(r.segment_capacity, 7000);
     assert_int_equal(e.rule, RECO_EXPLORER_EPSILON_GREEDY);
     assert_int_equal(e.epsilon.kind, RECO_SCHEDULE_LINEAR);
     assert_true(e.epsilon.start == 1.0 && e.epsilon.end == 0.05 && e.epsilon.steps == 100000);

@@ -739,6 +739,212 @@ static void test_qnet_determinism(void **state)
     free(a_on); free(a_tg); free(b_on); free(b_tg);
 }
 
+
+/* ---- the session context ------------------------------------------------------------------ */
+
+/* The tiny model with every state input: user features, position, elapsed time, a long-term
+ * history of 3. */
+static reco_model_options ctx_model(void)
+{
+    reco_model_options o = tiny_model();
+    o.user_dim = 2;
+    o.position = 1;
+    o.elapsed = 1;
+    o.long_len = 3;
+    o.lr = 0.01f;
+    return o;
+}
+
+typedef struct tctx {
+    uint32_t s_steps[8], n_steps[8], long_fb[8 * 3];
+    float s_el[8], n_el[8], s_user[8 * 2], n_user[8 * 2];
+    int32_t long_items[8 * 3];
+} tctx;
+
+/* A context for the B rows of tb: s' one step and some seconds after s, one session. */
+static void fill_context(tctx *c, reco_qnet_batch *b, uint32_t B, uint32_t shift)
+{
+    for (uint32_t r = 0; r < B; r++) {
+        c->s_steps[r] = (lcg() % 40) + shift;
+        c->n_steps[r] = c->s_steps[r] + 1;
+        c->s_el[r] = (float)(lcg() % 3000) * 0.5f;
+        c->n_el[r] = c->s_el[r] + 1.0f + (float)(lcg() % 60);
+        for (int k = 0; k < 2; k++)
+            c->s_user[r * 2 + k] = c->n_user[r * 2 + k] = (float)(lcg() % 200) * 0.01f - 1.0f;
+        for (int k = 0; k < 3; k++) {
+            c->long_items[r * 3 + k] = lcg() % 4 == 0 ? RECO_PAD : (int32_t)(lcg() % 12);
+            c->long_fb[r * 3 + k] = c->long_items[r * 3 + k] == RECO_PAD ? 0 : lcg() % 4;
+        }
+    }
+    b->version = 2;
+    b->state_user_features = c->s_user;
+    b->next_user_features = c->n_user;
+    b->state_steps = c->s_steps;
+    b->next_steps = c->n_steps;
+    b->state_elapsed = c->s_el;
+    b->next_elapsed = c->n_el;
+    b->long_items = c->long_items;
+    b->long_feedback = c->long_fb;
+}
+
+static tctx tc;
+
+/* The update by hand on models of the same parameters: the online Q over the candidates of
+ * s' (with the context of s'), the target at the argmax, the targets y, then
+ * reco_model_train_scalar with the context of s and a step. Returns the loss. */
+static double ddqn_by_hand(reco_model *on, reco_model *tg, const reco_qnet_batch *qb,
+                           float gamma, float *pred)
+{
+    const uint32_t B = qb->size, C = qb->n_candidates, head = reco_model_n_heads(on) - 1;
+    reco_batch nb = RECO_BATCH_INIT;
+    nb.size = B;
+    nb.items = qb->next_items;
+    nb.feedback = qb->next_feedback;
+    nb.user_features = qb->next_user_features;
+    nb.steps = qb->next_steps;
+    nb.elapsed = qb->next_elapsed;
+    nb.long_items = qb->long_items;
+    nb.long_feedback = qb->long_feedback;
+    nb.n_candidates = C;
+    nb.candidates = qb->candidates;
+    nb.shared_candidates = qb->shared_candidates;
+    float qn[8 * 12], qt[8], y[8];
+    int32_t astar[8];
+    assert_int_equal(reco_model_score(qn, on, NULL, &nb, &head, 1), RECO_OK);
+    for (uint32_t r = 0; r < B; r++) {
+        uint32_t best = 0;
+        for (uint32_t c = 1; c < C; c++)
+            if (qn[r * C + c] > qn[r * C + best])
+                best = c;
+        astar[r] = qb->candidates[(qb->shared_candidates ? 0 : r * C) + best];
+    }
+    nb.n_candidates = 1;
+    nb.candidates = astar;
+    nb.shared_candidates = 0;
+    assert_int_equal(reco_model_score(qt, tg, NULL, &nb, &head, 1), RECO_OK);
+    for (uint32_t r = 0; r < B; r++)
+        y[r] = qb->rewards[r] + (qb->done[r] == RECO_ENV_EXIT ? 0.0f : gamma * qt[r]);
+    reco_batch sb = RECO_BATCH_INIT;
+    sb.size = B;
+    sb.items = qb->state_items;
+    sb.feedback = qb->state_feedback;
+    sb.user_features = qb->state_user_features;
+    sb.steps = qb->state_steps;
+    sb.elapsed = qb->state_elapsed;
+    sb.long_items = qb->long_items;
+    sb.long_feedback = qb->long_feedback;
+    double loss = 0.0;
+    assert_int_equal(reco_model_train_scalar(&loss, pred, on, &sb, qb->actions, head, y,
+                                             qb->weights, 1.0f), RECO_OK);
+    assert_int_equal(reco_model_step(NULL, on), RECO_OK);
+    return loss;
+}
+
+/* A Q-network with the session context: each update equals the hand-built one on the same
+ * batches (bit for bit), the context of s and s' each change the update, and a version-1 batch
+ * or a missing array is refused with nothing changed. */
+static void test_qnet_update_with_context(void **state)
+{
+    (void)state;
+    reco_model_options mo = ctx_model();
+    reco_qnet_options o = RECO_QNET_OPTIONS_INIT;
+    o.model = &mo;
+    o.gamma = 0.9f;
+    o.target_period = 3;
+    reco_qnet *q = new_qnet(&o);
+    reco_model *on = new_model(&mo), *tg = new_model(&mo);
+    assert_int_equal(reco_model_copy_params(on, reco_qnet_online(q)), RECO_OK);
+    assert_int_equal(reco_model_copy_params(tg, reco_qnet_target(q)), RECO_OK);
+    jitter(mut(reco_qnet_target(q)), 5); /* the target differs from the online network */
+    assert_int_equal(reco_model_copy_params(tg, reco_qnet_target(q)), RECO_OK);
+    const size_t P = on->lay.n_params;
+    lcg_state = 31;
+    for (int k = 0; k < 6; k++) {
+        fill_batch(&tb, 8, 4, 12, 2, 12, k % 2);
+        fill_context(&tc, &tb.b, 8, 0);
+        float want_pred[8], got_prio[8];
+        reco_qnet_update_info info = RECO_QNET_UPDATE_INFO_INIT;
+        if (reco_qnet_update(&info, got_prio, q, &tb.b) != RECO_OK)
+            fail_msg("update %d: %s", k, reco_error_message());
+        const double loss = ddqn_by_hand(on, tg, &tb.b, 0.9f, want_pred);
+        if ((k + 1) % 3 == 0)
+            assert_int_equal(reco_model_copy_params(tg, on), RECO_OK); /* the hard sync */
+        assert_true(info.loss == loss);
+        assert_memory_equal(reco_qnet_online(q)->params, on->params, P * sizeof(float));
+        assert_memory_equal(reco_qnet_target(q)->params, tg->params, P * sizeof(float));
+        (void)got_prio;
+    }
+
+    /* the context of s' and of s each matter: a shifted one gives another update */
+    for (int which = 0; which < 3; which++) {
+        reco_qnet *a = new_qnet(&o), *b = new_qnet(&o);
+        lcg_state = 77;
+        fill_batch(&tb, 8, 4, 12, 2, 12, 1);
+        fill_context(&tc, &tb.b, 8, 0);
+        reco_qnet_update_info ia = RECO_QNET_UPDATE_INFO_INIT, ib = RECO_QNET_UPDATE_INFO_INIT;
+        assert_int_equal(reco_qnet_update(&ia, NULL, a, &tb.b), RECO_OK);
+        if (which == 0)
+            for (int r = 0; r < 8; r++)
+                tc.n_el[r] += 500.0f;
+        else if (which == 1)
+            for (int r = 0; r < 8; r++)
+                tc.s_steps[r] += 30;
+        else
+            for (int r = 0; r < 24; r++)
+                tc.long_items[r] = (tc.long_items[r] + 5) % 12;
+        assert_int_equal(reco_qnet_update(&ib, NULL, b, &tb.b), RECO_OK);
+        assert_true(memcmp(reco_qnet_online(a)->params, reco_qnet_online(b)->params,
+                           P * sizeof(float)) != 0);
+        if (which == 0) /* s' only enters through the target */
+            assert_true(ia.mean_target != ib.mean_target);
+        else if (which == 1) /* s only through Q(s, a) */
+            assert_true(ia.mean_q != ib.mean_q);
+    }
+
+    /* refused, nothing changed: a version-1 batch, and missing arrays */
+    lcg_state = 5;
+    fill_batch(&tb, 8, 4, 12, 2, 12, 1);
+    fill_context(&tc, &tb.b, 8, 0);
+    snap sn;
+    take(&sn, q);
+    reco_qnet_batch v1 = tb.b;
+    v1.version = 1;
+    assert_reco_error(reco_qnet_update(NULL, NULL, q, &v1), RECO_EINVAL,
+                      "version-1 reco_qnet_batch");
+    reco_qnet_batch m = tb.b;
+    m.next_steps = NULL;
+    assert_reco_error(reco_qnet_update(NULL, NULL, q, &m), RECO_EINVAL, "next_steps");
+    m = tb.b;
+    m.state_elapsed = NULL;
+    assert_reco_error(reco_qnet_update(NULL, NULL, q, &m), RECO_EINVAL, "state_elapsed");
+    m = tb.b;
+    m.long_feedback = NULL;
+    assert_reco_error(reco_qnet_update(NULL, NULL, q, &m), RECO_EINVAL, "long_feedback");
+    m = tb.b;
+    tc.n_el[3] = -1.0f;
+    assert_reco_error(reco_qnet_update(NULL, NULL, q, &m), RECO_EINVAL, "elapsed[3]");
+    tc.n_el[3] = 1.0f;
+    m.version = 3;
+    assert_int_equal(reco_qnet_update(NULL, NULL, q, &m), RECO_EVERSION);
+    assert_unchanged(&sn, q);
+    assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK);
+
+    /* a model without the context takes a version-1 batch (and ignores a version-2 one's) */
+    reco_model_options plain = tiny_model();
+    o.model = &plain;
+    reco_qnet *p1 = new_qnet(&o), *p2 = new_qnet(&o);
+    lcg_state = 8;
+    fill_batch(&tb, 8, 4, 12, 2, 12, 1);
+    v1 = tb.b;
+    v1.version = 1;
+    assert_int_equal(reco_qnet_update(NULL, NULL, p1, &v1), RECO_OK);
+    fill_context(&tc, &tb.b, 8, 0);
+    tb.b.state_user_features = tb.b.next_user_features = NULL;
+    assert_int_equal(reco_qnet_update(NULL, NULL, p2, &tb.b), RECO_OK);
+    assert_memory_equal(reco_qnet_online(p1)->params, reco_qnet_online(p2)->params,
+                        reco_qnet_online(p1)->lay.n_params * sizeof(float));
+}
+
 /* Counting allocator: the update allocates nothing. */
 static size_t n_allocs;
 static void *count_alloc(void *opaque, size_t size, size_t align)
@@ -776,6 +982,18 @@ static void test_qnet_no_alloc(void **state)
         assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK);
     }
     assert_int_equal(n_allocs, after_create);
+    /* with the session context too */
+    reco_model_options cm = ctx_model();
+    o.model = &cm;
+    n_allocs = 0;
+    q = new_qnet(&o);
+    const size_t after_ctx = n_allocs;
+    for (int k = 0; k < 5; k++) {
+        fill_batch(&tb, 8, 4, 12, 2, 12, k % 2);
+        fill_context(&tc, &tb.b, 8, 0);
+        assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK);
+    }
+    assert_int_equal(n_allocs, after_ctx);
 }
 
 static void test_qnet_bad_input(void **state)
@@ -886,6 +1104,7 @@ int main(void)
         cmocka_unit_test_teardown(test_qnet_divergence_guard, teardown),
         cmocka_unit_test_teardown(test_qnet_restore_exact, teardown),
         cmocka_unit_test_teardown(test_qnet_determinism, teardown),
+        cmocka_unit_test_teardown(test_qnet_update_with_context, teardown),
         cmocka_unit_test_teardown(test_qnet_no_alloc, teardown),
         cmocka_unit_test_teardown(test_qnet_bad_input, teardown),
         cmocka_unit_test_teardown(test_qnet_timing, teardown),

@@ -83,6 +83,12 @@ typedef struct oracle {
     uint32_t *s_fb, *n_fb;
     float *reward;
     uint8_t *done;
+    /* the session context (oracle_new_ctx), else NULL */
+    int ctx;
+    uint32_t U, H;
+    float *user, *s_el, *n_el;
+    int32_t *long_items;
+    uint32_t *long_fb, *s_steps, *n_steps;
 } oracle;
 
 static oracle *oracle_new(uint32_t L, size_t cap)
@@ -100,8 +106,32 @@ static oracle *oracle_new(uint32_t L, size_t cap)
     return o;
 }
 
+/* An oracle of a buffer with a session context of U user features and H long-term items. */
+static oracle *oracle_new_ctx(uint32_t L, uint32_t U, uint32_t H, size_t cap)
+{
+    oracle *o = oracle_new(L, cap);
+    o->ctx = 1;
+    o->U = U;
+    o->H = H;
+    o->user = calloc(cap * U + 1, sizeof(float));
+    o->long_items = calloc(cap * H + 1, sizeof(int32_t));
+    o->long_fb = calloc(cap * H + 1, sizeof(uint32_t));
+    o->s_steps = calloc(cap, sizeof(uint32_t));
+    o->n_steps = calloc(cap, sizeof(uint32_t));
+    o->s_el = calloc(cap, sizeof(float));
+    o->n_el = calloc(cap, sizeof(float));
+    return o;
+}
+
 static void oracle_free(oracle *o)
 {
+    free(o->user);
+    free(o->long_items);
+    free(o->long_fb);
+    free(o->s_steps);
+    free(o->n_steps);
+    free(o->s_el);
+    free(o->n_el);
     free(o->s_items);
     free(o->n_items);
     free(o->s_fb);
@@ -145,6 +175,21 @@ static void oracle_add(oracle *o, uint64_t first, const reco_replay_segment *seg
         o->action[i] = seg->items[j];
         o->reward[i] = seg->rewards[j];
         o->done[i] = (uint8_t)(j + 1 == n && seg->ends_session);
+        if (!o->ctx)
+            continue;
+        /* a version-1 segment: first step 0, elapsed 0, zero features, pads */
+        const int v2 = seg->version >= 2;
+        o->s_steps[i] = (v2 ? seg->first_step : 0) + j;
+        o->n_steps[i] = o->s_steps[i] + 1;
+        o->s_el[i] = v2 && seg->elapsed != NULL ? seg->elapsed[j] : 0.0f;
+        o->n_el[i] = v2 && seg->elapsed != NULL ? seg->elapsed[j + 1] : 0.0f;
+        for (uint32_t q = 0; q < o->U; q++)
+            o->user[i * o->U + q] = v2 ? seg->user_features[q] : 0.0f;
+        for (uint32_t q = 0; q < o->H; q++) {
+            o->long_items[i * o->H + q] = v2 ? seg->long_items[q] : RECO_PAD;
+            o->long_fb[i * o->H + q] =
+                v2 && seg->long_items[q] != RECO_PAD ? seg->long_feedback[q] : 0;
+        }
     }
     if (first + n > o->n)
         o->n = first + n;
@@ -160,6 +205,11 @@ typedef struct bufs {
     uint32_t *s_fb, *n_fb;
     float *rew, *w, *prob;
     uint8_t *done;
+    /* context outputs (bufs_new_ctx), else NULL */
+    uint32_t U, H;
+    float *user, *s_el, *n_el;
+    int32_t *long_items;
+    uint32_t *long_fb, *s_steps, *n_steps;
     reco_replay_batch b;
 } bufs;
 
@@ -193,8 +243,38 @@ static bufs *bufs_new(uint32_t L, uint32_t cap)
     return x;
 }
 
+/* bufs_new() with every context output, for U user features and H long-term items. */
+static bufs *bufs_new_ctx(uint32_t L, uint32_t U, uint32_t H, uint32_t cap)
+{
+    bufs *x = bufs_new(L, cap);
+    x->U = U;
+    x->H = H;
+    x->user = malloc(((size_t)cap * U + 1) * sizeof(float));
+    x->long_items = malloc(((size_t)cap * H + 1) * sizeof(int32_t));
+    x->long_fb = malloc(((size_t)cap * H + 1) * sizeof(uint32_t));
+    x->s_steps = malloc(cap * sizeof(uint32_t));
+    x->n_steps = malloc(cap * sizeof(uint32_t));
+    x->s_el = malloc(cap * sizeof(float));
+    x->n_el = malloc(cap * sizeof(float));
+    x->b.user_features = x->user;
+    x->b.long_items = x->long_items;
+    x->b.long_feedback = x->long_fb;
+    x->b.state_steps = x->s_steps;
+    x->b.next_steps = x->n_steps;
+    x->b.state_elapsed = x->s_el;
+    x->b.next_elapsed = x->n_el;
+    return x;
+}
+
 static void bufs_free(bufs *x)
 {
+    free(x->user);
+    free(x->long_items);
+    free(x->long_fb);
+    free(x->s_steps);
+    free(x->n_steps);
+    free(x->s_el);
+    free(x->n_el);
     free(x->idx);
     free(x->s_items);
     free(x->n_items);
@@ -224,6 +304,16 @@ static size_t oracle_mismatches(const oracle *o, const bufs *x, uint32_t n)
             memcmp(x->n_items + (size_t)b * L, o->n_items + i * L, L * sizeof(int32_t)) ||
             memcmp(x->n_fb + (size_t)b * L, o->n_fb + i * L, L * sizeof(uint32_t)) ||
             x->act[b] != o->action[i] || x->rew[b] != o->reward[i] || x->done[b] != o->done[i])
+            bad++;
+        else if (o->ctx && x->s_steps != NULL &&
+                 (x->s_steps[b] != o->s_steps[i] || x->n_steps[b] != o->n_steps[i] ||
+                  x->s_el[b] != o->s_el[i] || x->n_el[b] != o->n_el[i] ||
+                  memcmp(x->user + (size_t)b * o->U, o->user + i * o->U,
+                         o->U * sizeof(float)) ||
+                  memcmp(x->long_items + (size_t)b * o->H, o->long_items + i * o->H,
+                         o->H * sizeof(int32_t)) ||
+                  memcmp(x->long_fb + (size_t)b * o->H, o->long_fb + i * o->H,
+                         o->H * sizeof(uint32_t))))
             bad++;
     }
     return bad;
@@ -398,7 +488,20 @@ static void test_replay_options_macro_equals_init(void **state)
     assert_int_equal(a.lookback, 20);
     assert_int_equal(a.kind, RECO_REPLAY_PROPORTIONAL);
     assert_reco_error(reco_replay_options_init(&b, 0), RECO_EVERSION, "version 0");
-    assert_reco_error(reco_replay_options_init(&b, 2), RECO_EVERSION, "reco_replay_options");
+    assert_int_equal(a.context, b.context);
+    assert_int_equal(a.user_dim, b.user_dim);
+    assert_int_equal(a.long_len, b.long_len);
+    assert_int_equal(a.segment_capacity, b.segment_capacity);
+    assert_int_equal(a.context, 0);
+    assert_int_equal(a.segment_capacity, 0);
+    /* version 1 stops before the context; the rest of the struct is left alone */
+    memset(&b, 0xab, sizeof b);
+    assert_int_equal(reco_replay_options_init(&b, 1), RECO_OK);
+    assert_int_equal(b.version, 1);
+    assert_int_equal(b.capacity, 1000000);
+    assert_int_equal(b.user_dim, 0xababababu);
+    assert_int_equal(b.segment_capacity, 0xababababababababull);
+    assert_reco_error(reco_replay_options_init(&b, 3), RECO_EVERSION, "reco_replay_options");
     assert_reco_error(reco_replay_options_init(NULL, 1), RECO_EINVAL, "NULL");
     reco_replay_segment s = RECO_REPLAY_SEGMENT_INIT;
     assert_int_equal(s.version, RECO_REPLAY_SEGMENT_VERSION);
@@ -440,7 +543,10 @@ static void test_replay_create_rejects_bad_options(void **state)
     BAD(o.priority_eps = INFINITY, RECO_EINVAL, "replay.priority_eps");
     BAD(o.initial_priority = 0.0f, RECO_EINVAL, "replay.initial_priority");
     BAD(o.version = 0, RECO_EVERSION, "reco_replay_options");
-    BAD(o.version = 2, RECO_EVERSION, "reco_replay_options");
+    BAD(o.version = 3, RECO_EVERSION, "reco_replay_options");
+    BAD(o.user_dim = 65537, RECO_EINVAL, "replay.user_dim");
+    BAD(o.long_len = 4097, RECO_EINVAL, "replay.long_len");
+    BAD(o.segment_capacity = 101, RECO_EINVAL, "replay.segment_capacity");
 #undef BAD
     reco_allocator bad_alloc = RECO_ALLOCATOR_INIT;
     o = opts_of(RECO_REPLAY_PROPORTIONAL, 100, 0, 4);
@@ -1190,7 +1296,7 @@ static void test_replay_bad_inputs_store_nothing(void **state)
     BAD_SEG((s.priorities = pr_, pr_[0] = NAN), RECO_EINVAL, "priorities[0] is nan");
     BAD_SEG((s.priorities = pr_, pr_[0] = INFINITY), RECO_EINVAL, "priorities[0] is inf");
     BAD_SEG(s.version = 0, RECO_EVERSION, "reco_replay_segment");
-    BAD_SEG(s.version = 2, RECO_EVERSION, "reco_replay_segment");
+    BAD_SEG(s.version = 3, RECO_EVERSION, "reco_replay_segment");
 #undef BAD_SEG
     assert_reco_error(reco_replay_add_segment(NULL, r, NULL), RECO_EINVAL, "NULL");
     assert_reco_error(reco_replay_add_segment(NULL, NULL, &good), RECO_EINVAL, "NULL");
@@ -1239,8 +1345,14 @@ static void test_replay_bad_inputs_store_nothing(void **state)
     assert_reco_error(reco_replay_get_param(NULL, r, RECO_REPLAY_PARAM_ALPHA), RECO_EINVAL,
                       "NULL");
     reco_replay_stats sv = RECO_REPLAY_STATS_INIT;
-    sv.version = 2;
+    sv.version = 3;
     assert_reco_error(reco_replay_get_stats(&sv, r), RECO_EVERSION, "reco_replay_stats");
+    /* a version-1 stats struct is not written past its end */
+    sv.version = 1;
+    sv.segments = sv.segment_capacity = 77;
+    assert_int_equal(reco_replay_get_stats(&sv, r), RECO_OK);
+    assert_int_equal(sv.segments, 77);
+    assert_int_equal(sv.segment_capacity, 77);
     assert_reco_error(reco_replay_get_stats(NULL, r), RECO_EINVAL, "NULL");
     assert_int_equal(reco_replay_size(NULL), 0);
     assert_reco_error(reco_replay_reset(NULL), RECO_EINVAL, "NULL");
@@ -1418,6 +1530,330 @@ static void test_replay_same_seed_same_samples(void **state)
         bufs_free(x[k]);
         reco_replay_free(r[k]);
     }
+}
+
+/* ---- the session context ------------------------------------------------------------------ */
+
+/* The context of session s: U user features, H long-term interactions (s % 3 pads in front)
+ * and the elapsed seconds at step k, distinct per session and step (and not linear in k, so
+ * that an off-by-one step gives another value). */
+static float ctx_user(uint32_t s, uint32_t q)
+{
+    return (float)s * 0.5f - (float)q;
+}
+
+static int32_t ctx_long(uint32_t s, uint32_t q)
+{
+    return q < s % 3 ? RECO_PAD : (int32_t)((s * 31u + q) % 997u);
+}
+
+static uint32_t ctx_long_fb(uint32_t s, uint32_t q)
+{
+    return ctx_long(s, q) == RECO_PAD ? 0 : (s + q) % 16u;
+}
+
+static float ctx_elapsed(uint32_t s, uint32_t k)
+{
+    return 100.0f * (float)s + 0.5f * (float)(k * k) + 0.25f;
+}
+
+/* Steps k0 .. k0 + n - 1 of session s (of len steps) as a version-2 segment with the last L
+ * interactions before it as history and the session's context; `version` 1 adds it as a
+ * version-1 segment (no context). Returns the first index. */
+static uint64_t add_ctx_segment(reco_replay *r, oracle *o, uint32_t s, uint32_t k0, uint32_t n,
+                                uint32_t len, uint32_t L, uint32_t U, uint32_t H,
+                                unsigned int version)
+{
+    int32_t items[64], hist[64], li[64];
+    uint32_t fb[64], hfb[64], lf[64];
+    float rew[64], el[65], user[64];
+    assert_true(k0 + n <= 64 && L <= 64 && U <= 64 && H <= 64);
+    const uint32_t h = k0 < L ? k0 : L;
+    for (uint32_t q = 0; q < h; q++) {
+        hist[q] = item_of(s, k0 - h + q);
+        hfb[q] = fb_of(hist[q]);
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        items[j] = item_of(s, k0 + j);
+        fb[j] = fb_of(items[j]);
+        rew[j] = reward_of(items[j]);
+    }
+    for (uint32_t j = 0; j <= n; j++)
+        el[j] = ctx_elapsed(s, k0 + j);
+    for (uint32_t q = 0; q < U; q++)
+        user[q] = ctx_user(s, q);
+    for (uint32_t q = 0; q < H; q++) {
+        li[q] = ctx_long(s, q);
+        lf[q] = ctx_long_fb(s, q);
+    }
+    reco_replay_segment g = RECO_REPLAY_SEGMENT_INIT;
+    g.version = version;
+    g.history_len = h;
+    g.history_items = hist;
+    g.history_feedback = hfb;
+    g.n_steps = n;
+    g.items = items;
+    g.feedback = fb;
+    g.rewards = rew;
+    g.ends_session = k0 + n == len;
+    g.first_step = k0;
+    g.elapsed = el;
+    g.user_dim = U;
+    g.user_features = U > 0 ? user : NULL;
+    g.long_len = H;
+    g.long_items = H > 0 ? li : NULL;
+    g.long_feedback = H > 0 ? lf : NULL;
+    uint64_t first = UINT64_MAX;
+    if (reco_replay_add_segment(&first, r, &g) != RECO_OK)
+        fail_msg("reco_replay_add_segment: %s", reco_error_message());
+    if (o != NULL)
+        oracle_add(o, first, &g);
+    return first;
+}
+
+/* Sessions played side by side: `open` sessions at a time, each adding its next segment in
+ * turn, so that consecutive slots of the ring belong to different sessions (a next state
+ * read from the wrong slot would show). Every 7th segment is a version-1 one. */
+typedef struct ctx_player {
+    uint32_t L, U, H, open;
+    uint32_t sess[8], done[8], next_session;
+    uint64_t segments;
+} ctx_player;
+
+static void ctx_play(reco_replay *r, oracle *o, ctx_player *p)
+{
+    const uint32_t i = (uint32_t)(p->segments % p->open);
+    if (p->segments < p->open || p->done[i] == 1 + p->sess[i] % 23) { /* a new session */
+        p->sess[i] = p->next_session++;
+        p->done[i] = 0;
+    }
+    const uint32_t s = p->sess[i], len = 1 + s % 23, seg_max = 1 + s % 5;
+    const uint32_t n = len - p->done[i] < seg_max ? len - p->done[i] : seg_max;
+    add_ctx_segment(r, o, s, p->done[i], n, len, p->L, p->U, p->H,
+                    p->segments % 7 == 6 ? 1u : 2u);
+    p->done[i] += n;
+    p->segments++;
+}
+
+/* Sampled contexts equal what was added: steps (first_step + j at s, one more at s'), the
+ * elapsed times at s and s' (the next step's, or the segment's end across its boundary),
+ * the user features and the long-term history; across ring wrap-around, eviction by the
+ * segment ring, version-1 segments (the defaults) and a version-1 batch. */
+static void test_replay_context_round_trip(void **state)
+{
+    (void)state;
+    const uint32_t L = 4, U = 3, H = 5, B = 32;
+    for (uint32_t kind = RECO_REPLAY_UNIFORM; kind <= RECO_REPLAY_PROPORTIONAL; kind++) {
+        reco_replay_options o = opts_of(kind, 97, 0, L);
+        o.user_dim = U; /* implies the context */
+        o.long_len = H;
+        o.segment_capacity = 20;
+        reco_replay *r = new_replay(&o);
+        oracle *or = oracle_new_ctx(L, U, H, 8192);
+        bufs *x = bufs_new_ctx(L, U, H, B);
+        ctx_player p = {L, U, H, 5, {0}, {0}, 0, 0};
+        float pr[32];
+        int seg_bound = 0, full_segments = 0, crossings = 0;
+        while (or->n < 4000) {
+            ctx_play(r, or, &p);
+            const reco_replay_stats st = stats_of(r);
+            assert_true(st.segments <= 20 && st.segment_capacity == 20);
+            full_segments += st.segments == 20;
+            seg_bound += st.segments == 20 && st.size + 5 <= 97;
+            if (st.size < B)
+                continue;
+            sample_ok(r, x, B);
+            assert_int_equal(oracle_mismatches(or, x, B), 0);
+            for (uint32_t b = 0; b < B; b++) {
+                pr[b] = (float)((x->idx[b] * 2654435761u) % 17u);
+                /* the last step of a segment whose ring successor is another session's */
+                crossings += x->n_el[b] != x->s_el[b] && x->idx[b] + 1 < or->n &&
+                             or->s_el[x->idx[b] + 1] != x->n_el[b];
+            }
+            set_priorities(r, x->idx, pr, B);
+        }
+        /* the segment ring, not the transition ring, limited what was stored */
+        assert_true(full_segments > 100 && seg_bound > 100);
+        assert_true(crossings > 100);
+        assert_true(p.segments > 1000);
+
+        /* a version-1 batch: the same rows, no context written */
+        bufs *y = bufs_new(L, B);
+        y->b.version = 1;
+        sample_ok(r, y, B);
+        assert_int_equal(oracle_mismatches(or, y, B), 0);
+        bufs_free(y);
+        /* some context outputs only */
+        x->b.user_features = NULL;
+        x->b.long_items = NULL;
+        x->s_steps[0] = 12345u;
+        sample_ok(r, x, B);
+        assert_int_equal(x->s_steps[0], or->s_steps[x->idx[0]]);
+        x->b.user_features = x->user;
+        x->b.long_items = x->long_items;
+        bufs_free(x);
+        oracle_free(or);
+        reco_replay_free(r);
+    }
+
+    /* without a context: a version-2 batch gets steps and elapsed times 0, and a segment's
+     * context is ignored */
+    reco_replay_options o = opts_of(RECO_REPLAY_PROPORTIONAL, 50, 0, L);
+    reco_replay *r = new_replay(&o);
+    oracle *or = oracle_new(L, 1024);
+    for (uint32_t s = 0; s < 8; s++)
+        add_ctx_segment(r, or, s, 0, 5, 5, L, 2, 3, 2);
+    bufs *x = bufs_new_ctx(L, 0, 0, 16);
+    for (uint32_t b = 0; b < 16; b++)
+        x->s_steps[b] = x->n_steps[b] = 9, x->s_el[b] = x->n_el[b] = 9.0f;
+    sample_ok(r, x, 16);
+    assert_int_equal(oracle_mismatches(or, x, 16), 0);
+    for (uint32_t b = 0; b < 16; b++)
+        assert_true(x->s_steps[b] == 0 && x->n_steps[b] == 0 && x->s_el[b] == 0.0f &&
+                    x->n_el[b] == 0.0f);
+    assert_int_equal(stats_of(r).segments, 0);
+    assert_int_equal(stats_of(r).segment_capacity, 0);
+    bufs_free(x);
+    oracle_free(or);
+    reco_replay_free(r);
+}
+
+/* Memory: 8 bytes per transition and 16 + 4U + 6H per segment context, ceil(C / 8) of them
+ * by default; a buffer without a context costs what it did. */
+static void test_replay_context_memory(void **state)
+{
+    (void)state;
+    reco_replay_options o = opts_of(RECO_REPLAY_PROPORTIONAL, 1000000, 0, 20);
+    size_t plain = 0, ctx = 0, big = 0;
+    assert_int_equal(reco_replay_memory_size(&plain, &o), RECO_OK);
+    o.context = 1;
+    assert_int_equal(reco_replay_memory_size(&ctx, &o), RECO_OK);
+    o.user_dim = 8;
+    o.long_len = 20;
+    assert_int_equal(reco_replay_memory_size(&big, &o), RECO_OK);
+    print_message("replay: 1M, L = 20: %.2f bytes per transition; with the context %.2f; "
+                  "with U = 8, H = 20 %.2f\n", (double)plain / 1e6, (double)ctx / 1e6,
+                  (double)big / 1e6);
+    /* 8 per transition + 16 / 8 per segment context (+ alignment) */
+    assert_true(ctx - plain >= 10000000 && ctx - plain < 10000000 + 256);
+    assert_true(big - ctx >= (size_t)125000 * (32 + 120) && big - ctx < (size_t)125000 * 152 + 256);
+    o.segment_capacity = 1000000;
+    assert_int_equal(reco_replay_memory_size(&big, &o), RECO_OK);
+    assert_true(big - plain >= (size_t)1000000 * (8 + 16 + 32 + 120));
+    /* the stats of a created buffer say the same */
+    o = opts_of(RECO_REPLAY_UNIFORM, 1000, 0, 4);
+    o.long_len = 3;
+    size_t bytes = 0;
+    assert_int_equal(reco_replay_memory_size(&bytes, &o), RECO_OK);
+    reco_replay *r = new_replay(&o);
+    const reco_replay_stats st = stats_of(r);
+    assert_int_equal(st.bytes, bytes);
+    assert_int_equal(st.segment_capacity, 125);
+    assert_int_equal(st.segments, 0);
+    reco_replay_free(r);
+}
+
+/* A version-2 segment's context is checked before anything changes. */
+static void test_replay_context_bad_inputs(void **state)
+{
+    (void)state;
+    const uint32_t L = 3;
+    reco_replay_options o = opts_of(RECO_REPLAY_PROPORTIONAL, 40, 0, L);
+    o.user_dim = 2;
+    o.long_len = 2;
+    o.segment_capacity = 10;
+    reco_replay *r = new_replay(&o);
+    add_ctx_segment(r, NULL, 1, 0, 3, 3, L, 2, 2, 2);
+    const reco_replay_stats before = stats_of(r);
+    int32_t items[2] = {1, 2}, li[2] = {4, RECO_PAD};
+    uint32_t fb[2] = {0, 1}, lf[2] = {1, 0};
+    float rew[2] = {0.5f, 1.0f}, el[3] = {0.0f, 1.0f, 2.0f}, user[2] = {0.5f, -1.0f};
+    reco_replay_segment good = RECO_REPLAY_SEGMENT_INIT;
+    good.n_steps = 2;
+    good.items = items;
+    good.feedback = fb;
+    good.rewards = rew;
+    good.first_step = 4;
+    good.elapsed = el;
+    good.user_dim = 2;
+    good.user_features = user;
+    good.long_len = 2;
+    good.long_items = li;
+    good.long_feedback = lf;
+    reco_replay_segment s;
+#define BAD_SEG(mutation, needle)                                                              \
+    do {                                                                                       \
+        s = good;                                                                              \
+        mutation;                                                                              \
+        assert_reco_error(reco_replay_add_segment(NULL, r, &s), RECO_EINVAL, needle);          \
+        el[0] = 0.0f, el[2] = 2.0f, user[1] = -1.0f, li[1] = RECO_PAD, lf[0] = 1;              \
+    } while (0)
+    BAD_SEG(s.user_dim = 1, "user_dim 1, the buffer stores 2");
+    BAD_SEG(s.user_dim = 0, "user_dim 0");
+    BAD_SEG(s.long_len = 3, "long_len 3");
+    BAD_SEG(s.user_features = NULL, "NULL");
+    BAD_SEG(s.long_feedback = NULL, "NULL");
+    BAD_SEG(s.first_step = UINT32_MAX - 1, "does not fit in 32 bits");
+    BAD_SEG(el[2] = -1.0f, "elapsed[2] is -1");
+    BAD_SEG(el[0] = NAN, "elapsed[0] is nan");
+    BAD_SEG(el[2] = INFINITY, "elapsed[2] is inf");
+    BAD_SEG(user[1] = NAN, "user_features[1] is nan");
+    BAD_SEG(li[1] = -2, "long_items[1] is -2");
+    BAD_SEG(lf[0] = 1u << 16, "long_feedback[0]");
+#undef BAD_SEG
+    const reco_replay_stats after = stats_of(r);
+    assert_memory_equal(&before, &after, sizeof before);
+    /* the good one, and with elapsed NULL (all 0) and first_step at the limit */
+    assert_int_equal(reco_replay_add_segment(NULL, r, &good), RECO_OK);
+    s = good;
+    s.elapsed = NULL;
+    s.first_step = UINT32_MAX - 2;
+    assert_int_equal(reco_replay_add_segment(NULL, r, &s), RECO_OK);
+    bufs *x = bufs_new_ctx(L, 2, 2, 2);
+    x->b.indices = NULL;
+    int seen = 0;
+    for (int it = 0; it < 200 && seen < 3; it++) {
+        sample_ok(r, x, 2);
+        for (int b = 0; b < 2; b++)
+            if (x->s_steps[b] >= UINT32_MAX - 2) {
+                assert_true(x->s_el[b] == 0.0f && x->n_el[b] == 0.0f);
+                assert_int_equal(x->n_steps[b], x->s_steps[b] + 1);
+                seen |= x->s_steps[b] == UINT32_MAX - 1 ? 2 : 1;
+            }
+    }
+    assert_int_equal(seen, 3);
+    bufs_free(x);
+    reco_replay_free(r);
+}
+
+/* Adds, samples of every context output and updates allocate nothing. */
+static void test_replay_context_zero_allocation(void **state)
+{
+    (void)state;
+    counting c = {0};
+    reco_allocator a = {RECO_ALLOCATOR_VERSION, counting_alloc, counting_free, &c};
+    reco_replay_options o = opts_of(RECO_REPLAY_PROPORTIONAL, 500, 0, 8);
+    o.allocator = &a;
+    o.user_dim = 4;
+    o.long_len = 6;
+    reco_replay *r = new_replay(&o);
+    const size_t after_create = atomic_load(&c.allocs);
+    bufs *x = bufs_new_ctx(8, 4, 6, 64);
+    ctx_player pl = {8, 4, 6, 4, {0}, {0}, 0, 0};
+    float p[64];
+    for (int it = 0; it < 600; it++) {
+        ctx_play(r, NULL, &pl);
+        if (reco_replay_size(r) < 64)
+            continue;
+        sample_ok(r, x, 64);
+        for (int b = 0; b < 64; b++)
+            p[b] = (float)(b % 9) * 0.25f;
+        assert_int_equal(reco_replay_update_priorities(NULL, r, x->idx, p, 64), RECO_OK);
+    }
+    assert_int_equal(atomic_load(&c.allocs), after_create);
+    bufs_free(x);
+    reco_replay_free(r);
+    assert_int_equal(atomic_load(&c.allocs), atomic_load(&c.frees));
 }
 
 /* ---- files ---------------------------------------------------------------------------------- */
@@ -1625,9 +2061,9 @@ static void test_replay_load_refuses_bad_files(void **state)
     reco_allocator a;
     reco_get_default_allocator(&a);
     reco__writer *w = NULL;
-    assert_int_equal(reco__writer_open(&w, &a, bad, "RECORPL1", 2), RECO_OK);
+    assert_int_equal(reco__writer_open(&w, &a, bad, "RECORPL1", 3), RECO_OK);
     assert_int_equal(reco__writer_commit(w), RECO_OK);
-    assert_load_refused(victim, bad, check, RECO_EVERSION, "format version 2 not supported");
+    assert_load_refused(victim, bad, check, RECO_EVERSION, "format version 3 not supported");
 
     /* another geometry */
     reco_replay_options o = opts_of(RECO_REPLAY_PROPORTIONAL, 201, 310, 6);
@@ -1648,7 +2084,9 @@ static void test_replay_load_refuses_bad_files(void **state)
     const reco__replay_store *st = &r->st;
     const uint64_t size_t_ = st->head - st->tail;
     const uint64_t rec_tail = (st->rec_head + r->R - st->rec_count) % r->R;
-    for (int mutation = 0; mutation < 6; mutation++) {
+    /* (mutation 6 changes nothing: an intact format-1 file, written before the session
+     * context existed, loads into a buffer without one) */
+    for (int mutation = 0; mutation < 7; mutation++) {
         uint64_t geometry[4] = {r->C, r->R, r->L, r->kind};
         double params[5] = {st->alpha, st->beta0, st->beta_final, st->eps, st->max_priority};
         uint64_t counters[6] = {st->head, st->tail, st->rec_head, st->rec_count, st->beta_steps,
@@ -1702,7 +2140,21 @@ static void test_replay_load_refuses_bad_files(void **state)
         free(trans);
         assert_int_equal(reco__writer_section(w, "t_leaf", RECO__FILE_F32, leaf, size_t_), 0);
         assert_int_equal(reco__writer_commit(w), RECO_OK);
-        assert_load_refused(victim, bad, check, RECO_EFORMAT, needle);
+        if (mutation < 6) {
+            assert_load_refused(victim, bad, check, RECO_EFORMAT, needle);
+        } else {
+            assert_int_equal(reco_replay_load(victim, bad), RECO_OK);
+            assert_int_equal(reco_replay_save(victim, check), RECO_OK);
+            assert_true(files_equal(f->path, check)); /* as the buffer saved it */
+            /* a buffer that stores a context refuses it */
+            reco_replay_options co = opts_of(RECO_REPLAY_PROPORTIONAL, 200, 310, 6);
+            co.context = 1;
+            co.segment_capacity = 60;
+            reco_replay *cb = new_replay(&co);
+            assert_load_refused(cb, bad, check, RECO_EFORMAT, "context (format 1 has none)");
+            reco_replay_free(cb);
+            add_plain(victim, NULL, 3);
+        }
         free(items);
         free(fbs);
         free(pos);
@@ -1744,6 +2196,183 @@ static void test_replay_load_refuses_bad_files(void **state)
     char nodir[160];
     snprintf(nodir, sizeof nodir, "%s/no/such/dir.reco", f->dir);
     assert_reco_error(reco_replay_save(r, nodir), RECO_EIO, "");
+    reco_replay_free(victim);
+    reco_replay_free(r);
+}
+
+
+/* ---- files with a session context ------------------------------------------------------------ */
+
+static reco_replay_options ctx_opts(uint32_t kind)
+{
+    reco_replay_options o = opts_of(kind, 200, 310, 6);
+    o.beta_steps = 1000;
+    o.user_dim = 3;
+    o.long_len = 4;
+    o.segment_capacity = 37;
+    return o;
+}
+
+/* A context buffer that has wrapped all three rings, with updated priorities. */
+static reco_replay *used_ctx_buffer(uint32_t kind, oracle *or)
+{
+    reco_replay_options o = ctx_opts(kind);
+    reco_replay *r = new_replay(&o);
+    bufs *x = bufs_new(6, 16);
+    ctx_player p = {6, 3, 4, 3, {0}, {0}, 0, 0};
+    float pr[16];
+    for (int it = 0; it < 260; it++) {
+        ctx_play(r, or, &p);
+        if (reco_replay_size(r) >= 16) {
+            sample_ok(r, x, 16);
+            for (int b = 0; b < 16; b++)
+                pr[b] = (float)((it * 31u + (uint32_t)b) % 23u) * 0.5f;
+            set_priorities(r, x->idx, pr, 16);
+        }
+    }
+    bufs_free(x);
+    return r;
+}
+
+static void test_replay_context_save_load(void **state)
+{
+    dirfix *f = *state;
+    for (uint32_t kind = RECO_REPLAY_UNIFORM; kind <= RECO_REPLAY_PROPORTIONAL; kind++) {
+        oracle *or = oracle_new_ctx(6, 3, 4, 8192);
+        reco_replay *r = used_ctx_buffer(kind, or);
+        assert_true(r->st.seg_head < r->st.seg_count); /* the context ring has wrapped */
+        assert_int_equal(reco_replay_save(r, f->path), RECO_OK);
+        reco_replay_options o = ctx_opts(kind);
+        o.seed = 999;
+        reco_replay *l = new_replay(&o);
+        add_ctx_segment(l, NULL, 7, 0, 4, 4, 6, 3, 4, 2); /* replaced by the load */
+        assert_int_equal(reco_replay_load(l, f->path), RECO_OK);
+        reco_replay_stats a = stats_of(r), b = stats_of(l);
+        assert_memory_equal(&a, &b, sizeof a);
+        char again[160];
+        snprintf(again, sizeof again, "%s/again.reco", f->dir);
+        assert_int_equal(reco_replay_save(l, again), RECO_OK);
+        assert_true(files_equal(f->path, again));
+        /* both continue identically, contexts included */
+        bufs *x = bufs_new_ctx(6, 3, 4, 16), *y = bufs_new_ctx(6, 3, 4, 16);
+        ctx_player p = {6, 3, 4, 3, {0}, {0}, 5000, 0}, q = p;
+        float pr[16];
+        for (int it = 0; it < 60; it++) {
+            sample_ok(r, x, 16);
+            sample_ok(l, y, 16);
+            assert_memory_equal(x->idx, y->idx, sizeof(uint64_t) * 16);
+            assert_memory_equal(x->user, y->user, sizeof(float) * 16 * 3);
+            assert_memory_equal(x->long_items, y->long_items, sizeof(int32_t) * 16 * 4);
+            assert_memory_equal(x->n_el, y->n_el, sizeof(float) * 16);
+            assert_int_equal(oracle_mismatches(or, y, 16), 0);
+            for (int k = 0; k < 16; k++)
+                pr[k] = (float)((it * 16 + k) % 13);
+            set_priorities(r, x->idx, pr, 16);
+            set_priorities(l, y->idx, pr, 16);
+            ctx_play(r, or, &p);
+            ctx_play(l, NULL, &q);
+        }
+        bufs_free(x);
+        bufs_free(y);
+        /* another context geometry, or none, is refused */
+        char check[160];
+        snprintf(check, sizeof check, "%s/check.reco", f->dir);
+        static const char *const needles[4] = {"user_dim is 3", "long_len is 4",
+                                               "segment_capacity is 37", "context is 1"};
+        for (int k = 0; k < 4; k++) {
+            reco_replay_options m = ctx_opts(kind);
+            if (k == 0)
+                m.user_dim = 2;
+            if (k == 1)
+                m.long_len = 5;
+            if (k == 2)
+                m.segment_capacity = 38;
+            if (k == 3)
+                m.user_dim = m.long_len = 0, m.context = 0;
+            reco_replay *other = new_replay(&m);
+            assert_load_refused(other, f->path, check, RECO_EFORMAT, needles[k]);
+            reco_replay_free(other);
+        }
+        reco_replay_free(l);
+        reco_replay_free(r);
+        oracle_free(or);
+    }
+}
+
+/* Copies a replay file section by section, letting `mutation` change one section's values;
+ * the copy has valid checksums. */
+static void rewrite_replay(const char *src, const char *dst, int mutation)
+{
+    static const char *const names[] = {"geometry", "params", "counters", "rng", "rec_item",
+                                        "rec_fb", "transitions", "t_leaf", "t_ctx", "seg",
+                                        "seg_user", "seg_long", "seg_long_fb"};
+    reco_allocator a;
+    reco_get_default_allocator(&a);
+    reco__reader *rd = NULL;
+    uint32_t version = 0;
+    assert_int_equal(reco__reader_open(&rd, &a, src, "RECORPL1", 1, 2, &version), RECO_OK);
+    reco__writer *w = NULL;
+    assert_int_equal(reco__writer_open(&w, &a, dst, "RECORPL1", version), RECO_OK);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        if (!reco__reader_has_section(rd, names[k]))
+            continue;
+        uint32_t type = 0;
+        uint64_t count = 0;
+        assert_int_equal(reco__reader_section_info(rd, names[k], &type, &count), RECO_OK);
+        unsigned char *v = calloc(count * reco__file_type_size(type) + 16, 1);
+        assert_int_equal(reco__reader_section(rd, names[k], type, v, count), RECO_OK);
+        reco__replay_tctx *tc = (reco__replay_tctx *)(void *)v;
+        reco__replay_seg *sg = (reco__replay_seg *)(void *)v;
+        const int is = strcmp(names[k], "t_ctx") == 0 ? 1 : strcmp(names[k], "seg") == 0 ? 2
+                     : strcmp(names[k], "seg_user") == 0 ? 3
+                     : strcmp(names[k], "seg_long") == 0 ? 4
+                     : strcmp(names[k], "counters") == 0 ? 5 : 0;
+        switch (mutation * 10 + is) {
+        case 11: tc[3].seg = (tc[3].seg + 1) % 37u; break;
+        case 22: sg[0].first_pos += 1; break;
+        case 32: sg[1].n_steps += 1; break;
+        case 41: tc[2].elapsed = -1.0f; break;
+        case 52: sg[2].end_elapsed = NAN; break;
+        case 63: ((float *)(void *)v)[4] = NAN; break;
+        case 74: ((int32_t *)(void *)v)[5] = -2; break;
+        case 85: ((uint64_t *)(void *)v)[6] = 37; break;  /* seg_head past the ring */
+        case 95: ((uint64_t *)(void *)v)[7] -= 1; break;  /* a context fewer */
+        }
+        assert_int_equal(reco__writer_section(w, names[k], type, v, count), RECO_OK);
+        free(v);
+    }
+    assert_int_equal(reco__writer_commit(w), RECO_OK);
+    reco__reader_close(rd);
+}
+
+/* Well-checksummed files whose context is inconsistent are refused; the buffer is unchanged. */
+static void test_replay_context_load_refuses_inconsistent(void **state)
+{
+    dirfix *f = *state;
+    reco_replay *r = used_ctx_buffer(RECO_REPLAY_PROPORTIONAL, NULL);
+    assert_int_equal(reco_replay_save(r, f->path), RECO_OK);
+    reco_replay_options o = ctx_opts(RECO_REPLAY_PROPORTIONAL);
+    reco_replay *victim = new_replay(&o);
+    add_ctx_segment(victim, NULL, 3, 0, 5, 5, 6, 3, 4, 2);
+    char bad[160], check[160];
+    snprintf(bad, sizeof bad, "%s/bad.reco", f->dir);
+    snprintf(check, sizeof check, "%s/check.reco", f->dir);
+    static const char *const needles[10] = {
+        NULL, "names another segment context", "names another first record",
+        "length differs from its context", "elapsed time negative", "elapsed time negative",
+        "user feature not finite", "long-term item id below RECO_PAD", "counters out of range",
+        "" /* the sections no longer have the counted sizes */};
+    for (int m = 0; m < 10; m++) {
+        rewrite_replay(f->path, bad, m);
+        if (m == 0) { /* the copy itself is fine */
+            assert_int_equal(reco_replay_load(victim, bad), RECO_OK);
+            assert_int_equal(reco_replay_save(victim, check), RECO_OK);
+            assert_true(files_equal(f->path, check));
+            add_ctx_segment(victim, NULL, 3, 0, 5, 5, 6, 3, 4, 2);
+            continue;
+        }
+        assert_load_refused(victim, bad, check, RECO_EFORMAT, needles[m]);
+    }
     reco_replay_free(victim);
     reco_replay_free(r);
 }
@@ -2014,8 +2643,16 @@ int main(void)
         cmocka_unit_test(test_replay_memory_report),
         cmocka_unit_test(test_replay_tree_matches_leaves_after_churn),
         cmocka_unit_test(test_replay_same_seed_same_samples),
+        cmocka_unit_test(test_replay_context_round_trip),
+        cmocka_unit_test(test_replay_context_memory),
+        cmocka_unit_test(test_replay_context_bad_inputs),
+        cmocka_unit_test(test_replay_context_zero_allocation),
         cmocka_unit_test_setup_teardown(test_replay_save_load_round_trip, setup_dir,
                                         teardown_dir),
+        cmocka_unit_test_setup_teardown(test_replay_context_save_load, setup_dir,
+                                        teardown_dir),
+        cmocka_unit_test_setup_teardown(test_replay_context_load_refuses_inconsistent,
+                                        setup_dir, teardown_dir),
         cmocka_unit_test_setup_teardown(test_replay_load_refuses_bad_files, setup_dir,
                                         teardown_dir),
         cmocka_unit_test_setup_teardown(test_replay_threads_add_while_sampling, setup_dir,

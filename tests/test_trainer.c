@@ -1,12 +1,15 @@
 /* reco_trainer: determinism in lock-step, replay ratio, policy lag, metrics CSV, a learning
  * signal, the divergence stop, two generator threads, bad options, checkpoints and an exact
- * resume.
+ * resume; and the session context (a version-3 test environment with user features, steps,
+ * elapsed seconds and a long-term history, a model that reads them all) from the
+ * environment through the replay to the learner, and an exact resume with it.
  * Internal test: the simulator's feedback model has zero head weights, so each head's logit
  * is the item's bias, chosen by the test (as in test_sim.c). */
 #include <math.h>
 #include <unistd.h>
 
 #include "test_common.h"
+#include "file_private.h"
 #include "model_private.h"
 
 enum { NI = 40, LB = 4, NSIG = 4, BEST = 7, MAXB = 32 };
@@ -693,6 +696,540 @@ static void test_trainer_resume_two_generators(void **state)
     remove_checkpoint(dir);
 }
 
+
+/* ---- the session context -------------------------------------------------------------------- */
+
+/* A version-3 environment with user features, the position and elapsed time, and a long-term
+ * history, every rule a function of a slot's own state (so save_state/load_state are exact):
+ *   reset: user u gets features {u % NI, 0.5 (u % 3)} and a long-term history whose newest
+ *          item is u % NI and whose oldest is a pad when u % 3 == 0; the window before the
+ *          first step is the long-term history (it reaches before the session);
+ *   step:  a click with probability .9 on BEST and .1 elsewhere (reward = click), elapsed
+ *          += 2 + item % 5 (+ 10 on a click), exit with probability .1, truncation at 20. */
+enum { CU = 2, CH = 3, CMAXLEN = 20, CSLOTS = 16 };
+
+typedef struct fslot {
+    uint64_t user, rng;
+    uint32_t steps, pad_;
+    float elapsed, feat[CU];
+    int32_t win[LB], lng[CH];
+    uint32_t wfb[LB], lfb[CH];
+} fslot;
+
+typedef struct fenv {
+    uint64_t seed;
+    fslot slot[CSLOTS];
+} fenv;
+
+static double f_uniform(fslot *x)
+{
+    x->rng = x->rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(x->rng >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static int f_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *payload)
+{
+    fenv *f = payload;
+    for (uint32_t i = 0; i < n; i++) {
+        fslot *x = &f->slot[slots[i]];
+        const uint64_t u = users[i];
+        memset(x, 0, sizeof *x);
+        x->user = u;
+        x->rng = f->seed ^ (u * 0x9e3779b97f4a7c15ull);
+        x->feat[0] = (float)(u % NI);
+        x->feat[1] = 0.5f * (float)(u % 3);
+        for (uint32_t q = 0; q < CH; q++) {
+            x->lng[q] = q + 1 == CH ? (int32_t)(u % NI) : (int32_t)((u * 7 + q * 3) % NI);
+            x->lfb[q] = (uint32_t)((u + q) % 4);
+        }
+        if (u % 3 == 0) {
+            x->lng[0] = RECO_PAD;
+            x->lfb[0] = 0;
+        }
+        for (uint32_t q = 0; q < LB; q++) {
+            const int k = (int)q - (LB - CH);
+            x->win[q] = k < 0 ? RECO_PAD : x->lng[k];
+            x->wfb[q] = k < 0 ? 0 : x->lfb[k];
+        }
+    }
+    return RECO_OK;
+}
+
+static int f_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
+                     uint32_t n, void *payload)
+{
+    fenv *f = payload;
+    for (uint32_t i = 0; i < n; i++) {
+        const fslot *x = &f->slot[slots[i]];
+        memcpy(items + i * LB, x->win, sizeof x->win);
+        memcpy(fb + i * LB, x->wfb, sizeof x->wfb);
+        if (feat != NULL)
+            memcpy(feat + i * CU, x->feat, sizeof x->feat);
+    }
+    return RECO_OK;
+}
+
+static int f_candidates(int32_t *items, uint32_t *count, uint32_t max_c, const uint32_t *slots,
+                        uint32_t n, void *payload)
+{
+    fenv *f = payload;
+    const uint32_t c = max_c < 10 ? max_c : 10;
+    for (uint32_t i = 0; i < n; i++) {
+        const fslot *x = &f->slot[slots[i]];
+        for (uint32_t k = 0; k < c; k++)
+            items[(size_t)i * max_c + k] = (int32_t)((x->steps * 3 + k * 4 + x->user) % NI);
+        items[(size_t)i * max_c + c - 1] = BEST;
+        count[i] = c;
+    }
+    return RECO_OK;
+}
+
+static int f_step(uint32_t *fb, float *rew, int *done, const uint32_t *slots,
+                  const int32_t *items, uint32_t n, void *payload)
+{
+    fenv *f = payload;
+    for (uint32_t i = 0; i < n; i++) {
+        fslot *x = &f->slot[slots[i]];
+        const int click = f_uniform(x) < (items[i] == BEST ? 0.9 : 0.1);
+        fb[i] = (uint32_t)click;
+        rew[i] = (float)click;
+        x->elapsed += 2.0f + (float)(items[i] % 5) + (click ? 10.0f : 0.0f);
+        x->steps++;
+        memmove(x->win, x->win + 1, (LB - 1) * sizeof x->win[0]);
+        memmove(x->wfb, x->wfb + 1, (LB - 1) * sizeof x->wfb[0]);
+        x->win[LB - 1] = items[i];
+        x->wfb[LB - 1] = fb[i];
+        done[i] = f_uniform(x) < 0.1     ? RECO_ENV_EXIT
+                  : x->steps >= CMAXLEN ? RECO_ENV_TRUNCATED
+                                        : RECO_ENV_CONTINUE;
+    }
+    return RECO_OK;
+}
+
+static int f_context(uint32_t *steps, float *elapsed, int32_t *long_items, uint32_t *long_fb,
+                     const uint32_t *slots, uint32_t n, void *payload)
+{
+    fenv *f = payload;
+    for (uint32_t i = 0; i < n; i++) {
+        const fslot *x = &f->slot[slots[i]];
+        if (steps != NULL)
+            steps[i] = x->steps;
+        if (elapsed != NULL)
+            elapsed[i] = x->elapsed;
+        if (long_items != NULL)
+            memcpy(long_items + i * CH, x->lng, sizeof x->lng);
+        if (long_fb != NULL)
+            memcpy(long_fb + i * CH, x->lfb, sizeof x->lfb);
+    }
+    return RECO_OK;
+}
+
+static int f_save(void *buf, size_t cap, size_t *len, void *payload)
+{
+    const size_t need = sizeof(fenv);
+    if (len != NULL)
+        *len = need;
+    if (buf == NULL)
+        return RECO_OK;
+    if (cap < need)
+        return RECO_EINVAL;
+    memcpy(buf, payload, need);
+    return RECO_OK;
+}
+
+static int f_load(const void *buf, size_t len, void *payload)
+{
+    fenv *f = payload;
+    if (len != sizeof(fenv) || ((const fenv *)buf)->seed != f->seed)
+        return RECO_EFORMAT;
+    memcpy(f, buf, len);
+    return RECO_OK;
+}
+
+typedef struct cfixture {
+    fenv envs[2];
+    reco_qnet *q;
+    reco_replay *rb;
+    int no_context; /* make_cenv: no context() */
+} cfixture;
+
+static int make_cenv(reco_env *out, uint32_t g, void *payload)
+{
+    cfixture *c = payload;
+    reco_env e;
+    memset(&e, 0, sizeof e);
+    e.version = 3;
+    e.n_items = NI;
+    e.n_signals = NSIG;
+    e.lookback = LB;
+    e.user_dim = CU;
+    e.max_sessions = CSLOTS;
+    e.reset = f_reset;
+    e.observe = f_observe;
+    e.candidates = f_candidates;
+    e.step = f_step;
+    e.payload = &c->envs[g];
+    e.save_state = f_save;
+    e.load_state = f_load;
+    e.long_len = CH;
+    e.context = c->no_context ? NULL : f_context;
+    *out = e;
+    return RECO_OK;
+}
+
+static reco_model_options context_model(void)
+{
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = NI;
+    o.dim = 8;
+    o.lookback = LB;
+    o.n_heads = 2;
+    o.ffn_dim = 8;
+    o.n_signals = NSIG;
+    o.max_batch = MAXB;
+    o.max_candidates = NI;
+    o.user_dim = CU;
+    o.position = 1;
+    o.elapsed = 1;
+    o.long_len = CH;
+    o.seed = 5;
+    o.lr = 1e-2f;
+    return o;
+}
+
+static reco_replay_options context_replay(void)
+{
+    reco_replay_options ro = RECO_REPLAY_OPTIONS_INIT;
+    ro.capacity = 4096;
+    ro.lookback = LB;
+    ro.seed = 3;
+    ro.user_dim = CU;
+    ro.long_len = CH;
+    return ro;
+}
+
+static void cfixture_init(cfixture *c)
+{
+    memset(c, 0, sizeof *c);
+    c->envs[0].seed = 101;
+    c->envs[1].seed = 202;
+    reco_model_options mo = context_model();
+    reco_qnet_options qo = RECO_QNET_OPTIONS_INIT;
+    qo.model = &mo;
+    qo.gamma = 0.5f;
+    qo.target_period = 50;
+    qo.max_abs_q = 100.0f;
+    assert_int_equal(reco_qnet_create(&c->q, &qo), RECO_OK);
+    const reco_replay_options ro = context_replay();
+    assert_int_equal(reco_replay_create(&c->rb, &ro), RECO_OK);
+}
+
+static void cfixture_free(cfixture *c)
+{
+    reco_replay_free(c->rb);
+    reco_qnet_free(c->q);
+}
+
+static int run_context(reco_trainer_report *rep, cfixture *c, const reco_trainer_options *o,
+                       const char *resume_dir)
+{
+    const reco_explorer_options e = explorer_options();
+    reco_trainer *t = NULL;
+    int rc = reco_trainer_create(&t, c->q, c->rb, &e, make_cenv, c, o);
+    if (rc != RECO_OK)
+        fail_msg("reco_trainer_create: %s", reco_error_message());
+    if (resume_dir != NULL && (rc = reco_trainer_resume(t, resume_dir)) != RECO_OK)
+        fail_msg("reco_trainer_resume: %s", reco_error_message());
+    rc = reco_trainer_run(rep, t);
+    reco_trainer_free(t);
+    return rc;
+}
+
+/* The context reaches the replay as the environment gave it: every sampled transition obeys
+ * the environment's rules (s' one step and the step's seconds after s; the user features of
+ * the user whose long-term history it is; at a session's first step the window is the
+ * long-term history and no time has passed). In lock-step and with two generator threads
+ * (meaningful under -Db_sanitize=thread). */
+static void test_trainer_context_flows(void **state)
+{
+    (void)state;
+    for (int two = 0; two < 2; two++) { /* lock-step, then two generator threads */
+        cfixture c;
+        cfixture_init(&c);
+        reco_trainer_options o = base_options();
+        o.total_updates = 100;
+        if (two) {
+            o.n_generators = 2;
+            o.max_staleness = 3;
+            o.snapshot_period = 2;
+        }
+        reco_trainer_report r = RECO_TRAINER_REPORT_INIT;
+        if (run_context(&r, &c, &o, NULL) != RECO_OK)
+            fail_msg("run: %s", reco_error_message());
+        assert_int_equal(r.updates, 100);
+        enum { B = 64 };
+        int32_t s_items[B * LB], n_items[B * LB], act[B], li[B * CH];
+        uint32_t s_fb[B * LB], n_fb[B * LB], ss[B], ns[B], lf[B * CH];
+        float se[B], ne[B], user[B * CU], rew[B];
+        reco_replay_batch b = RECO_REPLAY_BATCH_INIT;
+        b.state_items = s_items;
+        b.state_feedback = s_fb;
+        b.next_items = n_items;
+        b.next_feedback = n_fb;
+        b.actions = act;
+        b.rewards = rew;
+        b.user_features = user;
+        b.state_steps = ss;
+        b.next_steps = ns;
+        b.state_elapsed = se;
+        b.next_elapsed = ne;
+        b.long_items = li;
+        b.long_feedback = lf;
+        int firsts = 0, later = 0;
+        for (int it = 0; it < 20; it++) {
+            assert_int_equal(reco_replay_sample(&b, c.rb, B), RECO_OK);
+            for (int k = 0; k < B; k++) {
+                const int click = (int)(n_fb[k * LB + LB - 1] & 1u);
+                assert_int_equal(ns[k], ss[k] + 1);
+                assert_true(ss[k] < CMAXLEN);
+                assert_true(ne[k] - se[k] == 2.0f + (float)(act[k] % 5) + (click ? 10.0f : 0.0f));
+                assert_true(rew[k] == (float)click);
+                assert_true(user[k * CU] == (float)li[k * CH + CH - 1]);
+                assert_int_equal(user[k * CU + 1] == 0.0f, li[k * CH] == RECO_PAD);
+                assert_int_equal(ss[k] == 0, se[k] == 0.0f);
+                if (ss[k] == 0) {
+                    firsts++;
+                    assert_int_equal(s_items[k * LB], RECO_PAD);
+                    assert_memory_equal(s_items + k * LB + 1, li + k * CH, CH * sizeof(int32_t));
+                    assert_memory_equal(s_fb + k * LB + 1, lf + k * CH, CH * sizeof(uint32_t));
+                } else {
+                    later++;
+                }
+            }
+        }
+        assert_true(firsts > 20 && later > 200);
+        cfixture_free(&c);
+    }
+}
+
+/* The exact resume of test_trainer_resume_exact, with the session context: the generators'
+ * step counts and segment contexts are in the checkpoint, the replay file carries the
+ * context, the environments theirs. */
+static void test_trainer_resume_exact_context(void **state)
+{
+    (void)state;
+    char dir_a[96], dir_b[96], csv_a[96], csv_b[96];
+    snprintf(dir_a, sizeof dir_a, "/tmp/reco_trainer_cctx_a_%ld", (long)getpid());
+    snprintf(dir_b, sizeof dir_b, "/tmp/reco_trainer_cctx_b_%ld", (long)getpid());
+    snprintf(csv_a, sizeof csv_a, "/tmp/reco_trainer_cctx_a_%ld.csv", (long)getpid());
+    snprintf(csv_b, sizeof csv_b, "/tmp/reco_trainer_cctx_b_%ld.csv", (long)getpid());
+    reco_trainer_options o = base_options();
+    o.total_updates = 150;
+    o.metrics_interval = 20;
+    o.checkpoint_every = 75;
+
+    cfixture fa;
+    cfixture_init(&fa);
+    o.checkpoint_dir = dir_a;
+    o.metrics_csv = csv_a;
+    reco_trainer_report ra = RECO_TRAINER_REPORT_INIT;
+    if (run_context(&ra, &fa, &o, NULL) != RECO_OK)
+        fail_msg("run: %s", reco_error_message());
+
+    cfixture fb;
+    cfixture_init(&fb);
+    o.checkpoint_dir = dir_b;
+    o.metrics_csv = csv_b;
+    o.total_updates = 75;
+    reco_trainer_report rb = RECO_TRAINER_REPORT_INIT;
+    if (run_context(&rb, &fb, &o, NULL) != RECO_OK)
+        fail_msg("run: %s", reco_error_message());
+    assert_int_equal(rb.updates, 75);
+    cfixture_free(&fb);
+
+    cfixture fc;
+    cfixture_init(&fc);
+    o.total_updates = 150;
+    reco_trainer_report rc = RECO_TRAINER_REPORT_INIT;
+    if (run_context(&rc, &fc, &o, dir_b) != RECO_OK)
+        fail_msg("resumed run: %s", reco_error_message());
+
+    assert_int_equal(rc.updates, 150);
+    assert_int_equal(ra.transitions, rc.transitions);
+    assert_int_equal(ra.sessions, rc.sessions);
+    assert_true(ra.last.loss == rc.last.loss && ra.last.mean_q == rc.last.mean_q);
+    assert_true(ra.last.sim_return == rc.last.sim_return);
+    const reco_model *ma = reco_qnet_online(fa.q), *mc = reco_qnet_online(fc.q);
+    const size_t np = reco_model_n_params(ma);
+    assert_memory_equal(ma->params, mc->params, np * sizeof(float));
+    assert_memory_equal(reco_qnet_target(fa.q)->params, reco_qnet_target(fc.q)->params,
+                        np * sizeof(float));
+    assert_int_equal(reco_replay_size(fa.rb), reco_replay_size(fc.rb));
+    /* the replays are the same, contexts included: same bytes saved */
+    char pa[160], pc[160];
+    snprintf(pa, sizeof pa, "%s/replay_a.bin", dir_a);
+    snprintf(pc, sizeof pc, "%s/replay_c.bin", dir_a);
+    assert_int_equal(reco_replay_save(fa.rb, pa), RECO_OK);
+    assert_int_equal(reco_replay_save(fc.rb, pc), RECO_OK);
+    size_t la = 0, lc = 0;
+    unsigned char *ba = slurp(pa, &la), *bc = slurp(pc, &lc);
+    assert_int_equal(la, lc);
+    assert_memory_equal(ba, bc, la);
+    free(ba);
+    free(bc);
+    int na = 0, nc = 0;
+    char *rows_a = csv_rows(csv_a, &na), *rows_c = csv_rows(csv_b, &nc);
+    assert_int_equal(na, 8);
+    assert_int_equal(na, nc);
+    assert_string_equal(rows_a, rows_c);
+    free(rows_a);
+    free(rows_c);
+    cfixture_free(&fa);
+    cfixture_free(&fc);
+    remove_checkpoint(dir_a);
+    remove_checkpoint(dir_b);
+    unlink(csv_a);
+    unlink(csv_b);
+}
+
+/* What the model reads must come from the environment and back out of the replay. */
+static void test_trainer_context_refusals(void **state)
+{
+    (void)state;
+    cfixture c;
+    cfixture_init(&c);
+    const reco_explorer_options e = explorer_options();
+    reco_trainer_options o = base_options();
+    reco_trainer *t = (reco_trainer *)&c;
+    /* a replay without the context */
+    reco_replay_options ro = RECO_REPLAY_OPTIONS_INIT;
+    ro.capacity = 256;
+    ro.lookback = LB;
+    reco_replay *plain = NULL;
+    assert_int_equal(reco_replay_create(&plain, &ro), RECO_OK);
+    assert_reco_error(reco_trainer_create(&t, c.q, plain, &e, make_cenv, &c, &o), RECO_EINVAL,
+                      "replay stores no context");
+    assert_null(t);
+    reco_replay_free(plain);
+    /* a replay with other user features or long-term history */
+    for (int k = 0; k < 2; k++) {
+        ro = context_replay();
+        if (k == 0)
+            ro.user_dim = CU + 1;
+        else
+            ro.long_len = CH - 1;
+        reco_replay *other = NULL;
+        assert_int_equal(reco_replay_create(&other, &ro), RECO_OK);
+        assert_reco_error(reco_trainer_create(&t, c.q, other, &e, make_cenv, &c, &o),
+                          RECO_EINVAL, "the model takes");
+        reco_replay_free(other);
+    }
+    /* an environment without context() for a model that takes the elapsed time */
+    c.no_context = 1;
+    assert_reco_error(reco_trainer_create(&t, c.q, c.rb, &e, make_cenv, &c, &o), RECO_EINVAL,
+                      "does not give");
+    c.no_context = 0;
+    /* the simulator has no user features: the model's user_dim does not fit it */
+    fixture f;
+    fixture_init(&f, 1e-2f, 0.5f);
+    assert_reco_error(reco_trainer_create(&t, c.q, c.rb, &e, make_env, &f, &o), RECO_EINVAL,
+                      "user_dim");
+    assert_null(t);
+    fixture_free(&f);
+    cfixture_free(&c);
+}
+
+/* Rewrites the manifest of `dir` as a version-1 one (before the session context): 10
+ * geometry entries, no step counts or segment contexts. */
+static void manifest_to_v1(const char *dir)
+{
+    static const char *const names[] = {
+        "geometry", "counters", "sums", "learner_rng", "published", "files", "file_crc",
+        "file_size", "env_len", "env_state", "gen_users", "gen_ex_rng", "gen_ex_step",
+        "hist_items", "hist_fb", "hist_len", "seg_items", "seg_fb", "seg_rew", "seg_n",
+        "seg_lag", "ret"};
+    char path[160], out[170];
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
+    snprintf(out, sizeof out, "%s/checkpoint.v1", dir);
+    reco_allocator a;
+    reco_get_default_allocator(&a);
+    reco__reader *rd = NULL;
+    uint32_t version = 0;
+    assert_int_equal(reco__reader_open(&rd, &a, path, "RECOTRN1", 1, 2, &version), RECO_OK);
+    assert_int_equal(version, 2);
+    reco__writer *w = NULL;
+    assert_int_equal(reco__writer_open(&w, &a, out, "RECOTRN1", 1), RECO_OK);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        uint32_t type = 0;
+        uint64_t count = 0;
+        assert_int_equal(reco__reader_section_info(rd, names[k], &type, &count), RECO_OK);
+        unsigned char *v = calloc(count * reco__file_type_size(type) + 8, 1);
+        assert_int_equal(reco__reader_section(rd, names[k], type, v, count), RECO_OK);
+        if (k == 0) {
+            assert_int_equal(count, 13);
+            count = 10;
+        }
+        assert_int_equal(reco__writer_section(w, names[k], type, v, count), RECO_OK);
+        free(v);
+    }
+    assert_int_equal(reco__writer_commit(w), RECO_OK);
+    reco__reader_close(rd);
+    assert_int_equal(rename(out, path), 0);
+}
+
+/* A checkpoint written before the session context (manifest version 1) still resumes a
+ * trainer without one, exactly as the version-2 checkpoint does; one with a context refuses
+ * it. */
+static void test_trainer_resume_manifest_v1(void **state)
+{
+    (void)state;
+    char dir[2][96], cmd[256];
+    snprintf(dir[0], sizeof dir[0], "/tmp/reco_trainer_v1_a_%ld", (long)getpid());
+    snprintf(dir[1], sizeof dir[1], "/tmp/reco_trainer_v1_b_%ld", (long)getpid());
+    reco_trainer_options o = base_options();
+    o.total_updates = 40;
+    o.checkpoint_every = 40;
+    o.checkpoint_dir = dir[0];
+    fixture f;
+    fixture_init(&f, 1e-2f, 0.5f);
+    reco_trainer_report r = RECO_TRAINER_REPORT_INIT;
+    if (run_resumed(&r, &f, &o, NULL) != RECO_OK)
+        fail_msg("run: %s", reco_error_message());
+    fixture_free(&f);
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", dir[0], dir[1]);
+    assert_int_equal(system(cmd), 0);
+    manifest_to_v1(dir[1]);
+    float *params[2];
+    size_t np = 0;
+    o.total_updates = 70;
+    o.checkpoint_every = 0;
+    o.checkpoint_dir = NULL;
+    for (int k = 0; k < 2; k++) {
+        fixture_init(&f, 1e-2f, 0.5f);
+        r = (reco_trainer_report)RECO_TRAINER_REPORT_INIT;
+        if (run_resumed(&r, &f, &o, dir[k]) != RECO_OK)
+            fail_msg("resumed run %d: %s", k, reco_error_message());
+        assert_int_equal(r.updates, 70);
+        np = reco_model_n_params(reco_qnet_online(f.q));
+        params[k] = copy_params(reco_qnet_online(f.q));
+        fixture_free(&f);
+    }
+    assert_memory_equal(params[0], params[1], np * sizeof(float));
+    free(params[0]);
+    free(params[1]);
+    /* a trainer with the context cannot take it */
+    cfixture c;
+    cfixture_init(&c);
+    const reco_explorer_options e = explorer_options();
+    reco_trainer *t = NULL;
+    assert_int_equal(reco_trainer_create(&t, c.q, c.rb, &e, make_cenv, &c, &o), RECO_OK);
+    assert_reco_error(reco_trainer_resume(t, dir[1]), RECO_EFORMAT, "version 1");
+    reco_trainer_free(t);
+    cfixture_free(&c);
+    remove_checkpoint(dir[0]);
+    remove_checkpoint(dir[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -706,6 +1243,10 @@ int main(void)
         cmocka_unit_test(test_trainer_resume_exact),
         cmocka_unit_test(test_trainer_resume_refuses_damage),
         cmocka_unit_test(test_trainer_resume_two_generators),
+        cmocka_unit_test(test_trainer_context_flows),
+        cmocka_unit_test(test_trainer_resume_exact_context),
+        cmocka_unit_test(test_trainer_context_refusals),
+        cmocka_unit_test(test_trainer_resume_manifest_v1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
-/* Wire formats (lib/wire.c): byte-exact round trips of segments and weight snapshots, and
- * refusal of every single-bit flip, every truncation, wrong magic/version, too small
- * capacities and mismatched architectures, with outputs untouched on failure. */
+/* Wire formats (lib/wire.c): byte-exact round trips of segments (format 1, and format 2 with
+ * the session context) and weight snapshots, and refusal of every single-bit flip, every
+ * truncation, wrong magic/version, too small capacities and mismatched architectures, with
+ * outputs untouched on failure. */
 #include <math.h>
 
 #include "test_common.h"
@@ -15,9 +16,11 @@ static const int32_t step_items[N] = {1, 2, 2147483647, 0};
 static const uint32_t step_fb[N] = {1, 0, 5, 0x8000};
 static const float step_rewards[N] = {1.5f, -0.25f, 0.0f, -0.0f};
 
+/* A version-1 segment: encoded in format 1. */
 static reco_replay_segment make_segment(uint32_t h, uint32_t n, int ends)
 {
     reco_replay_segment s = RECO_REPLAY_SEGMENT_INIT;
+    s.version = 1;
     s.history_len = h;
     s.history_items = h ? hist_items : NULL;
     s.history_feedback = h ? hist_fb : NULL;
@@ -78,7 +81,7 @@ static void test_segment_round_trip(void **state)
             decoded d;
             assert_int_equal(decode_into(&d, buf, len), RECO_OK);
             assert_same_segment(&s, &d.seg);
-            assert_int_equal(d.seg.version, RECO_REPLAY_SEGMENT_VERSION);
+            assert_int_equal(d.seg.version, 1);
             /* re-encoding gives the same bytes */
             size_t len2 = 0;
             assert_int_equal(reco_segment_encode(buf2, sizeof buf2, &len2, &d.seg), RECO_OK);
@@ -279,9 +282,9 @@ static void test_segment_version_and_values(void **state)
     decoded d;
     /* an intact encoding of another version: EVERSION */
     memcpy(bad, buf, len);
-    put_le32(bad + 4, 2);
+    put_le32(bad + 4, 3);
     reseal(bad, len);
-    assert_reco_error(decode_into(&d, bad, len), RECO_EVERSION, "version 2");
+    assert_reco_error(decode_into(&d, bad, len), RECO_EVERSION, "version 3");
     /* well-sealed but invalid contents: EFORMAT naming the problem */
     memcpy(bad, buf, len);
     put_le32(bad + 16, 2);
@@ -339,6 +342,355 @@ static void test_segment_feeds_replay(void **state)
     assert_int_equal(decode_into(&d, buf, len), RECO_OK);
     assert_int_equal(reco_replay_add_segment(NULL, rb, &d.seg), RECO_OK);
     assert_int_equal(reco_replay_size(rb), N);
+    reco_replay_free(rb);
+}
+
+
+/* ---- format 2: the session context ------------------------------------------------------ */
+
+enum { CU = 3, CH = 4 };
+static const float ctx_elapsed[N + 1] = {0.0f, 2.5f, 7.0f, 7.0f, 1e9f};
+static const float ctx_user[CU] = {0.5f, -0.0f, -3e-38f};
+static const int32_t ctx_long_items[CH] = {RECO_PAD, 9, 0, 2147483647};
+static const uint32_t ctx_long_fb[CH] = {0, 0xffff, 1, 2};
+
+/* A version-2 segment with u user features and l long-term interactions. */
+static reco_replay_segment make_ctx_segment(uint32_t h, uint32_t n, uint32_t u, uint32_t l,
+                                            int ends)
+{
+    reco_replay_segment s = make_segment(h, n, ends);
+    s.version = 2;
+    s.first_step = 17;
+    s.elapsed = ctx_elapsed;
+    s.user_dim = u;
+    s.user_features = u ? ctx_user : NULL;
+    s.long_len = l;
+    s.long_items = l ? ctx_long_items : NULL;
+    s.long_feedback = l ? ctx_long_fb : NULL;
+    return s;
+}
+
+typedef struct decoded2 {
+    reco_replay_segment seg;
+    int32_t items[N + 4], hi[H + 4], li[CH + 2];
+    uint32_t fb[N + 4], hf[H + 4], lf[CH + 2];
+    float rew[N + 4], el[N + 5], user[CU + 2];
+    reco_segment_arrays a;
+} decoded2;
+
+static void decoded2_init(decoded2 *d, unsigned int version)
+{
+    memset(d, 0x77, sizeof *d);
+    reco_segment_arrays a = RECO_SEGMENT_ARRAYS_INIT;
+    a.max_steps = N + 4;
+    a.max_history = H + 4;
+    a.max_user_dim = CU + 2;
+    a.max_long_len = CH + 2;
+    a.items = d->items;
+    a.feedback = d->fb;
+    a.rewards = d->rew;
+    a.history_items = d->hi;
+    a.history_feedback = d->hf;
+    a.elapsed = d->el;
+    a.user_features = d->user;
+    a.long_items = d->li;
+    a.long_feedback = d->lf;
+    d->a = a;
+    d->seg.version = version;
+}
+
+static int decode2(decoded2 *d, const void *buf, size_t len)
+{
+    return reco_segment_decode_ex(&d->seg, &d->a, buf, len);
+}
+
+static void assert_same_context(const reco_replay_segment *a, const reco_replay_segment *b)
+{
+    assert_int_equal(b->version, 2);
+    assert_int_equal(a->first_step, b->first_step);
+    assert_memory_equal(a->elapsed, b->elapsed, (a->n_steps + 1) * 4); /* bitwise */
+    assert_int_equal(a->user_dim, b->user_dim);
+    assert_int_equal(a->long_len, b->long_len);
+    if (a->user_dim > 0)
+        assert_memory_equal(a->user_features, b->user_features, a->user_dim * 4);
+    else
+        assert_null(b->user_features);
+    if (a->long_len > 0) {
+        assert_memory_equal(a->long_items, b->long_items, a->long_len * 4);
+        assert_memory_equal(a->long_feedback, b->long_feedback, a->long_len * 4);
+    } else {
+        assert_null(b->long_items);
+        assert_null(b->long_feedback);
+    }
+}
+
+static void test_segment_context_round_trip(void **state)
+{
+    (void)state;
+    for (uint32_t h = 0; h <= H; h += 3)
+        for (uint32_t n = 1; n <= N; n++)
+            for (uint32_t u = 0; u <= CU; u += CU)
+                for (uint32_t l = 0; l <= CH; l += 2) {
+                    reco_replay_segment s = make_ctx_segment(h, n, u, l, (int)(n & 1));
+                    size_t need = 0, len = 0, len2 = 0;
+                    assert_int_equal(reco_segment_encode(NULL, 0, &need, &s), RECO_OK);
+                    assert_int_equal(need, 40 + 8 * h + 16 * n + 4 * u + 8 * l);
+                    unsigned char buf[CAP], buf2[CAP];
+                    assert_int_equal(reco_segment_encode(buf, need, &len, &s), RECO_OK);
+                    assert_int_equal(len, need);
+                    assert_int_equal(buf[4], 2); /* format 2 */
+                    decoded2 d;
+                    decoded2_init(&d, 2);
+                    if (decode2(&d, buf, len) != RECO_OK)
+                        fail_msg("decode: %s", reco_error_message());
+                    assert_same_segment(&s, &d.seg);
+                    assert_same_context(&s, &d.seg);
+                    assert_int_equal(reco_segment_encode(buf2, sizeof buf2, &len2, &d.seg),
+                                     RECO_OK);
+                    assert_int_equal(len2, len);
+                    assert_memory_equal(buf, buf2, len);
+                }
+    /* elapsed NULL travels as zeros */
+    reco_replay_segment s = make_ctx_segment(1, 2, 0, 0, 0);
+    s.elapsed = NULL;
+    unsigned char buf[CAP];
+    size_t len = 0;
+    assert_int_equal(reco_segment_encode(buf, sizeof buf, &len, &s), RECO_OK);
+    decoded2 d;
+    decoded2_init(&d, 2);
+    assert_int_equal(decode2(&d, buf, len), RECO_OK);
+    assert_true(d.el[0] == 0.0f && d.el[1] == 0.0f && d.el[2] == 0.0f);
+    assert_int_equal(d.seg.first_step, 17);
+}
+
+/* The layout of a format-2 encoding, byte for byte. */
+static void test_segment_context_layout(void **state)
+{
+    (void)state;
+    reco_replay_segment s = make_ctx_segment(1, 1, 1, 1, 1);
+    unsigned char buf[128];
+    size_t len = 0;
+    assert_int_equal(reco_segment_encode(buf, sizeof buf, &len, &s), RECO_OK);
+    assert_int_equal(len, 40 + 8 + 16 + 4 + 8);
+    const unsigned char head[32] = {'R', 'S', 'E', 'G', 2, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,
+                                    1, 0, 0, 0, 17, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+    assert_memory_equal(buf, head, 32);
+    const unsigned char body[20] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1, 0, 0, 0,
+                                    1, 0, 0, 0, 0x00, 0x00, 0xc0, 0x3f};
+    assert_memory_equal(buf + 32, body, 20);
+    /* elapsed 0, 2.5; user 0.5; long item pad, feedback 0 */
+    const unsigned char ctx[20] = {0, 0, 0, 0, 0x00, 0x00, 0x20, 0x40, 0x00, 0x00, 0x00, 0x3f,
+                                   0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+    assert_memory_equal(buf + 52, ctx, 20);
+    uint32_t crc = reco__crc32c(0, buf, 72);
+    const unsigned char tail[4] = {(unsigned char)crc, (unsigned char)(crc >> 8),
+                                   (unsigned char)(crc >> 16), (unsigned char)(crc >> 24)};
+    assert_memory_equal(buf + 72, tail, 4);
+}
+
+/* Versions: a version-1 segment gives format 1; reco_segment_decode() and a version-1 output
+ * of reco_segment_decode_ex() get a version-1 segment from either format (never writing past
+ * a version-1 struct); format 1 into a version-2 output is a version-1 segment. */
+static void test_segment_context_versions(void **state)
+{
+    (void)state;
+    reco_replay_segment s2 = make_ctx_segment(H, N, CU, CH, 1), s1 = make_segment(H, N, 1);
+    unsigned char b2[CAP], b1[CAP];
+    size_t l2 = 0, l1 = 0;
+    assert_int_equal(reco_segment_encode(b2, sizeof b2, &l2, &s2), RECO_OK);
+    assert_int_equal(reco_segment_encode(b1, sizeof b1, &l1, &s1), RECO_OK);
+    assert_int_equal(l1, 24 + 8 * H + 12 * N);
+    assert_int_equal(b1[4], 1);
+    const size_t v1_end = offsetof(reco_replay_segment, first_step);
+    /* the old decoder on format 2: the segment without its context */
+    decoded d;
+    memset(&d, 0x77, sizeof d);
+    assert_int_equal(decode_into(&d, b2, l2), RECO_OK);
+    assert_int_equal(d.seg.version, 1);
+    assert_same_segment(&s2, &d.seg);
+    for (size_t k = v1_end; k < sizeof d.seg; k++)
+        assert_int_equal(((unsigned char *)&d.seg)[k], 0x77);
+    /* decode_ex with a version-1 output: the same; no context capacity needed */
+    decoded2 e;
+    decoded2_init(&e, 1);
+    e.a.max_user_dim = e.a.max_long_len = 0;
+    e.a.elapsed = NULL;
+    assert_int_equal(decode2(&e, b2, l2), RECO_OK);
+    assert_int_equal(e.seg.version, 1);
+    assert_same_segment(&s2, &e.seg);
+    for (size_t k = v1_end; k < sizeof e.seg; k++)
+        assert_int_equal(((unsigned char *)&e.seg)[k], 0x77);
+    /* format 1 into a version-2 output: a version-1 segment (the replay's defaults apply) */
+    decoded2_init(&e, 2);
+    assert_int_equal(decode2(&e, b1, l1), RECO_OK);
+    assert_int_equal(e.seg.version, 1);
+    assert_same_segment(&s1, &e.seg);
+    /* capacities and arguments */
+    decoded2_init(&e, 2);
+    e.a.max_user_dim = CU - 1;
+    assert_reco_error(decode2(&e, b2, l2), RECO_EINVAL, "user features");
+    decoded2_init(&e, 2);
+    e.a.max_long_len = CH - 1;
+    assert_reco_error(decode2(&e, b2, l2), RECO_EINVAL, "long-term");
+    decoded2_init(&e, 2);
+    e.a.elapsed = NULL;
+    assert_reco_error(decode2(&e, b2, l2), RECO_EINVAL, "elapsed");
+    decoded2_init(&e, 2);
+    e.a.user_features = NULL;
+    assert_reco_error(decode2(&e, b2, l2), RECO_EINVAL, "NULL");
+    decoded2_init(&e, 2);
+    e.a.version = 2;
+    assert_int_equal(decode2(&e, b2, l2), RECO_EVERSION);
+    decoded2_init(&e, 3);
+    assert_int_equal(decode2(&e, b2, l2), RECO_EVERSION);
+    decoded2_init(&e, 2);
+    assert_reco_error(reco_segment_decode_ex(NULL, &e.a, b2, l2), RECO_EINVAL, "NULL");
+    assert_reco_error(reco_segment_decode_ex(&e.seg, NULL, b2, l2), RECO_EINVAL, "NULL");
+}
+
+static void test_segment_context_encode_errors(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    float el[N + 1], user[CU];
+    int32_t li[CH];
+    uint32_t lf[CH];
+    reco_replay_segment s;
+#define BAD(mutation, needle)                                                                  \
+    do {                                                                                       \
+        memcpy(el, ctx_elapsed, sizeof el);                                                    \
+        memcpy(user, ctx_user, sizeof user);                                                   \
+        memcpy(li, ctx_long_items, sizeof li);                                                 \
+        memcpy(lf, ctx_long_fb, sizeof lf);                                                    \
+        s = make_ctx_segment(H, N, CU, CH, 0);                                                 \
+        s.elapsed = el;                                                                        \
+        s.user_features = user;                                                                \
+        s.long_items = li;                                                                     \
+        s.long_feedback = lf;                                                                  \
+        mutation;                                                                              \
+        assert_reco_error(reco_segment_encode(NULL, 0, &len, &s), RECO_EINVAL, needle);        \
+    } while (0)
+    BAD(el[N] = -1.0f, "elapsed[4]");
+    BAD(el[0] = NAN, "elapsed[0]");
+    BAD(el[2] = INFINITY, "elapsed[2]");
+    BAD(user[2] = NAN, "user_features[2]");
+    BAD(li[1] = -2, "long_items[1]");
+    BAD(lf[3] = 1u << 16, "long_feedback[3]");
+    BAD(s.first_step = UINT32_MAX - N + 1, "32 bits");
+    BAD(s.user_dim = RECO_WIRE_MAX_USER_DIM + 1, "user_dim");
+    BAD(s.long_len = RECO_WIRE_MAX_LONG_LEN + 1, "long_len");
+    BAD(s.user_features = NULL, "NULL");
+    BAD(s.long_feedback = NULL, "NULL");
+#undef BAD
+    s = make_ctx_segment(H, N, CU, CH, 0);
+    s.first_step = UINT32_MAX - N;
+    assert_int_equal(reco_segment_encode(NULL, 0, &len, &s), RECO_OK);
+}
+
+/* Decode must fail and leave every output as it was. */
+static void assert_refused2(const void *buf, size_t len, int code)
+{
+    decoded2 d, before;
+    decoded2_init(&d, 2);
+    before = d;
+    int rc = decode2(&d, buf, len);
+    if (rc != code)
+        fail_msg("len %zu: expected %s, got %s: %s", len, reco_status_name(code),
+                 reco_status_name(rc), reco_error_message());
+    assert_memory_equal(&d, &before, sizeof d);
+}
+
+static void test_segment_context_corruption(void **state)
+{
+    (void)state;
+    reco_replay_segment s = make_ctx_segment(H, N, CU, CH, 1);
+    unsigned char buf[CAP], bad[CAP];
+    size_t len = 0;
+    assert_int_equal(reco_segment_encode(buf, sizeof buf, &len, &s), RECO_OK);
+    for (size_t bit = 0; bit < len * 8; bit++) {
+        memcpy(bad, buf, len);
+        bad[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+        assert_refused2(bad, len, RECO_EFORMAT);
+    }
+    for (size_t l = 0; l < len; l++)
+        assert_refused2(buf, l, RECO_EFORMAT);
+    /* well-sealed but invalid: each names the problem, nothing written */
+    const size_t el0 = 32 + 8 * H + 12 * N, u0 = el0 + 4 * (N + 1), l0 = u0 + 4 * CU;
+    const struct {
+        size_t off;
+        uint32_t v;
+        const char *needle;
+    } cases[] = {
+        {el0 + 4, 0xbf800000u /* -1 */, "elapsed[1]"},
+        {el0, 0x7f800000u /* +inf */, "elapsed[0]"},
+        {u0 + 4, 0x7fc00000u /* NaN */, "user_features[1]"},
+        {l0, 0xfffffffeu /* -2 */, "long_items[0]"},
+        {l0 + 4 * CH + 8, 0x10000u, "long_feedback[2]"},
+        {20, UINT32_MAX, "32 bits"},
+        {24, CU + 1, "need"},
+        {28, RECO_WIRE_MAX_LONG_LEN + 1, "long_len"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        memcpy(bad, buf, len);
+        put_le32(bad + cases[k].off, cases[k].v);
+        reseal(bad, len);
+        decoded2 d;
+        decoded2_init(&d, 2);
+        assert_reco_error(decode2(&d, bad, len), RECO_EFORMAT, cases[k].needle);
+        assert_refused2(bad, len, RECO_EFORMAT);
+    }
+    /* a format-2 header too short for its fields */
+    memcpy(bad, buf, 28);
+    put_le32(bad + 4, 2);
+    reseal(bad, 28);
+    assert_refused2(bad, 28, RECO_EFORMAT);
+}
+
+/* Decoded segments carry their context into a replay buffer that stores it. */
+static void test_segment_context_feeds_replay(void **state)
+{
+    (void)state;
+    reco_replay_options o = RECO_REPLAY_OPTIONS_INIT;
+    o.capacity = 16;
+    o.lookback = H;
+    o.user_dim = CU;
+    o.long_len = CH;
+    reco_replay *rb = NULL;
+    assert_int_equal(reco_replay_create(&rb, &o), RECO_OK);
+    reco_replay_segment s = make_ctx_segment(H, N, CU, CH, 1);
+    unsigned char buf[CAP];
+    size_t len = 0;
+    assert_int_equal(reco_segment_encode(buf, sizeof buf, &len, &s), RECO_OK);
+    decoded2 d;
+    decoded2_init(&d, 2);
+    assert_int_equal(decode2(&d, buf, len), RECO_OK);
+    uint64_t first = 0;
+    assert_int_equal(reco_replay_add_segment(&first, rb, &d.seg), RECO_OK);
+    uint64_t idx[N];
+    uint32_t ss[N], ns[N], lf[N * CH];
+    float se[N], ne[N], user[N * CU];
+    int32_t li[N * CH];
+    reco_replay_batch b = RECO_REPLAY_BATCH_INIT;
+    b.indices = idx;
+    b.state_steps = ss;
+    b.next_steps = ns;
+    b.state_elapsed = se;
+    b.next_elapsed = ne;
+    b.user_features = user;
+    b.long_items = li;
+    b.long_feedback = lf;
+    for (int it = 0; it < 20; it++) {
+        assert_int_equal(reco_replay_sample(&b, rb, N), RECO_OK);
+        for (uint32_t r = 0; r < N; r++) {
+            const uint32_t j = (uint32_t)(idx[r] - first);
+            assert_int_equal(ss[r], 17 + j);
+            assert_int_equal(ns[r], 18 + j);
+            assert_true(se[r] == ctx_elapsed[j] && ne[r] == ctx_elapsed[j + 1]);
+            assert_memory_equal(user + r * CU, ctx_user, sizeof ctx_user);
+            assert_memory_equal(li + r * CH, ctx_long_items, sizeof ctx_long_items);
+            assert_memory_equal(lf + r * CH, ctx_long_fb, sizeof ctx_long_fb);
+        }
+    }
     reco_replay_free(rb);
 }
 
@@ -514,6 +866,12 @@ int main(void)
         cmocka_unit_test(test_segment_corruption),
         cmocka_unit_test(test_segment_version_and_values),
         cmocka_unit_test(test_segment_feeds_replay),
+        cmocka_unit_test(test_segment_context_round_trip),
+        cmocka_unit_test(test_segment_context_layout),
+        cmocka_unit_test(test_segment_context_versions),
+        cmocka_unit_test(test_segment_context_encode_errors),
+        cmocka_unit_test(test_segment_context_corruption),
+        cmocka_unit_test(test_segment_context_feeds_replay),
         cmocka_unit_test(test_params_round_trip),
         cmocka_unit_test(test_params_corruption),
         cmocka_unit_test(test_params_architecture_mismatch),

@@ -110,8 +110,8 @@ typedef struct reco_qnet_options {
 #define RECO_QNET_OPTIONS_INIT \
     { RECO_QNET_OPTIONS_VERSION, NULL, NULL, 0.99f, 1.0f, 500, 0.0f, 0.0f, 1e4f, 1e4f, 1 }
 
-/** Current version of @ref reco_qnet_batch. */
-#define RECO_QNET_BATCH_VERSION 1
+/** Current version of @ref reco_qnet_batch (2 added the session context). */
+#define RECO_QNET_BATCH_VERSION 2
 
 /**
  * @brief A batch of transitions and the candidates of their next states, borrowed for one
@@ -119,7 +119,10 @@ typedef struct reco_qnet_options {
  *
  * The windows have the layout of @ref reco_batch (and of @ref reco_replay_batch, whose
  * outputs can be passed as they are): (B, L) row-major, newest last, @ref RECO_PAD in empty
- * slots.
+ * slots. A Q-network whose model takes the session context (options version 2:
+ * `position`, `elapsed`, `long_len`) needs a version-2 batch with the corresponding
+ * arrays; reco_qnet_update() passes them to the online and target networks as the
+ * @ref reco_batch version-2 context of s and of s'.
  */
 typedef struct reco_qnet_batch {
     unsigned int version;             /**< @ref RECO_QNET_BATCH_VERSION. */
@@ -139,12 +142,29 @@ typedef struct reco_qnet_batch {
     uint32_t n_candidates;            /**< C, candidates of s', 1..max_candidates. */
     const int32_t *candidates;        /**< (C) if @c shared_candidates, else (B, C). */
     int shared_candidates;            /**< Nonzero: one candidate list for all rows. */
+    /* ---- version 2 (0.2): the session context (@ref reco_replay_batch version 2 gives it) */
+    /** (B) steps of the session before s. Needed by a model with @c position; else ignored
+     *  and may be NULL. @since 0.2 */
+    const uint32_t *state_steps;
+    /** (B) steps before s' (`state_steps + 1` within a session). Needed with @c position.
+     *  @since 0.2 */
+    const uint32_t *next_steps;
+    /** (B) seconds since the session began, at s; finite, >= 0. Needed by a model with
+     *  @c elapsed. @since 0.2 */
+    const float *state_elapsed;
+    /** (B) the same at s'. Needed with @c elapsed. @since 0.2 */
+    const float *next_elapsed;
+    /** (B, long_len) the long-term history of s and of s' (the same session: shared).
+     *  Needed by a model with @c long_len > 0. @since 0.2 */
+    const int32_t *long_items;
+    /** (B, long_len) its feedback bits. @since 0.2 */
+    const uint32_t *long_feedback;
 } reco_qnet_batch;
 
 /** Initialiser for an empty @ref reco_qnet_batch of the current version. */
 #define RECO_QNET_BATCH_INIT \
     { RECO_QNET_BATCH_VERSION, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-      0, NULL, 0 }
+      0, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL }
 
 /** Current version of @ref reco_qnet_update_info. */
 #define RECO_QNET_UPDATE_INFO_VERSION 1
@@ -237,7 +257,9 @@ RECO_API void reco_qnet_free(reco_qnet *q);
  * @param[in]     batch           the transitions and the candidates of their next states.
  * @return @ref RECO_OK; @ref RECO_EINVAL for NULLs, sizes over the model's maxima, ids out of
  *         range, a done value other than 0, 1 or 2, non-finite rewards, NaN or negative
- *         weights; @ref RECO_EVERSION; @ref RECO_ESTATE when the divergence guard fires (the
+ *         weights, a version-1 batch for a model that takes the session context, or a
+ *         version-2 batch without the context arrays the model needs (the message names
+ *         them); @ref RECO_EVERSION; @ref RECO_ESTATE when the divergence guard fires (the
  *         message contains "diverged:" and names the quantity and its threshold).
  * @since 0.1
  */

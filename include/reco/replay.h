@@ -35,6 +35,21 @@
  * and its bytes per transition are in `docs/replay.md` (about 27 bytes per transition at
  * the defaults, L = 20, sum-tree included) and reported by reco_replay_get_stats().
  *
+ * **Session context** (options version 2, `context`, `user_dim`, `long_len`). A model may
+ * also read the position in the session, the elapsed seconds and, constant within a
+ * session, the user features and the long-term history (@ref reco_batch version 2). A
+ * buffer with a context stores, once per segment (version-2 @ref reco_replay_segment), the
+ * user features (U floats), the long-term history (H items and feedback), `first_step`
+ * (steps of the session before the segment) and the elapsed seconds after its last step,
+ * and per transition the elapsed seconds at its state; a sample (version-2
+ * @ref reco_replay_batch) returns for transition j of a segment: steps `first_step + j` at
+ * s and `first_step + j + 1` at s', the elapsed seconds at s and s', and the segment's user
+ * features and long-term history (the same for s and s'). Segment contexts live in a ring
+ * of `segment_capacity` entries and are evicted with their segments. Cost at the defaults:
+ * 8 bytes per transition plus `(16 + 4 U + 6 H) / 8` bytes per transition for the ring
+ * (`docs/replay.md`). A buffer without a context (options version 1, or `context`,
+ * `user_dim` and `long_len` all 0) stores none and costs nothing more.
+ *
  * **Indices.** Each added transition gets the next 64-bit index (0, 1, 2, ... over the
  * handle's life, never reused, not even after reco_replay_reset()). reco_replay_sample()
  * returns them, and reco_replay_update_priorities() takes them back: an index whose
@@ -97,8 +112,8 @@ typedef enum reco_replay_kind {
     RECO_REPLAY_PROPORTIONAL = 2 /**< Proportional prioritization on a sum-tree. */
 } reco_replay_kind;
 
-/** Current version of @ref reco_replay_options. */
-#define RECO_REPLAY_OPTIONS_VERSION 1
+/** Current version of @ref reco_replay_options (2 added the session context). */
+#define RECO_REPLAY_OPTIONS_VERSION 2
 
 /**
  * @brief Capacity, sampling rule and schedule of a replay buffer.
@@ -126,15 +141,32 @@ typedef struct reco_replay_options {
     float priority_eps;       /**< Added to every reported priority, [0, 1e6]. Default 1e-6. */
     /** Priority of the first transitions, before any is reported, (0, 1e30]. Default 1. */
     float initial_priority;
+    /* ---- version 2 (0.2): the session context (see "Session context" above) ---- */
+    /** Nonzero: store the session context of every segment (the steps of the session before
+     *  it, the elapsed seconds at each step and after the last, the user features and the
+     *  long-term history) and return it from reco_replay_sample(). Implied by a positive
+     *  @c user_dim or @c long_len. Default 0. @since 0.2 */
+    int context;
+    /** U, user features per segment (constant within a session: stored once per segment),
+     *  0..65536. Default 0. @since 0.2 */
+    uint32_t user_dim;
+    /** H, interactions of the long-term history per segment (the user's last H interactions
+     *  before the session; stored once per segment), 0..4096. Default 0. @since 0.2 */
+    uint32_t long_len;
+    /** Segment contexts held, in a ring of their own (a segment's context is evicted with
+     *  it); 0 means `ceil(capacity / 8)`, which holds `capacity` transitions as long as
+     *  segments average 8 steps or more. 0..capacity; ignored without a context.
+     *  Default 0. @since 0.2 */
+    uint64_t segment_capacity;
 } reco_replay_options;
 
 /** Initialiser for @ref reco_replay_options with the defaults of the current version. */
 #define RECO_REPLAY_OPTIONS_INIT                                                               \
     { RECO_REPLAY_OPTIONS_VERSION, NULL, 1000000, 0, 20, RECO_REPLAY_PROPORTIONAL, 1, 0.6f,   \
-      0.4f, 1.0f, 100000, 1e-6f, 1.0f }
+      0.4f, 1.0f, 100000, 1e-6f, 1.0f, 0, 0, 0, 0 }
 
-/** Current version of @ref reco_replay_segment. */
-#define RECO_REPLAY_SEGMENT_VERSION 1
+/** Current version of @ref reco_replay_segment (2 added the session context). */
+#define RECO_REPLAY_SEGMENT_VERSION 2
 
 /**
  * @brief A piece of one session, borrowed for one reco_replay_add_segment() call.
@@ -156,14 +188,35 @@ typedef struct reco_replay_segment {
     /** (n) finite priorities >= 0 for the new transitions, or NULL for the current maximum
      *  priority (the usual choice). Ignored by the uniform kind. */
     const float *priorities;
+    /* ---- version 2 (0.2): the session context, stored by a buffer with a context (and
+     *      ignored by one without); a version-1 segment has first_step 0, elapsed 0, zero
+     *      user features and an all-pad long-term history ---- */
+    /** Steps of the session taken before step 0 (state j has `first_step + j` steps);
+     *  `first_step + n` must fit in 32 bits. @since 0.2 */
+    uint32_t first_step;
+    /** (n + 1) seconds since the session began: `[j]` at the state before step j, `[n]`
+     *  after the last step (the last next state's); finite, >= 0. NULL: all 0. @since 0.2 */
+    const float *elapsed;
+    /** Length of @c user_features: the buffer's user_dim. @since 0.2 */
+    uint32_t user_dim;
+    /** (user_dim) finite user features of the session; NULL if user_dim is 0. @since 0.2 */
+    const float *user_features;
+    /** Length of the long-term history: the buffer's long_len. @since 0.2 */
+    uint32_t long_len;
+    /** (long_len) the user's interactions before the session, newest last, @ref RECO_PAD
+     *  (feedback stored as 0) for none; NULL if long_len is 0. @since 0.2 */
+    const int32_t *long_items;
+    /** (long_len) their feedback bits, < 2^16. @since 0.2 */
+    const uint32_t *long_feedback;
 } reco_replay_segment;
 
 /** Initialiser for an empty @ref reco_replay_segment of the current version. */
 #define RECO_REPLAY_SEGMENT_INIT                                                               \
-    { RECO_REPLAY_SEGMENT_VERSION, 0, NULL, NULL, 0, NULL, NULL, NULL, 0, NULL }
+    { RECO_REPLAY_SEGMENT_VERSION, 0, NULL, NULL, 0, NULL, NULL, NULL, 0, NULL, 0, NULL, 0,   \
+      NULL, 0, NULL, NULL }
 
-/** Current version of @ref reco_replay_batch. */
-#define RECO_REPLAY_BATCH_VERSION 1
+/** Current version of @ref reco_replay_batch (2 added the session context). */
+#define RECO_REPLAY_BATCH_VERSION 2
 
 /**
  * @brief Caller-owned output buffers of reco_replay_sample(), for B rows.
@@ -186,17 +239,29 @@ typedef struct reco_replay_batch {
     uint8_t *done;            /**< (B) 1 if the session ended at this step, else 0. */
     float *weights;           /**< (B) importance-sampling weights in (0, 1]; 1 if uniform. */
     float *probabilities;     /**< (B) the probability P(i) with which each row was drawn. */
+    /* ---- version 2 (0.2): the session context, in the layout of @ref reco_batch version 2
+     *      (a buffer without a context writes steps and elapsed times 0) ---- */
+    /** (B, user_dim) user features of s and s' (one session: the same). @since 0.2 */
+    float *user_features;
+    uint32_t *state_steps;    /**< (B) steps of the session before s (`first_step + j`). @since 0.2 */
+    uint32_t *next_steps;     /**< (B) steps before s' (`state_steps + 1`). @since 0.2 */
+    float *state_elapsed;     /**< (B) seconds since the session began, at s. @since 0.2 */
+    float *next_elapsed;      /**< (B) the same at s'. @since 0.2 */
+    /** (B, long_len) the long-term history of s and s' (one session: the same). @since 0.2 */
+    int32_t *long_items;
+    uint32_t *long_feedback;  /**< (B, long_len) its feedback bits. @since 0.2 */
 } reco_replay_batch;
 
 /** Initialiser for a @ref reco_replay_batch of the current version with no outputs. */
 #define RECO_REPLAY_BATCH_INIT                                                                 \
-    { RECO_REPLAY_BATCH_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL }
+    { RECO_REPLAY_BATCH_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
+      NULL, NULL, NULL, NULL, NULL, NULL, NULL }
 
-/** Current version of @ref reco_replay_stats. */
-#define RECO_REPLAY_STATS_VERSION 1
+/** Current version of @ref reco_replay_stats (2 added the segment contexts). */
+#define RECO_REPLAY_STATS_VERSION 2
 /** Initialiser for a @ref reco_replay_stats of the current version. */
 #define RECO_REPLAY_STATS_INIT { RECO_REPLAY_STATS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, \
-                                 0.0, 0.0, 0, 0.0 }
+                                 0.0, 0.0, 0, 0.0, 0, 0 }
 
 /** @brief Contents, schedule position and memory of a buffer (reco_replay_get_stats()). */
 typedef struct reco_replay_stats {
@@ -215,6 +280,10 @@ typedef struct reco_replay_stats {
     double max_priority;         /**< Priority given to new transitions (eps included). */
     size_t bytes;                /**< Memory owned by the handle, in bytes. */
     double bytes_per_transition; /**< bytes / capacity. */
+    /** Segment contexts in use (0 without a context). @since 0.2 */
+    uint64_t segments;
+    /** Segment contexts the ring holds (0 without a context). @since 0.2 */
+    uint64_t segment_capacity;
 } reco_replay_stats;
 
 /** Run-time knobs for reco_replay_set_param(). Values never change. */
@@ -300,11 +369,18 @@ RECO_API int reco_replay_reset(reco_replay *replay);
  * @param[in,out] replay           the buffer.
  * @param[in]     segment          the segment, borrowed for the call (see
  *                                 @ref reco_replay_segment).
+ * A buffer with a context stores the context of a version-2 segment (and, for a
+ * version-1 segment, first_step 0, elapsed times 0, zero user features and an all-pad
+ * long-term history); a buffer without one ignores the context fields.
  * @return @ref RECO_OK; @ref RECO_EINVAL for NULL pointers, `n_steps` 0 or larger than the
  *         capacity, `h + n` larger than the record capacity, `history_len` > lookback, an
  *         item id < 0 (other than a pad in the history), a feedback value >= 2^16, a NaN
- *         or infinite reward, or a NaN, infinite or negative priority (the message names
- *         the first bad element); @ref RECO_EVERSION for an unknown @c segment->version.
+ *         or infinite reward, or a NaN, infinite or negative priority; for a buffer with a
+ *         context also a `user_dim` or `long_len` other than the buffer's, NULL context
+ *         arrays with a positive length, `first_step + n_steps` >= 2^32, an elapsed time
+ *         that is negative or not finite, a user feature that is not finite, or a long-term
+ *         item < -1 or feedback >= 2^16 (the message names the first bad element);
+ *         @ref RECO_EVERSION for an unknown @c segment->version.
  * @par Thread safety
  * Safe concurrently with every call but reco_replay_free(); this is the generators' call.
  * @since 0.1
@@ -320,7 +396,8 @@ RECO_API int reco_replay_add_segment(uint64_t *first_index_out, reco_replay *rep
  * rows come in stratum order (by storage position, roughly oldest first); weights as in
  * the group description, computed with the beta of the current step. Uniform kind: @p n
  * independent uniform draws. Either way the same transition may appear more than once.
- * Never allocates.
+ * The context outputs of a version-2 batch are filled from the stored segment contexts
+ * (a buffer without a context writes steps and elapsed times 0). Never allocates.
  * @param[out]    out     output buffers, each sized for @p n rows (NULL ones are skipped).
  * @param[in,out] replay  the buffer.
  * @param[in]     n       batch size B, >= 1.
@@ -422,7 +499,7 @@ RECO_API int reco_replay_param_bounds(double *min_out, double *max_out, reco_rep
 /**
  * @brief Write the buffer — contents, priorities, generator state, schedule position and
  *        parameters — to a temporary file renamed onto @p path (magic `RECORPL1`, with
- *        checksums; format in `docs/replay.md`).
+ *        checksums; format version 2 in `docs/replay.md`).
  * @param[in] replay  the buffer.
  * @param[in] path    destination; never left half-written.
  * @return @ref RECO_OK, @ref RECO_EINVAL, @ref RECO_EIO, or @ref RECO_ENOMEM.
@@ -436,8 +513,10 @@ RECO_API int reco_replay_save(const reco_replay *replay, const char *path);
  * @brief Replace the buffer's state with a file written by reco_replay_save(), so a run
  *        resumes where it was saved: same contents and indices, same future samples.
  *
- * The buffer must have the file's capacity, record capacity, lookback and kind; the
- * parameters (alpha, beta schedule, eps, max priority) come from the file. The file is read
+ * The buffer must have the file's capacity, record capacity, lookback and kind, and its
+ * session context (whether it stores one, user_dim, long_len, segment capacity); a file of
+ * format version 1 (written before the context existed) loads into a buffer without a
+ * context. The parameters (alpha, beta schedule, eps, max priority) come from the file. The file is read
  * into separate memory (as much again as the buffer) and checked in full — checksums, every
  * section, and the consistency of every stored window — before the buffer is touched: on
  * any error the buffer is unchanged.

@@ -10,16 +10,28 @@
  *   feedback model), a **policy snapshot** (its own @ref reco_model copy of the online
  *   network), a @ref reco_explorer (the given explorer options with `stream = g`) and a
  *   random stream of users over `[0, n_users)`. It steps `sessions_per_generator` sessions
- *   together: observe, candidates, score the candidates with the snapshot's Q head, select
- *   with the explorer, step. Each session's interactions are added to the
+ *   together: observe (the window, the user features and, from a version-3 environment with
+ *   `context()`, the steps, elapsed seconds and long-term history; otherwise the steps are
+ *   the generator's own counts), candidates, score the candidates with the snapshot's Q
+ *   head, select with the explorer, step. Each session's interactions are added to the
  *   @ref reco_replay as segments of at most `segment_len` steps (with the window before the
- *   segment as history); a segment ends the session in the replay only when the user exited
- *   (@ref RECO_ENV_EXIT), never on truncation.
+ *   segment as history; with a replay that stores the session context, also the segment's
+ *   first step, the elapsed time at each state and after the last step, the user features
+ *   and the long-term history); a segment ends the session in the replay only when the user
+ *   exited (@ref RECO_ENV_EXIT), never on truncation.
  * - **The learner** (the thread calling reco_trainer_run()). Once `warmup` transitions are
- *   stored it repeatedly samples `batch_size` transitions, draws `n_candidates` distinct
- *   random items as the shared candidates of every s' (its own random stream), calls
- *   reco_qnet_update(), writes the new priorities back, and every `snapshot_period` updates
- *   publishes the online parameters as a new snapshot.
+ *   stored it repeatedly samples `batch_size` transitions (with their session context when
+ *   the replay stores it), draws `n_candidates` distinct random items as the shared
+ *   candidates of every s' (its own random stream), calls reco_qnet_update(), writes the new
+ *   priorities back, and every `snapshot_period` updates publishes the online parameters as
+ *   a new snapshot.
+ *
+ * **The session context.** A model that reads user features, the position, the elapsed
+ * time or a long-term history (@ref reco_model_options version 2) needs a replay created
+ * with the context (@ref reco_replay_options version 2: `user_dim` and `long_len` equal to
+ * the model's) and environments that give what it reads (same lookback and user_dim, a
+ * `context()` callback for the elapsed time or the long-term history, whose `long_len` is
+ * the model's); reco_trainer_create() checks all of it.
  *
  * **Replay ratio.** Update u (1-based) may run only once the inserted transitions T satisfy
  * `(T - warmup) * replay_ratio >= u` and at least `max(warmup, batch_size)` transitions were
@@ -121,8 +133,9 @@ typedef int (*reco_trainer_progress_fn)(const reco_trainer_metrics *metrics, voi
  *
  * Called once per generator by reco_trainer_create(), in generator order. The environment
  * (and whatever its payload points to) stays owned by the caller and must live until
- * reco_trainer_free(); it is used by that generator's thread only. Its lookback must be the
- * Q-network's, it must have at least `sessions_per_generator` slots, and no user features.
+ * reco_trainer_free(); it is used by that generator's thread only. Its catalog, lookback and
+ * user features must be the Q-network's, it must give the session context the model reads
+ * (see the group page), and it must have at least `sessions_per_generator` slots.
  * @param[out] out        the environment.
  * @param[in]  generator  0..n_generators-1.
  * @param[in]  payload    the @c env_payload given to reco_trainer_create().
@@ -227,14 +240,17 @@ RECO_API int reco_trainer_options_init(reco_trainer_options *opts, unsigned int 
  *        generator's snapshot model, workspace, explorer and buffers.
  * @param[out] out          receives the handle; NULL on failure (nothing to free).
  * @param[in]  qnet         the Q-network to train (borrowed until reco_trainer_free()).
- * @param[in]  replay       the replay buffer (borrowed); its lookback must be the model's.
+ * @param[in]  replay       the replay buffer (borrowed); its lookback must be the model's,
+ *                          and it must store the session context the model reads (its
+ *                          user_dim and long_len the model's).
  * @param[in]  explorer     explorer options for the generators (copied; @c stream is set
  *                          to the generator index), or NULL for the defaults.
  * @param[in]  make_env     the environment factory (see @ref reco_trainer_env_fn).
  * @param[in]  env_payload  passed to @p make_env.
  * @param[in]  opts         options (copied), or NULL for defaults.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, an option out of range — the
- *         message names it — or an environment that does not fit the model); @ref RECO_EVERSION;
+ *         message names it — a replay or an environment that does not fit the model: the
+ *         message names the mismatch); @ref RECO_EVERSION;
  *         @ref RECO_ENOMEM; or the status @p make_env returned.
  * @since 0.1
  */
@@ -259,7 +275,9 @@ RECO_API void reco_trainer_free(reco_trainer *trainer);
  * replay geometry, generators, sessions per generator, segment length, explorer candidates,
  * and environments of the same geometry with @c load_state. The stop conditions, the
  * metrics CSV, the progress callback and the checkpoint settings may differ (a resumed run is
- * typically given a larger @c total_updates). The manifest and every file it names are
+ * typically given a larger @c total_updates). A checkpoint written before the session
+ * context (manifest version 1) resumes a trainer whose model reads no position and whose
+ * replay stores no context (@ref RECO_EFORMAT otherwise). The manifest and every file it names are
  * verified (checksums, sizes, geometry) before anything changes; then the Q-network
  * (reco_qnet_load()), the replay buffer (reco_replay_load()), the environments' states, the
  * explorers, the random streams, the sessions in flight, the published snapshot, the counters

@@ -281,7 +281,10 @@ class QNetBatch(Structure):
                 ("next_items", P_i32), ("next_feedback", P_u32), ("done", P_u8),
                 ("weights", P_f32), ("state_user_features", P_f32),
                 ("next_user_features", P_f32), ("n_candidates", c_uint32),
-                ("candidates", P_i32), ("shared_candidates", c_int)]
+                ("candidates", P_i32), ("shared_candidates", c_int),
+                # version 2
+                ("state_steps", P_u32), ("next_steps", P_u32), ("state_elapsed", P_f32),
+                ("next_elapsed", P_f32), ("long_items", P_i32), ("long_feedback", P_u32)]
 
 
 class QNetUpdateInfo(Structure):
@@ -295,21 +298,32 @@ class ReplayOptions(Structure):
                 ("record_capacity", c_uint64), ("lookback", c_uint32), ("kind", c_uint32),
                 ("seed", c_uint64), ("alpha", c_float), ("beta0", c_float),
                 ("beta_final", c_float), ("beta_steps", c_uint64), ("priority_eps", c_float),
-                ("initial_priority", c_float)]
+                ("initial_priority", c_float),
+                # version 2
+                ("context", c_int), ("user_dim", c_uint32), ("long_len", c_uint32),
+                ("segment_capacity", c_uint64)]
 
 
 class ReplaySegment(Structure):
     _fields_ = [("version", c_uint), ("history_len", c_uint32), ("history_items", P_i32),
                 ("history_feedback", P_u32), ("n_steps", c_uint32), ("items", P_i32),
                 ("feedback", P_u32), ("rewards", P_f32), ("ends_session", c_int),
-                ("priorities", P_f32)]
+                ("priorities", P_f32),
+                # version 2
+                ("first_step", c_uint32), ("elapsed", P_f32), ("user_dim", c_uint32),
+                ("user_features", P_f32), ("long_len", c_uint32), ("long_items", P_i32),
+                ("long_feedback", P_u32)]
 
 
 class ReplayBatch(Structure):
     _fields_ = [("version", c_uint), ("indices", P_u64), ("state_items", P_i32),
                 ("state_feedback", P_u32), ("actions", P_i32), ("rewards", P_f32),
                 ("next_items", P_i32), ("next_feedback", P_u32), ("done", P_u8),
-                ("weights", P_f32), ("probabilities", P_f32)]
+                ("weights", P_f32), ("probabilities", P_f32),
+                # version 2
+                ("user_features", P_f32), ("state_steps", P_u32), ("next_steps", P_u32),
+                ("state_elapsed", P_f32), ("next_elapsed", P_f32), ("long_items", P_i32),
+                ("long_feedback", P_u32)]
 
 
 class ReplayStats(Structure):
@@ -318,7 +332,9 @@ class ReplayStats(Structure):
                 ("oldest_index", c_uint64), ("next_index", c_uint64),
                 ("sample_step", c_uint64), ("beta", c_double), ("alpha", c_double),
                 ("total_priority", c_double), ("max_priority", c_double), ("bytes", c_size_t),
-                ("bytes_per_transition", c_double)]
+                ("bytes_per_transition", c_double),
+                # version 2
+                ("segments", c_uint64), ("segment_capacity", c_uint64)]
 
 
 class ExplorerSchedule(Structure):
