@@ -51,6 +51,18 @@ static const char default_yaml[] =
     "          metrics_interval: 6000}\n";
 
 enum { N_POL = 4, BASELINE = 2, MAX_CURVE = 64 };
+
+/* Model inputs --without can leave out. */
+enum {
+    WITHOUT_USER = 1u << 0,
+    WITHOUT_ITEM = 1u << 1,
+    WITHOUT_LONG = 1u << 2,
+    WITHOUT_POSITION = 1u << 3,
+    WITHOUT_ELAPSED = 1u << 4,
+    WITHOUT_STATE_BIAS = 1u << 5
+};
+static const char *const without_names[] = {"user_features", "item_features", "long_history",
+                                            "position", "elapsed", "state_bias"};
 static const char *const pol_names[N_POL] = {"random", "popular", "greedy-supervised",
                                               "recomind"};
 
@@ -95,6 +107,7 @@ static void usage(FILE *f)
         "SYNOPSIS\n"
         "    recomind [--config FILE] [--set PATH=VALUE]... [--out DIR] [--seeds LIST]\n"
         "             [--init warm|random] [--ensemble K] [--select-heldout] [--fit-only]\n"
+        "             [--without INPUTS]\n"
         "             [--print-config] [--quiet] [--help]\n"
         "\n"
         "DESCRIPTION\n"
@@ -134,6 +147,10 @@ static void usage(FILE *f)
         "    --fit-only         stop after the feedback model: print its fit against the\n"
         "                       world's own probabilities (per seed) and exit; for\n"
         "                       comparing model inputs on held-out logs\n"
+        "    --without INPUTS   leave inputs out of the feedback model (and the Q-network),\n"
+        "                       the world unchanged: a comma list of user_features,\n"
+        "                       item_features, long_history, position, elapsed, state_bias\n"
+        "                       (for ablations, with --fit-only)\n"
         "    --print-config     print the effective configuration as YAML and exit\n"
         "    --quiet            no progress lines\n"
         "    --help, -h         this text\n"
@@ -158,6 +175,7 @@ typedef struct seed_job {
     int random_init;
     int heldout; /* select the Q snapshot on a held-out simulator */
     int fit_only; /* stop after the feedback model */
+    unsigned without; /* WITHOUT_* inputs left out of the models */
     uint32_t ensemble; /* feedback models the training simulators use, 1..MAX_ENSEMBLE */
     /* outputs */
     reco_eval *ev[2]; /* sim, world */
@@ -602,6 +620,23 @@ static void *run_seed(void *arg)
     mo.item_dense_dim = RECO_WORLD_ITEM_DENSE;
     mo.item_n_fields = RECO_WORLD_ITEM_FIELDS;
     CHECK("item features", reco_world_item_field_sizes(mo.item_field_sizes, world));
+    /* the logging recommender always has every input: --without changes the models fitted
+     * on the logs, never the logs */
+    if (mo.max_candidates < wo.n_candidates)
+        mo.max_candidates = wo.n_candidates;
+    const reco_model_options mo_logger = mo;
+    if (j->without & WITHOUT_USER)
+        mo.user_dim = 0;
+    if (j->without & WITHOUT_ITEM)
+        mo.item_dense_dim = mo.item_n_fields = 0;
+    if (j->without & WITHOUT_LONG)
+        mo.long_len = 0;
+    if (j->without & WITHOUT_POSITION)
+        mo.position = 0;
+    if (j->without & WITHOUT_ELAPSED)
+        mo.elapsed = 0;
+    if (j->without & WITHOUT_STATE_BIAS)
+        mo.state_bias = 0;
     if (mo.max_candidates < wo.n_candidates)
         mo.max_candidates = wo.n_candidates;
     /* with carried histories the users of the main logs are the ones evaluated and trained
@@ -623,7 +658,7 @@ static void *run_seed(void *arg)
         CHECK("bootstrap logs", gen_logs(&boot, &wenv, &lp, ex.logging_bootstrap_interactions,
                                          per_user, boot_user, wo.n_candidates,
                                          wo.max_session_len, 1000 * s + 1));
-        CHECK("logging model", fit(&logger, &rep, &mo, &itf, boot, &fo, 1000 * s + 2));
+        CHECK("logging model", fit(&logger, &rep, &mo_logger, &itf, boot, &fo, 1000 * s + 2));
         say("seed %llu: %zu bootstrap interactions under popularity^%.2f; logging model "
             "fitted (AUC click %.3f)\n", (unsigned long long)s, reco_log_n_rows(boot),
             ex.logging_popularity_power, rep.model[RECO_SIGNAL_CLICK].auc);
@@ -1182,6 +1217,7 @@ int main(int argc, char **argv)
     int print_config = 0, random_init = 0;
     uint32_t ensemble = 1;
     int heldout = 0, fit_only = 0;
+    unsigned without = 0;
     reco_config *cfg = NULL;
     if (reco_config_create(&cfg, NULL) < 0)
         return 1;
@@ -1197,6 +1233,20 @@ int main(int argc, char **argv)
             if (i + 1 >= argc)
                 return bad_usage("--config needs a file", NULL);
             config_path = argv[++i];
+        } else if (strcmp(a, "--without") == 0) {
+            if (i + 1 >= argc)
+                return bad_usage("missing value after", a);
+            char list[256];
+            snprintf(list, sizeof list, "%s", argv[++i]);
+            for (char *save = NULL, *t = strtok_r(list, ",", &save); t != NULL;
+                 t = strtok_r(NULL, ",", &save)) {
+                unsigned k = 0;
+                while (k < 6 && strcmp(t, without_names[k]) != 0)
+                    k++;
+                if (k == 6)
+                    return bad_usage("--without: unknown input", t);
+                without |= 1u << k;
+            }
         } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
                    strcmp(a, "--seeds") == 0 || strcmp(a, "--init") == 0 ||
                    strcmp(a, "--ensemble") == 0) {
@@ -1226,7 +1276,7 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         char path[256], value[1024];
-        if (strcmp(a, "--config") == 0) {
+        if (strcmp(a, "--config") == 0 || strcmp(a, "--without") == 0) {
             i++;
             continue;
         }
@@ -1312,6 +1362,7 @@ int main(int argc, char **argv)
         jobs[k].ensemble = ensemble;
         jobs[k].heldout = heldout;
         jobs[k].fit_only = fit_only;
+        jobs[k].without = without;
     }
     /* seeds run in waves of `threads`; each seed's objects are its own */
     for (uint32_t k0 = 0; k0 < n_seeds; k0 += ex.threads) {

@@ -85,7 +85,8 @@ static int check_log(const reco_log *log, const reco_model *m, const char *which
     if (log->n_signals != m->F)
         return reco__error_set(RECO_EINVAL, "%s: the %s log has %u signals, the model %zu", fn,
                                which, log->n_signals, m->F);
-    if (log->user_dim != m->U)
+    /* a model without user features reads none (the log may have them) */
+    if (m->U > 0 && log->user_dim != m->U)
         return reco__error_set(RECO_EINVAL, "%s: the %s log has %u user features per row, the "
                                "model %zu (user_dim)", fn, which, log->user_dim, m->U);
     for (size_t r = 0; r < log->rows.n; r++)

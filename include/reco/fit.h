@@ -248,7 +248,8 @@ RECO_API int reco_fit_options_init(reco_fit_options *opts, unsigned int version)
  *
  * Inputs are checked before anything changes: the logs' signal count must equal the model's
  * n_signals, every item must be below its n_items, the logs' user features must be as wide
- * as the model's (`user_dim`), and `batch_size` must not exceed its max_batch.
+ * as the model's `user_dim` when it has any (a model without them ignores a log's), and
+ * `batch_size` must not exceed its max_batch.
  *
  * On success the model holds the weights of the best epoch (the last epoch when @p valid is
  * NULL; then there is no early stopping and the checkpoint, if any, is written after every
