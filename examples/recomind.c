@@ -183,6 +183,10 @@ typedef struct seed_job {
     uint32_t n_curve;
     double greedy_sim_return; /* on the curve sessions */
     double fit_auc_click, fit_auc_exit;
+    /* the model's and the world's mean probabilities on each policy's own choices (world
+     * states); filled with --fit-only for greedy-supervised, else for every policy */
+    double cal_model[4][RECO_WORLD_N_SIGNALS + 1], cal_true[4][RECO_WORLD_N_SIGNALS + 1];
+    int have_cal;
     reco_fit_report fit; /* the feedback model's fit, against the world's own probabilities */
     int rc;
     char err[512];
@@ -463,6 +467,129 @@ static int mix_init(mix_env *mx, reco_env *out, reco_sim *const *sims, uint32_t 
     return RECO_OK;
 }
 
+/* ---- on-policy calibration: the model against the truth where a policy goes ---- */
+
+/* Wraps the world's env: before each step, the feedback model's probabilities of the shown
+ * items in the world's states and the world's own are added up (per output), so a run of a
+ * policy through it says how wrong the model is on that policy's choices (the simulator's
+ * view of them), not only on the logged rows. */
+enum { CAL_OUT = RECO_WORLD_N_SIGNALS + 1, CAL_MAX = 256 };
+typedef struct calib_env {
+    reco_env inner;
+    const reco_model *model;
+    reco_workspace *ws;
+    uint32_t L, U, H;
+    double model_sum[CAL_OUT], true_sum[CAL_OUT];
+    uint64_t steps;
+    /* scratch, CAL_MAX rows */
+    int32_t items[CAL_MAX * 64], long_items[CAL_MAX * 64];
+    uint32_t fb[CAL_MAX * 64], long_fb[CAL_MAX * 64], steps_of[CAL_MAX];
+    float feat[CAL_MAX * 64], elapsed[CAL_MAX], logits[CAL_MAX * CAL_OUT],
+        probs[CAL_MAX * CAL_OUT];
+} calib_env;
+
+static int cal_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
+{
+    calib_env *c = p;
+    return c->inner.reset(slots, users, n, c->inner.payload);
+}
+static int cal_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
+                       uint32_t n, void *p)
+{
+    calib_env *c = p;
+    return c->inner.observe(items, fb, feat, slots, n, c->inner.payload);
+}
+static int cal_context(uint32_t *steps, float *elapsed, int32_t *li, uint32_t *lf,
+                       const uint32_t *slots, uint32_t n, void *p)
+{
+    calib_env *c = p;
+    return c->inner.context(steps, elapsed, li, lf, slots, n, c->inner.payload);
+}
+static int cal_candidates(int32_t *items, uint32_t *count, uint32_t max_c, const uint32_t *slots,
+                          uint32_t n, void *p)
+{
+    calib_env *c = p;
+    return c->inner.candidates(items, count, max_c, slots, n, c->inner.payload);
+}
+static int cal_step(uint32_t *fb_out, float *reward, int *done, const uint32_t *slots,
+                    const int32_t *shown, uint32_t n, void *p)
+{
+    calib_env *c = p;
+    static const uint32_t heads[CAL_OUT] = {0, 1, 2, 3, 4};
+    for (uint32_t i0 = 0; i0 < n; i0 += CAL_MAX) {
+        const uint32_t k = n - i0 < CAL_MAX ? n - i0 : CAL_MAX;
+        int rc = c->inner.observe(c->items, c->fb, c->U > 0 ? c->feat : NULL, slots + i0, k,
+                                  c->inner.payload);
+        if (rc == RECO_OK)
+            rc = c->inner.context(c->steps_of, c->elapsed, c->long_items, c->long_fb,
+                                  slots + i0, k, c->inner.payload);
+        reco_batch b = RECO_BATCH_INIT;
+        b.size = k;
+        b.items = c->items;
+        b.feedback = c->fb;
+        b.user_features = c->U > 0 ? c->feat : NULL;
+        b.steps = c->steps_of;
+        b.elapsed = c->elapsed;
+        b.long_items = c->H > 0 ? c->long_items : NULL;
+        b.long_feedback = c->H > 0 ? c->long_fb : NULL;
+        b.n_candidates = 1;
+        b.candidates = shown + i0;
+        if (rc == RECO_OK)
+            rc = reco_model_score(c->logits, c->model, c->ws, &b, heads, CAL_OUT);
+        if (rc == RECO_OK)
+            rc = c->inner.probabilities(c->probs, slots + i0, shown + i0, k, c->inner.payload);
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < k * CAL_OUT; i++) {
+            c->model_sum[i % CAL_OUT] += 1.0 / (1.0 + exp(-(double)c->logits[i]));
+            c->true_sum[i % CAL_OUT] += c->probs[i];
+        }
+        c->steps += k;
+    }
+    return c->inner.step(fb_out, reward, done, slots, shown, n, c->inner.payload);
+}
+
+/* The model's mean probability and the world's on `policy`'s own choices, over `n` sessions
+ * of `users` in `world` (reset first). */
+static int on_policy_calibration(double model_mean[CAL_OUT], double true_mean[CAL_OUT],
+                                 reco_world *world, const reco_model *model,
+                                 const reco_policy *policy, const uint64_t *users, uint32_t n,
+                                 uint32_t n_candidates)
+{
+    calib_env *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return RECO_ENOMEM;
+    reco_world_reset(world);
+    reco_world_env(&c->inner, world);
+    c->model = model;
+    c->L = c->inner.lookback;
+    c->U = c->inner.user_dim;
+    c->H = c->inner.long_len;
+    int rc = c->L > 64 || c->U > 64 || c->H > 64 ? RECO_EINVAL
+                                                  : reco_workspace_create(&c->ws, model);
+    reco_env env = c->inner;
+    env.reset = cal_reset;
+    env.observe = cal_observe;
+    env.context = cal_context;
+    env.candidates = cal_candidates;
+    env.step = cal_step;
+    env.probabilities = NULL;
+    env.payload = c;
+    reco_run_stats st = RECO_RUN_STATS_INIT;
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = n_candidates;
+    if (rc == RECO_OK)
+        rc = reco_run_sessions(&st, NULL, NULL, &env, policy, users, n, &ro);
+    for (int h = 0; h < CAL_OUT; h++) {
+        model_mean[h] = c->steps ? c->model_sum[h] / (double)c->steps : NAN;
+        true_mean[h] = c->steps ? c->true_sum[h] / (double)c->steps : NAN;
+    }
+    reco_workspace_free(c->ws);
+    free(c);
+    reco_world_reset(world);
+    return rc;
+}
+
 static int make_env(reco_env *out, uint32_t generator, void *payload)
 {
     (void)generator;
@@ -679,10 +806,7 @@ static void *run_seed(void *arg)
     j->fit = rep;
     j->fit.train_loss = j->fit.valid_loss = NULL;
     j->fit.history_cap = 0;
-    if (j->fit_only) {
-        j->rc = 0;
-        goto done;
-    }
+
     /* the simulator's clock: the step durations the logs' timestamps show */
     so.seconds_base = (float)(rep.n_gaps > 0 ? fmax(rep.step_seconds_base, 0.0) : 30.0);
     for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++)
@@ -727,6 +851,46 @@ static void *run_seed(void *arg)
     po.model = model;
     po.signal_weights = reward;
     CHECK("greedy-supervised policy", reco_policy_create(&ps[2], &po));
+    if (j->fit_only) {
+        /* where the simulator will be wrong: the model against the truth on each fixed
+         * policy's own choices, in the evaluation world */
+        uint32_t n_cal = ex.eval_sessions < 300 ? ex.eval_sessions : 300;
+        uint64_t *cal_users = malloc(sizeof(uint64_t) * n_cal);
+        if (cal_users == NULL) {
+            snprintf(j->err, sizeof j->err, "seed %llu: out of memory", (unsigned long long)s);
+            goto done;
+        }
+        for (uint32_t i = 0; i < n_cal; i++) { /* the evaluation users of this seed */
+            const uint64_t k = (uint64_t)j->index * ex.eval_sessions + i;
+            cal_users[i] = wo.carry_history
+                               ? RECO_WORLD_SESSION_KEY(first_user + k % n_logged, 0x80000000u)
+                               : k;
+        }
+        int crc = RECO_OK;
+        for (int p = 0; p < 3 && crc == RECO_OK; p++) {
+            reco_policy pol;
+            crc = reco_policy_get(&pol, ps[p]);
+            if (crc == RECO_OK)
+                crc = on_policy_calibration(j->cal_model[p], j->cal_true[p], eval_world, model,
+                                            &pol, cal_users, n_cal, wo.n_candidates);
+        }
+        j->have_cal = 3;
+        if (crc == RECO_OK && heldout_model != NULL) {
+            /* the same choices of greedy-supervised, seen by the model fitted on other users'
+             * logs: is the error the noise of one fit, or shared by every fit? */
+            reco_policy pol;
+            crc = reco_policy_get(&pol, ps[2]);
+            if (crc == RECO_OK)
+                crc = on_policy_calibration(j->cal_model[3], j->cal_true[3], eval_world,
+                                            heldout_model, &pol, cal_users, n_cal,
+                                            wo.n_candidates);
+            j->have_cal = 4;
+        }
+        free(cal_users);
+        CHECK("on-policy calibration", crc);
+        j->rc = 0;
+        goto done;
+    }
 
     /* 3. RecoMind in the simulator */
     for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++)
@@ -984,6 +1148,30 @@ static double fidelity_z(double confidence)
 static double gap_closed(const reco_fit_report *r, uint32_t h)
 {
     return (r->model[h].auc - r->popularity[h].auc) / (r->oracle[h].auc - r->popularity[h].auc);
+}
+
+static void print_calibration(const seed_job *jobs, uint32_t n)
+{
+    if (n == 0 || jobs[0].have_cal == 0)
+        return;
+    printf("\nthe feedback model on each policy's own choices in the world (mean probability "
+           "of the shown item: model / truth):\n");
+    printf("%-6s %-18s", "seed", "policy");
+    for (int h = 0; h <= RECO_WORLD_N_SIGNALS; h++)
+        printf(" %17s", output_names[h]);
+    printf("\n");
+    for (uint32_t k = 0; k < n; k++)
+        for (int p = 0; p < jobs[k].have_cal; p++) {
+            printf("%-6llu %-18s", (unsigned long long)jobs[k].seed,
+                   p < 3 ? pol_names[p] : "greedy (held-out)");
+            for (int h = 0; h <= RECO_WORLD_N_SIGNALS; h++) {
+                char cell[32];
+                snprintf(cell, sizeof cell, "%.4f / %.4f", jobs[k].cal_model[p][h],
+                         jobs[k].cal_true[p][h]);
+                printf(" %17s", cell);
+            }
+            printf("\n");
+        }
 }
 
 static void print_fit(const seed_job *jobs, uint32_t n)
@@ -1384,8 +1572,10 @@ int main(int argc, char **argv)
             status = 1;
         }
     if (fit_only) {
-        if (status == 0)
+        if (status == 0) {
             print_fit(jobs, n_seeds);
+            print_calibration(jobs, n_seeds);
+        }
         printf("total %.1f s\n", now() - t_start);
         free(jobs);
         free(threads);
