@@ -1176,6 +1176,10 @@ static void print_calibration(const seed_job *jobs, uint32_t n)
 
 static void print_fit(const seed_job *jobs, uint32_t n)
 {
+    printf("\nfeedback model: validation loss (sum of the outputs' log-losses, held-out users) "
+           "per seed:");
+    for (uint32_t k = 0; k < n; k++)
+        printf(" %.5f", jobs[k].fit.best_valid_loss);
     printf("\nfeedback model vs the world's own probabilities (validation rows):\n");
     printf("%-6s %-11s %7s %7s %7s %7s | %8s %8s | %6s\n", "seed", "output", "AUC", "popul.",
            "oracle", "closed", "logloss", "oracle", "ECE");
