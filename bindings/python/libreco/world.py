@@ -4,13 +4,18 @@ import ctypes
 import numpy as np
 
 from . import _ffi
-from ._core import Handle, array_in, check, create, lib, options, ptr
+from ._core import Callbacks, Handle, array_in, check, create, invalid, lib, options, ptr
+from .errors import ERROR, OK, Error
 
 SIGNAL_CLICK, SIGNAL_LONG_WATCH, SIGNAL_LIKE, SIGNAL_HIDE = 0, 1, 2, 3
 N_SIGNALS_DEFAULT = 4
 ENV_CONTINUE, ENV_EXIT, ENV_TRUNCATED = 0, 1, 2
+PAD = -1
 WORLD_N_SIGNALS, WORLD_N_PROBS = 4, 5
 WORLD_SEGMENT_LIGHT, WORLD_SEGMENT_REGULAR, WORLD_SEGMENT_HEAVY = 0, 1, 2
+WORLD_ITEM_DENSE, WORLD_ITEM_FIELDS = 3, 1
+WORLD_ITEM_DENSE_NAMES = ("quality", "clickbait", "popularity")
+WORLD_ITEM_FIELD_NAMES = ("topic",)
 
 
 def world_session_key(user, ordinal):
@@ -74,7 +79,7 @@ class World(Handle):
 
     def get_options(self):
         """``reco_world_get_options``."""
-        o = _ffi.WorldOptions(version=1)
+        o = _ffi.WorldOptions(version=_ffi.VERSIONS[_ffi.WorldOptions])
         check(lib.reco_world_get_options(ctypes.byref(o), self._h))
         return o
 
@@ -150,6 +155,54 @@ class World(Handle):
                                        ptr(items), n))
         return out
 
+    def item_features(self):
+        """The catalog's item features as a service would know them
+        (``reco_world_item_features``): ``(dense, fields)``, dense (n_items, 3) float32 (noisy
+        quality, noisy clickbait, standardised log popularity) and fields (n_items, 1) int32
+        (the topic), what :meth:`Model.set_item_features` takes."""
+        n = self.get_options().n_items
+        dense = np.empty((n, WORLD_ITEM_DENSE), np.float32)
+        fields = np.empty((n, WORLD_ITEM_FIELDS), np.int32)
+        check(lib.reco_world_item_features(ptr(dense), ptr(fields), self._h))
+        return dense, fields
+
+    def item_field_sizes(self):
+        """(1,) uint32: the number of values of each field of :meth:`item_features`
+        (``reco_world_item_field_sizes``): ``n_topics``."""
+        out = np.empty(WORLD_ITEM_FIELDS, np.uint32)
+        check(lib.reco_world_item_field_sizes(ptr(out), self._h))
+        return out
+
+    def items(self):
+        """An :class:`Items` table of :meth:`item_features`, with the columns ``quality``,
+        ``clickbait``, ``popularity`` and ``topic``."""
+        from .items import Items
+        dense, fields = self.item_features()
+        t = Items(n_items=dense.shape[0], dense_names=WORLD_ITEM_DENSE_NAMES,
+                  field_names=WORLD_ITEM_FIELD_NAMES, field_sizes=self.item_field_sizes())
+        try:
+            return t.set_all(dense, fields)
+        except BaseException:
+            t.close()
+            raise
+
+    def clear_histories(self):
+        """Forget every user's stored history (``reco_world_clear_histories``)."""
+        check(lib.reco_world_clear_histories(self._h))
+
+    def copy_histories(self, src):
+        """Copy every user's stored history from the world ``src``
+        (``reco_world_copy_histories``)."""
+        check(lib.reco_world_copy_histories(self._h, src._h))
+
+    def user_history_len(self, users):
+        """(n,) uint64: interactions of each user's logged sessions stored so far
+        (``reco_world_user_history_len``)."""
+        users = array_in(users, np.uint64, "users", ndim=1)
+        out = np.empty(users.shape[0], np.uint64)
+        check(lib.reco_world_user_history_len(ptr(out), self._h, ptr(users), users.shape[0]))
+        return out
+
     def user_segment(self, users):
         """Segment of each user (``reco_world_user_segment``)."""
         users = array_in(users, np.uint64, "users", ndim=1)
@@ -166,6 +219,6 @@ class World(Handle):
 
     def get_slot_info(self, slot):
         """``reco_world_get_slot_info``: a :class:`WorldSlotInfo`."""
-        o = _ffi.WorldSlotInfo(version=1)
+        o = _ffi.WorldSlotInfo(version=_ffi.VERSIONS[_ffi.WorldSlotInfo])
         check(lib.reco_world_get_slot_info(ctypes.byref(o), self._h, int(slot)))
         return o
