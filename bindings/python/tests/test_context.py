@@ -405,3 +405,41 @@ def test_fit_report_against_the_oracle():
         assert not rep2.has_oracle and np.isnan(rep2.oracle[0]["auc"])
         for x in (log, train, valid, items, plain):
             x.close()
+
+
+def test_replay_and_qnet_update_carry_the_context():
+    rb = libreco.Replay(capacity=64, lookback=L, user_dim=U, long_len=H, kind="uniform",
+                        seed=2)
+    el = np.array([0, 5, 12.5, 40], np.float32)
+    uf = np.array([0.5, -1], np.float32)
+    li, lf = np.array([-1, 7, 9], np.int32), np.array([0, 1, 3], np.uint32)
+    first = rb.add_segment(items=[3, 4, 5], feedback=[1, 0, 2], rewards=[1, 0, 0.5],
+                           history_items=[8, 9], history_feedback=[1, 1], ends_session=True,
+                           first_step=6, elapsed=el, user_features=uf, long_items=li,
+                           long_feedback=lf)
+    assert first == 0 and len(rb) == 3
+    s = rb.sample(3)
+    j = s["indices"].astype(int)                        # step j of the segment
+    assert np.array_equal(s["state_steps"], 6 + j) and np.array_equal(s["next_steps"], 7 + j)
+    assert np.array_equal(s["state_elapsed"], el[j]) and np.array_equal(s["next_elapsed"],
+                                                                         el[j + 1])
+    assert np.array_equal(s["user_features"], np.tile(uf, (3, 1)))
+    assert np.array_equal(s["long_items"], np.tile(li, (3, 1)))
+    assert np.array_equal(s["long_feedback"], np.tile(np.where(li < 0, 0, lf), (3, 1)))
+    with pytest.raises(libreco.InvalidArgumentError, match="elapsed"):
+        rb.add_segment(items=[1], feedback=[0], rewards=[0], elapsed=[1.0])   # needs n + 1
+    # a Q-network over a model with every input learns from it as it is
+    q = libreco.QNet(model=dict(n_items=NI, dim=8, ffn_dim=8, lookback=L, user_dim=U,
+                                position=1, elapsed=1, long_len=H, max_batch=16,
+                                max_candidates=NI))
+    info, pri = q.update(s, candidates=np.arange(NI))
+    assert info.n_updates == 1 and pri.shape == (3,) and np.all(np.isfinite(pri))
+    no_ctx = {k: v for k, v in s.items() if k not in ("state_elapsed", "next_elapsed")}
+    with pytest.raises(libreco.InvalidArgumentError, match="elapsed"):
+        q.update(no_ctx, candidates=np.arange(NI))
+    # a buffer without a context samples as before
+    plain = libreco.Replay(capacity=8, lookback=L)
+    plain.add_segment(items=[1, 2], feedback=[0, 0], rewards=[0, 0])
+    assert "state_steps" not in plain.sample(2)
+    for h in (q, rb, plain):
+        h.close()
