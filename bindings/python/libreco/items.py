@@ -41,6 +41,13 @@ class Items(Handle):
                  n_dense=None, n_fields=None, options=None):
         o = items_options(options)
         keep = []
+        # the C side reads as many names and sizes as the counts say: they must agree
+        for n, names, what in ((n_dense, dense_names, "n_dense"),
+                               (n_fields, field_names, "n_fields"),
+                               (n_fields, field_sizes, "n_fields")):
+            if n is not None and names is not None and int(n) != len(names):
+                raise invalid("items: %s is %d but %d names or sizes were given"
+                              % (what, n, len(names)), field=what)
         if n_items is not None:
             o.n_items = n_items
         if dense_names is not None:

@@ -39,6 +39,12 @@ def _row_dtype():
 _ROW_DTYPE = _row_dtype()
 
 
+def _same_count(n, names, n_what, names_what):
+    if n is not None and names is not None and int(n) != len(names):
+        raise invalid("%s is %d but %d %s were given" % (n_what, n, len(names), names_what),
+                      field=n_what)
+
+
 class Log(Handle):
     """A table of interactions in canonical order (``reco_log``).
 
@@ -57,13 +63,15 @@ class Log(Handle):
                  user_feature_names=None, propensity=False, oracle=False):
         o = options(_ffi.LogOptions, lib.reco_log_options_init, None, {}, "log")
         keep = []
+        # the C side reads as many names as the count says: they must agree
+        _same_count(n_signals, signal_names, "n_signals", "signal_names")
+        _same_count(user_dim, user_feature_names, "user_dim", "user_feature_names")
         if n_signals is not None:
             o.n_signals = n_signals
         if signal_names is not None:
             keep.append((ctypes.c_char_p * len(signal_names))(*[b(s) for s in signal_names]))
             o.signal_names = keep[-1]
-            if n_signals is None:
-                o.n_signals = len(signal_names)
+            o.n_signals = len(signal_names)
         if user_feature_names is not None:
             keep.append((ctypes.c_char_p * len(user_feature_names))(
                 *[b(s) for s in user_feature_names]))

@@ -144,3 +144,15 @@ def test_world_item_features_match_item_info():
             assert t.dense_names == ["quality", "clickbait", "popularity"]
             assert t.field_names == ["topic"] and t.n_known == 150
             assert np.array_equal(t.dense(), dense) and np.array_equal(t.fields(), fields)
+
+
+def test_counts_and_names_must_agree():
+    # the C side would read past the names: the binding refuses first
+    with pytest.raises(libreco.InvalidArgumentError, match="n_dense"):
+        libreco.Items(n_items=5, n_dense=3, dense_names=["a", "b"])
+    with pytest.raises(libreco.InvalidArgumentError, match="n_fields"):
+        libreco.Items(n_items=5, n_fields=2, field_sizes=[3])
+    with pytest.raises(libreco.InvalidArgumentError, match="user_dim"):
+        libreco.Log(user_dim=3, user_feature_names=["a", "b"])
+    with pytest.raises(libreco.InvalidArgumentError, match="n_signals"):
+        libreco.Log(n_signals=5, signal_names=["a", "b", "c", "d"])
