@@ -2,7 +2,8 @@
 
 Every struct here mirrors one of ``include/reco/*.h`` field for field; the test
 ``tests/test_layout.py`` compares each one's size and field offsets with what the C compiler
-gives, so a header change that is not repeated here fails the suite.  Every function the
+gives, and ``VERSIONS`` with the headers' ``*_VERSION`` macros, so a header change that is
+not repeated here fails the suite.  Every function the
 binding calls is declared with its ``argtypes`` and ``restype`` in ``_PROTOTYPES``.
 """
 import ctypes

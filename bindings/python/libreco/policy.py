@@ -196,8 +196,8 @@ def run_options(options_=None, **fields):
 
 def run_sessions(env, policy, users, on_step=None, options_=None, **fields):
     """Play one session per entry of ``users`` with ``policy`` in ``env`` (an :class:`Env`,
-    or a World/Sim whose ``env()`` is used) to its end (``reco_run_sessions``). Returns (stats :class:`Record`, depth (n,) uint32, return (n,)
-    float32). Keywords are ``reco_run_options`` fields (``parallel``, ``max_candidates``,
+    or a World/Sim whose ``env()`` is used) to its end (``reco_run_sessions``). Returns
+    (stats :class:`Record`, depth (n,) uint32, return (n,) float32). Keywords are ``reco_run_options`` fields (``parallel``, ``max_candidates``,
     ``max_steps``); ``on_step(list_of_step_records)`` is called after every batched step."""
     if not hasattr(env, "_ref") and hasattr(env, "env"):
         env = env.env()
