@@ -13,8 +13,8 @@ package sits in.
 """
 from . import _ffi
 from ._ffi import (EvalOptions, ExperimentOptions, ExplorerOptions, ExplorerSchedule,
-                   FitOptions, LogRow, ModelOptions, QNetOptions, ReplayOptions, Rng,
-                   SimOptions, TrainerOptions, WorldOptions, WorldSlotInfo)
+                   FitOptions, ItemsOptions, LogRow, ModelOptions, QNetOptions, ReplayOptions,
+                   Rng, SimOptions, TrainerOptions, WorldOptions, WorldSlotInfo)
 from ._core import Record
 from .config import Config, experiment_options
 from .errors import (ConfigError, Error, FileError, FormatError, InvalidArgumentError,
@@ -27,6 +27,7 @@ from .evaluation import (EVAL_DEEP_SHARE, EVAL_DEPTH, EVAL_DEPTH_DEEP, EVAL_HIDE
                          eval_write_json)
 from .explorer import (EXPLORER_BOLTZMANN, EXPLORER_EPSILON_GREEDY, EXPLORER_GREEDY,
                        EXPLORER_TOP_K_SOFTMAX, Explorer, explorer_options, schedule)
+from .items import Items, items_options
 from .log import Log, fit_model, fit_options, metrics_auc, metrics_ece, metrics_log_loss
 from .model import PAD, Model, Workspace, model_options
 from .policy import Policy, run_options, run_sessions
@@ -35,8 +36,10 @@ from .replay import REPLAY_PROPORTIONAL, REPLAY_UNIFORM, Replay, replay_options
 from .sim import Sim, sim_options
 from .trainer import Trainer, trainer_options
 from .world import (ENV_CONTINUE, ENV_EXIT, ENV_TRUNCATED, N_SIGNALS_DEFAULT, SIGNAL_CLICK,
-                    SIGNAL_HIDE, SIGNAL_LIKE, SIGNAL_LONG_WATCH, WORLD_N_SIGNALS, Env, World,
-                    world_options, world_session_key)
+                    SIGNAL_HIDE, SIGNAL_LIKE, SIGNAL_LONG_WATCH, WORLD_ITEM_DENSE,
+                    WORLD_ITEM_DENSE_NAMES, WORLD_ITEM_FIELD_NAMES, WORLD_ITEM_FIELDS,
+                    WORLD_N_PROBS, WORLD_N_SIGNALS, Env, World, world_options,
+                    world_session_key)
 
 __version__ = "0.1.0"
 library_path = _ffi.lib_path

@@ -264,3 +264,19 @@ class Callbacks:
         if self.error is not None:
             e, self.error = self.error, None
             raise e
+
+
+def reraise_callbacks(*objs):
+    """After a C call that ran Python callbacks of ``objs`` (a Python policy, a Python env,
+    or a handle that borrows one, such as a ``Sim`` started from a Python env): raise the
+    first exception one of them kept."""
+    seen, todo = set(), [o for o in objs if o is not None]
+    while todo:
+        o = todo.pop(0)
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        cb = getattr(o, "_cb", None)
+        if isinstance(cb, Callbacks):
+            cb.reraise()
+        todo.extend(getattr(o, "_parents", ()))

@@ -2,7 +2,8 @@
 
 Every struct here mirrors one of ``include/reco/*.h`` field for field; the test
 ``tests/test_layout.py`` compares each one's size and field offsets with what the C compiler
-gives, so a header change that is not repeated here fails the suite.  Every function the
+gives, and ``VERSIONS`` with the headers' ``*_VERSION`` macros, so a header change that is
+not repeated here fails the suite.  Every function the
 binding calls is declared with its ``argtypes`` and ``restype`` in ``_PROTOTYPES``.
 """
 import ctypes
@@ -107,6 +108,8 @@ ENV_RESET = CFUNCTYPE(c_int, P_u32, P_u64, c_uint32, c_void_p)
 ENV_OBSERVE = CFUNCTYPE(c_int, P_i32, P_u32, P_f32, P_u32, c_uint32, c_void_p)
 ENV_CANDIDATES = CFUNCTYPE(c_int, P_i32, P_u32, c_uint32, P_u32, c_uint32, c_void_p)
 ENV_STEP = CFUNCTYPE(c_int, P_u32, P_f32, POINTER(c_int), P_u32, P_i32, c_uint32, c_void_p)
+ENV_CONTEXT = CFUNCTYPE(c_int, P_u32, P_f32, P_i32, P_u32, P_u32, c_uint32, c_void_p)
+ENV_PROBABILITIES = CFUNCTYPE(c_int, P_f32, P_u32, P_i32, c_uint32, c_void_p)
 
 
 class Env(Structure):
@@ -195,6 +198,17 @@ class LogColumns(Structure):
                 ("items", P_i32), ("feedback", P_u32), ("exits", P_u8),
                 # version 2
                 ("propensity", P_f32), ("user_features", P_f32), ("oracle", P_f32)]
+
+
+class ItemsOptions(Structure):
+    _fields_ = [("version", c_uint), ("allocator", c_void_p), ("n_items", c_uint32),
+                ("n_dense", c_uint32), ("dense_names", POINTER(c_char_p)),
+                ("n_fields", c_uint32), ("field_names", POINTER(c_char_p)),
+                ("field_sizes", P_u32)]
+
+
+class ItemsLoadOptions(Structure):
+    _fields_ = [("version", c_uint), ("lenient", c_int), ("max_rejections", c_uint32)]
 
 
 class LogPolicy(Structure):
@@ -381,6 +395,7 @@ class TrainerReport(Structure):
 
 POLICY_CHOOSE_FN = CFUNCTYPE(c_int, P_u32, P_i32, P_u32, P_f32, P_i32, P_u32, c_uint32,
                              c_uint32, c_void_p)
+POLICY_CHOOSE_STATES_FN = CFUNCTYPE(c_int, P_u32, POINTER(Batch), P_u32, c_void_p)
 
 
 class Policy(Structure):
@@ -435,15 +450,16 @@ class EvalOptions(Structure):
                 ("progress_payload", c_void_p)]
 
 
-# Current versions of the structs above (the headers' *_VERSION macros).
+# Current versions of the structs above (the headers' *_VERSION macros; the layout test
+# compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
-    ErrorInfo: 1, ModelOptions: 1, Batch: 1, Env: 3, WorldOptions: 3, WorldSlotInfo: 1,
-    ExperimentOptions: 2, ConfigOptions: 1, LogOptions: 1, LogLoadOptions: 1, LogRow: 1,
-    LogColumns: 1, LogPolicy: 1, LogGenerateOptions: 1, FitEpoch: 1, FitOptions: 1,
-    FitReport: 1, SimOptions: 2, QNetOptions: 1, QNetBatch: 1, QNetUpdateInfo: 1,
-    ReplayOptions: 1, ReplaySegment: 1, ReplayBatch: 1, ReplayStats: 1, ExplorerOptions: 1,
-    TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 1, PolicyOptions: 1,
-    RunStats: 1, RunOptions: 1, EvalOptions: 1,
+    ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 3, WorldOptions: 3, WorldSlotInfo: 1,
+    ExperimentOptions: 2, ConfigOptions: 1, LogOptions: 2, LogLoadOptions: 1, LogRow: 2,
+    LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1, LogGenerateOptions: 1,
+    FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 3, QNetOptions: 1, QNetBatch: 2,
+    QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
+    ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 2,
+    PolicyOptions: 1, RunStats: 1, RunOptions: 1, EvalOptions: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
@@ -512,6 +528,7 @@ _PROTOTYPES = {
     "reco_model_open": (c_int, [PH, c_char_p, POINTER(ModelOptions)]),
     "reco_model_copy_params": (c_int, [H, H]),
     "reco_model_blend_params": (c_int, [H, H, c_float]),
+    "reco_model_set_item_features": (c_int, [H, P_f32, P_i32, c_uint32]),
     # world.h
     "reco_world_options_init": (c_int, [POINTER(WorldOptions), c_uint]),
     "reco_world_memory_size": (c_int, [P_size, POINTER(WorldOptions)]),
@@ -530,6 +547,13 @@ _PROTOTYPES = {
     "reco_world_user_segment": (c_int, [P_u32, H, P_u64, c_uint32]),
     "reco_world_eval_users": (c_int, [P_u64, H, c_uint64, c_uint32]),
     "reco_world_get_slot_info": (c_int, [POINTER(WorldSlotInfo), H, c_uint32]),
+    "reco_world_context": (c_int, [P_u32, P_f32, P_i32, P_u32, P_u32, c_uint32, H]),
+    "reco_world_probabilities": (c_int, [P_f32, P_u32, P_i32, c_uint32, H]),
+    "reco_world_item_features": (c_int, [P_f32, P_i32, H]),
+    "reco_world_item_field_sizes": (c_int, [P_u32, H]),
+    "reco_world_clear_histories": (c_int, [H]),
+    "reco_world_copy_histories": (c_int, [H, H]),
+    "reco_world_user_history_len": (c_int, [P_u64, H, P_u64, c_uint32]),
     # log.h
     "reco_log_options_init": (c_int, [POINTER(LogOptions), c_uint]),
     "reco_log_create": (c_int, [PH, POINTER(LogOptions)]),
@@ -537,6 +561,11 @@ _PROTOTYPES = {
     "reco_log_reset": (None, [H]),
     "reco_log_n_signals": (c_uint32, [H]),
     "reco_log_signal_name": (c_char_p, [H, c_uint32]),
+    "reco_log_user_dim": (c_uint32, [H]),
+    "reco_log_user_feature_name": (c_char_p, [H, c_uint32]),
+    "reco_log_has_propensity": (c_int, [H]),
+    "reco_log_has_oracle": (c_int, [H]),
+    "reco_log_load_options_init": (c_int, [POINTER(LogLoadOptions), c_uint]),
     "reco_log_n_rows": (c_size_t, [H]),
     "reco_log_n_sessions": (c_size_t, [H]),
     "reco_log_n_users": (c_size_t, [H]),
@@ -555,6 +584,30 @@ _PROTOTYPES = {
     "reco_log_generate_options_init": (c_int, [POINTER(LogGenerateOptions), c_uint]),
     "reco_log_generate": (c_int, [H, POINTER(Env), POINTER(LogPolicy),
                                   POINTER(LogGenerateOptions)]),
+    # items.h
+    "reco_items_options_init": (c_int, [POINTER(ItemsOptions), c_uint]),
+    "reco_items_load_options_init": (c_int, [POINTER(ItemsLoadOptions), c_uint]),
+    "reco_items_create": (c_int, [PH, POINTER(ItemsOptions)]),
+    "reco_items_free": (None, [H]),
+    "reco_items_reset": (None, [H]),
+    "reco_items_n_items": (c_uint32, [H]),
+    "reco_items_n_dense": (c_uint32, [H]),
+    "reco_items_n_fields": (c_uint32, [H]),
+    "reco_items_dense_name": (c_char_p, [H, c_uint32]),
+    "reco_items_field_name": (c_char_p, [H, c_uint32]),
+    "reco_items_field_size": (c_uint32, [H, c_uint32]),
+    "reco_items_dense": (P_f32, [H]),
+    "reco_items_fields": (P_i32, [H]),
+    "reco_items_n_known": (c_uint32, [H]),
+    "reco_items_is_known": (c_int, [H, c_int32]),
+    "reco_items_set": (c_int, [H, c_int32, P_f32, P_i32]),
+    "reco_items_load_csv": (c_int, [H, c_char_p, POINTER(ItemsLoadOptions)]),
+    "reco_items_save_csv": (c_int, [H, c_char_p]),
+    "reco_items_save": (c_int, [H, c_char_p]),
+    "reco_items_load": (c_int, [H, c_char_p]),
+    "reco_items_n_rejected": (c_uint64, [H]),
+    "reco_items_n_rejections": (c_size_t, [H]),
+    "reco_items_rejection": (c_int, [POINTER(ErrorInfo), H, c_size_t]),
     # fit.h, metrics.h
     "reco_fit_options_init": (c_int, [POINTER(FitOptions), c_uint]),
     "reco_fit_model": (c_int, [POINTER(FitReport), H, H, H, POINTER(FitOptions)]),

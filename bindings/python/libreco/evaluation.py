@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _ffi
 from ._core import Callbacks, Handle, Record, array_in, b, check, create, invalid, lib, options
-from ._core import ptr
+from ._core import ptr, reraise_callbacks
 from .errors import ERROR
 
 EVAL_DEPTH, EVAL_LONG_WATCHES, EVAL_DEEP_SHARE, EVAL_LONG_WATCHES_DEEP = 0, 1, 2, 3
@@ -103,6 +103,7 @@ class Eval(Handle):
         structs = (_ffi.Policy * len(policies))()
         for i, p in enumerate(policies):
             ref = p._ref  # raises once closed
+            p._bind(env)
             ctypes.memmove(ctypes.byref(structs, i * ctypes.sizeof(_ffi.Policy)), ref,
                            ctypes.sizeof(_ffi.Policy))
         o = eval_options(options, **fields)
@@ -128,9 +129,7 @@ class Eval(Handle):
         self = cls(out.value) if out.value else None
         try:
             cb.reraise()
-            for p in policies:
-                if getattr(p, "_cb", None) is not None:
-                    p._cb.reraise()
+            reraise_callbacks(env, *policies)
             check(rc)
         except BaseException:
             if self is not None:  # made although a callback raised: not returned, so freed

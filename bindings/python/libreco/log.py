@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _ffi
 from ._core import (Callbacks, Handle, Record, array_in, b, check, create, invalid, lib,
-                    options, ptr, view)
+                    options, ptr, reraise_callbacks, view)
 from .errors import Error, from_info
 from .world import world_session_key
 
@@ -22,25 +22,64 @@ def _world_key(user, ordinal, payload):
     return world_session_key(user, ordinal)
 
 
+def _row_dtype():
+    """A NumPy dtype with the layout of ``reco_log_row`` (offsets from the ctypes mirror,
+    which the layout test checks against C), so that rows are filled by column."""
+    R = _ffi.LogRow
+    fmt = {"version": np.uintc, "user": np.uint64, "session": np.uint64, "step": np.uint32,
+           "timestamp": np.int64, "item": np.int32, "feedback": np.uint32, "exit": np.intc,
+           "user_features": np.uintp, "propensity": np.float32,
+           "oracle": (np.float32, (len(R().oracle),))}
+    names = [f for f, _ in R._fields_]
+    return np.dtype({"names": names, "formats": [fmt[f] for f in names],
+                     "offsets": [getattr(R, f).offset for f in names],
+                     "itemsize": ctypes.sizeof(R)})
+
+
+_ROW_DTYPE = _row_dtype()
+
+
+def _same_count(n, names, n_what, names_what):
+    if n is not None and names is not None and int(n) != len(names):
+        raise invalid("%s is %d but %d %s were given" % (n_what, n, len(names), names_what),
+                      field=n_what)
+
+
 class Log(Handle):
     """A table of interactions in canonical order (``reco_log``).
 
     ``Log()`` has the four default signals; ``Log(n_signals=F, signal_names=[...])`` others.
+    The optional columns (``reco_log_options`` version 2) are declared here and every row
+    then has them: ``user_dim=U`` dense user features (named by ``user_feature_names``,
+    default ``u0``, ``u1``, ...; ``user_feature_names`` alone sets U), ``propensity=True``
+    (the logging policy's probability of the item shown) and ``oracle=True`` (the env's true
+    probability of each signal and of the exit, ``p_<signal>`` ... ``p_exit``).
     """
 
     _free = lib.reco_log_free
     _kind = "Log"
 
-    def __init__(self, n_signals=None, signal_names=None):
+    def __init__(self, n_signals=None, signal_names=None, user_dim=None,
+                 user_feature_names=None, propensity=False, oracle=False):
         o = options(_ffi.LogOptions, lib.reco_log_options_init, None, {}, "log")
-        keep = None
+        keep = []
+        # the C side reads as many names as the count says: they must agree
+        _same_count(n_signals, signal_names, "n_signals", "signal_names")
+        _same_count(user_dim, user_feature_names, "user_dim", "user_feature_names")
         if n_signals is not None:
             o.n_signals = n_signals
         if signal_names is not None:
-            keep = (ctypes.c_char_p * len(signal_names))(*[b(s) for s in signal_names])
-            o.signal_names = keep
-            if n_signals is None:
-                o.n_signals = len(signal_names)
+            keep.append((ctypes.c_char_p * len(signal_names))(*[b(s) for s in signal_names]))
+            o.signal_names = keep[-1]
+            o.n_signals = len(signal_names)
+        if user_feature_names is not None:
+            keep.append((ctypes.c_char_p * len(user_feature_names))(
+                *[b(s) for s in user_feature_names]))
+            o.user_feature_names = keep[-1]
+            o.user_dim = len(user_feature_names)
+        if user_dim is not None:
+            o.user_dim = user_dim
+        o.propensity, o.oracle = int(bool(propensity)), int(bool(oracle))
         super().__init__(create(lib.reco_log_create, ctypes.byref(o)))
 
     @classmethod
@@ -61,6 +100,14 @@ class Log(Handle):
     n_rejected = property(lambda self: lib.reco_log_n_rejected(self._h),
                           doc="Rows the last lenient CSV load rejected (``reco_log_n_rejected``).")
 
+    user_dim = property(lambda self: lib.reco_log_user_dim(self._h),
+                        doc="User features per row U, 0 for none (``reco_log_user_dim``).")
+    has_propensity = property(lambda self: bool(lib.reco_log_has_propensity(self._h)),
+                              doc="Whether rows carry a propensity "
+                                  "(``reco_log_has_propensity``).")
+    has_oracle = property(lambda self: bool(lib.reco_log_has_oracle(self._h)),
+                          doc="Whether rows carry the oracle (``reco_log_has_oracle``).")
+
     def __len__(self):
         return self.n_rows
 
@@ -70,6 +117,12 @@ class Log(Handle):
         h = self._h
         return [lib.reco_log_signal_name(h, f).decode() for f in range(self.n_signals)]
 
+    @property
+    def user_feature_names(self):
+        """The user features' names, their CSV columns (``reco_log_user_feature_name``)."""
+        h = self._h
+        return [lib.reco_log_user_feature_name(h, k).decode() for k in range(self.user_dim)]
+
     def session(self, i):
         """(first_row, n_steps) of session ``i`` (``reco_log_session``)."""
         first, n = ctypes.c_size_t(), ctypes.c_size_t()
@@ -77,20 +130,32 @@ class Log(Handle):
         return first.value, n.value
 
     def get_row(self, i):
-        """Row ``i`` as a :class:`LogRow` (``reco_log_get_row``)."""
-        r = _ffi.LogRow(version=1)
+        """Row ``i`` as a :class:`LogRow` (``reco_log_get_row``), of the current version:
+        its ``user_features`` points into the log (valid until it changes); ``propensity``
+        and ``oracle`` are NaN where unknown or absent."""
+        r = _ffi.LogRow(version=_ffi.VERSIONS[_ffi.LogRow])
         check(lib.reco_log_get_row(ctypes.byref(r), self._h, int(i)))
         return r
 
     def columns(self, copy=True):
         """Dict of the columns ``users sessions steps timestamps items feedback exits``
-        (``reco_log_get_columns``). ``copy=False`` gives read-only views of the log's memory,
-        without a copy, valid only until the log next changes (load, append, generate, reset).
+        (``reco_log_get_columns``), plus the optional ones the log has: ``user_features``
+        (n, U) float32, ``propensity`` (n,) float32 and ``oracle`` (n, F + 1) float32 (the
+        signals, then the exit), NaN for unknown values. ``copy=False`` gives read-only views
+        of the log's memory, without a copy, valid only until the log next changes (load,
+        append, generate, reset).
         """
-        c = _ffi.LogColumns(version=1)
+        c = _ffi.LogColumns(version=_ffi.VERSIONS[_ffi.LogColumns])
         check(lib.reco_log_get_columns(ctypes.byref(c), self._h))
         n = c.n_rows
         cols = {name: view(getattr(c, name), (n,), dt, self) for name, dt in _COLUMNS}
+        U = self.user_dim
+        if U:
+            cols["user_features"] = view(c.user_features, (n, U), np.float32, self)
+        if self.has_propensity:
+            cols["propensity"] = view(c.propensity, (n,), np.float32, self)
+        if self.has_oracle:
+            cols["oracle"] = view(c.oracle, (n, self.n_signals + 1), np.float32, self)
         if copy:
             cols = {k: v.copy() for k, v in cols.items()}
         return cols
@@ -100,7 +165,7 @@ class Log(Handle):
         objects with source, line, column and field (``reco_log_rejection``)."""
         out = []
         for i in range(lib.reco_log_n_rejections(self._h)):
-            info = _ffi.ErrorInfo(version=1)
+            info = _ffi.ErrorInfo(version=_ffi.VERSIONS[_ffi.ErrorInfo])
             check(lib.reco_log_rejection(ctypes.byref(info), self._h, i))
             out.append(from_info(info))
         return out
@@ -110,30 +175,54 @@ class Log(Handle):
         """Remove every row (``reco_log_reset``)."""
         lib.reco_log_reset(self._h)
 
-    def append(self, user, session, step, timestamp, item, feedback, exit):
-        """Append rows given as equal-length columns (``reco_log_append``)."""
+    def append(self, user, session, step, timestamp, item, feedback, exit, user_features=None,
+               propensity=None, oracle=None):
+        """Append rows given as equal-length columns (``reco_log_append``), atomically.
+
+        The optional columns, for a log that has them: ``user_features`` (n, U) finite floats
+        (required when U > 0), ``propensity`` (n,) in (0, 1] and ``oracle`` (n, F + 1) in
+        [0, 1], NaN for unknown (None: all unknown). A value for a column the log does not
+        have is refused by the library, as are feedback bits at or above F.
+        """
         cols = [np.atleast_1d(np.asarray(v)) for v in (user, session, step, timestamp, item,
                                                        feedback, exit)]
         n = cols[0].shape[0]
         if any(c.ndim != 1 or c.shape[0] != n for c in cols):
             raise invalid("append: every column must be 1-D of the same length")
-        rows = (_ffi.LogRow * n)()
+        rows = np.zeros(n, _ROW_DTYPE)
         for k, name in enumerate(_ROW_FIELDS):
-            for i in range(n):
-                setattr(rows[i], name, int(cols[k][i]))
-        # The array's element size is that of version 2, so the rows say version 2, with
-        # the optional columns unknown (NaN) and no user features.
-        nan = float("nan")
-        for i in range(n):
-            rows[i].version = 2
-            rows[i].propensity = nan
-            for k in range(len(rows[i].oracle)):
-                rows[i].oracle[k] = nan
-        check(lib.reco_log_append(self._h, rows, n))
+            rows[name] = array_in(cols[k], rows.dtype[name], name)
+        rows["version"] = _ffi.VERSIONS[_ffi.LogRow]
+        rows["propensity"] = np.nan
+        rows["oracle"] = np.nan
+        keep = None
+        if user_features is not None:
+            uf = array_in(user_features, np.float32, "user_features", ndim=2)
+            if uf.shape[0] != n:
+                raise invalid("user_features: expected %d rows, got shape %s" % (n, uf.shape),
+                              field="user_features")
+            if uf.shape[1] != self.user_dim:
+                raise invalid("user_features: %d columns, the log has %d user features"
+                              % (uf.shape[1], self.user_dim), field="user_features")
+            if n and uf.shape[1]:
+                rows["user_features"] = uf.ctypes.data + np.arange(n, dtype=np.uintp) * \
+                    np.uintp(uf.strides[0])
+            keep = uf
+        if propensity is not None:
+            rows["propensity"] = array_in(propensity, np.float32, "propensity", ndim=1,
+                                          shape=(n,))
+        if oracle is not None:
+            F1 = self.n_signals + 1
+            o = array_in(oracle, np.float32, "oracle", ndim=2, shape=(n, F1))
+            rows["oracle"][:, :F1] = o
+        check(lib.reco_log_append(self._h, rows.ctypes.data_as(ctypes.POINTER(_ffi.LogRow)),
+                                  n))
+        del keep
 
     def load_csv(self, path, lenient=False, n_items=0, max_rejections=100):
         """Replace the rows with a CSV file (``reco_log_load_csv``)."""
-        lo = _ffi.LogLoadOptions(version=1, lenient=int(bool(lenient)), n_items=n_items,
+        lo = _ffi.LogLoadOptions(version=_ffi.VERSIONS[_ffi.LogLoadOptions],
+                                 lenient=int(bool(lenient)), n_items=n_items,
                                  max_rejections=max_rejections)
         check(lib.reco_log_load_csv(self._h, b(path), ctypes.byref(lo)))
         return self
@@ -148,7 +237,8 @@ class Log(Handle):
 
     def load(self, path, n_items=0):
         """Replace the rows with a binary file (``reco_log_load``)."""
-        lo = _ffi.LogLoadOptions(version=1, n_items=n_items, max_rejections=100)
+        lo = _ffi.LogLoadOptions(version=_ffi.VERSIONS[_ffi.LogLoadOptions], n_items=n_items,
+                                 max_rejections=100)
         check(lib.reco_log_load(self._h, b(path), ctypes.byref(lo)))
         return self
 
@@ -202,6 +292,7 @@ class Log(Handle):
             raise invalid("generate: session_key must be None, 'world' or a function")
         rc = lib.reco_log_generate(self._h, env._ref, ctypes.byref(lp), ctypes.byref(go))
         cb.reraise()
+        reraise_callbacks(env)
         check(rc)
         return self
 
@@ -209,7 +300,12 @@ class Log(Handle):
 def fit_model(model, train, valid=None, progress=None, options_=None, **fields):
     """Train the feedback model on logs (``reco_fit_model``); returns the report as a
     :class:`Record` (``model``, ``global_rate``, ``popularity``: lists of per-output metric
-    dicts; ``train_loss``, ``valid_loss``: per-epoch arrays).
+    dicts, output f < F a signal and F the exit; ``train_loss``, ``valid_loss``: per-epoch
+    arrays). When the validation log has the oracle columns, ``has_oracle`` is True and
+    ``oracle`` holds the true probabilities' metrics on the same rows (else NaN entries);
+    ``step_seconds_base`` and ``step_seconds`` (F,) are the step durations fitted on the
+    training log's timestamps (``n_gaps`` gaps), what :class:`Sim`'s ``seconds_base`` and
+    ``seconds`` take.
 
     Keywords are ``reco_fit_options`` fields (``epochs``, ``batch_size``, ``lr``, ...).
     ``progress(epoch_record)`` is called after each epoch; returning True stops training.
@@ -217,7 +313,7 @@ def fit_model(model, train, valid=None, progress=None, options_=None, **fields):
     fo = options(_ffi.FitOptions, lib.reco_fit_options_init, options_, fields, "fit")
     cap = fo.epochs
     tl, vl = np.full(cap, np.nan), np.full(cap, np.nan)
-    rep = _ffi.FitReport(version=1, history_cap=cap,
+    rep = _ffi.FitReport(version=_ffi.VERSIONS[_ffi.FitReport], history_cap=cap,
                          train_loss=tl.ctypes.data_as(_ffi.P_f64),
                          valid_loss=vl.ctypes.data_as(_ffi.P_f64))
     cb = Callbacks()
@@ -236,8 +332,10 @@ def fit_model(model, train, valid=None, progress=None, options_=None, **fields):
     check(rc)
     n = rep.n_outputs
     r = Record.of(rep)
-    for k in ("train_rate", "valid_rate", "model", "global_rate", "popularity"):
+    for k in ("train_rate", "valid_rate", "model", "global_rate", "popularity", "oracle"):
         setattr(r, k, getattr(r, k)[:n])
+    r.has_oracle = bool(rep.has_oracle)
+    r.step_seconds = np.array(r.step_seconds[:max(n - 1, 0)])
     r.train_loss, r.valid_loss = tl[:rep.epochs_run], vl[:rep.epochs_run]
     del r.history_cap
     return r

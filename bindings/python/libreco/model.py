@@ -27,19 +27,28 @@ def param_id(table, param, what):
 
 
 def model_options(options_=None, **fields):
-    """A :class:`ModelOptions`: ``options_`` copied, or the defaults, then ``fields``."""
+    """A :class:`ModelOptions`: ``options_`` copied, or the defaults, then ``fields``.
+
+    ``item_field_sizes=[...]`` alone also sets ``item_n_fields`` to its length."""
+    if "item_field_sizes" in fields and "item_n_fields" not in fields:
+        fields["item_n_fields"] = len(fields["item_field_sizes"])
     return options(_ffi.ModelOptions, lib.reco_model_options_init, options_, fields, "model")
 
 
-def make_batch(model, items, feedback, candidates=None, user_features=None):
+def make_batch(model, items, feedback, candidates=None, user_features=None, steps=None,
+               elapsed=None, long_items=None, long_feedback=None):
     """A ``reco_batch`` over the arrays (kept in the returned tuple for the call's duration).
 
     ``items`` (B, L) int32; ``feedback`` (B, L) uint32 or None for zeros; ``candidates`` (C,)
     shared by every row, or (B, C) one list per row; ``user_features`` (B, user_dim) float32.
-    ``reco_batch`` carries no L or user_dim: the C side reads the model's, so they are
-    checked here against ``model``'s architecture.
+    The session context (a version-2 batch; without it the batch is version 1): ``steps``
+    (B,) uint32, ``elapsed`` (B,) float32 seconds, ``long_items`` (B, long_len) int32 and
+    ``long_feedback`` (B, long_len) uint32 or None for zeros. ``reco_batch`` carries no L,
+    user_dim or long_len: the C side reads the model's, so they are checked here against
+    ``model``'s architecture. Whether the model needs an input is the library's check.
     """
-    L, user_dim = model._arch.lookback, model._arch.user_dim
+    a = model._arch
+    L, user_dim = a.lookback, a.user_dim
     items = array_in(items, np.int32, "items", ndim=2, shape=(None, L))
     n = items.shape[0]
     if feedback is None:
@@ -63,7 +72,40 @@ def make_batch(model, items, feedback, candidates=None, user_features=None):
                                  shape=(n, user_dim))
         bt.user_features = ptr(user_features)
         keep.append(user_features)
+    if steps is None and elapsed is None and long_items is None and long_feedback is None:
+        return bt, keep
+    bt.version = 2
+    if steps is not None:
+        steps = array_in(steps, np.uint32, "steps", ndim=1, shape=(n,))
+        bt.steps = ptr(steps)
+        keep.append(steps)
+    if elapsed is not None:
+        elapsed = array_in(elapsed, np.float32, "elapsed", ndim=1, shape=(n,))
+        bt.elapsed = ptr(elapsed)
+        keep.append(elapsed)
+    if long_items is not None or long_feedback is not None:
+        H = a.long_len
+        if long_items is None:
+            raise invalid("long_feedback: given without long_items", field="long_items")
+        long_items = array_in(long_items, np.int32, "long_items", ndim=2, shape=(n, H))
+        if long_feedback is None:
+            long_feedback = np.zeros((n, H), np.uint32)
+        long_feedback = array_in(long_feedback, np.uint32, "long_feedback", ndim=2,
+                                 shape=(n, H))
+        bt.long_items, bt.long_feedback = ptr(long_items), ptr(long_feedback)
+        keep += [long_items, long_feedback]
     return bt, keep
+
+
+def _state_args(states):
+    """The ``make_batch`` keywords of a Python policy's ``states`` dict."""
+    return {k: states.get(k) for k in ("user_features", "steps", "elapsed", "long_items",
+                                       "long_feedback")}
+
+
+def _nullable(pointer):
+    """A borrowed C pointer as it is, or None for NULL."""
+    return pointer if pointer else None
 
 
 class Workspace(Handle):
@@ -135,7 +177,7 @@ class Model(Handle):
 
     def get_options(self):
         """The options it was created with (``reco_model_get_options``)."""
-        o = _ffi.ModelOptions(version=1)
+        o = _ffi.ModelOptions(version=_ffi.VERSIONS[_ffi.ModelOptions])
         check(lib.reco_model_get_options(ctypes.byref(o), self._h))
         return o
 
@@ -156,13 +198,18 @@ class Model(Handle):
 
     # ---- read-only calls -----------------------------------------------------------------
     def score(self, items, feedback, candidates, heads=None, user_features=None,
-              workspace=None, out=None):
+              workspace=None, out=None, steps=None, elapsed=None, long_items=None,
+              long_feedback=None):
         """Score candidates (``reco_model_score``).
 
         ``heads``: one head index (result (B, C)), a list of them (result (B, len, C)) or None
         for every head (result (B, n_heads, C)). Signal and exit heads give logits.
+        The session context, for a model that takes it (``position``, ``elapsed``,
+        ``long_len``): ``steps`` (B,), ``elapsed`` (B,) seconds, ``long_items`` and
+        ``long_feedback`` (B, long_len); any of them makes the batch version 2.
         """
-        bt, keep = make_batch(self, items, feedback, candidates, user_features)
+        bt, keep = make_batch(self, items, feedback, candidates, user_features, steps, elapsed,
+                              long_items, long_feedback)
         if bt.candidates is None:
             raise invalid("candidates: None where an array is needed", field="candidates")
         single = heads is not None and np.ndim(heads) == 0
@@ -176,9 +223,12 @@ class Model(Handle):
         del keep
         return res
 
-    def user_vectors(self, items, feedback, user_features=None, workspace=None, out=None):
-        """The user vectors u, (B, dim) (``reco_model_user_vectors``)."""
-        bt, keep = make_batch(self, items, feedback, None, user_features)
+    def user_vectors(self, items, feedback, user_features=None, workspace=None, out=None,
+                     steps=None, elapsed=None, long_items=None, long_feedback=None):
+        """The user vectors u, (B, dim) (``reco_model_user_vectors``); the context keywords
+        as in :meth:`score`."""
+        bt, keep = make_batch(self, items, feedback, None, user_features, steps, elapsed,
+                              long_items, long_feedback)
         res = array_out(out, np.float32, (bt.size, self._arch.dim))
         check(lib.reco_model_user_vectors(ptr(res), self._h,
                                           workspace._h if workspace else None,
@@ -186,10 +236,12 @@ class Model(Handle):
         del keep
         return res
 
-    def topn(self, items, feedback, head, n, user_features=None, workspace=None):
+    def topn(self, items, feedback, head, n, user_features=None, workspace=None, steps=None,
+             elapsed=None, long_items=None, long_feedback=None):
         """The ``n`` best items of the catalog under ``head``: ids and scores, (B, n) each
-        (``reco_model_topn``)."""
-        bt, keep = make_batch(self, items, feedback, None, user_features)
+        (``reco_model_topn``); the context keywords as in :meth:`score`."""
+        bt, keep = make_batch(self, items, feedback, None, user_features, steps, elapsed,
+                              long_items, long_feedback)
         ids = np.empty((bt.size, n), np.int32)
         scores = np.empty((bt.size, n), np.float32)
         check(lib.reco_model_topn(ptr(ids), ptr(scores), self._h,
@@ -198,17 +250,70 @@ class Model(Handle):
         del keep
         return ids, scores
 
+    def score_states(self, states, heads=None, workspace=None):
+        """Score the candidates of a Python policy's ``states`` (what
+        :meth:`Policy.from_states_function` hands its function): the window, user features
+        and session context of each row, and its own candidate list. Result as in
+        :meth:`score` over the (n, max_candidates) candidate matrix, NaN past each row's
+        ``counts`` (the runner leaves those entries undefined: they are not scored)."""
+        cand = np.asarray(states["candidates"])
+        counts = np.asarray(states["counts"])
+        valid = np.arange(cand.shape[1])[None, :] < counts[:, None]
+        c = np.where(valid, cand, cand[:, :1])   # a valid id where the row has none
+        s = self.score(states["items"], states["feedback"], c, heads=heads,
+                       workspace=workspace, **_state_args(states))
+        mask = valid if s.ndim == 2 else valid[:, None, :]
+        return np.where(mask, s, np.float32(np.nan))
+
+    def set_item_features(self, dense=None, fields=None):
+        """Set the item features of every item (``reco_model_set_item_features``): copied
+        into the model and saved in its checkpoints. ``dense`` (n_items, item_dense_dim)
+        float32, ``fields`` (n_items, item_n_fields) int32 (-1: unknown); None leaves that
+        part as it is. ``dense`` may also be an :class:`Items` table (its dense and fields
+        arrays are passed as they are, without a copy)."""
+        from .items import Items
+        a = self._arch
+        if isinstance(dense, Items):
+            if fields is not None:
+                raise invalid("set_item_features: fields given with an Items table",
+                              field="fields")
+            items = dense
+            have = (items.n_items, items.n_dense, items.n_fields)
+            want = (a.n_items, a.item_dense_dim, a.item_n_fields)
+            if have != want:   # the C call cannot see the table's widths
+                raise invalid("set_item_features: the table has %d items, %d dense features "
+                              "and %d fields; the model takes %d, %d and %d" % (have + want),
+                              field="items")
+            check(lib.reco_model_set_item_features(self._h,
+                                                   _nullable(lib.reco_items_dense(items._h)),
+                                                   _nullable(lib.reco_items_fields(items._h)),
+                                                   a.n_items))
+            return
+        keep = []
+        if dense is not None:
+            dense = array_in(dense, np.float32, "dense", ndim=2,
+                             shape=(a.n_items, a.item_dense_dim))
+            keep.append(dense)
+        if fields is not None:
+            fields = array_in(fields, np.int32, "fields", ndim=2,
+                              shape=(a.n_items, a.item_n_fields))
+            keep.append(fields)
+        check(lib.reco_model_set_item_features(self._h, ptr(dense), ptr(fields), a.n_items))
+
     # ---- training ------------------------------------------------------------------------
     def zero_grad(self):
         """``reco_model_zero_grad``."""
         check(lib.reco_model_zero_grad(self._h))
 
-    def train_bce(self, items, feedback, shown, labels, row_weights=None, user_features=None):
+    def train_bce(self, items, feedback, shown, labels, row_weights=None, user_features=None,
+                  steps=None, elapsed=None, long_items=None, long_feedback=None):
         """Accumulate the supervised BCE gradients; returns the loss (``reco_model_train_bce``).
 
-        ``shown`` (B,) int32; ``labels`` (B, n_signals + 1) float32 (signals, then exit).
+        ``shown`` (B,) int32; ``labels`` (B, n_signals + 1) float32 (signals, then exit); the
+        context keywords as in :meth:`score`.
         """
-        bt, keep = make_batch(self, items, feedback, None, user_features)
+        bt, keep = make_batch(self, items, feedback, None, user_features, steps, elapsed,
+                              long_items, long_feedback)
         shown = array_in(shown, np.int32, "shown", shape=(bt.size,))
         labels = array_in(labels, np.float32, "labels", ndim=2, shape=(bt.size, None))
         w = None if row_weights is None else array_in(row_weights, np.float32, "row_weights",
@@ -220,10 +325,12 @@ class Model(Handle):
         return loss.value
 
     def train_scalar(self, items, feedback, actions, head, targets, weights=None,
-                     huber_delta=1.0, user_features=None):
+                     huber_delta=1.0, user_features=None, steps=None, elapsed=None,
+                     long_items=None, long_feedback=None):
         """Accumulate a Huber regression on one head; returns (loss, predictions)
-        (``reco_model_train_scalar``)."""
-        bt, keep = make_batch(self, items, feedback, None, user_features)
+        (``reco_model_train_scalar``); the context keywords as in :meth:`score`."""
+        bt, keep = make_batch(self, items, feedback, None, user_features, steps, elapsed,
+                              long_items, long_feedback)
         actions = array_in(actions, np.int32, "actions", shape=(bt.size,))
         targets = array_in(targets, np.float32, "targets", shape=(bt.size,))
         w = None if weights is None else array_in(weights, np.float32, "weights",

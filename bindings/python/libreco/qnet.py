@@ -93,7 +93,12 @@ class QNet(Handle):
 
         ``batch``: a mapping with ``state_items state_feedback actions rewards next_items
         next_feedback done`` (and optionally ``weights``), e.g. what :meth:`Replay.sample`
-        returns. ``candidates``: (C,) shared or (B, C) per row.
+        returns. ``candidates``: (C,) shared or (B, C) per row. The user features and the
+        session context, for a model that takes them, are read from the same mapping when
+        present: ``user_features`` (B, user_dim) for both states (one session), or
+        ``state_user_features`` and ``next_user_features``; ``state_steps``, ``next_steps``,
+        ``state_elapsed``, ``next_elapsed`` (B,); ``long_items`` and ``long_feedback``
+        (B, long_len) (any of the last six makes the batch version 2).
         """
         missing = [k for k in _BATCH_KEYS if k not in batch]
         if missing:
@@ -119,8 +124,32 @@ class QNet(Handle):
         c = array_in(candidates, np.int32, "candidates")
         if c.ndim not in (1, 2) or (c.ndim == 2 and c.shape[0] != n):
             raise invalid("candidates: expected shape (C,) or (%d, C), got %s" % (n, c.shape))
-        qb = _ffi.QNetBatch(version=1, size=n, n_candidates=c.shape[-1], candidates=ptr(c),
-                            shared_candidates=int(c.ndim == 1),
+        arch = self.online()._arch
+        U, H = arch.user_dim, arch.long_len
+        su = batch.get("state_user_features", batch.get("user_features"))
+        nu = batch.get("next_user_features", batch.get("user_features"))
+        if su is not None:
+            a["state_user_features"] = array_in(su, np.float32, "state_user_features",
+                                                ndim=2, shape=(n, U))
+        if nu is not None:
+            a["next_user_features"] = array_in(nu, np.float32, "next_user_features", ndim=2,
+                                               shape=(n, U))
+        version = 1
+        for k, dt in (("state_steps", np.uint32), ("next_steps", np.uint32),
+                      ("state_elapsed", np.float32), ("next_elapsed", np.float32)):
+            if batch.get(k) is not None:
+                a[k] = array_in(batch[k], dt, k, ndim=1, shape=(n,))
+                version = 2
+        if batch.get("long_items") is not None:
+            a["long_items"] = array_in(batch["long_items"], np.int32, "long_items", ndim=2,
+                                       shape=(n, H))
+            lf = batch.get("long_feedback")
+            a["long_feedback"] = (np.zeros((n, H), np.uint32) if lf is None else
+                                  array_in(lf, np.uint32, "long_feedback", ndim=2,
+                                           shape=(n, H)))
+            version = 2
+        qb = _ffi.QNetBatch(version=version, size=n, n_candidates=c.shape[-1],
+                            candidates=ptr(c), shared_candidates=int(c.ndim == 1),
                             **{k: ptr(v) for k, v in a.items()})
         info = _ffi.QNetUpdateInfo(version=1)
         pri = np.empty(n, np.float32) if priorities_out is None else priorities_out

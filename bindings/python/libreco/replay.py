@@ -21,7 +21,9 @@ def replay_options(options_=None, **fields):
 
 class Replay(Handle):
     """A replay buffer (``reco_replay``); keywords are ``reco_replay_options`` fields
-    (``capacity``, ``lookback``, ``kind="uniform"|"proportional"``, ``alpha``, ...)."""
+    (``capacity``, ``lookback``, ``kind="uniform"|"proportional"``, ``alpha``, ...).
+    ``context=1`` (implied by ``user_dim`` or ``long_len`` > 0) stores each segment's session
+    context and :meth:`sample` returns it."""
 
     _free = lib.reco_replay_free
     _kind = "Replay"
@@ -30,6 +32,8 @@ class Replay(Handle):
         o = replay_options(options, **fields)
         super().__init__(create(lib.reco_replay_create, ctypes.byref(o)))
         self._lookback = o.lookback
+        self._user_dim, self._long_len = o.user_dim, o.long_len
+        self._context = bool(o.context or o.user_dim or o.long_len)
 
     @staticmethod
     def memory_size(options=None, **fields):
@@ -49,9 +53,15 @@ class Replay(Handle):
         check(lib.reco_replay_reset(self._h))
 
     def add_segment(self, items, feedback, rewards, history_items=None, history_feedback=None,
-                    ends_session=False, priorities=None):
+                    ends_session=False, priorities=None, first_step=None, elapsed=None,
+                    user_features=None, long_items=None, long_feedback=None):
         """Add the n steps of one session segment; returns the first new index
-        (``reco_replay_add_segment``)."""
+        (``reco_replay_add_segment``).
+
+        The session context (a version-2 segment; a buffer without a context ignores it):
+        ``first_step`` (the session's steps before this segment), ``elapsed`` (n + 1,)
+        seconds at each state and after the last step, ``user_features`` (user_dim,),
+        ``long_items`` and ``long_feedback`` (long_len,), newest last."""
         items = array_in(items, np.int32, "items", ndim=1)
         n = items.shape[0]
         fb = array_in(feedback, np.uint32, "feedback", shape=(n,))
@@ -69,6 +79,24 @@ class Replay(Handle):
             pr = array_in(priorities, np.float32, "priorities", shape=(n,))
             seg.priorities = ptr(pr)
             keep.append(pr)
+        if any(x is not None for x in (first_step, elapsed, user_features, long_items,
+                                       long_feedback)):
+            seg.version = 2
+            seg.first_step = 0 if first_step is None else int(first_step)
+            if elapsed is not None:
+                el = array_in(elapsed, np.float32, "elapsed", ndim=1, shape=(n + 1,))
+                seg.elapsed = ptr(el)
+                keep.append(el)
+            if user_features is not None:
+                uf = array_in(user_features, np.float32, "user_features", ndim=1)
+                seg.user_dim, seg.user_features = uf.shape[0], ptr(uf)
+                keep.append(uf)
+            if long_items is not None:
+                li = array_in(long_items, np.int32, "long_items", ndim=1)
+                lf = (np.zeros(li.shape, np.uint32) if long_feedback is None else
+                      array_in(long_feedback, np.uint32, "long_feedback", shape=li.shape))
+                seg.long_len, seg.long_items, seg.long_feedback = li.shape[0], ptr(li), ptr(lf)
+                keep += [li, lf]
         first = ctypes.c_uint64()
         check(lib.reco_replay_add_segment(ctypes.byref(first), self._h, ctypes.byref(seg)))
         return first.value
@@ -76,14 +104,29 @@ class Replay(Handle):
     def sample(self, n):
         """Draw ``n`` transitions (``reco_replay_sample``): a dict of arrays ``indices
         state_items state_feedback actions rewards next_items next_feedback done weights
-        probabilities``, which :meth:`QNet.update` takes as it is."""
+        probabilities``, and for a buffer with a context also ``state_steps next_steps
+        state_elapsed next_elapsed`` (n,), ``user_features`` (n, user_dim), ``long_items
+        long_feedback`` (n, long_len); :meth:`QNet.update` takes it as it is."""
         L = self._lookback
         out = {"indices": np.empty(n, np.uint64), "state_items": np.empty((n, L), np.int32),
                "state_feedback": np.empty((n, L), np.uint32), "actions": np.empty(n, np.int32),
                "rewards": np.empty(n, np.float32), "next_items": np.empty((n, L), np.int32),
                "next_feedback": np.empty((n, L), np.uint32), "done": np.empty(n, np.uint8),
                "weights": np.empty(n, np.float32), "probabilities": np.empty(n, np.float32)}
-        bt = _ffi.ReplayBatch(version=1, **{k: ptr(v) for k, v in out.items()})
+        version = 1
+        if self._context:
+            version = 2
+            U, H = self._user_dim, self._long_len
+            out.update({"state_steps": np.empty(n, np.uint32),
+                        "next_steps": np.empty(n, np.uint32),
+                        "state_elapsed": np.empty(n, np.float32),
+                        "next_elapsed": np.empty(n, np.float32)})
+            if U:
+                out["user_features"] = np.empty((n, U), np.float32)
+            if H:
+                out["long_items"] = np.empty((n, H), np.int32)
+                out["long_feedback"] = np.empty((n, H), np.uint32)
+        bt = _ffi.ReplayBatch(version=version, **{k: ptr(v) for k, v in out.items()})
         check(lib.reco_replay_sample(ctypes.byref(bt), self._h, int(n)))
         return out
 
@@ -99,7 +142,7 @@ class Replay(Handle):
 
     def get_stats(self):
         """``reco_replay_get_stats`` as a :class:`Record`."""
-        s = _ffi.ReplayStats(version=1)
+        s = _ffi.ReplayStats(version=_ffi.VERSIONS[_ffi.ReplayStats])
         check(lib.reco_replay_get_stats(ctypes.byref(s), self._h))
         return Record.of(s)
 

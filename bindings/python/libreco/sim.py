@@ -16,7 +16,9 @@ def sim_options(options_=None, **fields):
 class Sim(Handle):
     """The user simulator over a trained :class:`Model` (``reco_sim``), which it keeps alive.
 
-    Keywords are ``reco_sim_options`` fields (``seed``, ``max_sessions``, ``reward=[...]``).
+    Keywords are ``reco_sim_options`` fields (``seed``, ``max_sessions``, ``reward=[...]``;
+    the session clock of its env's context(): ``seconds_base`` and ``seconds=[...]`` per
+    signal, e.g. a fit report's ``step_seconds_base`` and ``step_seconds``).
     """
 
     _free = lib.reco_sim_free

@@ -2,7 +2,8 @@
 import ctypes
 
 from . import _ffi
-from ._core import Callbacks, Handle, Record, b, check, create, invalid, lib, options
+from ._core import (Callbacks, Handle, Record, b, check, create, invalid, lib, options,
+                    reraise_callbacks)
 from .errors import ERROR
 from .explorer import explorer_options
 
@@ -22,7 +23,9 @@ class Trainer(Handle):
     interval, returning True stops the run. Other keywords are ``reco_trainer_options``
     fields (``n_generators`` defaults to ``len(envs)``). The trainer keeps the Q-network, the
     replay and the environments alive; closing any of them closes the trainer first.
-    The generator threads run C code only: no Python runs on them.
+    The generator threads run C code only, unless an env is written in Python
+    (:meth:`Env.from_functions`): its functions then run on those threads, one at a time
+    (each call holds the GIL).
     """
 
     _free = lib.reco_trainer_free
@@ -66,5 +69,6 @@ class Trainer(Handle):
         rep = _ffi.TrainerReport(version=1)
         rc = lib.reco_trainer_run(ctypes.byref(rep), self._h)
         self._cb.reraise()
+        reraise_callbacks(*self._parents)
         check(rc)
         return Record.of(rep)

@@ -1,6 +1,8 @@
 /* ref_helper: what the Python binding's tests compare against, from C.
  *
  *   ref_helper layout        JSON: size and field offsets of every struct the binding mirrors
+ *   ref_helper versions      JSON: the current version (the header's *_VERSION macro) of every
+ *                            mirrored struct that has a version member
  *   ref_helper score CKPT    JSON: scores (every head) and the Q head's top 10 of a fixed batch
  *                            (the formula is repeated in tests/test_model.py) under the model
  *                            checkpoint CKPT, computed by the C API directly
@@ -85,6 +87,9 @@ static int layout(void)
       F(feedback) F(exit) F(user_features) F(propensity) F(oracle))
     S(reco_log_columns, "LogColumns", F(version) F(n_rows) F(users) F(sessions) F(steps)
       F(timestamps) F(items) F(feedback) F(exits) F(propensity) F(user_features) F(oracle))
+    S(reco_items_options, "ItemsOptions", F(version) F(allocator) F(n_items) F(n_dense)
+      F(dense_names) F(n_fields) F(field_names) F(field_sizes))
+    S(reco_items_load_options, "ItemsLoadOptions", F(version) F(lenient) F(max_rejections))
     S(reco_log_policy, "LogPolicy", F(version) F(kind) F(item_weights) F(n_item_weights) F(model)
       F(signal_weights) F(temperature))
     S(reco_log_generate_options, "LogGenerateOptions", F(version) F(n_sessions) F(n_interactions)
@@ -157,6 +162,51 @@ static int layout(void)
     return 0;
 }
 
+#define V(name, macro) printf("%s\n  \"%s\": %u", first_struct ? "{" : ",", name, \
+                             (unsigned)(macro)), first_struct = 0;
+
+static int versions(void)
+{
+    V("ErrorInfo", RECO_ERROR_INFO_VERSION)
+    V("ModelOptions", RECO_MODEL_OPTIONS_VERSION)
+    V("Batch", RECO_BATCH_VERSION)
+    V("Env", RECO_ENV_VERSION)
+    V("WorldOptions", RECO_WORLD_OPTIONS_VERSION)
+    V("WorldSlotInfo", RECO_WORLD_SLOT_INFO_VERSION)
+    V("ExperimentOptions", RECO_EXPERIMENT_OPTIONS_VERSION)
+    V("ConfigOptions", RECO_CONFIG_OPTIONS_VERSION)
+    V("LogOptions", RECO_LOG_OPTIONS_VERSION)
+    V("LogLoadOptions", RECO_LOG_LOAD_OPTIONS_VERSION)
+    V("LogRow", RECO_LOG_ROW_VERSION)
+    V("LogColumns", RECO_LOG_COLUMNS_VERSION)
+    V("ItemsOptions", RECO_ITEMS_OPTIONS_VERSION)
+    V("ItemsLoadOptions", RECO_ITEMS_LOAD_OPTIONS_VERSION)
+    V("LogPolicy", RECO_LOG_POLICY_VERSION)
+    V("LogGenerateOptions", RECO_LOG_GENERATE_OPTIONS_VERSION)
+    V("FitEpoch", RECO_FIT_EPOCH_VERSION)
+    V("FitOptions", RECO_FIT_OPTIONS_VERSION)
+    V("FitReport", RECO_FIT_REPORT_VERSION)
+    V("SimOptions", RECO_SIM_OPTIONS_VERSION)
+    V("QNetOptions", RECO_QNET_OPTIONS_VERSION)
+    V("QNetBatch", RECO_QNET_BATCH_VERSION)
+    V("QNetUpdateInfo", RECO_QNET_UPDATE_INFO_VERSION)
+    V("ReplayOptions", RECO_REPLAY_OPTIONS_VERSION)
+    V("ReplaySegment", RECO_REPLAY_SEGMENT_VERSION)
+    V("ReplayBatch", RECO_REPLAY_BATCH_VERSION)
+    V("ReplayStats", RECO_REPLAY_STATS_VERSION)
+    V("ExplorerOptions", RECO_EXPLORER_OPTIONS_VERSION)
+    V("TrainerMetrics", RECO_TRAINER_METRICS_VERSION)
+    V("TrainerOptions", RECO_TRAINER_OPTIONS_VERSION)
+    V("TrainerReport", RECO_TRAINER_REPORT_VERSION)
+    V("Policy", RECO_POLICY_VERSION)
+    V("PolicyOptions", RECO_POLICY_OPTIONS_VERSION)
+    V("RunStats", RECO_RUN_STATS_VERSION)
+    V("RunOptions", RECO_RUN_OPTIONS_VERSION)
+    V("EvalOptions", RECO_EVAL_OPTIONS_VERSION)
+    printf("\n}\n");
+    return 0;
+}
+
 /* The fixed batch of tests/test_model.py: B = 3 states, C = 40 shared candidates. */
 static int score(const char *path)
 {
@@ -218,8 +268,11 @@ int main(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "layout") == 0)
         return layout();
+    if (argc == 2 && strcmp(argv[1], "versions") == 0)
+        return versions();
     if (argc == 3 && strcmp(argv[1], "score") == 0)
         return score(argv[2]);
-    fprintf(stderr, "usage: ref_helper layout | ref_helper score CHECKPOINT\n");
+    fprintf(stderr, "usage: ref_helper layout | ref_helper versions | ref_helper score "
+                    "CHECKPOINT\n");
     return 2;
 }
