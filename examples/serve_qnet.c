@@ -31,7 +31,7 @@ static void usage(FILE *f)
         "    serve-qnet - rank candidate items with a trained Q-network, from several threads\n"
         "\n"
         "SYNOPSIS\n"
-        "    serve-qnet [--checkpoint FILE] [--save FILE] [--threads N] [--top K]\n"
+        "    serve-qnet [--checkpoint FILE] [--save FILE] [--context] [--threads N] [--top K]\n"
         "               [--max-candidates N] [--bench [--requests N] [--candidates N]] [--help]\n"
         "\n"
         "DESCRIPTION\n"
@@ -74,6 +74,9 @@ static void usage(FILE *f)
         "OPTIONS\n"
         "    --checkpoint FILE    Q-network (or model) checkpoint to serve\n"
         "    --save FILE          write the checkpoint made without --checkpoint to FILE\n"
+        "    --context            the model made without --checkpoint takes every input:\n"
+        "                         user features, steps, elapsed, a long-term history of\n"
+        "                         50 and the item features (the world's)\n"
         "    --threads N          worker threads, 1..%d (default 1)\n"
         "    --top K              answer with the best K candidates only (default: all)\n"
         "    --max-candidates N   largest candidate list of a request (default 1000)\n"
@@ -148,24 +151,33 @@ static int open_checkpoint(server *s, const char *path, uint32_t max_candidates)
     return 0;
 }
 
-/* world -> logs -> feedback model -> warm-started Q-network (see --help). */
-static int build_fresh(server *s, uint32_t max_candidates, const char *save_path)
+/* world -> logs -> feedback model -> warm-started Q-network (see --help). With @p context the
+ * world carries its users' histories and gives user features, and the model takes them, the
+ * session context and the world's item features. */
+static int build_fresh(server *s, uint32_t max_candidates, const char *save_path, int context)
 {
     reco_world *world = NULL;
     reco_log *log = NULL;
     reco_model *feedback = NULL;
-    float *pop = NULL;
-    int32_t *ids = NULL;
+    float *pop = NULL, *item_dense = NULL;
+    int32_t *ids = NULL, *item_fields = NULL;
     int rc = 1;
     reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
     wo.n_items = 1000;
+    if (context) {
+        wo.carry_history = 1;
+        wo.user_features = 1;
+        wo.long_len = 50;
+    }
     if (reco_world_create(&world, &wo) < 0) {
         lib_fail("world");
         goto done;
     }
     pop = malloc(sizeof(float) * wo.n_items);
     ids = malloc(sizeof(int32_t) * wo.n_items);
-    if (pop == NULL || ids == NULL) {
+    item_dense = malloc(sizeof(float) * wo.n_items * RECO_WORLD_ITEM_DENSE);
+    item_fields = malloc(sizeof(int32_t) * wo.n_items * RECO_WORLD_ITEM_FIELDS);
+    if (pop == NULL || ids == NULL || item_dense == NULL || item_fields == NULL) {
         fprintf(stderr, "serve-qnet: out of memory\n");
         goto done;
     }
@@ -184,7 +196,9 @@ static int build_fresh(server *s, uint32_t max_candidates, const char *save_path
     go.max_candidates = wo.n_candidates;
     go.max_steps = wo.max_session_len - 1;
     go.session_key = world_key;
-    if (reco_log_create(&log, NULL) < 0 || reco_log_generate(log, &env, &lp, &go) < 0) {
+    reco_log_options lo = RECO_LOG_OPTIONS_INIT;
+    lo.user_dim = env.user_dim; /* the user features the service knew at each step */
+    if (reco_log_create(&log, &lo) < 0 || reco_log_generate(log, &env, &lp, &go) < 0) {
         lib_fail("logging");
         goto done;
     }
@@ -194,10 +208,25 @@ static int build_fresh(server *s, uint32_t max_candidates, const char *save_path
     mo.dim = 16;
     mo.ffn_dim = 32;
     mo.init_std = 0.1f;
+    if (context) {
+        mo.user_dim = env.user_dim;
+        mo.position = 1;
+        mo.elapsed = 1;
+        mo.long_len = env.long_len;
+        mo.item_dense_dim = RECO_WORLD_ITEM_DENSE;
+        mo.item_n_fields = RECO_WORLD_ITEM_FIELDS;
+        if (reco_world_item_field_sizes(mo.item_field_sizes, world) < 0 ||
+            reco_world_item_features(item_dense, item_fields, world) < 0) {
+            lib_fail("item features");
+            goto done;
+        }
+    }
     reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
     fo.epochs = 2;
     fo.lr = 2e-3;
     if (reco_model_create(&feedback, &mo) < 0 ||
+        (context && reco_model_set_item_features(feedback, item_dense, item_fields,
+                                                 wo.n_items) < 0) ||
         reco_fit_model(NULL, feedback, log, NULL, &fo) < 0) {
         lib_fail("feedback model");
         goto done;
@@ -227,6 +256,8 @@ done:
     reco_world_free(world);
     free(pop);
     free(ids);
+    free(item_dense);
+    free(item_fields);
     return rc;
 }
 
@@ -1011,7 +1042,7 @@ int main(int argc, char **argv)
     const char *checkpoint = NULL, *save_path = NULL;
     uint32_t n_threads = 1, top = 0, max_candidates = 1000, n_requests = 20000;
     uint32_t n_candidates = 500;
-    int do_bench = 0;
+    int do_bench = 0, context = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1021,6 +1052,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--bench") == 0) {
             do_bench = 1;
+            continue;
+        } else if (strcmp(a, "--context") == 0) {
+            context = 1;
             continue;
         } else if (strcmp(a, "--checkpoint") == 0 || strcmp(a, "--save") == 0) {
             if (v == NULL) {
@@ -1046,8 +1080,9 @@ int main(int argc, char **argv)
             return 2;
         i++;
     }
-    if (checkpoint != NULL && save_path != NULL) {
-        fprintf(stderr, "serve-qnet: --save applies only without --checkpoint\n");
+    if (checkpoint != NULL && (save_path != NULL || context)) {
+        fprintf(stderr, "serve-qnet: %s applies only without --checkpoint\n",
+                save_path != NULL ? "--save" : "--context");
         return 2;
     }
     if (do_bench && n_candidates > max_candidates)
@@ -1057,7 +1092,7 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     const double t0 = now();
     int rc = checkpoint ? open_checkpoint(&s, checkpoint, max_candidates)
-                        : build_fresh(&s, max_candidates, save_path);
+                        : build_fresh(&s, max_candidates, save_path, context);
     if (rc == 0) {
         reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
         reco_model_get_options(&mo, s.model);
