@@ -5,9 +5,16 @@
  * lines on stdin, one response line per request on stdout, in request order. The model is
  * shared read-only by the worker threads; each thread scores through its own reco_workspace
  * (the concurrency that include/reco/model.h allows). --bench measures latency and throughput
- * on synthetic requests instead. Run with --help for the request format. Public API only. */
+ * on synthetic requests instead. Run with --help for the request format. Public API only.
+ *
+ * A request carries every input the model may take: the recent history and the candidates,
+ * then optional fields for the user features, the position in the session, the elapsed
+ * seconds and the long-term history (docs/serving.md). */
 #include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +31,7 @@ static void usage(FILE *f)
         "    serve-qnet - rank candidate items with a trained Q-network, from several threads\n"
         "\n"
         "SYNOPSIS\n"
-        "    serve-qnet [--checkpoint FILE] [--save FILE] [--threads N] [--top K]\n"
+        "    serve-qnet [--checkpoint FILE] [--save FILE] [--context] [--threads N] [--top K]\n"
         "               [--max-candidates N] [--bench [--requests N] [--candidates N]] [--help]\n"
         "\n"
         "DESCRIPTION\n"
@@ -33,7 +40,8 @@ static void usage(FILE *f)
         "    accepted too and ranked by its last head) and answers ranking requests: a user's\n"
         "    recent interactions and a list of candidate ids in, the candidates ranked by\n"
         "    Q-value out. N worker threads share the model read-only, each with its own\n"
-        "    scoring workspace; responses come out in the order of the requests.\n"
+        "    scoring workspace; responses come out in the order of the requests. The message\n"
+        "    on stderr at start names the request fields the model needs.\n"
         "\n"
         "    Without --checkpoint a model is made on the spot from the built-in world (1000\n"
         "    items): 20000 interactions logged under the popularity policy, a feedback model\n"
@@ -41,26 +49,40 @@ static void usage(FILE *f)
         "    reward weights over the signal heads), in a few seconds; --save keeps it.\n"
         "\n"
         "REQUEST FORMAT (one request per line on stdin)\n"
-        "    HISTORY ';' CANDIDATES\n"
+        "    HISTORY ';' CANDIDATES [';' FIELD]...\n"
         "    HISTORY is the user's recent interactions, oldest first, separated by spaces:\n"
         "    ITEM or ITEM:BITS, where BITS is the decimal feedback bit set (bit 0 click,\n"
         "    1 long watch, 2 like, 3 hide; default 0); only the last L (the model's lookback)\n"
         "    are used, and it may be empty. CANDIDATES is the space-separated candidate ids.\n"
-        "    Example: '12:3 7 40:1 ; 5 9 13 200'\n"
+        "    Each FIELD (any order, each at most once) is a name and its values:\n"
+        "      user F1 .. FU      the user's U dense features (finite numbers)\n"
+        "      steps N            steps already taken in this session (0 at its first); the\n"
+        "                         newest min(N, L) of HISTORY are this session's\n"
+        "      elapsed SECONDS    seconds since the session began (finite, >= 0)\n"
+        "      long ITEM[:BITS]...  the user's interactions before this session, oldest\n"
+        "                         first, as HISTORY (only the last H are used; may be empty)\n"
+        "    A field the model takes is required; one it does not take is checked as above\n"
+        "    and ignored. A model with none of these inputs takes the two-part request.\n"
+        "    Example: '12:3 7 40:1 ; 5 9 13 200 ; steps 2 ; elapsed 41.5 ; long 8:1 99'\n"
         "\n"
         "RESPONSE FORMAT (one line on stdout per request, in request order)\n"
         "    ITEM:SCORE ... ranked by decreasing Q-value (ties by lower id), the first K with\n"
         "    --top K; or 'error: MESSAGE' for a bad request (the server goes on). Empty lines\n"
         "    and lines starting with '#' get no response.\n"
-        "\n"
+        "\n");
+    fprintf(f, /* in two parts: C99 promises string literals of 4095 bytes only */
         "OPTIONS\n"
         "    --checkpoint FILE    Q-network (or model) checkpoint to serve\n"
         "    --save FILE          write the checkpoint made without --checkpoint to FILE\n"
+        "    --context            the model made without --checkpoint takes every input:\n"
+        "                         user features, steps, elapsed, a long-term history of\n"
+        "                         50 and the item features (the world's)\n"
         "    --threads N          worker threads, 1..%d (default 1)\n"
         "    --top K              answer with the best K candidates only (default: all)\n"
         "    --max-candidates N   largest candidate list of a request (default 1000)\n"
         "    --bench              instead of serving stdin, time synthetic requests (random\n"
-        "                         history of L interactions, distinct random candidates) at\n"
+        "                         history of L interactions, distinct random candidates,\n"
+        "                         and random values of the fields the model takes) at\n"
         "                         1 and 2 threads and print JSON: p50/p99 latency of one\n"
         "                         request (scoring + ranking) and of its scoring alone, in\n"
         "                         microseconds, requests per second of all threads\n"
@@ -82,6 +104,13 @@ typedef struct server {
     const reco_model *model;  /* what is scored, shared read-only by every thread */
     uint32_t head;            /* the Q head */
     uint32_t lookback, n_items, n_signals, max_candidates;
+    /* the inputs beyond the history (reco_model_options version 2): each is a request field
+     * that this model requires */
+    uint32_t user_dim;        /* U: field "user" */
+    int position;             /* field "steps" */
+    int elapsed;              /* field "elapsed" */
+    uint32_t long_len;        /* H: field "long" */
+    unsigned required;        /* the fields above as bits 1 << FIELD_* */
 } server;
 
 static int lib_fail(const char *what)
@@ -122,24 +151,33 @@ static int open_checkpoint(server *s, const char *path, uint32_t max_candidates)
     return 0;
 }
 
-/* world -> logs -> feedback model -> warm-started Q-network (see --help). */
-static int build_fresh(server *s, uint32_t max_candidates, const char *save_path)
+/* world -> logs -> feedback model -> warm-started Q-network (see --help). With @p context the
+ * world carries its users' histories and gives user features, and the model takes them, the
+ * session context and the world's item features. */
+static int build_fresh(server *s, uint32_t max_candidates, const char *save_path, int context)
 {
     reco_world *world = NULL;
     reco_log *log = NULL;
     reco_model *feedback = NULL;
-    float *pop = NULL;
-    int32_t *ids = NULL;
+    float *pop = NULL, *item_dense = NULL;
+    int32_t *ids = NULL, *item_fields = NULL;
     int rc = 1;
     reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
     wo.n_items = 1000;
+    if (context) {
+        wo.carry_history = 1;
+        wo.user_features = 1;
+        wo.long_len = 50;
+    }
     if (reco_world_create(&world, &wo) < 0) {
         lib_fail("world");
         goto done;
     }
     pop = malloc(sizeof(float) * wo.n_items);
     ids = malloc(sizeof(int32_t) * wo.n_items);
-    if (pop == NULL || ids == NULL) {
+    item_dense = malloc(sizeof(float) * wo.n_items * RECO_WORLD_ITEM_DENSE);
+    item_fields = malloc(sizeof(int32_t) * wo.n_items * RECO_WORLD_ITEM_FIELDS);
+    if (pop == NULL || ids == NULL || item_dense == NULL || item_fields == NULL) {
         fprintf(stderr, "serve-qnet: out of memory\n");
         goto done;
     }
@@ -158,7 +196,9 @@ static int build_fresh(server *s, uint32_t max_candidates, const char *save_path
     go.max_candidates = wo.n_candidates;
     go.max_steps = wo.max_session_len - 1;
     go.session_key = world_key;
-    if (reco_log_create(&log, NULL) < 0 || reco_log_generate(log, &env, &lp, &go) < 0) {
+    reco_log_options lo = RECO_LOG_OPTIONS_INIT;
+    lo.user_dim = env.user_dim; /* the user features the service knew at each step */
+    if (reco_log_create(&log, &lo) < 0 || reco_log_generate(log, &env, &lp, &go) < 0) {
         lib_fail("logging");
         goto done;
     }
@@ -168,10 +208,25 @@ static int build_fresh(server *s, uint32_t max_candidates, const char *save_path
     mo.dim = 16;
     mo.ffn_dim = 32;
     mo.init_std = 0.1f;
+    if (context) {
+        mo.user_dim = env.user_dim;
+        mo.position = 1;
+        mo.elapsed = 1;
+        mo.long_len = env.long_len;
+        mo.item_dense_dim = RECO_WORLD_ITEM_DENSE;
+        mo.item_n_fields = RECO_WORLD_ITEM_FIELDS;
+        if (reco_world_item_field_sizes(mo.item_field_sizes, world) < 0 ||
+            reco_world_item_features(item_dense, item_fields, world) < 0) {
+            lib_fail("item features");
+            goto done;
+        }
+    }
     reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
     fo.epochs = 2;
     fo.lr = 2e-3;
     if (reco_model_create(&feedback, &mo) < 0 ||
+        (context && reco_model_set_item_features(feedback, item_dense, item_fields,
+                                                 wo.n_items) < 0) ||
         reco_fit_model(NULL, feedback, log, NULL, &fo) < 0) {
         lib_fail("feedback model");
         goto done;
@@ -201,6 +256,8 @@ done:
     reco_world_free(world);
     free(pop);
     free(ids);
+    free(item_dense);
+    free(item_fields);
     return rc;
 }
 
@@ -235,12 +292,17 @@ static void radix_sort(uint64_t *keys, uint64_t *tmp, uint32_t n)
     }
 }
 
-/* Per-thread buffers, sized once. */
+/* Per-thread buffers, sized once: answering a request allocates nothing. */
 typedef struct worker {
     const server *s;
     reco_workspace *ws;
     int32_t *items;      /* (L) history */
     uint32_t *feedback;  /* (L) */
+    float *user;         /* (U) user features; NULL when U is 0 */
+    int32_t *long_items; /* (H) long-term history; NULL when H is 0 */
+    uint32_t *long_fb;   /* (H) */
+    uint32_t steps;      /* steps already taken in the session */
+    float elapsed;       /* seconds since the session began */
     int32_t *cand;       /* (max_candidates) */
     float *scores;       /* (max_candidates) */
     uint64_t *ranked;    /* (max_candidates) rank keys, best first after rank() */
@@ -255,14 +317,22 @@ static int worker_init(worker *w, const server *s)
     w->s = s;
     w->items = malloc(sizeof(int32_t) * s->lookback);
     w->feedback = malloc(sizeof(uint32_t) * s->lookback);
+    if (s->user_dim > 0)
+        w->user = malloc(sizeof(float) * s->user_dim);
+    if (s->long_len > 0) {
+        w->long_items = malloc(sizeof(int32_t) * s->long_len);
+        w->long_fb = malloc(sizeof(uint32_t) * s->long_len);
+    }
     w->cand = malloc(sizeof(int32_t) * s->max_candidates);
     w->scores = malloc(sizeof(float) * s->max_candidates);
     w->ranked = malloc(sizeof(uint64_t) * s->max_candidates);
     w->tmp = malloc(sizeof(uint64_t) * s->max_candidates);
-    w->out_cap = 32 * (size_t)s->max_candidates + 256;
+    /* room for every ranked pair, or for the longest error message */
+    w->out_cap = 32 * (size_t)s->max_candidates + 1024;
     w->out = malloc(w->out_cap);
-    if (!w->items || !w->feedback || !w->cand || !w->scores || !w->ranked || !w->tmp ||
-        !w->out) {
+    if (!w->items || !w->feedback || (s->user_dim > 0 && !w->user) ||
+        (s->long_len > 0 && (!w->long_items || !w->long_fb)) || !w->cand || !w->scores ||
+        !w->ranked || !w->tmp || !w->out) {
         fprintf(stderr, "serve-qnet: out of memory\n");
         return -1;
     }
@@ -276,6 +346,9 @@ static void worker_free(worker *w)
     reco_workspace_free(w->ws);
     free(w->items);
     free(w->feedback);
+    free(w->user);
+    free(w->long_items);
+    free(w->long_fb);
     free(w->cand);
     free(w->scores);
     free(w->ranked);
@@ -290,29 +363,67 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Scores w->cand[0..nc) for the history in w->items/feedback and sorts them into w->ranked;
- * when @p score_s is not NULL it receives the seconds spent in reco_model_score(). */
+/* Scores w->cand[0..nc) for the state in the worker (history, and the inputs the model takes)
+ * and sorts them into w->ranked; when @p score_s is not NULL it receives the seconds spent in
+ * reco_model_score(). Returns 0, -1 on a library error, 1 if a score is not finite. */
 static int rank(worker *w, uint32_t nc, double *score_s)
 {
+    const server *s = w->s;
     const double t0 = score_s ? now() : 0.0;
-    reco_batch b = RECO_BATCH_INIT;
+    reco_batch b = RECO_BATCH_INIT; /* version 2: the session context */
     b.size = 1;
     b.items = w->items;
     b.feedback = w->feedback;
+    b.user_features = s->user_dim > 0 ? w->user : NULL;
     b.n_candidates = nc;
     b.candidates = w->cand;
     b.shared_candidates = 1;
-    if (reco_model_score(w->scores, w->s->model, w->ws, &b, &w->s->head, 1) < 0)
+    b.steps = s->position ? &w->steps : NULL;
+    b.elapsed = s->elapsed ? &w->elapsed : NULL;
+    b.long_items = s->long_len > 0 ? w->long_items : NULL;
+    b.long_feedback = s->long_len > 0 ? w->long_fb : NULL;
+    if (reco_model_score(w->scores, s->model, w->ws, &b, &s->head, 1) < 0)
         return -1;
     if (score_s)
         *score_s = now() - t0;
-    for (uint32_t c = 0; c < nc; c++)
+    int finite = 1;
+    for (uint32_t c = 0; c < nc; c++) {
+        finite &= isfinite(w->scores[c]) != 0;
         w->ranked[c] = rank_key(w->scores[c], w->cand[c]);
+    }
+    if (!finite) /* finite inputs far out of the training range can overflow inside */
+        return 1;
     radix_sort(w->ranked, w->tmp, nc);
     return 0;
 }
 
-static int parse_id(const char **p, long long *out)
+/* ---- parsing a request ---------------------------------------------------------------------
+ *
+ * The line is split at ';' into sections: the history, the candidates, then the optional
+ * fields. Each section is parsed in place between its bounds (no copy, no allocation); a
+ * number never spans a ';', so strtoll()/strtod() stop inside their section. Every error
+ * names its section; no message echoes the request's bytes. */
+
+/* isspace() of the C locale: ' ' and '\t' '\n' '\v' '\f' '\r' (9..13), in two comparisons. */
+static int is_space(char c)
+{
+    return c == ' ' || (unsigned char)(c - '\t') < 5;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && is_space(*p))
+        p++;
+    return p;
+}
+
+/* The end of the section that starts at @p p: its ';' or the end of the line. */
+static const char *section_end(const char *p)
+{
+    return p + strcspn(p, ";");
+}
+
+static int parse_ll(const char **p, long long *out)
 {
     char *end;
     errno = 0;
@@ -324,86 +435,281 @@ static int parse_id(const char **p, long long *out)
     return 0;
 }
 
+/* Any number strtod() reads, "nan" and "inf" included: the caller checks the value. An
+ * underflow (ERANGE with a tiny value) is a number like any other. */
+static int parse_double(const char **p, double *out)
+{
+    char *end;
+    const double v = strtod(*p, &end);
+    if (end == *p)
+        return -1;
+    *p = end;
+    *out = v;
+    return 0;
+}
+
+/* Writes "error: MESSAGE\n" as the response. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void reply_error(worker *w, const char *fmt, ...)
+{
+    static const char prefix[] = "error: ";
+    memcpy(w->out, prefix, sizeof prefix - 1);
+    const size_t room = w->out_cap - (sizeof prefix - 1) - 1; /* keep one byte for '\n' */
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = vsnprintf(w->out + sizeof prefix - 1, room, fmt, ap);
+    va_end(ap);
+    size_t len = sizeof prefix - 1 + (n < 0 ? 0 : (size_t)n < room ? (size_t)n : room - 1);
+    w->out[len++] = '\n';
+    w->out[len] = '\0';
+}
+
+static void reverse_window(int32_t *items, uint32_t *fb, uint32_t lo, uint32_t hi)
+{
+    while (lo + 1 < hi) {
+        hi--;
+        const int32_t i = items[lo];
+        items[lo] = items[hi];
+        items[hi] = i;
+        const uint32_t f = fb[lo];
+        fb[lo] = fb[hi];
+        fb[hi] = f;
+        lo++;
+    }
+}
+
+/* Parses "ITEM[:BITS] ..." (oldest first) in [p, end) into a window of @p W slots, newest
+ * last, RECO_PAD before the first; of more than W the last W are kept. W == 0 (an input the
+ * model does not take) only checks them. Returns 0, or -1 with the error response written. */
+static int parse_interactions(worker *w, const char *what, const char *p, const char *end,
+                              int32_t *items, uint32_t *fb, uint32_t W)
+{
+    const server *s = w->s;
+    uint64_t n = 0;
+    for (;;) {
+        p = skip_space(p, end);
+        if (p >= end)
+            break;
+        long long item, bits = 0;
+        if (parse_ll(&p, &item) < 0 || item < 0 || item >= (long long)s->n_items) {
+            reply_error(w, "%s: an item id in [0, n_items) expected", what);
+            return -1;
+        }
+        if (p < end && *p == ':') {
+            p++;
+            if (parse_ll(&p, &bits) < 0 || bits < 0 || bits >= (1LL << s->n_signals)) {
+                reply_error(w, "%s: feedback bits after ':' out of range", what);
+                return -1;
+            }
+        }
+        if (p < end && !is_space(*p)) {
+            reply_error(w, "%s: expected ITEM or ITEM:BITS separated by spaces", what);
+            return -1;
+        }
+        if (W > 0) { /* a ring: the newest W stay */
+            items[n % W] = (int32_t)item;
+            fb[n % W] = (uint32_t)bits;
+        }
+        n++;
+    }
+    if (W == 0)
+        return 0;
+    if (n < W) { /* newest last: move the n interactions to the end of the window */
+        memmove(items + (W - n), items, sizeof(int32_t) * n);
+        memmove(fb + (W - n), fb, sizeof(uint32_t) * n);
+        for (uint32_t t = 0; t < W - n; t++) {
+            items[t] = RECO_PAD;
+            fb[t] = 0;
+        }
+    } else { /* rotate the ring left by n % W: its oldest entry first */
+        const uint32_t k = (uint32_t)(n % W);
+        reverse_window(items, fb, 0, k);
+        reverse_window(items, fb, k, W);
+        reverse_window(items, fb, 0, W);
+    }
+    return 0;
+}
+
+/* The optional fields, in the order of the missing-field message. */
+enum { FIELD_USER, FIELD_STEPS, FIELD_ELAPSED, FIELD_LONG, N_FIELDS };
+static const char *const field_names[N_FIELDS] = {"user", "steps", "elapsed", "long"};
+#define FIELD_LIST "user, steps, elapsed or long"
+
+/* After a one-value field's value: only spaces to the end of the section. */
+static int one_value(worker *w, const char *name, const char *p, const char *end)
+{
+    if (skip_space(p, end) < end) {
+        reply_error(w, "%s: one value expected", name);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses one optional field, "NAME VALUES", in [p, end); @p seen collects the fields given. */
+static int parse_field(worker *w, const char *p, const char *end, unsigned *seen)
+{
+    const server *s = w->s;
+    p = skip_space(p, end);
+    const char *name = p;
+    while (p < end && !is_space(*p))
+        p++;
+    const size_t len = (size_t)(p - name);
+    int f = -1;
+    for (int k = 0; k < N_FIELDS; k++)
+        if (strlen(field_names[k]) == len && memcmp(field_names[k], name, len) == 0)
+            f = k;
+    if (len == 0) {
+        reply_error(w, "empty field after ';' (expected " FIELD_LIST ")");
+        return -1;
+    }
+    if (f < 0) {
+        reply_error(w, "unknown field (expected " FIELD_LIST ")");
+        return -1;
+    }
+    if (*seen & (1u << f)) {
+        reply_error(w, "field '%s' given twice", field_names[f]);
+        return -1;
+    }
+    *seen |= 1u << f;
+    switch (f) {
+    case FIELD_USER: {
+        uint32_t n = 0;
+        for (;;) {
+            p = skip_space(p, end);
+            if (p >= end)
+                break;
+            double v;
+            if (parse_double(&p, &v) < 0 || (p < end && !is_space(*p))) {
+                reply_error(w, "user: numbers separated by spaces expected");
+                return -1;
+            }
+            if (!isfinite(v) || fabs(v) > FLT_MAX) {
+                reply_error(w, "user: feature %u is not a finite number", n + 1);
+                return -1;
+            }
+            if (n < s->user_dim)
+                w->user[n] = (float)v;
+            if (n < UINT32_MAX)
+                n++;
+        }
+        if (s->user_dim > 0 && n != s->user_dim) {
+            reply_error(w, "user: %u value(s), the model takes %u user features", n,
+                        s->user_dim);
+            return -1;
+        }
+        return 0;
+    }
+    case FIELD_STEPS: {
+        long long v;
+        p = skip_space(p, end);
+        if (p >= end || parse_ll(&p, &v) < 0 || v < 0 || v > (long long)UINT32_MAX ||
+            (p < end && !is_space(*p))) {
+            reply_error(w, "steps: an integer in [0, %u] expected", UINT32_MAX);
+            return -1;
+        }
+        w->steps = (uint32_t)v;
+        return one_value(w, "steps", p, end);
+    }
+    case FIELD_ELAPSED: {
+        double v;
+        p = skip_space(p, end);
+        if (p >= end || parse_double(&p, &v) < 0 || (p < end && !is_space(*p)) ||
+            !isfinite(v) || !(v >= 0.0) || v > FLT_MAX) {
+            reply_error(w, "elapsed: a finite number of seconds >= 0 expected");
+            return -1;
+        }
+        w->elapsed = (float)v;
+        return one_value(w, "elapsed", p, end);
+    }
+    default:
+        return parse_interactions(w, "long", p, end, w->long_items, w->long_fb, s->long_len);
+    }
+}
+
+/* A field the model takes must be in the request: one message names every one missing,
+ * e.g. "missing field 'steps' (the model takes the position in the session: steps N), ...". */
+static int check_required(worker *w, unsigned seen)
+{
+    const server *s = w->s;
+    if ((s->required & ~seen) == 0)
+        return 0;
+    char user[64], hist[96];
+    snprintf(user, sizeof user, "%u user features: user F1 .. F%u", s->user_dim, s->user_dim);
+    snprintf(hist, sizeof hist, "the last %u interactions before the session: long "
+             "ITEM[:BITS] ..., may be empty", s->long_len);
+    const char *const what[N_FIELDS] = {
+        s->user_dim > 0 ? user : NULL,
+        s->position ? "the position in the session: steps N" : NULL,
+        s->elapsed ? "the seconds since the session began: elapsed SECONDS" : NULL,
+        s->long_len > 0 ? hist : NULL};
+    char msg[640]; /* the four messages together fit */
+    size_t len = 0;
+    for (int f = 0; f < N_FIELDS; f++) {
+        if (what[f] == NULL || (seen & (1u << f)))
+            continue;
+        const int n = snprintf(msg + len, sizeof msg - len, "%smissing field '%s' (the model "
+                               "takes %s)", len ? ", " : "", field_names[f], what[f]);
+        if (n > 0)
+            len = len + (size_t)n < sizeof msg ? len + (size_t)n : sizeof msg - 1;
+    }
+    reply_error(w, "%s", msg);
+    return -1;
+}
+
 /* Parses and answers one request line into w->out (NUL-terminated, with '\n'). */
 static void answer(worker *w, const char *line, uint32_t top)
 {
     const server *s = w->s;
-    const uint32_t L = s->lookback;
     const char *semi = strchr(line, ';');
-    const char *p = line;
-    uint32_t nh = 0, nc = 0;
-    const char *err = NULL;
+    uint32_t nc = 0;
     if (semi == NULL) {
-        err = "missing ';' between the history and the candidates";
-        goto fail;
+        reply_error(w, "missing ';' between the history and the candidates");
+        return;
     }
-    /* History: keep the last L, shifting left as newer ones arrive. */
-    for (uint32_t t = 0; t < L; t++) {
-        w->items[t] = RECO_PAD;
-        w->feedback[t] = 0;
-    }
-    while (p < semi) {
-        while (p < semi && (*p == ' ' || *p == '\t'))
-            p++;
-        if (p >= semi)
-            break;
-        long long item, bits = 0;
-        if (parse_id(&p, &item) < 0 || item < 0 || item >= (long long)s->n_items) {
-            err = "history: an item id in [0, n_items) expected";
-            goto fail;
-        }
-        if (*p == ':') {
-            p++;
-            if (parse_id(&p, &bits) < 0 || bits < 0 || bits >= (1LL << s->n_signals)) {
-                err = "history: feedback bits after ':' out of range";
-                goto fail;
-            }
-        }
-        if (p < semi && *p != ' ' && *p != '\t') {
-            err = "history: expected ITEM or ITEM:BITS separated by spaces";
-            goto fail;
-        }
-        if (nh == L) {
-            memmove(w->items, w->items + 1, sizeof(int32_t) * (L - 1));
-            memmove(w->feedback, w->feedback + 1, sizeof(uint32_t) * (L - 1));
-            nh--;
-        }
-        w->items[nh] = (int32_t)item;
-        w->feedback[nh] = (uint32_t)bits;
-        nh++;
-    }
-    /* Newest last: move the nh interactions to the end of the window. */
-    if (nh < L) {
-        memmove(w->items + (L - nh), w->items, sizeof(int32_t) * nh);
-        memmove(w->feedback + (L - nh), w->feedback, sizeof(uint32_t) * nh);
-        for (uint32_t t = 0; t < L - nh; t++) {
-            w->items[t] = RECO_PAD;
-            w->feedback[t] = 0;
-        }
-    }
-    p = semi + 1;
+    if (parse_interactions(w, "history", line, semi, w->items, w->feedback, s->lookback) < 0)
+        return;
+    const char *p = semi + 1;
+    const char *end = section_end(p);
     for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        while (p < end && is_space(*p))
             p++;
-        if (*p == '\0')
+        if (p >= end)
             break;
         long long item;
-        if (parse_id(&p, &item) < 0 || item < INT32_MIN || item > INT32_MAX) {
-            err = "candidates: integer item ids separated by spaces expected";
-            goto fail;
+        if (parse_ll(&p, &item) < 0 || item < INT32_MIN || item > INT32_MAX ||
+            (p < end && !is_space(*p))) {
+            reply_error(w, "candidates: integer item ids separated by spaces expected");
+            return;
         }
         if (nc == s->max_candidates) {
-            err = "too many candidates (see --max-candidates)";
-            goto fail;
+            reply_error(w, "too many candidates (see --max-candidates)");
+            return;
         }
         w->cand[nc++] = (int32_t)item;
     }
     if (nc == 0) {
-        err = "no candidates";
-        goto fail;
+        reply_error(w, "no candidates");
+        return;
     }
-    if (rank(w, nc, NULL) < 0) {
-        snprintf(w->out, w->out_cap, "error: %s\n", reco_error_message());
+    unsigned seen = 0;
+    while (*end == ';') {
+        p = end + 1;
+        end = section_end(p);
+        if (parse_field(w, p, end, &seen) < 0)
+            return;
+    }
+    if (check_required(w, seen) < 0)
+        return;
+    const int rc = rank(w, nc, NULL);
+    if (rc < 0) {
+        reply_error(w, "%s", reco_error_message());
+        return;
+    }
+    if (rc > 0) {
+        reply_error(w, "the model's scores for this state are not finite (an input far out "
+                    "of the range it was trained on?)");
         return;
     }
     const uint32_t k = top && top < nc ? top : nc;
@@ -418,9 +724,6 @@ static void answer(worker *w, const char *line, uint32_t top)
                                 item, (double)score);
     }
     snprintf(w->out + len, w->out_cap - len, "\n");
-    return;
-fail:
-    snprintf(w->out, w->out_cap, "error: %s\n", err);
 }
 
 /* ---- serving stdin ------------------------------------------------------------------------ */
@@ -531,27 +834,55 @@ typedef struct bench_arg {
 
 typedef struct request_pool {
     uint32_t n_candidates;
-    int32_t *items;     /* (POOL, L) */
-    uint32_t *feedback; /* (POOL, L) */
-    int32_t *cand;      /* (POOL, n_candidates) */
+    int32_t *items;      /* (POOL, L) */
+    uint32_t *feedback;  /* (POOL, L) */
+    int32_t *cand;       /* (POOL, n_candidates) */
+    /* the inputs the model takes (NULL for those it does not) */
+    float *user;         /* (POOL, U) */
+    uint32_t *steps;     /* (POOL) */
+    float *elapsed;      /* (POOL) */
+    int32_t *long_items; /* (POOL, H) */
+    uint32_t *long_fb;   /* (POOL, H) */
 } request_pool;
+
+static void pool_free(request_pool *p)
+{
+    free(p->items);
+    free(p->feedback);
+    free(p->cand);
+    free(p->user);
+    free(p->steps);
+    free(p->elapsed);
+    free(p->long_items);
+    free(p->long_fb);
+}
 
 static void *bench_thread(void *arg)
 {
     bench_arg *a = arg;
     const server *s = a->w.s;
     const request_pool *p = a->pool;
-    const uint32_t L = s->lookback, C = p->n_candidates;
+    const uint32_t L = s->lookback, C = p->n_candidates, U = s->user_dim, H = s->long_len;
     for (uint32_t r = 0; r < a->n; r++) {
         const size_t k = (r + 97u * a->thread) % POOL;
         memcpy(a->w.items, p->items + k * L, sizeof(int32_t) * L);
         memcpy(a->w.feedback, p->feedback + k * L, sizeof(uint32_t) * L);
         memcpy(a->w.cand, p->cand + k * C, sizeof(int32_t) * C);
+        if (U > 0)
+            memcpy(a->w.user, p->user + k * U, sizeof(float) * U);
+        if (H > 0) {
+            memcpy(a->w.long_items, p->long_items + k * H, sizeof(int32_t) * H);
+            memcpy(a->w.long_fb, p->long_fb + k * H, sizeof(uint32_t) * H);
+        }
+        a->w.steps = p->steps[k];
+        a->w.elapsed = p->elapsed[k];
         const double t0 = now();
         double score_s;
-        if (rank(&a->w, C, &score_s) < 0) {
+        const int rc = rank(&a->w, C, &score_s);
+        if (rc != 0) {
             a->failed = 1;
-            snprintf(a->error, sizeof a->error, "%s", reco_error_message());
+            snprintf(a->error, sizeof a->error, "%s",
+                     rc < 0 ? reco_error_message() : "a score is not finite");
             break;
         }
         a->lat_us[r] = (float)((now() - t0) * 1e6);
@@ -569,21 +900,32 @@ static int cmp_float(const void *a, const void *b)
 static int bench(const server *s, uint32_t n_requests, uint32_t n_candidates)
 {
     static const uint32_t thread_counts[2] = {1, 2};
-    const uint32_t L = s->lookback;
-    request_pool pool = {n_candidates, malloc(sizeof(int32_t) * POOL * L),
-                         malloc(sizeof(uint32_t) * POOL * L),
-                         malloc(sizeof(int32_t) * POOL * (size_t)n_candidates)};
+    const uint32_t L = s->lookback, U = s->user_dim, H = s->long_len;
+    request_pool pool;
+    memset(&pool, 0, sizeof pool);
+    pool.n_candidates = n_candidates;
+    pool.items = malloc(sizeof(int32_t) * POOL * L);
+    pool.feedback = malloc(sizeof(uint32_t) * POOL * L);
+    pool.cand = malloc(sizeof(int32_t) * POOL * (size_t)n_candidates);
+    pool.steps = malloc(sizeof(uint32_t) * POOL);
+    pool.elapsed = malloc(sizeof(float) * POOL);
+    if (U > 0)
+        pool.user = malloc(sizeof(float) * POOL * U);
+    if (H > 0) {
+        pool.long_items = malloc(sizeof(int32_t) * POOL * H);
+        pool.long_fb = malloc(sizeof(uint32_t) * POOL * H);
+    }
     uint32_t *pick = malloc(sizeof(uint32_t) * n_candidates);
     float *lat = malloc(sizeof(float) * n_requests);
     float *score = malloc(sizeof(float) * n_requests);
     if (lat == NULL || score == NULL || pick == NULL || pool.items == NULL ||
-        pool.feedback == NULL || pool.cand == NULL) {
+        pool.feedback == NULL || pool.cand == NULL || pool.steps == NULL ||
+        pool.elapsed == NULL || (U > 0 && pool.user == NULL) ||
+        (H > 0 && (pool.long_items == NULL || pool.long_fb == NULL))) {
         free(lat);
         free(score);
         free(pick);
-        free(pool.items);
-        free(pool.feedback);
-        free(pool.cand);
+        pool_free(&pool);
         fprintf(stderr, "serve-qnet: out of memory\n");
         return 1;
     }
@@ -597,9 +939,20 @@ static int bench(const server *s, uint32_t n_requests, uint32_t n_candidates)
         reco_rng_sample(pick, &rng, s->n_items, n_candidates);
         for (uint32_t c = 0; c < n_candidates; c++)
             pool.cand[k * n_candidates + c] = (int32_t)pick[c];
+        /* a session of up to 50 steps, up to half an hour in, a full long-term history */
+        pool.steps[k] = (uint32_t)reco_rng_below(&rng, 50);
+        pool.elapsed[k] = (float)reco_rng_below(&rng, 1800);
+        for (uint32_t j = 0; j < U; j++)
+            pool.user[k * U + j] = (float)reco_rng_below(&rng, 2001) / 1000.0f - 1.0f;
+        for (uint32_t j = 0; j < H; j++) {
+            pool.long_items[k * H + j] = (int32_t)reco_rng_below(&rng, s->n_items);
+            pool.long_fb[k * H + j] = (uint32_t)reco_rng_below(&rng, 1u << s->n_signals);
+        }
     }
-    printf("{\"candidates\": %u, \"lookback\": %u, \"n_items\": %u, \"requests\": %u, "
-           "\"results\": [", n_candidates, s->lookback, s->n_items, n_requests);
+    printf("{\"candidates\": %u, \"lookback\": %u, \"n_items\": %u, \"user_dim\": %u, "
+           "\"position\": %d, \"elapsed\": %d, \"long_len\": %u, \"requests\": %u, "
+           "\"results\": [", n_candidates, s->lookback, s->n_items, U, s->position,
+           s->elapsed, H, n_requests);
     int rc = 0;
     for (int k = 0; k < 2 && rc == 0; k++) {
         const uint32_t nt = thread_counts[k];
@@ -664,9 +1017,7 @@ static int bench(const server *s, uint32_t n_requests, uint32_t n_candidates)
     free(lat);
     free(score);
     free(pick);
-    free(pool.items);
-    free(pool.feedback);
-    free(pool.cand);
+    pool_free(&pool);
     return rc;
 }
 
@@ -691,7 +1042,7 @@ int main(int argc, char **argv)
     const char *checkpoint = NULL, *save_path = NULL;
     uint32_t n_threads = 1, top = 0, max_candidates = 1000, n_requests = 20000;
     uint32_t n_candidates = 500;
-    int do_bench = 0;
+    int do_bench = 0, context = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -701,6 +1052,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--bench") == 0) {
             do_bench = 1;
+            continue;
+        } else if (strcmp(a, "--context") == 0) {
+            context = 1;
             continue;
         } else if (strcmp(a, "--checkpoint") == 0 || strcmp(a, "--save") == 0) {
             if (v == NULL) {
@@ -726,8 +1080,9 @@ int main(int argc, char **argv)
             return 2;
         i++;
     }
-    if (checkpoint != NULL && save_path != NULL) {
-        fprintf(stderr, "serve-qnet: --save applies only without --checkpoint\n");
+    if (checkpoint != NULL && (save_path != NULL || context)) {
+        fprintf(stderr, "serve-qnet: %s applies only without --checkpoint\n",
+                save_path != NULL ? "--save" : "--context");
         return 2;
     }
     if (do_bench && n_candidates > max_candidates)
@@ -737,7 +1092,7 @@ int main(int argc, char **argv)
     memset(&s, 0, sizeof s);
     const double t0 = now();
     int rc = checkpoint ? open_checkpoint(&s, checkpoint, max_candidates)
-                        : build_fresh(&s, max_candidates, save_path);
+                        : build_fresh(&s, max_candidates, save_path, context);
     if (rc == 0) {
         reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
         reco_model_get_options(&mo, s.model);
@@ -745,9 +1100,25 @@ int main(int argc, char **argv)
         s.n_items = mo.n_items;
         s.n_signals = mo.n_signals;
         s.max_candidates = max_candidates;
+        s.user_dim = mo.user_dim;
+        s.position = mo.position != 0;
+        s.elapsed = mo.elapsed != 0;
+        s.long_len = mo.long_len;
+        s.required = (s.user_dim > 0 ? 1u << FIELD_USER : 0) |
+                     (s.position ? 1u << FIELD_STEPS : 0) |
+                     (s.elapsed ? 1u << FIELD_ELAPSED : 0) |
+                     (s.long_len > 0 ? 1u << FIELD_LONG : 0);
+        char user[40] = "", hist[40] = "";
+        if (s.user_dim > 0)
+            snprintf(user, sizeof user, " user (%u values)", s.user_dim);
+        if (s.long_len > 0)
+            snprintf(hist, sizeof hist, " long (the last %u used)", s.long_len);
         fprintf(stderr, "serve-qnet: %s: %u items, lookback %u, Q head %u, %u thread(s) "
                 "(ready in %.1f s)\n", checkpoint ? checkpoint : "fresh warm-started Q-network",
                 s.n_items, s.lookback, s.head, do_bench ? 2 : n_threads, now() - t0);
+        fprintf(stderr, "serve-qnet: request fields required:%s%s%s%s\n",
+                s.required ? user : " none", s.position ? " steps" : "",
+                s.elapsed ? " elapsed" : "", hist);
         if (do_bench && n_candidates > s.n_items) {
             fprintf(stderr, "serve-qnet: --candidates exceeds the catalog (%u items)\n",
                     s.n_items);
