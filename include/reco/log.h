@@ -771,8 +771,8 @@ RECO_API int reco_log_generate_options_init(reco_log_generate_options *opts,
  * allocator, and the model policy's scoring workspace from the model's. The call is atomic:
  * on error
  * @p out keeps its previous rows (the env may have advanced).
- * @param[in,out] out     the log to fill; its n_signals must equal the env's, and it must
- *                        have no optional columns (generation does not fill them yet).
+ * @param[in,out] out     the log to fill; its n_signals must equal the env's, and its user
+ *                        features (if any) as many as the env's user_dim.
  * @param[in]     env     any environment; slots `0 .. P-1` are used.
  * @param[in]     policy  the logging policy.
  * @param[in]     opts    options, or NULL for the defaults.
