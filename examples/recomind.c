@@ -807,6 +807,11 @@ static void *run_seed(void *arg)
     j->fit.train_loss = j->fit.valid_loss = NULL;
     j->fit.history_cap = 0;
 
+    /* the simulator retrieves as the serving system does: the world's retrieval stage draws
+     * a share of the candidates by its popularity prior (the system's own component, not the
+     * users' behaviour) */
+    so.candidate_weights = popularity;
+    so.candidate_weight_share = (float)wo.popular_candidate_share;
     /* the simulator's clock: the step durations the logs' timestamps show */
     so.seconds_base = (float)(rep.n_gaps > 0 ? fmax(rep.step_seconds_base, 0.0) : 30.0);
     for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "alias_private.h"
 #include "alloc_private.h"
 #include "error_private.h"
 #include "file_private.h"
@@ -44,6 +45,9 @@ struct reco_sim {
     float *probs;        /* (S, F + 1) */
     uint64_t *taken;     /* (N) bits, all clear between calls: candidate membership */
     float *penalty;      /* (N) copy of the options' item_penalty, or NULL */
+    float *alias_prob;   /* (N) alias table of the candidate weights, or NULL */
+    uint32_t *alias;     /* (N) */
+    uint32_t n_weighted; /* candidates per step drawn by weight */
     const reco_env *start;
 };
 
@@ -84,6 +88,22 @@ static int validate(const reco_sim_options *o, const reco_model_options *mo)
                                   "excluding the %u-item window needs n_candidates + lookback "
                                   "<= n_items (%u + %u > %u)", mo->lookback, o->n_candidates,
                                   mo->lookback, mo->n_items);
+    if (o->candidate_weights != NULL) {
+        double sum = 0.0;
+        for (uint32_t i = 0; i < mo->n_items; i++) {
+            if (!(o->candidate_weights[i] >= 0.0f) || !isfinite(o->candidate_weights[i]))
+                return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.candidate_weights",
+                                          "item %u's weight %g is not finite and >= 0", i,
+                                          (double)o->candidate_weights[i]);
+            sum += o->candidate_weights[i];
+        }
+        if (!(sum > 0.0))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.candidate_weights",
+                                      "every weight is 0");
+    }
+    if (!(o->candidate_weight_share >= 0.0f && o->candidate_weight_share <= 1.0f))
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.candidate_weight_share",
+                                  "%g is not in [0, 1]", (double)o->candidate_weight_share);
     if (!(o->seconds_base >= 0.0f) || !isfinite(o->seconds_base))
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.seconds_base",
                                   "%g is not a finite number of seconds >= 0",
@@ -123,7 +143,7 @@ void reco_sim_free(reco_sim *sim)
                     sim->active, sim->resets, sim->rng, sim->b_items, sim->b_fb,
                     sim->b_feat, sim->b_shown, sim->b_logits, sim->probs, sim->taken,
                     sim->penalty, sim->elapsed, sim->long_items, sim->long_fb, sim->b_steps,
-                    sim->b_elapsed, sim->b_long, sim->b_long_fb};
+                    sim->b_elapsed, sim->b_long, sim->b_long_fb, sim->alias_prob, sim->alias};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(&a, bufs[i]);
     if (sim->has_src)
@@ -209,6 +229,31 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
         return RECO_ENOMEM;
     }
     s->o.item_penalty = NULL; /* the caller's array is not kept */
+    s->o.candidate_weights = NULL;
+    if (o.candidate_weights != NULL && o.candidate_weight_share > 0.0f) {
+        /* the alias table of the normalised weights; the work lists borrow the window
+         * buffers' size (N floats and 2 N indices, freed at once) */
+        const size_t N = s->N;
+        s->alias_prob = reco__alloc(&a, N * sizeof(float), 0);
+        s->alias = reco__alloc(&a, N * sizeof(uint32_t), 0);
+        float *p = reco__alloc(&a, N * sizeof(float), 0);
+        uint32_t *work = reco__alloc(&a, 2 * N * sizeof(uint32_t), 0);
+        if (s->alias_prob == NULL || s->alias == NULL || p == NULL || work == NULL) {
+            reco__free(&a, p);
+            reco__free(&a, work);
+            reco_sim_free(s);
+            return RECO_ENOMEM;
+        }
+        double sum = 0.0;
+        for (size_t i = 0; i < N; i++)
+            sum += o.candidate_weights[i];
+        for (size_t i = 0; i < N; i++)
+            p[i] = (float)(o.candidate_weights[i] / sum);
+        reco__alias_build(s->alias_prob, s->alias, p, (uint32_t)N, work, work + N);
+        reco__free(&a, p);
+        reco__free(&a, work);
+        s->n_weighted = (uint32_t)lround((double)s->C * o.candidate_weight_share);
+    }
     if (o.item_penalty != NULL) {
         s->penalty = reco__calloc(&a, s->N, sizeof(float));
         if (s->penalty == NULL) {
@@ -405,7 +450,36 @@ static int sim_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_
             for (size_t t = 0; t < s->L; t++)
                 if (win[t] >= 0)
                     s->taken[(uint64_t)win[t] >> 6] |= 1ULL << ((uint64_t)win[t] & 63);
-        if ((uint64_t)k * 2 > s->N && !s->o.exclude_seen) {
+        if (s->n_weighted > 0) {
+            /* the retrieval stage: a share by weight, the rest uniform, all distinct */
+            const uint32_t nw = s->n_weighted < k ? s->n_weighted : k;
+            for (uint32_t j = 0; j < k;) {
+                uint64_t it = 0;
+                int fresh = 0;
+                for (int tries = j < nw ? 32 : 0; tries > 0 && !fresh; tries--) {
+                    it = reco__alias_draw(rng, s->alias_prob, s->alias, (uint32_t)s->N);
+                    fresh = !(s->taken[it >> 6] & (1ULL << (it & 63)));
+                }
+                while (!fresh) {
+                    it = reco_rng_below(rng, s->N);
+                    fresh = !(s->taken[it >> 6] & (1ULL << (it & 63)));
+                }
+                s->taken[it >> 6] |= 1ULL << (it & 63);
+                dst[j++] = (int32_t)it;
+            }
+            for (uint32_t j = 0; j < k; j++)
+                s->taken[(uint64_t)dst[j] >> 6] = 0;
+            if (s->o.exclude_seen)
+                for (size_t t = 0; t < s->L; t++)
+                    if (win[t] >= 0)
+                        s->taken[(uint64_t)win[t] >> 6] = 0;
+            for (uint32_t j = k; j > 1; j--) { /* Fisher-Yates: weighted ones not first */
+                const uint32_t q = (uint32_t)reco_rng_below(rng, j);
+                const int32_t t = dst[j - 1];
+                dst[j - 1] = dst[q];
+                dst[q] = t;
+            }
+        } else if ((uint64_t)k * 2 > s->N && !s->o.exclude_seen) {
             /* a large share of the catalog: a plain sample without replacement */
             reco_rng_sample((uint32_t *)(void *)dst, rng, (uint32_t)s->N, k);
         } else {

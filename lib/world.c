@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alias_private.h"
 #include "alloc_private.h"
 #include "error_private.h"
 #include "world_private.h"
@@ -384,35 +385,6 @@ int reco_world_memory_size(size_t *out, const reco_world_options *opts)
 
 /* ---- catalog --------------------------------------------------------------------------- */
 
-/* Walker's alias table by Vose's method; `small`, `large`: (n) work lists. */
-static void build_alias(reco_world *w, uint32_t *small, uint32_t *large)
-{
-    const uint32_t n = w->n_items;
-    uint32_t ns = 0, nl = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        w->alias_prob[i] = (float)((double)w->popularity[i] * n);
-        w->alias[i] = i;
-        if (w->alias_prob[i] < 1.0f)
-            small[ns++] = i;
-        else
-            large[nl++] = i;
-    }
-    while (ns > 0 && nl > 0) {
-        const uint32_t s = small[--ns], g = large[nl - 1];
-        w->alias[s] = g;
-        w->alias_prob[g] = (w->alias_prob[g] + w->alias_prob[s]) - 1.0f;
-        if (w->alias_prob[g] < 1.0f) {
-            nl--;
-            small[ns++] = g;
-        }
-    }
-    /* Leftovers are 1 up to round-off. */
-    while (nl > 0)
-        w->alias_prob[large[--nl]] = 1.0f;
-    while (ns > 0)
-        w->alias_prob[small[--ns]] = 1.0f;
-}
-
 static int build_catalog(reco_world *w)
 {
     const reco_world_options *o = &w->o;
@@ -481,7 +453,7 @@ static int build_catalog(reco_world *w)
     uint32_t *work = reco__alloc(&w->alloc, 2 * (size_t)n * sizeof(uint32_t), 0);
     if (work == NULL)
         return RECO_ENOMEM;
-    build_alias(w, work, work + n);
+    reco__alias_build(w->alias_prob, w->alias, w->popularity, n, work, work + n);
     reco__free(&w->alloc, work);
     return RECO_OK;
 }

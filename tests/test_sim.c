@@ -422,6 +422,87 @@ static void test_sim_session_context(void **state)
     reco_model_free(m);
 }
 
+/* Candidates from the retrieval stage's weights: with share 1 and one candidate, each
+ * item's frequency is its weight's share (10 items of weights 1..10, the others 0, within 4
+ * standard errors over 20000 draws); with share 0.5 of 10 candidates, 5 come from the
+ * weighted items and 5 uniformly; lists stay distinct; bad weights are refused. */
+static void test_sim_weighted_candidates(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model_mc(NULL, 16);
+    float w[NI];
+    for (int i = 0; i < NI; i++)
+        w[i] = i < 10 ? (float)(i + 1) : 0.0f;
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = 4;
+    so.max_session_len = 1000;
+    so.n_candidates = 1;
+    so.seed = 8;
+    so.candidate_weights = w;
+    so.candidate_weight_share = 1.0f;
+    reco_sim *s = NULL;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    reco_env env;
+    reco_sim_env(&env, s);
+    const uint32_t slots[4] = {0, 1, 2, 3};
+    const uint64_t users[4] = {1, 2, 3, 4};
+    assert_int_equal(env.reset(slots, users, 4, env.payload), RECO_OK);
+    enum { DRAWS = 20000 };
+    long count[NI] = {0};
+    for (int k = 0; k < DRAWS / 4; k++) {
+        int32_t c[4];
+        uint32_t nc[4];
+        assert_int_equal(env.candidates(c, nc, 1, slots, 4, env.payload), RECO_OK);
+        for (int i = 0; i < 4; i++)
+            count[c[i]]++;
+    }
+    for (int i = 0; i < NI; i++) {
+        const double p = i < 10 ? (i + 1) / 55.0 : 0.0;
+        const double se = sqrt(p * (1 - p) / DRAWS) + 1e-12;
+        if (fabs((double)count[i] / DRAWS - p) > 4 * se)
+            fail_msg("item %d drawn %ld times, expected %.1f", i, count[i], p * DRAWS);
+    }
+    reco_sim_free(s);
+    /* share 0.5 of 10: at least 5 of each list among the weighted items, all distinct */
+    so.n_candidates = 10;
+    so.candidate_weight_share = 0.5f;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    reco_sim_env(&env, s);
+    assert_int_equal(env.reset(slots, users, 4, env.payload), RECO_OK);
+    long in_weighted = 0;
+    for (int k = 0; k < 500; k++) {
+        int32_t c[4 * 10];
+        uint32_t nc[4];
+        assert_int_equal(env.candidates(c, nc, 10, slots, 4, env.payload), RECO_OK);
+        for (int i = 0; i < 4; i++) {
+            int seen[NI] = {0}, weighted = 0;
+            assert_int_equal(nc[i], 10);
+            for (int j = 0; j < 10; j++) {
+                assert_false(seen[c[i * 10 + j]]);
+                seen[c[i * 10 + j]] = 1;
+                weighted += c[i * 10 + j] < 10;
+            }
+            assert_true(weighted >= 5);
+            in_weighted += weighted;
+        }
+    }
+    /* 5 by weight, and the 5 uniform ones land among the weighted items 10 / 40 of the time
+     * (less, as those already drawn are excluded): about 5 + 5 * 5 / 35 */
+    const double mean = (double)in_weighted / 2000.0;
+    assert_true(mean > 5.3 && mean < 6.5);
+    reco_sim_free(s);
+    /* bad weights */
+    w[3] = NAN;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.candidate_weights");
+    for (int i = 0; i < NI; i++)
+        w[i] = 0.0f;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "every weight is 0");
+    w[0] = 1.0f;
+    so.candidate_weight_share = 1.5f;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.candidate_weight_share");
+    reco_model_free(m);
+}
+
 static void test_sim_start_env(void **state)
 {
     (void)state;
@@ -824,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_sim_window_and_session_end),
         cmocka_unit_test(test_sim_candidates_and_determinism),
         cmocka_unit_test(test_sim_session_context),
+        cmocka_unit_test(test_sim_weighted_candidates),
         cmocka_unit_test(test_sim_start_env),
         cmocka_unit_test(test_sim_reset_replays),
         cmocka_unit_test(test_sim_bad_input),

@@ -31,8 +31,9 @@
  * model with position, elapsed time or long-term history needs; probabilities() is
  * reco_sim_probabilities().
  *
- * **Candidates** are `n_candidates` distinct items drawn uniformly from the catalog at each
- * step, from the slot's own random stream.
+ * **Candidates** are `n_candidates` distinct items drawn at each step from the slot's own
+ * random stream: uniformly from the catalog, or (options version 3) a share of them in
+ * proportion to the retrieval stage's weights, as the serving system retrieves.
  *
  * **Randomness.** Each slot draws from its own stream, seeded at reset from the options' seed,
  * the user and the number of resets of that slot; the same seed, users and calls give the same
@@ -122,6 +123,17 @@ typedef struct reco_sim_options {
     /** Extra seconds of a step per signal that came out 1 (a long watch takes longer);
      *  entries past the model's n_signals are ignored. Default 0. @since 0.2 */
     float seconds[RECO_SIM_MAX_SIGNALS];
+    /** The retrieval stage: (n_items) finite weights >= 0 (not all 0), or NULL (default) for
+     *  uniform candidates; copied at creation. With weights, `round(n_candidates *
+     *  candidate_weight_share)` candidates of each step are drawn with probability
+     *  proportional to the weights (Walker's alias method; a draw that repeats an item is
+     *  redrawn, after 32 repeats uniformly), the rest uniformly, all distinct (and outside
+     *  the window with `exclude_seen`), then shuffled. A simulator should retrieve as the
+     *  serving system does: pass the retrieval's own weights (the built-in world's are its
+     *  popularity prior and `popular_candidate_share`). @since 0.2 */
+    const float *candidate_weights;
+    /** Share of the candidates drawn by weight, [0, 1]. Default 0. @since 0.2 */
+    float candidate_weight_share;
 } reco_sim_options;
 
 /** Initialiser for @ref reco_sim_options with the defaults of the current version. */
@@ -130,7 +142,7 @@ typedef struct reco_sim_options {
       {0.1f, 1.0f, 0.3f, -0.5f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},                           \
       {-1, 0, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},                           \
       {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL, 30.0f,                     \
-      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} }
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, NULL, 0.0f }
 
 /**
  * @brief Fill @p opts with the defaults of options version @p version.

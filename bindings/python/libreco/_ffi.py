@@ -279,7 +279,8 @@ class SimOptions(Structure):
                 ("exclude_seen", c_int), ("expected_reward", c_int),
                 ("item_penalty", c_void_p),
                 # version 3
-                ("seconds_base", c_float), ("seconds", c_float * 16)]
+                ("seconds_base", c_float), ("seconds", c_float * 16),
+                ("candidate_weights", c_void_p), ("candidate_weight_share", c_float)]
 
 
 class QNetOptions(Structure):
