@@ -40,7 +40,7 @@ static const char default_yaml[] =
     "        long_len: 50}\n"
     "model: {dim: 16, n_blocks: 1, n_heads: 2, ffn_dim: 32, init_std: 0.1, lr: 0.0002,\n"
     "        max_batch: 256, max_candidates: 512, position: true, elapsed: true}\n"
-    "fit: {epochs: 10, batch_size: 256, lr: 0.002, patience: 3}\n"
+    "fit: {epochs: 20, batch_size: 256, lr: 0.001, patience: 3}\n"
     "sim: {max_session_len: 200, n_candidates: 500, exclude_seen: true,\n"
     "      expected_reward: true}\n"
     "qnet: {gamma: 0.8, target_period: 250}\n"
@@ -814,8 +814,10 @@ static void *run_seed(void *arg)
     so.candidate_weight_share = (float)wo.popular_candidate_share;
     /* the simulator's clock: the step durations the logs' timestamps show */
     so.seconds_base = (float)(rep.n_gaps > 0 ? fmax(rep.step_seconds_base, 0.0) : 30.0);
-    for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++)
+    for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++) {
         so.seconds[f] = (float)rep.step_seconds[f];
+        so.exit_tilt[f] = (float)rep.exit_tilt[f]; /* the exit after the step's signals */
+    }
     say("seed %llu: %zu logged interactions; feedback model: %u epochs, validation AUC "
         "click %.3f, long watch %.3f, exit %.3f (%.1f s)\n", (unsigned long long)s,
         reco_log_n_rows(log), rep.epochs_run, rep.model[RECO_SIGNAL_CLICK].auc,

@@ -179,12 +179,40 @@ static reco_batch make_batch(const fit_ctx *x, size_t n)
     return bt;
 }
 
+enum { K_MAX = RECO_LOG_MAX_SIGNALS + 1 };
+
+/* Solves the k x k system in the augmented matrix A (k rows of k + 1) by Gaussian
+ * elimination with partial pivoting; x gets 0 where a pivot vanishes. */
+static void solve_linear(double A[K_MAX][K_MAX + 1], size_t k, double *x)
+{
+    for (size_t col = 0; col < k; col++) {
+        size_t piv = col;
+        for (size_t i = col + 1; i < k; i++)
+            if (fabs(A[i][col]) > fabs(A[piv][col]))
+                piv = i;
+        for (size_t j = 0; j <= k; j++) {
+            const double t = A[col][j];
+            A[col][j] = A[piv][j];
+            A[piv][j] = t;
+        }
+        for (size_t i = 0; i < k; i++) {
+            if (i == col || A[col][col] == 0.0)
+                continue;
+            const double q = A[i][col] / A[col][col];
+            for (size_t j = col; j <= k; j++)
+                A[i][j] -= q * A[col][j];
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        x[i] = A[i][i] != 0.0 ? A[i][k] / A[i][i] : 0.0;
+}
+
 /* Least squares of the gaps between consecutive steps of a session against the earlier
  * step's signal bits: gap ~ base + sum_f seconds[f] bit_f, by the normal equations (F + 1
  * unknowns, a tiny ridge so that signals never seen get 0 rather than a singular system). */
 static void fit_step_seconds(reco_fit_report *rep, const reco__log_cols *c, size_t F)
 {
-    enum { K = RECO_LOG_MAX_SIGNALS + 1 };
+    enum { K = K_MAX };
     const size_t k = F + 1;
     double A[K][K + 1];
     memset(A, 0, sizeof A);
@@ -212,31 +240,57 @@ static void fit_step_seconds(reco_fit_report *rep, const reco__log_cols *c, size
         return;
     for (size_t i = 0; i < k; i++)
         A[i][i] += 1e-9 * (double)n;
-    /* Gaussian elimination with partial pivoting on the (k, k + 1) augmented system */
-    for (size_t col = 0; col < k; col++) {
-        size_t piv = col;
-        for (size_t i = col + 1; i < k; i++)
-            if (fabs(A[i][col]) > fabs(A[piv][col]))
-                piv = i;
-        for (size_t j = 0; j <= k; j++) {
-            const double t = A[col][j];
-            A[col][j] = A[piv][j];
-            A[piv][j] = t;
-        }
-        for (size_t i = 0; i < k; i++) {
-            if (i == col || A[col][col] == 0.0)
-                continue;
-            const double q = A[i][col] / A[col][col];
-            for (size_t j = col; j <= k; j++)
-                A[i][j] -= q * A[col][j];
-        }
-    }
     double x[K];
-    for (size_t i = 0; i < k; i++)
-        x[i] = A[i][i] != 0.0 ? A[i][k] / A[i][i] : 0.0;
+    solve_linear(A, k, x);
     rep->step_seconds_base = x[0];
     for (size_t f = 0; f < F; f++)
         rep->step_seconds[f] = x[1 + f];
+}
+
+/* The exit given the step's own signals: a logistic regression of the exit label on the
+ * model's exit logit (an offset) and the signals' surprises, exit ~ sigmoid(z_exit +
+ * sum_f tilt_f (bit_f - p_f)), by Newton's method with a small ridge, on rows with the
+ * model's probabilities `pred` (n, F + 1). Centring on p_f keeps the exit's marginal about
+ * the model's; the tilt says how the step's outcome moves it (a long watch keeps a user). */
+static void fit_exit_tilt(double *tilt, const float *pred, const reco__log_cols *c, size_t F)
+{
+    const size_t n = c->n, F1 = F + 1;
+    for (size_t f = 0; f < F; f++)
+        tilt[f] = 0.0;
+    if (n == 0)
+        return;
+    for (int it = 0; it < 12; it++) {
+        double A[K_MAX][K_MAX + 1];
+        memset(A, 0, sizeof A);
+        for (size_t r = 0; r < n; r++) {
+            const float *p = pred + r * F1;
+            const double pe = fmin(fmax((double)p[F], 1e-7), 1.0 - 1e-7);
+            double x[K_MAX], eta = log(pe / (1.0 - pe));
+            for (size_t f = 0; f < F; f++) {
+                x[f] = (double)((c->fb[r] >> f) & 1u) - (double)p[f];
+                eta += tilt[f] * x[f];
+            }
+            const double q = 1.0 / (1.0 + exp(-eta)), wgt = q * (1.0 - q);
+            const double y = (double)c->exit[r];
+            for (size_t i = 0; i < F; i++) {
+                for (size_t j = 0; j < F; j++)
+                    A[i][j] += wgt * x[i] * x[j];
+                A[i][F] += (y - q) * x[i];
+            }
+        }
+        double step[K_MAX], big = 0.0;
+        for (size_t i = 0; i < F; i++) {
+            A[i][i] += 1e-4 * (double)n + 1e-9;
+            A[i][F] -= 1e-4 * (double)n * tilt[i]; /* the ridge's gradient */
+        }
+        solve_linear(A, F, step);
+        for (size_t f = 0; f < F; f++) {
+            tilt[f] += step[f];
+            big = fmax(big, fabs(step[f]));
+        }
+        if (big < 1e-6)
+            break;
+    }
 }
 
 static float sigmoidf_(float z)
@@ -523,6 +577,12 @@ int reco_fit_model(reco_fit_report *report, reco_model *model, const reco_log *t
         }
     }
     memcpy(model->params, best, P * sizeof(float));
+    if (vc != NULL) {
+        /* the exit given the step's signals, on the held-out rows with the best weights */
+        if ((rc = predict(&x, pred, vc, hist_v)) < 0)
+            goto done;
+        fit_exit_tilt(rep.exit_tilt, pred, vc, F);
+    }
     if (report != NULL) {
         rep.version = report->version;
         rep.history_cap = report->history_cap;

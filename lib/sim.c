@@ -109,6 +109,10 @@ static int validate(const reco_sim_options *o, const reco_model_options *mo)
                                   "%g is not a finite number of seconds >= 0",
                                   (double)o->seconds_base);
     for (uint32_t f = 0; f < mo->n_signals; f++)
+        if (!isfinite(o->exit_tilt[f]))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.exit_tilt",
+                                      "signal %u's tilt is not finite", f);
+    for (uint32_t f = 0; f < mo->n_signals; f++)
         if (!isfinite(o->seconds[f]))
             return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.seconds",
                                       "signal %u's seconds is not finite", f);
@@ -624,13 +628,21 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
         if (s->penalty != NULL)
             reward -= s->penalty[items[i]];
         const double u_exit = reco_rng_uniform(rng);
+        double p_exit = p[F];
+        double tilt = 0.0;
+        for (size_t f = 0; f < F; f++)
+            tilt += (double)s->o.exit_tilt[f] * ((double)((bits >> f) & 1u) - (double)p[f]);
+        if (tilt != 0.0) {
+            const double pe = fmin(fmax(p_exit, 1e-9), 1.0 - 1e-9);
+            p_exit = 1.0 / (1.0 + exp(-(log(pe / (1.0 - pe)) + tilt)));
+        }
         float secs = s->o.seconds_base;
         for (size_t f = 0; f < F; f++)
             if ((bits >> f) & 1u)
                 secs += s->o.seconds[f];
         s->elapsed[sl] += secs > 0.0f ? secs : 0.0f;
         s->len[sl]++;
-        const int done = u_exit < p[F]                          ? RECO_ENV_EXIT
+        const int done = u_exit < p_exit                        ? RECO_ENV_EXIT
                          : s->len[sl] >= s->o.max_session_len ? RECO_ENV_TRUNCATED
                                                                : RECO_ENV_CONTINUE;
         /* append the interaction: the window shifts left by one */

@@ -389,6 +389,11 @@ static void test_fit_uses_the_session_context(void **state)
     assert_float_equal(all.step_seconds_base, 10.0, 1e-6);
     assert_float_equal(all.step_seconds[RECO_SIGNAL_CLICK], 30.0, 1e-6);
     assert_float_equal(all.step_seconds[RECO_SIGNAL_HIDE], 0.0, 1e-6); /* never seen */
+    /* the exit given the step's signals: a click adds 40 s, so it brings the 120 s closer */
+    print_message("exit tilt: click %+.3f, hide %+.3f\n", all.exit_tilt[RECO_SIGNAL_CLICK],
+                  all.exit_tilt[RECO_SIGNAL_HIDE]);
+    assert_true(all.exit_tilt[RECO_SIGNAL_CLICK] > 1.0);
+    assert_true(fabs(all.exit_tilt[RECO_SIGNAL_HIDE]) < 0.1); /* never seen: about 0 */
     /* no oracle in these logs */
     assert_int_equal(all.has_oracle, 0);
     assert_true(isnan(all.oracle[E].auc));

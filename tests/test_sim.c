@@ -503,6 +503,58 @@ static void test_sim_weighted_candidates(void **state)
     reco_model_free(m);
 }
 
+/* The exit given the step's signals (exit_tilt): one-step sessions showing item 0 (click .6,
+ * exit .25) with a click tilt of -2: the exit frequency is sigmoid(logit(.25) - 2 (1 - .6))
+ * = .1303 after a click and sigmoid(logit(.25) + 2 (.6)) = .5253 without (5 standard errors
+ * over 40000 sessions); a NaN tilt is refused. */
+static void test_sim_exit_given_signals(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL);
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = 8;
+    so.max_session_len = 1000;
+    so.n_candidates = 10;
+    so.seed = 13;
+    so.exit_tilt[RECO_SIGNAL_CLICK] = -2.0f;
+    reco_sim *s = NULL;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    reco_env env;
+    reco_sim_env(&env, s);
+    const int n = 40000;
+    long clicks = 0, exit_click = 0, exit_none = 0;
+    for (int k = 0; k < n / 8; k++) {
+        uint32_t slots[8], fb[8];
+        uint64_t users[8];
+        int32_t items[8] = {0};
+        float r[8];
+        int done[8];
+        for (uint32_t j = 0; j < 8; j++) {
+            slots[j] = j;
+            users[j] = (uint64_t)k * 8 + j;
+        }
+        assert_int_equal(env.reset(slots, users, 8, env.payload), RECO_OK);
+        assert_int_equal(env.step(fb, r, done, slots, items, 8, env.payload), RECO_OK);
+        for (int j = 0; j < 8; j++) {
+            const int click = fb[j] & 1u, ex = done[j] == RECO_ENV_EXIT;
+            clicks += click;
+            exit_click += click && ex;
+            exit_none += !click && ex;
+        }
+    }
+    const double pc = 1.0 / (1.0 + exp(-(log(0.25 / 0.75) - 2.0 * 0.4)));
+    const double pn = 1.0 / (1.0 + exp(-(log(0.25 / 0.75) + 2.0 * 0.6)));
+    const double fc = (double)exit_click / clicks, fn = (double)exit_none / (n - clicks);
+    print_message("exit after a click %.4f (want %.4f), without %.4f (want %.4f)\n", fc, pc,
+                  fn, pn);
+    assert_true(fabs(fc - pc) < 5 * sqrt(pc * (1 - pc) / clicks));
+    assert_true(fabs(fn - pn) < 5 * sqrt(pn * (1 - pn) / (n - clicks)));
+    reco_sim_free(s);
+    so.exit_tilt[2] = NAN;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.exit_tilt");
+    reco_model_free(m);
+}
+
 static void test_sim_start_env(void **state)
 {
     (void)state;
@@ -906,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_sim_candidates_and_determinism),
         cmocka_unit_test(test_sim_session_context),
         cmocka_unit_test(test_sim_weighted_candidates),
+        cmocka_unit_test(test_sim_exit_given_signals),
         cmocka_unit_test(test_sim_start_env),
         cmocka_unit_test(test_sim_reset_replays),
         cmocka_unit_test(test_sim_bad_input),

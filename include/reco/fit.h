@@ -187,7 +187,7 @@ typedef struct reco_fit_options {
  *  arrays. @since 0.1 */
 #define RECO_FIT_REPORT_INIT \
     { RECO_FIT_REPORT_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, {0}, {0}, {{0, 0, 0, 0}}, \
-      {{0, 0, 0, 0}}, {{0, 0, 0, 0}}, 0, NULL, NULL, 0, {{0, 0, 0, 0}}, 0, 0.0, {0} }
+      {{0, 0, 0, 0}}, {{0, 0, 0, 0}}, 0, NULL, NULL, 0, {{0, 0, 0, 0}}, 0, 0.0, {0}, {0} }
 
 /**
  * @brief Results of reco_fit_model(). The caller sets @c version and, optionally, the
@@ -230,6 +230,12 @@ typedef struct reco_fit_report {
     double step_seconds_base;
     /** Extra seconds of a step per signal f that is 1 (0 for signals never seen). @since 0.2 */
     double step_seconds[RECO_LOG_MAX_SIGNALS];
+    /** How the step's own signals move the exit: the logistic regression, on the validation
+     *  rows with the best weights, of the exit label on the model's exit logit (an offset)
+     *  and each signal's surprise, `exit ~ sigmoid(z_exit + sum_f exit_tilt[f] (bit_f -
+     *  p_f))` (a small ridge; all 0 without a validation log). A simulator that draws the
+     *  exit after the signals uses it (@ref reco_sim_options version 3). @since 0.2 */
+    double exit_tilt[RECO_LOG_MAX_SIGNALS];
 } reco_fit_report;
 
 /**

@@ -15,7 +15,8 @@
  * min(1, p_f / P(signal g = v)), so that its marginal stays p_f whenever the model's
  * probabilities are consistent (p_f <= P(g = v)). The defaults encode the ground-truth world's
  * rules: a long watch implies a click, a like implies a long watch, a hide excludes a click.
- * Then the user exits with probability p_exit, or the session ends at `max_session_len` steps.
+ * Then the user exits with probability p_exit — moved by the step's own signals when the
+ * options give an `exit_tilt` (version 3) — or the session ends at `max_session_len` steps.
  * The interaction (item, feedback bits) is appended to the slot's state, and the reward is
  * `sum_f reward[f] * signal_f` (default weights: long watch dominates, hide is negative).
  *
@@ -134,6 +135,13 @@ typedef struct reco_sim_options {
     const float *candidate_weights;
     /** Share of the candidates drawn by weight, [0, 1]. Default 0. @since 0.2 */
     float candidate_weight_share;
+    /** How the step's sampled signals move its exit: the user exits with probability
+     *  `sigmoid(logit(p_exit) + sum_f exit_tilt[f] (signal_f - p_f))` instead of p_exit (so a
+     *  long watch can keep a user, a bounce lose one, and the exit's mean stays about the
+     *  model's); finite; entries past the model's n_signals are ignored. Default all 0 (the
+     *  exit drawn independently of the step's signals); reco_fit_model() estimates it
+     *  (@ref reco_fit_report version 2: `exit_tilt`). @since 0.2 */
+    float exit_tilt[RECO_SIM_MAX_SIGNALS];
 } reco_sim_options;
 
 /** Initialiser for @ref reco_sim_options with the defaults of the current version. */
@@ -142,7 +150,8 @@ typedef struct reco_sim_options {
       {0.1f, 1.0f, 0.3f, -0.5f, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},                           \
       {-1, 0, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},                           \
       {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL, 30.0f,                     \
-      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, NULL, 0.0f }
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, NULL, 0.0f,                           \
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} }
 
 /**
  * @brief Fill @p opts with the defaults of options version @p version.

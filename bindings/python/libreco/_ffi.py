@@ -268,7 +268,7 @@ class FitReport(Structure):
                 # version 2
                 ("has_oracle", c_int), ("oracle", FitMetrics * FIT_MAX_OUTPUTS),
                 ("n_gaps", c_uint64), ("step_seconds_base", c_double),
-                ("step_seconds", c_double * 16)]
+                ("step_seconds", c_double * 16), ("exit_tilt", c_double * 16)]
 
 
 class SimOptions(Structure):
@@ -280,7 +280,8 @@ class SimOptions(Structure):
                 ("item_penalty", c_void_p),
                 # version 3
                 ("seconds_base", c_float), ("seconds", c_float * 16),
-                ("candidate_weights", c_void_p), ("candidate_weight_share", c_float)]
+                ("candidate_weights", c_void_p), ("candidate_weight_share", c_float),
+                ("exit_tilt", c_float * 16)]
 
 
 class QNetOptions(Structure):
