@@ -1044,6 +1044,10 @@ static void *run_seed(void *arg)
     reco_sim_options eso = so;
     eso.seed = so.seed + 1000 * s + 202;
     eso.max_sessions = wo.max_sessions;
+    /* the evaluation counts realised rewards, as the world does: the expected reward (less
+     * variance for the learner) would drop the link between a step's reward and whether the
+     * user stays (exit_tilt) */
+    eso.expected_reward = 0;
     reco_env eval_senv;
     CHECK("evaluation simulator", reco_sim_create(&eval_sim, model, &eso));
     CHECK("evaluation simulator", reco_sim_set_start_env(eval_sim, &eval_wenv));
