@@ -1191,6 +1191,18 @@ static void print_fit(const seed_job *jobs, uint32_t n)
            "per seed:");
     for (uint32_t k = 0; k < n; k++)
         printf(" %.5f", jobs[k].fit.best_valid_loss);
+    printf("\n");
+    for (uint32_t k = 0; k < n; k++) {
+        const reco_fit_report *r = &jobs[k].fit;
+        printf("seed %llu: step durations %.2f s", (unsigned long long)jobs[k].seed,
+               r->step_seconds_base);
+        for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++)
+            printf(" %+.2f %s", r->step_seconds[f], output_names[f]);
+        printf("; exit tilt");
+        for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++)
+            printf(" %+.3f %s", r->exit_tilt[f], output_names[f]);
+        printf("\n");
+    }
     printf("\nfeedback model vs the world's own probabilities (validation rows):\n");
     printf("%-6s %-11s %7s %7s %7s %7s | %8s %8s | %6s\n", "seed", "output", "AUC", "popul.",
            "oracle", "closed", "logloss", "oracle", "ECE");
