@@ -893,11 +893,12 @@ static void test_qnet_update_with_context(void **state)
             for (int r = 0; r < 24; r++)
                 tc.long_items[r] = (tc.long_items[r] + 5) % 12;
         assert_int_equal(reco_qnet_update(&ib, NULL, b, &tb.b), RECO_OK);
-        assert_true(memcmp(reco_qnet_online(a)->params, reco_qnet_online(b)->params,
-                           P * sizeof(float)) != 0);
+        /* the first Adam step moves each parameter by +-lr whatever the gradient's size, so
+         * the parameters can agree; the update's figures cannot */
+        assert_true(ia.loss != ib.loss);
         if (which == 0) /* s' only enters through the target */
             assert_true(ia.mean_target != ib.mean_target);
-        else if (which == 1) /* s only through Q(s, a) */
+        else /* s through Q(s, a) */
             assert_true(ia.mean_q != ib.mean_q);
     }
 
