@@ -107,7 +107,7 @@ static void usage(FILE *f)
         "SYNOPSIS\n"
         "    recomind [--config FILE] [--set PATH=VALUE]... [--out DIR] [--seeds LIST]\n"
         "             [--init warm|random] [--ensemble K] [--select-heldout] [--fit-only]\n"
-        "             [--without INPUTS]\n"
+        "             [--without INPUTS] [--eval-heldout]\n"
         "             [--print-config] [--quiet] [--help]\n"
         "\n"
         "DESCRIPTION\n"
@@ -147,6 +147,9 @@ static void usage(FILE *f)
         "    --fit-only         stop after the feedback model: print its fit against the\n"
         "                       world's own probabilities (per seed) and exit; for\n"
         "                       comparing model inputs on held-out logs\n"
+        "    --eval-heldout     also log as many interactions of other users, fit a second\n"
+        "                       model on them alone, and evaluate in its simulator\n"
+        "                       (cross-fitted: the policies were not chosen on its errors)\n"
         "    --without INPUTS   leave inputs out of the feedback model (and the Q-network),\n"
         "                       the world unchanged: a comma list of user_features,\n"
         "                       item_features, long_history, position, elapsed, state_bias\n"
@@ -174,6 +177,8 @@ typedef struct seed_job {
     uint32_t index;
     int random_init;
     int heldout; /* select the Q snapshot on a held-out simulator */
+    int eval_heldout; /* evaluate in the held-out model's simulator */
+    reco_fit_report heldout_fit;
     int fit_only; /* stop after the feedback model */
     unsigned without; /* WITHOUT_* inputs left out of the models */
     uint32_t ensemble; /* feedback models the training simulators use, 1..MAX_ENSEMBLE */
@@ -823,9 +828,11 @@ static void *run_seed(void *arg)
         reco_log_n_rows(log), rep.epochs_run, rep.model[RECO_SIGNAL_CLICK].auc,
         rep.model[RECO_SIGNAL_LONG_WATCH].auc, rep.model[RECO_WORLD_N_SIGNALS].auc,
         now() - t0);
-    if (j->heldout) {
+    if (j->heldout || j->eval_heldout) {
         /* more logs of other users, and a second model fitted on them alone: its simulator
-         * picks the Q-network snapshot to keep (selection on data the learner never saw) */
+         * picks the Q-network snapshot to keep (selection on data the learner never saw), or
+         * is the evaluation simulator (cross-fitting: the policies' choices are not selected
+         * on its errors) */
         reco_log *hlog = NULL;
         reco_world_reset(world);
         const uint64_t first = boot_user + ex.logging_bootstrap_interactions / per_user + 1;
@@ -836,6 +843,7 @@ static void *run_seed(void *arg)
             hrc = fit(&heldout_model, &hrep, &mo, &itf, hlog, &fo, 1000 * s + 6);
         reco_log_free(hlog);
         CHECK("held-out model", hrc);
+        j->heldout_fit = hrep;
         say("seed %llu: held-out model fitted on %llu other interactions (AUC click %.3f)\n",
             (unsigned long long)s, (unsigned long long)ex.logging_interactions,
             hrep.model[RECO_SIGNAL_CLICK].auc);
@@ -1049,7 +1057,15 @@ static void *run_seed(void *arg)
      * user stays (exit_tilt) */
     eso.expected_reward = 0;
     reco_env eval_senv;
-    CHECK("evaluation simulator", reco_sim_create(&eval_sim, model, &eso));
+    if (j->eval_heldout) { /* the held-out model's simulator, with its own clock and tilt */
+        eso.seconds_base = (float)fmax(j->heldout_fit.step_seconds_base, 0.0);
+        for (uint32_t f = 0; f < RECO_WORLD_N_SIGNALS; f++) {
+            eso.seconds[f] = (float)j->heldout_fit.step_seconds[f];
+            eso.exit_tilt[f] = (float)j->heldout_fit.exit_tilt[f];
+        }
+    }
+    CHECK("evaluation simulator",
+          reco_sim_create(&eval_sim, j->eval_heldout ? heldout_model : model, &eso));
     CHECK("evaluation simulator", reco_sim_set_start_env(eval_sim, &eval_wenv));
     CHECK("evaluation simulator", reco_sim_env(&eval_senv, eval_sim));
     sim_reset sr = {eval_sim, eval_world};
@@ -1431,7 +1447,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL;
     int print_config = 0, random_init = 0;
     uint32_t ensemble = 1;
-    int heldout = 0, fit_only = 0;
+    int heldout = 0, fit_only = 0, eval_heldout = 0;
     unsigned without = 0;
     reco_config *cfg = NULL;
     if (reco_config_create(&cfg, NULL) < 0)
@@ -1474,6 +1490,8 @@ int main(int argc, char **argv)
             heldout = 1;
         } else if (strcmp(a, "--fit-only") == 0) {
             fit_only = 1;
+        } else if (strcmp(a, "--eval-heldout") == 0) {
+            eval_heldout = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             quiet = 1;
         } else {
@@ -1577,6 +1595,7 @@ int main(int argc, char **argv)
         jobs[k].ensemble = ensemble;
         jobs[k].heldout = heldout;
         jobs[k].fit_only = fit_only;
+        jobs[k].eval_heldout = eval_heldout;
         jobs[k].without = without;
     }
     /* seeds run in waves of `threads`; each seed's objects are its own */
