@@ -1137,3 +1137,43 @@ void reco__atomic_abort(reco__atomic_file *f)
     reco__free(&f->alloc, f->tmp_path);
     f->tmp_path = NULL;
 }
+
+int reco__reader_section_count(uint64_t *count_out, reco__reader *r, const char *path,
+                               const char *name, uint32_t type)
+{
+    uint32_t t = 0;
+    int rc = reco__reader_section_info(r, name, &t, count_out);
+    if (rc < 0)
+        return rc;
+    if (t != type)
+        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"%s\" has type %s, "
+                                  "expected %s", name, reco__file_type_name(t),
+                                  reco__file_type_name(type));
+    return RECO_OK;
+}
+
+int reco__reader_check_names(reco__reader *r, const char *path, const char *section, char *buf,
+                             size_t cap, char *expected, const char *what, const char *owner,
+                             const char *field)
+{
+    uint64_t n;
+    int rc = reco__reader_section_count(&n, r, path, section, RECO__FILE_BYTES);
+    if (rc < 0)
+        return rc;
+    if (n >= cap)
+        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, field, "section \"%s\" is too long "
+                                  "(%llu bytes)", section, (unsigned long long)n);
+    if ((rc = reco__reader_section(r, section, RECO__FILE_BYTES, buf, n)) < 0)
+        return rc;
+    buf[n] = '\0';
+    if (strlen(buf) == n && strcmp(buf, expected) == 0)
+        return RECO_OK;
+    for (char *p = buf; *p; p++)
+        if (*p == '\n')
+            *p = ',';
+    for (char *p = expected; *p; p++)
+        if (*p == '\n')
+            *p = ',';
+    return reco__error_set_at(RECO_EFORMAT, path, 0, 0, field, "the file's %s are \"%.200s\", "
+                              "the %s's are \"%.200s\"", what, buf, owner, expected);
+}

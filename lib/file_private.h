@@ -205,6 +205,19 @@ int reco__reader_section(reco__reader *r, const char *name, uint32_t type, void 
 int reco__reader_section_info(reco__reader *r, const char *name, uint32_t *type_out,
                               uint64_t *count_out);
 
+/* Element count of section `name`, which must have `type` (RECO_EFORMAT naming the
+ * section otherwise; `path` is the file, for the message). */
+int reco__reader_section_count(uint64_t *count_out, reco__reader *r, const char *path,
+                               const char *name, uint32_t type);
+
+/* Reads the bytes section `section` (names joined by '\n', at most `cap - 1` bytes) into
+ * `buf` and compares it with `expected`; a difference is RECO_EFORMAT naming `what` (in the
+ * message, "the file's <what> are ..., the <owner>'s are ...") and `field`. Both strings are
+ * left with ',' for '\n'. */
+int reco__reader_check_names(reco__reader *r, const char *path, const char *section, char *buf,
+                             size_t cap, char *expected, const char *what, const char *owner,
+                             const char *field);
+
 /* 1 when the file has section `name`, else 0; records no error. For optional sections added
  * by later format versions. */
 int reco__reader_has_section(const reco__reader *r, const char *name);

@@ -720,44 +720,6 @@ done:
     return rc;
 }
 
-/* Element count of section `name`, which must have `type`. */
-static int section_count(uint64_t *count, reco__reader *r, const char *path, const char *name,
-                         uint32_t type)
-{
-    uint32_t ty;
-    int rc = reco__reader_section_info(r, name, &ty, count);
-    if (rc < 0)
-        return rc;
-    if (ty != type)
-        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"%s\" has type %s, "
-                                  "expected %s", name, reco__file_type_name(ty),
-                                  reco__file_type_name(type));
-    return RECO_OK;
-}
-
-/* A names section equal to `expected` (joined by '\n'). */
-static int check_names(reco__reader *rd, const char *path, const char *section, char *buf,
-                       size_t cap, char *expected, const char *field)
-{
-    uint64_t n;
-    int rc = section_count(&n, rd, path, section, RECO__FILE_BYTES);
-    if (rc < 0)
-        return rc;
-    if (n >= cap)
-        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, field, "section \"%s\" is too long "
-                                  "(%llu bytes)", section, (unsigned long long)n);
-    if ((rc = reco__reader_section(rd, section, RECO__FILE_BYTES, buf, n)) < 0)
-        return rc;
-    buf[n] = '\0';
-    if (strlen(buf) == n && strcmp(buf, expected) == 0)
-        return RECO_OK;
-    for (char *p = buf; *p; p++)
-        *p = *p == '\n' ? ',' : *p;
-    for (char *p = expected; *p; p++)
-        *p = *p == '\n' ? ',' : *p;
-    return reco__error_set_at(RECO_EFORMAT, path, 0, 0, field, "the file's %s are \"%.200s\", "
-                              "the table's are \"%.200s\"", field, buf, expected);
-}
 
 int reco_items_load(reco_items *items, const char *path)
 {
@@ -785,7 +747,7 @@ int reco_items_load(reco_items *items, const char *path)
         rc = RECO_ENOMEM;
         goto done;
     }
-    if ((rc = section_count(&n, rd, path, "shape", RECO__FILE_U32)) < 0)
+    if ((rc = reco__reader_section_count(&n, rd, path, "shape", RECO__FILE_U32)) < 0)
         goto done;
     if (n != 3) {
         rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"shape\" has %llu "
@@ -808,11 +770,12 @@ int reco_items_load(reco_items *items, const char *path)
     else
         dn_want[0] = '\0';
     join_names(fn_want, (const char (*)[NAME_CAP])items->field_names, Kc);
-    if ((rc = check_names(rd, path, "dense_names", dn, dn_cap, dn_want, "dense_names")) < 0 ||
-        (rc = check_names(rd, path, "field_names", fnames, sizeof fnames, fn_want,
-                          "field_names")) < 0)
+    if ((rc = reco__reader_check_names(rd, path, "dense_names", dn, dn_cap, dn_want,
+                                       "dense_names", "table", "dense_names")) < 0 ||
+        (rc = reco__reader_check_names(rd, path, "field_names", fnames, sizeof fnames, fn_want,
+                                       "field_names", "table", "field_names")) < 0)
         goto done;
-    if ((rc = section_count(&n, rd, path, "field_sizes", RECO__FILE_U32)) < 0)
+    if ((rc = reco__reader_section_count(&n, rd, path, "field_sizes", RECO__FILE_U32)) < 0)
         goto done;
     if (n != Kc) {
         rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, "field_sizes", "section "
@@ -830,9 +793,9 @@ int reco_items_load(reco_items *items, const char *path)
             goto done;
         }
     uint64_t K, nd, nf;
-    if ((rc = section_count(&K, rd, path, "ids", RECO__FILE_U32)) < 0 ||
-        (rc = section_count(&nd, rd, path, "dense", RECO__FILE_F32)) < 0 ||
-        (rc = section_count(&nf, rd, path, "fields", RECO__FILE_I32)) < 0)
+    if ((rc = reco__reader_section_count(&K, rd, path, "ids", RECO__FILE_U32)) < 0 ||
+        (rc = reco__reader_section_count(&nd, rd, path, "dense", RECO__FILE_F32)) < 0 ||
+        (rc = reco__reader_section_count(&nf, rd, path, "fields", RECO__FILE_I32)) < 0)
         goto done;
     if (K > items->n_items || nd != K * Kd || nf != K * Kc) {
         rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section sizes disagree: %llu "

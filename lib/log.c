@@ -1414,47 +1414,6 @@ done:
     return rc;
 }
 
-/* Element count of a section that must have `type`. */
-static int section_count(uint64_t *count, reco__reader *r, const char *path, const char *name,
-                         uint32_t type)
-{
-    uint32_t t;
-    int rc = reco__reader_section_info(r, name, &t, count);
-    if (rc < 0)
-        return rc;
-    if (t != type)
-        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"%s\" has type %s, "
-                                  "expected %s", name, reco__file_type_name(t),
-                                  reco__file_type_name(type));
-    return RECO_OK;
-}
-
-/* Reads a bytes section of names (at most `cap - 1` bytes) and compares it with `expected`;
- * a difference is RECO_EFORMAT naming `what` (for the message) and `field`. */
-static int check_names(reco__reader *rd, const char *path, const char *section, char *buf,
-                       size_t cap, char *expected, const char *what, const char *field)
-{
-    uint64_t n;
-    int rc = section_count(&n, rd, path, section, RECO__FILE_BYTES);
-    if (rc < 0)
-        return rc;
-    if (n >= cap)
-        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, field, "section \"%s\" is too long "
-                                  "(%llu bytes)", section, (unsigned long long)n);
-    if ((rc = reco__reader_section(rd, section, RECO__FILE_BYTES, buf, n)) < 0)
-        return rc;
-    buf[n] = '\0';
-    if (strlen(buf) == n && strcmp(buf, expected) == 0)
-        return RECO_OK;
-    for (char *p = buf; *p; p++)
-        if (*p == '\n')
-            *p = ',';
-    for (char *p = expected; *p; p++)
-        if (*p == '\n')
-            *p = ',';
-    return reco__error_set_at(RECO_EFORMAT, path, 0, 0, field, "the file's %s are \"%.200s\", "
-                              "the log's are \"%.200s\"", what, buf, expected);
-}
 
 /* The optional columns of a file (format version 2) against the log's. */
 static int check_file_columns(uint32_t columns[3], reco__reader *rd, const char *path,
@@ -1463,7 +1422,7 @@ static int check_file_columns(uint32_t columns[3], reco__reader *rd, const char 
     columns[0] = columns[1] = columns[2] = 0;
     if (version >= 2) {
         uint64_t n;
-        int rc = section_count(&n, rd, path, "columns", RECO__FILE_U32);
+        int rc = reco__reader_section_count(&n, rd, path, "columns", RECO__FILE_U32);
         if (rc < 0)
             return rc;
         if (n != 3)
@@ -1546,8 +1505,8 @@ int reco_log_load(reco_log *log, const char *path, const reco_log_load_options *
     char names[NAMES_CAP], expected[NAMES_CAP];
     uint32_t columns[3];
     join_names(expected, &log->names[0][0], NAME_STRIDE, log->n_signals);
-    if ((rc = check_names(rd, path, "signals", names, sizeof names, expected, "signals",
-                          NULL)) < 0 ||
+    if ((rc = reco__reader_check_names(rd, path, "signals", names, sizeof names, expected,
+                                       "signals", "log", NULL)) < 0 ||
         (rc = check_file_columns(columns, rd, path, version, log)) < 0)
         goto done;
     if (log->user_dim > 0) {
@@ -1559,16 +1518,16 @@ int reco_log_load(reco_log *log, const char *path, const reco_log_load_options *
             goto done;
         }
         join_names(uf_expected, &log->uf_names[0][0], NAME_STRIDE, log->user_dim);
-        if ((rc = check_names(rd, path, "u_names", uf_buf, cap, uf_expected, "user features",
-                              "user_feature_names")) < 0)
+        if ((rc = reco__reader_check_names(rd, path, "u_names", uf_buf, cap, uf_expected,
+                                           "user features", "log", "user_feature_names")) < 0)
             goto done;
     }
-    if ((rc = section_count(&S, rd, path, "s_user", RECO__FILE_U64)) < 0 ||
-        (rc = section_count(&S2, rd, path, "s_session", RECO__FILE_U64)) < 0 ||
-        (rc = section_count(&S3, rd, path, "s_length", RECO__FILE_U32)) < 0 ||
-        (rc = section_count(&R, rd, path, "r_time", RECO__FILE_I64)) < 0 ||
-        (rc = section_count(&R2, rd, path, "r_item", RECO__FILE_I32)) < 0 ||
-        (rc = section_count(&R3, rd, path, "r_flags", RECO__FILE_U32)) < 0)
+    if ((rc = reco__reader_section_count(&S, rd, path, "s_user", RECO__FILE_U64)) < 0 ||
+        (rc = reco__reader_section_count(&S2, rd, path, "s_session", RECO__FILE_U64)) < 0 ||
+        (rc = reco__reader_section_count(&S3, rd, path, "s_length", RECO__FILE_U32)) < 0 ||
+        (rc = reco__reader_section_count(&R, rd, path, "r_time", RECO__FILE_I64)) < 0 ||
+        (rc = reco__reader_section_count(&R2, rd, path, "r_item", RECO__FILE_I32)) < 0 ||
+        (rc = reco__reader_section_count(&R3, rd, path, "r_flags", RECO__FILE_U32)) < 0)
         goto done;
     if (S2 != S || S3 != S || R2 != R || R3 != R) {
         rc = reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section sizes disagree: "
