@@ -432,6 +432,22 @@ typedef struct budget_logs {
     reco_log *train, *valid;
 } budget_logs;
 
+/* The options of a time-budget log: its two signals, the propensity and oracle columns,
+ * and the user features when asked. */
+static reco_log *budget_new_log(int user_features)
+{
+    static const char *const names[2] = {"click", "watch"};
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.n_signals = 2;
+    o.signal_names = names;
+    o.user_dim = user_features ? BUDGET_D : 0;
+    o.propensity = 1;
+    o.oracle = 1;
+    reco_log *log = NULL;
+    assert_int_equal(reco_log_create(&log, &o), RECO_OK);
+    return log;
+}
+
 /* Logs of the time-budget world under a uniform logger, with user features, propensity and
  * the oracle; split by user. */
 static void budget_make_logs(budget_logs *bl, uint64_t n_rows)
@@ -439,15 +455,7 @@ static void budget_make_logs(budget_logs *bl, uint64_t n_rows)
     bl->env = calloc(1, sizeof *bl->env);
     reco_env env;
     budget_env_init(&env, bl->env, 20, 40, 11);
-    reco_log_options o = RECO_LOG_OPTIONS_INIT;
-    o.n_signals = 2;
-    const char *const names[2] = {"click", "watch"};
-    o.signal_names = names;
-    o.user_dim = BUDGET_D;
-    o.propensity = 1;
-    o.oracle = 1;
-    reco_log *log = NULL;
-    assert_int_equal(reco_log_create(&log, &o), RECO_OK);
+    reco_log *log = budget_new_log(1);
     reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
     go.n_interactions = n_rows;
     go.n_users = BUDGET_NU;
@@ -494,15 +502,7 @@ static reco_log *budget_mutant(const reco_log *log, int zero_features, int shuff
         for (int h = 0; h < 3; h++)
             rows[r].oracle[h] = c.oracle[src * 3 + h];
     }
-    reco_log_options o = RECO_LOG_OPTIONS_INIT;
-    o.n_signals = 2;
-    const char *const names[2] = {"click", "watch"};
-    o.signal_names = names;
-    o.user_dim = BUDGET_D;
-    o.propensity = 1;
-    o.oracle = 1;
-    reco_log *out = NULL;
-    assert_int_equal(reco_log_create(&out, &o), RECO_OK);
+    reco_log *out = budget_new_log(1);
     assert_int_equal(reco_log_append(out, rows, n), RECO_OK);
     free(perm);
     free(feat);
@@ -529,14 +529,7 @@ static reco_log *budget_strip_features(const reco_log *log)
         for (int h = 0; h < 3; h++)
             rows[r].oracle[h] = c.oracle[r * 3 + h];
     }
-    reco_log_options o = RECO_LOG_OPTIONS_INIT;
-    o.n_signals = 2;
-    const char *const names[2] = {"click", "watch"};
-    o.signal_names = names;
-    o.propensity = 1;
-    o.oracle = 1;
-    reco_log *out = NULL;
-    assert_int_equal(reco_log_create(&out, &o), RECO_OK);
+    reco_log *out = budget_new_log(0);
     assert_int_equal(reco_log_append(out, rows, c.n_rows), RECO_OK);
     free(rows);
     return out;
