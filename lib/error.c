@@ -8,6 +8,7 @@
  * it often reports that an allocation failed. Long texts are truncated, not lost silently:
  * the message keeps its start, which names the call and the problem. */
 typedef struct reco__error_state {
+    uint64_t generation; /* errors recorded on this thread so far */
     int code;
     uint32_t line;
     uint32_t column;
@@ -32,6 +33,7 @@ static int error_vset(int code, const char *source, uint32_t line, uint32_t colu
                       const char *field, const char *fmt, va_list ap)
 {
     reco__error_state *e = &tls_error;
+    e->generation++;
     e->code = code;
     e->line = line;
     e->column = column;
@@ -156,4 +158,24 @@ const char *reco_status_string(int code)
     case RECO_ESTATE: return "invalid state for this call";
     default: return "unknown status";
     }
+}
+
+uint64_t reco__error_generation(void)
+{
+    return tls_error.generation;
+}
+
+int reco__callback_failed(int rc, uint64_t generation, const char *what)
+{
+    if (tls_error.generation == generation) /* the callback recorded nothing */
+        reco__error_set(rc, "%s failed with %s and recorded no message (call reco_error_set() "
+                        "before returning an error)", what, reco_status_name(rc));
+    return rc;
+}
+
+int reco_error_set(int code, const char *message)
+{
+    if (code >= 0)
+        code = RECO_ERROR;
+    return reco__error_set(code, "%s", message != NULL ? message : reco_status_string(code));
 }

@@ -225,6 +225,7 @@ static void start_slot(eval_bufs *b, uint32_t sl, uint32_t session)
  * sessions p, p + P, p + 2P, ... */
 static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint32_t pi)
 {
+    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
     static const char fn[] = "reco_eval_run";
     const reco_env *env = c->env;
     const reco_eval_options *o = c->o;
@@ -241,7 +242,8 @@ static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint3
         b->reset_users[p] = c->users[p];
     }
     uint32_t n_act = P;
-    if ((rc = env->reset(b->act, b->reset_users, P, env->payload)) < 0)
+    if ((rc = RECO__CALLBACK(cb_gen, "the env's reset()",
+                             env->reset(b->act, b->reset_users, P, env->payload))) < 0)
         return rc;
     const uint64_t report_every = N / 100 > 0 ? N / 100 : 1;
     uint64_t finished = 0, next_report = report_every;
@@ -249,8 +251,9 @@ static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint3
         for (uint32_t i = 0; i < n_act; i++)
             b->known[i] = b->len[b->act[i]];
         if ((rc = reco__states_observe(&b->st, env, b->act, n_act, b->known)) < 0 ||
-            (rc = env->candidates(b->cand, b->counts, (uint32_t)C, b->act, n_act,
-                                  env->payload)) < 0)
+            (rc = RECO__CALLBACK(cb_gen, "the env's candidates()",
+                                 env->candidates(b->cand, b->counts, (uint32_t)C, b->act, n_act,
+                                                 env->payload))) < 0)
             return rc;
         for (uint32_t i = 0; i < n_act; i++)
             if (b->counts[i] == 0 || b->counts[i] > C)
@@ -269,8 +272,9 @@ static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint3
                 return reco__error_set(RECO_EINVAL, "%s: item %d has no topic (%u topics)", fn,
                                        b->shown[i], o->n_item_topics);
         }
-        if ((rc = env->step(b->fb, b->reward, b->done, b->act, b->shown, n_act,
-                            env->payload)) < 0)
+        if ((rc = RECO__CALLBACK(
+                 cb_gen, "the env's step()",
+                 env->step(b->fb, b->reward, b->done, b->act, b->shown, n_act, env->payload))) < 0)
             return rc;
         uint32_t n_reset = 0, n_keep = 0;
         for (uint32_t i = 0; i < n_act; i++) {
@@ -305,8 +309,9 @@ static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint3
                 b->reset_users[n_reset++] = c->users[k + P];
             }
         }
-        if (n_reset > 0 &&
-            (rc = env->reset(b->reset_slots, b->reset_users, n_reset, env->payload)) < 0)
+        if (n_reset > 0 && (rc = RECO__CALLBACK(cb_gen, "the env's reset()",
+                                                env->reset(b->reset_slots, b->reset_users, n_reset,
+                                                           env->payload))) < 0)
             return rc;
         for (uint32_t i = 0; i < n_reset; i++)
             b->act[n_keep++] = b->reset_slots[i];

@@ -270,6 +270,7 @@ static double sigmoid(double z)
 int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy *policy,
                       const reco_log_generate_options *opts)
 {
+    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
     static const char fn[] = "reco_log_generate";
     if (out == NULL || env == NULL || policy == NULL)
         return reco__error_set(RECO_EINVAL, "%s: out, env and policy must not be NULL", fn);
@@ -346,7 +347,9 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
             reset_users[n_reset++] = reset_key(&g, p);
         }
     for (;;) {
-        if (n_reset > 0 && (rc = env->reset(reset_slots, reset_users, n_reset, env->payload)) < 0)
+        if (n_reset > 0 &&
+            (rc = RECO__CALLBACK(cb_gen, "the env's reset()",
+                                 env->reset(reset_slots, reset_users, n_reset, env->payload))) < 0)
             goto done;
         uint32_t n = 0;
         for (uint32_t p = 0; p < P; p++)
@@ -361,7 +364,8 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
             if ((rc = reco__states_observe(&st, env, act, n, known)) < 0)
                 goto done;
         }
-        if ((rc = env->candidates(cand, count, C, act, n, env->payload)) < 0)
+        if ((rc = RECO__CALLBACK(cb_gen, "the env's candidates()",
+                                 env->candidates(cand, count, C, act, n, env->payload))) < 0)
             goto done;
         for (uint32_t i = 0; i < n; i++) {
             if (count[i] < 1 || count[i] > C) {
@@ -440,9 +444,11 @@ int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy 
         }
         /* the truth of what is about to be shown, before the step moves the state */
         if (want_oracle &&
-            (rc = env->probabilities(oracle, act, chosen, n, env->payload)) < 0)
+            (rc = RECO__CALLBACK(cb_gen, "the env's probabilities()",
+                                 env->probabilities(oracle, act, chosen, n, env->payload))) < 0)
             goto done;
-        if ((rc = env->step(fb, reward, done, act, chosen, n, env->payload)) < 0)
+        if ((rc = RECO__CALLBACK(cb_gen, "the env's step()",
+                                 env->step(fb, reward, done, act, chosen, n, env->payload))) < 0)
             goto done;
         n_reset = 0;
         for (uint32_t i = 0; i < n; i++) {

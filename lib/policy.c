@@ -451,6 +451,7 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
                       const reco_env *env, const reco_policy *policy, const uint64_t *users,
                       uint32_t n_users, const reco_run_options *opts)
 {
+    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
     static const char fn[] = "reco_run_sessions";
     if (env == NULL || policy == NULL || users == NULL)
         return reco__error_set(RECO_EINVAL, "%s: NULL env, policy or users", fn);
@@ -526,7 +527,8 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
         b.reset_users[p] = users[next++];
     }
     n_act = P;
-    if ((rc = env->reset(b.act, b.reset_users, P, env->payload)) < 0)
+    if ((rc = RECO__CALLBACK(cb_gen, "the env's reset()",
+                             env->reset(b.act, b.reset_users, P, env->payload))) < 0)
         goto done;
     if (depth_out != NULL)
         memset(depth_out, 0, (size_t)n_users * sizeof(uint32_t));
@@ -537,8 +539,9 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
         for (uint32_t i = 0; i < n_act; i++)
             b.known[i] = b.len[b.act[i]];
         if ((rc = reco__states_observe(&sts, env, b.act, n_act, b.known)) < 0 ||
-            (rc = env->candidates(b.cand, b.counts, (uint32_t)C, b.act, n_act,
-                                  env->payload)) < 0)
+            (rc = RECO__CALLBACK(
+                 cb_gen, "the env's candidates()",
+                 env->candidates(b.cand, b.counts, (uint32_t)C, b.act, n_act, env->payload))) < 0)
             goto done;
         for (uint32_t i = 0; i < n_act; i++)
             if (b.counts[i] == 0 || b.counts[i] > C) {
@@ -557,7 +560,9 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
             }
             b.shown[i] = b.cand[(size_t)i * C + b.idx[i]];
         }
-        if ((rc = env->step(b.fb, b.reward, b.done, b.act, b.shown, n_act, env->payload)) < 0)
+        if ((rc = RECO__CALLBACK(
+                 cb_gen, "the env's step()",
+                 env->step(b.fb, b.reward, b.done, b.act, b.shown, n_act, env->payload))) < 0)
             goto done;
         uint32_t n_reset = 0, n_keep = 0;
         for (uint32_t i = 0; i < n_act; i++) {
@@ -598,8 +603,9 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
         }
         if (o.on_step != NULL)
             o.on_step(b.rec, n_act, o.on_step_payload);
-        if (n_reset > 0 &&
-            (rc = env->reset(b.reset_slots, b.reset_users, n_reset, env->payload)) < 0)
+        if (n_reset > 0 && (rc = RECO__CALLBACK(cb_gen, "the env's reset()",
+                                                env->reset(b.reset_slots, b.reset_users, n_reset,
+                                                           env->payload))) < 0)
             goto done;
         for (uint32_t i = 0; i < n_reset; i++)
             b.act[n_keep++] = b.reset_slots[i];

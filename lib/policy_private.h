@@ -24,15 +24,18 @@ static inline int reco__policy_choose(uint32_t *index_out, const reco_policy *po
                                       const uint32_t *counts, uint32_t max_candidates,
                                       uint32_t n)
 {
+    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
     if (policy->version >= 2 && policy->choose_states != NULL) {
         reco_batch b = reco__states_batch(s, 0, n);
         b.n_candidates = max_candidates;
         b.candidates = candidates;
         b.shared_candidates = 0;
-        return policy->choose_states(index_out, &b, counts, policy->payload);
+        return RECO__CALLBACK(cb_gen, "the policy's choose_states()",
+                              policy->choose_states(index_out, &b, counts, policy->payload));
     }
-    return policy->choose(index_out, s->items, s->fb, s->U > 0 ? s->feat : NULL, candidates,
-                          counts, max_candidates, n, policy->payload);
+    return RECO__CALLBACK(cb_gen, "the policy's choose()",
+                          policy->choose(index_out, s->items, s->fb, s->U > 0 ? s->feat : NULL,
+                                         candidates, counts, max_candidates, n, policy->payload));
 }
 
 #endif /* RECO_POLICY_PRIVATE_H */

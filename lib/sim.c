@@ -358,6 +358,7 @@ static int check_slots(const reco_sim *s, const uint32_t *slots, uint32_t n, int
 
 static int sim_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *payload)
 {
+    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
     reco_sim *s = payload;
     int rc = check_slots(s, slots, n, 0, "reco_sim reset");
     if (rc < 0)
@@ -370,7 +371,9 @@ static int sim_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, v
         reco__states *src = &s->src;
         for (uint32_t i0 = 0; i0 < n; i0 += (uint32_t)s->max_batch) {
             const uint32_t k = n - i0 < s->max_batch ? n - i0 : (uint32_t)s->max_batch;
-            if ((rc = s->start->reset(slots + i0, users + i0, k, s->start->payload)) < 0 ||
+            if ((rc = RECO__CALLBACK(
+                     cb_gen, "the start env's reset()",
+                     s->start->reset(slots + i0, users + i0, k, s->start->payload))) < 0 ||
                 (rc = reco__states_observe(src, s->start, slots + i0, k, NULL)) < 0)
                 return rc;
             for (uint32_t j = 0; j < k; j++) {

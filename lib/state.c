@@ -47,12 +47,16 @@ void reco__states_free(reco__states *s)
 int reco__states_observe(reco__states *s, const reco_env *env, const uint32_t *slots,
                          uint32_t n, const uint32_t *known_steps)
 {
-    int rc = env->observe(s->items, s->fb, s->U > 0 ? s->feat : NULL, slots, n, env->payload);
+    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
+    int rc = RECO__CALLBACK(
+        cb_gen, "the env's observe()",
+        env->observe(s->items, s->fb, s->U > 0 ? s->feat : NULL, slots, n, env->payload));
     if (rc < 0)
         return rc;
     if (reco__env_has_context(env))
-        return env->context(s->steps, s->elapsed, s->long_items, s->long_fb, slots, n,
-                            env->payload);
+        return RECO__CALLBACK(
+            cb_gen, "the env's context()",
+            env->context(s->steps, s->elapsed, s->long_items, s->long_fb, slots, n, env->payload));
     for (uint32_t i = 0; i < n; i++) {
         s->steps[i] = known_steps != NULL ? known_steps[i] : 0;
         s->elapsed[i] = 0.0f;

@@ -641,13 +641,15 @@ static void start_segment(gen *g, uint32_t s)
 static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, double *ret_sum,
                      uint64_t *finished)
 {
+    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
     reco_trainer *t = g->t;
     const uint32_t S = t->S, C = t->C_gen, seg = t->seg;
     reco_env *e = &g->env;
     int rc = reco__states_observe(&g->st, e, g->slots, S, g->steps);
     if (rc < 0)
         return rc;
-    rc = e->candidates(g->cand, g->counts, C, g->slots, S, e->payload);
+    rc = RECO__CALLBACK(cb_gen, "the env's candidates()",
+                        e->candidates(g->cand, g->counts, C, g->slots, S, e->payload));
     if (rc < 0)
         return rc;
     for (uint32_t s = 0; s < S; s++) {
@@ -676,7 +678,8 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
         return rc;
     for (uint32_t s = 0; s < S; s++)
         g->act[s] = g->cand[(size_t)s * C + g->choice[s]];
-    if ((rc = e->step(g->fb, g->rew, g->done, g->slots, g->act, S, e->payload)) < 0)
+    if ((rc = RECO__CALLBACK(cb_gen, "the env's step()",
+                             e->step(g->fb, g->rew, g->done, g->slots, g->act, S, e->payload))) < 0)
         return rc;
     uint32_t n_flush = 0;
     for (uint32_t s = 0; s < S; s++) {
@@ -695,8 +698,9 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
      * step, read before any reset (context() works on finished sessions) */
     if (t->ctx && n_flush > 0) {
         if (reco__env_has_context(e)) {
-            if ((rc = e->context(NULL, g->post_el, NULL, NULL, g->flush_slots, n_flush,
-                                 e->payload)) < 0)
+            if ((rc = RECO__CALLBACK(cb_gen, "the env's context()",
+                                     e->context(NULL, g->post_el, NULL, NULL, g->flush_slots,
+                                                n_flush, e->payload))) < 0)
                 return rc;
         } else {
             memset(g->post_el, 0, n_flush * sizeof(float));
@@ -725,7 +729,8 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
     }
     if (n_reset > 0) {
         draw_users(g, n_reset);
-        if ((rc = e->reset(g->reset_slots, g->user_ids, n_reset, e->payload)) < 0)
+        if ((rc = RECO__CALLBACK(cb_gen, "the env's reset()",
+                                 e->reset(g->reset_slots, g->user_ids, n_reset, e->payload))) < 0)
             return rc;
     }
     return RECO_OK;
@@ -1287,7 +1292,8 @@ static int checkpoint_locked(reco_trainer *t, const interval *iv, FILE *csv)
     return rc;
 }
 
-/* ---- resume ----------------------------------------------------------------------------------- */
+/* ---- resume -----------------------------------------------------------------------------------
+ */
 
 typedef struct ckpt_data {
     uint64_t geo[N_GEOM], cnt[N_COUNT];

@@ -177,9 +177,33 @@ static void test_error_thread_local(void **state)
     assert_int_equal(reco_error_code(), RECO_ESTATE);
 }
 
+/* reco_error_set, for callback implementers: records the status and the message (copied,
+ * truncated), maps a non-negative code to RECO_ERROR, and a NULL message to the status's
+ * description. */
+static void test_error_set_public(void **state)
+{
+    (void)state;
+    char msg[64];
+    snprintf(msg, sizeof msg, "store %d unreachable", 7);
+    assert_int_equal(reco_error_set(RECO_EIO, msg), RECO_EIO);
+    msg[0] = 'X'; /* copied: the record does not change */
+    assert_int_equal(reco_error_code(), RECO_EIO);
+    assert_string_equal(reco_error_message(), "store 7 unreachable");
+    assert_int_equal(reco_error_set(0, "zero"), RECO_ERROR);
+    assert_int_equal(reco_error_code(), RECO_ERROR);
+    assert_int_equal(reco_error_set(-42, NULL), -42);
+    assert_string_equal(reco_error_message(), reco_status_string(-42));
+    char big[4000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(reco_error_set(RECO_EINVAL, big), RECO_EINVAL);
+    assert_int_equal(strlen(reco_error_message()), 1023);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_error_set_public),
         cmocka_unit_test(test_error_codes_pinned),
         cmocka_unit_test(test_error_names_and_strings),
         cmocka_unit_test(test_error_set_plain),

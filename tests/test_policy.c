@@ -665,6 +665,62 @@ static void test_policy_runner_v1(void **state)
     reco_model_free(m);
 }
 
+/* A failing env's message reaches the caller (issue 13's public error setter): an env whose
+ * step() fails through reco_error_set() makes reco_run_sessions fail with that status and
+ * message; one that fails without recording anything gets a message saying so, not a stale
+ * earlier one; both for step() and for candidates(). */
+static int fail_mode;
+static int failing_step(uint32_t *fb, float *reward, int *done, const uint32_t *slots,
+                        const int32_t *items, uint32_t n, void *payload)
+{
+    if (fail_mode == 1)
+        return reco_error_set(RECO_EIO, "user store unreachable");
+    if (fail_mode == 2)
+        return RECO_EIO; /* no message */
+    return ctx_step(fb, reward, done, slots, items, n, payload);
+}
+static int failing_candidates(int32_t *items, uint32_t *count, uint32_t max_candidates,
+                              const uint32_t *slots, uint32_t n, void *payload)
+{
+    if (fail_mode == 3)
+        return reco_error_set(7, NULL); /* not a status: recorded as RECO_ERROR */
+    return ctx_candidates(items, count, max_candidates, slots, n, payload);
+}
+
+static void test_policy_runner_env_errors(void **state)
+{
+    (void)state;
+    ctx_env e;
+    reco_env env;
+    ctx_env_make(&env, &e, 1);
+    env.step = failing_step;
+    env.candidates = failing_candidates;
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    reco_policy_state *ps = NULL;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    reco_policy pol;
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    const uint64_t users[2] = {1, 2};
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = 16;
+    reco_run_stats st = RECO_RUN_STATS_INIT;
+    fail_mode = 1;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, users, 2, &ro), RECO_EIO,
+                      "user store unreachable");
+    /* a stale message first, then a callback that records none */
+    assert_reco_error(reco_policy_create(NULL, &po), RECO_EINVAL, "");
+    fail_mode = 2;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, users, 2, &ro), RECO_EIO,
+                      "the env's step() failed with RECO_EIO and recorded no message");
+    fail_mode = 3;
+    assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &pol, users, 2, &ro),
+                      RECO_ERROR, "error"); /* the status's description */
+    assert_int_equal(reco_error_code(), RECO_ERROR);
+    assert_string_equal(reco_error_message(), reco_status_string(RECO_ERROR));
+    fail_mode = 0;
+    reco_policy_free(ps);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -677,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_policy_runner_context),
         cmocka_unit_test(test_policy_runner_states),
         cmocka_unit_test(test_policy_runner_v1),
+        cmocka_unit_test(test_policy_runner_env_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

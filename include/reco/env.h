@@ -73,8 +73,10 @@ RECO_BEGIN_DECLS
  * @brief A batch-oriented session environment (struct of callbacks + payload).
  *
  * All arrays are row-major and sized by the `n` slots of the call. Every callback returns
- * @ref RECO_OK or a negative status (and records the error with the library's error
- * functions when it is a libreco implementation); on error the outputs are unspecified.
+ * @ref RECO_OK or a negative status; on error the outputs are unspecified. A failing callback
+ * records its message with reco_error_set() (`return reco_error_set(RECO_EIO, "...");`) so
+ * that the libreco call that invoked it fails with that status and message; one that records
+ * nothing gets a message naming the callback.
  */
 typedef struct reco_env {
     unsigned int version;  /**< @ref RECO_ENV_VERSION. */

@@ -107,6 +107,26 @@ RECO_API int reco_error_code(void);
 RECO_API void reco_error_clear(void);
 
 /**
+ * @brief Record an error for the calling thread, as a libreco call does when it fails: for
+ *        implementers of a @ref reco_env, a @ref reco_policy or another callback, so that
+ *        their message reaches the caller of the libreco call that invoked them.
+ *
+ * A callback that fails calls it and returns its value: `return reco_error_set(RECO_EIO,
+ * "user store unreachable");`. The libreco call then fails with that status and message
+ * (a callback that returns an error without recording one gets a message saying so, never
+ * an earlier unrelated one).
+ * @param[in] code     a negative status (@ref reco_status, or any negative value); 0 or a
+ *                     positive value is recorded as @ref RECO_ERROR.
+ * @param[in] message  the text (copied; truncated at 1023 bytes), or NULL for the status's
+ *                     description.
+ * @return the status recorded (@p code, or @ref RECO_ERROR).
+ * @par Thread safety
+ * Safe from any thread; touches only the calling thread's state.
+ * @since 0.2
+ */
+RECO_API int reco_error_set(int code, const char *message);
+
+/**
  * @brief Symbolic name of a status code, e.g. `"RECO_EINVAL"`.
  * @param[in] code  any integer.
  * @return a static string; `"RECO_UNKNOWN"` for values that are not status codes. Never NULL.

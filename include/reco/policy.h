@@ -74,7 +74,8 @@ RECO_BEGIN_DECLS
  * choose() receives, for n sessions, their states as reco_env's observe() gives them and
  * their candidates as candidates() gives them, and writes in `index_out[i]` the position
  * (below `counts[i]`) of the candidate shown in row i. It returns @ref RECO_OK or a negative
- * status; on error the outputs are unspecified.
+ * status (recording its message with reco_error_set()); on error the outputs are
+ * unspecified.
  * @since 0.1
  */
 typedef struct reco_policy {
