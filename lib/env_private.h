@@ -1,22 +1,30 @@
-/* Checks shared by the callers that play sessions in any reco_env (the session runner of
- * policy.c and the evaluator of eval.c). */
+/* What a reco_env declares (lib/env.c), and the checks shared by the callers that play
+ * sessions in any reco_env. */
 #ifndef RECO_ENV_PRIVATE_H
 #define RECO_ENV_PRIVATE_H
 
 #include "error_private.h"
 #include "reco/env.h"
 
-/* RECO_OK if `env` is a usable reco_env for playing sessions: a supported version, the four
- * session callbacks, at least one slot and a lookback; otherwise RECO_EINVAL, the message
- * prefixed by `fn`. */
+/* reco_env_check() with the message prefixed by `fn`. */
+int reco__env_check(const reco_env *env, const char *fn);
+
+/* The env's declared reward weights (version 4), or NULL. */
+const float *reco__env_reward_weights(const reco_env *env);
+
+/* The env's declared max_candidates (version 4), or 0. */
+uint32_t reco__env_max_candidates(const reco_env *env);
+
+/* RECO_OK when the env declares no reward weights, `weights` is NULL, or the n weights equal
+ * the env's exactly; otherwise RECO_EINVAL naming `who`, the signal and both values. */
+int reco__env_check_weights(const reco_env *env, const float *weights, uint32_t n,
+                            const char *fn, const char *who);
+
+/* RECO_OK if `env` is a usable reco_env for playing sessions (reco_env_check()); otherwise
+ * its status, the message prefixed by `fn`. */
 static inline int reco__check_session_env(const reco_env *env, const char *fn)
 {
-    if (env->version < 1 || env->version > RECO_ENV_VERSION || env->reset == NULL ||
-        env->observe == NULL || env->candidates == NULL || env->step == NULL ||
-        env->max_sessions == 0 || env->lookback == 0)
-        return reco__error_set(RECO_EINVAL, "%s: the env is not a valid reco_env (version, "
-                               "callbacks, slots or lookback)", fn);
-    return RECO_OK;
+    return reco__env_check(env, fn);
 }
 
 #endif /* RECO_ENV_PRIVATE_H */

@@ -91,6 +91,7 @@ struct reco_world {
     uint32_t U; /* user_dim: 3 + K with user_features, else 0 */
     uint32_t hash_cap, hash_shift;
     uint32_t n_popular; /* candidates drawn by popularity per step */
+    float reward_w[RECO_WORLD_N_SIGNALS]; /* the declared reward weights (reco_env v4) */
     uint32_t *topic;    /* (n_items) */
     float *quality;     /* (n_items) */
     float *clickbait;   /* (n_items) */
@@ -515,6 +516,10 @@ int reco_world_create(reco_world **out, const reco_world_options *opts)
     w->L = o.lookback;
     w->C = o.n_candidates;
     w->S = o.max_sessions;
+    w->reward_w[RECO_SIGNAL_CLICK] = (float)o.reward_click;
+    w->reward_w[RECO_SIGNAL_LONG_WATCH] = (float)o.reward_long_watch;
+    w->reward_w[RECO_SIGNAL_LIKE] = (float)o.reward_like;
+    w->reward_w[RECO_SIGNAL_HIDE] = (float)o.reward_hide;
     w->H = o.long_len;
     w->R = stored_per_user(&o);
     w->U = o.user_features ? 3 + o.n_topics : 0;
@@ -1193,6 +1198,12 @@ int reco_world_env(reco_env *out, reco_world *world)
     out->long_len = world->H;
     out->context = reco_world_context;
     out->probabilities = reco_world_probabilities;
+    static const char *const names[RECO_WORLD_N_SIGNALS] = {"click", "long_watch", "like",
+                                                             "hide"};
+    out->signal_names = names;
+    out->reward_weights = world->reward_w;
+    out->max_candidates = world->C;
+    out->max_steps = world->o.max_session_len;
     return RECO_OK;
 }
 

@@ -1315,7 +1315,7 @@ static void test_eval_errors_and_options(void **state)
     reco_env bad_env = env;
     bad_env.step = NULL;
     assert_reco_error(reco_eval_run(&ev, &bad_env, pols, 2, users, NS, &eo), RECO_EINVAL,
-                      "not a valid reco_env");
+                      "lacks a session callback");
     reco_policy odd[2] = {pols[0], pols[1]};
     odd[1].lookback = 2;
     assert_reco_error(reco_eval_run(&ev, &env, odd, 2, users, NS, &eo), RECO_EINVAL,

@@ -325,7 +325,7 @@ static void test_sim_session_context(void **state)
     assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
     uint64_t last_user[4] = {0};
     reco_env src = {RECO_ENV_VERSION, NI, NSIG, LB, 0, 4, fake_reset, fake_observe, NULL, NULL,
-                    last_user, NULL, NULL, 5, fake_context, NULL};
+                    last_user, NULL, NULL, 5, fake_context, NULL, NULL, NULL, 0, 0};
     reco_env short_src = src;
     short_src.long_len = 2;
     assert_reco_error(reco_sim_set_start_env(s, &short_src), RECO_EINVAL, "long-term history");
@@ -562,7 +562,7 @@ static void test_sim_start_env(void **state)
     reco_sim *s = make_sim(m, 2, 5);
     uint64_t last_user[4] = {0};
     reco_env src = {RECO_ENV_VERSION, NI, NSIG, LB, 0, 4, fake_reset, fake_observe, NULL, NULL,
-                    last_user, NULL, NULL, 0, NULL, NULL};
+                    last_user, NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, 0};
     assert_int_equal(reco_sim_set_start_env(s, &src), RECO_OK);
     reco_env env;
     reco_sim_env(&env, s);

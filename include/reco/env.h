@@ -66,8 +66,13 @@ RECO_BEGIN_DECLS
 #define RECO_ENV_TRUNCATED 2
 
 /** Current version of @ref reco_env (2 added @c save_state and @c load_state; 3 added
- *  @c long_len, @c context and @c probabilities). */
-#define RECO_ENV_VERSION 3
+ *  @c long_len, @c context and @c probabilities; 4 added the declarations @c signal_names,
+ *  @c reward_weights, @c max_candidates and @c max_steps). */
+#define RECO_ENV_VERSION 4
+
+/** Longest signal name a version-4 @ref reco_env may declare, in bytes without the NUL.
+ *  @since 0.2 */
+#define RECO_SIGNAL_NAME_MAX 31
 
 /**
  * @brief A batch-oriented session environment (struct of callbacks + payload).
@@ -138,7 +143,47 @@ typedef struct reco_env {
      *  be compared with the truth. @since 0.2 */
     int (*probabilities)(float *probs_out, const uint32_t *slots, const int32_t *items,
                          uint32_t n, void *payload);
+    /* ---- version 4 (0.2): the environment declares itself ---- */
+    /** Version 4; may be NULL. (n_signals) names of the feedback signals, bit f first
+     *  (e.g. "click"): 1..@ref RECO_SIGNAL_NAME_MAX characters of `[a-z0-9_]`, starting with
+     *  a letter, all different. Evaluation reports its per-signal metrics under them; NULL
+     *  names them "signal0", "signal1", .... Borrowed: valid while the env is. @since 0.2 */
+    const char *const *signal_names;
+    /** Version 4; may be NULL (the reward is not declared). (n_signals) finite weights w_f
+     *  such that step() returns the reward `sum_f w_f signal_f`. The simulator, the greedy
+     *  and logging policies and the Q-network's warm start take their weights from here; one
+     *  given its own weights that differ is refused. Borrowed. @since 0.2 */
+    const float *reward_weights;
+    /** Version 4: the most candidates candidates() gives a slot (each call returns
+     *  `min(max_candidates, asked)`), or 0 (undeclared: the caller's own count is used).
+     *  @since 0.2 */
+    uint32_t max_candidates;
+    /** Version 4: the session cap, the step at which step() reports
+     *  @ref RECO_ENV_TRUNCATED at the latest, or 0 (undeclared: no cap is known). @since 0.2 */
+    uint32_t max_steps;
 } reco_env;
+
+/**
+ * @brief Check what a @ref reco_env declares: its version, callbacks and sizes, and from
+ *        version 4 its signal names and reward weights.
+ * @param[in] env  the environment.
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL, a missing session callback, no slot, no
+ *         lookback, no item or signal, more than 32 signals, a bad or repeated signal name, a
+ *         non-finite reward weight), the message naming the field; @ref RECO_EVERSION (a
+ *         version outside 1..@ref RECO_ENV_VERSION).
+ * @since 0.2
+ */
+RECO_API int reco_env_check(const reco_env *env);
+
+/**
+ * @brief The name of signal @p f of @p env: its declared name (version 4) or "signal<f>".
+ * @param[in] env  the environment.
+ * @param[in] f    the signal, below `env->n_signals`.
+ * @return the name (the env's own string, or a static one of the library, valid for the
+ *         program's life), or NULL if @p env is NULL or @p f is out of range.
+ * @since 0.2
+ */
+RECO_API const char *reco_env_signal_name(const reco_env *env, uint32_t f);
 
 RECO_END_DECLS
 

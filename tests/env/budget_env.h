@@ -2,8 +2,9 @@
  * the time-budget world. Users leave when their session has used up a per-user time budget;
  * they click on what their observable feature vector likes, on their hidden favourite topic,
  * and more on topics they clicked recently (a hidden interest that only their history
- * reveals); items have a topic and a quality. It is a version-3 reco_env with the session
+ * reveals); items have a topic and a quality. It is a version-4 reco_env with the session
  * context (steps, elapsed seconds, the long-term history) and an oracle (probabilities()),
+ * that declares its signals ("click", "watch"), reward weights, candidate count and cap,
  * and it gives user features and item features, so it exercises every input of the feedback
  * model. The built-in world never sees these tests; the library must work on both.
  *
@@ -289,6 +290,12 @@ static inline void budget_env_init(reco_env *env, budget_env *e, uint32_t lookba
     env->long_len = long_len;
     env->context = budget_context;
     env->probabilities = budget_probabilities;
+    static const char *const names[2] = {"click", "watch"};
+    static const float weights[2] = {0.2f, 1.0f};
+    env->signal_names = names;
+    env->reward_weights = weights;
+    env->max_candidates = BUDGET_NC;
+    env->max_steps = BUDGET_MAX_LEN;
 }
 
 #endif /* RECO_TEST_BUDGET_ENV_H */

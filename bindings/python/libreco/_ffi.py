@@ -119,7 +119,10 @@ class Env(Structure):
                 ("step", c_void_p), ("payload", c_void_p), ("save_state", c_void_p),
                 ("load_state", c_void_p),
                 # version 3
-                ("long_len", c_uint32), ("context", c_void_p), ("probabilities", c_void_p)]
+                ("long_len", c_uint32), ("context", c_void_p), ("probabilities", c_void_p),
+                # version 4
+                ("signal_names", c_void_p), ("reward_weights", c_void_p),
+                ("max_candidates", c_uint32), ("max_steps", c_uint32)]
 
 
 _WORLD_DOUBLES = (
@@ -455,7 +458,7 @@ class EvalOptions(Structure):
 # Current versions of the structs above (the headers' *_VERSION macros; the layout test
 # compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
-    ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 3, WorldOptions: 3, WorldSlotInfo: 1,
+    ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
     ExperimentOptions: 2, ConfigOptions: 1, LogOptions: 2, LogLoadOptions: 1, LogRow: 2,
     LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1, LogGenerateOptions: 1,
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 3, QNetOptions: 1, QNetBatch: 2,
