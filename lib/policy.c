@@ -12,6 +12,7 @@
 #include "policy_private.h"
 #include "reco/policy.h"
 #include "reco/rng.h"
+#include "runner_private.h"
 
 #define MAX_HEADS 64
 
@@ -19,18 +20,23 @@ struct reco_policy_state {
     reco_allocator alloc;
     reco_policy_kind kind;
     reco_rng rng;
-    float *weights;      /* popularity: (n_weights) */
+    float *weights;      /* popularity, weighted: (n_weights) */
     uint32_t n_weights;
     const reco_model *model;
     reco_model_options mo; /* model policies: the model's options, for the env check */
     int needs_context;     /* the model takes the position, elapsed time or long history */
+    int env_weights;       /* greedy / softmax created without weights: the env's, bound by
+                              reco__policy_check (0 until then: `bound`) */
+    int bound;
+    float temperature;     /* softmax */
     reco_workspace *ws;
-    float w[MAX_HEADS];  /* model greedy: signal weights */
+    float w[MAX_HEADS];  /* model greedy and softmax: signal weights */
     uint32_t heads[MAX_HEADS];
     uint32_t n_sel;      /* heads scored */
     uint32_t L, U, H, MB, MC; /* H: the model's long_len */
     int32_t *cand;       /* (MB, MC) packed candidates of one chunk */
     float *scores;       /* (MB, n_sel, MC) */
+    float *row_w;        /* (MC) softmax: one row's expected rewards */
 };
 
 int reco_policy_options_init(reco_policy_options *opts, unsigned int version)
@@ -55,8 +61,15 @@ void reco_policy_free(reco_policy_state *state)
     reco__free(&a, state->weights);
     reco__free(&a, state->cand);
     reco__free(&a, state->scores);
+    reco__free(&a, state->row_w);
     reco__free(&a, state);
     reco__handle_release();
+}
+
+static int is_model_kind(reco_policy_kind k)
+{
+    return k == RECO_POLICY_MODEL_GREEDY || k == RECO_POLICY_MODEL_HEAD ||
+           k == RECO_POLICY_MODEL_SOFTMAX;
 }
 
 int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
@@ -71,7 +84,12 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
                                      "reco_policy_options");
         if (rc < 0)
             return rc;
-        o = *opts;
+        if (opts->version < 2) { /* read a version-1 struct up to its own fields */
+            memcpy(&o, opts, offsetof(reco_policy_options, temperature));
+            o.temperature = 1.0f;
+        } else {
+            o = *opts;
+        }
     }
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     uint32_t n_heads = 0;
@@ -79,15 +97,20 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
     case RECO_POLICY_RANDOM:
         break;
     case RECO_POLICY_POPULARITY:
+    case RECO_POLICY_WEIGHTED:
         if (o.item_weights == NULL || o.n_item_weights == 0)
-            return reco__error_set(RECO_EINVAL, "%s: the popularity policy needs item_weights "
-                                   "and n_item_weights >= 1", fn);
+            return reco__error_set(RECO_EINVAL, "%s: the %s policy needs item_weights and "
+                                   "n_item_weights >= 1", fn,
+                                   o.kind == RECO_POLICY_WEIGHTED ? "weighted" : "popularity");
         for (uint32_t i = 0; i < o.n_item_weights; i++)
-            if (!isfinite(o.item_weights[i]))
-                return reco__error_set(RECO_EINVAL, "%s: item weight %u is not finite", fn, i);
+            if (!isfinite(o.item_weights[i]) ||
+                (o.kind == RECO_POLICY_WEIGHTED && o.item_weights[i] < 0.0f))
+                return reco__error_set(RECO_EINVAL, "%s: item weight %u is not finite%s", fn, i,
+                                       o.kind == RECO_POLICY_WEIGHTED ? " and >= 0" : "");
         break;
     case RECO_POLICY_MODEL_GREEDY:
     case RECO_POLICY_MODEL_HEAD:
+    case RECO_POLICY_MODEL_SOFTMAX:
         if (o.model == NULL)
             return reco__error_set(RECO_EINVAL, "%s: a model policy needs a model", fn);
         reco_model_get_options(&mo, o.model);
@@ -98,15 +121,15 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
         if (o.kind == RECO_POLICY_MODEL_HEAD && o.head >= n_heads)
             return reco__error_set(RECO_EINVAL, "%s: head %u is not below the model's %u heads",
                                    fn, o.head, n_heads);
-        if (o.kind == RECO_POLICY_MODEL_GREEDY) {
-            if (o.signal_weights == NULL)
-                return reco__error_set(RECO_EINVAL, "%s: the model-greedy policy needs "
-                                       "signal_weights", fn);
+        if (o.kind != RECO_POLICY_MODEL_HEAD && o.signal_weights != NULL)
             for (uint32_t f = 0; f < mo.n_signals; f++)
                 if (!isfinite(o.signal_weights[f]))
                     return reco__error_set(RECO_EINVAL, "%s: signal weight %u is not finite",
                                            fn, f);
-        }
+        if (o.kind == RECO_POLICY_MODEL_SOFTMAX &&
+            !(isfinite(o.temperature) && o.temperature > 0.0f))
+            return reco__error_set(RECO_EINVAL, "%s: the temperature %g is not finite and "
+                                   "positive", fn, (double)o.temperature);
         break;
     default:
         return reco__error_set(RECO_EINVAL, "%s: unknown policy kind %d", fn, (int)o.kind);
@@ -121,8 +144,10 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
     reco__handle_acquire(); /* balanced by reco_policy_free, also on failure below */
     s->alloc = a;
     s->kind = o.kind;
+    s->temperature = o.temperature;
+    s->bound = 1;
     reco_rng_seed(&s->rng, o.seed, 0x706f6c6963790001ULL);
-    if (o.kind == RECO_POLICY_POPULARITY) {
+    if (o.kind == RECO_POLICY_POPULARITY || o.kind == RECO_POLICY_WEIGHTED) {
         s->n_weights = o.n_item_weights;
         s->weights = reco__calloc(&a, o.n_item_weights, sizeof(float));
         if (s->weights == NULL) {
@@ -130,7 +155,7 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
             return RECO_ENOMEM;
         }
         memcpy(s->weights, o.item_weights, (size_t)o.n_item_weights * sizeof(float));
-    } else if (o.kind == RECO_POLICY_MODEL_GREEDY || o.kind == RECO_POLICY_MODEL_HEAD) {
+    } else if (is_model_kind(o.kind)) {
         s->model = o.model;
         s->mo = mo;
         s->mo.allocator = NULL; /* borrowed at creation only; never read again */
@@ -140,12 +165,14 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
         s->H = mo.long_len;
         s->MB = mo.max_batch;
         s->MC = mo.max_candidates;
-        if (o.kind == RECO_POLICY_MODEL_GREEDY) {
+        if (o.kind != RECO_POLICY_MODEL_HEAD) {
             s->n_sel = mo.n_signals;
             for (uint32_t f = 0; f < mo.n_signals; f++) {
                 s->heads[f] = f;
-                s->w[f] = o.signal_weights[f];
+                s->w[f] = o.signal_weights != NULL ? o.signal_weights[f] : 0.0f;
             }
+            s->env_weights = o.signal_weights == NULL;
+            s->bound = !s->env_weights;
         } else {
             s->n_sel = 1;
             s->heads[0] = o.head;
@@ -156,13 +183,19 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
         }
         s->cand = reco__calloc(&a, (size_t)s->MB * s->MC, sizeof(int32_t));
         s->scores = reco__calloc(&a, (size_t)s->MB * s->MC * s->n_sel, sizeof(float));
-        if (s->cand == NULL || s->scores == NULL) {
+        s->row_w = reco__calloc(&a, s->MC, sizeof(float));
+        if (s->cand == NULL || s->scores == NULL || s->row_w == NULL) {
             reco_policy_free(s);
             return RECO_ENOMEM;
         }
     }
     *out = s;
     return RECO_OK;
+}
+
+void reco__policy_set_stream(reco_policy_state *s, uint64_t seed, uint64_t stream)
+{
+    reco_rng_seed(&s->rng, seed, stream);
 }
 
 static int check_common(const int32_t *candidates, const uint32_t *counts, uint32_t *index_out,
@@ -192,53 +225,103 @@ static int check_states(size_t *stride_out, const reco_batch *states, const uint
                         states->size, fn);
 }
 
-static int choose_random(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
-                         const float *features, const int32_t *candidates,
-                         const uint32_t *counts, uint32_t max_candidates, uint32_t n,
-                         void *payload)
+static const char *kind_label(reco_policy_kind k)
 {
-    (void)items, (void)feedback, (void)features;
-    reco_policy_state *s = payload;
-    int rc = check_common(candidates, counts, index_out, max_candidates, n, "random policy");
-    if (rc < 0)
-        return rc;
-    for (uint32_t i = 0; i < n; i++)
-        index_out[i] = (uint32_t)reco_rng_below(&s->rng, counts[i]);
-    return RECO_OK;
+    switch (k) {
+    case RECO_POLICY_RANDOM: return "random";
+    case RECO_POLICY_POPULARITY: return "popularity";
+    case RECO_POLICY_WEIGHTED: return "weighted";
+    case RECO_POLICY_MODEL_HEAD: return "model-head";
+    case RECO_POLICY_MODEL_SOFTMAX: return "model-softmax";
+    default: return "model-greedy";
+    }
 }
 
-static int choose_popularity(uint32_t *index_out, const int32_t *items,
-                             const uint32_t *feedback, const float *features,
-                             const int32_t *candidates, const uint32_t *counts,
-                             uint32_t max_candidates, uint32_t n, void *payload)
+/* Rows that read no state: random, popularity (argmax), weighted (draw). `prop` may be
+ * NULL. */
+static int pick_items(uint32_t *index_out, float *prop, reco_policy_state *s,
+                      const int32_t *candidates, size_t stride, const uint32_t *counts,
+                      uint32_t n, const char *fn)
 {
-    (void)items, (void)feedback, (void)features;
-    static const char fn[] = "popularity policy";
-    reco_policy_state *s = payload;
-    int rc = check_common(candidates, counts, index_out, max_candidates, n, fn);
-    if (rc < 0)
-        return rc;
     for (uint32_t i = 0; i < n; i++) {
-        const int32_t *c = candidates + (size_t)i * max_candidates;
-        uint32_t best = 0;
-        float bw = 0.0f;
-        for (uint32_t j = 0; j < counts[i]; j++) {
+        const int32_t *c = candidates + (size_t)i * stride;
+        if (s->kind == RECO_POLICY_RANDOM) {
+            index_out[i] = (uint32_t)reco_rng_below(&s->rng, counts[i]);
+            if (prop != NULL)
+                prop[i] = 1.0f / (float)counts[i];
+            continue;
+        }
+        for (uint32_t j = 0; j < counts[i]; j++)
             if (c[j] < 0 || (uint32_t)c[j] >= s->n_weights)
                 return reco__error_set(RECO_EINVAL, "%s: candidate %d (row %u) has no weight "
                                        "(%u weights)", fn, c[j], i, s->n_weights);
-            if (j == 0 || s->weights[c[j]] > bw) {
-                bw = s->weights[c[j]];
-                best = j;
-            }
+        if (s->kind == RECO_POLICY_POPULARITY) {
+            uint32_t best = 0;
+            float bw = 0.0f;
+            for (uint32_t j = 0; j < counts[i]; j++)
+                if (j == 0 || s->weights[c[j]] > bw) {
+                    bw = s->weights[c[j]];
+                    best = j;
+                }
+            index_out[i] = best;
+            if (prop != NULL)
+                prop[i] = 1.0f;
+            continue;
         }
-        index_out[i] = best;
+        /* weighted: w_j / sum, uniform when all weigh 0 (the logging rule); the draw of
+         * reco_rng_categorical() over the row's weights, read in place */
+        double sum = 0.0;
+        uint32_t last = 0;
+        for (uint32_t j = 0; j < counts[i]; j++) {
+            if (s->weights[c[j]] > 0.0f)
+                last = j;
+            sum += (double)s->weights[c[j]];
+        }
+        uint32_t pick = last;
+        if (sum > 0.0) {
+            const double target = reco_rng_uniform(&s->rng) * sum;
+            double acc = 0.0;
+            for (uint32_t j = 0; j < last; j++) {
+                acc += (double)s->weights[c[j]];
+                if (target < acc) {
+                    pick = j;
+                    break;
+                }
+            }
+            if (prop != NULL)
+                prop[i] = (float)((double)s->weights[c[pick]] / sum);
+        } else {
+            pick = (uint32_t)reco_rng_below(&s->rng, counts[i]);
+            if (prop != NULL)
+                prop[i] = 1.0f / (float)counts[i];
+        }
+        index_out[i] = (uint32_t)pick;
     }
     return RECO_OK;
+}
+
+static int choose_items(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
+                        const float *features, const int32_t *candidates,
+                        const uint32_t *counts, uint32_t max_candidates, uint32_t n,
+                        void *payload)
+{
+    (void)items, (void)feedback, (void)features;
+    reco_policy_state *s = payload;
+    const char *fn = kind_label(s->kind);
+    int rc = check_common(candidates, counts, index_out, max_candidates, n, fn);
+    if (rc < 0)
+        return rc;
+    return pick_items(index_out, NULL, s, candidates, max_candidates, counts, n, fn);
 }
 
 static float sigmoid(float z)
 {
     return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
+}
+
+static double sigmoid_d(double x)
+{
+    return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
 }
 
 /* The state inputs of n rows, each in the model's widths: (n, L), (n, L), (n, U), (n), (n),
@@ -253,12 +336,67 @@ typedef struct state_rows {
     const uint32_t *long_fb;
 } state_rows;
 
-/* Scores rows of candidates `stride` apart (0: one shared row) in chunks of max_batch rows
- * and takes each row's argmax. */
-static int pick_model(uint32_t *index_out, reco_policy_state *s, const state_rows *r,
-                      const int32_t *candidates, size_t stride, const uint32_t *counts,
-                      uint32_t n, const char *fn)
+/* One row's decision from its scores (K heads of C entries, `count` valid). */
+static int decide_row(uint32_t *index_out, float *prop, reco_policy_state *s, const float *sc,
+                      size_t C, uint32_t count)
 {
+    const size_t K = s->n_sel;
+    if (s->kind == RECO_POLICY_MODEL_SOFTMAX) {
+        /* the expected immediate reward in double, then a softmax draw (the logging rule) */
+        float *w = s->row_w;
+        for (uint32_t j = 0; j < count; j++) {
+            double r = 0.0;
+            for (size_t f = 0; f < K; f++)
+                r += (double)s->w[f] * sigmoid_d((double)sc[f * C + j]);
+            w[j] = (float)r;
+        }
+        size_t pick = 0;
+        int rc = reco_rng_categorical_logits(&pick, &s->rng, w, count, s->temperature);
+        if (rc < 0)
+            return rc;
+        *index_out = (uint32_t)pick;
+        if (prop != NULL) {
+            double mx = -INFINITY, z = 0.0;
+            for (uint32_t j = 0; j < count; j++)
+                mx = fmax(mx, (double)w[j] / s->temperature);
+            for (uint32_t j = 0; j < count; j++)
+                z += exp((double)w[j] / s->temperature - mx);
+            *prop = (float)(exp((double)w[pick] / s->temperature - mx) / z);
+        }
+        return RECO_OK;
+    }
+    uint32_t best = 0;
+    float bv = -INFINITY;
+    for (uint32_t j = 0; j < count; j++) {
+        float v;
+        if (s->kind == RECO_POLICY_MODEL_HEAD) {
+            v = sc[j];
+        } else {
+            v = 0.0f;
+            for (size_t f = 0; f < K; f++)
+                v += s->w[f] * sigmoid(sc[f * C + j]);
+        }
+        if (j == 0 || v > bv) {
+            bv = v;
+            best = j;
+        }
+    }
+    *index_out = best;
+    if (prop != NULL)
+        *prop = 1.0f;
+    return RECO_OK;
+}
+
+/* Scores rows of candidates `stride` apart (0: one shared row) in chunks of max_batch rows
+ * and decides each row (argmax, or a softmax draw). `prop` may be NULL. */
+static int pick_model(uint32_t *index_out, float *prop, reco_policy_state *s,
+                      const state_rows *r, const int32_t *candidates, size_t stride,
+                      const uint32_t *counts, uint32_t n, const char *fn)
+{
+    if (!s->bound)
+        return reco__error_set(RECO_EINVAL, "%s: created without signal weights (the env's), "
+                               "it must be played by a runner, which takes them from the env",
+                               fn);
     if (r->items == NULL || r->fb == NULL || (s->U > 0 && r->feat == NULL))
         return reco__error_set(RECO_EINVAL, "%s: NULL state", fn);
     for (uint32_t i = 0; i < n; i++)
@@ -296,26 +434,10 @@ static int pick_model(uint32_t *index_out, reco_policy_state *s, const state_row
         if ((rc = reco_model_score(s->scores, s->model, s->ws, &batch, s->heads,
                                    (uint32_t)K)) < 0)
             return rc;
-        for (uint32_t b = 0; b < k; b++) {
-            const float *sc = s->scores + (size_t)b * K * C;
-            uint32_t best = 0;
-            float bv = -INFINITY;
-            for (uint32_t j = 0; j < counts[i0 + b]; j++) {
-                float v;
-                if (s->kind == RECO_POLICY_MODEL_HEAD) {
-                    v = sc[j];
-                } else {
-                    v = 0.0f;
-                    for (size_t f = 0; f < K; f++)
-                        v += s->w[f] * sigmoid(sc[f * C + j]);
-                }
-                if (j == 0 || v > bv) {
-                    bv = v;
-                    best = j;
-                }
-            }
-            index_out[i0 + b] = best;
-        }
+        for (uint32_t b = 0; b < k; b++)
+            if ((rc = decide_row(&index_out[i0 + b], prop != NULL ? &prop[i0 + b] : NULL, s,
+                                 s->scores + (size_t)b * K * C, C, counts[i0 + b])) < 0)
+                return rc;
     }
     return RECO_OK;
 }
@@ -338,7 +460,20 @@ static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_
                                s->mo.position ? "position" : s->mo.elapsed ? "elapsed time"
                                                                            : "long-term history");
     const state_rows r = {items, feedback, features, NULL, NULL, NULL, NULL};
-    return pick_model(index_out, s, &r, candidates, max_candidates, counts, n, fn);
+    return pick_model(index_out, NULL, s, &r, candidates, max_candidates, counts, n, fn);
+}
+
+static state_rows rows_of(const reco_batch *states)
+{
+    state_rows r = {states->items, states->feedback, states->user_features, NULL, NULL, NULL,
+                    NULL};
+    if (states->version >= 2) {
+        r.steps = states->steps;
+        r.elapsed = states->elapsed;
+        r.long_items = states->long_items;
+        r.long_fb = states->long_feedback;
+    }
+    return r;
 }
 
 static int choose_states_model(uint32_t *index_out, const reco_batch *states,
@@ -349,15 +484,32 @@ static int choose_states_model(uint32_t *index_out, const reco_batch *states,
     int rc = check_states(&stride, states, counts, index_out, fn);
     if (rc < 0)
         return rc;
-    state_rows r = {states->items, states->feedback, states->user_features, NULL, NULL, NULL,
-                    NULL};
-    if (states->version >= 2) {
-        r.steps = states->steps;
-        r.elapsed = states->elapsed;
-        r.long_items = states->long_items;
-        r.long_fb = states->long_feedback;
-    }
-    return pick_model(index_out, payload, &r, states->candidates, stride, counts, states->size,
+    const state_rows r = rows_of(states);
+    return pick_model(index_out, NULL, payload, &r, states->candidates, stride, counts,
+                      states->size, fn);
+}
+
+/* Version 3, every built-in kind: the choice and its probability. */
+static int choose_sessions_builtin(uint32_t *index_out, const reco_batch *states,
+                                   const uint32_t *counts, const reco_policy_sessions *sessions,
+                                   void *payload)
+{
+    reco_policy_state *s = payload;
+    const char *fn = kind_label(s->kind);
+    size_t stride = 0;
+    int rc = check_states(&stride, states, counts, index_out, fn);
+    if (rc < 0)
+        return rc;
+    if (sessions != NULL &&
+        (rc = reco__check_version(sessions->version, RECO_POLICY_SESSIONS_VERSION,
+                                  "reco_policy_sessions")) < 0)
+        return rc;
+    float *prop = sessions != NULL ? sessions->propensity_out : NULL;
+    if (!is_model_kind(s->kind))
+        return pick_items(index_out, prop, s, states->candidates, stride, counts, states->size,
+                          fn);
+    const state_rows r = rows_of(states);
+    return pick_model(index_out, prop, s, &r, states->candidates, stride, counts, states->size,
                       fn);
 }
 
@@ -368,23 +520,16 @@ int reco_policy_get(reco_policy *out, reco_policy_state *state)
     memset(out, 0, sizeof *out);
     out->version = RECO_POLICY_VERSION;
     out->payload = state;
-    switch (state->kind) {
-    case RECO_POLICY_RANDOM:
-        out->name = "random";
-        out->choose = choose_random; /* reads no state: no choose_states() */
-        break;
-    case RECO_POLICY_POPULARITY:
-        out->name = "popularity";
-        out->choose = choose_popularity;
-        break;
-    default:
-        out->name = state->kind == RECO_POLICY_MODEL_HEAD ? "model-head" : "model-greedy";
-        out->choose = choose_model;
-        out->choose_states = choose_states_model;
-        out->lookback = state->L;
-        out->user_dim = state->U;
-        break;
+    out->name = kind_label(state->kind);
+    out->choose_sessions = choose_sessions_builtin;
+    if (!is_model_kind(state->kind)) {
+        out->choose = choose_items; /* reads no state: no choose_states() */
+        return RECO_OK;
     }
+    out->choose = choose_model;
+    out->choose_states = choose_states_model;
+    out->lookback = state->L;
+    out->user_dim = state->U;
     return RECO_OK;
 }
 
@@ -403,7 +548,7 @@ int reco__policy_check(const reco_policy *policy, const reco_env *env, const cha
      * itself, whose long-term history and context are not in the reco_policy struct. */
     if (policy->choose != choose_model)
         return RECO_OK;
-    const reco_policy_state *s = policy->payload;
+    reco_policy_state *s = policy->payload;
     reco_model_options mo = s->mo;
     /* A model without user features reads none: it plays in an env that has them, as the
      * struct's user_dim of 0 says (and as in 0.1). */
@@ -414,12 +559,30 @@ int reco__policy_check(const reco_policy *policy, const reco_env *env, const cha
     int rc = reco__states_check_model(env, &mo, prefix);
     if (rc < 0)
         return rc;
-    if (s->needs_context && (policy->version < 2 || policy->choose_states == NULL))
+    const int v3 = policy->version >= 3 && policy->choose_sessions != NULL;
+    if (s->needs_context && !v3 && (policy->version < 2 || policy->choose_states == NULL))
         return reco__error_set(RECO_EINVAL, "%s: %s is a model policy whose model takes the "
                                "session context, but the struct is version %u without "
                                "choose_states(), and choose() does not receive the context",
                                fn, who, policy->version);
-    return RECO_OK;
+    if (s->kind == RECO_POLICY_MODEL_HEAD)
+        return RECO_OK;
+    /* the reward weights: the env's, or the policy's own, which must then be the env's */
+    const float *ew = reco__env_reward_weights(env);
+    if (s->env_weights) {
+        if (ew == NULL)
+            return reco__error_set(RECO_EINVAL, "%s: %s was created without signal weights, "
+                                   "and the env declares no reward weights (reco_env version "
+                                   "4 reward_weights)", fn, who);
+        if (env->n_signals != s->mo.n_signals)
+            return reco__error_set(RECO_EINVAL, "%s: %s's model has %u signals; the env %u", fn,
+                                   who, s->mo.n_signals, env->n_signals);
+        for (uint32_t f = 0; f < s->mo.n_signals; f++)
+            s->w[f] = ew[f];
+        s->bound = 1;
+        return RECO_OK;
+    }
+    return reco__env_check_weights(env, s->w, s->mo.n_signals, fn, who);
 }
 
 /* ---- the runner ------------------------------------------------------------------------ */
@@ -437,21 +600,67 @@ int reco_run_options_init(reco_run_options *opts, unsigned int version)
     return RECO_OK;
 }
 
-typedef struct run_bufs {
-    uint32_t *sess, *len, *act, *reset_slots, *idx, *counts, *fb;
-    uint32_t *known; /* (P) steps of each running row, for envs without context() */
-    uint64_t *reset_users;
-    int32_t *cand, *shown;
-    float *reward;
-    int *done;
-    reco_run_step *rec;
-} run_bufs;
+/* reco_run_sessions on the session loop (lib/runner.c): sessions in list order, a slot
+ * taking the next one as soon as its own ends; the totals and the observer in a sink. */
+typedef struct run_ctx {
+    const uint64_t *users;
+    uint32_t n_users, next, nf;
+    uint32_t *depth_out;
+    float *return_out;
+    const reco_run_options *o;
+    reco_run_stats st;
+    reco_run_step *rec; /* (P) */
+} run_ctx;
+
+static int run_schedule(void *payload, uint32_t slot, uint64_t *user_out, uint64_t *session_out)
+{
+    (void)slot;
+    run_ctx *c = payload;
+    if (c->next >= c->n_users)
+        return 0;
+    *session_out = c->next;
+    *user_out = c->users[c->next++];
+    return 1;
+}
+
+static int run_after_step(void *payload, const reco__round *r)
+{
+    run_ctx *c = payload;
+    for (uint32_t i = 0; i < r->n; i++) {
+        const uint32_t k = (uint32_t)r->sessions[i];
+        c->rec[i].session = k;
+        c->rec[i].step = r->steps[i];
+        c->rec[i].item = r->shown[i];
+        c->rec[i].feedback = r->fb[i];
+        c->rec[i].reward = r->reward[i];
+        c->rec[i].done = r->done[i];
+        c->st.steps++;
+        c->st.reward += r->reward[i];
+        for (uint32_t f = 0; f < c->nf; f++)
+            c->st.count[f] += (r->fb[i] >> f) & 1u;
+        if (c->return_out != NULL)
+            c->return_out[k] += r->reward[i];
+        if (!r->over[i])
+            continue;
+        c->st.sessions++;
+        if (r->done[i] == RECO_ENV_EXIT)
+            c->st.exits++;
+        else if (r->done[i] != RECO_ENV_CONTINUE)
+            c->st.truncated++;
+        else
+            c->st.cut++;
+        if (c->depth_out != NULL)
+            c->depth_out[k] = r->steps[i] + 1;
+    }
+    if (c->o->on_step != NULL)
+        c->o->on_step(c->rec, r->n, c->o->on_step_payload);
+    return RECO_OK;
+}
 
 int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_out,
                       const reco_env *env, const reco_policy *policy, const uint64_t *users,
                       uint32_t n_users, const reco_run_options *opts)
 {
-    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
     static const char fn[] = "reco_run_sessions";
     if (env == NULL || policy == NULL || users == NULL)
         return reco__error_set(RECO_EINVAL, "%s: NULL env, policy or users", fn);
@@ -487,140 +696,49 @@ int reco_run_sessions(reco_run_stats *out, uint32_t *depth_out, float *return_ou
     int rc = reco__allocator_resolve(&a, o.allocator);
     if (rc < 0)
         return rc;
-    const size_t C = o.max_candidates;
-    run_bufs b;
-    memset(&b, 0, sizeof b);
-    reco__states sts;
-    if ((rc = reco__states_init(&sts, &a, env, P)) < 0)
-        return rc;
-    b.sess = reco__calloc(&a, P, sizeof(uint32_t));
-    b.len = reco__calloc(&a, P, sizeof(uint32_t));
-    b.act = reco__calloc(&a, P, sizeof(uint32_t));
-    b.reset_slots = reco__calloc(&a, P, sizeof(uint32_t));
-    b.reset_users = reco__calloc(&a, P, sizeof(uint64_t));
-    b.idx = reco__calloc(&a, P, sizeof(uint32_t));
-    b.counts = reco__calloc(&a, P, sizeof(uint32_t));
-    b.fb = reco__calloc(&a, P, sizeof(uint32_t));
-    b.known = reco__calloc(&a, P, sizeof(uint32_t));
-    b.cand = reco__calloc(&a, (size_t)P * C, sizeof(int32_t));
-    b.shown = reco__calloc(&a, P, sizeof(int32_t));
-    b.reward = reco__calloc(&a, P, sizeof(float));
-    b.done = reco__calloc(&a, P, sizeof(int));
-    b.rec = reco__calloc(&a, P, sizeof(reco_run_step));
-    reco_run_stats st = RECO_RUN_STATS_INIT;
-    st.n_signals = env->n_signals;
-    const uint32_t nf = env->n_signals < RECO_RUN_MAX_SIGNALS ? env->n_signals
-                                                              : RECO_RUN_MAX_SIGNALS;
-    if (b.sess == NULL || b.len == NULL || b.act == NULL ||
-        b.reset_slots == NULL || b.reset_users == NULL || b.idx == NULL || b.counts == NULL ||
-        b.fb == NULL || b.known == NULL || b.cand == NULL || b.shown == NULL ||
-        b.reward == NULL || b.done == NULL || b.rec == NULL) {
-        rc = RECO_ENOMEM;
-        goto done;
-    }
-    /* start the first P sessions in slots 0 .. P-1 */
-    uint32_t next = 0, n_act = 0;
-    for (uint32_t p = 0; p < P; p++) {
-        b.act[p] = p;
-        b.sess[p] = next;
-        b.len[p] = 0;
-        b.reset_users[p] = users[next++];
-    }
-    n_act = P;
-    if ((rc = RECO__CALLBACK(cb_gen, "the env's reset()",
-                             env->reset(b.act, b.reset_users, P, env->payload))) < 0)
-        goto done;
+    run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.users = users;
+    c.n_users = n_users;
+    c.depth_out = depth_out;
+    c.return_out = return_out;
+    c.o = &o;
+    c.st = (reco_run_stats)RECO_RUN_STATS_INIT;
+    c.st.n_signals = env->n_signals;
+    c.nf = env->n_signals < RECO_RUN_MAX_SIGNALS ? env->n_signals : RECO_RUN_MAX_SIGNALS;
+    c.rec = reco__calloc(&a, P, sizeof(reco_run_step));
+    if (c.rec == NULL)
+        return RECO_ENOMEM;
+    const reco__sink sink = {NULL, run_after_step, NULL, &c};
+    reco__runner_config rc_cfg;
+    memset(&rc_cfg, 0, sizeof rc_cfg);
+    rc_cfg.env = env;
+    rc_cfg.policy = policy;
+    rc_cfg.P = P;
+    rc_cfg.C = o.max_candidates;
+    rc_cfg.max_steps = o.max_steps;
+    rc_cfg.order = RECO__ROWS_KEEP_THEN_NEW;
+    rc_cfg.observe = 1;
+    rc_cfg.fn = fn;
+    rc_cfg.schedule = run_schedule;
+    rc_cfg.schedule_payload = &c;
+    rc_cfg.sinks = &sink;
+    rc_cfg.n_sinks = 1;
+    reco__runner *r = NULL;
     if (depth_out != NULL)
         memset(depth_out, 0, (size_t)n_users * sizeof(uint32_t));
     if (return_out != NULL)
         memset(return_out, 0, (size_t)n_users * sizeof(float));
-    while (n_act > 0) {
-        /* b.act lists the running slots; b.sess / b.len are indexed by slot */
-        for (uint32_t i = 0; i < n_act; i++)
-            b.known[i] = b.len[b.act[i]];
-        if ((rc = reco__states_observe(&sts, env, b.act, n_act, b.known)) < 0 ||
-            (rc = RECO__CALLBACK(
-                 cb_gen, "the env's candidates()",
-                 env->candidates(b.cand, b.counts, (uint32_t)C, b.act, n_act, env->payload))) < 0)
-            goto done;
-        for (uint32_t i = 0; i < n_act; i++)
-            if (b.counts[i] == 0 || b.counts[i] > C) {
-                rc = reco__error_set(RECO_EINVAL, "%s: the env gave slot %u %u candidates "
-                                     "(need 1..%zu)", fn, b.act[i], b.counts[i], C);
-                goto done;
-            }
-        if ((rc = reco__policy_choose(b.idx, policy, &sts, b.cand, b.counts, (uint32_t)C,
-                                      n_act)) < 0)
-            goto done;
-        for (uint32_t i = 0; i < n_act; i++) {
-            if (b.idx[i] >= b.counts[i]) {
-                rc = reco__error_set(RECO_EINVAL, "%s: the policy chose index %u of %u "
-                                     "candidates", fn, b.idx[i], b.counts[i]);
-                goto done;
-            }
-            b.shown[i] = b.cand[(size_t)i * C + b.idx[i]];
-        }
-        if ((rc = RECO__CALLBACK(
-                 cb_gen, "the env's step()",
-                 env->step(b.fb, b.reward, b.done, b.act, b.shown, n_act, env->payload))) < 0)
-            goto done;
-        uint32_t n_reset = 0, n_keep = 0;
-        for (uint32_t i = 0; i < n_act; i++) {
-            const uint32_t sl = b.act[i], k = b.sess[sl];
-            b.rec[i].session = k;
-            b.rec[i].step = b.len[sl];
-            b.rec[i].item = b.shown[i];
-            b.rec[i].feedback = b.fb[i];
-            b.rec[i].reward = b.reward[i];
-            b.rec[i].done = b.done[i];
-            b.len[sl]++;
-            st.steps++;
-            st.reward += b.reward[i];
-            for (uint32_t f = 0; f < nf; f++)
-                st.count[f] += (b.fb[i] >> f) & 1u;
-            if (return_out != NULL)
-                return_out[k] += b.reward[i];
-            const int over = b.done[i] != RECO_ENV_CONTINUE || b.len[sl] >= o.max_steps;
-            if (!over) {
-                b.act[n_keep++] = sl;
-                continue;
-            }
-            st.sessions++;
-            if (b.done[i] == RECO_ENV_EXIT)
-                st.exits++;
-            else if (b.done[i] != RECO_ENV_CONTINUE)
-                st.truncated++;
-            else
-                st.cut++;
-            if (depth_out != NULL)
-                depth_out[k] = b.len[sl];
-            if (next < n_users) {
-                b.sess[sl] = next;
-                b.len[sl] = 0;
-                b.reset_slots[n_reset] = sl;
-                b.reset_users[n_reset++] = users[next++];
-            }
-        }
-        if (o.on_step != NULL)
-            o.on_step(b.rec, n_act, o.on_step_payload);
-        if (n_reset > 0 && (rc = RECO__CALLBACK(cb_gen, "the env's reset()",
-                                                env->reset(b.reset_slots, b.reset_users, n_reset,
-                                                           env->payload))) < 0)
-            goto done;
-        for (uint32_t i = 0; i < n_reset; i++)
-            b.act[n_keep++] = b.reset_slots[i];
-        n_act = n_keep;
-    }
+    if ((rc = reco__runner_create(&r, &a, &rc_cfg)) < 0 || (rc = reco__runner_start(r)) < 0 ||
+        (rc = reco__runner_run(r, NULL, NULL)) < 0)
+        goto done;
     if (out != NULL) {
-        st.version = out->version;
-        *out = st;
+        c.st.version = out->version;
+        *out = c.st;
     }
     rc = RECO_OK;
-done:;
-    void *all[] = {b.sess, b.len, b.act, b.reset_slots, b.reset_users, b.idx,
-                   b.counts, b.fb, b.known, b.cand, b.shown, b.reward, b.done, b.rec};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        reco__free(&a, all[i]);
-    reco__states_free(&sts);
+done:
+    reco__runner_free(r);
+    reco__free(&a, c.rec);
     return rc;
 }

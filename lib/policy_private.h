@@ -15,6 +15,10 @@
 int reco__policy_check(const reco_policy *policy, const reco_env *env, const char *fn,
                        const char *who);
 
+/* Reseeds a built-in policy's random stream (the log generator's logging rules keep the
+ * stream they have always drawn from). */
+void reco__policy_set_stream(reco_policy_state *s, uint64_t seed, uint64_t stream);
+
 /* The policy's choice for rows 0 .. n-1 of `s` (filled by reco__states_observe), with the
  * (n, max_candidates) candidates: choose_states() with the whole state when the policy is of
  * version 2 and sets it, else choose() with the window and user features. A version-1 struct

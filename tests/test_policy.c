@@ -263,7 +263,21 @@ static void test_policy_bad_options(void **state)
     po.kind = RECO_POLICY_MODEL_GREEDY;
     assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "model");
     po.model = m;
-    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "signal_weights");
+    float nanw[8] = {NAN, 0, 0, 0, 0, 0, 0, 0};
+    po.signal_weights = nanw;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "signal weight 0");
+    po.signal_weights = NULL;
+    po.kind = RECO_POLICY_MODEL_SOFTMAX;
+    po.temperature = 0.0f;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "temperature");
+    po.temperature = NAN;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "temperature");
+    po.temperature = 1.0f;
+    po.kind = RECO_POLICY_WEIGHTED;
+    float negw[2] = {1.0f, -1.0f};
+    po.item_weights = negw;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, ">= 0");
+    po.item_weights = w;
     po.kind = RECO_POLICY_MODEL_HEAD;
     po.head = reco_model_n_heads(m);
     assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "head");
@@ -402,7 +416,9 @@ static void test_run_sessions(void **state)
     assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &odd, users, 3, NULL),
                       RECO_EINVAL, "lookback");
     odd = pol;
-    odd.choose = choose_too_far;
+    odd.choose = choose_too_far; /* replacing choose() of a built-in: clear the later entries */
+    odd.choose_sessions = NULL;
+    odd.choose_states = NULL;
     assert_reco_error(reco_run_sessions(&st, NULL, NULL, &env, &odd, users, 3, NULL),
                       RECO_EINVAL, "chose index");
     odd.choose = NULL;

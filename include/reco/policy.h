@@ -16,6 +16,13 @@
  *   largest `sum_f w_f sigmoid(head_f)` under a feedback model, its expected immediate reward;
  * - @ref RECO_POLICY_MODEL_HEAD — the candidate with the largest raw output of one model
  *   head (e.g. the Q head, reco_model_n_heads() - 1).
+ * - @ref RECO_POLICY_WEIGHTED — a candidate drawn in proportion to a per-item weight (the
+ *   popularity logging rule of reco_log_generate());
+ * - @ref RECO_POLICY_MODEL_SOFTMAX — a candidate drawn from the softmax of the model's
+ *   expected immediate reward (the model logging rule).
+ *
+ * Built-in policies implement choose_sessions() (version 3) and report the probability of
+ * each choice (1 for the argmax ones), which the log generator records as the propensity.
  *
  * Every argmax breaks ties by the lower candidate index. reco_run_sessions() plays a list of
  * sessions to their end with a policy, all of the env's slots stepping together.
@@ -65,8 +72,39 @@
 
 RECO_BEGIN_DECLS
 
-/** @brief Current version of @ref reco_policy (2 added choose_states()). @since 0.1 */
-#define RECO_POLICY_VERSION 2
+/** @brief Current version of @ref reco_policy (2 added choose_states(), 3
+ *  choose_sessions()). @since 0.1 */
+#define RECO_POLICY_VERSION 3
+
+/** @brief Current version of @ref reco_policy_sessions. @since 0.2 */
+#define RECO_POLICY_SESSIONS_VERSION 1
+
+/** @brief Initialiser for @ref reco_policy_sessions. @since 0.2 */
+#define RECO_POLICY_SESSIONS_INIT { RECO_POLICY_SESSIONS_VERSION, NULL, NULL, NULL, NULL }
+
+/**
+ * @brief Which sessions a policy acts for: the third argument of
+ *        @ref reco_policy::choose_sessions (rows as in its batch of states).
+ *
+ * Every runner of the library (reco_run_sessions(), reco_eval_run(), reco_log_generate(),
+ * the trainer's generators) fills it, so a policy that keeps per-user or per-session state
+ * (a bandit per user, a session's own memory) finds its rows without relying on call order.
+ * @since 0.2
+ */
+typedef struct reco_policy_sessions {
+    unsigned int version;     /**< @ref RECO_POLICY_SESSIONS_VERSION. */
+    const uint32_t *slots;    /**< (n) the env slot of each row. */
+    const uint64_t *users;    /**< (n) what the env's reset() received for the row's session
+                                   (a user id, or a session key such as the world's). */
+    /** (n) the row's session number in the run: its index in the `users` list of
+     *  reco_run_sessions() and reco_eval_run(), the session id of reco_log_generate(), a
+     *  running count in the trainer. */
+    const uint64_t *sessions;
+    /** (n), or NULL when the caller does not want them: receives the probability with which
+     *  the policy chose row i's candidate (1 for a deterministic choice); left NaN, or
+     *  not written, means unknown. reco_log_generate() logs it as the propensity. */
+    float *propensity_out;
+} reco_policy_sessions;
 
 /**
  * @brief A batch-oriented policy (struct of one callback + payload).
@@ -116,6 +154,17 @@ typedef struct reco_policy {
      */
     int (*choose_states)(uint32_t *index_out, const reco_batch *states, const uint32_t *counts,
                          void *payload);
+    /**
+     * Version 3; may be NULL. The choice with the whole state and the sessions it is for:
+     * when set, runners call it instead of choose_states() and choose(). `states` and
+     * `counts` are as for choose_states(); `sessions` gives each row's slot, session key and
+     * session number, and a propensity output (see @ref reco_policy_sessions). Returns as
+     * choose().
+     * @since 0.2
+     */
+    int (*choose_sessions)(uint32_t *index_out, const reco_batch *states,
+                           const uint32_t *counts, const reco_policy_sessions *sessions,
+                           void *payload);
 } reco_policy;
 
 /**
@@ -126,19 +175,25 @@ typedef enum reco_policy_kind {
     RECO_POLICY_RANDOM = 1,       /**< Uniform over the candidates (seeded). */
     RECO_POLICY_POPULARITY = 2,   /**< Argmax of a per-item weight. */
     RECO_POLICY_MODEL_GREEDY = 3, /**< Argmax of `sum_f w_f sigmoid(head_f)` of a model. */
-    RECO_POLICY_MODEL_HEAD = 4    /**< Argmax of one head's raw output. */
+    RECO_POLICY_MODEL_HEAD = 4,   /**< Argmax of one head's raw output. */
+    /** A candidate drawn with probability proportional to its per-item weight (uniform when
+     *  all of the row's candidates weigh 0): the popularity logging rule. @since 0.2 */
+    RECO_POLICY_WEIGHTED = 5,
+    /** A candidate drawn from the softmax of the model's expected immediate reward
+     *  `sum_f w_f sigmoid(head_f)` at a temperature: the model logging rule. @since 0.2 */
+    RECO_POLICY_MODEL_SOFTMAX = 6
 } reco_policy_kind;
 
 /** @brief Opaque handle of a built-in policy. @since 0.1 */
 typedef struct reco_policy_state reco_policy_state;
 
 /** @brief Current version of @ref reco_policy_options. @since 0.1 */
-#define RECO_POLICY_OPTIONS_VERSION 1
+#define RECO_POLICY_OPTIONS_VERSION 2
 
 /** @brief Initialiser for @ref reco_policy_options (the defaults: a random policy, seed 1).
  *  @since 0.1 */
 #define RECO_POLICY_OPTIONS_INIT \
-    { RECO_POLICY_OPTIONS_VERSION, NULL, RECO_POLICY_RANDOM, 1, NULL, 0, NULL, NULL, 0 }
+    { RECO_POLICY_OPTIONS_VERSION, NULL, RECO_POLICY_RANDOM, 1, NULL, 0, NULL, NULL, 0, 1.0f }
 
 /**
  * @brief Which built-in policy to create and its inputs.
@@ -156,10 +211,16 @@ typedef struct reco_policy_options {
     /** Model policies: the model; borrowed: it must outlive the state and not be trained
      *  while the policy is used. */
     const reco_model *model;
-    /** Model greedy: (the model's n_signals) finite weights w_f, copied. */
+    /** Model greedy and softmax: (the model's n_signals) finite weights w_f, copied; or
+     *  NULL (since 0.2): the reward weights the env declares (@ref reco_env version 4),
+     *  taken by the runner that plays the policy. Weights given here must equal the env's
+     *  when it declares them (a runner refuses a mismatch, naming both values). */
     const float *signal_weights;
     /** Model head: the head ranked, below reco_model_n_heads() (signals, exit, Q). */
     uint32_t head;
+    /* ---- version 2 (0.2) ---- */
+    /** Model softmax: the temperature, finite and > 0. Default 1. @since 0.2 */
+    float temperature;
 } reco_policy_options;
 
 /**

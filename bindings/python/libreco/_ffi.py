@@ -407,13 +407,17 @@ class Policy(Structure):
     _fields_ = [("version", c_uint), ("name", c_char_p), ("lookback", c_uint32),
                 ("user_dim", c_uint32), ("choose", c_void_p), ("payload", c_void_p),
                 # version 2
-                ("choose_states", c_void_p)]
+                ("choose_states", c_void_p),
+                # version 3
+                ("choose_sessions", c_void_p)]
 
 
 class PolicyOptions(Structure):
     _fields_ = [("version", c_uint), ("allocator", c_void_p), ("kind", c_enum),
                 ("seed", c_uint64), ("item_weights", P_f32), ("n_item_weights", c_uint32),
-                ("model", c_void_p), ("signal_weights", P_f32), ("head", c_uint32)]
+                ("model", c_void_p), ("signal_weights", P_f32), ("head", c_uint32),
+                # version 2
+                ("temperature", c_float)]
 
 
 class RunStep(Structure):
@@ -463,8 +467,8 @@ VERSIONS = {
     LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1, LogGenerateOptions: 1,
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 3, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
-    ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 2,
-    PolicyOptions: 1, RunStats: 1, RunOptions: 1, EvalOptions: 1,
+    ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
+    PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
