@@ -12,7 +12,10 @@
 #include "alloc_private.h"
 #include "error_private.h"
 #include "log_private.h"
+#include "env_private.h"
+#include "policy_private.h"
 #include "reco/rng.h"
+#include "runner_private.h"
 #include "state_private.h"
 
 #define MAX_CANDIDATES (1u << 20)
@@ -42,7 +45,6 @@ typedef struct slot_state {
 
 typedef struct gen_ctx {
     const reco_env *env;
-    const reco_log_policy *pol;
     reco_log_generate_options o;
     const reco_allocator *a;
     uint32_t P, C, F;
@@ -235,10 +237,11 @@ static int check_options(gen_ctx *g, const reco_log *out, const reco_env *env,
                                       env->n_items);
         if ((rc = reco__states_check_model(env, &mo, fn)) < 0)
             return rc;
-        if (pol->signal_weights == NULL)
+        if (pol->signal_weights == NULL && reco__env_reward_weights(env) == NULL)
             return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "signal_weights", "%s: the model "
-                                      "policy needs signal weights", fn);
-        for (uint32_t f = 0; f < env->n_signals; f++)
+                                      "policy needs signal weights (the env declares no reward "
+                                      "weights)", fn);
+        for (uint32_t f = 0; pol->signal_weights != NULL && f < env->n_signals; f++)
             if (!isfinite(pol->signal_weights[f]))
                 return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "signal_weights", "%s: "
                                           "signal_weights[%u] is not finite", fn, f);
@@ -262,252 +265,179 @@ static int check_options(gen_ctx *g, const reco_log *out, const reco_env *env,
     return RECO_OK;
 }
 
-static double sigmoid(double z)
+/* ---- the loop: the session runner with the log as a sink ------------------------------ */
+
+typedef struct log_sink {
+    gen_ctx *g;
+    const reco_env *env;
+    int want_oracle, has_ctx;
+    float *oracle; /* (P, F + 1) */
+} log_sink;
+
+static int log_schedule(void *payload, uint32_t slot, uint64_t *user_out, uint64_t *session_out)
 {
-    return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+    gen_ctx *g = payload;
+    if (!next_session(g, slot))
+        return 0;
+    *user_out = reset_key(g, slot);
+    *session_out = g->slot[slot].k;
+    return 1;
+}
+
+/* the truth of what is about to be shown, before the step moves the state */
+static int log_before_step(void *payload, const reco__round *r)
+{
+    uint64_t cb_gen = 0;
+    log_sink *ls = payload;
+    if (!ls->want_oracle)
+        return RECO_OK;
+    return RECO__CALLBACK(cb_gen, "the env's probabilities()",
+                          ls->env->probabilities(ls->oracle, r->slots, r->shown, r->n,
+                                                 ls->env->payload));
+}
+
+static int log_on_row(void *payload, const reco__round *r, uint32_t i)
+{
+    log_sink *ls = payload;
+    gen_ctx *g = ls->g;
+    const uint32_t p = r->slots[i];
+    const reco__states *st = r->st;
+    /* only a real exit is logged as one; a session cut at the env's length limit ends
+     * without exit, as a truncated session */
+    row_extras x;
+    x.features = st != NULL && st->U > 0 ? st->feat + (size_t)i * st->U : NULL;
+    x.propensity = r->prop[i];
+    x.oracle = ls->want_oracle ? ls->oracle + (size_t)i * (g->F + 1) : NULL;
+    x.have_time = ls->has_ctx;
+    x.elapsed = ls->has_ctx ? (double)st->elapsed[i] : 0.0;
+    int rc = push_row(g, p, r->shown[i], r->fb[i], r->done[i] == RECO_ENV_EXIT, &x);
+    if (rc < 0)
+        return rc;
+    g->slot[p].t++;
+    return RECO_OK;
+}
+
+/* Plays the sessions with `policy` (checked) and installs the log. */
+static int generate(reco_log *out, const reco_env *env, const reco_policy *policy, gen_ctx *g,
+                    const char *fn)
+{
+    const uint32_t P = g->P, C = g->C, F = g->F;
+    const reco_allocator *a = g->a;
+    /* the state is read when the policy scores it, when the log records the user features,
+     * or when the env keeps time (its elapsed seconds make the timestamps) */
+    log_sink ls;
+    memset(&ls, 0, sizeof ls);
+    ls.g = g;
+    ls.env = env;
+    ls.has_ctx = reco__env_has_context(env);
+    ls.want_oracle = out->has_oracle && env->version >= 3 && env->probabilities != NULL;
+    reco__log_built b;
+    memset(&b, 0, sizeof b);
+    reco__runner *r = NULL;
+    reco__log_cols_layout(&g->cols, out);
+    int rc = RECO_ENOMEM;
+    g->slot = reco__calloc(a, P, sizeof *g->slot);
+    ls.oracle = reco__alloc(a, ((size_t)P * (F + 1)) * sizeof(float), 0);
+    if (g->slot == NULL || ls.oracle == NULL)
+        goto done;
+    const reco__sink sink = {log_before_step, NULL, log_on_row, &ls};
+    reco__runner_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.env = env;
+    cfg.policy = policy;
+    cfg.P = P;
+    cfg.C = C;
+    cfg.max_steps = g->o.max_steps;
+    cfg.order = RECO__ROWS_BY_SLOT;
+    cfg.observe = out->user_dim > 0 || ls.has_ctx;
+    cfg.check_items = 1;
+    cfg.fn = fn;
+    cfg.schedule = log_schedule;
+    cfg.schedule_payload = g;
+    cfg.sinks = &sink;
+    cfg.n_sinks = 1;
+    if ((rc = reco__runner_create(&r, a, &cfg)) < 0 || (rc = reco__runner_start(r)) < 0 ||
+        (rc = reco__runner_run(r, NULL, NULL)) < 0)
+        goto done;
+    reco__log_locator loc;
+    memset(&loc, 0, sizeof loc);
+    loc.call_base = 0;
+    loc.fn = fn;
+    loc.code = RECO_EINVAL;
+    if ((rc = reco__log_build(&b, a, &g->cols, &loc, NULL, NULL, NULL, 0)) < 0)
+        goto done;
+    reco__log_install(out, &b);
+    reco__log_set_rejects(out, NULL, NULL);
+    rc = RECO_OK;
+done:
+    reco__runner_free(r);
+    reco__log_built_free(a, &b);
+    reco__log_cols_free(a, &g->cols);
+    reco__free(a, g->slot);
+    reco__free(a, ls.oracle);
+    return rc;
 }
 
 int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy *policy,
                       const reco_log_generate_options *opts)
 {
-    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
     static const char fn[] = "reco_log_generate";
     if (out == NULL || env == NULL || policy == NULL)
         return reco__error_set(RECO_EINVAL, "%s: out, env and policy must not be NULL", fn);
     gen_ctx g;
     memset(&g, 0, sizeof g);
     g.env = env;
-    g.pol = policy;
     g.a = &out->alloc;
     int rc = check_options(&g, out, env, policy, opts);
     if (rc < 0)
         return rc;
-    const uint32_t P = g.P, C = g.C, F = g.F;
-    const int use_model = policy->kind == RECO_LOG_POLICY_MODEL;
-    /* the state is read when the policy scores it, when the log records the user features,
-     * or when the env keeps time (its elapsed seconds make the timestamps) */
-    const int has_ctx = reco__env_has_context(env);
-    const int want_state = use_model || out->user_dim > 0 || has_ctx;
-    const int want_oracle = out->has_oracle && env->version >= 3 && env->probabilities != NULL;
-    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
-    if (use_model)
-        reco_model_get_options(&mo, policy->model);
-    const size_t BM = use_model ? (mo.max_batch < P ? mo.max_batch : P) : 0;
-
-    const reco_allocator *a = g.a;
-    reco_rng rng;
-    reco_rng_seed(&rng, g.o.seed, 0);
-    g.slot = reco__calloc(a, P, sizeof *g.slot);
-    uint32_t *act = reco__alloc(a, (size_t)P * sizeof(uint32_t), 0);
-    uint32_t *reset_slots = reco__alloc(a, (size_t)P * sizeof(uint32_t), 0);
-    uint64_t *reset_users = reco__alloc(a, (size_t)P * sizeof(uint64_t), 0);
-    int32_t *cand = reco__alloc(a, (size_t)P * C * sizeof(int32_t), 0);
-    uint32_t *count = reco__alloc(a, (size_t)P * sizeof(uint32_t), 0);
-    int32_t *chosen = reco__alloc(a, (size_t)P * sizeof(int32_t), 0);
-    uint32_t *fb = reco__alloc(a, (size_t)P * sizeof(uint32_t), 0);
-    float *reward = reco__alloc(a, (size_t)P * sizeof(float), 0);
-    int *done = reco__alloc(a, (size_t)P * sizeof(int), 0);
-    float *w = reco__alloc(a, (size_t)C * sizeof(float), 0);
-    float *prop = reco__alloc(a, (size_t)P * sizeof(float), 0);
-    float *oracle = reco__alloc(a, ((size_t)P * (F + 1)) * sizeof(float), 0);
-    uint32_t *heads = NULL;
-    float *scores = NULL;
-    reco_workspace *ws = NULL;
-    reco__states st;
-    int have_st = 0;
-    reco__log_built b;
-    memset(&b, 0, sizeof b);
-    memset(&st, 0, sizeof st);
-    reco__log_cols_layout(&g.cols, out);
-    rc = RECO_ENOMEM;
-    if (!g.slot || !act || !reset_slots || !reset_users || !cand || !count || !chosen || !fb ||
-        !reward || !done || !w || !prop || !oracle)
-        goto done;
-    if (want_state) {
-        if ((rc = reco__states_init(&st, a, env, P)) < 0)
-            goto done;
-        have_st = 1;
-        rc = RECO_ENOMEM;
+    /* the logging rule as a built-in policy, drawing from the stream it always drew from */
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.allocator = &out->alloc;
+    switch (policy->kind) {
+    case RECO_LOG_POLICY_POPULARITY:
+        po.kind = RECO_POLICY_WEIGHTED;
+        po.item_weights = policy->item_weights;
+        po.n_item_weights = env->n_items;
+        break;
+    case RECO_LOG_POLICY_MODEL:
+        po.kind = RECO_POLICY_MODEL_SOFTMAX;
+        po.model = policy->model;
+        po.signal_weights = policy->signal_weights;
+        po.temperature = policy->temperature;
+        break;
+    default:
+        po.kind = RECO_POLICY_RANDOM;
+        break;
     }
-    if (use_model) {
-        scores = reco__alloc(a, BM * F * C * sizeof(float), 0);
-        heads = reco__alloc(a, F * sizeof(uint32_t), 0);
-        if (!scores || !heads)
-            goto done;
-        for (uint32_t f = 0; f < F; f++)
-            heads[f] = f;
-        if ((rc = reco_workspace_create(&ws, policy->model)) < 0)
-            goto done;
-    }
-
-    uint32_t n_reset = 0;
-    for (uint32_t p = 0; p < P; p++)
-        if (next_session(&g, p)) {
-            reset_slots[n_reset] = p;
-            reset_users[n_reset++] = reset_key(&g, p);
-        }
-    for (;;) {
-        if (n_reset > 0 &&
-            (rc = RECO__CALLBACK(cb_gen, "the env's reset()",
-                                 env->reset(reset_slots, reset_users, n_reset, env->payload))) < 0)
-            goto done;
-        uint32_t n = 0;
-        for (uint32_t p = 0; p < P; p++)
-            if (g.slot[p].active)
-                act[n++] = p;
-        if (n == 0)
-            break;
-        if (want_state) {
-            uint32_t *known = reset_slots; /* free here: the runner's own step counts */
-            for (uint32_t i = 0; i < n; i++)
-                known[i] = g.slot[act[i]].t;
-            if ((rc = reco__states_observe(&st, env, act, n, known)) < 0)
-                goto done;
-        }
-        if ((rc = RECO__CALLBACK(cb_gen, "the env's candidates()",
-                                 env->candidates(cand, count, C, act, n, env->payload))) < 0)
-            goto done;
-        for (uint32_t i = 0; i < n; i++) {
-            if (count[i] < 1 || count[i] > C) {
-                rc = reco__error_set(RECO_EINVAL, "%s: the env returned %u candidates for slot "
-                                     "%u (expected 1..%u)", fn, count[i], act[i], C);
-                goto done;
-            }
-            const int32_t *ci = cand + (size_t)i * C;
-            for (uint32_t k = 0; k < count[i]; k++)
-                if (ci[k] < 0 || (uint32_t)ci[k] >= env->n_items) {
-                    rc = reco__error_set(RECO_EINVAL, "%s: the env returned item %d for slot %u "
-                                         "(the catalog has %u items)", fn, ci[k], act[i],
-                                         env->n_items);
-                    goto done;
-                }
-        }
-        if (use_model) {
-            /* Pad short candidate lists with their first entry (never drawn: only the first
-             * count[i] scores enter the softmax). */
-            for (uint32_t i = 0; i < n; i++)
-                for (uint32_t k = count[i]; k < C; k++)
-                    cand[(size_t)i * C + k] = cand[(size_t)i * C];
-            for (uint32_t b0 = 0; b0 < n; b0 += (uint32_t)BM) {
-                const uint32_t nb = n - b0 < BM ? n - b0 : (uint32_t)BM;
-                reco_batch bt = reco__states_batch(&st, b0, nb);
-                bt.n_candidates = C;
-                bt.candidates = cand + (size_t)b0 * C;
-                bt.shared_candidates = 0;
-                if ((rc = reco_model_score(scores, policy->model, ws, &bt, heads, F)) < 0)
-                    goto done;
-                for (uint32_t i = 0; i < nb; i++) {
-                    const uint32_t row = b0 + i;
-                    for (uint32_t k = 0; k < count[row]; k++) {
-                        double r = 0.0;
-                        for (uint32_t f = 0; f < F; f++)
-                            r += (double)policy->signal_weights[f] *
-                                 sigmoid((double)scores[((size_t)i * F + f) * C + k]);
-                        w[k] = (float)r;
-                    }
-                    size_t pick = 0;
-                    if ((rc = reco_rng_categorical_logits(&pick, &rng, w, count[row],
-                                                          policy->temperature)) < 0)
-                        goto done;
-                    chosen[row] = cand[(size_t)row * C + pick];
-                    /* the softmax's probability of the pick (of the candidate: a list that
-                     * repeats an item counts each entry) */
-                    double mx = -INFINITY, z = 0.0;
-                    for (uint32_t k = 0; k < count[row]; k++)
-                        mx = fmax(mx, (double)w[k] / policy->temperature);
-                    for (uint32_t k = 0; k < count[row]; k++)
-                        z += exp((double)w[k] / policy->temperature - mx);
-                    prop[row] = (float)(exp((double)w[pick] / policy->temperature - mx) / z);
-                }
-            }
-        } else {
-            for (uint32_t i = 0; i < n; i++) {
-                const int32_t *ci = cand + (size_t)i * C;
-                size_t pick = 0;
-                double sum = 0.0;
-                if (policy->kind == RECO_LOG_POLICY_POPULARITY) {
-                    for (uint32_t k = 0; k < count[i]; k++) {
-                        w[k] = policy->item_weights[ci[k]];
-                        sum += w[k];
-                    }
-                }
-                if (sum > 0.0) {
-                    if ((rc = reco_rng_categorical(&pick, &rng, w, count[i])) < 0)
-                        goto done;
-                    prop[i] = (float)((double)w[pick] / sum);
-                } else {
-                    pick = (size_t)reco_rng_below(&rng, count[i]);
-                    prop[i] = 1.0f / (float)count[i];
-                }
-                chosen[i] = ci[pick];
-            }
-        }
-        /* the truth of what is about to be shown, before the step moves the state */
-        if (want_oracle &&
-            (rc = RECO__CALLBACK(cb_gen, "the env's probabilities()",
-                                 env->probabilities(oracle, act, chosen, n, env->payload))) < 0)
-            goto done;
-        if ((rc = RECO__CALLBACK(cb_gen, "the env's step()",
-                                 env->step(fb, reward, done, act, chosen, n, env->payload))) < 0)
-            goto done;
-        n_reset = 0;
-        for (uint32_t i = 0; i < n; i++) {
-            const uint32_t p = act[i];
-            if (F < 32 && (fb[i] >> F) != 0) {
-                rc = reco__error_set(RECO_EINVAL, "%s: the env returned feedback 0x%x for slot "
-                                     "%u, with bits at or above its %u signals", fn, fb[i], p, F);
-                goto done;
-            }
-            /* only a real exit is logged as one; a session cut at the env's length limit
-             * ends without exit, as a truncated session */
-            row_extras x;
-            x.features = have_st && st.U > 0 ? st.feat + (size_t)i * st.U : NULL;
-            x.propensity = prop[i];
-            x.oracle = want_oracle ? oracle + (size_t)i * (F + 1) : NULL;
-            x.have_time = has_ctx;
-            x.elapsed = has_ctx ? (double)st.elapsed[i] : 0.0;
-            if ((rc = push_row(&g, p, chosen[i], fb[i], done[i] == RECO_ENV_EXIT, &x)) < 0)
-                goto done;
-            g.slot[p].t++;
-            if (done[i] != 0 || g.slot[p].t >= g.o.max_steps) {
-                if (next_session(&g, p)) {
-                    reset_slots[n_reset] = p;
-                    reset_users[n_reset++] = reset_key(&g, p);
-                }
-            }
-        }
-    }
-
-    reco__log_locator loc;
-    memset(&loc, 0, sizeof loc);
-    loc.call_base = 0;
-    loc.fn = fn;
-    loc.code = RECO_EINVAL;
-    if ((rc = reco__log_build(&b, a, &g.cols, &loc, NULL, NULL, NULL, 0)) < 0)
-        goto done;
-    reco__log_install(out, &b);
-    reco__log_set_rejects(out, NULL, NULL);
-    rc = RECO_OK;
-done:
-    reco__log_built_free(a, &b);
-    reco__log_cols_free(a, &g.cols);
-    reco_workspace_free(ws);
-    reco__free(a, g.slot);
-    reco__free(a, act);
-    reco__free(a, reset_slots);
-    reco__free(a, reset_users);
-    reco__free(a, cand);
-    reco__free(a, count);
-    reco__free(a, chosen);
-    reco__free(a, fb);
-    reco__free(a, reward);
-    reco__free(a, done);
-    reco__free(a, w);
-    reco__free(a, prop);
-    reco__free(a, oracle);
-    if (have_st)
-        reco__states_free(&st);
-    reco__free(a, scores);
-    reco__free(a, heads);
+    reco_policy_state *ps = NULL;
+    reco_policy pol;
+    if ((rc = reco_policy_create(&ps, &po)) < 0)
+        return rc;
+    reco__policy_set_stream(ps, g.o.seed, 0);
+    if ((rc = reco_policy_get(&pol, ps)) == RECO_OK &&
+        (rc = reco__policy_check(&pol, env, fn, "the logging policy")) == RECO_OK)
+        rc = generate(out, env, &pol, &g, fn);
+    reco_policy_free(ps);
     return rc;
+}
+
+int reco_log_generate_with(reco_log *out, const reco_env *env, const reco_policy *policy,
+                           const reco_log_generate_options *opts)
+{
+    static const char fn[] = "reco_log_generate_with";
+    if (out == NULL || env == NULL || policy == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: out, env and policy must not be NULL", fn);
+    gen_ctx g;
+    memset(&g, 0, sizeof g);
+    g.env = env;
+    g.a = &out->alloc;
+    static const reco_log_policy uniform = RECO_LOG_POLICY_INIT;
+    int rc = check_options(&g, out, env, &uniform, opts);
+    if (rc < 0)
+        return rc;
+    if ((rc = reco__check_session_env(env, fn)) < 0 ||
+        (rc = reco__policy_check(policy, env, fn, "the policy")) < 0)
+        return rc;
+    return generate(out, env, policy, &g, fn);
 }

@@ -533,6 +533,11 @@ int reco_policy_get(reco_policy *out, reco_policy_state *state)
     return RECO_OK;
 }
 
+int reco__policy_reads_states(const reco_policy *policy)
+{
+    return policy->choose != choose_items; /* built-in random, popularity, weighted */
+}
+
 int reco__policy_check(const reco_policy *policy, const reco_env *env, const char *fn,
                        const char *who)
 {

@@ -15,6 +15,10 @@
 int reco__policy_check(const reco_policy *policy, const reco_env *env, const char *fn,
                        const char *who);
 
+/* 1 when the policy may read the states it is given: any but the built-in ones that read
+ * none (random, popularity, weighted); a runner observes them then. */
+int reco__policy_reads_states(const reco_policy *policy);
+
 /* Reseeds a built-in policy's random stream (the log generator's logging rules keep the
  * stream they have always drawn from). */
 void reco__policy_set_stream(reco_policy_state *s, uint64_t seed, uint64_t stream);

@@ -58,9 +58,7 @@ int reco__runner_create(reco__runner **out, const reco_allocator *a,
     r->a = *a;
     r->c = *cfg;
     const reco_policy *pol = cfg->policy;
-    r->states_wanted = cfg->observe ||
-                       (pol->version >= 2 && pol->choose_states != NULL) ||
-                       (pol->version >= 3 && pol->choose_sessions != NULL);
+    r->states_wanted = cfg->observe || reco__policy_reads_states(pol);
     const size_t P = cfg->P, C = cfg->C;
     r->slot = reco__calloc(a, P, sizeof *r->slot);
     r->act = reco__calloc(a, P, sizeof(uint32_t));
@@ -171,7 +169,10 @@ static int choose(reco__runner *r, uint32_t n)
     for (uint32_t i = 0; i < n; i++)
         r->prop[i] = NAN;
     if (pol->version >= 3 && pol->choose_sessions != NULL) {
-        reco_batch b = reco__states_batch(&r->st, 0, n);
+        reco_batch b = RECO_BATCH_INIT; /* no state when the policy reads none */
+        if (r->states_wanted)
+            b = reco__states_batch(&r->st, 0, n);
+        b.size = n;
         b.n_candidates = r->c.C;
         b.candidates = r->cand;
         b.shared_candidates = 0;

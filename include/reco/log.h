@@ -645,6 +645,8 @@ RECO_API int reco_log_split(reco_log **train_out, reco_log **valid_out, const re
 
 /* ---- generation ------------------------------------------------------------------------ */
 
+struct reco_policy; /* include/reco/policy.h */
+
 /**
  * @brief Logging policies for reco_log_generate(). Values never change.
  * @since 0.1
@@ -681,7 +683,10 @@ typedef struct reco_log_policy {
     uint32_t n_item_weights;     /**< Popularity: entries, at least the env's n_items. */
     const reco_model *model;     /**< Model: lookback, n_signals and user_dim equal to the
                                       env's, n_items at least the env's. Not modified. */
-    const float *signal_weights; /**< Model: (n_signals) finite weights w_f. */
+    /** Model: (n_signals) finite weights w_f; NULL (since 0.2): the env's declared reward
+     *  weights (@ref reco_env version 4). Weights given must equal the env's when it
+     *  declares them (a mismatch is refused, naming both values). */
+    const float *signal_weights;
     float temperature;           /**< Model: softmax temperature, positive. Default 1. */
 } reco_log_policy;
 
@@ -788,6 +793,29 @@ RECO_API int reco_log_generate_options_init(reco_log_generate_options *opts,
  */
 RECO_API int reco_log_generate(reco_log *out, const reco_env *env, const reco_log_policy *policy,
                                const reco_log_generate_options *opts);
+
+/**
+ * @brief reco_log_generate() with any @ref reco_policy as the logging policy.
+ *
+ * The same loop, schedule, options and columns as reco_log_generate(), with the built-in or
+ * user policy @p policy choosing (the logging rules of @ref reco_log_policy are the built-in
+ * policies @ref RECO_POLICY_RANDOM, @ref RECO_POLICY_WEIGHTED and
+ * @ref RECO_POLICY_MODEL_SOFTMAX). The propensity column records what a version-3 policy's
+ * choose_sessions() reports (@ref reco_policy_sessions::propensity_out), NaN (unknown) for
+ * other policies; the policy's draws are its own (its seed), not @c opts->seed.
+ * @param[in,out] out     the log to fill (as for reco_log_generate()).
+ * @param[in]     env     any environment; slots `0 .. P-1` are used.
+ * @param[in]     policy  the logging policy; its lookback and user_dim, when not 0, must be
+ *                        the env's.
+ * @param[in]     opts    options, or NULL for the defaults.
+ * @return as reco_log_generate(), and any error of the policy's callback (its own message).
+ * @par Thread safety
+ * As reco_log_generate(); the policy is called from the calling thread only.
+ * @since 0.2
+ */
+RECO_API int reco_log_generate_with(reco_log *out, const reco_env *env,
+                                    const struct reco_policy *policy,
+                                    const reco_log_generate_options *opts);
 
 RECO_END_DECLS
 
