@@ -154,12 +154,21 @@ static void usage(FILE *f)
         "                       the world unchanged: a comma list of user_features,\n"
         "                       item_features, long_history, position, elapsed, state_bias\n"
         "                       (for ablations, with --fit-only)\n"
-        "    --print-config     print the effective configuration as YAML and exit\n"
+        "    --print-config     print the effective configuration as YAML and exit; the\n"
+        "                       options the run derives or does not read are comments\n"
+        "                       that say where their values come from\n"
         "    --quiet            no progress lines\n"
         "    --help, -h         this text\n"
         "\n"
+        "CONFIGURATION\n"
+        "    Options the run derives (model.n_items from world.n_items, replay.lookback\n"
+        "    from world.lookback, ...) or never reads (experiment.seed, trainer.metrics_csv,\n"
+        "    ...) are refused when a file or --set gives them, with the file:line:column\n"
+        "    or the --set argument and the reason; docs/experiment.md lists them.\n"
+        "\n"
         "EXIT STATUS\n"
-        "    0 on success, 1 on a library or I/O error, 2 on a bad command line.\n");
+        "    0 on success, 1 on a library or I/O error, 2 on a bad command line or\n"
+        "    configuration.\n");
 }
 
 /* ---- one seed ---------------------------------------------------------------------------- */
@@ -1441,11 +1450,153 @@ static int bad_usage(const char *msg, const char *arg)
     return 2;
 }
 
+/* ---- options the run derives or does not read ------------------------------------------- */
+
+/* An option whose value the run takes from elsewhere (the world, the logs, other options) or
+ * never reads: giving it is refused (check_keys, before any work), and --print-config shows
+ * it as a comment saying why (print_config). run_seed() is the truth; this list follows it. */
+typedef struct fixed_key {
+    const char *path;
+    char why[200];
+} fixed_key;
+
+enum { MAX_FIXED = 32 };
+
+/* The options fixed in this configuration, with the reason for each. */
+static uint32_t fixed_keys(fixed_key *k, const reco_config *cfg)
+{
+    reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
+    reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    reco_trainer_options to = RECO_TRAINER_OPTIONS_INIT;
+    reco_config_get_experiment(&ex, cfg);
+    reco_config_get_world(&wo, cfg);
+    reco_config_get_model(&mo, cfg);
+    reco_config_get_sim(&so, cfg);
+    reco_config_get_trainer(&to, cfg);
+    const char *uf = wo.user_features ? "true" : "false";
+    const uint64_t per = ex.logging_interactions / ex.logging_interactions_per_user;
+    const uint64_t n_logged = per > 0 ? per : 1;
+    uint32_t n = 0;
+#define FIX(key, ...) (k[n].path = (key), snprintf(k[n].why, sizeof k[n].why, __VA_ARGS__), n++)
+    /* what the world gives the models */
+    FIX("model.n_items", "derived from world.n_items = %u", wo.n_items);
+    FIX("model.n_signals", "derived from the world's %u signals", RECO_WORLD_N_SIGNALS);
+    FIX("model.lookback", "derived from world.lookback = %u", wo.lookback);
+    FIX("model.user_dim", "derived from world.user_features = %s", uf);
+    FIX("model.long_len", "derived from world.long_len = %u", wo.long_len);
+    if (mo.max_candidates < wo.n_candidates)
+        FIX("model.max_candidates", "%u is raised to world.n_candidates = %u",
+            mo.max_candidates, wo.n_candidates);
+    FIX("replay.lookback", "derived from world.lookback = %u", wo.lookback);
+    FIX("replay.context", "derived from the model's inputs (model.position, model.elapsed, "
+        "world.long_len, world.user_features)");
+    FIX("replay.user_dim", "derived from world.user_features = %s", uf);
+    FIX("replay.long_len", "derived from world.long_len = %u", wo.long_len);
+    FIX("explorer.max_candidates", "derived from world.n_candidates = %u", wo.n_candidates);
+    FIX("explorer.stream", "not read: the trainer gives each generator its own stream");
+    FIX("sim.max_sessions", "derived from trainer.n_generators x sessions_per_generator = %u "
+        "(training) and world.max_sessions = %u (evaluation)",
+        to.n_generators * to.sessions_per_generator, wo.max_sessions);
+    if (so.max_session_len > wo.max_session_len)
+        FIX("sim.max_session_len", "%u is cut to world.max_session_len = %u",
+            so.max_session_len, wo.max_session_len);
+    FIX("sim.seconds_base", "derived from the logs (the step durations the fit measures)");
+    if (wo.carry_history && n_logged < wo.n_users)
+        FIX("trainer.n_users", "derived from the logs: their %llu users (experiment.logging."
+            "interactions / interactions_per_user)", (unsigned long long)n_logged);
+    else
+        FIX("trainer.n_users", "derived from world.n_users = %u", wo.n_users);
+    /* what recomind never reads */
+    FIX("trainer.metrics_csv", "not read: the learning curve goes to "
+        "experiment.output.dir/learning_curve.csv");
+    FIX("fit.checkpoint", "not read: recomind keeps no checkpoint of the feedback model");
+    FIX("experiment.seed", "not read: a run has one seed per entry of experiment.seeds");
+    FIX("experiment.time_limit_s", "not read: recomind runs without a time limit");
+    FIX("experiment.deterministic", "not read: a recomind run is always a function of its "
+        "seeds");
+    FIX("experiment.verbosity", "not read: use --quiet");
+#undef FIX
+    return n;
+}
+
+/* Refuses every fixed option the configuration gives, at its file:line:column or --set;
+ * returns the number refused (each printed), or -1 after an error. */
+static int check_keys(const reco_config *cfg)
+{
+    fixed_key k[MAX_FIXED];
+    const uint32_t n = fixed_keys(k, cfg);
+    int refused = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+        if (reco_config_get_origin(&o, cfg, k[i].path) < 0) {
+            fprintf(stderr, "recomind: %s\n", reco_error_message());
+            return -1;
+        }
+        if (o.kind == RECO_CONFIG_ORIGIN_FILE)
+            fprintf(stderr, "recomind: %s:%u:%u: %s: %s\n", o.source, o.line, o.column,
+                    k[i].path, k[i].why);
+        else if (o.kind == RECO_CONFIG_ORIGIN_SET)
+            fprintf(stderr, "recomind: --set %s: %s: %s\n", o.source, k[i].path, k[i].why);
+        else if (o.kind != RECO_CONFIG_ORIGIN_DEFAULT)
+            fprintf(stderr, "recomind: %s: %s: %s\n", o.source, k[i].path, k[i].why);
+        refused += o.kind != RECO_CONFIG_ORIGIN_DEFAULT;
+    }
+    return refused;
+}
+
+/* --print-config: the effective configuration, with each fixed option as a comment saying
+ * where its value comes from (no line shows a value the run would not use); the text loads
+ * back as a configuration recomind accepts. */
+static int print_config(const reco_config *cfg)
+{
+    fixed_key k[MAX_FIXED];
+    const uint32_t n = fixed_keys(k, cfg);
+    size_t len = 0;
+    reco_config_write_string(cfg, NULL, 0, &len); /* the size query */
+    char *text = malloc(len + 1);
+    if (text == NULL || reco_config_write_string(cfg, text, len + 1, NULL) < 0) {
+        fprintf(stderr, "recomind: %s\n", text ? reco_error_message() : "out of memory");
+        free(text);
+        return 1;
+    }
+    /* the writer's layout: one option or mapping per line, two spaces per level */
+    char path[256] = "";
+    size_t at[16] = {0}; /* length of the path above each level */
+    for (char *line = text, *end; *line != '\0'; line = end + 1) {
+        end = strchr(line, '\n');
+        if (end == NULL)
+            end = line + strlen(line);
+        const size_t indent = strspn(line, " "), depth = indent / 2;
+        const size_t key_len = strcspn(line + indent, ":\n");
+        int fixed = -1;
+        if (depth < 16 && at[depth] + key_len + 1 < sizeof path) {
+            snprintf(path + at[depth], sizeof path - at[depth], "%s%.*s", depth ? "." : "",
+                     (int)key_len, line + indent);
+            if (depth + 1 < 16)
+                at[depth + 1] = strlen(path);
+            for (uint32_t i = 0; i < n && fixed < 0; i++)
+                if (strcmp(path, k[i].path) == 0)
+                    fixed = (int)i;
+        }
+        if (fixed >= 0)
+            printf("%*s# %.*s: %s\n", (int)indent, "", (int)key_len, line + indent,
+                   k[fixed].why);
+        else
+            printf("%.*s\n", (int)(end - line), line);
+        if (*end == '\0')
+            break;
+    }
+    free(text);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     t_start = now();
     const char *config_path = NULL;
-    int print_config = 0, random_init = 0;
+    int want_print_config = 0, random_init = 0;
     uint32_t ensemble = 1;
     int heldout = 0, fit_only = 0, eval_heldout = 0;
     unsigned without = 0;
@@ -1485,7 +1636,7 @@ int main(int argc, char **argv)
                 return bad_usage("missing value after", a);
             i++;
         } else if (strcmp(a, "--print-config") == 0) {
-            print_config = 1;
+            want_print_config = 1;
         } else if (strcmp(a, "--select-heldout") == 0) {
             heldout = 1;
         } else if (strcmp(a, "--fit-only") == 0) {
@@ -1555,17 +1706,20 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (print_config) {
-        char *buf = malloc(1 << 16);
-        size_t len = 0;
-        rc = buf ? reco_config_write_string(cfg, buf, 1 << 16, &len) : RECO_ENOMEM;
-        if (rc == RECO_OK)
-            fwrite(buf, 1, len, stdout);
-        else
-            fprintf(stderr, "recomind: %s\n", reco_error_message());
-        free(buf);
+    /* before any work: the options the run would not use are refused */
+    const int refused = check_keys(cfg);
+    if (refused != 0) {
+        if (refused > 0)
+            fprintf(stderr, "recomind: %d option%s given that the run derives or does not "
+                    "read; leave %s out (--print-config shows the values used)\n", refused,
+                    refused > 1 ? "s" : "", refused > 1 ? "them" : "it");
         reco_config_free(cfg);
-        return rc == RECO_OK ? 0 : 1;
+        return refused > 0 ? 2 : 1;
+    }
+    if (want_print_config) {
+        const int status = print_config(cfg);
+        reco_config_free(cfg);
+        return status;
     }
     reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
     reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
@@ -1578,9 +1732,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "recomind: out of memory\n");
         return 1;
     }
-    printf("recomind: %u seeds on %u threads; world: %u items, %u candidates per step, "
+    printf("recomind: %s: %u seeds on %u threads; world: %u items, %u candidates per step, "
            "exclude_seen %d; logs: %llu interactions (%s); evaluation: %u sessions per policy "
-           "and environment\n", n_seeds, ex.threads, wo.n_items, wo.n_candidates,
+           "and environment\n", ex.name, n_seeds, ex.threads, wo.n_items, wo.n_candidates,
            wo.exclude_seen, (unsigned long long)ex.logging_interactions,
            ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL      ? "supervised recommender"
            : ex.logging_policy == RECO_EXPERIMENT_LOGGING_UNIFORM ? "uniform"

@@ -33,9 +33,21 @@
 #include "file_private.h"
 #include "error_private.h"
 
+/* Where one option's value came from (reco_config_get_origin). `text` points to one of the
+ * handle's `sources` (a load's source name, a reco_config_set call's "path=value"), or to
+ * the static name of a reco_config_set_<section> function; NULL for a default. */
+typedef struct cfg_origin {
+    reco_config_origin_kind kind;
+    const char *text;
+    uint32_t line, column;
+} cfg_origin;
+
 struct reco_config {
     reco_allocator alloc;
     unsigned char *values; /* every section's options struct, at section_offset() */
+    cfg_origin *origins;   /* one per leaf option, in schema order (leaf_index) */
+    char **sources;        /* the texts origins point to, owned; unused ones are freed */
+    size_t n_sources;
 };
 
 /* Typed access to a member at a byte offset inside an options struct. */
@@ -77,6 +89,59 @@ static size_t values_size(void)
     for (size_t i = 0; i < reco__cfg_n_sections; i++)
         off += round_up(reco__cfg_sections[i]->size);
     return off;
+}
+
+/* Leaf options (every field but a MAP; a LIST is one leaf), numbered in schema order: the
+ * index of an option's origin. */
+static size_t count_leaves(const reco__cfg_field *fields, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += fields[i].type == RECO__CFG_MAP ? count_leaves(fields[i].sub, fields[i].n_sub) : 1;
+    return k;
+}
+
+static size_t n_leaves(void)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < reco__cfg_n_sections; i++)
+        k += count_leaves(reco__cfg_sections[i]->fields, reco__cfg_sections[i]->n_fields);
+    return k;
+}
+
+/* Leaf number of the section's first leaf. */
+static size_t first_leaf(const reco__cfg_section *sec)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < reco__cfg_n_sections && reco__cfg_sections[i] != sec; i++)
+        k += count_leaves(reco__cfg_sections[i]->fields, reco__cfg_sections[i]->n_fields);
+    return k;
+}
+
+static int find_leaf(const reco__cfg_field *fields, size_t n, const reco__cfg_field *f,
+                     size_t *at)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fields[i].type == RECO__CFG_MAP) {
+            if (find_leaf(fields[i].sub, fields[i].n_sub, f, at))
+                return 1;
+        } else if (&fields[i] == f) {
+            return 1;
+        } else {
+            (*at)++;
+        }
+    }
+    return 0;
+}
+
+/* The number of leaf `f` (a pointer into the schema tables); SIZE_MAX if it is not one. */
+static size_t leaf_index(const reco__cfg_field *f)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < reco__cfg_n_sections; i++)
+        if (find_leaf(reco__cfg_sections[i]->fields, reco__cfg_sections[i]->n_fields, f, &at))
+            return at;
+    return SIZE_MAX;
 }
 
 static size_t scalar_size(reco__cfg_type type)
@@ -379,6 +444,11 @@ typedef struct cfg_ctx {
     const unsigned char *base_vals;
     char path[256]; /* option path of the node being applied, e.g. experiment.seeds[2] */
     size_t path_len;
+    /* Origins being built (a scratch copy; NULL: not recorded), and what an option applied
+     * now gets as its origin. */
+    cfg_origin *origins;
+    reco_config_origin_kind origin_kind;
+    const char *origin_text;
 } cfg_ctx;
 
 static size_t path_push(cfg_ctx *c, const char *key, size_t len)
@@ -864,6 +934,23 @@ static yaml_node_t *doc_node(cfg_ctx *c, int index)
 static int apply_mapping(cfg_ctx *c, const yaml_node_t *map, const reco__cfg_field *fields,
                          size_t n_fields);
 
+/* Leaf `f` was just given a value: its origin is the current one, at `key` (the option's
+ * key in the text; NULL or a source-less call: no position). */
+static void record_origin(cfg_ctx *c, const reco__cfg_field *f, const yaml_node_t *key)
+{
+    size_t i = leaf_index(f);
+    if (c->origins == NULL || i == SIZE_MAX)
+        return;
+    cfg_origin *o = &c->origins[i];
+    o->kind = c->origin_kind;
+    o->text = c->origin_text;
+    o->line = o->column = 0;
+    if (key != NULL && c->source != NULL) {
+        o->line = mark_u32(key->start_mark.line);
+        o->column = mark_u32(key->start_mark.column);
+    }
+}
+
 static int apply_field(cfg_ctx *c, const reco__cfg_field *f, const yaml_node_t *n)
 {
     int rc = check_tag(c, n);
@@ -977,6 +1064,8 @@ static int apply_mapping(cfg_ctx *c, const yaml_node_t *map, const reco__cfg_fie
             rc = fail_unknown(c, key, t, len, container, fields, n_fields);
         else
             rc = apply_field(c, f, doc_node(c, pair->value));
+        if (rc == RECO_OK && f->type != RECO__CFG_MAP)
+            record_origin(c, f, key);
         path_pop(c, saved);
         if (rc < 0)
             return rc;
@@ -1131,6 +1220,102 @@ static void yaml_close(yaml_input *in)
         yaml_parser_delete(&in->parser);
 }
 
+/* ---- origins --------------------------------------------------------------------------- */
+
+static cfg_origin *origins_new(const reco_allocator *a, const cfg_origin *copy_of)
+{
+    const size_t n = n_leaves();
+    cfg_origin *o = reco__calloc(a, n, sizeof *o);
+    if (o != NULL && copy_of != NULL)
+        memcpy(o, copy_of, n * sizeof *o);
+    return o;
+}
+
+/* A source list of the current sources plus `text` (`keep_old` = 0: `text` alone),
+ * allocated ahead of a commit so that the commit cannot fail. `text` comes from the
+ * handle's allocator and is adopted: freed here on failure (NULL: fails). */
+typedef struct new_sources {
+    char **list;
+    size_t n;
+    char *text; /* the new entry: also list[n - 1] */
+} new_sources;
+
+static int sources_prepare(new_sources *ns, const reco_config *cfg, char *text, int keep_old)
+{
+    const size_t old = keep_old ? cfg->n_sources : 0;
+    ns->list = text != NULL ? reco__calloc(&cfg->alloc, old + 1, sizeof *ns->list) : NULL;
+    ns->text = text;
+    if (ns->list == NULL) {
+        reco__free(&cfg->alloc, ns->list);
+        reco__free(&cfg->alloc, ns->text);
+        ns->list = NULL;
+        ns->text = NULL;
+        return RECO_ENOMEM;
+    }
+    if (old > 0)
+        memcpy(ns->list, cfg->sources, old * sizeof *ns->list);
+    ns->list[old] = ns->text;
+    ns->n = old + 1;
+    return RECO_OK;
+}
+
+static void sources_discard(const reco_config *cfg, new_sources *ns)
+{
+    reco__free(&cfg->alloc, ns->list);
+    reco__free(&cfg->alloc, ns->text);
+}
+
+/* Frees the source texts no origin points to any more, keeping the list packed; bounds the
+ * memory of many reco_config_set calls by the number of options. */
+static void sources_collect(reco_config *cfg)
+{
+    const size_t n = n_leaves();
+    size_t kept = 0;
+    for (size_t s = 0; s < cfg->n_sources; s++) {
+        int used = 0;
+        for (size_t i = 0; i < n && !used; i++)
+            used = cfg->origins[i].text == cfg->sources[s];
+        if (used)
+            cfg->sources[kept++] = cfg->sources[s];
+        else
+            reco__free(&cfg->alloc, cfg->sources[s]);
+    }
+    cfg->n_sources = kept;
+}
+
+/* Makes `origins` (and `ns`'s list, when given) the committed ones. */
+static void origins_commit(reco_config *cfg, cfg_origin *origins, new_sources *ns)
+{
+    reco__free(&cfg->alloc, cfg->origins);
+    cfg->origins = origins;
+    if (ns != NULL && ns->list != NULL) {
+        /* strings of the old list that the new one lacks (a load drops them all) are freed
+         * by the collection below, which needs them listed */
+        for (size_t s = 0; s < cfg->n_sources; s++) {
+            int listed = 0;
+            for (size_t k = 0; k < ns->n && !listed; k++)
+                listed = ns->list[k] == cfg->sources[s];
+            if (!listed)
+                reco__free(&cfg->alloc, cfg->sources[s]);
+        }
+        reco__free(&cfg->alloc, cfg->sources);
+        cfg->sources = ns->list;
+        cfg->n_sources = ns->n;
+        ns->list = NULL;
+        ns->text = NULL;
+    }
+    sources_collect(cfg);
+}
+
+static void sources_free_all(reco_config *cfg)
+{
+    for (size_t s = 0; s < cfg->n_sources; s++)
+        reco__free(&cfg->alloc, cfg->sources[s]);
+    reco__free(&cfg->alloc, cfg->sources);
+    cfg->sources = NULL;
+    cfg->n_sources = 0;
+}
+
 /* ---- handle ---------------------------------------------------------------------------- */
 
 int reco_config_options_init(reco_config_options *opts, unsigned int version)
@@ -1165,7 +1350,12 @@ int reco_config_create(reco_config **out, const reco_config_options *opts)
         return RECO_ENOMEM;
     cfg->alloc = a;
     cfg->values = reco__alloc(&a, values_size(), 0);
-    if (cfg->values == NULL) {
+    cfg->origins = origins_new(&a, NULL);
+    cfg->sources = NULL;
+    cfg->n_sources = 0;
+    if (cfg->values == NULL || cfg->origins == NULL) {
+        reco__free(&a, cfg->values);
+        reco__free(&a, cfg->origins);
         reco__free(&a, cfg);
         return RECO_ENOMEM;
     }
@@ -1182,6 +1372,8 @@ void reco_config_free(reco_config *cfg)
     reco_allocator a = cfg->alloc;
     release_strings(&a, cfg->values, NULL);
     reco__free(&a, cfg->values);
+    sources_free_all(cfg);
+    reco__free(&a, cfg->origins);
     reco__free(&a, cfg);
     reco__handle_release();
 }
@@ -1192,6 +1384,8 @@ void reco_config_reset(reco_config *cfg)
         return;
     release_strings(&cfg->alloc, cfg->values, NULL);
     all_defaults(cfg->values);
+    memset(cfg->origins, 0, n_leaves() * sizeof *cfg->origins);
+    sources_free_all(cfg);
 }
 
 /* ---- loading ---------------------------------------------------------------------------- */
@@ -1204,11 +1398,18 @@ static int load_text(reco_config *cfg, const char *text, size_t len, const char 
     c.source = source;
     yaml_input in;
     memset(&in, 0, sizeof in);
+    new_sources ns = { NULL, 0, NULL };
+    cfg_origin *origins = origins_new(&cfg->alloc, NULL);
     unsigned char *scratch = reco__alloc(&cfg->alloc, values_size(), 0);
+    if (scratch != NULL)
+        all_defaults(scratch);
     int rc = RECO_ENOMEM;
-    if (scratch == NULL)
+    if (sources_prepare(&ns, cfg, reco__strdup(&cfg->alloc, source), 0) < 0 ||
+        scratch == NULL || origins == NULL)
         goto cleanup;
-    all_defaults(scratch);
+    c.origins = origins;
+    c.origin_kind = RECO_CONFIG_ORIGIN_FILE;
+    c.origin_text = ns.text;
     rc = yaml_open(&c, &in, text, len);
     if (rc == RECO_OK)
         rc = apply_document(&c, yaml_document_get_root_node(&in.doc), scratch);
@@ -1216,10 +1417,15 @@ cleanup:
     yaml_close(&in);
     if (rc == RECO_OK) {
         commit(cfg, scratch);
-    } else if (scratch != NULL) {
-        /* Nothing in a loaded scratch is shared with the committed block. */
-        release_strings(&cfg->alloc, scratch, NULL);
-        reco__free(&cfg->alloc, scratch);
+        origins_commit(cfg, origins, &ns);
+    } else {
+        if (scratch != NULL) {
+            /* Nothing in a loaded scratch is shared with the committed block. */
+            release_strings(&cfg->alloc, scratch, NULL);
+            reco__free(&cfg->alloc, scratch);
+        }
+        reco__free(&cfg->alloc, origins);
+        sources_discard(cfg, &ns);
     }
     return rc;
 }
@@ -1359,25 +1565,41 @@ int reco_config_set(reco_config *cfg, const char *path, const char *value)
     yaml_input in;
     memset(&in, 0, sizeof in);
     unsigned char *scratch = NULL;
+    cfg_origin *origins = NULL;
+    new_sources ns = { NULL, 0, NULL };
     const reco__cfg_section *sec = NULL;
     reco__cfg_field section_field;
     const reco__cfg_field *f = NULL;
     int rc = resolve_path(&c, path, &sec, &section_field, &f);
     if (rc < 0)
         goto cleanup;
+    /* the origin of what this call sets: its own "path=value" */
+    const size_t plen = strlen(path), len = strlen(value);
+    char *origin_text = reco__alloc(&cfg->alloc, plen + len + 2, 1);
+    if (origin_text != NULL) {
+        memcpy(origin_text, path, plen);
+        origin_text[plen] = '=';
+        memcpy(origin_text + plen + 1, value, len + 1);
+    }
     scratch = reco__alloc(&cfg->alloc, values_size(), 0);
-    if (scratch == NULL) {
+    if (scratch != NULL) /* shares the committed block's strings (see discard) */
+        memcpy(scratch, cfg->values, values_size());
+    origins = origins_new(&cfg->alloc, cfg->origins);
+    if (sources_prepare(&ns, cfg, origin_text, 1) < 0 || scratch == NULL || origins == NULL) {
         rc = RECO_ENOMEM;
         goto cleanup;
     }
-    memcpy(scratch, cfg->values, values_size());
     enter_section(&c, scratch, cfg->values, sec);
-    size_t len = strlen(value);
+    c.origins = origins;
+    c.origin_kind = RECO_CONFIG_ORIGIN_SET;
+    c.origin_text = ns.text;
     if (f->type == RECO__CFG_STRING) {
         /* Literal: paths and names need no YAML quoting on a command line. */
         rc = check_string(&c, NULL, f, value, len);
         if (rc == RECO_OK)
             rc = store_string(&c, f, value, len);
+        if (rc == RECO_OK)
+            record_origin(&c, f, NULL);
         goto cleanup;
     }
     rc = yaml_open(&c, &in, value, len);
@@ -1388,13 +1610,55 @@ int reco_config_set(reco_config *cfg, const char *path, const char *value)
         rc = fail_node(&c, NULL, "a value is required (%s)", type_desc(f->type));
     else
         rc = apply_field(&c, f, root);
+    if (rc == RECO_OK && f->type != RECO__CFG_MAP)
+        record_origin(&c, f, NULL);
 cleanup:
     yaml_close(&in);
-    if (rc == RECO_OK)
+    if (rc == RECO_OK) {
         commit(cfg, scratch);
-    else
+        origins_commit(cfg, origins, &ns);
+    } else {
         discard(cfg, scratch);
+        reco__free(&cfg->alloc, origins);
+        sources_discard(cfg, &ns);
+    }
     return rc;
+}
+
+/* ---- origins of options ----------------------------------------------------------------- */
+
+int reco_config_get_origin(reco_config_origin *out, const reco_config *cfg, const char *path)
+{
+    if (out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_config_get_origin: out is NULL");
+    if (cfg == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_config_get_origin: cfg is NULL");
+    if (path == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_config_get_origin: path is NULL");
+    int rc = reco__check_version(out->version, RECO_CONFIG_ORIGIN_VERSION,
+                                 "reco_config_origin");
+    if (rc < 0)
+        return rc;
+    cfg_ctx c;
+    memset(&c, 0, sizeof c);
+    const reco__cfg_section *sec = NULL;
+    reco__cfg_field section_field;
+    const reco__cfg_field *f = NULL;
+    rc = resolve_path(&c, path, &sec, &section_field, &f);
+    if (rc < 0)
+        return rc;
+    const size_t i = leaf_index(f);
+    if (f->type == RECO__CFG_MAP || i == SIZE_MAX) {
+        char known[512];
+        return fail_node(&c, NULL, "a mapping, not an option; name one of its options (%s)",
+                         field_list(known, sizeof known, f->sub, f->n_sub));
+    }
+    const cfg_origin *o = &cfg->origins[i];
+    out->kind = o->kind;
+    out->source = o->text != NULL ? o->text : "";
+    out->line = o->line;
+    out->column = o->column;
+    return RECO_OK;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */
@@ -1725,6 +1989,24 @@ static int import_field(cfg_ctx *c, const void *in, const reco__cfg_field *f,
     return rc;
 }
 
+/* Gives the leaves of `fields` (numbered from *at) the origin of a struct setter `what`. */
+static void mark_given(cfg_origin *origins, size_t *at, const reco__cfg_field *fields,
+                       size_t n, unsigned int version, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        const reco__cfg_field *f = &fields[i];
+        if (f->type == RECO__CFG_MAP) {
+            mark_given(origins, at, f->sub, f->n_sub, version, what);
+            continue;
+        }
+        cfg_origin *o = &origins[(*at)++];
+        const int given = f->since <= version;
+        o->kind = given ? RECO_CONFIG_ORIGIN_STRUCT : RECO_CONFIG_ORIGIN_DEFAULT;
+        o->text = given ? what : NULL;
+        o->line = o->column = 0;
+    }
+}
+
 int reco__config_set_section(reco_config *cfg, const void *in, const reco__cfg_section *sec,
                              const char *what)
 {
@@ -1737,8 +2019,12 @@ int reco__config_set_section(reco_config *cfg, const void *in, const reco__cfg_s
     if (rc < 0)
         return rc;
     unsigned char *scratch = reco__alloc(&cfg->alloc, values_size(), 0);
-    if (scratch == NULL)
+    cfg_origin *origins = origins_new(&cfg->alloc, cfg->origins);
+    if (scratch == NULL || origins == NULL) {
+        reco__free(&cfg->alloc, scratch);
+        reco__free(&cfg->alloc, origins);
         return RECO_ENOMEM;
+    }
     memcpy(scratch, cfg->values, values_size());
     cfg_ctx c;
     memset(&c, 0, sizeof c);
@@ -1747,9 +2033,15 @@ int reco__config_set_section(reco_config *cfg, const void *in, const reco__cfg_s
     path_push(&c, sec->name, strlen(sec->name));
     for (size_t i = 0; i < sec->n_fields && rc == RECO_OK; i++)
         rc = import_field(&c, in, &sec->fields[i], version);
-    if (rc == RECO_OK)
+    if (rc == RECO_OK) {
+        /* the whole section was given; fields past the caller's version took defaults */
+        size_t at = first_leaf(sec);
+        mark_given(origins, &at, sec->fields, sec->n_fields, version, what);
         commit(cfg, scratch);
-    else
+        origins_commit(cfg, origins, NULL);
+    } else {
         discard(cfg, scratch);
+        reco__free(&cfg->alloc, origins);
+    }
     return rc;
 }

@@ -81,7 +81,8 @@ extern const reco__cfg_section *const reco__cfg_sections[];
 extern const size_t reco__cfg_n_sections;
 
 /* Generic bodies of the per-section public functions. `what` names the public function in
- * error messages. */
+ * error messages; a static string, since reco__config_set_section keeps it as the origin of
+ * the options it sets (reco_config_get_origin). */
 int reco__config_options_init(void *opts, unsigned int version, const reco__cfg_section *sec,
                               const char *what);
 int reco__config_get_section(void *out, const reco_config *cfg, const reco__cfg_section *sec,

@@ -1,7 +1,7 @@
 /* Tests of the configuration module (reco/config.h) through the public API: defaults, YAML
  * loading (good files and the bad-file corpus in tests/config/bad/, driven by its manifest),
  * reco_config_set(), the section accessors, writing and round trips, atomicity, allocator
- * accounting and allocation failures, and argument checks. */
+ * accounting and allocation failures, argument checks, and the origin of each option. */
 #include "test_common.h"
 
 #include <dirent.h>
@@ -941,10 +941,21 @@ static int exercise(const reco_allocator *a, const char *out_path)
         assert_experiment_equal(&after, &before);
     before = after;
     if (rc == RECO_OK) {
+        reco_config_origin o1 = RECO_CONFIG_ORIGIN_INIT, o2 = RECO_CONFIG_ORIGIN_INIT;
+        assert_int_equal(reco_config_get_origin(&o1, cfg, "experiment.name"), RECO_OK);
+        assert_int_equal(o1.kind, RECO_CONFIG_ORIGIN_FILE);
+        assert_int_equal(o1.line, 3);
         rc = reco_config_set(cfg, "experiment.name", "renamed");
         after = get_experiment(cfg);
-        if (rc != RECO_OK)
+        assert_int_equal(reco_config_get_origin(&o2, cfg, "experiment.name"), RECO_OK);
+        if (rc != RECO_OK) { /* the origin is kept with the value */
             assert_experiment_equal(&after, &before);
+            assert_int_equal(o2.kind, RECO_CONFIG_ORIGIN_FILE);
+            assert_int_equal(o2.line, 3);
+        } else {
+            assert_int_equal(o2.kind, RECO_CONFIG_ORIGIN_SET);
+            assert_string_equal(o2.source, "experiment.name=renamed");
+        }
     }
     if (rc == RECO_OK) {
         rc = reco_config_set(cfg, "experiment.seeds", "[9, 8]");
@@ -1017,6 +1028,201 @@ static void test_config_failing_allocator(void **state)
         assert_int_equal(count_dir_entries(dir), 1); /* no temporary left behind */
     }
     remove_tree(dir);
+}
+
+/* ---- origins ------------------------------------------------------------------------- */
+
+static reco_config_origin origin_of(const reco_config *cfg, const char *path)
+{
+    reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+    if (reco_config_get_origin(&o, cfg, path) != RECO_OK)
+        fail_msg("reco_config_get_origin(%s): %s", path, reco_error_message());
+    return o;
+}
+
+static void assert_origin(const reco_config *cfg, const char *path, int kind,
+                          const char *source, uint32_t line, uint32_t column)
+{
+    reco_config_origin o = origin_of(cfg, path);
+    if ((int)o.kind != kind || strcmp(o.source, source) != 0 || o.line != line ||
+        o.column != column)
+        fail_msg("%s: origin %d \"%s\" %u:%u, expected %d \"%s\" %u:%u", path, (int)o.kind,
+                 o.source, o.line, o.column, kind, source, line, column);
+}
+
+static void test_config_origin_file(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    /* every option a fresh handle holds is a default */
+    assert_origin(cfg, "model.n_items", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    assert_origin(cfg, "experiment.seeds", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    static const char yaml[] =
+        "experiment:\n"
+        "  seeds: [4, 5]\n"
+        "  output: {dir: out, formats: [json]}\n"
+        "model:\n"
+        "  dim: 64\n"                 /* equal to the default: still given */
+        "  n_items: 300\n"
+        "defaults: &d {gamma: 0.5}\n"; /* not a section: the load fails */
+    assert_reco_error(reco_config_load_string(cfg, yaml, sizeof yaml - 1, "exp.yaml"),
+                      RECO_ECONFIG, "unknown section");
+    /* a failed load keeps the previous origins */
+    assert_origin(cfg, "model.n_items", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    const size_t good = sizeof yaml - 1 - strlen("defaults: &d {gamma: 0.5}\n");
+    assert_int_equal(reco_config_load_string(cfg, yaml, good, "exp.yaml"), RECO_OK);
+    /* the key's line and column, 1-based, as in error messages */
+    assert_origin(cfg, "experiment.seeds", RECO_CONFIG_ORIGIN_FILE, "exp.yaml", 2, 3);
+    assert_origin(cfg, "experiment.output.dir", RECO_CONFIG_ORIGIN_FILE, "exp.yaml", 3, 12);
+    assert_origin(cfg, "experiment.output.formats", RECO_CONFIG_ORIGIN_FILE, "exp.yaml", 3,
+                  22);
+    assert_origin(cfg, "model.dim", RECO_CONFIG_ORIGIN_FILE, "exp.yaml", 5, 3);
+    assert_origin(cfg, "model.n_items", RECO_CONFIG_ORIGIN_FILE, "exp.yaml", 6, 3);
+    assert_origin(cfg, "model.lookback", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    assert_origin(cfg, "experiment.name", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    /* aliases: the option is where its key is */
+    static const char aliased[] = "qnet: &q {gamma: 0.5}\nexperiment: {name: x}\n";
+    assert_int_equal(reco_config_load_string(cfg, aliased, sizeof aliased - 1, NULL), RECO_OK);
+    assert_origin(cfg, "qnet.gamma", RECO_CONFIG_ORIGIN_FILE, "<string>", 1, 11);
+    /* a load replaces every origin: the previous text's options are defaults again */
+    assert_origin(cfg, "model.n_items", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    char path[1024];
+    data_path(path, sizeof path, "good/partial.yaml");
+    assert_int_equal(reco_config_load_file(cfg, path), RECO_OK);
+    reco_config_origin o = origin_of(cfg, "experiment.seed");
+    assert_int_equal(o.kind, RECO_CONFIG_ORIGIN_FILE);
+    assert_string_equal(o.source, path);
+    assert_true(o.line > 0 && o.column > 0);
+    assert_origin(cfg, "qnet.gamma", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    reco_config_reset(cfg);
+    assert_origin(cfg, "experiment.seed", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    reco_config_free(cfg);
+}
+
+static void test_config_origin_set(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    static const char yaml[] = "experiment: {output: {dir: out, formats: [json]}}\n";
+    assert_int_equal(reco_config_load_string(cfg, yaml, sizeof yaml - 1, "e.yaml"), RECO_OK);
+    assert_int_equal(reco_config_set(cfg, "model.n_items", "5"), RECO_OK);
+    assert_origin(cfg, "model.n_items", RECO_CONFIG_ORIGIN_SET, "model.n_items=5", 0, 0);
+    /* a string is literal; its origin quotes the call */
+    assert_int_equal(reco_config_set(cfg, "experiment.output.dir", "a b: c"), RECO_OK);
+    assert_origin(cfg, "experiment.output.dir", RECO_CONFIG_ORIGIN_SET,
+                  "experiment.output.dir=a b: c", 0, 0);
+    /* a mapping sets the options it names, and only those */
+    assert_int_equal(reco_config_set(cfg, "replay", "{lookback: 7, alpha: 0.5}"), RECO_OK);
+    assert_origin(cfg, "replay.lookback", RECO_CONFIG_ORIGIN_SET,
+                  "replay={lookback: 7, alpha: 0.5}", 0, 0);
+    assert_origin(cfg, "replay.alpha", RECO_CONFIG_ORIGIN_SET,
+                  "replay={lookback: 7, alpha: 0.5}", 0, 0);
+    assert_origin(cfg, "replay.capacity", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    assert_origin(cfg, "experiment.output.formats", RECO_CONFIG_ORIGIN_FILE, "e.yaml", 1, 33);
+    /* a failed set changes neither values nor origins */
+    assert_reco_error(reco_config_set(cfg, "replay", "{lookback: 8, alpha: 2}"), RECO_ECONFIG,
+                      "replay.alpha");
+    assert_origin(cfg, "replay.lookback", RECO_CONFIG_ORIGIN_SET,
+                  "replay={lookback: 7, alpha: 0.5}", 0, 0);
+    /* the last call wins */
+    assert_int_equal(reco_config_set(cfg, "replay.lookback", "9"), RECO_OK);
+    assert_origin(cfg, "replay.lookback", RECO_CONFIG_ORIGIN_SET, "replay.lookback=9", 0, 0);
+    assert_origin(cfg, "replay.alpha", RECO_CONFIG_ORIGIN_SET,
+                  "replay={lookback: 7, alpha: 0.5}", 0, 0);
+    reco_config_free(cfg);
+}
+
+static void test_config_origin_struct(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_model(&mo, cfg), RECO_OK);
+    mo.version = 1; /* the fields version 2 added take their defaults */
+    assert_int_equal(reco_config_set_model(cfg, &mo), RECO_OK);
+    assert_origin(cfg, "model.n_items", RECO_CONFIG_ORIGIN_STRUCT, "reco_config_set_model", 0,
+                  0);
+    assert_origin(cfg, "model.clip_norm", RECO_CONFIG_ORIGIN_STRUCT, "reco_config_set_model",
+                  0, 0);
+    assert_origin(cfg, "model.long_len", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    assert_origin(cfg, "qnet.gamma", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    /* nested mappings of a section are marked too; a failed call marks nothing */
+    reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
+    ex.threads = 0;
+    assert_reco_error(reco_config_set_experiment(cfg, &ex), RECO_ECONFIG,
+                      "experiment.threads");
+    assert_origin(cfg, "experiment.output.dir", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    ex.threads = 2;
+    assert_int_equal(reco_config_set_experiment(cfg, &ex), RECO_OK);
+    assert_origin(cfg, "experiment.output.dir", RECO_CONFIG_ORIGIN_STRUCT,
+                  "reco_config_set_experiment", 0, 0);
+    assert_origin(cfg, "experiment.evaluation.sessions", RECO_CONFIG_ORIGIN_STRUCT,
+                  "reco_config_set_experiment", 0, 0);
+    reco_config_free(cfg);
+}
+
+static void test_config_origin_errors(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+    assert_reco_error(reco_config_get_origin(NULL, cfg, "model.dim"), RECO_EINVAL,
+                      "out is NULL");
+    assert_reco_error(reco_config_get_origin(&o, NULL, "model.dim"), RECO_EINVAL,
+                      "cfg is NULL");
+    assert_reco_error(reco_config_get_origin(&o, cfg, NULL), RECO_EINVAL, "path is NULL");
+    o.version = 0;
+    assert_reco_error(reco_config_get_origin(&o, cfg, "model.dim"), RECO_EVERSION,
+                      "version 0");
+    o.version = RECO_CONFIG_ORIGIN_VERSION + 1;
+    assert_reco_error(reco_config_get_origin(&o, cfg, "model.dim"), RECO_EVERSION,
+                      "reco_config_origin");
+    assert_int_equal(o.version, RECO_CONFIG_ORIGIN_VERSION + 1); /* not written */
+    o.version = RECO_CONFIG_ORIGIN_VERSION;
+    assert_reco_error(reco_config_get_origin(&o, cfg, "model.n_itmes"), RECO_ECONFIG,
+                      "did you mean \"n_items\"?");
+    assert_reco_error(reco_config_get_origin(&o, cfg, "modl.dim"), RECO_ECONFIG,
+                      "did you mean \"model\"?");
+    assert_reco_error(reco_config_get_origin(&o, cfg, "model"), RECO_ECONFIG,
+                      "model: a mapping, not an option; name one of its options (n_items, dim");
+    assert_reco_error(reco_config_get_origin(&o, cfg, "experiment.output"), RECO_ECONFIG,
+                      "experiment.output: a mapping, not an option; name one of its options "
+                      "(dir, formats)");
+    assert_reco_error(reco_config_get_origin(&o, cfg, "model.dim.x"), RECO_ECONFIG,
+                      "model.dim is not a mapping");
+    assert_reco_error(reco_config_get_origin(&o, cfg, "experiment.seeds[0]"), RECO_ECONFIG,
+                      "unknown key");
+    reco_config_free(cfg);
+}
+
+/* Many overrides keep one text per option, not one per call. */
+static void test_config_origin_memory_bounded(void **state)
+{
+    (void)state;
+    counting c = { 0, 0, 0, 0 };
+    reco_allocator a = RECO_ALLOCATOR_INIT;
+    a.alloc = counting_alloc;
+    a.free = counting_free;
+    a.opaque = &c;
+    reco_config_options opts = RECO_CONFIG_OPTIONS_INIT;
+    opts.allocator = &a;
+    reco_config *cfg = NULL;
+    assert_int_equal(reco_config_create(&cfg, &opts), RECO_OK);
+    assert_int_equal(reco_config_set(cfg, "model.dim", "8"), RECO_OK);
+    assert_int_equal(reco_config_set(cfg, "experiment.name", "n"), RECO_OK);
+    const size_t live = c.allocs - c.frees;
+    char v[32];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(v, sizeof v, "%d", i + 1);
+        assert_int_equal(reco_config_set(cfg, "model.dim", v), RECO_OK);
+        assert_int_equal(reco_config_set(cfg, "experiment.name", v), RECO_OK);
+        assert_int_equal(c.allocs - c.frees, live);
+    }
+    assert_origin(cfg, "model.dim", RECO_CONFIG_ORIGIN_SET, "model.dim=1000", 0, 0);
+    assert_origin(cfg, "experiment.name", RECO_CONFIG_ORIGIN_SET, "experiment.name=1000", 0,
+                  0);
+    reco_config_free(cfg);
+    assert_int_equal(c.allocs, c.frees);
 }
 
 /* ---- robustness -------------------------------------------------------------------- */
@@ -1744,6 +1950,11 @@ int main(void)
         cmocka_unit_test(test_config_trainer_sim_defaults),
         cmocka_unit_test(test_config_trainer_sim_round_trip),
         cmocka_unit_test(test_config_world_v3),
+        cmocka_unit_test(test_config_origin_file),
+        cmocka_unit_test(test_config_origin_set),
+        cmocka_unit_test(test_config_origin_struct),
+        cmocka_unit_test(test_config_origin_errors),
+        cmocka_unit_test(test_config_origin_memory_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,7 +29,11 @@
  * non-standard tag fails with @ref RECO_ECONFIG; malformed YAML fails with @ref RECO_EFORMAT.
  * reco_error_get() then gives the file name, the 1-based line and column and the option path
  * (e.g. `experiment.output.formats[1]`). Every call that changes a handle is atomic: when it
- * fails, the handle keeps all of its previous values.
+ * fails, the handle keeps all of its previous values (and their origins).
+ *
+ * The handle also remembers where each option was given (reco_config_get_origin(): the
+ * file, line and column of its key, or the reco_config_set() call), so that a program can
+ * refuse, with that position, an option it derives from elsewhere or does not read.
  *
  * Value syntax: integers are decimal with an optional sign (`1.5`, `1e3`, `0x10` are not
  * integers); floating-point options also accept integers and exponents but not `.nan` or
@@ -213,6 +217,82 @@ RECO_API int reco_config_load_string(reco_config *cfg, const char *yaml, size_t 
  * @since 0.1
  */
 RECO_API int reco_config_set(reco_config *cfg, const char *path, const char *value);
+
+/**
+ * @brief Where an option's value came from. Values never change.
+ * @since 0.2
+ */
+typedef enum reco_config_origin_kind {
+    /** Never given: the option holds its default. */
+    RECO_CONFIG_ORIGIN_DEFAULT = 0,
+    /** Given in the YAML text of reco_config_load_file() or reco_config_load_string(). */
+    RECO_CONFIG_ORIGIN_FILE = 1,
+    /** Given by reco_config_set() (a command-line override, usually). */
+    RECO_CONFIG_ORIGIN_SET = 2,
+    /** Given by a reco_config_set_<section>() call, which sets its whole section. */
+    RECO_CONFIG_ORIGIN_STRUCT = 3
+} reco_config_origin_kind;
+
+/** Current version of @ref reco_config_origin. @since 0.2 */
+#define RECO_CONFIG_ORIGIN_VERSION 1
+
+/** Initialiser for a @ref reco_config_origin of the current version. @since 0.2 */
+#define RECO_CONFIG_ORIGIN_INIT { RECO_CONFIG_ORIGIN_VERSION, RECO_CONFIG_ORIGIN_DEFAULT, NULL, 0, 0 }
+
+/**
+ * @brief Where one option of a configuration was given, from reco_config_get_origin().
+ *
+ * The strings are borrowed from the configuration: valid until the next call that modifies
+ * it (load, set, reset) or frees it.
+ * @since 0.2
+ */
+typedef struct reco_config_origin {
+    unsigned int version; /**< Set to @ref RECO_CONFIG_ORIGIN_VERSION by the caller. */
+    /** How the value was given. */
+    reco_config_origin_kind kind;
+    /** For @ref RECO_CONFIG_ORIGIN_FILE the file name (or the source name of a string);
+     *  for @ref RECO_CONFIG_ORIGIN_SET the call's `path=value` text, e.g. `model.n_items=5`;
+     *  for @ref RECO_CONFIG_ORIGIN_STRUCT the function's name, e.g. `reco_config_set_model`;
+     *  for @ref RECO_CONFIG_ORIGIN_DEFAULT `""`. Never NULL after a successful call. */
+    const char *source;
+    /** 1-based line of the option's key in @c source (for @ref RECO_CONFIG_ORIGIN_FILE
+     *  only; 0 otherwise). */
+    uint32_t line;
+    /** 1-based column of the option's key, as in error details; 0 when @c line is 0. */
+    uint32_t column;
+} reco_config_origin;
+
+/**
+ * @brief Tell whether the option at @p path was given explicitly, and where.
+ *
+ * A program that derives an option from elsewhere (a catalog size from the data, say) uses
+ * it to refuse a value the user gave but the run would not use, and to point at it:
+ * @code
+ * reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+ * if (reco_config_get_origin(&o, cfg, "model.n_items") == RECO_OK &&
+ *     o.kind == RECO_CONFIG_ORIGIN_FILE)
+ *     fprintf(stderr, "%s:%u:%u: model.n_items: derived from the logs\n", o.source, o.line,
+ *             o.column);
+ * @endcode
+ * A load replaces every origin (options the text leaves out become
+ * @ref RECO_CONFIG_ORIGIN_DEFAULT); reco_config_set() gives the options it sets its own
+ * origin; reco_config_set_<section>() marks every option of its section (those past the
+ * caller's struct version, which take defaults, become @ref RECO_CONFIG_ORIGIN_DEFAULT);
+ * reco_config_reset() makes every option a default again. A value given explicitly counts
+ * even when it equals the default. A list is one option (`experiment.seeds`).
+ * @param[in,out] out   receives the origin; its @c version member is read.
+ * @param[in]     cfg   the handle.
+ * @param[in]     path  dot-separated path of one option, NUL-terminated; a mapping or a
+ *                      section is not an option.
+ * @return @ref RECO_OK; @ref RECO_EINVAL if an argument is NULL; @ref RECO_EVERSION if
+ *         @p out->version is not supported (then @p out is not written); @ref RECO_ECONFIG
+ *         for an unknown path (with a "did you mean" hint) or one that names a mapping.
+ * @par Thread safety
+ * May run concurrently with other calls taking a `const` handle.
+ * @since 0.2
+ */
+RECO_API int reco_config_get_origin(reco_config_origin *out, const reco_config *cfg,
+                                    const char *path);
 
 /**
  * @brief Write the effective configuration as YAML to @p path, atomically.

@@ -174,6 +174,11 @@ class ConfigOptions(Structure):
     _fields_ = [("version", c_uint), ("allocator", c_void_p)]
 
 
+class ConfigOrigin(Structure):
+    _fields_ = [("version", c_uint), ("kind", c_enum), ("source", c_char_p),
+                ("line", c_uint32), ("column", c_uint32)]
+
+
 class LogOptions(Structure):
     _fields_ = [("version", c_uint), ("allocator", c_void_p), ("n_signals", c_uint32),
                 ("signal_names", POINTER(c_char_p)),
@@ -463,8 +468,8 @@ class EvalOptions(Structure):
 # compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
     ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
-    ExperimentOptions: 2, ConfigOptions: 1, LogOptions: 2, LogLoadOptions: 1, LogRow: 2,
-    LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1, LogGenerateOptions: 1,
+    ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 2, LogLoadOptions: 1,
+    LogRow: 2, LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1, LogGenerateOptions: 1,
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 3, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
@@ -494,6 +499,7 @@ _PROTOTYPES = {
     "reco_config_set": (c_int, [H, c_char_p, c_char_p]),
     "reco_config_write_file": (c_int, [H, c_char_p]),
     "reco_config_write_string": (c_int, [H, c_char_p, c_size_t, P_size]),
+    "reco_config_get_origin": (c_int, [POINTER(ConfigOrigin), H, c_char_p]),
     "reco_experiment_options_init": (c_int, [POINTER(ExperimentOptions), c_uint]),
     "reco_config_get_experiment": (c_int, [POINTER(ExperimentOptions), H]),
     "reco_config_set_experiment": (c_int, [H, POINTER(ExperimentOptions)]),

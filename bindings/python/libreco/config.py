@@ -19,6 +19,10 @@ _SECTIONS = {
 }
 
 
+# reco_config_origin_kind
+_ORIGIN_KINDS = {0: "default", 1: "file", 2: "set", 3: "struct"}
+
+
 def _own_strings(s):
     """Replace borrowed ``char *`` members by copies the struct owns."""
     for name, t in s._fields_:
@@ -79,6 +83,16 @@ class Config(Handle):
         buf = ctypes.create_string_buffer(n.value + 1)
         check(lib.reco_config_write_string(self._h, buf, n.value + 1, None))
         return buf.value.decode()
+
+    def origin(self, path):
+        """Where option ``path`` was given (``reco_config_get_origin``): a dict with ``kind``
+        (``"default"``, ``"file"``, ``"set"`` or ``"struct"``), ``source`` (the file name, the
+        ``path=value`` of :meth:`set`, or the C setter's name; ``""`` for a default) and the
+        1-based ``line`` and ``column`` of the option's key in a file (0 otherwise)."""
+        out = _ffi.ConfigOrigin(version=_ffi.VERSIONS[_ffi.ConfigOrigin])
+        check(lib.reco_config_get_origin(ctypes.byref(out), self._h, b(path)))
+        return {"kind": _ORIGIN_KINDS.get(out.kind, str(out.kind)),
+                "source": out.source.decode(), "line": out.line, "column": out.column}
 
     def get(self, section):
         """One section as its options struct (``reco_config_get_<section>``), strings copied."""

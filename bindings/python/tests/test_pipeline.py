@@ -29,6 +29,23 @@ def test_config_round_trip(tmp_path):
         cfg.set_world(w)
 
 
+def test_config_origin():
+    """Where each option was given: the key's file position, a set() call, or nothing."""
+    cfg = libreco.Config().load_string("world:\n  n_items: 300\n", "mine.yaml")
+    assert cfg.origin("world.n_items") == {"kind": "file", "source": "mine.yaml", "line": 2,
+                                           "column": 3}
+    assert cfg.origin("model.n_items") == {"kind": "default", "source": "", "line": 0,
+                                           "column": 0}
+    cfg.set("model.n_items", 5)
+    assert cfg.origin("model.n_items") == {"kind": "set", "source": "model.n_items=5",
+                                           "line": 0, "column": 0}
+    cfg.set_world(cfg.get_world())
+    assert cfg.origin("world.n_items")["kind"] == "struct"
+    with pytest.raises(libreco.ConfigError) as ei:
+        cfg.origin("model.n_itemz")
+    assert 'did you mean "n_items"' in ei.value.message
+
+
 def test_logs_csv_and_binary_round_trip(tmp_path, logs):
     log, train, valid = logs
     assert log.n_rows >= 5000 and train.n_rows + valid.n_rows == log.n_rows
