@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RECO_LAB_API /* logs and fit are lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 #include "bench_common.h"

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RECO_LAB_API /* the world is lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 #include "bench_common.h"

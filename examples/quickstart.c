@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#define RECO_LAB_API /* the configuration is lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 static int report(const char *what)

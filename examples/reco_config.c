@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RECO_LAB_API /* the configuration is lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 static void usage(FILE *to)

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#define RECO_LAB_API /* world, logs, fit, evaluation and configuration are lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 /* The built-in defaults: examples/configs/default.yaml holds the same text (a test checks

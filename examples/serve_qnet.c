@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#define RECO_LAB_API /* the demo model's world, logs and fit are lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 #define MAX_THREADS 64

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#define RECO_LAB_API /* world, logs, fit and audit are lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 static const char *rate_names[] = {"click", "long_watch", "like", "hide", "exit"};

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RECO_LAB_API /* world and configuration are lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 static void usage(FILE *to)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#define RECO_LAB_API /* world, logs and fit are lab API (docs/abi.md) */
 #include <reco/reco.h>
 
 static uint64_t world_key(uint64_t user, uint64_t ordinal, void *payload)

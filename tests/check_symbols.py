@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """ABI structure check: what the library exports == the version script == what the public
-headers mark RECO_API; every name is reco_-prefixed; the map is alphabetical per node; and
+headers mark RECO_API; every name is reco_-prefixed; the map is alphabetical per node; every
+exported symbol belongs to exactly one API tier, core or lab (abi/tiers.py, docs/abi.md); and
 the SONAME is libreco.so.<soversion>.
 
 usage: check_symbols.py LIBRARY MAP HEADER_DIR SOVERSION
 """
-import glob
 import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "abi"))
+import tiers  # noqa: E402  (abi/tiers.py: the tier of every header and declaration)
 
 
 def fail(msg):
@@ -46,16 +49,9 @@ def exported_symbols(lib):
     return names
 
 
-def header_symbols(header_dir):
-    names = set()
-    # version.h is generated from version.h.in; read the template.
-    for path in glob.glob(os.path.join(header_dir, "*.h")) + \
-            glob.glob(os.path.join(header_dir, "*.h.in")):
-        text = open(path).read()
-        text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-        for m in re.finditer(r"\bRECO_API\b[^;{]*?\b(reco_\w+)\s*\(", text, flags=re.S):
-            names.add(m.group(1))
-    return names
+def header_symbols(header_tiers):
+    """RECO_API functions of the public headers (version.h read from its template)."""
+    return set(header_tiers.functions)
 
 
 def soname(lib):
@@ -69,7 +65,10 @@ def main():
     lib, mapfile, header_dir, soversion = sys.argv[1:5]
     in_map = map_symbols(mapfile)
     exported = exported_symbols(lib)
-    in_headers = header_symbols(header_dir)
+    header_tiers = tiers.Tiers(header_dir)
+    if header_tiers.problems:
+        fail("API tiers: " + "; ".join(header_tiers.problems))
+    in_headers = header_symbols(header_tiers)
     bad_prefix = sorted(n for n in exported if not n.startswith("reco_"))
     if bad_prefix:
         fail("exported without the reco_ prefix: " + ", ".join(bad_prefix))
@@ -79,12 +78,19 @@ def main():
     if in_headers != in_map:
         fail("RECO_API in headers but not in the map: %s; in the map but not declared "
              "RECO_API: %s" % (sorted(in_headers - in_map), sorted(in_map - in_headers)))
+    by_tier = {tier: set(header_tiers.symbols(tier)) for tier in tiers.TIERS}
+    for name in sorted(exported):
+        belongs = [tier for tier in tiers.TIERS if name in by_tier[tier]]
+        if len(belongs) != 1:
+            fail("%s belongs to %d API tiers (%s), not exactly one"
+                 % (name, len(belongs), ", ".join(belongs) or "none"))
     want = "libreco.so." + soversion
     got = soname(lib)
     if got != want:
         fail("SONAME is %r, expected %r" % (got, want))
-    print("ok: %d symbols exported, all reco_-prefixed, equal to the map and the headers; "
-          "SONAME %s" % (len(exported), got))
+    print("ok: %d symbols exported (%d core, %d lab), all reco_-prefixed, equal to the map and "
+          "the headers; SONAME %s" % (len(exported), len(by_tier["core"] & exported),
+                                      len(by_tier["lab"] & exported), got))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
  * @file alloc.h
  * @brief Memory allocation hooks.
  * @defgroup reco_alloc Allocator
+ * @ingroup reco_core
  *
  * Every allocation that libreco makes goes through a @ref reco_allocator, either the one
  * passed in a handle's options, or else the process default, which is aligned
@@ -26,6 +27,9 @@
  * ...
  * reco_config_free(cfg);     // released through my_free
  * @endcode
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_ALLOC_H

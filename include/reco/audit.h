@@ -3,6 +3,7 @@
  * @brief Simulator audit: the same policy, the same users, in the simulator and in the
  *        real (reference) environment; rates per signal, session depth, and where they differ.
  * @defgroup reco_audit Audit
+ * @ingroup reco_lab
  *
  * RecoMind trains in a simulator learned from logs; how far its sessions are from real ones
  * (the "sim-to-real gap") decides how much of what is learned there transfers. The audit
@@ -42,10 +43,17 @@
  * @par Thread safety
  * An audit calls both envs and the policy from the calling thread; nothing else may use them
  * meanwhile.
+ *
+ * @par API tier
+ * **Lab**: may change in any 0.x release; declared only where `RECO_LAB_API` is defined
+ * before the first libreco include (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_AUDIT_H
 #define RECO_AUDIT_H
+#ifndef RECO_LAB_API
+#error "reco/audit.h is lab API, may change in any 0.x: define RECO_LAB_API first (docs/abi.md)"
+#endif
 
 #include "reco/common.h"
 #include "reco/alloc.h"

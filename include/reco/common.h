@@ -1,9 +1,13 @@
 /**
  * @file common.h
  * @brief Export and linkage macros shared by every libreco header.
+ * @ingroup reco_core
  *
  * This header has no functions. It defines @ref RECO_API, which marks every exported
  * declaration, and the C++ linkage guards. It is included by every other public header.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  */
 #ifndef RECO_COMMON_H
 #define RECO_COMMON_H

@@ -2,6 +2,7 @@
  * @file config.h
  * @brief Experiment configuration: YAML in, typed versioned option structs out, YAML back.
  * @defgroup reco_config Configuration
+ * @ingroup reco_lab
  *
  * A @ref reco_config holds one value for every option libreco reads from a configuration file,
  * grouped in sections (`experiment`, and the sections later modules add). A fresh handle holds
@@ -70,10 +71,17 @@
  * One thread at a time may call functions that take a non-`const` @ref reco_config; functions
  * taking a `const` handle may run concurrently with each other. A handle may move between
  * threads. Error details are per thread.
+ *
+ * @par API tier
+ * **Lab**: may change in any 0.x release; declared only where `RECO_LAB_API` is defined
+ * before the first libreco include (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_CONFIG_H
 #define RECO_CONFIG_H
+#ifndef RECO_LAB_API
+#error "reco/config.h is lab API, may change in any 0.x: define RECO_LAB_API first (docs/abi.md)"
+#endif
 
 #include "reco/common.h"
 #include "reco/alloc.h"

@@ -2,6 +2,7 @@
  * @file env.h
  * @brief The environment interface: anything that can run recommendation sessions.
  * @defgroup reco_env Environment
+ * @ingroup reco_core
  *
  * A @ref reco_env is a versioned struct of callbacks plus a payload, filled by the built-in
  * ground-truth world (reco_world_env()), by the simulator (reco_sim_env()), or by a user who
@@ -35,6 +36,9 @@
  * @par Thread safety
  * Set by each implementation; the built-in ones allow concurrent calls on disjoint slots only
  * if their documentation says so (see reco_world_env() and reco_sim_env()).
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_ENV_H

@@ -2,6 +2,7 @@
  * @file error.h
  * @brief Status codes and thread-local error details.
  * @defgroup reco_error Errors
+ * @ingroup reco_core
  *
  * Every fallible libreco call returns an `int`: @ref RECO_OK (0) on success or a negative
  * @ref reco_status. The values are pinned forever; treat any unknown negative value as an
@@ -23,6 +24,9 @@
  * }
  * reco_config_free(cfg);
  * @endcode
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_ERROR_H

@@ -4,6 +4,7 @@
  *        with common random numbers, metrics with confidence intervals, paired lifts
  *        against a baseline, JSON and CSV reports.
  * @defgroup reco_eval Evaluator
+ * @ingroup reco_lab
  *
  * reco_eval_run() plays one session per entry of a user list with each policy in turn and
  * keeps every session's values; reco_eval_stat_get() and reco_eval_lift() turn them into
@@ -54,10 +55,17 @@
  * reco_eval_run() calls the env, the policies and the hooks from the calling thread only. A
  * result is read-only once made: every function taking a `const reco_eval *` may run
  * concurrently with the others but reco_eval_free().
+ *
+ * @par API tier
+ * **Lab**: may change in any 0.x release; declared only where `RECO_LAB_API` is defined
+ * before the first libreco include (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_EVAL_H
 #define RECO_EVAL_H
+#ifndef RECO_LAB_API
+#error "reco/eval.h is lab API, may change in any 0.x: define RECO_LAB_API first (docs/abi.md)"
+#endif
 
 #include "reco/common.h"
 #include "reco/alloc.h"

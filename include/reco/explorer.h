@@ -3,6 +3,7 @@
  * @brief Exploration rules that turn Q-values into actions: greedy, epsilon-greedy, RecoMind's
  *        top-K softmax, and Boltzmann, with schedules for epsilon and the temperature.
  * @defgroup reco_explorer Explorer
+ * @ingroup reco_core
  *
  * A @ref reco_explorer picks one candidate per state from a (B, C) matrix of Q-values and
  * reports the probability with which its rule picked it (for importance ratios and logging).
@@ -70,6 +71,9 @@
  * explorers are independent, so each generator thread owns one. reco_explorer_options_init(),
  * reco_explorer_workspace_size(), reco_explorer_param_bounds() and
  * reco_explorer_schedule_value() are safe from any thread.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_EXPLORER_H

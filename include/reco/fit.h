@@ -3,6 +3,7 @@
  * @brief Supervised training of the feedback model on interaction logs, with validation,
  *        early stopping, a checkpoint of the best epoch and baseline comparisons.
  * @defgroup reco_fit Supervised training
+ * @ingroup reco_lab
  *
  * reco_fit_model() trains a @ref reco_model to predict each feedback signal and the exit of
  * every logged interaction (binary cross-entropy, reco_model_train_bce()), the first half of
@@ -85,10 +86,17 @@
  * reco_fit_model() trains @p model through its own workspace: nothing else may use the model
  * during the call. The logs are only read (other `const` calls on them may run meanwhile).
  * The progress callback runs on the calling thread.
+ *
+ * @par API tier
+ * **Lab**: may change in any 0.x release; declared only where `RECO_LAB_API` is defined
+ * before the first libreco include (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_FIT_H
 #define RECO_FIT_H
+#ifndef RECO_LAB_API
+#error "reco/fit.h is lab API, may change in any 0.x: define RECO_LAB_API first (docs/abi.md)"
+#endif
 
 #include "reco/common.h"
 #include "reco/config.h"

@@ -3,6 +3,7 @@
  * @brief Item table: the dense and categorical features of every item of a catalog, from CSV
  *        or binary files, in the arrays reco_model_set_item_features() takes.
  * @defgroup reco_items Item features
+ * @ingroup reco_lab
  *
  * A @ref reco_items holds, for each of the catalog's @c n_items items (ids `0 .. n_items-1`,
  * the ids of the logs and the model), @c n_dense dense features (floats, e.g. a quality
@@ -63,10 +64,17 @@
  * Calls that take a `const reco_items *` (getters, the borrowed arrays, saving) may run
  * concurrently with each other; a call that changes the table (load, set, reset) must not run
  * concurrently with any other call on it.
+ *
+ * @par API tier
+ * **Lab**: may change in any 0.x release; declared only where `RECO_LAB_API` is defined
+ * before the first libreco include (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_ITEMS_H
 #define RECO_ITEMS_H
+#ifndef RECO_LAB_API
+#error "reco/items.h is lab API, may change in any 0.x: define RECO_LAB_API first (docs/abi.md)"
+#endif
 
 #include "reco/common.h"
 #include "reco/alloc.h"

@@ -3,6 +3,7 @@
  * @brief Interaction logs: load and save CSV and binary, iterate sessions, split by user,
  *        generate from any @ref reco_env under a logging policy.
  * @defgroup reco_log Interaction logs
+ * @ingroup reco_lab
  *
  * A @ref reco_log is a table of interactions, one row per item shown:
  *
@@ -96,10 +97,17 @@
  * Calls that take a `const reco_log *` (getters, saving, splitting, generating from a policy)
  * may run concurrently with each other; a call that changes a log (load, append, generate
  * into it, reset) must not run concurrently with any other call on the same log.
+ *
+ * @par API tier
+ * **Lab**: may change in any 0.x release; declared only where `RECO_LAB_API` is defined
+ * before the first libreco include (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_LOG_H
 #define RECO_LOG_H
+#ifndef RECO_LAB_API
+#error "reco/log.h is lab API, may change in any 0.x: define RECO_LAB_API first (docs/abi.md)"
+#endif
 
 #include "reco/common.h"
 #include "reco/alloc.h"

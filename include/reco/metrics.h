@@ -2,6 +2,7 @@
  * @file metrics.h
  * @brief Binary-prediction metrics: ROC AUC, log-loss, expected calibration error.
  * @defgroup reco_metrics Metrics
+ * @ingroup reco_core
  *
  * The three numbers reported for every feedback signal when the feedback model is trained
  * (see @ref reco_fit) and by the evaluator, for n predictions against binary labels:
@@ -34,6 +35,9 @@
  *
  * @par Thread safety
  * Every function is safe from any thread.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_METRICS_H

@@ -2,6 +2,7 @@
  * @file model.h
  * @brief The network shared by the feedback model and the Q-network.
  * @defgroup reco_model Model
+ * @ingroup reco_core
  *
  * A @ref reco_model encodes a user's recent interactions with a small pre-LN transformer and
  * scores items with one head per feedback signal, one for exit, and one Q head (see
@@ -58,6 +59,9 @@
  * one thread at a time. Read-only calls — reco_model_score(), reco_model_user_vectors(),
  * reco_model_topn(), reco_model_save() — may run concurrently from many threads on a model
  * that is not being trained, each thread passing its own @ref reco_workspace.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_MODEL_H

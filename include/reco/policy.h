@@ -3,6 +3,7 @@
  * @brief Policies that pick one candidate per session, built-in ones, and a batched runner
  *        that plays whole sessions of a policy in any @ref reco_env.
  * @defgroup reco_policy Policy
+ * @ingroup reco_core
  *
  * A @ref reco_policy is a versioned struct of one callback plus a payload, like
  * @ref reco_env. Given a batch of states and their candidate lists it returns the index of
@@ -60,6 +61,9 @@
  * One thread at a time per @ref reco_policy_state (the random stream and the scratch are
  * its own). Model policies only score their model, which must not be trained meanwhile;
  * several states may share one model from several threads.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_POLICY_H

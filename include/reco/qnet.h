@@ -2,6 +2,7 @@
  * @file qnet.h
  * @brief The Q-network: online and target @ref reco_model, warm start, Double DQN updates.
  * @defgroup reco_qnet Q-network
+ * @ingroup reco_core
  *
  * A @ref reco_qnet owns two models of one architecture: the **online** network, trained by
  * reco_qnet_update() through its Q head (head `n_signals + 1`), and the **target** network,
@@ -51,6 +52,9 @@
  * One thread at a time per handle (updates use the online model's own workspace). While no
  * update runs, the models returned by reco_qnet_online() and reco_qnet_target() may be read
  * concurrently under the rules of @ref reco_model (each thread its own @ref reco_workspace).
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_QNET_H

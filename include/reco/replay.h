@@ -2,6 +2,7 @@
  * @file replay.h
  * @brief Prioritized and uniform experience replay over compactly stored session windows.
  * @defgroup reco_replay Replay buffer
+ * @ingroup reco_core
  *
  * A @ref reco_replay holds up to `capacity` transitions (s, a, r, s', done) for the learner
  * and hands them out in the layout of a @ref reco_batch. Two kinds share one handle:
@@ -92,6 +93,9 @@
  * that need no buffer state run before the mutex is taken.
  * Determinism: the same sequence of calls on one thread gives the same samples; with several
  * adder threads the contents depend on how their calls interleave, so samples do too.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_REPLAY_H

@@ -2,6 +2,7 @@
  * @file rng.h
  * @brief Seeded, splittable pseudo-random generator and the distributions libreco draws from.
  * @defgroup reco_rng Random numbers
+ * @ingroup reco_core
  *
  * Every random draw in libreco comes from a @ref reco_rng, a xoshiro256** generator
  * (Blackman and Vigna) seeded through SplitMix64. A generator is a small value (32 bytes) that
@@ -31,6 +32,9 @@
  * @par Thread safety
  * A generator is plain data: one thread at a time may use a given @ref reco_rng; give each
  * thread its own stream. All functions are reentrant.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_RNG_H

@@ -2,6 +2,7 @@
  * @file sim.h
  * @brief The user simulator: a trained feedback model run as a @ref reco_env.
  * @defgroup reco_sim Simulator
+ * @ingroup reco_core
  *
  * RecoMind trains its Q-network inside a simulator built from a supervised model of immediate
  * feedback. A @ref reco_sim wraps a trained @ref reco_model (borrowed, never modified) and
@@ -58,6 +59,9 @@
  * One thread at a time per simulator. Several simulators may share one model from several
  * threads (scoring a frozen model is thread-safe), as long as nobody trains that model
  * meanwhile.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_SIM_H

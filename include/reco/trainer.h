@@ -2,6 +2,7 @@
  * @file trainer.h
  * @brief The RecoMind trainer: generator threads feeding a replay buffer, one learner.
  * @defgroup reco_trainer Trainer
+ * @ingroup reco_core
  *
  * A @ref reco_trainer runs the generator/learner loop of RecoMind in one process:
  *
@@ -78,6 +79,9 @@
  * threads itself. While it runs, the Q-network and the replay buffer belong to the trainer
  * (no other call on them), the environments are used by their generator's thread only, and
  * the progress callback is called on the learner's thread.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_TRAINER_H

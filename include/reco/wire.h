@@ -2,6 +2,7 @@
  * @file wire.h
  * @brief Byte formats of the generator/learner boundary: session segments and weight snapshots.
  * @defgroup reco_wire Wire formats
+ * @ingroup reco_core
  *
  * Generators hand the learner session segments (@ref reco_replay_segment) and the learner
  * hands generators policy snapshots (a model's parameter block). These functions turn both
@@ -95,6 +96,9 @@
  * @par Thread safety
  * Every function is safe from any thread; concurrent calls must not write the same buffer
  * or model, and reco_model_params_decode() must not run while another thread uses @p model.
+ *
+ * @par API tier
+ * **Core**: stable for the life of libreco.so.0 (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_WIRE_H

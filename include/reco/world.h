@@ -3,6 +3,7 @@
  * @brief The built-in ground-truth world: a synthetic user population and item catalog
  *        whose behaviour has long-term effects, run as a @ref reco_env.
  * @defgroup reco_world World
+ * @ingroup reco_lab
  *
  * A @ref reco_world plays the part of real users. It writes the logs the feedback model is
  * trained on and is where policies are finally evaluated (the offline stand-in for an online
@@ -114,10 +115,17 @@
  * reco_world_user_history_len()): two sessions of the same user must not run at the same
  * time (in concurrent calls, or interleaved in one thread when one of them is logged).
  * reco_log_generate() never does that: it runs each user's sessions in order in one slot.
+ *
+ * @par API tier
+ * **Lab**: may change in any 0.x release; declared only where `RECO_LAB_API` is defined
+ * before the first libreco include (@ref abi_tiers "API tiers").
  * @{
  */
 #ifndef RECO_WORLD_H
 #define RECO_WORLD_H
+#ifndef RECO_LAB_API
+#error "reco/world.h is lab API, may change in any 0.x: define RECO_LAB_API first (docs/abi.md)"
+#endif
 
 #include "reco/common.h"
 #include "reco/alloc.h"

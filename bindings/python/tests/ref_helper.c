@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RECO_LAB_API /* the binding mirrors the structs of both tiers (docs/abi.md) */
 #include <reco/reco.h>
 
 static int first_struct = 1;
