@@ -166,6 +166,23 @@ def test_declarations_are_checked():
     with pytest.raises(TypeError, match="base class"):
         libreco.Env(n_items=3, lookback=1, max_sessions=1)
 
+    class Tiny(libreco.Env):
+        n_items, lookback, max_sessions = 10, 2, 1       # declared as class attributes
+
+        def __init__(self):
+            self.signal_names = ["a", "b"]                # or assigned before super()
+            super().__init__(max_candidates=3)
+
+        def reset(self, slots, users): pass
+        def observe(self, slots): return np.full((len(slots), 2), -1), np.zeros((1, 2), int)
+        def candidates(self, slots, k): return [np.arange(3)]
+        def step(self, slots, items): return [1], [0.5], [libreco.ENV_EXIT]
+    tiny = Tiny()
+    assert (tiny.n_items, tiny.n_signals, tiny.signal_names, tiny.max_candidates) == \
+        (10, 2, ("a", "b"), 3)
+    st, depth, ret = libreco.run_sessions(tiny, libreco.Policy.random(1), [4, 5])
+    assert depth.tolist() == [1, 1] and ret.tolist() == [0.5, 0.5] and st.count == [2, 0]
+
     class Forgot(Shop):
         def __init__(self):
             pass                # no super().__init__()
