@@ -12,10 +12,11 @@ else ``ctypes.util.find_library("reco")``, else ``build*/lib`` of the source tre
 package sits in.
 """
 from . import _ffi
-from ._ffi import (EvalOptions, ExperimentOptions, ExplorerOptions, ExplorerSchedule,
-                   FitOptions, ItemsOptions, LogRow, ModelOptions, QNetOptions, ReplayOptions,
-                   Rng, SimOptions, TrainerOptions, WorldOptions, WorldSlotInfo)
+from ._ffi import (AuditOptions, EvalOptions, ExperimentOptions, ExplorerOptions,
+                   ExplorerSchedule, FitOptions, ItemsOptions, LogRow, ModelOptions, QNetOptions,
+                   ReplayOptions, Rng, SimOptions, TrainerOptions, WorldOptions, WorldSlotInfo)
 from ._core import Record
+from .audit import audit_options, audit_run, audit_world
 from .config import Config, experiment_options
 from .errors import (ConfigError, Error, FileError, FormatError, InvalidArgumentError,
                      NoMemoryError, StateError, VersionError, status_name, status_string)
@@ -35,11 +36,11 @@ from .qnet import QNet, qnet_options
 from .replay import REPLAY_PROPORTIONAL, REPLAY_UNIFORM, Replay, replay_options
 from .sim import Sim, sim_options
 from .trainer import Trainer, trainer_options
-from .world import (ENV_CONTINUE, ENV_EXIT, ENV_TRUNCATED, N_SIGNALS_DEFAULT, SIGNAL_CLICK,
-                    SIGNAL_HIDE, SIGNAL_LIKE, SIGNAL_LONG_WATCH, WORLD_ITEM_DENSE,
+from .env import (ENV_CONTINUE, ENV_EXIT, ENV_TRUNCATED, N_SIGNALS_DEFAULT, SIGNAL_NAME_MAX,
+                  Env)
+from .world import (SIGNAL_CLICK, SIGNAL_HIDE, SIGNAL_LIKE, SIGNAL_LONG_WATCH, WORLD_ITEM_DENSE,
                     WORLD_ITEM_DENSE_NAMES, WORLD_ITEM_FIELD_NAMES, WORLD_ITEM_FIELDS,
-                    WORLD_N_PROBS, WORLD_N_SIGNALS, Env, World, world_options,
-                    world_session_key)
+                    WORLD_N_PROBS, WORLD_N_SIGNALS, World, world_options, world_session_key)
 
 __version__ = "0.1.0"
 library_path = _ffi.lib_path
@@ -63,3 +64,15 @@ def live_handles():
 def error_clear():
     """Forget the calling thread's recorded error (``reco_error_clear``)."""
     _ffi.lib.reco_error_clear()
+
+
+def error_set(code, message=None):
+    """Record an error for the calling thread (``reco_error_set``) and return its status:
+    for a callback that reports a failure by returning a status rather than raising
+    (e.g. ``eval_run``'s ``reset_env``: ``return libreco.error_set(libreco.EIO, "store
+    offline")``), so that the libreco call fails with this message. ``code``: a negative
+    status (0 or positive is recorded as ``RECO_ERROR``); ``message`` None: the status's
+    description. A Python callback that raises needs none of this: the binding records the
+    exception's ``"<ExcType>: <message>"`` itself and raises the exception again."""
+    return _ffi.lib.reco_error_set(int(code), None if message is None else
+                                   str(message).encode("utf-8", "replace"))

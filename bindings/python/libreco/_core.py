@@ -10,12 +10,14 @@ is never converted: a copy would not be the caller's array).
 """
 import ctypes
 import threading
+import traceback
 import weakref
 
 import numpy as np
 
 from . import _ffi
-from .errors import ESTATE, StateError, check, invalid
+from .errors import (ENOMEM, ERROR, ESTATE, Error, StateError, check, invalid,
+                     status_name)
 
 lib = _ffi.lib
 
@@ -242,41 +244,150 @@ class Record:
         return "Record(%s)" % ", ".join("%s=%r" % kv for kv in self.__dict__.items())
 
 
+# ---- Python callbacks called from C ---------------------------------------------------------
+#
+# A Python function handed to C (an env's step(), a policy's choose(), a progress or on_step
+# callback, ...) never lets an exception cross into C. Its wrapper (Callbacks.wrap) catches
+# it, keeps it, records "<ExcType>: <message>" with reco_error_set() for the calling thread and
+# returns a negative status, so that the C call stops with that status and message. Once the
+# C call has returned, the binding's wrapper of it (call()) raises the kept exception object
+# itself, its type, message and traceback intact, with a note naming the libreco call.
+#
+# The exception is kept twice: per thread, in the frame of the C call this thread is inside
+# (call() opens one), and per owner (the Callbacks of a Python env or policy), for callbacks
+# that run on another thread: a trainer's generator threads call an env from C threads,
+# where the thread-local frame of Trainer.run() cannot be seen.
+
+_tls = threading.local()
+
+
+def callback_status(e):
+    """The status a failed callback returns for the exception ``e``: a libreco
+    :class:`Error`'s own code, ``RECO_ENOMEM`` for a ``MemoryError``, else ``RECO_ERROR``."""
+    code = getattr(e, "code", None) if isinstance(e, Error) else None
+    if isinstance(code, int) and code < 0:
+        return code
+    if isinstance(e, MemoryError):
+        return ENOMEM
+    return ERROR
+
+
+def describe(e):
+    """``"<ExcType>: <message>"`` of an exception (a libreco Error without its status tag)."""
+    text = e.message if isinstance(e, Error) else str(e)
+    return "%s: %s" % (type(e).__name__, text) if text else type(e).__name__
+
+
+def _frames():
+    st = getattr(_tls, "frames", None)
+    if st is None:
+        st = _tls.frames = []
+    return st
+
+
 class Callbacks:
-    """Python callbacks called from C: an exception is kept (the C side gets ``on_error``)
-    and raised again by :meth:`reraise` once the C call has returned."""
+    """The Python callbacks of one owner (a Python env, a Python policy, or one C call's
+    one-off callbacks): the first exception one of them raised, kept until :func:`call`
+    raises it again."""
 
     def __init__(self):
         self.error = None
+        self.where = None
 
-    def wrap(self, fn, on_error):
-        def call(*args):
-            if self.error is not None:
-                return on_error
-            try:
-                return fn(*args)
-            except BaseException as e:  # noqa: B902 - KeyboardInterrupt too
-                self.error = e
-                return on_error
+    def _keep(self, e, where):
+        if self.error is None:
+            self.error, self.where = e, where
+        st = getattr(_tls, "frames", None)
+        if st and st[-1] is None:  # the innermost C call of this thread
+            st[-1] = (e, where)
+
+    def wrap(self, fn, where, status=True, on_error=None, user_status=False):
+        """``fn`` as a function C may call. ``status=True``: the callback returns a status
+        (``fn`` returning None is ``RECO_OK``); an exception is recorded with
+        reco_error_set() and its status returned (:func:`callback_status`), and while one is
+        kept every later call fails at once with the same message. ``status=False``: the
+        callback returns something else (nothing, a key, a stop flag); an exception is kept
+        and ``on_error`` returned. ``where`` names the callback in the note of the exception
+        (e.g. ``"the env's step()"``)."""
+        if status:
+            def call(*args):
+                if self.error is not None:
+                    code = callback_status(self.error)
+                    lib.reco_error_set(code, describe(self.error).encode("utf-8", "replace"))
+                    return code
+                try:
+                    if user_status:
+                        lib.reco_error_clear()
+                    rc = fn(*args)
+                    rc = 0 if rc is None else int(rc)
+                    if rc < 0 and user_status and lib.reco_error_code() == 0:
+                        lib.reco_error_set(rc, ("%s returned %s and recorded no message (call "
+                                                "libreco.error_set() before returning an "
+                                                "error)" % (where, status_name(rc))).encode())
+                    return rc
+                except BaseException as e:  # noqa: B902 - KeyboardInterrupt too
+                    self._keep(e, where)
+                    code = callback_status(e)
+                    lib.reco_error_set(code, describe(e).encode("utf-8", "replace"))
+                    return code
+        else:
+            def call(*args):
+                if self.error is not None:
+                    return on_error
+                try:
+                    return fn(*args)
+                except BaseException as e:  # noqa: B902
+                    self._keep(e, where)
+                    return on_error
         return call
 
-    def reraise(self):
-        if self.error is not None:
-            e, self.error = self.error, None
-            raise e
 
-
-def reraise_callbacks(*objs):
-    """After a C call that ran Python callbacks of ``objs`` (a Python policy, a Python env,
-    or a handle that borrows one, such as a ``Sim`` started from a Python env): raise the
-    first exception one of them kept."""
-    seen, todo = set(), [o for o in objs if o is not None]
+def _owners_with_errors(objs):
+    """The :class:`Callbacks` holding an exception among ``objs`` and what they borrow."""
+    seen, todo, found = set(), [o for o in objs if o is not None], []
     while todo:
         o = todo.pop(0)
         if id(o) in seen:
             continue
         seen.add(id(o))
-        cb = getattr(o, "_cb", None)
-        if isinstance(cb, Callbacks):
-            cb.reraise()
+        cb = o if isinstance(o, Callbacks) else getattr(o, "_cb", None)
+        if isinstance(cb, Callbacks) and cb.error is not None:
+            found.append(cb)
         todo.extend(getattr(o, "_parents", ()))
+    return found
+
+
+def call(name, fn, *args, owners=(), after=None):
+    """Call the C function ``fn(*args)`` (named ``name`` in messages), whose Python
+    callbacks belong to ``owners`` (Python envs and policies, handles that borrow them,
+    :class:`Callbacks`). If a callback raised, that exception is raised again, with a note
+    naming the callback, the C call and its status and message; else a negative status
+    raises its :class:`Error` (:func:`check`). ``after(rc, raising)``, if given, runs first
+    either way (e.g. to free a result the call made when ``raising``). Returns the status."""
+    st = _frames()
+    st.append(None)
+    try:
+        rc = fn(*args)
+    finally:
+        mine = st.pop()
+    kept = _owners_with_errors(owners)
+    if mine is None and kept:
+        mine = (kept[0].error, kept[0].where)
+    for cb in kept:  # raised now (or lost to the first): none stays pending
+        cb.error = cb.where = None
+    if after is not None:
+        after(rc, mine is not None or rc < 0)
+    if mine is None:
+        return check(rc)
+    e, where = mine
+    if rc < 0:
+        message = (lib.reco_error_message() or b"").decode("utf-8", "replace")
+        ctx = "%s, which failed with %s: %s" % (name, status_name(rc), message)
+    else:
+        ctx = "%s, which returned %s" % (name, status_name(rc) if rc == 0 else rc)
+    if hasattr(e, "add_note"):
+        e.add_note("libreco: raised in %s, called by %s" % (where, ctx))
+    # The callback's frames may hold NumPy views of C buffers that no longer exist (a
+    # policy's states): keep the traceback's lines, drop those frames' locals.
+    traceback.clear_frames(e.__traceback__)
+    raise e

@@ -464,6 +464,37 @@ class EvalOptions(Structure):
                 ("progress_payload", c_void_p)]
 
 
+AUDIT_MAX_SIGNALS, AUDIT_MAX_BUCKETS, AUDIT_MAX_SEGMENTS = 16, 10, 8
+
+
+class AuditStats(Structure):
+    _fields_ = [("sessions", c_uint64), ("steps", c_uint64), ("exits", c_uint64),
+                ("truncated", c_uint64), ("count", c_uint64 * AUDIT_MAX_SIGNALS),
+                ("rate", c_double * (AUDIT_MAX_SIGNALS + 1)), ("mean_depth", c_double),
+                ("mean_return", c_double)]
+
+
+class AuditReport(Structure):
+    _fields_ = [("version", c_uint), ("n_signals", c_uint32), ("n_sessions", c_uint32),
+                ("n_buckets", c_uint32), ("n_segments", c_uint32), ("sim", AuditStats),
+                ("real", AuditStats), ("sim_bucket", AuditStats * AUDIT_MAX_BUCKETS),
+                ("real_bucket", AuditStats * AUDIT_MAX_BUCKETS),
+                ("bucket_max_popularity", c_float * AUDIT_MAX_BUCKETS),
+                ("bucket_items", c_uint32 * AUDIT_MAX_BUCKETS),
+                ("sim_segment", AuditStats * AUDIT_MAX_SEGMENTS),
+                ("real_segment", AuditStats * AUDIT_MAX_SEGMENTS),
+                ("worst_bucket", c_uint32 * (AUDIT_MAX_SIGNALS + 1)),
+                ("worst_bucket_gap", c_double * (AUDIT_MAX_SIGNALS + 1)),
+                ("worst_segment", c_uint32 * (AUDIT_MAX_SIGNALS + 1)),
+                ("worst_segment_gap", c_double * (AUDIT_MAX_SIGNALS + 1))]
+
+
+class AuditOptions(Structure):
+    _fields_ = [("version", c_uint), ("allocator", c_void_p), ("n_buckets", c_uint32),
+                ("item_popularity", P_f32), ("user_segment", P_u32), ("n_segments", c_uint32),
+                ("parallel", c_uint32), ("max_candidates", c_uint32), ("max_steps", c_uint32)]
+
+
 # Current versions of the structs above (the headers' *_VERSION macros; the layout test
 # compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
@@ -473,7 +504,8 @@ VERSIONS = {
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 3, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
-    PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 1,
+    PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 1, AuditReport: 1,
+    AuditOptions: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
@@ -485,6 +517,7 @@ _PROTOTYPES = {
     "reco_error_message": (c_char_p, []),
     "reco_error_code": (c_int, []),
     "reco_error_clear": (None, []),
+    "reco_error_set": (c_int, [c_int, c_char_p]),
     "reco_status_name": (c_char_p, [c_int]),
     "reco_status_string": (c_char_p, [c_int]),
     "reco_version": (c_uint, []),
@@ -544,6 +577,9 @@ _PROTOTYPES = {
     "reco_model_copy_params": (c_int, [H, H]),
     "reco_model_blend_params": (c_int, [H, H, c_float]),
     "reco_model_set_item_features": (c_int, [H, P_f32, P_i32, c_uint32]),
+    # env.h
+    "reco_env_check": (c_int, [POINTER(Env)]),
+    "reco_env_signal_name": (c_char_p, [POINTER(Env), c_uint32]),
     # world.h
     "reco_world_options_init": (c_int, [POINTER(WorldOptions), c_uint]),
     "reco_world_memory_size": (c_int, [P_size, POINTER(WorldOptions)]),
@@ -721,6 +757,12 @@ _PROTOTYPES = {
     "reco_eval_write_csv": (c_int, [POINTER(c_void_p), POINTER(c_char_p), c_uint32,
                                     POINTER(c_char_p), c_uint32, c_char_p]),
     "reco_eval_concat": (c_int, [PH, POINTER(c_void_p), c_uint32]),
+    # audit.h
+    "reco_audit_options_init": (c_int, [POINTER(AuditOptions), c_uint]),
+    "reco_audit_run": (c_int, [POINTER(AuditReport), POINTER(Env), POINTER(Env),
+                               POINTER(Policy), P_u64, c_uint32, POINTER(AuditOptions)]),
+    "reco_audit_world": (c_int, [POINTER(AuditReport), POINTER(Env), H, POINTER(Policy),
+                                 c_uint64, c_uint32, POINTER(AuditOptions)]),
 }
 
 for _name, (_res, _args) in _PROTOTYPES.items():

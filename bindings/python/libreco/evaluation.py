@@ -11,9 +11,9 @@ import ctypes
 import numpy as np
 
 from . import _ffi
-from ._core import Callbacks, Handle, Record, array_in, b, check, create, invalid, lib, options
-from ._core import ptr, reraise_callbacks
-from .errors import ERROR
+from ._core import (Callbacks, Handle, Record, array_in, b, call, check, create, invalid, lib,
+                    options, ptr)
+from .env import as_env
 
 EVAL_DEPTH, EVAL_LONG_WATCHES, EVAL_DEEP_SHARE, EVAL_LONG_WATCHES_DEEP = 0, 1, 2, 3
 EVAL_DEPTH_DEEP, EVAL_RETURN, EVAL_HIDES, EVAL_TOPICS = 4, 5, 6, 7
@@ -55,10 +55,9 @@ def _reset_hook(reset_env, cb):
         raise invalid("reset_env: a World, a Sim or a callable, not %s"
                       % type(reset_env).__name__, field="reset_env")
 
-    def call(payload):
-        rc = reset_env()
-        return 0 if rc is None else int(rc)
-    fn = _ffi.EVAL_RESET_FN(cb.wrap(call, ERROR))
+    def reset(payload):
+        return reset_env()
+    fn = _ffi.EVAL_RESET_FN(cb.wrap(reset, "eval_run's reset_env()", user_status=True))
     return ctypes.cast(fn, ctypes.c_void_p), None, fn
 
 
@@ -94,10 +93,11 @@ class Eval(Handle):
         ``item_topics`` (n_items,) uint32 enables the ``topics`` metric (e.g.
         ``world.item_info()["topic"]``). ``progress(policy, sessions_done)`` is called about
         every 1% of each policy's sessions. Other keywords are ``reco_eval_options`` fields
-        (``parallel``, ``max_candidates``, ``max_steps``, ``long_watch_signal``,
-        ``hide_signal``, ``deep_depth``, ``confidence``)."""
-        if not hasattr(env, "_ref") and hasattr(env, "env"):
-            env = env.env()
+        (``parallel``, ``max_candidates`` (default: the env's declared one, else 500),
+        ``max_steps``, ``long_watch_signal``, ``hide_signal``, ``deep_depth``,
+        ``confidence``). An exception raised by the env, a policy or a callback is raised
+        again here."""
+        env = as_env(env)
         users = array_in(users, np.uint64, "users", ndim=1)
         policies = list(policies)
         structs = (_ffi.Policy * len(policies))()
@@ -106,6 +106,8 @@ class Eval(Handle):
             p._bind(env)
             ctypes.memmove(ctypes.byref(structs, i * ctypes.sizeof(_ffi.Policy)), ref,
                            ctypes.sizeof(_ffi.Policy))
+        if options is None:
+            env._run_max_candidates(fields)
         o = eval_options(options, **fields)
         cb = Callbacks()
         keep = []
@@ -120,21 +122,21 @@ class Eval(Handle):
         if progress is not None:
             def prog(policy, done, payload):
                 progress(policy, done)
-            pfn = _ffi.EVAL_PROGRESS_FN(cb.wrap(prog, None))
+            pfn = _ffi.EVAL_PROGRESS_FN(cb.wrap(prog, "eval_run's progress()", status=False))
             o.progress = ctypes.cast(pfn, ctypes.c_void_p)
             keep.append(pfn)
         out = ctypes.c_void_p()
-        rc = lib.reco_eval_run(ctypes.byref(out), env._ref, structs, len(policies), ptr(users),
-                               users.shape[0], ctypes.byref(o))
-        self = cls(out.value) if out.value else None
-        try:
-            cb.reraise()
-            reraise_callbacks(env, *policies)
-            check(rc)
-        except BaseException:
-            if self is not None:  # made although a callback raised: not returned, so freed
-                self.close()
-            raise
+
+        def free_unless_returned(rc, raising):
+            # made although a callback raised (a progress callback cannot stop the run):
+            # not returned, so freed
+            if out.value and raising:
+                cls(out.value).close()
+                out.value = None
+        call("reco_eval_run", lib.reco_eval_run, ctypes.byref(out), env._ref, structs,
+             len(policies), ptr(users), users.shape[0], ctypes.byref(o),
+             owners=(cb, env) + tuple(policies), after=free_unless_returned)
+        self = cls(out.value)
         keep.clear()  # the topics and callbacks lived until here
         return self
 

@@ -4,8 +4,9 @@ import ctypes
 import numpy as np
 
 from . import _ffi
-from ._core import (Callbacks, Handle, Record, array_in, b, check, create, invalid, lib,
-                    options, ptr, reraise_callbacks, view)
+from ._core import (Callbacks, Handle, Record, array_in, b, call, check, create, invalid, lib,
+                    options, ptr, view)
+from .env import as_env
 from .errors import Error, from_info
 from .world import world_session_key
 
@@ -81,6 +82,15 @@ class Log(Handle):
             o.user_dim = user_dim
         o.propensity, o.oracle = int(bool(propensity)), int(bool(oracle))
         super().__init__(create(lib.reco_log_create, ctypes.byref(o)))
+
+    @classmethod
+    def for_env(cls, env, propensity=False, oracle=False):
+        """An empty log for the sessions of ``env`` (an :class:`Env`, World or Sim): its
+        signal names and user-feature width are the env's (``Log(signal_names=...,
+        user_dim=...)``)."""
+        env = as_env(env)
+        return cls(signal_names=list(env.signal_names), user_dim=env.user_dim,
+                   propensity=propensity, oracle=oracle)
 
     @classmethod
     def _adopt(cls, raw):
@@ -258,8 +268,14 @@ class Log(Handle):
         (with ``model``, ``signal_weights``, ``temperature``). ``session_key``: None (the user
         id itself), ``"world"`` (``RECO_WORLD_SESSION_KEY(user, ordinal)``, what a
         :class:`World` needs) or a Python function ``(user, ordinal) -> key``. Other keywords
-        are ``reco_log_generate_options`` fields (``n_interactions``, ``n_users``, ...).
+        are ``reco_log_generate_options`` fields (``n_interactions``, ``n_users``,
+        ``max_candidates`` (default: the env's declared one, else the C default), ...).
+        ``env`` is any :class:`Env` (one written in Python too; :meth:`for_env` makes a log
+        with its signals), or a World/Sim whose ``env()`` is used. An exception raised by
+        the env or ``session_key`` is raised again here.
         """
+        env = as_env(env)
+        env._run_max_candidates(fields)
         kind = _LOG_POLICIES.get(policy, policy) if isinstance(policy, str) else int(policy)
         if isinstance(policy, str) and policy not in _LOG_POLICIES:
             raise invalid("generate: unknown policy %r" % policy)
@@ -285,15 +301,15 @@ class Log(Handle):
         if session_key == "world":
             go.session_key = ctypes.cast(_world_key, ctypes.c_void_p)
         elif callable(session_key):
-            fn = _ffi.SESSION_KEY_FN(cb.wrap(lambda u, o, p: session_key(u, o), 0))
+            fn = _ffi.SESSION_KEY_FN(cb.wrap(lambda u, o, p: session_key(u, o),
+                                             "generate's session_key()", status=False,
+                                             on_error=0))
             keep.append(fn)
             go.session_key = ctypes.cast(fn, ctypes.c_void_p)
         elif session_key is not None:
             raise invalid("generate: session_key must be None, 'world' or a function")
-        rc = lib.reco_log_generate(self._h, env._ref, ctypes.byref(lp), ctypes.byref(go))
-        cb.reraise()
-        reraise_callbacks(env)
-        check(rc)
+        call("reco_log_generate", lib.reco_log_generate, self._h, env._ref, ctypes.byref(lp),
+             ctypes.byref(go), owners=(cb, env))
         return self
 
 
@@ -324,12 +340,11 @@ def fit_model(model, train, valid=None, progress=None, options_=None, **fields):
             rec = Record.of(e)
             rec.model = rec.model[:e.n_outputs]
             return 1 if progress(rec) else 0
-        fn = _ffi.FIT_PROGRESS_FN(cb.wrap(on_epoch, 1))
+        fn = _ffi.FIT_PROGRESS_FN(cb.wrap(on_epoch, "fit_model's progress()", status=False,
+                                          on_error=1))
         fo.progress = ctypes.cast(fn, ctypes.c_void_p)
-    rc = lib.reco_fit_model(ctypes.byref(rep), model._h, train._h,
-                            valid._h if valid is not None else None, ctypes.byref(fo))
-    cb.reraise()
-    check(rc)
+    call("reco_fit_model", lib.reco_fit_model, ctypes.byref(rep), model._h, train._h,
+         valid._h if valid is not None else None, ctypes.byref(fo), owners=(cb,))
     n = rep.n_outputs
     r = Record.of(rep)
     for k in ("train_rate", "valid_rate", "model", "global_rate", "popularity", "oracle"):

@@ -1,26 +1,80 @@
 """``reco_policy``: built-in and Python policies, and ``reco_run_sessions``."""
 import ctypes
+import inspect
 
 import numpy as np
 
 from . import _ffi
-from ._core import (Callbacks, Handle, Record, array_in, check, create, invalid, lib, options,
-                    ptr, reraise_callbacks)
-from .errors import EINVAL
+from ._core import (Callbacks, Handle, Record, array_in, call, check, create, invalid, lib,
+                    options, ptr)
+from .env import as_env
 
 POLICY_RANDOM, POLICY_POPULARITY, POLICY_MODEL_GREEDY, POLICY_MODEL_HEAD = 1, 2, 3, 4
 
 
 class Policy(Handle):
-    """A policy: one of the four built-ins (``reco_policy_create`` + ``reco_policy_get``),
-    made by :meth:`random`, :meth:`popularity`, :meth:`model_greedy`, :meth:`model_head`, or a
-    Python function (:meth:`from_function`). Model policies keep their model alive."""
+    """A policy: it picks one candidate per session row (``reco_policy``).
+
+    - The four built-ins (``reco_policy_create``): :meth:`random`, :meth:`popularity`,
+      :meth:`model_greedy`, :meth:`model_head`. Model policies keep their model alive.
+    - **Your own policy in Python**: subclass :class:`Policy` and define
+      ``choose(states, candidates, counts) -> indices``::
+
+          class Cheapest(libreco.Policy):
+              def choose(self, states, candidates, counts):
+                  return np.argmin(np.where(states["valid"], price[candidates], np.inf),
+                                   axis=1)
+
+      ``super().__init__(name=..., lookback=..., user_dim=...)`` is optional (the name
+      defaults to the class name; ``lookback``/``user_dim`` 0 read any env). The instance is
+      a version-2 ``reco_policy`` for :func:`run_sessions`, :func:`eval_run` and
+      :func:`audit_run`; ``choose`` runs on the thread that calls them.
+    - A Python function: :meth:`from_states_function` (the same ``states``),
+      :meth:`from_function` (the window only).
+
+    ``states`` is a dict of read-only NumPy views of the runner's buffers for n rows, valid
+    during the call only (copy what you keep): ``items``, ``feedback`` (n, L), the window,
+    newest last; ``user_features`` (n, U) or None; the session context ``steps`` (n,),
+    ``elapsed`` (n,) seconds, ``long_items``, ``long_feedback`` (n, long_len) (None where
+    the runner has none); ``candidates`` (n, max_candidates), row i valid up to
+    ``counts[i]`` (entries past it are undefined); ``counts`` (n,); and ``valid`` (n,
+    max_candidates) bool, the mask of valid entries. ``candidates`` and ``counts`` are also
+    the 2nd and 3rd arguments. :meth:`Model.score_states` scores such ``states``. ``choose``
+    returns n positions, ``indices[i] < counts[i]``.
+
+    **Compatibility.** Later versions of ``reco_policy`` give a policy more (the env's slots,
+    the session keys, a way to return propensities): they will arrive as new keys of
+    ``states`` and as keyword arguments that are passed only to a ``choose`` that names them
+    or takes ``**kwargs``, so a ``choose(self, states, candidates, counts)`` keeps working.
+
+    **Errors.** An exception raised in ``choose`` stops the run and is raised again by the
+    call that ran it (the same object, with a note naming the policy and the call); a
+    return that is not n integer positions below the counts raises
+    :class:`InvalidArgumentError` naming the row. Every policy has :meth:`choose`: on a
+    built-in one it calls the C policy (e.g. to wrap it in a Python policy).
+    """
 
     _free = lib.reco_policy_free
     _kind = "Policy"
 
     def __init__(self, kind=POLICY_RANDOM, seed=1, item_weights=None, model=None,
-                 signal_weights=None, head=0):
+                 signal_weights=None, head=0, *, name=None, lookback=0, user_dim=0):
+        cls = type(self)
+        if cls.choose is not Policy.choose:
+            if (kind != POLICY_RANDOM or seed != 1 or item_weights is not None or
+                    model is not None or signal_weights is not None or head != 0):
+                raise invalid("%s: a Python policy takes only name, lookback and user_dim; "
+                              "the other arguments are the built-in policies'" % cls.__name__)
+            if name is None:
+                own = getattr(cls, "name", None)
+                name = own if isinstance(own, str) else cls.__name__
+            self._init_python(name, lookback, user_dim)
+            self._accepts = _keywords(self.choose)
+            self._states_policy(lambda d: self._call_choose(d))
+            return
+        if name is not None or lookback or user_dim:
+            raise invalid("policy: name, lookback and user_dim are for Python policies (a "
+                          "subclass that defines choose())")
         o = options(_ffi.PolicyOptions, lib.reco_policy_options_init, None, {}, "policy")
         o.kind, o.seed, o.head = kind, seed, head
         keep = []
@@ -42,23 +96,23 @@ class Policy(Handle):
     @classmethod
     def random(cls, seed=1):
         """Uniform over the candidates (``RECO_POLICY_RANDOM``)."""
-        return cls(POLICY_RANDOM, seed=seed)
+        return Policy(POLICY_RANDOM, seed=seed)
 
     @classmethod
     def popularity(cls, item_weights):
         """Argmax of a per-item weight (``RECO_POLICY_POPULARITY``)."""
-        return cls(POLICY_POPULARITY, item_weights=item_weights)
+        return Policy(POLICY_POPULARITY, item_weights=item_weights)
 
     @classmethod
     def model_greedy(cls, model, signal_weights):
         """Argmax of ``sum_f w_f sigmoid(head_f)`` (``RECO_POLICY_MODEL_GREEDY``)."""
-        return cls(POLICY_MODEL_GREEDY, model=model, signal_weights=signal_weights)
+        return Policy(POLICY_MODEL_GREEDY, model=model, signal_weights=signal_weights)
 
     @classmethod
     def model_head(cls, model, head=None):
         """Argmax of one head (default: the Q head) (``RECO_POLICY_MODEL_HEAD``)."""
-        return cls(POLICY_MODEL_HEAD, model=model,
-                   head=model.q_head if head is None and model is not None else (head or 0))
+        return Policy(POLICY_MODEL_HEAD, model=model,
+                      head=model.q_head if head is None and model is not None else (head or 0))
 
     @classmethod
     def from_function(cls, choose, name="python", lookback=0):
@@ -69,49 +123,58 @@ class Policy(Handle):
         env gives it). It runs on the thread that calls :func:`run_sessions`.
 
         A version-1 ``reco_policy``: it sees the window only, never the user features or the
-        session context; :meth:`from_states_function` sees the whole state."""
-        self = cls._python(name, lookback, 0)
+        session context; a subclass of :class:`Policy` or :meth:`from_states_function` sees
+        the whole state."""
+        self = Policy.__new__(Policy)
+        self._init_python(name, lookback, 0)
 
-        def call(index_out, items, feedback, features, candidates, counts, max_c, n, payload):
+        def c_choose(index_out, items, feedback, features, candidates, counts, max_c, n,
+                     payload):
             L = self._shape[0]
             it = _ro(items, (n, L)) if L else None
             fb = _ro(feedback, (n, L)) if L else None
             cand = _ro(candidates, (n, max_c))
             cnt = _ro(counts, (n,))
-            _write_choice(index_out, choose(it, fb, cand, cnt), cnt, name)
-            return 0
-        self._fn = _ffi.POLICY_CHOOSE_FN(self._cb.wrap(call, EINVAL))
+            _write_choice(index_out, choose(it, fb, cand, cnt), cnt, self._name.decode())
+        self._fn = _ffi.POLICY_CHOOSE_FN(self._cb.wrap(c_choose, self._where))
         self._struct = _ffi.Policy(version=1, name=self._name, lookback=lookback, user_dim=0,
                                    choose=ctypes.cast(self._fn, ctypes.c_void_p))
         return self
 
     @classmethod
     def from_states_function(cls, choose_states, name="python", lookback=0, user_dim=0):
-        """A policy that sees the whole state: ``choose_states(states) -> indices`` is Python,
-        called through ``reco_policy`` version 2's choose_states(). ``states`` is a dict of
-        read-only NumPy views of the C buffers (valid during the call only) for n rows:
+        """A policy whose ``choose_states(states) -> indices`` is Python: ``states`` as a
+        subclass's ``choose`` receives it (see :class:`Policy`), called through
+        ``reco_policy`` version 2's choose_states(). ``lookback`` and ``user_dim``: what the
+        policy expects of the env (0: any). A runner that calls choose() instead (a
+        version-1 caller) gets the same function, without the context."""
+        self = Policy.__new__(Policy)
+        self._init_python(name, lookback, user_dim)
+        self._states_policy(choose_states)
+        return self
 
-        - ``items``, ``feedback``: (n, L) the window, newest last;
-        - ``user_features``: (n, U), or None when the env has none;
-        - ``steps`` (n,), ``elapsed`` (n,) seconds, ``long_items``, ``long_feedback``
-          (n, long_len): the session context (None where the runner has none: a long-term
-          history of an env of version < 3);
-        - ``candidates``: (n, max_candidates), row i valid up to ``counts[i]`` (entries past
-          it are undefined); ``counts``: (n,).
+    def _init_python(self, name, lookback, user_dim):
+        Handle.__init__(self, 0)
+        self._free = None
+        self._raw = 1  # no C state; "open" until close()
+        self._cb = Callbacks()
+        self._name = name.encode() if isinstance(name, str) else bytes(name)
+        self._where = "policy %s's choose()" % self._name.decode()
+        self._shape = (int(lookback), int(user_dim), 0)
 
-        It returns n positions, ``indices[i] < counts[i]``. :meth:`Model.score_states` scores
-        such a ``states`` with a model. ``lookback`` and ``user_dim``: what the policy
-        expects of the env (0: any). L, U and long_len are the env's, as :func:`run_sessions`
-        and :func:`eval_run` give it. A runner that calls choose() instead (a version-1
-        caller) gets the same function, without the context."""
-        self = cls._python(name, lookback, user_dim)
+    def _states_policy(self, choose_states):
+        """The version-2 struct of a Python policy whose ``choose_states(states)`` is
+        given."""
+        name = self._name.decode()
 
         def states_of(items, feedback, features, cand, counts, n, bt=None):
             L, U, H = self._shape
+            cnt = _ro(counts, (n,))
             d = {"items": _ro(items, (n, L)), "feedback": _ro(feedback, (n, L)),
                  "user_features": _ro(features, (n, U)) if U and features else None,
                  "steps": None, "elapsed": None, "long_items": None, "long_feedback": None,
-                 "candidates": cand, "counts": _ro(counts, (n,))}
+                 "candidates": cand, "counts": cnt,
+                 "valid": np.arange(cand.shape[1])[None, :] < cnt[:, None]}
             if bt is not None and bt.version >= 2:
                 d["steps"] = _ro(bt.steps, (n,)) if bt.steps else None
                 d["elapsed"] = _ro(bt.elapsed, (n,)) if bt.elapsed else None
@@ -121,7 +184,7 @@ class Policy(Handle):
                                           else np.zeros((n, H), np.uint32))
             return d
 
-        def call_states(index_out, states, counts, payload):
+        def c_choose_states(index_out, states, counts, payload):
             bt = states.contents
             n, C = bt.size, bt.n_candidates
             if bt.shared_candidates:
@@ -130,30 +193,25 @@ class Policy(Handle):
                 cand = _ro(bt.candidates, (n, C))
             d = states_of(bt.items, bt.feedback, bt.user_features, cand, counts, n, bt)
             _write_choice(index_out, choose_states(d), d["counts"], name)
-            return 0
 
-        def call(index_out, items, feedback, features, candidates, counts, max_c, n, payload):
+        def c_choose(index_out, items, feedback, features, candidates, counts, max_c, n,
+                     payload):
             d = states_of(items, feedback, features, _ro(candidates, (n, max_c)), counts, n)
             _write_choice(index_out, choose_states(d), d["counts"], name)
-            return 0
-        self._fn = _ffi.POLICY_CHOOSE_FN(self._cb.wrap(call, EINVAL))
-        self._states_fn = _ffi.POLICY_CHOOSE_STATES_FN(self._cb.wrap(call_states, EINVAL))
-        self._struct = _ffi.Policy(version=2, name=self._name, lookback=lookback,
-                                   user_dim=user_dim,
+        self._fn = _ffi.POLICY_CHOOSE_FN(self._cb.wrap(c_choose, self._where))
+        self._states_fn = _ffi.POLICY_CHOOSE_STATES_FN(self._cb.wrap(c_choose_states,
+                                                                     self._where))
+        L, U, _ = self._shape
+        self._struct = _ffi.Policy(version=2, name=self._name, lookback=L, user_dim=U,
                                    choose=ctypes.cast(self._fn, ctypes.c_void_p),
                                    choose_states=ctypes.cast(self._states_fn, ctypes.c_void_p))
-        return self
 
-    @classmethod
-    def _python(cls, name, lookback, user_dim):
-        self = cls.__new__(cls)
-        Handle.__init__(self, 0)
-        self._free = None
-        self._raw = 1  # no C state; "open" until close()
-        self._cb = Callbacks()
-        self._name = name.encode()
-        self._shape = (int(lookback), int(user_dim), 0)
-        return self
+    def _call_choose(self, states, **info):
+        """A subclass's ``choose``, given the runner's ``info`` it accepts (none yet: a later
+        ``reco_policy`` version will give slots and session keys)."""
+        acc = self._accepts
+        extra = info if acc is None else {k: v for k, v in info.items() if k in acc}
+        return self.choose(states, states["candidates"], states["counts"], **extra)
 
     def _bind(self, env):
         """Before a run in ``env``: a Python policy learns the shapes of the env's states
@@ -163,13 +221,76 @@ class Policy(Handle):
 
     @property
     def name(self):
-        """The policy's name ("random", "model-greedy", ...)."""
+        """The policy's name ("random", "model-greedy", a Python policy's name...)."""
         return (self._struct.name or b"").decode()
 
     @property
     def _ref(self):
         self._h
         return ctypes.byref(self._struct)
+
+    def choose(self, states, candidates=None, counts=None):
+        """The positions (n,) uint32 the policy picks for the rows of ``states`` (a dict as
+        a Python policy receives it; ``items`` and ``feedback`` (n, L) are needed, the other
+        keys may be missing or None; ``candidates`` (n, C) and ``counts`` (n,) default to
+        its keys, ``counts`` to C). On a built-in or function policy this calls the C
+        struct (choose_states() when it has one, else choose()); a subclass replaces it.
+        The positions of a random policy come from its stream, as in a run."""
+        st = self._struct
+        items = array_in(states["items"], np.int32, "states: items", ndim=2)
+        n, L = items.shape
+        fb = array_in(states["feedback"], np.uint32, "states: feedback", shape=(n, L))
+        cand = array_in(states["candidates"] if candidates is None else candidates, np.int32,
+                        "candidates", ndim=2)
+        if cand.shape[0] != n:
+            raise invalid("choose: %d candidate rows for %d states" % (cand.shape[0], n),
+                          field="candidates")
+        C = cand.shape[1]
+        if counts is None:
+            counts = states.get("counts")
+        counts = (np.full(n, C, np.uint32) if counts is None else
+                  array_in(counts, np.uint32, "counts", shape=(n,)))
+        if np.any((counts < 1) | (counts > C)):
+            raise invalid("choose: counts must be in 1..%d" % C, field="counts")
+
+        def opt(key, dtype, shape):
+            v = states.get(key)
+            return None if v is None else array_in(v, dtype, "states: " + key, shape=shape)
+        feat = opt("user_features", np.float32, (n, None))
+        idx = np.zeros(n, np.uint32)
+        self._h
+        if st.version >= 2 and st.choose_states:
+            steps, el = opt("steps", np.uint32, (n,)), opt("elapsed", np.float32, (n,))
+            li = opt("long_items", np.int32, (n, None))
+            lf = opt("long_feedback", np.uint32, None if li is None else li.shape)
+            bt = _ffi.Batch(version=2, size=n, items=ptr(items), feedback=ptr(fb),
+                            user_features=ptr(feat), n_candidates=C, candidates=ptr(cand),
+                            shared_candidates=0, steps=ptr(steps), elapsed=ptr(el),
+                            long_items=ptr(li), long_feedback=ptr(lf))
+            fn = ctypes.cast(st.choose_states, _ffi.POLICY_CHOOSE_STATES_FN)
+            call("the policy's choose_states()", fn, ptr(idx), ctypes.byref(bt), ptr(counts),
+                 st.payload, owners=(self,))
+        else:
+            fn = ctypes.cast(st.choose, _ffi.POLICY_CHOOSE_FN)
+            call("the policy's choose()", fn, ptr(idx), ptr(items), ptr(fb), ptr(feat),
+                 ptr(cand), ptr(counts), C, n, st.payload, owners=(self,))
+        return idx
+
+
+def _keywords(fn):
+    """The keyword arguments ``fn`` takes besides (states, candidates, counts): a set of
+    names, or None when it takes ``**kwargs``."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return frozenset()
+    names = set()
+    for p in sig.parameters.values():
+        if p.kind == p.VAR_KEYWORD:
+            return None
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names.add(p.name)
+    return frozenset(names - {"states", "candidates", "counts"})
 
 
 def _ro(p, shape):
@@ -181,12 +302,16 @@ def _ro(p, shape):
 
 def _write_choice(index_out, idx, counts, name):
     n = counts.shape[0]
-    idx = np.asarray(idx)
-    if idx.shape != (n,) or idx.dtype.kind not in "iu" or np.any(idx < 0) or \
-            np.any(idx >= counts):
-        raise invalid("policy %s: choose() must return %d indices below the counts"
-                      % (name, n))
-    np.ctypeslib.as_array(index_out, (n,))[:] = idx
+    a = np.asarray(idx)
+    if a.shape != (n,) or a.dtype.kind not in "iu":
+        raise invalid("policy %s: choose() must return %d integer positions, not %s of "
+                      "shape %s" % (name, n, a.dtype, a.shape))
+    bad = (a < 0) | (a >= counts)
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        raise invalid("policy %s: choose() returned position %d for row %d, which has %d "
+                      "candidates" % (name, a[i], i, counts[i]))
+    np.ctypeslib.as_array(index_out, (n,))[:] = a
 
 
 def run_options(options_=None, **fields):
@@ -197,27 +322,28 @@ def run_options(options_=None, **fields):
 def run_sessions(env, policy, users, on_step=None, options_=None, **fields):
     """Play one session per entry of ``users`` with ``policy`` in ``env`` (an :class:`Env`,
     or a World/Sim whose ``env()`` is used) to its end (``reco_run_sessions``). Returns
-    (stats :class:`Record`, depth (n,) uint32, return (n,) float32). Keywords are ``reco_run_options`` fields (``parallel``, ``max_candidates``,
-    ``max_steps``); ``on_step(list_of_step_records)`` is called after every batched step."""
-    if not hasattr(env, "_ref") and hasattr(env, "env"):
-        env = env.env()
+    (stats :class:`Record`, depth (n,) uint32, return (n,) float32). Keywords are
+    ``reco_run_options`` fields (``parallel``, ``max_candidates`` (default: the env's
+    declared one, else 500), ``max_steps``); ``on_step(list_of_step_records)`` is called
+    after every batched step. An exception raised by the env, the policy or ``on_step`` is
+    raised again here."""
+    env = as_env(env)
     users = array_in(users, np.uint64, "users", ndim=1)
     n = users.shape[0]
+    if options_ is None:
+        env._run_max_candidates(fields)
     ro = run_options(options_, **fields)
     cb = Callbacks()
     if on_step is not None:
         def step(steps, k, payload):
             on_step([Record.of(steps[i]) for i in range(k)])
-        fn = _ffi.RUN_ON_STEP_FN(cb.wrap(step, None))
+        fn = _ffi.RUN_ON_STEP_FN(cb.wrap(step, "run_sessions' on_step()", status=False))
         ro.on_step = ctypes.cast(fn, ctypes.c_void_p)
     st = _ffi.RunStats(version=_ffi.VERSIONS[_ffi.RunStats])
     depth, ret = np.zeros(n, np.uint32), np.zeros(n, np.float32)
     policy._bind(env)
-    rc = lib.reco_run_sessions(ctypes.byref(st), ptr(depth), ptr(ret), env._ref, policy._ref,
-                               ptr(users), n, ctypes.byref(ro))
-    cb.reraise()
-    reraise_callbacks(policy, env)
-    check(rc)
+    call("reco_run_sessions", lib.reco_run_sessions, ctypes.byref(st), ptr(depth), ptr(ret),
+         env._ref, policy._ref, ptr(users), n, ctypes.byref(ro), owners=(cb, policy, env))
     rec = Record.of(st)
     rec.count = rec.count[:min(st.n_signals, len(rec.count))]
     return rec, depth, ret

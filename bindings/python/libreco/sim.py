@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _ffi
 from ._core import Handle, array_in, check, create, lib, options, ptr
-from .world import Env
+from .env import Env
 
 
 def sim_options(options_=None, **fields):
@@ -38,7 +38,7 @@ class Sim(Handle):
 
     def env(self):
         """Its :class:`Env` (``reco_sim_env``)."""
-        return Env(self, lib.reco_sim_env)
+        return Env._wrap(self, lib.reco_sim_env)
 
     def set_start_env(self, source):
         """Start sessions from the states ``source`` (an :class:`Env`, e.g. a world's) gives

@@ -163,6 +163,14 @@ static int layout(void)
       F(max_steps) F(long_watch_signal) F(hide_signal) F(deep_depth) F(item_topics)
       F(n_item_topics) F(confidence) F(reset_env) F(reset_env_payload) F(progress)
       F(progress_payload))
+    S(reco_audit_stats, "AuditStats", F(sessions) F(steps) F(exits) F(truncated) F(count) F(rate)
+      F(mean_depth) F(mean_return))
+    S(reco_audit_report, "AuditReport", F(version) F(n_signals) F(n_sessions) F(n_buckets)
+      F(n_segments) F(sim) F(real) F(sim_bucket) F(real_bucket) F(bucket_max_popularity)
+      F(bucket_items) F(sim_segment) F(real_segment) F(worst_bucket) F(worst_bucket_gap)
+      F(worst_segment) F(worst_segment_gap))
+    S(reco_audit_options, "AuditOptions", F(version) F(allocator) F(n_buckets) F(item_popularity)
+      F(user_segment) F(n_segments) F(parallel) F(max_candidates) F(max_steps))
     printf("\n}\n");
     return 0;
 }
@@ -209,6 +217,8 @@ static int versions(void)
     V("RunStats", RECO_RUN_STATS_VERSION)
     V("RunOptions", RECO_RUN_OPTIONS_VERSION)
     V("EvalOptions", RECO_EVAL_OPTIONS_VERSION)
+    V("AuditReport", RECO_AUDIT_REPORT_VERSION)
+    V("AuditOptions", RECO_AUDIT_OPTIONS_VERSION)
     printf("\n}\n");
     return 0;
 }
