@@ -90,4 +90,9 @@ int reco__config_get_section(void *out, const reco_config *cfg, const reco__cfg_
 int reco__config_set_section(reco_config *cfg, const void *in, const reco__cfg_section *sec,
                              const char *what);
 
+/* Calls `fn` with the dotted path of every leaf option of `section` (or of its nested mapping
+ * `sub`, when not NULL), in the writer's order. */
+void reco__config_section_leaves(const char *section, const char *sub,
+                                 void (*fn)(const char *path, void *payload), void *payload);
+
 #endif /* RECO_CONFIG_PRIVATE_H */

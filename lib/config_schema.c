@@ -14,12 +14,14 @@
 #include <float.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config_private.h"
 #include "reco/explorer.h"
 #include "reco/fit.h"
 #include "reco/model.h"
+#include "reco/pipeline.h"
 #include "reco/qnet.h"
 #include "reco/replay.h"
 #include "reco/sim.h"
@@ -32,6 +34,8 @@ _Static_assert(sizeof(reco_output_format) == sizeof(int), "enums are stored as i
 _Static_assert(sizeof(reco_explorer_rule) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(reco_experiment_logging) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(reco_schedule_kind) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(reco_pipeline_eval_users) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(reco_pipeline_bootstrap) == sizeof(int), "enums are stored as int");
 /* reco_replay_options.kind is a uint32_t holding a reco_replay_kind (all values positive). */
 _Static_assert(sizeof(((reco_replay_options *)0)->kind) == sizeof(int), "kind stored as int");
 
@@ -573,6 +577,50 @@ static const reco__cfg_section sim_section = {
     .n_fields = sizeof sim_fields / sizeof sim_fields[0],
 };
 
+/* ---- pipeline (reco_pipeline_options; lib/pipeline.c checks them against the env) ------ */
+
+static const reco__cfg_enum_name pipeline_eval_users_names[] = {
+    { "auto", RECO_PIPELINE_EVAL_USERS_AUTO },
+    { "logged", RECO_PIPELINE_EVAL_USERS_LOGGED },
+    { "new", RECO_PIPELINE_EVAL_USERS_NEW },
+};
+
+static const reco__cfg_enum_name pipeline_bootstrap_names[] = {
+    { "auto", RECO_PIPELINE_BOOTSTRAP_AUTO },
+    { "popularity", RECO_PIPELINE_BOOTSTRAP_POPULARITY },
+    { "uniform", RECO_PIPELINE_BOOTSTRAP_UNIFORM },
+};
+
+#define PL_OFF(member) offsetof(reco_pipeline_options, member)
+
+static const reco__cfg_field pipeline_fields[] = {
+    U32(PL_OFF, "candidates", candidates, 1, 1u << 20, 100),
+    U32(PL_OFF, "lookback", lookback, 1, 512, 20),
+    U32(PL_OFF, "session_cap", session_cap, 1, 1000000, 200),
+    { .key = "reward", .type = RECO__CFG_LIST, .offset = PL_OFF(reward), .since = 1,
+      .elem = RECO__CFG_F64, .fmin = -1e6, .fmax = 1e6,
+      .capacity = RECO_PIPELINE_MAX_SIGNALS, .min_count = 0,
+      .count_offset = PL_OFF(n_reward), .ldef = NULL, .n_ldef = 0 },
+    { .key = "eval_users", .type = RECO__CFG_ENUM, .offset = PL_OFF(eval_users), .since = 1,
+      .enums = pipeline_eval_users_names,
+      .n_enums = sizeof pipeline_eval_users_names / sizeof pipeline_eval_users_names[0],
+      .idef = RECO_PIPELINE_EVAL_USERS_AUTO },
+    { .key = "bootstrap", .type = RECO__CFG_ENUM, .offset = PL_OFF(bootstrap), .since = 1,
+      .enums = pipeline_bootstrap_names,
+      .n_enums = sizeof pipeline_bootstrap_names / sizeof pipeline_bootstrap_names[0],
+      .idef = RECO_PIPELINE_BOOTSTRAP_AUTO },
+    F64(PL_OFF, "heldout_share", heldout_share, 0.05, 0.95, 0.5),
+};
+
+static const reco__cfg_section pipeline_section = {
+    .name = "pipeline",
+    .size = sizeof(reco_pipeline_options),
+    .version = RECO_PIPELINE_OPTIONS_VERSION,
+    .fields = pipeline_fields,
+    .n_fields = sizeof pipeline_fields / sizeof pipeline_fields[0],
+};
+
+#undef PL_OFF
 #undef QN_OFF
 #undef RP_OFF
 #undef EX_OFF
@@ -597,6 +645,7 @@ const reco__cfg_section *const reco__cfg_sections[] = {
     &explorer_section,
     &trainer_section,
     &sim_section,
+    &pipeline_section,
 };
 const size_t reco__cfg_n_sections = sizeof reco__cfg_sections / sizeof reco__cfg_sections[0];
 
@@ -726,4 +775,62 @@ int reco_config_get_model(reco_model_options *out, const reco_config *cfg)
 int reco_config_set_model(reco_config *cfg, const reco_model_options *in)
 {
     return reco__config_set_section(cfg, in, &model_section, "reco_config_set_model");
+}
+
+int reco_pipeline_options_init(reco_pipeline_options *opts, unsigned int version)
+{
+    return reco__config_options_init(opts, version, &pipeline_section,
+                                     "reco_pipeline_options_init");
+}
+
+int reco_config_get_pipeline(reco_pipeline_options *out, const reco_config *cfg)
+{
+    return reco__config_get_section(out, cfg, &pipeline_section, "reco_config_get_pipeline");
+}
+
+int reco_config_set_pipeline(reco_config *cfg, const reco_pipeline_options *in)
+{
+    return reco__config_set_section(cfg, in, &pipeline_section, "reco_config_set_pipeline");
+}
+
+/* The leaf options of a section, for lib/pipeline.c (which refuses a whole section the run
+ * does not read): calls fn with each dotted path, e.g. "world.catalog.topic_zipf". */
+static void leaf_paths(const reco__cfg_field *f, size_t n, char *path, size_t len, size_t cap,
+                       void (*fn)(const char *path, void *payload), void *payload)
+{
+    for (size_t i = 0; i < n; i++) {
+        const int w = snprintf(path + len, cap - len, ".%s", f[i].key);
+        if (w < 0 || (size_t)w >= cap - len)
+            continue;
+        if (f[i].type == RECO__CFG_MAP)
+            leaf_paths(f[i].sub, f[i].n_sub, path, len + (size_t)w, cap, fn, payload);
+        else
+            fn(path, payload);
+        path[len] = '\0';
+    }
+}
+
+void reco__config_section_leaves(const char *section, const char *sub,
+                                 void (*fn)(const char *path, void *payload), void *payload)
+{
+    for (size_t k = 0; k < reco__cfg_n_sections; k++) {
+        const reco__cfg_section *sec = reco__cfg_sections[k];
+        if (strcmp(sec->name, section) != 0)
+            continue;
+        char path[256];
+        size_t len = (size_t)snprintf(path, sizeof path, "%s", section);
+        const reco__cfg_field *f = sec->fields;
+        size_t n = sec->n_fields;
+        if (sub != NULL) {
+            size_t i = 0;
+            while (i < n && !(f[i].type == RECO__CFG_MAP && strcmp(f[i].key, sub) == 0))
+                i++;
+            if (i == n)
+                return;
+            len += (size_t)snprintf(path + len, sizeof path - len, ".%s", sub);
+            n = f[i].n_sub;
+            f = f[i].sub;
+        }
+        leaf_paths(f, n, path, len, sizeof path, fn, payload);
+    }
 }

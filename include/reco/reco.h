@@ -74,5 +74,6 @@
 #include "reco/fit.h"
 #include "reco/eval.h"
 #include "reco/audit.h"
+#include "reco/pipeline.h"
 
 #endif /* RECO_LAB_API */

@@ -1,0 +1,3030 @@
+/* reco_pipeline: the whole RecoMind experiment (logs -> fit -> simulator -> training ->
+ * evaluation) as one library call, on the built-in world, on any reco_env, or on a user's own
+ * logs (see include/reco/pipeline.h and docs/pipeline.md).
+ *
+ * One seed is one job (run_seed(), run_seed_logs()); seeds run in waves of
+ * experiment.threads threads, each with its own objects, and each job keeps its error message
+ * (error details are per thread) until the calling thread reports it. The world path is the
+ * 0.1 recomind example's run, moved here step for step: the same seeds, the same order of
+ * random draws, so the same numbers. */
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc_private.h"
+#include "config_private.h"
+#include "error_private.h"
+#include "file_private.h"
+#include "reco/pipeline.h"
+#include "reco/explorer.h"
+#include "reco/policy.h"
+#include "reco/qnet.h"
+#include "reco/replay.h"
+#include "reco/sim.h"
+#include "reco/trainer.h"
+#include "reco/world.h"
+
+enum { N_POL = RECO_PIPELINE_N_POLICIES, BASELINE = RECO_PIPELINE_BASELINE,
+       MAX_CURVE = 64, MAX_ENSEMBLE = RECO_PIPELINE_MAX_ENSEMBLE,
+       MAX_SIG = RECO_PIPELINE_MAX_SIGNALS, MAX_OUT = MAX_SIG + 1 };
+
+static const char *const pol_names[N_POL] = {"random", "popular", "greedy-supervised",
+                                              "recomind"};
+
+/* What the pipeline runs on. */
+enum { SRC_WORLD = 0, SRC_ENV = 1, SRC_LOGS = 2 };
+
+/* ---- small utilities ------------------------------------------------------------------- */
+
+static uint64_t world_key(uint64_t user, uint64_t ordinal, void *payload)
+{
+    (void)payload;
+    return RECO_WORLD_SESSION_KEY(user, ordinal);
+}
+
+/* A growing text buffer for the reports and the error messages of a job. */
+typedef struct tbuf {
+    const reco_allocator *a;
+    char *s;
+    size_t len, cap;
+    int err;
+} tbuf;
+
+static void tb_printf(tbuf *t, const char *fmt, ...) RECO__PRINTF(2, 3);
+static void tb_printf(tbuf *t, const char *fmt, ...)
+{
+    if (t->err)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        const int n = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt,
+                                ap);
+        va_end(ap);
+        if (n < 0) {
+            t->err = RECO_ERROR;
+            return;
+        }
+        if (t->s != NULL && t->len + (size_t)n < t->cap) {
+            t->len += (size_t)n;
+            return;
+        }
+        size_t cap = t->cap ? t->cap : 4096;
+        while (cap < t->len + (size_t)n + 1)
+            cap *= 2;
+        char *ns = reco__alloc(t->a, cap, 0);
+        if (ns == NULL) {
+            t->err = RECO_ENOMEM;
+            return;
+        }
+        if (t->len)
+            memcpy(ns, t->s, t->len);
+        reco__free(t->a, t->s);
+        t->s = ns;
+        t->cap = cap;
+    }
+}
+
+static void tb_free(tbuf *t)
+{
+    reco__free(t->a, t->s);
+    t->s = NULL;
+    t->len = t->cap = 0;
+}
+
+/* ---- the result ------------------------------------------------------------------------- */
+
+typedef struct seed_job {
+    /* inputs */
+    struct run_ctx *run;
+    uint64_t seed;
+    uint32_t index;
+    /* outputs */
+    reco_eval *ev[2]; /* sim, real */
+    reco_pipeline_point curve[MAX_CURVE];
+    uint32_t n_curve;
+    double greedy_sim_return; /* on the curve sessions */
+    double cal_model[4][MAX_OUT], cal_true[4][MAX_OUT];
+    uint32_t have_cal;
+    reco_fit_report fit;         /* the feedback model's fit */
+    reco_fit_report heldout_fit; /* the held-out model's (n_outputs 0 without one) */
+    reco_qnet *qnet;             /* the trained Q-network */
+    reco_model *best;            /* select_heldout: the kept snapshot (its weights) */
+    /* logs: the held-out users' own sessions */
+    reco_eval_stat logged_return, logged_depth;
+    int rc;
+    char err[1024];
+} seed_job;
+
+struct reco_pipeline {
+    reco_allocator alloc;
+    int source;
+    int fit_only;
+    uint32_t n_seeds;
+    seed_job *jobs;
+    reco_eval *pooled[2];
+    char side_name[2][48];
+    uint32_t n_signals;
+    char out_names[MAX_OUT][RECO_LOG_SIGNAL_NAME_MAX + 1];
+};
+
+/* ---- the environment's facts: what it declares, or what the logs and config say ---------- */
+
+typedef struct facts {
+    int source;
+    char name[48];            /* "world", the env's name, "held-out sim" */
+    char who[64];             /* how messages name the source: "world", "the environment" */
+    uint32_t n_items, n_signals, lookback, user_dim, long_len, max_sessions;
+    uint32_t candidates, cap; /* effective */
+    int has_candidates, has_cap, has_reward; /* declared by the env */
+    float reward[MAX_SIG];    /* effective */
+    char names[MAX_SIG][RECO_LOG_SIGNAL_NAME_MAX + 1];
+    int carry_history;        /* world */
+    uint32_t n_users;         /* world's users */
+    int logged_eval;          /* effective eval users */
+    int bootstrap_uniform;    /* effective bootstrap rule */
+    uint32_t items_rows;      /* logs: rows of the item table, or 0 */
+} facts;
+
+static const float default_reward[RECO_N_SIGNALS_DEFAULT] = {0.1f, 1.0f, 0.3f, -0.5f};
+static const char *const default_names[RECO_N_SIGNALS_DEFAULT] = {"click", "long_watch", "like",
+                                                                  "hide"};
+
+/* Opens a copy of a user's env through its factory, with the callback's message kept. */
+static int open_env(reco_env *out, const reco_pipeline_env *pe)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t gen;
+    int rc = RECO__CALLBACK(gen, "the pipeline env's open()", pe->open(out, pe->payload));
+    if (rc < 0)
+        return rc;
+    rc = reco_env_check(out);
+    if (rc == RECO_OK && out->version < 4)
+        rc = reco__error_set(RECO_EINVAL, "the pipeline's environment is a version-%u "
+                             "reco_env: it must be version 4 (it declares its signals)",
+                             out->version);
+    if (rc < 0 && pe->close != NULL)
+        pe->close(out, pe->payload);
+    return rc;
+}
+
+static void close_env(const reco_env *env, const reco_pipeline_env *pe)
+{
+    if (pe != NULL && pe->close != NULL)
+        pe->close(env, pe->payload);
+}
+
+static int check_run_options(reco_pipeline_run_options *o, const reco_pipeline_run_options *in)
+{
+    *o = (reco_pipeline_run_options)RECO_PIPELINE_RUN_OPTIONS_INIT;
+    if (in == NULL)
+        return RECO_OK;
+    int rc = reco__check_version(in->version, RECO_PIPELINE_RUN_OPTIONS_VERSION,
+                                 "reco_pipeline_run_options");
+    if (rc < 0)
+        return rc;
+    *o = *in;
+    if (o->env != NULL && o->log != NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options: both an env and logs "
+                               "are given; the pipeline runs on one of them");
+    if (o->env != NULL) {
+        rc = reco__check_version(o->env->version, RECO_PIPELINE_ENV_VERSION,
+                                 "reco_pipeline_env");
+        if (rc < 0)
+            return rc;
+        if (o->env->open == NULL)
+            return reco__error_set(RECO_EINVAL, "reco_pipeline_env: open is NULL");
+        const char *nm = o->env->name;
+        if (nm != NULL) {
+            const size_t n = strlen(nm);
+            int ok = n >= 1 && n <= 32;
+            for (size_t i = 0; ok && i < n; i++)
+                ok = (nm[i] >= 'a' && nm[i] <= 'z') || (nm[i] >= '0' && nm[i] <= '9') ||
+                     nm[i] == '_' || nm[i] == '-';
+            if (!ok)
+                return reco__error_set(RECO_EINVAL, "reco_pipeline_env: name \"%s\" is not "
+                                       "1..32 bytes of [a-z0-9_-]", nm);
+        }
+    }
+    if (o->ensemble < 1 || o->ensemble > MAX_ENSEMBLE)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options: ensemble %u is not in "
+                               "1..%d", o->ensemble, MAX_ENSEMBLE);
+    if (o->without >> 6)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options: without has unknown "
+                               "bits 0x%x", o->without & ~0x3fu);
+    if (o->log != NULL && (o->select_heldout || o->eval_heldout))
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options: %s does not apply to "
+                               "a run on logs (it always evaluates in the held-out "
+                               "simulator)", o->select_heldout ? "select_heldout"
+                                                               : "eval_heldout");
+    if (o->log == NULL && o->env == NULL && o->items != NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options: items are given for "
+                               "the built-in world, whose own item features are used");
+    return RECO_OK;
+}
+
+/* The largest item id of a log plus one. */
+static uint32_t log_items(const reco_log *log)
+{
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    if (reco_log_get_columns(&c, log) < 0)
+        return 0;
+    int32_t mx = -1;
+    for (size_t r = 0; r < c.n_rows; r++)
+        if (c.items[r] > mx)
+            mx = c.items[r];
+    return (uint32_t)(mx + 1);
+}
+
+/* Fills `f` from the configuration and the source (opening one copy of a user's env). */
+static int get_facts(facts *f, const reco_config *cfg, const reco_pipeline_run_options *o)
+{
+    memset(f, 0, sizeof *f);
+    reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
+    reco_pipeline_options pl = RECO_PIPELINE_OPTIONS_INIT;
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    int rc = reco_config_get_experiment(&ex, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_pipeline(&pl, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_model(&mo, cfg);
+    if (rc < 0)
+        return rc;
+    f->source = o->log ? SRC_LOGS : o->env ? SRC_ENV : SRC_WORLD;
+    if (f->source == SRC_WORLD) {
+        reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
+        rc = reco_config_get_world(&wo, cfg);
+        if (rc < 0)
+            return rc;
+        snprintf(f->name, sizeof f->name, "world");
+        snprintf(f->who, sizeof f->who, "world");
+        f->n_items = wo.n_items;
+        f->n_signals = RECO_WORLD_N_SIGNALS;
+        f->lookback = wo.lookback;
+        f->user_dim = wo.user_features ? 3 + wo.n_topics : 0;
+        f->long_len = wo.long_len;
+        f->max_sessions = wo.max_sessions;
+        f->candidates = wo.n_candidates;
+        f->cap = wo.max_session_len;
+        f->has_candidates = f->has_cap = f->has_reward = 1;
+        f->reward[RECO_SIGNAL_CLICK] = (float)wo.reward_click;
+        f->reward[RECO_SIGNAL_LONG_WATCH] = (float)wo.reward_long_watch;
+        f->reward[RECO_SIGNAL_LIKE] = (float)wo.reward_like;
+        f->reward[RECO_SIGNAL_HIDE] = (float)wo.reward_hide;
+        for (uint32_t s = 0; s < RECO_WORLD_N_SIGNALS; s++)
+            snprintf(f->names[s], sizeof f->names[s], "%s", default_names[s]);
+        f->carry_history = wo.carry_history;
+        f->n_users = wo.n_users;
+        f->logged_eval = wo.carry_history;
+        f->bootstrap_uniform = pl.bootstrap == RECO_PIPELINE_BOOTSTRAP_UNIFORM;
+        return RECO_OK;
+    }
+    if (f->source == SRC_ENV) {
+        reco_env env;
+        rc = open_env(&env, o->env);
+        if (rc < 0)
+            return rc;
+        snprintf(f->name, sizeof f->name, "%s", o->env->name ? o->env->name : "env");
+        snprintf(f->who, sizeof f->who, "the environment");
+        f->n_items = env.n_items;
+        f->n_signals = env.n_signals;
+        f->lookback = env.lookback;
+        f->user_dim = env.user_dim;
+        f->long_len = env.long_len;
+        f->max_sessions = env.max_sessions;
+        f->has_candidates = env.max_candidates > 0;
+        f->candidates = f->has_candidates ? env.max_candidates : pl.candidates;
+        f->has_cap = env.max_steps > 0;
+        f->cap = f->has_cap ? env.max_steps : pl.session_cap;
+        f->has_reward = env.reward_weights != NULL;
+        for (uint32_t s = 0; s < env.n_signals && s < MAX_SIG; s++) {
+            f->reward[s] = f->has_reward ? env.reward_weights[s]
+                                         : s < pl.n_reward ? (float)pl.reward[s] : 0.0f;
+            snprintf(f->names[s], sizeof f->names[s], "%s", reco_env_signal_name(&env, s));
+        }
+        close_env(&env, o->env);
+        if (f->n_signals > MAX_SIG)
+            return reco__error_set(RECO_EINVAL, "the environment has %u signals, more than "
+                                   "the pipeline's %d", f->n_signals, MAX_SIG);
+        f->logged_eval = pl.eval_users != RECO_PIPELINE_EVAL_USERS_NEW;
+        f->bootstrap_uniform = 1;
+        return RECO_OK;
+    }
+    /* the logs */
+    snprintf(f->name, sizeof f->name, "held-out sim");
+    snprintf(f->who, sizeof f->who, "the logs");
+    f->n_signals = reco_log_n_signals(o->log);
+    f->items_rows = o->items ? reco_items_n_items(o->items) : 0;
+    f->n_items = o->items ? f->items_rows : log_items(o->log);
+    f->lookback = pl.lookback;
+    f->user_dim = reco_log_user_dim(o->log);
+    f->long_len = mo.long_len;
+    f->max_sessions = 256;
+    f->candidates = pl.candidates;
+    f->cap = pl.session_cap;
+    int defaults = f->n_signals == RECO_N_SIGNALS_DEFAULT;
+    for (uint32_t s = 0; s < f->n_signals && s < MAX_SIG; s++) {
+        snprintf(f->names[s], sizeof f->names[s], "%s", reco_log_signal_name(o->log, s));
+        defaults = defaults && strcmp(f->names[s], default_names[s]) == 0;
+    }
+    for (uint32_t s = 0; s < f->n_signals && s < MAX_SIG; s++)
+        f->reward[s] = pl.n_reward > 0 ? (s < pl.n_reward ? (float)pl.reward[s] : 0.0f)
+                                       : defaults ? default_reward[s] : 0.0f;
+    f->logged_eval = 1;
+    f->bootstrap_uniform = 1;
+    return RECO_OK;
+}
+
+/* ---- the options the run derives or does not read ------------------------------------------ */
+
+typedef struct keylist {
+    reco_pipeline_key *k;
+    uint32_t cap, n, refused;
+    const reco_config *cfg;
+    int rc;
+    const char *not_read; /* reason for every leaf of a section */
+} keylist;
+
+/* Adds `path`; refused when given and `refuse_if_given`. */
+static void key_add(keylist *kl, const char *path, int refuse_if_given, const char *fmt, ...)
+    RECO__PRINTF(4, 5);
+static void key_add(keylist *kl, const char *path, int refuse_if_given, const char *fmt, ...)
+{
+    reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+    if (kl->rc == RECO_OK)
+        kl->rc = reco_config_get_origin(&o, kl->cfg, path);
+    const int refused = refuse_if_given && o.kind != RECO_CONFIG_ORIGIN_DEFAULT;
+    if (kl->n < kl->cap) {
+        reco_pipeline_key *k = &kl->k[kl->n];
+        k->path = path;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(k->why, sizeof k->why, fmt, ap);
+        va_end(ap);
+        k->refused = refused;
+        k->origin = o;
+    }
+    kl->n++;
+    kl->refused += (uint32_t)refused;
+}
+
+/* Paths of unused sections must outlive the call: they are interned in a static table. */
+static const char *intern_path(const char *path)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char paths[512][64];
+    static uint32_t n;
+    const char *r = NULL;
+    pthread_mutex_lock(&mu);
+    for (uint32_t i = 0; i < n && r == NULL; i++)
+        if (strcmp(paths[i], path) == 0)
+            r = paths[i];
+    if (r == NULL && n < 512 && strlen(path) < 64) {
+        snprintf(paths[n], sizeof paths[n], "%s", path);
+        r = paths[n++];
+    }
+    pthread_mutex_unlock(&mu);
+    return r;
+}
+
+/* 1 when the configuration gives `path`. */
+static int key_given(keylist *kl, const char *path)
+{
+    reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+    if (kl->rc == RECO_OK)
+        kl->rc = reco_config_get_origin(&o, kl->cfg, path);
+    return o.kind != RECO_CONFIG_ORIGIN_DEFAULT;
+}
+
+/* A key whose given value must equal the source's `want`. */
+static void key_agree(keylist *kl, const char *path, uint32_t given, uint32_t want,
+                      const char *src)
+{
+    if (given != want && key_given(kl, path))
+        key_add(kl, path, 1, "%u differs from %s = %u", given, src, want);
+    else
+        key_add(kl, path, 0, "derived from %s = %u", src, want);
+}
+
+static void leaf_not_read(const char *path, void *payload)
+{
+    keylist *kl = payload;
+    const char *p = intern_path(path);
+    if (p != NULL)
+        key_add(kl, p, 1, "%s", kl->not_read);
+}
+
+static void fmt_list_f(char *buf, size_t cap, const float *w, uint32_t n)
+{
+    size_t len = (size_t)snprintf(buf, cap, "[");
+    for (uint32_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%g", i ? ", " : "", (double)w[i]);
+    if (len < cap)
+        snprintf(buf + len, cap - len, "]");
+}
+
+/* The keys of a run; kl->k may be NULL (count only). */
+static int collect_keys(keylist *kl, const reco_config *cfg, const reco_pipeline_run_options *o)
+{
+    facts f;
+    int rc = get_facts(&f, cfg, o);
+    if (rc < 0)
+        return rc;
+    reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    reco_trainer_options to = RECO_TRAINER_OPTIONS_INIT;
+    reco_pipeline_options pl = RECO_PIPELINE_OPTIONS_INIT;
+    reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
+    rc = reco_config_get_experiment(&ex, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_model(&mo, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_sim(&so, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_trainer(&to, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_pipeline(&pl, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_world(&wo, cfg);
+    if (rc < 0)
+        return rc;
+    kl->cfg = cfg;
+    const int W = f.source == SRC_WORLD, E = f.source == SRC_ENV, L = f.source == SRC_LOGS;
+    const uint64_t per = ex.logging_interactions / ex.logging_interactions_per_user;
+    const uint64_t n_logged = per > 0 ? per : 1;
+    const char *uf = wo.user_features ? "true" : "false";
+    /* what the source gives the models */
+    if (W) {
+        key_add(kl, "model.n_items", 1, "derived from world.n_items = %u", wo.n_items);
+        key_add(kl, "model.n_signals", 1, "derived from the world's %u signals",
+                RECO_WORLD_N_SIGNALS);
+        key_add(kl, "model.lookback", 1, "derived from world.lookback = %u", wo.lookback);
+        key_add(kl, "model.user_dim", 1, "derived from world.user_features = %s", uf);
+        key_add(kl, "model.long_len", 1, "derived from world.long_len = %u", wo.long_len);
+    } else if (E) {
+        key_add(kl, "model.n_items", 1, "derived from the environment's n_items = %u",
+                f.n_items);
+        key_add(kl, "model.n_signals", 1, "derived from the environment's %u signals",
+                f.n_signals);
+        key_add(kl, "model.lookback", 1, "derived from the environment's lookback = %u",
+                f.lookback);
+        key_add(kl, "model.user_dim", 1, "derived from the environment's user_dim = %u",
+                f.user_dim);
+        key_add(kl, "model.long_len", 1, "derived from the environment's long_len = %u",
+                f.long_len);
+    } else {
+        if (f.items_rows > 0)
+            key_add(kl, "model.n_items", 1, "derived from the item table's %u items",
+                    f.n_items);
+        else
+            key_add(kl, "model.n_items", 1, "derived from the logs' largest item id + 1 = %u",
+                    f.n_items);
+        key_add(kl, "model.n_signals", 1, "derived from the logs' %u signals", f.n_signals);
+        key_add(kl, "model.lookback", 1, "derived from pipeline.lookback = %u", f.lookback);
+        key_add(kl, "model.user_dim", 1, "derived from the logs' %u user features",
+                f.user_dim);
+    }
+    const char *cand_src = W ? "world.n_candidates" : E && f.has_candidates
+                                                          ? "the environment's max_candidates"
+                                                          : "pipeline.candidates";
+    if (mo.max_candidates < f.candidates)
+        key_add(kl, "model.max_candidates", 1, "%u is raised to %s = %u", mo.max_candidates,
+                cand_src, f.candidates);
+    if (W) {
+        key_add(kl, "replay.lookback", 1, "derived from world.lookback = %u", wo.lookback);
+        key_add(kl, "replay.context", 1, "derived from the model's inputs (model.position, "
+                "model.elapsed, world.long_len, world.user_features)");
+        key_add(kl, "replay.user_dim", 1, "derived from world.user_features = %s", uf);
+        key_add(kl, "replay.long_len", 1, "derived from world.long_len = %u", wo.long_len);
+        key_add(kl, "explorer.max_candidates", 1, "derived from world.n_candidates = %u",
+                wo.n_candidates);
+    } else {
+        key_add(kl, "replay.lookback", 1, "derived from %s = %u",
+                E ? "the environment's lookback" : "pipeline.lookback", f.lookback);
+        key_add(kl, "replay.context", 1, "derived from the model's inputs (model.position, "
+                "model.elapsed, model.long_len, the user features)");
+        key_add(kl, "replay.user_dim", 1, "derived from %s = %u",
+                E ? "the environment's user_dim" : "the logs' user features", f.user_dim);
+        key_add(kl, "replay.long_len", 1, "derived from %s = %u",
+                E ? "the environment's long_len" : "model.long_len", f.long_len);
+        key_add(kl, "explorer.max_candidates", 1, "derived from %s = %u", cand_src,
+                f.candidates);
+    }
+    key_add(kl, "explorer.stream", 1, "not read: the trainer gives each generator its own "
+            "stream");
+    if (W)
+        key_add(kl, "sim.max_sessions", 1, "derived from trainer.n_generators x "
+                "sessions_per_generator = %u (training) and world.max_sessions = %u "
+                "(evaluation)", to.n_generators * to.sessions_per_generator, wo.max_sessions);
+    else
+        key_add(kl, "sim.max_sessions", 1, "derived from trainer.n_generators x "
+                "sessions_per_generator = %u (training) and %s = %u (evaluation)",
+                to.n_generators * to.sessions_per_generator,
+                E ? "the environment's max_sessions" : "the pipeline's evaluation slots",
+                f.max_sessions);
+    if (so.max_session_len > f.cap)
+        key_add(kl, "sim.max_session_len", 1, "%u is cut to %s = %u", so.max_session_len,
+                W ? "world.max_session_len" : E && f.has_cap ? "the environment's max_steps"
+                                                             : "pipeline.session_cap",
+                f.cap);
+    /* the simulator offers the environment's candidate count */
+    key_agree(kl, "sim.n_candidates", so.n_candidates, f.candidates, cand_src);
+    key_add(kl, "sim.seconds_base", 1, "derived from the logs (the step durations the fit "
+            "measures)");
+    if (W) {
+        if (wo.carry_history && n_logged < wo.n_users)
+            key_add(kl, "trainer.n_users", 1, "derived from the logs: their %llu users "
+                    "(experiment.logging.interactions / interactions_per_user)",
+                    (unsigned long long)n_logged);
+        else
+            key_add(kl, "trainer.n_users", 1, "derived from world.n_users = %u", wo.n_users);
+    } else if (E) {
+        key_add(kl, "trainer.n_users", 1, "derived from the logs: their %llu users "
+                "(experiment.logging.interactions / interactions_per_user)",
+                (unsigned long long)n_logged);
+    } else {
+        key_add(kl, "trainer.n_users", 1, "derived from the logs: the users of their training "
+                "part");
+    }
+    /* what a pipeline never reads */
+    key_add(kl, "trainer.metrics_csv", 1, "not read: the learning curve goes to "
+            "experiment.output.dir/learning_curve.csv");
+    key_add(kl, "fit.checkpoint", 1, "not read: the pipeline keeps no checkpoint of the "
+            "feedback model");
+    key_add(kl, "experiment.seed", 1, "not read: a run has one seed per entry of "
+            "experiment.seeds");
+    key_add(kl, "experiment.time_limit_s", 1, "not read: the pipeline runs without a time "
+            "limit");
+    key_add(kl, "experiment.deterministic", 1, "not read: a pipeline run is always a function "
+            "of its seeds");
+    key_add(kl, "experiment.verbosity", 1, "not read: progress goes to the progress callback "
+            "(recomind: --quiet)");
+    /* the environment-independent section: it agrees with the source, or is the source */
+    char a[160], b[160];
+    if (W || E) {
+        if (W || f.has_candidates)
+            key_agree(kl, "pipeline.candidates", pl.candidates, f.candidates, cand_src);
+        key_agree(kl, "pipeline.lookback", pl.lookback, f.lookback,
+                  W ? "world.lookback" : "the environment's lookback");
+        if (W || f.has_cap)
+            key_agree(kl, "pipeline.session_cap", pl.session_cap, f.cap,
+                      W ? "world.max_session_len" : "the environment's max_steps");
+        if (W || f.has_reward) {
+            float given[MAX_SIG] = {0};
+            int differs = pl.n_reward != f.n_signals;
+            for (uint32_t s = 0; s < pl.n_reward; s++) {
+                given[s] = (float)pl.reward[s];
+                differs |= s < f.n_signals && given[s] != f.reward[s];
+            }
+            fmt_list_f(a, sizeof a, given, pl.n_reward);
+            fmt_list_f(b, sizeof b, f.reward, f.n_signals);
+            const char *src = W ? "world.reward (click, long_watch, like, hide)"
+                                : "the environment's reward_weights";
+            if (differs && key_given(kl, "pipeline.reward"))
+                key_add(kl, "pipeline.reward", 1, "%s differs from %s = %s", a, src, b);
+            else
+                key_add(kl, "pipeline.reward", 0, "derived from %s = %s", src, b);
+        }
+        if (W) {
+            const int want_logged = pl.eval_users == RECO_PIPELINE_EVAL_USERS_LOGGED;
+            const int bad = pl.eval_users != RECO_PIPELINE_EVAL_USERS_AUTO &&
+                            want_logged != wo.carry_history;
+            if (bad)
+                key_add(kl, "pipeline.eval_users", 1, "%s differs from world.carry_history = "
+                        "%s (%s users)", want_logged ? "logged" : "new",
+                        wo.carry_history ? "true" : "false", wo.carry_history ? "logged"
+                                                                               : "new");
+        }
+        key_add(kl, "pipeline.heldout_share", 1, "not read: only a run on logs splits them");
+    }
+    if (L) {
+        kl->not_read = "not read: the logs are given (no logging stage)";
+        reco__config_section_leaves("experiment", "logging", leaf_not_read, kl);
+        key_add(kl, "pipeline.eval_users", 1, "not read: the evaluation users are the logs' "
+                "held-out users");
+        key_add(kl, "pipeline.bootstrap", 1, "not read: the logs are given (no bootstrap "
+                "stage)");
+    } else {
+        const int model = ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL;
+        const char *pol = ex.logging_policy == RECO_EXPERIMENT_LOGGING_UNIFORM ? "uniform"
+                                                                               : "popularity";
+        if (!model) {
+            key_add(kl, "pipeline.bootstrap", 1, "not read: experiment.logging.policy is %s "
+                    "(no bootstrap stage)", pol);
+            key_add(kl, "experiment.logging.bootstrap_interactions", 1, "not read: "
+                    "experiment.logging.policy is %s (no bootstrap stage)", pol);
+            key_add(kl, "experiment.logging.temperature", 1, "not read: experiment.logging."
+                    "policy is %s", pol);
+        } else if (E && pl.bootstrap == RECO_PIPELINE_BOOTSTRAP_POPULARITY) {
+            key_add(kl, "pipeline.bootstrap", 1, "popularity needs a popularity prior, which "
+                    "the environment has not: use uniform (or auto)");
+        }
+        if (E && ex.logging_policy == RECO_EXPERIMENT_LOGGING_POPULARITY)
+            key_add(kl, "experiment.logging.policy", 1, "popularity needs a popularity prior, "
+                    "which the environment has not: use model or uniform");
+        const int uses_power = W ? (ex.logging_policy == RECO_EXPERIMENT_LOGGING_POPULARITY ||
+                                    (model && !f.bootstrap_uniform))
+                                 : 0;
+        if (!uses_power)
+            key_add(kl, "experiment.logging.popularity_power", 1, "not read: %s",
+                    E ? "the environment has no popularity prior"
+                      : ex.logging_policy == RECO_EXPERIMENT_LOGGING_UNIFORM
+                          ? "experiment.logging.policy is uniform"
+                          : "pipeline.bootstrap is uniform");
+    }
+    if (!W) {
+        char reason[96];
+        snprintf(reason, sizeof reason, "not read: the pipeline runs on %s, not the built-in "
+                 "world", L ? "logs" : "another environment");
+        kl->not_read = reason;
+        reco__config_section_leaves("world", NULL, leaf_not_read, kl);
+        kl->not_read = NULL;
+    }
+    return kl->rc;
+}
+
+int reco_pipeline_keys(reco_pipeline_key *out, uint32_t cap, uint32_t *n_out,
+                       uint32_t *n_refused_out, const reco_config *cfg,
+                       const reco_pipeline_run_options *opts)
+{
+    if (n_out == NULL || cfg == NULL || (out == NULL && cap > 0))
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_keys: NULL argument");
+    reco_pipeline_run_options o;
+    int rc = check_run_options(&o, opts);
+    if (rc < 0)
+        return rc;
+    keylist kl = {out, cap, 0, 0, cfg, RECO_OK, NULL};
+    rc = collect_keys(&kl, cfg, &o);
+    if (rc < 0)
+        return rc;
+    *n_out = kl.n;
+    if (n_refused_out != NULL)
+        *n_refused_out = kl.refused;
+    return RECO_OK;
+}
+
+/* ---- copies of the environment ------------------------------------------------------------ */
+
+/* One copy of the environment the pipeline runs on: the built-in world, or a user's env
+ * behind a forwarding env whose inner copy can be replaced by a fresh one (restore) while
+ * the evaluator holds the forwarding env. */
+typedef struct penv {
+    reco_env env;                 /* what the pipeline uses */
+    reco_world *world;            /* the built-in world, or NULL */
+    const reco_pipeline_env *src; /* the user's factory, or NULL */
+    reco_env inner;               /* the user's current copy */
+    int open;
+    const reco_allocator *a;
+    void *state;                  /* load_state() bytes a restore goes back to, or NULL */
+    size_t state_len;
+} penv;
+
+static int fw_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
+{
+    penv *e = p;
+    return e->inner.reset(slots, users, n, e->inner.payload);
+}
+static int fw_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
+                      uint32_t n, void *p)
+{
+    penv *e = p;
+    return e->inner.observe(items, fb, feat, slots, n, e->inner.payload);
+}
+static int fw_candidates(int32_t *items, uint32_t *count, uint32_t max_c, const uint32_t *slots,
+                         uint32_t n, void *p)
+{
+    penv *e = p;
+    return e->inner.candidates(items, count, max_c, slots, n, e->inner.payload);
+}
+static int fw_step(uint32_t *fb, float *reward, int *done, const uint32_t *slots,
+                   const int32_t *items, uint32_t n, void *p)
+{
+    penv *e = p;
+    return e->inner.step(fb, reward, done, slots, items, n, e->inner.payload);
+}
+static int fw_context(uint32_t *steps, float *elapsed, int32_t *li, uint32_t *lf,
+                      const uint32_t *slots, uint32_t n, void *p)
+{
+    penv *e = p;
+    return e->inner.context(steps, elapsed, li, lf, slots, n, e->inner.payload);
+}
+static int fw_probabilities(float *probs, const uint32_t *slots, const int32_t *items,
+                            uint32_t n, void *p)
+{
+    penv *e = p;
+    return e->inner.probabilities(probs, slots, items, n, e->inner.payload);
+}
+
+static void penv_close(penv *e)
+{
+    if (e->open && e->src != NULL)
+        close_env(&e->inner, e->src);
+    e->open = 0;
+    reco_world_free(e->world);
+    e->world = NULL;
+    if (e->a != NULL)
+        reco__free(e->a, e->state);
+    e->state = NULL;
+}
+
+static int penv_open_world(penv *e, const reco_world_options *wo)
+{
+    memset(e, 0, sizeof *e);
+    int rc = reco_world_create(&e->world, wo);
+    return rc < 0 ? rc : reco_world_env(&e->env, e->world);
+}
+
+static int penv_open_user(penv *e, const reco_pipeline_env *src, const reco_allocator *a)
+{
+    memset(e, 0, sizeof *e);
+    e->src = src;
+    e->a = a;
+    int rc = open_env(&e->inner, src);
+    if (rc < 0)
+        return rc;
+    e->open = 1;
+    e->env = e->inner;
+    e->env.reset = fw_reset;
+    e->env.observe = fw_observe;
+    e->env.candidates = fw_candidates;
+    e->env.step = fw_step;
+    e->env.context = e->inner.context ? fw_context : NULL;
+    e->env.probabilities = e->inner.probabilities ? fw_probabilities : NULL;
+    e->env.save_state = NULL;
+    e->env.load_state = NULL;
+    e->env.payload = e;
+    return RECO_OK;
+}
+
+/* Back to the fresh state before a policy runs (common random numbers): the world resets
+ * its slots; a user's copy is replaced by a fresh one, then given the saved state if any. */
+static int penv_restore(penv *e)
+{
+    if (e->world != NULL)
+        return reco_world_reset(e->world);
+    close_env(&e->inner, e->src);
+    e->open = 0;
+    int rc = open_env(&e->inner, e->src);
+    if (rc < 0)
+        return rc;
+    e->open = 1;
+    if (e->state != NULL) {
+        uint64_t gen;
+        rc = RECO__CALLBACK(gen, "the env's load_state()",
+                            e->inner.load_state(e->state, e->state_len, e->inner.payload));
+    }
+    return rc;
+}
+
+/* The evaluation copy of a user's env starts from the state `from` has now (its users'
+ * logged past) when the env can save and load its state; otherwise it stays a fresh copy. */
+static int penv_start_from(penv *e, const penv *from)
+{
+    if (e->src == NULL || from->inner.save_state == NULL || from->inner.load_state == NULL ||
+        from->inner.version < 2)
+        return RECO_OK;
+    uint64_t gen;
+    size_t len = 0;
+    int rc = RECO__CALLBACK(gen, "the env's save_state()",
+                            from->inner.save_state(NULL, 0, &len, from->inner.payload));
+    if (rc < 0)
+        return rc;
+    e->state = reco__alloc(e->a, len, 0);
+    if (e->state == NULL)
+        return RECO_ENOMEM;
+    e->state_len = len;
+    rc = RECO__CALLBACK(gen, "the env's save_state()",
+                        from->inner.save_state(e->state, len, &len, from->inner.payload));
+    if (rc == RECO_OK)
+        rc = RECO__CALLBACK(gen, "the env's load_state()",
+                            e->inner.load_state(e->state, e->state_len, e->inner.payload));
+    return rc;
+}
+
+/* ---- the users' logged past as a start env (the logs path) ---------------------------------- */
+
+/* A start env for the simulators of a run on logs: user j (the j-th user of the log, in its
+ * canonical order) starts from their last logged interactions: the window of the last L,
+ * the long-term history of the last H, the user features of their last row. It has no
+ * candidates or steps of its own. */
+typedef struct henv {
+    const reco_allocator *a;
+    reco_log_columns c;
+    uint32_t n_users, L, H, U, slots;
+    size_t *first, *count; /* (n_users) each user's rows */
+    uint32_t *slot_user;   /* (slots) */
+} henv;
+
+static int he_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
+{
+    henv *h = p;
+    for (uint32_t i = 0; i < n; i++) {
+        if (slots[i] >= h->slots || users[i] >= h->n_users)
+            return reco__error_set(RECO_EINVAL, "the logs' start env: slot %u or user %llu "
+                                   "out of range (%u slots, %u users)", slots[i],
+                                   (unsigned long long)users[i], h->slots, h->n_users);
+        h->slot_user[slots[i]] = (uint32_t)users[i];
+    }
+    return RECO_OK;
+}
+
+/* The last `w` interactions of user u, right-aligned, pads in front. */
+static void he_window(int32_t *items, uint32_t *fb, uint32_t w, const henv *h, uint32_t u)
+{
+    const size_t first = h->first[u], n = h->count[u];
+    for (uint32_t t = 0; t < w; t++) {
+        const int64_t k = (int64_t)n - (int64_t)w + t;
+        items[t] = k >= 0 ? h->c.items[first + (size_t)k] : RECO_PAD;
+        fb[t] = k >= 0 ? h->c.feedback[first + (size_t)k] : 0;
+    }
+}
+
+static int he_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
+                      uint32_t n, void *p)
+{
+    const henv *h = p;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t u = h->slot_user[slots[i]];
+        he_window(items + (size_t)i * h->L, fb + (size_t)i * h->L, h->L, h, u);
+        if (feat != NULL && h->U > 0)
+            memcpy(feat + (size_t)i * h->U,
+                   h->c.user_features + (h->first[u] + h->count[u] - 1) * h->U,
+                   h->U * sizeof(float));
+    }
+    return RECO_OK;
+}
+
+static int he_context(uint32_t *steps, float *elapsed, int32_t *li, uint32_t *lf,
+                      const uint32_t *slots, uint32_t n, void *p)
+{
+    const henv *h = p;
+    for (uint32_t i = 0; i < n; i++) {
+        if (steps != NULL)
+            steps[i] = 0;
+        if (elapsed != NULL)
+            elapsed[i] = 0.0f;
+        if (h->H > 0 && li != NULL && lf != NULL)
+            he_window(li + (size_t)i * h->H, lf + (size_t)i * h->H, h->H, h,
+                      h->slot_user[slots[i]]);
+    }
+    return RECO_OK;
+}
+
+static int he_candidates(int32_t *items, uint32_t *count, uint32_t max_c,
+                         const uint32_t *slots, uint32_t n, void *p)
+{
+    (void)items, (void)count, (void)max_c, (void)slots, (void)n, (void)p;
+    return reco__error_set(RECO_EINVAL, "the logs' start env has no candidates");
+}
+
+static int he_step(uint32_t *fb, float *reward, int *done, const uint32_t *slots,
+                   const int32_t *items, uint32_t n, void *p)
+{
+    (void)fb, (void)reward, (void)done, (void)slots, (void)items, (void)n, (void)p;
+    return reco__error_set(RECO_EINVAL, "the logs' start env cannot step");
+}
+
+static void henv_free(henv *h)
+{
+    if (h->a == NULL)
+        return;
+    reco__free(h->a, h->first);
+    reco__free(h->a, h->count);
+    reco__free(h->a, h->slot_user);
+    h->first = h->count = NULL;
+    h->slot_user = NULL;
+}
+
+static int henv_init(henv *h, reco_env *out, const reco_log *log, uint32_t n_items,
+                     uint32_t n_signals, uint32_t L, uint32_t H, uint32_t slots,
+                     const reco_allocator *a)
+{
+    memset(h, 0, sizeof *h);
+    h->a = a;
+    h->c = (reco_log_columns)RECO_LOG_COLUMNS_INIT;
+    int rc = reco_log_get_columns(&h->c, log);
+    if (rc < 0)
+        return rc;
+    h->n_users = (uint32_t)reco_log_n_users(log);
+    h->L = L;
+    h->H = H;
+    h->U = reco_log_user_dim(log);
+    h->slots = slots;
+    h->first = reco__calloc(a, h->n_users + 1, sizeof(size_t));
+    h->count = reco__calloc(a, h->n_users + 1, sizeof(size_t));
+    h->slot_user = reco__calloc(a, slots, sizeof(uint32_t));
+    if (h->first == NULL || h->count == NULL || h->slot_user == NULL)
+        return RECO_ENOMEM;
+    uint32_t u = 0;
+    for (size_t r = 0; r < h->c.n_rows; r++) {
+        if (r > 0 && h->c.users[r] != h->c.users[r - 1])
+            u++;
+        if (h->count[u]++ == 0)
+            h->first[u] = r;
+    }
+    memset(out, 0, sizeof *out);
+    out->version = 3;
+    out->n_items = n_items;
+    out->n_signals = n_signals;
+    out->lookback = L;
+    out->user_dim = h->U;
+    out->max_sessions = slots;
+    out->reset = he_reset;
+    out->observe = he_observe;
+    out->candidates = he_candidates;
+    out->step = he_step;
+    out->payload = h;
+    out->long_len = H;
+    out->context = he_context;
+    return RECO_OK;
+}
+
+/* ---- an ensemble of simulators as one env: slot i plays in simulator i mod K ------------- */
+
+typedef struct mix_env {
+    const reco_allocator *a;
+    uint32_t K, L, U, C;
+    reco_env sims[MAX_ENSEMBLE];
+    /* scratch for one call, (max_sessions) rows */
+    uint32_t *slots, *rows, *counts, *fb;
+    uint64_t *users;
+    int32_t *items, *shown;
+    uint32_t *hfb;
+    float *feat, *reward;
+    int *done;
+    size_t cap_cand;
+    int32_t *cand;
+} mix_env;
+
+/* Rows of group k (slots[i] % K == k): their slots in mx->slots, their row indices in
+ * mx->rows; returns the count. */
+static uint32_t mix_group(mix_env *mx, const uint32_t *slots, uint32_t n, uint32_t k)
+{
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (slots[i] % mx->K == k) {
+            mx->slots[m] = slots[i];
+            mx->rows[m++] = i;
+        }
+    return m;
+}
+
+static int mix_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
+{
+    mix_env *mx = p;
+    for (uint32_t k = 0; k < mx->K; k++) {
+        const uint32_t m = mix_group(mx, slots, n, k);
+        for (uint32_t i = 0; i < m; i++)
+            mx->users[i] = users[mx->rows[i]];
+        int rc = m ? mx->sims[k].reset(mx->slots, mx->users, m, mx->sims[k].payload) : 0;
+        if (rc < 0)
+            return rc;
+    }
+    return RECO_OK;
+}
+
+static int mix_observe(int32_t *items_out, uint32_t *fb_out, float *feat_out,
+                       const uint32_t *slots, uint32_t n, void *p)
+{
+    mix_env *mx = p;
+    for (uint32_t k = 0; k < mx->K; k++) {
+        const uint32_t m = mix_group(mx, slots, n, k);
+        if (m == 0)
+            continue;
+        int rc = mx->sims[k].observe(mx->items, mx->hfb, mx->U ? mx->feat : NULL, mx->slots, m,
+                                     mx->sims[k].payload);
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < m; i++) {
+            const size_t r = mx->rows[i];
+            memcpy(items_out + r * mx->L, mx->items + (size_t)i * mx->L, mx->L * sizeof(int32_t));
+            memcpy(fb_out + r * mx->L, mx->hfb + (size_t)i * mx->L, mx->L * sizeof(uint32_t));
+            if (mx->U && feat_out)
+                memcpy(feat_out + r * mx->U, mx->feat + (size_t)i * mx->U,
+                       mx->U * sizeof(float));
+        }
+    }
+    return RECO_OK;
+}
+
+static int mix_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_candidates,
+                          const uint32_t *slots, uint32_t n, void *p)
+{
+    mix_env *mx = p;
+    if ((size_t)max_candidates * n > mx->cap_cand)
+        return reco__error_set(RECO_EINVAL, "the ensemble env was asked for %u candidates x "
+                               "%u rows, more than its %zu", max_candidates, n, mx->cap_cand);
+    for (uint32_t k = 0; k < mx->K; k++) {
+        const uint32_t m = mix_group(mx, slots, n, k);
+        if (m == 0)
+            continue;
+        int rc = mx->sims[k].candidates(mx->cand, mx->counts, max_candidates, mx->slots, m,
+                                        mx->sims[k].payload);
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < m; i++) {
+            const size_t r = mx->rows[i];
+            memcpy(items_out + r * max_candidates, mx->cand + (size_t)i * max_candidates,
+                   max_candidates * sizeof(int32_t));
+            count_out[r] = mx->counts[i];
+        }
+    }
+    return RECO_OK;
+}
+
+static int mix_step(uint32_t *fb_out, float *reward_out, int *done_out, const uint32_t *slots,
+                    const int32_t *items, uint32_t n, void *p)
+{
+    mix_env *mx = p;
+    for (uint32_t k = 0; k < mx->K; k++) {
+        const uint32_t m = mix_group(mx, slots, n, k);
+        if (m == 0)
+            continue;
+        for (uint32_t i = 0; i < m; i++)
+            mx->shown[i] = items[mx->rows[i]];
+        int rc = mx->sims[k].step(mx->fb, mx->reward, mx->done, mx->slots, mx->shown, m,
+                                  mx->sims[k].payload);
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < m; i++) {
+            fb_out[mx->rows[i]] = mx->fb[i];
+            reward_out[mx->rows[i]] = mx->reward[i];
+            done_out[mx->rows[i]] = mx->done[i];
+        }
+    }
+    return RECO_OK;
+}
+
+static void mix_free(mix_env *mx)
+{
+    if (mx->a == NULL)
+        return;
+    void *bufs[] = {mx->slots, mx->rows, mx->counts, mx->fb, mx->users, mx->items, mx->shown,
+                    mx->hfb, mx->feat, mx->reward, mx->done, mx->cand};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        reco__free(mx->a, bufs[i]);
+    memset(mx, 0, sizeof *mx);
+}
+
+/* The env of K simulators (K >= 1) with S slots each, candidates up to C. */
+static int mix_init(mix_env *mx, reco_env *out, reco_sim *const *sims, uint32_t K, uint32_t S,
+                    uint32_t C, const reco_allocator *a)
+{
+    memset(mx, 0, sizeof *mx);
+    mx->a = a;
+    mx->K = K;
+    for (uint32_t k = 0; k < K; k++) {
+        int rc = reco_sim_env(&mx->sims[k], sims[k]);
+        if (rc < 0)
+            return rc;
+    }
+    mx->L = mx->sims[0].lookback;
+    mx->U = mx->sims[0].user_dim;
+    mx->C = C;
+    mx->cap_cand = (size_t)S * C;
+    mx->slots = reco__calloc(a, S, sizeof(uint32_t));
+    mx->rows = reco__calloc(a, S, sizeof(uint32_t));
+    mx->counts = reco__calloc(a, S, sizeof(uint32_t));
+    mx->fb = reco__calloc(a, S, sizeof(uint32_t));
+    mx->users = reco__calloc(a, S, sizeof(uint64_t));
+    mx->items = reco__calloc(a, (size_t)S * mx->L, sizeof(int32_t));
+    mx->shown = reco__calloc(a, S, sizeof(int32_t));
+    mx->hfb = reco__calloc(a, (size_t)S * mx->L, sizeof(uint32_t));
+    mx->feat = reco__calloc(a, (size_t)S * mx->U + 1, sizeof(float));
+    mx->reward = reco__calloc(a, S, sizeof(float));
+    mx->done = reco__calloc(a, S, sizeof(int));
+    mx->cand = reco__calloc(a, mx->cap_cand, sizeof(int32_t));
+    if (!mx->slots || !mx->rows || !mx->counts || !mx->fb || !mx->users || !mx->items ||
+        !mx->shown || !mx->hfb || !mx->feat || !mx->reward || !mx->done || !mx->cand)
+        return reco__error_set(RECO_ENOMEM, "out of memory for the ensemble env");
+    *out = mx->sims[0];
+    out->reset = mix_reset;
+    out->observe = mix_observe;
+    out->candidates = mix_candidates;
+    out->step = mix_step;
+    out->save_state = NULL; /* no checkpoints of the mixture */
+    out->load_state = NULL;
+    out->payload = mx;
+    return RECO_OK;
+}
+
+/* ---- on-policy calibration: the model against the truth where a policy goes ---- */
+
+/* Wraps an env with probabilities(): before each step, the feedback model's probabilities of
+ * the shown items in the env's states and the env's own are added up (per output), so a run
+ * of a policy through it says how wrong the model is on that policy's choices (the
+ * simulator's view of them), not only on the logged rows. */
+enum { CAL_MAX = 256, CAL_W = 64 };
+typedef struct calib_env {
+    reco_env inner;
+    const reco_model *model;
+    reco_workspace *ws;
+    uint32_t L, U, H, n_out;
+    double model_sum[MAX_OUT], true_sum[MAX_OUT];
+    uint64_t steps;
+    /* scratch, CAL_MAX rows */
+    int32_t items[CAL_MAX * CAL_W], long_items[CAL_MAX * CAL_W];
+    uint32_t fb[CAL_MAX * CAL_W], long_fb[CAL_MAX * CAL_W], steps_of[CAL_MAX];
+    float feat[CAL_MAX * CAL_W], elapsed[CAL_MAX], logits[CAL_MAX * MAX_OUT],
+        probs[CAL_MAX * MAX_OUT];
+} calib_env;
+
+static int cal_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
+{
+    calib_env *c = p;
+    return c->inner.reset(slots, users, n, c->inner.payload);
+}
+static int cal_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
+                       uint32_t n, void *p)
+{
+    calib_env *c = p;
+    return c->inner.observe(items, fb, feat, slots, n, c->inner.payload);
+}
+static int cal_context(uint32_t *steps, float *elapsed, int32_t *li, uint32_t *lf,
+                       const uint32_t *slots, uint32_t n, void *p)
+{
+    calib_env *c = p;
+    return c->inner.context(steps, elapsed, li, lf, slots, n, c->inner.payload);
+}
+static int cal_candidates(int32_t *items, uint32_t *count, uint32_t max_c, const uint32_t *slots,
+                          uint32_t n, void *p)
+{
+    calib_env *c = p;
+    return c->inner.candidates(items, count, max_c, slots, n, c->inner.payload);
+}
+static int cal_step(uint32_t *fb_out, float *reward, int *done, const uint32_t *slots,
+                    const int32_t *shown, uint32_t n, void *p)
+{
+    calib_env *c = p;
+    uint32_t heads[MAX_OUT];
+    for (uint32_t h = 0; h < c->n_out; h++)
+        heads[h] = h;
+    for (uint32_t i0 = 0; i0 < n; i0 += CAL_MAX) {
+        const uint32_t k = n - i0 < CAL_MAX ? n - i0 : CAL_MAX;
+        int rc = c->inner.observe(c->items, c->fb, c->U > 0 ? c->feat : NULL, slots + i0, k,
+                                  c->inner.payload);
+        if (rc == RECO_OK && c->inner.context != NULL)
+            rc = c->inner.context(c->steps_of, c->elapsed, c->long_items, c->long_fb,
+                                  slots + i0, k, c->inner.payload);
+        reco_batch b = RECO_BATCH_INIT;
+        b.size = k;
+        b.items = c->items;
+        b.feedback = c->fb;
+        b.user_features = c->U > 0 ? c->feat : NULL;
+        b.steps = c->steps_of;
+        b.elapsed = c->elapsed;
+        b.long_items = c->H > 0 ? c->long_items : NULL;
+        b.long_feedback = c->H > 0 ? c->long_fb : NULL;
+        b.n_candidates = 1;
+        b.candidates = shown + i0;
+        if (rc == RECO_OK)
+            rc = reco_model_score(c->logits, c->model, c->ws, &b, heads, c->n_out);
+        if (rc == RECO_OK)
+            rc = c->inner.probabilities(c->probs, slots + i0, shown + i0, k, c->inner.payload);
+        if (rc < 0)
+            return rc;
+        for (uint32_t i = 0; i < k * c->n_out; i++) {
+            c->model_sum[i % c->n_out] += 1.0 / (1.0 + exp(-(double)c->logits[i]));
+            c->true_sum[i % c->n_out] += c->probs[i];
+        }
+        c->steps += k;
+    }
+    return c->inner.step(fb_out, reward, done, slots, shown, n, c->inner.payload);
+}
+
+/* ---- one run ------------------------------------------------------------------------------ */
+
+typedef struct run_ctx {
+    const reco_allocator *a;
+    reco_pipeline_run_options o;
+    facts f;
+    reco_experiment_options ex;
+    reco_world_options wo;
+    reco_model_options mo;
+    reco_fit_options fo;
+    reco_sim_options so;
+    reco_qnet_options qo;
+    reco_replay_options rpo;
+    reco_explorer_options eo;
+    reco_trainer_options to;
+    reco_pipeline_options pl;
+    pthread_mutex_t say_mu;
+} run_ctx;
+
+static void say(run_ctx *r, const char *fmt, ...) RECO__PRINTF(2, 3);
+static void say(run_ctx *r, const char *fmt, ...)
+{
+    if (r->o.progress == NULL)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&r->say_mu);
+    r->o.progress(line, r->o.progress_payload);
+    pthread_mutex_unlock(&r->say_mu);
+}
+
+/* The model's mean probability and the truth's on `policy`'s own choices, over `n` sessions
+ * of `users` in `e` (restored before and after). */
+static int on_policy_calibration(double *model_mean, double *true_mean, penv *e,
+                                 const reco_model *model, const reco_policy *policy,
+                                 const uint64_t *users, uint32_t n, uint32_t n_candidates,
+                                 const reco_allocator *a)
+{
+    if (e->env.probabilities == NULL)
+        return reco__error_set(RECO_EINVAL, "on-policy calibration needs the environment's "
+                               "probabilities()");
+    calib_env *c = reco__calloc(a, 1, sizeof *c);
+    if (c == NULL)
+        return RECO_ENOMEM;
+    int rc = penv_restore(e);
+    c->inner = e->env;
+    c->model = model;
+    c->L = c->inner.lookback;
+    c->U = c->inner.user_dim;
+    c->H = c->inner.long_len;
+    c->n_out = c->inner.n_signals + 1;
+    if (rc == RECO_OK && (c->L > CAL_W || c->U > CAL_W || c->H > CAL_W))
+        rc = reco__error_set(RECO_EINVAL, "on-policy calibration handles lookback, user_dim "
+                             "and long_len up to %d", CAL_W);
+    if (rc == RECO_OK)
+        rc = reco_workspace_create(&c->ws, model);
+    reco_env env = c->inner;
+    env.reset = cal_reset;
+    env.observe = cal_observe;
+    env.context = c->inner.context ? cal_context : NULL;
+    env.candidates = cal_candidates;
+    env.step = cal_step;
+    env.probabilities = NULL;
+    env.payload = c;
+    reco_run_stats st = RECO_RUN_STATS_INIT;
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = n_candidates;
+    if (rc == RECO_OK)
+        rc = reco_run_sessions(&st, NULL, NULL, &env, policy, users, n, &ro);
+    for (uint32_t h = 0; h < c->n_out; h++) {
+        model_mean[h] = c->steps ? c->model_sum[h] / (double)c->steps : NAN;
+        true_mean[h] = c->steps ? c->true_sum[h] / (double)c->steps : NAN;
+    }
+    reco_workspace_free(c->ws);
+    reco__free(a, c);
+    const int rc2 = penv_restore(e);
+    return rc < 0 ? rc : rc2;
+}
+
+static int make_env(reco_env *out, uint32_t generator, void *payload)
+{
+    (void)generator;
+    *out = *(const reco_env *)payload;
+    return RECO_OK;
+}
+
+/* ---- pieces: logs and fit --------------------------------------------------------------- */
+
+int reco_pipeline_logs(reco_log **out, const reco_env *env, const reco_log_policy *policy,
+                       const reco_pipeline_log_options *opts)
+{
+    if (out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_logs: out is NULL");
+    *out = NULL;
+    if (env == NULL || policy == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_logs: NULL argument");
+    reco_pipeline_log_options o = RECO_PIPELINE_LOG_OPTIONS_INIT;
+    if (opts != NULL) {
+        int rc = reco__check_version(opts->version, RECO_PIPELINE_LOG_OPTIONS_VERSION,
+                                     "reco_pipeline_log_options");
+        if (rc < 0)
+            return rc;
+        o = *opts;
+    }
+    if (o.interactions == 0 || o.interactions_per_user == 0)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_logs: interactions and "
+                               "interactions_per_user must be at least 1");
+    int rc = reco_env_check(env);
+    if (rc < 0)
+        return rc;
+    const int v4 = env->version >= 4;
+    const uint32_t cand = o.candidates ? o.candidates
+                          : v4 && env->max_candidates ? env->max_candidates : 500;
+    const uint32_t cap = o.session_cap ? o.session_cap : v4 && env->max_steps ? env->max_steps
+                                                                                 : 1000;
+    const char *names[MAX_SIG];
+    for (uint32_t s = 0; s < env->n_signals && s < MAX_SIG; s++)
+        names[s] = reco_env_signal_name(env, s);
+    /* what a production log holds: the user features the service knew, the logging
+     * policy's propensity, and (where the env knows it) the true probabilities */
+    reco_log_options lo = RECO_LOG_OPTIONS_INIT;
+    lo.n_signals = env->n_signals;
+    lo.signal_names = v4 && env->signal_names ? names : NULL;
+    lo.user_dim = env->user_dim;
+    lo.propensity = o.propensity != 0;
+    lo.oracle = o.oracle != 0;
+    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
+    go.n_interactions = o.interactions;
+    go.n_users = o.interactions / o.interactions_per_user > 0
+                     ? o.interactions / o.interactions_per_user
+                     : 1;
+    go.first_user = o.first_user;
+    go.max_candidates = cand;
+    go.max_steps = cap > 1 ? cap - 1 : 1;
+    if (env->reset == reco_world_start) /* the world's reset() takes session keys */
+        go.session_key = world_key;
+    go.seed = o.seed;
+    rc = reco_log_create(out, &lo);
+    if (rc == RECO_OK)
+        rc = reco_log_generate(*out, env, policy, &go);
+    if (rc < 0) {
+        reco_log_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int reco_pipeline_fit(reco_model **out, reco_fit_report *report, const reco_log *log,
+                      double valid_fraction, uint64_t split_seed, const reco_model_options *mo,
+                      const reco_fit_options *fo, const float *item_dense,
+                      const int32_t *item_fields, uint32_t n_item_rows)
+{
+    if (out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_fit: out is NULL");
+    *out = NULL;
+    if (log == NULL || mo == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_fit: NULL argument");
+    if (!(valid_fraction >= 0.0 && valid_fraction < 1.0))
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_fit: valid_fraction %g is not in "
+                               "[0, 1)", valid_fraction);
+    const int wants_items = mo->version >= 2 && (mo->item_dense_dim > 0 ||
+                                                 mo->item_n_fields > 0);
+    if (wants_items && ((mo->item_dense_dim > 0 && item_dense == NULL) ||
+                        (mo->item_n_fields > 0 && item_fields == NULL)))
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_fit: the model takes item features "
+                               "(%u dense, %u fields) and none are given", mo->item_dense_dim,
+                               mo->item_n_fields);
+    reco_log *train = NULL, *valid = NULL;
+    int rc = valid_fraction > 0.0 ? reco_log_split(&train, &valid, log, valid_fraction,
+                                                   split_seed)
+                                  : RECO_OK;
+    if (rc == RECO_OK)
+        rc = reco_model_create(out, mo);
+    if (rc == RECO_OK && wants_items)
+        rc = reco_model_set_item_features(*out, item_dense, item_fields, n_item_rows);
+    if (rc == RECO_OK)
+        rc = reco_fit_model(report, *out, valid_fraction > 0.0 ? train : log, valid, fo);
+    reco_log_free(train);
+    reco_log_free(valid);
+    if (rc < 0) {
+        reco_model_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* The item features the models take. */
+typedef struct item_features {
+    const float *dense;
+    const int32_t *fields;
+    uint32_t n;
+} item_features;
+
+/* Logs `n` interactions of users [first, first + n / per_user) under `lp` (the 0.1 example's
+ * gen_logs). */
+static int gen_logs(reco_log **out, const reco_env *env, const reco_log_policy *lp, uint64_t n,
+                    uint32_t per_user, uint64_t first, uint32_t n_candidates,
+                    uint32_t max_len, uint64_t seed)
+{
+    reco_pipeline_log_options o = RECO_PIPELINE_LOG_OPTIONS_INIT;
+    o.interactions = n;
+    o.interactions_per_user = per_user;
+    o.first_user = first;
+    o.candidates = n_candidates;
+    o.session_cap = max_len;
+    o.seed = seed;
+    o.oracle = env->probabilities != NULL;
+    return reco_pipeline_logs(out, env, lp, &o);
+}
+
+/* A model of `mo` fitted on `log`, seeds offset by `seed` (the 0.1 example's fit). */
+static int fit(reco_model **out, reco_fit_report *rep, const reco_model_options *mo,
+               const item_features *items, const reco_log *log, const reco_fit_options *fo,
+               uint64_t seed)
+{
+    reco_model_options o = *mo;
+    o.seed = mo->seed + seed;
+    reco_fit_options f = *fo;
+    f.seed = fo->seed + seed;
+    return reco_pipeline_fit(out, rep, log, 0.1, seed, &o, &f, items->dense, items->fields,
+                             items->n);
+}
+
+/* Popularity from logs: each item's logged positive reward, sum_rows max(0, sum_f w_f s_f). */
+static void log_popularity(float *pop, uint32_t n_items, const reco_log *log, const float *w,
+                           uint32_t n_signals)
+{
+    memset(pop, 0, sizeof(float) * n_items);
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    if (reco_log_get_columns(&c, log) < 0)
+        return;
+    for (size_t r = 0; r < c.n_rows; r++) {
+        double v = 0.0;
+        for (uint32_t f = 0; f < n_signals; f++)
+            v += (c.feedback[r] >> f & 1u) ? (double)w[f] : 0.0;
+        if (v > 0.0 && c.items[r] >= 0 && (uint32_t)c.items[r] < n_items)
+            pop[c.items[r]] += (float)v;
+    }
+}
+
+/* ---- the learning curve ------------------------------------------------------------------ */
+
+typedef struct curve_ctx {
+    run_ctx *run;
+    seed_job *job;
+    const reco_model *feedback;
+    reco_sim_options so;
+    penv *start;                /* the sessions' start states (restored first), or NULL */
+    const reco_env *start_env;  /* a fixed start env (the logs), or NULL */
+    uint32_t max_candidates;
+    const uint64_t *users;
+    uint32_t n_users;
+    reco_policy policy;
+    int failed;
+    /* held-out selection: the snapshot with the best return in a simulator of a model fitted
+     * on other logs is kept in `best` */
+    const reco_model *heldout;
+    const reco_model *online;
+    reco_model *best;
+    double best_return;
+    uint64_t best_updates;
+} curve_ctx;
+
+/* Mean return of @p policy on the curve sessions in a fresh simulator. */
+static int sim_return(double *out, const curve_ctx *c, const reco_policy *policy)
+{
+    reco_env senv;
+    reco_sim *sim = NULL;
+    int rc = RECO_OK;
+    if (c->start != NULL)
+        rc = penv_restore(c->start);
+    if (rc == RECO_OK)
+        rc = reco_sim_create(&sim, c->feedback, &c->so);
+    if (rc == RECO_OK)
+        rc = reco_sim_set_start_env(sim, c->start ? &c->start->env : c->start_env);
+    if (rc == RECO_OK)
+        rc = reco_sim_env(&senv, sim);
+    reco_run_stats st = RECO_RUN_STATS_INIT;
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = c->max_candidates;
+    if (rc == RECO_OK)
+        rc = reco_run_sessions(&st, NULL, NULL, &senv, policy, c->users, c->n_users, &ro);
+    reco_sim_free(sim);
+    *out = st.sessions ? st.reward / (double)st.sessions : 0.0;
+    return rc;
+}
+
+static int on_progress(const reco_trainer_metrics *m, void *payload)
+{
+    curve_ctx *c = payload;
+    seed_job *j = c->job;
+    double r = 0.0;
+    if (sim_return(&r, c, &c->policy) < 0) {
+        c->failed = 1;
+        return 1;
+    }
+    if (c->heldout != NULL) {
+        curve_ctx h = *c;
+        h.feedback = c->heldout;
+        double rh = 0.0;
+        if (sim_return(&rh, &h, &c->policy) < 0 ||
+            (rh > c->best_return && reco_model_copy_params(c->best, c->online) < 0)) {
+            c->failed = 1;
+            return 1;
+        }
+        if (rh > c->best_return) {
+            c->best_return = rh;
+            c->best_updates = m->updates;
+        }
+    }
+    if (j->n_curve < MAX_CURVE) {
+        reco_pipeline_point *p = &j->curve[j->n_curve++];
+        p->updates = m->updates;
+        p->greedy_q_return = r;
+        p->baseline_return = j->greedy_sim_return;
+        p->loss = m->loss;
+        p->mean_q = m->mean_q;
+        p->explore_return = m->sim_return;
+    }
+    say(c->run, "seed %llu: %7llu updates  sim return of greedy-Q %.3f (greedy-supervised "
+        "%.3f)  loss %.4f  mean Q %.3f  %.0f updates/s", (unsigned long long)j->seed,
+        (unsigned long long)m->updates, r, j->greedy_sim_return, m->loss, m->mean_q,
+        m->updates_per_s);
+    return 0;
+}
+
+typedef struct sim_reset {
+    reco_sim *sim;
+    penv *start; /* or NULL */
+} sim_reset;
+
+static int reset_sim_hook(void *p)
+{
+    sim_reset *s = p;
+    int rc = s->start ? penv_restore(s->start) : RECO_OK;
+    return rc < 0 ? rc : reco_sim_reset(s->sim);
+}
+
+static int reset_penv_hook(void *p)
+{
+    return penv_restore(p);
+}
+
+/* The signal counted as a long watch and as a hide by the evaluator: the signals of those
+ * names, else the signal of the largest reward weight and no hide. */
+static void eval_signals(reco_eval_options *evo, const facts *f)
+{
+    int lw = -1, hide = -1, best = 0;
+    for (uint32_t s = 0; s < f->n_signals; s++) {
+        if (strcmp(f->names[s], "long_watch") == 0)
+            lw = (int)s;
+        if (strcmp(f->names[s], "hide") == 0)
+            hide = (int)s;
+        if (f->reward[s] > f->reward[best])
+            best = (int)s;
+    }
+    evo->long_watch_signal = (uint32_t)(lw >= 0 ? lw : best);
+    evo->hide_signal = hide;
+}
+
+#define CHECK(what, call)                                                                      \
+    do {                                                                                       \
+        if ((call) < 0) {                                                                      \
+            j->rc = reco_error_code() < 0 ? reco_error_code() : RECO_ERROR;                    \
+            snprintf(j->err, sizeof j->err, "seed %llu: %s: %s", (unsigned long long)j->seed,  \
+                     what, reco_error_message());                                              \
+            goto done;                                                                         \
+        }                                                                                      \
+    } while (0)
+
+#define FAIL(code, ...)                                                                        \
+    do {                                                                                       \
+        j->rc = (code);                                                                        \
+        int n_ = snprintf(j->err, sizeof j->err, "seed %llu: ", (unsigned long long)j->seed);  \
+        snprintf(j->err + n_, sizeof j->err - (size_t)n_, __VA_ARGS__);                        \
+        goto done;                                                                             \
+    } while (0)
+
+/* The options of the models fitted on the logs, without the inputs `without` names. */
+static void strip_inputs(reco_model_options *mo, uint32_t without)
+{
+    if (without & RECO_PIPELINE_WITHOUT_USER)
+        mo->user_dim = 0;
+    if (without & RECO_PIPELINE_WITHOUT_ITEM)
+        mo->item_dense_dim = mo->item_n_fields = 0;
+    if (without & RECO_PIPELINE_WITHOUT_LONG)
+        mo->long_len = 0;
+    if (without & RECO_PIPELINE_WITHOUT_POSITION)
+        mo->position = 0;
+    if (without & RECO_PIPELINE_WITHOUT_ELAPSED)
+        mo->elapsed = 0;
+    if (without & RECO_PIPELINE_WITHOUT_STATE_BIAS)
+        mo->state_bias = 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "click 0.712, long_watch 0.650" for the report's outputs. */
+static void auc_list(char *buf, size_t cap, const reco_fit_report *rep, const facts *f)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (uint32_t h = 0; h <= f->n_signals && len < cap; h++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s %.3f", h ? ", " : "",
+                                h < f->n_signals ? f->names[h] : "exit", rep->model[h].auc);
+}
+
+/* The item features of a user's env or logs: the table's arrays and shape into `mo`. */
+static int items_into(item_features *itf, reco_model_options *mo, const reco_items *items,
+                      uint32_t n_items)
+{
+    itf->dense = NULL;
+    itf->fields = NULL;
+    itf->n = n_items;
+    mo->item_dense_dim = mo->item_n_fields = 0;
+    if (items == NULL)
+        return RECO_OK;
+    if (reco_items_n_items(items) != n_items)
+        return reco__error_set(RECO_EINVAL, "the item table has %u items, the catalog %u",
+                               reco_items_n_items(items), n_items);
+    if (reco_items_n_fields(items) > RECO_MODEL_MAX_ITEM_FIELDS)
+        return reco__error_set(RECO_EINVAL, "the item table has %u fields, more than a "
+                               "model's %d", reco_items_n_fields(items),
+                               RECO_MODEL_MAX_ITEM_FIELDS);
+    itf->dense = reco_items_dense(items);
+    itf->fields = reco_items_fields(items);
+    mo->item_dense_dim = reco_items_n_dense(items);
+    mo->item_n_fields = reco_items_n_fields(items);
+    for (uint32_t k = 0; k < mo->item_n_fields; k++)
+        mo->item_field_sizes[k] = reco_items_field_size(items, k);
+    return RECO_OK;
+}
+
+static void *run_seed(void *arg)
+{
+    seed_job *j = arg;
+    run_ctx *R = j->run;
+    const facts *F = &R->f;
+    const reco_allocator *a = R->a;
+    const int W = F->source == SRC_WORLD;
+    j->rc = RECO_ERROR;
+    penv world, eval_world;
+    memset(&world, 0, sizeof world);
+    memset(&eval_world, 0, sizeof eval_world);
+    reco_log *boot = NULL, *log = NULL;
+    reco_model *logger = NULL, *model = NULL, *heldout_model = NULL;
+    reco_policy_state *best_state = NULL;
+    reco_sim *train_sim = NULL, *eval_sim = NULL;
+    reco_model *extra[MAX_ENSEMBLE] = {NULL};
+    reco_sim *extra_sim[MAX_ENSEMBLE] = {NULL};
+    mix_env mix;
+    memset(&mix, 0, sizeof mix);
+    reco_replay *replay = NULL;
+    reco_trainer *trainer = NULL;
+    reco_policy_state *ps[N_POL] = {NULL, NULL, NULL, NULL};
+    float *popularity = NULL, *weights = NULL, *itf_dense = NULL;
+    int32_t *ids = NULL, *itf_fields = NULL;
+    uint32_t *topics = NULL;
+    uint64_t *users = NULL, *cal_users = NULL;
+    item_features itf = {NULL, NULL, 0};
+
+    reco_experiment_options ex = R->ex;
+    reco_world_options wo = R->wo;
+    reco_model_options mo = R->mo;
+    reco_fit_options fo = R->fo;
+    reco_sim_options so = R->so;
+    reco_qnet_options qo = R->qo;
+    reco_replay_options rpo = R->rpo;
+    reco_explorer_options eo = R->eo;
+    reco_trainer_options to = R->to;
+    fo.checkpoint = NULL;
+    to.metrics_csv = NULL;
+    const uint64_t s = j->seed;
+
+    /* 1. the environment (the same catalog and users for every seed) and its logs */
+    if (W) {
+        CHECK("world", penv_open_world(&world, &wo));
+        CHECK("world", penv_open_world(&eval_world, &wo));
+    } else {
+        CHECK("environment", penv_open_user(&world, R->o.env, a));
+        CHECK("environment", penv_open_user(&eval_world, R->o.env, a));
+    }
+    reco_env wenv = world.env, eval_wenv = eval_world.env;
+    const uint32_t N = F->n_items;
+    popularity = reco__calloc(a, N, sizeof(float));
+    weights = reco__calloc(a, N, sizeof(float));
+    ids = reco__calloc(a, N, sizeof(int32_t));
+    topics = reco__calloc(a, N, sizeof(uint32_t));
+    users = reco__calloc(a, ex.eval_sessions, sizeof(uint64_t));
+    if (!popularity || !weights || !ids || !topics || !users)
+        FAIL(RECO_ENOMEM, "out of memory");
+    if (W) {
+        for (uint32_t i = 0; i < N; i++)
+            ids[i] = (int32_t)i;
+        CHECK("items", reco_world_item_info(topics, NULL, NULL, popularity, world.world, ids, N));
+        for (uint32_t i = 0; i < N; i++)
+            weights[i] = powf(popularity[i], (float)ex.logging_popularity_power);
+        /* what a service knows of its items: the world's item features (noisy quality and
+         * clickbait, log popularity; the topic) */
+        itf.n = N;
+        itf_dense = reco__calloc(a, (size_t)N * RECO_WORLD_ITEM_DENSE, sizeof(float));
+        itf_fields = reco__calloc(a, (size_t)N * RECO_WORLD_ITEM_FIELDS, sizeof(int32_t));
+        if (!itf_dense || !itf_fields)
+            FAIL(RECO_ENOMEM, "out of memory");
+        CHECK("item features", reco_world_item_features(itf_dense, itf_fields, world.world));
+        itf.dense = itf_dense;
+        itf.fields = itf_fields;
+    }
+    float reward[MAX_SIG];
+    memcpy(reward, F->reward, sizeof reward);
+    /* the model reads what the environment gives: its catalog, window, user features,
+     * long-term history and item features (the environment decides them, the model's
+     * position and elapsed keys whether the model uses the session context) */
+    mo.n_items = N;
+    mo.n_signals = F->n_signals;
+    mo.lookback = F->lookback;
+    mo.user_dim = wenv.user_dim;
+    mo.long_len = wenv.long_len;
+    if (W) {
+        mo.item_dense_dim = RECO_WORLD_ITEM_DENSE;
+        mo.item_n_fields = RECO_WORLD_ITEM_FIELDS;
+        CHECK("item features", reco_world_item_field_sizes(mo.item_field_sizes, world.world));
+    } else {
+        CHECK("item features", items_into(&itf, &mo, R->o.items, N));
+    }
+    /* the logging recommender always has every input: `without` changes the models fitted
+     * on the logs, never the logs */
+    if (mo.max_candidates < F->candidates)
+        mo.max_candidates = F->candidates;
+    const reco_model_options mo_logger = mo;
+    strip_inputs(&mo, R->o.without);
+    /* with carried histories the users of the main logs are the ones evaluated and trained
+     * on (a returning user is not a stranger): they come first, the bootstrap users after */
+    const uint64_t n_logged = ex.logging_interactions / ex.logging_interactions_per_user > 0
+                                  ? ex.logging_interactions / ex.logging_interactions_per_user
+                                  : 1;
+    const int uniform = ex.logging_policy == RECO_EXPERIMENT_LOGGING_UNIFORM ||
+                        (ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL &&
+                         F->bootstrap_uniform);
+    reco_log_policy lp = RECO_LOG_POLICY_INIT;
+    lp.kind = uniform ? RECO_LOG_POLICY_UNIFORM : RECO_LOG_POLICY_POPULARITY;
+    lp.item_weights = weights;
+    lp.n_item_weights = N;
+    const uint32_t per_user = ex.logging_interactions_per_user;
+    const uint64_t first_user = 0, boot_user = n_logged + 1;
+    double t0 = now_s();
+    char aucs[512];
+    reco_fit_report rep = RECO_FIT_REPORT_INIT;
+    if (ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL) {
+        CHECK("bootstrap logs", gen_logs(&boot, &wenv, &lp, ex.logging_bootstrap_interactions,
+                                         per_user, boot_user, F->candidates, F->cap,
+                                         1000 * s + 1));
+        CHECK("logging model", fit(&logger, &rep, &mo_logger, &itf, boot, &fo, 1000 * s + 2));
+        if (uniform)
+            say(R, "seed %llu: %zu bootstrap interactions under uniform; logging model "
+                "fitted (AUC %s %.3f)", (unsigned long long)s, reco_log_n_rows(boot),
+                F->names[0], rep.model[0].auc);
+        else
+            say(R, "seed %llu: %zu bootstrap interactions under popularity^%.2f; logging "
+                "model fitted (AUC %s %.3f)", (unsigned long long)s, reco_log_n_rows(boot),
+                ex.logging_popularity_power, F->names[0], rep.model[0].auc);
+        lp.kind = RECO_LOG_POLICY_MODEL;
+        lp.model = logger;
+        lp.signal_weights = reward;
+        lp.temperature = (float)ex.logging_temperature;
+    }
+    if (W)
+        reco_world_reset(world.world);
+    CHECK("logs", gen_logs(&log, &wenv, &lp, ex.logging_interactions, per_user, first_user,
+                           F->candidates, F->cap, 1000 * s + 3));
+    if (W && wo.carry_history) /* the evaluation world starts from the same users' past */
+        CHECK("evaluation world", reco_world_copy_histories(eval_world.world, world.world));
+    if (!W) {
+        CHECK("evaluation environment", penv_start_from(&eval_world, &world));
+        /* no prior: the items' logged positive reward is their popularity */
+        log_popularity(popularity, N, log, reward, F->n_signals);
+    }
+    rep = (reco_fit_report)RECO_FIT_REPORT_INIT;
+    CHECK("feedback model", fit(&model, &rep, &mo, &itf, log, &fo, 1000 * s + 4));
+    j->fit = rep;
+    j->fit.train_loss = j->fit.valid_loss = NULL;
+    j->fit.history_cap = 0;
+
+    /* the simulator retrieves as the serving system does: the world's retrieval stage draws
+     * a share of the candidates by its popularity prior (the system's own component, not the
+     * users' behaviour); other environments' retrieval is unknown: uniform */
+    if (W) {
+        so.candidate_weights = popularity;
+        so.candidate_weight_share = (float)wo.popular_candidate_share;
+    }
+    /* the simulator's clock: the step durations the logs' timestamps show */
+    so.seconds_base = (float)(rep.n_gaps > 0 ? fmax(rep.step_seconds_base, 0.0) : 30.0);
+    for (uint32_t f = 0; f < F->n_signals; f++) {
+        so.seconds[f] = (float)rep.step_seconds[f];
+        so.exit_tilt[f] = (float)rep.exit_tilt[f]; /* the exit after the step's signals */
+    }
+    auc_list(aucs, sizeof aucs, &rep, F);
+    say(R, "seed %llu: %zu logged interactions; feedback model: %u epochs, validation AUC "
+        "%s (%.1f s)", (unsigned long long)s, reco_log_n_rows(log), rep.epochs_run, aucs,
+        now_s() - t0);
+    if (R->o.select_heldout || R->o.eval_heldout) {
+        /* more logs of other users, and a second model fitted on them alone: its simulator
+         * picks the Q-network snapshot to keep (selection on data the learner never saw), or
+         * is the evaluation simulator (cross-fitting: the policies' choices are not selected
+         * on its errors) */
+        reco_log *hlog = NULL;
+        if (W)
+            reco_world_reset(world.world);
+        const uint64_t first = boot_user + ex.logging_bootstrap_interactions / per_user + 1;
+        int hrc = gen_logs(&hlog, &wenv, &lp, ex.logging_interactions, per_user, first,
+                           F->candidates, F->cap, 1000 * s + 5);
+        reco_fit_report hrep = RECO_FIT_REPORT_INIT;
+        if (hrc == RECO_OK)
+            hrc = fit(&heldout_model, &hrep, &mo, &itf, hlog, &fo, 1000 * s + 6);
+        reco_log_free(hlog);
+        CHECK("held-out model", hrc);
+        j->heldout_fit = hrep;
+        j->heldout_fit.train_loss = j->heldout_fit.valid_loss = NULL;
+        j->heldout_fit.history_cap = 0;
+        say(R, "seed %llu: held-out model fitted on %llu other interactions (AUC %s %.3f)",
+            (unsigned long long)s, (unsigned long long)ex.logging_interactions, F->names[0],
+            hrep.model[0].auc);
+    }
+    reco_log_free(boot);
+    boot = NULL;
+    reco_model_free(logger);
+    logger = NULL;
+
+    /* evaluation users: a different block of the evaluation keys for each seed; with the
+     * world's carried histories, evaluation sessions of the logged users (ordinals from 2^31:
+     * they read the users' past and never write it); another env's logged users by id */
+    if (W && wo.carry_history) {
+        const uint64_t n_u = n_logged < wo.n_users ? n_logged : wo.n_users;
+        for (uint32_t i = 0; i < ex.eval_sessions; i++) {
+            const uint64_t k = (uint64_t)j->index * ex.eval_sessions + i;
+            users[i] = RECO_WORLD_SESSION_KEY(first_user + k % n_u,
+                                              0x80000000u + (uint32_t)(k / n_u));
+        }
+    } else if (W) {
+        CHECK("evaluation users", reco_world_eval_users(users, world.world,
+                                                        (uint64_t)j->index * ex.eval_sessions,
+                                                        ex.eval_sessions));
+    } else {
+        /* "new": ids past every logged user (bootstrap and held-out ones included) */
+        const uint64_t first_new = boot_user + ex.logging_bootstrap_interactions / per_user +
+                                   1 + n_logged + 1;
+        for (uint32_t i = 0; i < ex.eval_sessions; i++) {
+            const uint64_t k = (uint64_t)j->index * ex.eval_sessions + i;
+            users[i] = F->logged_eval ? first_user + k % n_logged : first_new + k;
+        }
+    }
+
+    /* 2. the four policies */
+    reco_policy pols[N_POL];
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.seed = 5 + s;
+    CHECK("random policy", reco_policy_create(&ps[0], &po));
+    po.kind = RECO_POLICY_POPULARITY;
+    po.item_weights = popularity;
+    po.n_item_weights = N;
+    CHECK("popular policy", reco_policy_create(&ps[1], &po));
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    po.model = model;
+    po.signal_weights = reward;
+    CHECK("greedy-supervised policy", reco_policy_create(&ps[2], &po));
+    if (R->o.fit_only) {
+        /* where the simulator will be wrong: the model against the truth on each fixed
+         * policy's own choices, in the evaluation environment */
+        if (eval_wenv.probabilities == NULL) {
+            j->rc = 0;
+            goto done;
+        }
+        const uint32_t n_cal = ex.eval_sessions < 300 ? ex.eval_sessions : 300;
+        cal_users = reco__calloc(a, n_cal, sizeof(uint64_t));
+        if (cal_users == NULL)
+            FAIL(RECO_ENOMEM, "out of memory");
+        for (uint32_t i = 0; i < n_cal; i++) { /* the evaluation users of this seed */
+            const uint64_t k = (uint64_t)j->index * ex.eval_sessions + i;
+            cal_users[i] = !W ? users[i]
+                           : wo.carry_history
+                               ? RECO_WORLD_SESSION_KEY(first_user + k % n_logged, 0x80000000u)
+                               : k;
+        }
+        int crc = RECO_OK;
+        for (int p = 0; p < 3 && crc == RECO_OK; p++) {
+            reco_policy pol;
+            crc = reco_policy_get(&pol, ps[p]);
+            if (crc == RECO_OK)
+                crc = on_policy_calibration(j->cal_model[p], j->cal_true[p], &eval_world, model,
+                                            &pol, cal_users, n_cal, F->candidates, a);
+        }
+        j->have_cal = 3;
+        if (crc == RECO_OK && heldout_model != NULL) {
+            /* the same choices of greedy-supervised, seen by the model fitted on other users'
+             * logs: is the error the noise of one fit, or shared by every fit? */
+            reco_policy pol;
+            crc = reco_policy_get(&pol, ps[2]);
+            if (crc == RECO_OK)
+                crc = on_policy_calibration(j->cal_model[3], j->cal_true[3], &eval_world,
+                                            heldout_model, &pol, cal_users, n_cal,
+                                            F->candidates, a);
+            j->have_cal = 4;
+        }
+        CHECK("on-policy calibration", crc);
+        j->rc = 0;
+        goto done;
+    }
+
+    /* 3. RecoMind in the simulator */
+    for (uint32_t f = 0; f < F->n_signals; f++)
+        so.reward[f] = reward[f];
+    if (so.max_session_len > F->cap)
+        so.max_session_len = F->cap;
+    so.n_candidates = F->candidates;
+    reco_model_options qmo = mo;
+    qmo.seed = mo.seed + 100 * s + 17;
+    qo.model = &qmo;
+    CHECK("Q-network", R->o.random_init ? reco_qnet_create(&j->qnet, &qo)
+                                        : reco_qnet_create_warm(&j->qnet, model, reward, &qo));
+    po.kind = RECO_POLICY_MODEL_HEAD;
+    po.model = reco_qnet_online(j->qnet);
+    po.head = reco_qnet_q_head(j->qnet);
+    CHECK("RecoMind policy", reco_policy_create(&ps[3], &po));
+    for (int p = 0; p < N_POL; p++) {
+        CHECK("policy", reco_policy_get(&pols[p], ps[p]));
+        pols[p].name = pol_names[p];
+    }
+    rpo.lookback = F->lookback;
+    rpo.seed = rpo.seed + s;
+    /* the replay keeps what the Q-network reads: the session context, user features and the
+     * long-term history */
+    rpo.context = mo.position || mo.elapsed || mo.long_len > 0 || mo.user_dim > 0;
+    rpo.user_dim = mo.user_dim;
+    rpo.long_len = mo.long_len;
+    reco_sim_options tso = so;
+    tso.seed = so.seed + 1000 * s + 11;
+    tso.max_sessions = to.n_generators * to.sessions_per_generator;
+    reco_env tenv;
+    CHECK("replay", reco_replay_create(&replay, &rpo));
+    CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
+    CHECK("training simulator", reco_sim_set_start_env(train_sim, &wenv));
+    if (R->o.ensemble > 1) {
+        /* more feedback models on the same logs (other initial and split seeds); slot i of
+         * the training env plays in the simulator of model i mod K */
+        reco_sim *all[MAX_ENSEMBLE] = {train_sim};
+        for (uint32_t k = 1; k < R->o.ensemble; k++) {
+            reco_fit_report r2 = RECO_FIT_REPORT_INIT;
+            CHECK("ensemble model",
+                  fit(&extra[k], &r2, &mo, &itf, log, &fo, 1000 * s + 4 + 17 * k));
+            reco_sim_options xso = tso;
+            xso.seed = tso.seed + k;
+            CHECK("ensemble simulator", reco_sim_create(&extra_sim[k], extra[k], &xso));
+            CHECK("ensemble simulator", reco_sim_set_start_env(extra_sim[k], &wenv));
+            all[k] = extra_sim[k];
+        }
+        CHECK("ensemble env", mix_init(&mix, &tenv, all, R->o.ensemble, tso.max_sessions,
+                                       F->candidates, a));
+        say(R, "seed %llu: training in %u simulators (an ensemble of feedback models)",
+            (unsigned long long)s, R->o.ensemble);
+    } else {
+        CHECK("training simulator", reco_sim_env(&tenv, train_sim));
+    }
+    reco_log_free(log);
+    log = NULL;
+    curve_ctx cc;
+    memset(&cc, 0, sizeof cc);
+    cc.run = R;
+    cc.job = j;
+    cc.feedback = model;
+    cc.so = so;
+    cc.so.seed = so.seed + 1000 * s + 101;
+    cc.so.max_sessions = W ? wo.max_sessions : F->max_sessions;
+    cc.start = &eval_world;
+    cc.max_candidates = so.n_candidates;
+    cc.users = users;
+    cc.n_users = ex.eval_sessions < 300 ? ex.eval_sessions : 300;
+    cc.policy = pols[3];
+    if (R->o.select_heldout) {
+        cc.heldout = heldout_model;
+        cc.online = reco_qnet_online(j->qnet);
+        CHECK("best snapshot", reco_model_create(&j->best, &qmo));
+        CHECK("best snapshot", reco_model_copy_params(j->best, cc.online));
+        cc.best = j->best;
+        curve_ctx h = cc;
+        h.feedback = heldout_model;
+        CHECK("held-out simulator", sim_return(&cc.best_return, &h, &pols[3]));
+    }
+    CHECK("greedy-supervised in the simulator",
+          sim_return(&j->greedy_sim_return, &cc, &pols[BASELINE]));
+    double r0 = 0.0;
+    CHECK("RecoMind in the simulator", sim_return(&r0, &cc, &pols[3]));
+    j->curve[0] = (reco_pipeline_point){0, r0, j->greedy_sim_return, NAN, NAN, NAN};
+    j->n_curve = 1;
+    eo.max_candidates = F->candidates;
+    eo.seed = eo.seed + 1000 * s + 23;
+    to.seed = to.seed + 1000 * s + 9;
+    /* the training simulator starts sessions of the logged users (their histories, from the
+     * environment) when the world carries them; another env's logged users by id */
+    to.n_users = !W ? n_logged : wo.carry_history && n_logged < wo.n_users ? n_logged
+                                                                           : wo.n_users;
+    to.progress = on_progress;
+    to.progress_payload = &cc;
+    say(R, "seed %llu: training RecoMind (%s), %llu updates", (unsigned long long)s,
+        R->o.random_init ? "random init" : "warm start", (unsigned long long)to.total_updates);
+    CHECK("trainer", reco_trainer_create(&trainer, j->qnet, replay, &eo, make_env, &tenv, &to));
+    reco_trainer_report tr = RECO_TRAINER_REPORT_INIT;
+    const int trc = reco_trainer_run(&tr, trainer);
+    if (cc.failed)
+        CHECK("evaluation during training", -1);
+    CHECK("training", trc);
+    if (j->n_curve == 0 || j->curve[j->n_curve - 1].updates != tr.updates)
+        on_progress(&tr.last, &cc);
+
+    if (R->o.select_heldout) {
+        /* RecoMind is the snapshot the held-out simulator liked best */
+        reco_policy_options bpo = RECO_POLICY_OPTIONS_INIT;
+        bpo.kind = RECO_POLICY_MODEL_HEAD;
+        bpo.model = j->best;
+        bpo.head = reco_qnet_q_head(j->qnet);
+        CHECK("best policy", reco_policy_create(&best_state, &bpo));
+        CHECK("best policy", reco_policy_get(&pols[3], best_state));
+        pols[3].name = pol_names[3];
+        say(R, "seed %llu: kept the snapshot of %llu updates (held-out simulator return "
+            "%.3f)", (unsigned long long)s, (unsigned long long)cc.best_updates,
+            cc.best_return);
+    }
+
+    /* 4. evaluation in the simulator and in the environment, common random numbers */
+    reco_eval_options evo = RECO_EVAL_OPTIONS_INIT;
+    evo.max_candidates = F->candidates;
+    evo.deep_depth = ex.eval_deep_depth;
+    evo.confidence = ex.eval_confidence;
+    eval_signals(&evo, F);
+    if (W) {
+        evo.item_topics = topics;
+        evo.n_item_topics = N;
+    }
+    reco_sim_options eso = so;
+    eso.seed = so.seed + 1000 * s + 202;
+    eso.max_sessions = W ? wo.max_sessions : F->max_sessions;
+    /* the evaluation counts realised rewards, as the environment does: the expected reward
+     * (less variance for the learner) would drop the link between a step's reward and
+     * whether the user stays (exit_tilt) */
+    eso.expected_reward = 0;
+    reco_env eval_senv;
+    if (R->o.eval_heldout) { /* the held-out model's simulator, with its own clock and tilt */
+        eso.seconds_base = (float)fmax(j->heldout_fit.step_seconds_base, 0.0);
+        for (uint32_t f = 0; f < F->n_signals; f++) {
+            eso.seconds[f] = (float)j->heldout_fit.step_seconds[f];
+            eso.exit_tilt[f] = (float)j->heldout_fit.exit_tilt[f];
+        }
+    }
+    CHECK("evaluation simulator",
+          reco_sim_create(&eval_sim, R->o.eval_heldout ? heldout_model : model, &eso));
+    CHECK("evaluation simulator", reco_sim_set_start_env(eval_sim, &eval_wenv));
+    CHECK("evaluation simulator", reco_sim_env(&eval_senv, eval_sim));
+    sim_reset sr = {eval_sim, &eval_world};
+    evo.reset_env = reset_sim_hook;
+    evo.reset_env_payload = &sr;
+    t0 = now_s();
+    CHECK("evaluation in the simulator",
+          reco_eval_run(&j->ev[0], &eval_senv, pols, N_POL, users, ex.eval_sessions, &evo));
+    evo.reset_env = reset_penv_hook;
+    evo.reset_env_payload = &eval_world;
+    CHECK(W ? "evaluation in the world" : "evaluation in the environment",
+          reco_eval_run(&j->ev[1], &eval_wenv, pols, N_POL, users, ex.eval_sessions, &evo));
+    say(R, "seed %llu: evaluated %u sessions per policy in the simulator and the %s (%.1f s)",
+        (unsigned long long)s, ex.eval_sessions, W ? "world" : "environment", now_s() - t0);
+    j->rc = 0;
+done:
+    reco_trainer_free(trainer);
+    for (int p = 0; p < N_POL; p++)
+        reco_policy_free(ps[p]);
+    reco_replay_free(replay);
+    reco_sim_free(train_sim);
+    for (uint32_t k = 0; k < MAX_ENSEMBLE; k++) {
+        reco_sim_free(extra_sim[k]);
+        reco_model_free(extra[k]);
+    }
+    mix_free(&mix);
+    reco_sim_free(eval_sim);
+    reco_policy_free(best_state);
+    reco_model_free(heldout_model);
+    reco_model_free(model);
+    reco_model_free(logger);
+    reco_log_free(log);
+    reco_log_free(boot);
+    penv_close(&world);
+    penv_close(&eval_world);
+    reco__free(a, popularity);
+    reco__free(a, weights);
+    reco__free(a, ids);
+    reco__free(a, topics);
+    reco__free(a, users);
+    reco__free(a, cal_users);
+    reco__free(a, itf_dense);
+    reco__free(a, itf_fields);
+    return NULL;
+}
+
+/* The logged sessions of a log as the logging policy played them: mean return and depth
+ * per session with normal intervals. */
+static void logged_stats(reco_eval_stat *ret, reco_eval_stat *depth, const reco_log *log,
+                         const float *w, uint32_t n_signals, double z)
+{
+    const size_t n = reco_log_n_sessions(log);
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    double sr = 0, sr2 = 0, sd = 0, sd2 = 0;
+    if (reco_log_get_columns(&c, log) == RECO_OK)
+        for (size_t k = 0; k < n; k++) {
+            size_t first = 0, steps = 0;
+            if (reco_log_session(&first, &steps, log, k) < 0)
+                continue;
+            double r = 0.0;
+            for (size_t t = first; t < first + steps; t++)
+                for (uint32_t f = 0; f < n_signals; f++)
+                    r += (c.feedback[t] >> f & 1u) ? (double)w[f] : 0.0;
+            sr += r;
+            sr2 += r * r;
+            sd += (double)steps;
+            sd2 += (double)steps * (double)steps;
+        }
+    const double m_r = n ? sr / (double)n : NAN, m_d = n ? sd / (double)n : NAN;
+    const double v_r = n > 1 ? (sr2 - (double)n * m_r * m_r) / (double)(n - 1) : NAN;
+    const double v_d = n > 1 ? (sd2 - (double)n * m_d * m_d) / (double)(n - 1) : NAN;
+    const double h_r = z * sqrt(fmax(v_r, 0.0) / (double)n), h_d = z * sqrt(fmax(v_d, 0.0) /
+                                                                           (double)n);
+    *ret = (reco_eval_stat){m_r, n > 1 ? m_r - h_r : NAN, n > 1 ? m_r + h_r : NAN, n};
+    *depth = (reco_eval_stat){m_d, n > 1 ? m_d - h_d : NAN, n > 1 ? m_d + h_d : NAN, n};
+}
+
+static double normal_z(double confidence)
+{
+    double lo = 0.0, hi = 10.0;
+    for (int i = 0; i < 100; i++) {
+        const double mid = 0.5 * (lo + hi);
+        if (erf(mid / sqrt(2.0)) < confidence)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+static int reset_sim_only(void *p)
+{
+    return reco_sim_reset(p);
+}
+
+/* One seed of a run on logs: the users split in two, a feedback model per part; RecoMind
+ * trains in the first part's simulator and every policy is evaluated in both simulators on
+ * the second part's users (their logged past as start states). */
+static void *run_seed_logs(void *arg)
+{
+    seed_job *j = arg;
+    run_ctx *R = j->run;
+    const facts *F = &R->f;
+    const reco_allocator *a = R->a;
+    j->rc = RECO_ERROR;
+    reco_log *part_a = NULL, *part_b = NULL;
+    reco_model *model = NULL, *heldout_model = NULL;
+    reco_sim *train_sim = NULL, *eval_sim[2] = {NULL, NULL};
+    reco_model *extra[MAX_ENSEMBLE] = {NULL};
+    reco_sim *extra_sim[MAX_ENSEMBLE] = {NULL};
+    mix_env mix;
+    memset(&mix, 0, sizeof mix);
+    henv ha, hb;
+    memset(&ha, 0, sizeof ha);
+    memset(&hb, 0, sizeof hb);
+    reco_replay *replay = NULL;
+    reco_trainer *trainer = NULL;
+    reco_policy_state *ps[N_POL] = {NULL, NULL, NULL, NULL};
+    float *popularity = NULL;
+    uint64_t *users = NULL;
+    item_features itf = {NULL, NULL, 0};
+    reco_experiment_options ex = R->ex;
+    reco_model_options mo = R->mo;
+    reco_fit_options fo = R->fo;
+    reco_sim_options so = R->so;
+    reco_qnet_options qo = R->qo;
+    reco_replay_options rpo = R->rpo;
+    reco_explorer_options eo = R->eo;
+    reco_trainer_options to = R->to;
+    fo.checkpoint = NULL;
+    to.metrics_csv = NULL;
+    const uint64_t s = j->seed;
+    const uint32_t N = F->n_items;
+    float reward[MAX_SIG];
+    memcpy(reward, F->reward, sizeof reward);
+
+    /* 1. the logs' users in two parts, a feedback model fitted on each */
+    CHECK("split", reco_log_split(&part_a, &part_b, R->o.log, R->pl.heldout_share,
+                                  1000 * s + 7));
+    if (reco_log_n_users(part_a) < 2 || reco_log_n_users(part_b) < 2)
+        FAIL(RECO_EINVAL, "split: the logs' %zu users are too few for a training part and a "
+             "held-out part of at least 2 users each (pipeline.heldout_share = %g)",
+             reco_log_n_users(R->o.log), R->pl.heldout_share);
+    mo.n_items = N;
+    mo.n_signals = F->n_signals;
+    mo.lookback = F->lookback;
+    mo.user_dim = F->user_dim;
+    mo.long_len = F->long_len;
+    CHECK("item features", items_into(&itf, &mo, R->o.items, N));
+    if (mo.max_candidates < F->candidates)
+        mo.max_candidates = F->candidates;
+    strip_inputs(&mo, R->o.without);
+    double t0 = now_s();
+    char aucs[512];
+    reco_fit_report rep = RECO_FIT_REPORT_INIT;
+    CHECK("feedback model", fit(&model, &rep, &mo, &itf, part_a, &fo, 1000 * s + 4));
+    j->fit = rep;
+    j->fit.train_loss = j->fit.valid_loss = NULL;
+    j->fit.history_cap = 0;
+    auc_list(aucs, sizeof aucs, &rep, F);
+    say(R, "seed %llu: %zu logged interactions of %zu users; feedback model: %u epochs, "
+        "validation AUC %s (%.1f s)", (unsigned long long)s, reco_log_n_rows(part_a),
+        reco_log_n_users(part_a), rep.epochs_run, aucs, now_s() - t0);
+    reco_fit_report hrep = RECO_FIT_REPORT_INIT;
+    CHECK("held-out model", fit(&heldout_model, &hrep, &mo, &itf, part_b, &fo, 1000 * s + 6));
+    j->heldout_fit = hrep;
+    j->heldout_fit.train_loss = j->heldout_fit.valid_loss = NULL;
+    j->heldout_fit.history_cap = 0;
+    say(R, "seed %llu: held-out model fitted on %zu interactions of %zu other users (AUC %s "
+        "%.3f)", (unsigned long long)s, reco_log_n_rows(part_b), reco_log_n_users(part_b),
+        F->names[0], hrep.model[0].auc);
+    logged_stats(&j->logged_return, &j->logged_depth, part_b, reward, F->n_signals,
+                 normal_z(ex.eval_confidence));
+
+    popularity = reco__calloc(a, N, sizeof(float));
+    users = reco__calloc(a, ex.eval_sessions, sizeof(uint64_t));
+    if (popularity == NULL || users == NULL)
+        FAIL(RECO_ENOMEM, "out of memory");
+    log_popularity(popularity, N, part_a, reward, F->n_signals);
+    so.seconds_base = (float)(rep.n_gaps > 0 ? fmax(rep.step_seconds_base, 0.0) : 30.0);
+    for (uint32_t f = 0; f < F->n_signals; f++) {
+        so.seconds[f] = (float)rep.step_seconds[f];
+        so.exit_tilt[f] = (float)rep.exit_tilt[f];
+        so.reward[f] = reward[f];
+    }
+    if (so.max_session_len > F->cap)
+        so.max_session_len = F->cap;
+    so.n_candidates = F->candidates;
+    /* the held-out users start from their logged past */
+    const uint32_t n_b = (uint32_t)reco_log_n_users(part_b);
+    const uint32_t n_a = (uint32_t)reco_log_n_users(part_a);
+    for (uint32_t i = 0; i < ex.eval_sessions; i++)
+        users[i] = ((uint64_t)j->index * ex.eval_sessions + i) % n_b;
+    const uint32_t train_slots = to.n_generators * to.sessions_per_generator;
+    reco_env env_a, env_b;
+    CHECK("start states", henv_init(&ha, &env_a, part_a, N, F->n_signals, F->lookback,
+                                    F->long_len, train_slots, a));
+    CHECK("start states", henv_init(&hb, &env_b, part_b, N, F->n_signals, F->lookback,
+                                    F->long_len, F->max_sessions, a));
+
+    /* 2. the four policies */
+    reco_policy pols[N_POL];
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.seed = 5 + s;
+    CHECK("random policy", reco_policy_create(&ps[0], &po));
+    po.kind = RECO_POLICY_POPULARITY;
+    po.item_weights = popularity;
+    po.n_item_weights = N;
+    CHECK("popular policy", reco_policy_create(&ps[1], &po));
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    po.model = model;
+    po.signal_weights = reward;
+    CHECK("greedy-supervised policy", reco_policy_create(&ps[2], &po));
+    if (R->o.fit_only) {
+        j->rc = 0;
+        goto done;
+    }
+
+    /* 3. RecoMind in the first part's simulator */
+    reco_model_options qmo = mo;
+    qmo.seed = mo.seed + 100 * s + 17;
+    qo.model = &qmo;
+    CHECK("Q-network", R->o.random_init ? reco_qnet_create(&j->qnet, &qo)
+                                        : reco_qnet_create_warm(&j->qnet, model, reward, &qo));
+    po.kind = RECO_POLICY_MODEL_HEAD;
+    po.model = reco_qnet_online(j->qnet);
+    po.head = reco_qnet_q_head(j->qnet);
+    CHECK("RecoMind policy", reco_policy_create(&ps[3], &po));
+    for (int p = 0; p < N_POL; p++) {
+        CHECK("policy", reco_policy_get(&pols[p], ps[p]));
+        pols[p].name = pol_names[p];
+    }
+    rpo.lookback = F->lookback;
+    rpo.seed = rpo.seed + s;
+    rpo.context = mo.position || mo.elapsed || mo.long_len > 0 || mo.user_dim > 0;
+    rpo.user_dim = mo.user_dim;
+    rpo.long_len = mo.long_len;
+    reco_sim_options tso = so;
+    tso.seed = so.seed + 1000 * s + 11;
+    tso.max_sessions = train_slots;
+    reco_env tenv;
+    CHECK("replay", reco_replay_create(&replay, &rpo));
+    CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
+    CHECK("training simulator", reco_sim_set_start_env(train_sim, &env_a));
+    if (R->o.ensemble > 1) {
+        reco_sim *all[MAX_ENSEMBLE] = {train_sim};
+        for (uint32_t k = 1; k < R->o.ensemble; k++) {
+            reco_fit_report r2 = RECO_FIT_REPORT_INIT;
+            CHECK("ensemble model",
+                  fit(&extra[k], &r2, &mo, &itf, part_a, &fo, 1000 * s + 4 + 17 * k));
+            reco_sim_options xso = tso;
+            xso.seed = tso.seed + k;
+            CHECK("ensemble simulator", reco_sim_create(&extra_sim[k], extra[k], &xso));
+            CHECK("ensemble simulator", reco_sim_set_start_env(extra_sim[k], &env_a));
+            all[k] = extra_sim[k];
+        }
+        CHECK("ensemble env", mix_init(&mix, &tenv, all, R->o.ensemble, train_slots,
+                                       F->candidates, a));
+    } else {
+        CHECK("training simulator", reco_sim_env(&tenv, train_sim));
+    }
+    curve_ctx cc;
+    memset(&cc, 0, sizeof cc);
+    cc.run = R;
+    cc.job = j;
+    cc.feedback = model;
+    cc.so = so;
+    cc.so.seed = so.seed + 1000 * s + 101;
+    cc.so.max_sessions = F->max_sessions;
+    cc.start_env = &env_b;
+    cc.max_candidates = so.n_candidates;
+    cc.users = users;
+    cc.n_users = ex.eval_sessions < 300 ? ex.eval_sessions : 300;
+    cc.policy = pols[3];
+    CHECK("greedy-supervised in the simulator",
+          sim_return(&j->greedy_sim_return, &cc, &pols[BASELINE]));
+    double r0 = 0.0;
+    CHECK("RecoMind in the simulator", sim_return(&r0, &cc, &pols[3]));
+    j->curve[0] = (reco_pipeline_point){0, r0, j->greedy_sim_return, NAN, NAN, NAN};
+    j->n_curve = 1;
+    eo.max_candidates = F->candidates;
+    eo.seed = eo.seed + 1000 * s + 23;
+    to.seed = to.seed + 1000 * s + 9;
+    to.n_users = n_a;
+    to.progress = on_progress;
+    to.progress_payload = &cc;
+    say(R, "seed %llu: training RecoMind (%s), %llu updates", (unsigned long long)s,
+        R->o.random_init ? "random init" : "warm start", (unsigned long long)to.total_updates);
+    CHECK("trainer", reco_trainer_create(&trainer, j->qnet, replay, &eo, make_env, &tenv, &to));
+    reco_trainer_report tr = RECO_TRAINER_REPORT_INIT;
+    const int trc = reco_trainer_run(&tr, trainer);
+    if (cc.failed)
+        CHECK("evaluation during training", -1);
+    CHECK("training", trc);
+    if (j->n_curve == 0 || j->curve[j->n_curve - 1].updates != tr.updates)
+        on_progress(&tr.last, &cc);
+
+    /* 4. evaluation in the training simulator and in the held-out one, on held-out users */
+    reco_eval_options evo = RECO_EVAL_OPTIONS_INIT;
+    evo.max_candidates = F->candidates;
+    evo.deep_depth = ex.eval_deep_depth;
+    evo.confidence = ex.eval_confidence;
+    eval_signals(&evo, F);
+    for (int side = 0; side < 2; side++) {
+        reco_sim_options eso = so;
+        eso.seed = so.seed + 1000 * s + 202;
+        eso.max_sessions = F->max_sessions;
+        eso.expected_reward = 0;
+        const reco_fit_report *fr = side ? &j->heldout_fit : &j->fit;
+        eso.seconds_base = (float)(fr->n_gaps > 0 ? fmax(fr->step_seconds_base, 0.0) : 30.0);
+        for (uint32_t f = 0; f < F->n_signals; f++) {
+            eso.seconds[f] = (float)fr->step_seconds[f];
+            eso.exit_tilt[f] = (float)fr->exit_tilt[f];
+        }
+        reco_env senv;
+        CHECK("evaluation simulator",
+              reco_sim_create(&eval_sim[side], side ? heldout_model : model, &eso));
+        CHECK("evaluation simulator", reco_sim_set_start_env(eval_sim[side], &env_b));
+        CHECK("evaluation simulator", reco_sim_env(&senv, eval_sim[side]));
+        evo.reset_env = reset_sim_only;
+        evo.reset_env_payload = eval_sim[side];
+        CHECK(side ? "evaluation in the held-out simulator" : "evaluation in the simulator",
+              reco_eval_run(&j->ev[side], &senv, pols, N_POL, users, ex.eval_sessions, &evo));
+    }
+    say(R, "seed %llu: evaluated %u sessions per policy in the simulator and the held-out "
+        "simulator", (unsigned long long)s, ex.eval_sessions);
+    j->rc = 0;
+done:
+    reco_trainer_free(trainer);
+    for (int p = 0; p < N_POL; p++)
+        reco_policy_free(ps[p]);
+    reco_replay_free(replay);
+    reco_sim_free(train_sim);
+    for (uint32_t k = 0; k < MAX_ENSEMBLE; k++) {
+        reco_sim_free(extra_sim[k]);
+        reco_model_free(extra[k]);
+    }
+    mix_free(&mix);
+    reco_sim_free(eval_sim[0]);
+    reco_sim_free(eval_sim[1]);
+    henv_free(&ha);
+    henv_free(&hb);
+    reco_model_free(heldout_model);
+    reco_model_free(model);
+    reco_log_free(part_a);
+    reco_log_free(part_b);
+    reco__free(a, popularity);
+    reco__free(a, users);
+    return NULL;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+int reco_pipeline_run_options_init(reco_pipeline_run_options *opts, unsigned int version)
+{
+    if (opts == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options_init: opts is NULL");
+    int rc = reco__check_version(version, RECO_PIPELINE_RUN_OPTIONS_VERSION,
+                                 "reco_pipeline_run_options");
+    if (rc < 0)
+        return rc;
+    *opts = (reco_pipeline_run_options)RECO_PIPELINE_RUN_OPTIONS_INIT;
+    opts->version = version;
+    return RECO_OK;
+}
+
+void reco_pipeline_free(reco_pipeline *p)
+{
+    if (p == NULL)
+        return;
+    const reco_allocator a = p->alloc;
+    for (uint32_t k = 0; k < p->n_seeds; k++) {
+        reco_eval_free(p->jobs[k].ev[0]);
+        reco_eval_free(p->jobs[k].ev[1]);
+        reco_qnet_free(p->jobs[k].qnet);
+        reco_model_free(p->jobs[k].best);
+    }
+    reco_eval_free(p->pooled[0]);
+    reco_eval_free(p->pooled[1]);
+    reco__free(&a, p->jobs);
+    reco__free(&a, p);
+    reco__handle_release();
+}
+
+/* The configuration's first refused option, as the call's error. */
+static int refuse_keys(const reco_config *cfg, const reco_pipeline_run_options *o,
+                       const reco_allocator *a)
+{
+    keylist kl = {NULL, 0, 0, 0, cfg, RECO_OK, NULL};
+    int rc = collect_keys(&kl, cfg, o);
+    if (rc < 0 || kl.refused == 0)
+        return rc;
+    const uint32_t n = kl.n;
+    kl = (keylist){reco__calloc(a, n, sizeof(reco_pipeline_key)), n, 0, 0, cfg, RECO_OK, NULL};
+    if (kl.k == NULL)
+        return RECO_ENOMEM;
+    rc = collect_keys(&kl, cfg, o);
+    for (uint32_t i = 0; rc == RECO_OK && i < kl.n && i < n; i++) {
+        const reco_pipeline_key *k = &kl.k[i];
+        if (!k->refused)
+            continue;
+        if (k->origin.kind == RECO_CONFIG_ORIGIN_FILE)
+            rc = reco__error_set_at(RECO_ECONFIG, k->origin.source, k->origin.line,
+                                    k->origin.column, k->path, "%s:%u:%u: %s: %s (%u option%s "
+                                    "refused: reco_pipeline_keys() lists them)",
+                                    k->origin.source, k->origin.line, k->origin.column,
+                                    k->path, k->why, kl.refused, kl.refused > 1 ? "s" : "");
+        else
+            rc = reco__error_set_at(RECO_ECONFIG, k->origin.source, 0, 0, k->path,
+                                    "%s: %s: %s (%u option%s refused: reco_pipeline_keys() "
+                                    "lists them)", k->origin.source, k->path, k->why,
+                                    kl.refused, kl.refused > 1 ? "s" : "");
+    }
+    reco__free(a, kl.k);
+    return rc;
+}
+
+/* What the configuration and the source must satisfy beyond the keys. */
+static int check_run(run_ctx *R, const reco_config *cfg)
+{
+    const facts *f = &R->f;
+    if (R->to.n_generators != 1) {
+        reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+        reco_config_get_origin(&o, cfg, "trainer.n_generators");
+        return reco__error_set_at(RECO_ECONFIG, o.source, o.line, o.column,
+                                  "trainer.n_generators", "trainer.n_generators: %u: the "
+                                  "pipeline runs one generator so that a run is a function of "
+                                  "its seeds", R->to.n_generators);
+    }
+    if (f->n_signals < 1 || f->n_signals > MAX_SIG)
+        return reco__error_set(RECO_EINVAL, "%s has %u signals: the pipeline takes 1..%d",
+                               f->who, f->n_signals, MAX_SIG);
+    if (f->source != SRC_WORLD && f->n_items < 1)
+        return reco__error_set(RECO_EINVAL, "%s has no items", f->who);
+    if (f->source == SRC_ENV && !f->has_reward && R->pl.n_reward != f->n_signals)
+        return reco__error_set(RECO_ECONFIG, "pipeline.reward: the environment declares no "
+                               "reward weights; give one per signal (%u, not %u)",
+                               f->n_signals, R->pl.n_reward);
+    if (f->source == SRC_LOGS) {
+        if (reco_log_n_rows(R->o.log) == 0)
+            return reco__error_set(RECO_EINVAL, "the logs have no rows");
+        const uint32_t max_item = log_items(R->o.log);
+        if (R->o.items != NULL && max_item > f->n_items)
+            return reco__error_set(RECO_EINVAL, "the logs show item %u, past the item "
+                                   "table's %u items", max_item - 1, f->n_items);
+        if (R->pl.n_reward > 0 && R->pl.n_reward != f->n_signals)
+            return reco__error_set(RECO_ECONFIG, "pipeline.reward: %u weights for the logs' "
+                                   "%u signals", R->pl.n_reward, f->n_signals);
+        int defaults = f->n_signals == RECO_N_SIGNALS_DEFAULT;
+        for (uint32_t s = 0; defaults && s < f->n_signals; s++)
+            defaults = strcmp(f->names[s], default_names[s]) == 0;
+        if (R->pl.n_reward == 0 && !defaults)
+            return reco__error_set(RECO_ECONFIG, "pipeline.reward: the logs' signals are not "
+                                   "the four defaults (click, long_watch, like, hide): give "
+                                   "their %u reward weights", f->n_signals);
+        if (f->candidates > f->n_items)
+            return reco__error_set(RECO_ECONFIG, "pipeline.candidates: %u is more than the "
+                                   "catalog's %u items", f->candidates, f->n_items);
+    }
+    return RECO_OK;
+}
+
+int reco_pipeline_run(reco_pipeline **out, const reco_config *cfg,
+                      const reco_pipeline_run_options *opts)
+{
+    if (out == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run: out is NULL");
+    *out = NULL;
+    if (cfg == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run: cfg is NULL");
+    run_ctx *R = NULL;
+    reco_pipeline *p = NULL;
+    pthread_t *threads = NULL;
+    reco_allocator alloc;
+    reco_pipeline_run_options o;
+    int rc = check_run_options(&o, opts);
+    if (rc == RECO_OK)
+        rc = reco__allocator_resolve(&alloc, o.allocator);
+    if (rc < 0)
+        return rc;
+    const reco_allocator *a = &alloc;
+    R = reco__calloc(a, 1, sizeof *R);
+    if (R == NULL)
+        return RECO_ENOMEM;
+    R->a = a;
+    R->o = o;
+    pthread_mutex_init(&R->say_mu, NULL);
+    R->ex = (reco_experiment_options)RECO_EXPERIMENT_OPTIONS_INIT;
+    R->wo = (reco_world_options)RECO_WORLD_OPTIONS_INIT;
+    R->mo = (reco_model_options)RECO_MODEL_OPTIONS_INIT;
+    R->fo = (reco_fit_options)RECO_FIT_OPTIONS_INIT;
+    R->so = (reco_sim_options)RECO_SIM_OPTIONS_INIT;
+    R->qo = (reco_qnet_options)RECO_QNET_OPTIONS_INIT;
+    R->rpo = (reco_replay_options)RECO_REPLAY_OPTIONS_INIT;
+    R->eo = (reco_explorer_options)RECO_EXPLORER_OPTIONS_INIT;
+    R->to = (reco_trainer_options)RECO_TRAINER_OPTIONS_INIT;
+    R->pl = (reco_pipeline_options)RECO_PIPELINE_OPTIONS_INIT;
+    rc = reco_config_get_experiment(&R->ex, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_world(&R->wo, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_model(&R->mo, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_fit(&R->fo, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_sim(&R->so, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_qnet(&R->qo, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_replay(&R->rpo, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_explorer(&R->eo, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_trainer(&R->to, cfg);
+    if (rc == RECO_OK)
+        rc = reco_config_get_pipeline(&R->pl, cfg);
+    if (rc == RECO_OK)
+        rc = refuse_keys(cfg, &o, a);
+    if (rc == RECO_OK)
+        rc = get_facts(&R->f, cfg, &o);
+    if (rc == RECO_OK)
+        rc = check_run(R, cfg);
+    if (rc < 0)
+        goto fail;
+    const uint32_t n_seeds = R->ex.n_seeds;
+    p = reco__calloc(a, 1, sizeof *p);
+    if (p == NULL) {
+        rc = RECO_ENOMEM;
+        goto fail;
+    }
+    p->alloc = alloc;
+    reco__handle_acquire(); /* balanced by reco_pipeline_free(), also on failure below */
+    p->source = R->f.source;
+    p->fit_only = o.fit_only != 0;
+    p->n_signals = R->f.n_signals;
+    snprintf(p->side_name[0], sizeof p->side_name[0], "sim");
+    snprintf(p->side_name[1], sizeof p->side_name[1], "%s", R->f.name);
+    for (uint32_t h = 0; h <= p->n_signals; h++)
+        snprintf(p->out_names[h], sizeof p->out_names[h], "%s",
+                 h < p->n_signals ? R->f.names[h] : "exit");
+    p->jobs = reco__calloc(a, n_seeds, sizeof *p->jobs);
+    threads = reco__calloc(a, n_seeds, sizeof *threads);
+    if (p->jobs == NULL || threads == NULL) {
+        rc = RECO_ENOMEM;
+        goto fail;
+    }
+    p->n_seeds = n_seeds;
+    for (uint32_t k = 0; k < n_seeds; k++) {
+        p->jobs[k].run = R;
+        p->jobs[k].seed = R->ex.seeds[k];
+        p->jobs[k].index = k;
+    }
+    void *(*fn)(void *) = R->f.source == SRC_LOGS ? run_seed_logs : run_seed;
+    /* seeds run in waves of `threads`; each seed's objects are its own */
+    for (uint32_t k0 = 0; k0 < n_seeds; k0 += R->ex.threads) {
+        const uint32_t k1 = k0 + R->ex.threads < n_seeds ? k0 + R->ex.threads : n_seeds;
+        int started[RECO_EXPERIMENT_MAX_SEEDS] = {0};
+        for (uint32_t k = k0; k < k1; k++) {
+            if (k1 - k0 == 1) { /* one seed at a time: on the calling thread */
+                fn(&p->jobs[k]);
+                continue;
+            }
+            started[k] = pthread_create(&threads[k], NULL, fn, &p->jobs[k]) == 0;
+            if (!started[k]) {
+                p->jobs[k].rc = RECO_ERROR;
+                snprintf(p->jobs[k].err, sizeof p->jobs[k].err, "seed %llu: cannot start a "
+                         "thread", (unsigned long long)p->jobs[k].seed);
+            }
+        }
+        for (uint32_t k = k0; k < k1; k++)
+            if (started[k])
+                pthread_join(threads[k], NULL);
+    }
+    for (uint32_t k = 0; k < n_seeds; k++)
+        if (p->jobs[k].rc != 0) {
+            rc = reco__error_set(p->jobs[k].rc < 0 ? p->jobs[k].rc : RECO_ERROR, "%s",
+                                 p->jobs[k].err);
+            goto fail;
+        }
+    if (!p->fit_only) {
+        const reco_eval **parts = reco__calloc(a, n_seeds, sizeof *parts);
+        if (parts == NULL) {
+            rc = RECO_ENOMEM;
+            goto fail;
+        }
+        for (int e = 0; e < 2 && rc == RECO_OK; e++) {
+            for (uint32_t k = 0; k < n_seeds; k++)
+                parts[k] = p->jobs[k].ev[e];
+            rc = reco_eval_concat(&p->pooled[e], parts, n_seeds);
+        }
+        reco__free(a, parts);
+        if (rc < 0)
+            goto fail;
+    }
+    reco__free(a, threads);
+    pthread_mutex_destroy(&R->say_mu);
+    reco__free(a, R);
+    *out = p;
+    return RECO_OK;
+fail:
+    reco_pipeline_free(p);
+    reco__free(a, threads);
+    if (R != NULL) {
+        pthread_mutex_destroy(&R->say_mu);
+        reco__free(a, R);
+    }
+    return rc;
+}
+
+/* ---- the result --------------------------------------------------------------------------- */
+
+uint32_t reco_pipeline_n_seeds(const reco_pipeline *p)
+{
+    return p ? p->n_seeds : 0;
+}
+
+uint64_t reco_pipeline_seed(const reco_pipeline *p, uint32_t k)
+{
+    return p && k < p->n_seeds ? p->jobs[k].seed : 0;
+}
+
+const char *reco_pipeline_policy_name(uint32_t policy)
+{
+    return policy < N_POL ? pol_names[policy] : NULL;
+}
+
+const char *reco_pipeline_side_name(const reco_pipeline *p, reco_pipeline_side side)
+{
+    return p && (side == RECO_PIPELINE_SIM || side == RECO_PIPELINE_REAL) ? p->side_name[side]
+                                                                          : NULL;
+}
+
+const char *reco_pipeline_output_name(const reco_pipeline *p, uint32_t h)
+{
+    return p && h <= p->n_signals ? p->out_names[h] : NULL;
+}
+
+const reco_eval *reco_pipeline_eval(const reco_pipeline *p, uint32_t k, reco_pipeline_side side)
+{
+    if (p == NULL || k > p->n_seeds || (side != RECO_PIPELINE_SIM && side != RECO_PIPELINE_REAL))
+        return NULL;
+    return k == p->n_seeds ? p->pooled[side] : p->jobs[k].ev[side];
+}
+
+int reco_pipeline_fit_report(reco_fit_report *out, const reco_pipeline *p, uint32_t k,
+                             int heldout)
+{
+    if (out == NULL || p == NULL || k >= p->n_seeds)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_fit_report: NULL argument or seed "
+                               "index %u out of range", k);
+    int rc = reco__check_version(out->version, RECO_FIT_REPORT_VERSION, "reco_fit_report");
+    if (rc < 0)
+        return rc;
+    const reco_fit_report *r = heldout ? &p->jobs[k].heldout_fit : &p->jobs[k].fit;
+    const size_t size = out->version >= 2 ? sizeof *out
+                                          : offsetof(reco_fit_report, has_oracle);
+    const unsigned int v = out->version;
+    memcpy(out, r, size);
+    out->version = v;
+    out->history_cap = 0;
+    out->train_loss = out->valid_loss = NULL;
+    return RECO_OK;
+}
+
+uint32_t reco_pipeline_curve(reco_pipeline_point *out, uint32_t cap, const reco_pipeline *p,
+                             uint32_t k)
+{
+    if (p == NULL || k >= p->n_seeds || (out == NULL && cap > 0))
+        return 0;
+    const seed_job *j = &p->jobs[k];
+    for (uint32_t i = 0; i < j->n_curve && i < cap; i++)
+        out[i] = j->curve[i];
+    return j->n_curve;
+}
+
+/* The simulator's relative error on a policy's mean return, (sim - real) / real, with a
+ * delta-method interval (the two environments' sessions are independent). */
+static reco_pipeline_fidelity fidelity_of(const reco_eval *sim, const reco_eval *real,
+                                          uint32_t policy, double z)
+{
+    reco_eval_stat a, b;
+    reco_eval_stat_get(&a, sim, policy, RECO_EVAL_RETURN);
+    reco_eval_stat_get(&b, real, policy, RECO_EVAL_RETURN);
+    reco_pipeline_fidelity f;
+    f.sim = a.mean;
+    f.real = b.mean;
+    f.rel = a.mean / b.mean - 1.0;
+    /* var(s / w) ~ var(s) / w^2 + s^2 var(w) / w^4, the standard errors from the intervals */
+    const double se_a = (a.hi - a.lo) / (2.0 * z), se_b = (b.hi - b.lo) / (2.0 * z);
+    const double se = sqrt(se_a * se_a / (b.mean * b.mean) +
+                           a.mean * a.mean * se_b * se_b / (b.mean * b.mean * b.mean * b.mean));
+    f.lo = f.rel - z * se;
+    f.hi = f.rel + z * se;
+    return f;
+}
+
+int reco_pipeline_fidelity_get(reco_pipeline_fidelity *out, const reco_pipeline *p, uint32_t k,
+                               uint32_t policy)
+{
+    if (out == NULL || p == NULL || k > p->n_seeds || policy >= N_POL || p->fit_only)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_fidelity_get: NULL argument, index "
+                               "out of range, or a fit-only run");
+    const reco_eval *se = reco_pipeline_eval(p, k, RECO_PIPELINE_SIM);
+    const reco_eval *we = reco_pipeline_eval(p, k, RECO_PIPELINE_REAL);
+    *out = fidelity_of(se, we, policy, normal_z(reco_eval_confidence(p->pooled[1])));
+    return RECO_OK;
+}
+
+int reco_pipeline_logged(reco_eval_stat *return_out, reco_eval_stat *depth_out,
+                         const reco_pipeline *p, uint32_t k)
+{
+    if (p == NULL || k >= p->n_seeds || p->source != SRC_LOGS)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_logged: NULL result, seed index "
+                               "out of range, or a run that is not on logs");
+    if (return_out != NULL)
+        *return_out = p->jobs[k].logged_return;
+    if (depth_out != NULL)
+        *depth_out = p->jobs[k].logged_depth;
+    return RECO_OK;
+}
+
+uint32_t reco_pipeline_n_calibration(const reco_pipeline *p, uint32_t k)
+{
+    return p && k < p->n_seeds ? p->jobs[k].have_cal : 0;
+}
+
+int reco_pipeline_calibration(double *model_out, double *truth_out, const reco_pipeline *p,
+                              uint32_t k, uint32_t row)
+{
+    if (model_out == NULL || truth_out == NULL || p == NULL || k >= p->n_seeds ||
+        row >= p->jobs[k].have_cal)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_calibration: NULL argument or "
+                               "index out of range");
+    memcpy(model_out, p->jobs[k].cal_model[row], (p->n_signals + 1) * sizeof(double));
+    memcpy(truth_out, p->jobs[k].cal_true[row], (p->n_signals + 1) * sizeof(double));
+    return RECO_OK;
+}
+
+int reco_pipeline_save_qnet(const reco_pipeline *p, uint32_t k, const char *path)
+{
+    if (p == NULL || k >= p->n_seeds || path == NULL || p->jobs[k].qnet == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_save_qnet: NULL argument, seed "
+                               "index out of range, or no trained Q-network (a fit-only run)");
+    const seed_job *j = &p->jobs[k];
+    if (j->best == NULL)
+        return reco_qnet_save(j->qnet, path);
+    /* the kept snapshot: a model checkpoint, ranked by its last head (the Q head) */
+    return reco_model_save(j->best, path, 0);
+}
+
+/* ---- the reports ------------------------------------------------------------------------ */
+
+/* The environments of the reports, in the 0.1 order: each side's seeds, then its pool. */
+static int report_envs(const reco_eval **evs, char (*names)[80], const reco_pipeline *p)
+{
+    uint32_t n = 0;
+    for (int e = 0; e < 2; e++) {
+        for (uint32_t k = 0; k < p->n_seeds; k++) {
+            evs[n] = p->jobs[k].ev[e];
+            snprintf(names[n], 80, "%s (seed %llu)", p->side_name[e],
+                     (unsigned long long)p->jobs[k].seed);
+            n++;
+        }
+        evs[n] = p->pooled[e];
+        snprintf(names[n], 80, "%s (pooled)", p->side_name[e]);
+        n++;
+    }
+    return (int)n;
+}
+
+typedef int (*eval_writer)(const reco_eval *const *, const char *const *, uint32_t,
+                           const char *const *, uint32_t, const char *);
+
+static int write_evals(const reco_pipeline *p, const char *path, eval_writer fn,
+                       const char *what)
+{
+    if (p == NULL || path == NULL || p->fit_only)
+        return reco__error_set(RECO_EINVAL, "%s: NULL argument or a fit-only run", what);
+    const reco_allocator *a = &p->alloc;
+    const size_t n_env = 2 * (size_t)p->n_seeds + 2;
+    const reco_eval **evs = reco__calloc(a, n_env, sizeof *evs);
+    char(*names)[80] = reco__calloc(a, n_env, sizeof *names);
+    const char **np = reco__calloc(a, n_env, sizeof *np);
+    int rc = evs && names && np ? RECO_OK : RECO_ENOMEM;
+    if (rc == RECO_OK) {
+        const int n = report_envs(evs, names, p);
+        for (int i = 0; i < n; i++)
+            np[i] = names[i];
+        rc = fn(evs, np, (uint32_t)n, pol_names, BASELINE, path);
+    }
+    reco__free(a, evs);
+    reco__free(a, names);
+    reco__free(a, np);
+    return rc;
+}
+
+int reco_pipeline_write_csv(const reco_pipeline *p, const char *path)
+{
+    return write_evals(p, path, reco_eval_write_csv, "reco_pipeline_write_csv");
+}
+
+/* "%.6g", or null for a number JSON cannot hold. */
+static void json_num(tbuf *t, double v)
+{
+    if (isfinite(v))
+        tb_printf(t, "%.6g", v);
+    else
+        tb_printf(t, "null");
+}
+
+static void json_fit(tbuf *t, const reco_fit_report *r, const reco_pipeline *p)
+{
+    tb_printf(t, "[");
+    for (uint32_t h = 0; h < r->n_outputs; h++) {
+        tb_printf(t, "%s\n        {\"signal\": \"%s\", \"auc\": ", h ? "," : "",
+                  p->out_names[h]);
+        json_num(t, r->model[h].auc);
+        tb_printf(t, ", \"auc_popularity\": ");
+        json_num(t, r->popularity[h].auc);
+        tb_printf(t, ", \"auc_oracle\": ");
+        json_num(t, r->oracle[h].auc);
+        tb_printf(t, ", \"logloss\": ");
+        json_num(t, r->model[h].log_loss);
+        tb_printf(t, ", \"logloss_oracle\": ");
+        json_num(t, r->oracle[h].log_loss);
+        tb_printf(t, ", \"ece\": ");
+        json_num(t, r->model[h].ece);
+        tb_printf(t, "}");
+    }
+    tb_printf(t, "]");
+}
+
+static void json_fidelity(tbuf *t, const reco_eval *sim, const reco_eval *real, double z,
+                          const char *real_key)
+{
+    tb_printf(t, "[");
+    for (uint32_t pi = 0; pi < N_POL; pi++) {
+        const reco_pipeline_fidelity x = fidelity_of(sim, real, pi, z);
+        tb_printf(t, "%s\n        {\"policy\": \"%s\", \"sim_return\": ", pi ? "," : "",
+                  pol_names[pi]);
+        json_num(t, x.sim);
+        tb_printf(t, ", \"%s\": ", real_key);
+        json_num(t, x.real);
+        tb_printf(t, ", \"rel_error\": ");
+        json_num(t, x.rel);
+        tb_printf(t, ", \"rel_error_lo\": ");
+        json_num(t, x.lo);
+        tb_printf(t, ", \"rel_error_hi\": ");
+        json_num(t, x.hi);
+        tb_printf(t, "}");
+    }
+    tb_printf(t, "]");
+}
+
+static void json_stat(tbuf *t, const reco_eval_stat *s)
+{
+    tb_printf(t, "{\"mean\": ");
+    json_num(t, s->mean);
+    tb_printf(t, ", \"lo\": ");
+    json_num(t, s->lo);
+    tb_printf(t, ", \"hi\": ");
+    json_num(t, s->hi);
+    tb_printf(t, "}");
+}
+
+/* Reads a whole file into `t`. */
+static int read_file(tbuf *t, const char *path)
+{
+    FILE *in = fopen(path, "rb");
+    if (in == NULL)
+        return reco__error_set(RECO_EIO, "%s: cannot read it back", path);
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, in)) > 0)
+        tb_printf(t, "%.*s", (int)got, chunk);
+    const int bad = ferror(in);
+    fclose(in);
+    if (bad)
+        return reco__error_set(RECO_EIO, "%s: cannot read it back", path);
+    return t->err ? reco__error_set(t->err, "out of memory for %s", path) : RECO_OK;
+}
+
+int reco_pipeline_write_json(const reco_pipeline *p, const char *path)
+{
+    int rc = write_evals(p, path, reco_eval_write_json, "reco_pipeline_write_json");
+    if (rc < 0)
+        return rc;
+    /* the experiment's own sections after the evaluator's report: the object goes on */
+    tbuf t = {&p->alloc, NULL, 0, 0, 0};
+    rc = read_file(&t, path);
+    while (rc == RECO_OK && t.len > 0 && (t.s[t.len - 1] == '\n' || t.s[t.len - 1] == ' '))
+        t.len--;
+    if (rc == RECO_OK && (t.len == 0 || t.s[t.len - 1] != '}'))
+        rc = reco__error_set(RECO_EIO, "%s: not the evaluator's report", path);
+    if (rc < 0) {
+        tb_free(&t);
+        return rc;
+    }
+    t.len--;
+    const double z = normal_z(reco_eval_confidence(p->pooled[1]));
+    const char *real_key = p->source == SRC_WORLD ? "world_return"
+                           : p->source == SRC_ENV ? "env_return"
+                                                  : "heldout_return";
+    tb_printf(&t, ",\n  \"seeds\": [");
+    for (uint32_t k = 0; k < p->n_seeds; k++) {
+        tb_printf(&t, "%s\n    {\"seed\": %llu,\n      \"fit\": ", k ? "," : "",
+                  (unsigned long long)p->jobs[k].seed);
+        json_fit(&t, &p->jobs[k].fit, p);
+        tb_printf(&t, ",\n      \"fidelity\": ");
+        json_fidelity(&t, p->jobs[k].ev[0], p->jobs[k].ev[1], z, real_key);
+        tb_printf(&t, "}");
+    }
+    tb_printf(&t, "],\n  \"fidelity\": ");
+    json_fidelity(&t, p->pooled[0], p->pooled[1], z, real_key);
+    if (p->source == SRC_LOGS) {
+        /* the logged sessions as the logging policy played them; the off-policy estimate of
+         * each policy against them goes here once an estimator exists */
+        tb_printf(&t, ",\n  \"logged\": [");
+        for (uint32_t k = 0; k < p->n_seeds; k++) {
+            tb_printf(&t, "%s\n    {\"seed\": %llu, \"sessions\": %llu, \"return\": ",
+                      k ? "," : "", (unsigned long long)p->jobs[k].seed,
+                      (unsigned long long)p->jobs[k].logged_return.n);
+            json_stat(&t, &p->jobs[k].logged_return);
+            tb_printf(&t, ", \"depth\": ");
+            json_stat(&t, &p->jobs[k].logged_depth);
+            tb_printf(&t, "}");
+        }
+        tb_printf(&t, "],\n  \"off_policy\": null");
+    }
+    tb_printf(&t, "\n}\n");
+    if (t.err) {
+        tb_free(&t);
+        return reco__error_set(t.err, "out of memory for %s", path);
+    }
+    reco__atomic_file f;
+    rc = reco__atomic_open(&f, &p->alloc, path);
+    if (rc == RECO_OK)
+        rc = reco__atomic_commit(&f, reco__write_all(f.fd, t.s, t.len),
+                                 "cannot write the results");
+    tb_free(&t);
+    return rc;
+}
+
+int reco_pipeline_write_curve(const reco_pipeline *p, const char *path)
+{
+    if (p == NULL || path == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_write_curve: NULL argument");
+    tbuf t = {&p->alloc, NULL, 0, 0, 0};
+    tb_printf(&t, "seed,updates,greedy_q_sim_return,greedy_supervised_sim_return,loss,mean_q,"
+                  "explore_return\n");
+    for (uint32_t k = 0; k < p->n_seeds; k++)
+        for (uint32_t i = 0; i < p->jobs[k].n_curve; i++) {
+            const reco_pipeline_point *q = &p->jobs[k].curve[i];
+            tb_printf(&t, "%llu,%llu,%.6f,%.6f,%.6g,%.6g,%.6g\n",
+                      (unsigned long long)p->jobs[k].seed, (unsigned long long)q->updates,
+                      q->greedy_q_return, p->jobs[k].greedy_sim_return, q->loss, q->mean_q,
+                      q->explore_return);
+        }
+    if (t.err) {
+        tb_free(&t);
+        return reco__error_set(t.err, "out of memory for %s", path);
+    }
+    reco__atomic_file f;
+    int rc = reco__atomic_open(&f, &p->alloc, path);
+    if (rc == RECO_OK)
+        rc = reco__atomic_commit(&f, reco__write_all(f.fd, t.s, t.len),
+                                 "cannot write the learning curve");
+    tb_free(&t);
+    return rc;
+}
