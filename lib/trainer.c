@@ -37,6 +37,8 @@
 #include "alloc_private.h"
 #include "error_private.h"
 #include "file_private.h"
+#include "env_private.h"
+#include "qnet_private.h"
 #include "replay_private.h"
 #include "runner_private.h"
 #include "state_private.h"
@@ -286,6 +288,11 @@ static int check_env(const reco_env *e, const reco_trainer *t, uint32_t g)
     if (t->Hr > 0 && reco__env_long_len(e) != t->Hr)
         return reco__error_set(RECO_EINVAL, "%s has a long-term history of %u, the replay "
                                "stores %u", fn, reco__env_long_len(e), t->Hr);
+    /* the Q head was warm-started with reward weights: they must be the env's */
+    uint32_t n_warm = 0;
+    const float *warm = reco__qnet_warm_weights(t->q, &n_warm);
+    if ((rc = reco__env_check_weights(e, warm, n_warm, fn, "the Q-network's warm start")) < 0)
+        return rc;
     if (t->o.checkpoint_every > 0 &&
         (e->version < 2 || e->save_state == NULL || e->load_state == NULL))
         return reco__error_set(RECO_EINVAL, "reco_trainer_create: trainer.checkpoint_every "

@@ -289,7 +289,9 @@ class SimOptions(Structure):
                 # version 3
                 ("seconds_base", c_float), ("seconds", c_float * 16),
                 ("candidate_weights", c_void_p), ("candidate_weight_share", c_float),
-                ("exit_tilt", c_float * 16)]
+                ("exit_tilt", c_float * 16),
+                # version 4
+                ("imitate", c_void_p)]
 
 
 class QNetOptions(Structure):
@@ -501,7 +503,7 @@ VERSIONS = {
     ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
     ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 2, LogLoadOptions: 1,
     LogRow: 2, LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1, LogGenerateOptions: 1,
-    FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 3, QNetOptions: 1, QNetBatch: 2,
+    FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
     PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 1, AuditReport: 1,
