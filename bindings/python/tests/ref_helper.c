@@ -160,7 +160,8 @@ static int layout(void)
     S(reco_eval_options, "EvalOptions", F(version) F(allocator) F(parallel) F(max_candidates)
       F(max_steps) F(long_watch_signal) F(hide_signal) F(deep_depth) F(item_topics)
       F(n_item_topics) F(confidence) F(reset_env) F(reset_env_payload) F(progress)
-      F(progress_payload))
+      F(progress_payload) F(user_metric_names) F(n_user_metrics) F(user_metrics)
+      F(user_metrics_payload))
     printf("\n}\n");
     return 0;
 }

@@ -13,6 +13,8 @@ import libreco
 from conftest import REWARD
 
 DEEP = (libreco.EVAL_LONG_WATCHES_DEEP, libreco.EVAL_DEPTH_DEEP)
+WORLD_SIGNALS = ["click", "long_watch", "like", "hide"]
+WORLD_SIGNAL_METRICS = WORLD_SIGNALS + [s + "_deep" for s in WORLD_SIGNALS]
 
 
 def _fresh(model):
@@ -144,8 +146,9 @@ def test_reports_have_the_documented_keys(world, policies, tmp_path):
         assert set(env) == {"sessions", "policies", "lifts"} and env["sessions"] == 20
         assert set(env["policies"]) == {"rand", "greedy"}
         assert set(env["lifts"]) == {"rand"}
-        names = set(libreco.EVAL_METRIC_NAMES)
-        assert len(names) == 8 and "long_watches_deep" in names
+        # the 0.1 metrics, then the world's signals by name (it names them)
+        names = set(libreco.EVAL_METRIC_NAMES) | set(WORLD_SIGNAL_METRICS)
+        assert len(names) == 16 and "long_watches_deep" in names and "hide_deep" in names
         rand = env["policies"]["rand"]
         assert set(rand) == names
         assert set(rand["depth"]) == {"mean", "lo", "hi", "n"}
@@ -167,7 +170,7 @@ def test_reports_have_the_documented_keys(world, policies, tmp_path):
             rows = list(csv.reader(f))
         assert rows[0] == ("env,policy,metric,mean,lo,hi,n,lift_rel,lift_rel_lo,lift_rel_hi,"
                            "diff,diff_lo,diff_hi").split(",")
-        assert len(rows) == 1 + 2 * 2 * 8
+        assert len(rows) == 1 + 2 * 2 * 16
 
 
 def test_bad_input_raises_with_the_library_message(world, policies, tmp_path):
