@@ -15,6 +15,7 @@
 #include "eval_private.h"
 #include "file_private.h"
 #include "policy_private.h"
+#include "runner_private.h"
 #include "reco/eval.h"
 
 /* Topics are counted in a per-slot bitmap of (max topic + 1) bits, cleared at each session's
@@ -529,136 +530,115 @@ static int acc_end(eval_acc *a, uint32_t slot, uint32_t p, uint32_t k)
     return RECO_OK;
 }
 
-/* ---- the runner --------------------------------------------------------------------------- */
-
-typedef struct eval_bufs {
-    uint32_t *sess, *len, *act, *reset_slots, *idx, *counts, *fb;
-    uint64_t *reset_users;
-    uint32_t *known;             /* (P) steps of each running row, for envs without context() */
-    int32_t *cand, *shown;
-    float *reward;
-    int *done;
-    reco_run_step *rows;         /* (P) the rows of a step, for the accumulator */
-    reco__states st;             /* the running rows' states (lib/state.c) */
-} eval_bufs;
+/* ---- the loop: the session runner with the accumulator as a sink --------------------- */
 
 typedef struct run_ctx {
-    const reco_env *env;
     const reco_eval_options *o;
+    reco_eval *e;
     const uint64_t *users;
-    uint32_t n_users, P;
-    eval_bufs b;
+    uint32_t n_users, P, pi;
+    uint32_t *sess;              /* (P) each slot's session */
+    uint8_t *begun;              /* (P) the slot had a session in this policy's run */
+    reco_run_step *rows;         /* (P) the rows of a step, for the accumulator */
+    uint64_t finished, next_report, report_every;
     eval_acc acc;
 } run_ctx;
 
-static void start_slot(run_ctx *c, uint32_t sl, uint32_t session)
+/* The fixed schedule: slot p plays sessions p, p + P, p + 2P, ... */
+static int eval_schedule(void *payload, uint32_t slot, uint64_t *user_out,
+                         uint64_t *session_out)
 {
-    c->b.sess[sl] = session;
-    c->b.len[sl] = 0;
-    acc_begin(&c->acc, sl);
+    run_ctx *c = payload;
+    const uint64_t k = c->begun[slot] ? (uint64_t)c->sess[slot] + c->P : slot;
+    if (k >= c->n_users)
+        return 0;
+    c->begun[slot] = 1;
+    c->sess[slot] = (uint32_t)k;
+    acc_begin(&c->acc, slot);
+    *user_out = c->users[k];
+    *session_out = k;
+    return 1;
 }
 
-/* Plays every session of the list with one policy on the fixed schedule: slot p plays
- * sessions p, p + P, p + 2P, ... */
-static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint32_t pi)
+static int eval_before_step(void *payload, const reco__round *r)
 {
-    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
-    static const char fn[] = "reco_eval_run";
-    const reco_env *env = c->env;
-    const reco_eval_options *o = c->o;
-    eval_bufs *b = &c->b;
-    const uint32_t P = c->P, N = c->n_users;
-    const size_t C = o->max_candidates;
-    int rc;
-    for (uint32_t p = 0; p < P; p++) {
-        b->act[p] = p;
-        start_slot(c, p, p);
-        b->reset_users[p] = c->users[p];
-    }
-    uint32_t n_act = P;
-    if ((rc = RECO__CALLBACK(cb_gen, "the env's reset()",
-                             env->reset(b->act, b->reset_users, P, env->payload))) < 0)
-        return rc;
-    const uint64_t report_every = N / 100 > 0 ? N / 100 : 1;
-    uint64_t finished = 0, next_report = report_every;
-    while (n_act > 0) {
-        for (uint32_t i = 0; i < n_act; i++)
-            b->known[i] = b->len[b->act[i]];
-        if ((rc = reco__states_observe(&b->st, env, b->act, n_act, b->known)) < 0 ||
-            (rc = RECO__CALLBACK(cb_gen, "the env's candidates()",
-                                 env->candidates(b->cand, b->counts, (uint32_t)C, b->act, n_act,
-                                                 env->payload))) < 0)
-            return rc;
-        for (uint32_t i = 0; i < n_act; i++)
-            if (b->counts[i] == 0 || b->counts[i] > C)
-                return reco__error_set(RECO_EINVAL, "%s: the env gave slot %u %u candidates "
-                                       "(need 1..%zu)", fn, b->act[i], b->counts[i], C);
-        if ((rc = reco__policy_choose(b->idx, policy, &b->st, b->cand, b->counts, (uint32_t)C,
-                                      n_act)) < 0)
-            return rc;
-        for (uint32_t i = 0; i < n_act; i++) {
-            if (b->idx[i] >= b->counts[i])
-                return reco__error_set(RECO_EINVAL, "%s: policy %u chose index %u of %u "
-                                       "candidates", fn, pi, b->idx[i], b->counts[i]);
-            b->shown[i] = b->cand[(size_t)i * C + b->idx[i]];
-            if (e->has_topics && (b->shown[i] < 0 ||
-                                  (uint32_t)b->shown[i] >= o->n_item_topics))
-                return reco__error_set(RECO_EINVAL, "%s: item %d has no topic (%u topics)", fn,
-                                       b->shown[i], o->n_item_topics);
-        }
-        if ((rc = RECO__CALLBACK(
-                 cb_gen, "the env's step()",
-                 env->step(b->fb, b->reward, b->done, b->act, b->shown, n_act, env->payload))) < 0)
-            return rc;
-        for (uint32_t i = 0; i < n_act; i++) {
-            const uint32_t sl = b->act[i];
-            const reco_run_step r = {b->sess[sl], b->len[sl], b->shown[i], b->fb[i],
-                                     b->reward[i], b->done[i]};
-            b->rows[i] = r;
-        }
-        if ((rc = acc_step(&c->acc, b->act, b->rows, n_act)) < 0)
-            return rc;
-        uint32_t n_reset = 0, n_keep = 0;
-        for (uint32_t i = 0; i < n_act; i++) {
-            const uint32_t sl = b->act[i], k = b->sess[sl];
-            b->len[sl]++;
-            if (b->done[i] == RECO_ENV_CONTINUE && b->len[sl] < o->max_steps) {
-                b->act[n_keep++] = sl;
-                continue;
-            }
-            if ((rc = acc_end(&c->acc, sl, pi, k)) < 0)
-                return rc;
-            finished++;
-            if ((uint64_t)k + P < N) {
-                start_slot(c, sl, k + P);
-                b->reset_slots[n_reset] = sl;
-                b->reset_users[n_reset++] = c->users[k + P];
-            }
-        }
-        if (n_reset > 0 && (rc = RECO__CALLBACK(cb_gen, "the env's reset()",
-                                                env->reset(b->reset_slots, b->reset_users, n_reset,
-                                                           env->payload))) < 0)
-            return rc;
-        for (uint32_t i = 0; i < n_reset; i++)
-            b->act[n_keep++] = b->reset_slots[i];
-        n_act = n_keep;
-        if (o->progress != NULL && finished >= next_report && finished < N) {
-            o->progress(pi, finished, o->progress_payload);
-            next_report = finished + report_every;
-        }
-    }
-    if (o->progress != NULL)
-        o->progress(pi, finished, o->progress_payload);
+    run_ctx *c = payload;
+    if (!c->e->has_topics)
+        return RECO_OK;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (r->shown[i] < 0 || (uint32_t)r->shown[i] >= c->o->n_item_topics)
+            return reco__error_set(RECO_EINVAL, "reco_eval_run: item %d has no topic (%u "
+                                   "topics)", r->shown[i], c->o->n_item_topics);
     return RECO_OK;
 }
 
-static void free_bufs(const reco_allocator *a, eval_bufs *b)
+static int eval_after_step(void *payload, const reco__round *r)
 {
-    void *all[] = {b->sess, b->len, b->act, b->reset_slots, b->idx, b->counts, b->fb,
-                   b->reset_users, b->known, b->cand, b->shown, b->reward, b->done, b->rows};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        reco__free(a, all[i]);
-    reco__states_free(&b->st);
+    run_ctx *c = payload;
+    for (uint32_t i = 0; i < r->n; i++) {
+        const reco_run_step row = {(uint32_t)r->sessions[i], r->steps[i], r->shown[i], r->fb[i],
+                                   r->reward[i], r->done[i]};
+        c->rows[i] = row;
+    }
+    return acc_step(&c->acc, r->slots, c->rows, r->n);
+}
+
+static int eval_on_row(void *payload, const reco__round *r, uint32_t i)
+{
+    run_ctx *c = payload;
+    if (!r->over[i])
+        return RECO_OK;
+    c->finished++;
+    return acc_end(&c->acc, r->slots[i], c->pi, (uint32_t)r->sessions[i]);
+}
+
+static int eval_after_round(void *payload)
+{
+    run_ctx *c = payload;
+    const reco_eval_options *o = c->o;
+    if (o->progress != NULL && c->finished >= c->next_report && c->finished < c->n_users) {
+        o->progress(c->pi, c->finished, o->progress_payload);
+        c->next_report = c->finished + c->report_every;
+    }
+    return RECO_OK;
+}
+
+/* Plays every session of the list with one policy on the fixed schedule. */
+static int run_policy(run_ctx *c, const reco_env *env, const reco_policy *policy, uint32_t pi,
+                      const reco_allocator *a)
+{
+    const reco_eval_options *o = c->o;
+    c->pi = pi;
+    c->finished = 0;
+    c->report_every = c->n_users / 100 > 0 ? c->n_users / 100 : 1;
+    c->next_report = c->report_every;
+    memset(c->begun, 0, c->P);
+    const reco__sink sink = {eval_before_step, eval_after_step, eval_on_row, c};
+    reco__runner_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.env = env;
+    cfg.policy = policy;
+    cfg.P = c->P;
+    cfg.C = o->max_candidates;
+    cfg.max_steps = o->max_steps;
+    cfg.order = RECO__ROWS_KEEP_THEN_NEW;
+    cfg.observe = 1;
+    cfg.fn = "reco_eval_run";
+    char who[32];
+    snprintf(who, sizeof who, "policy %u", pi);
+    cfg.who = who;
+    cfg.schedule = eval_schedule;
+    cfg.schedule_payload = c;
+    cfg.sinks = &sink;
+    cfg.n_sinks = 1;
+    reco__runner *r = NULL;
+    int rc = reco__runner_create(&r, a, &cfg);
+    if (rc == RECO_OK && (rc = reco__runner_start(r)) == RECO_OK)
+        rc = reco__runner_run(r, eval_after_round, c);
+    reco__runner_free(r);
+    if (rc == RECO_OK && o->progress != NULL)
+        o->progress(pi, c->finished, o->progress_payload);
+    return rc;
 }
 
 int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *policies,
@@ -715,35 +695,18 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
     e->has_topics = o.item_topics != NULL;
     run_ctx c;
     memset(&c, 0, sizeof c);
-    eval_bufs *b = &c.b;
     if ((rc = build_metrics(e, env, &o, fn)) < 0)
         goto fail;
-    c.env = env;
     c.o = &o;
+    c.e = e;
     c.users = users;
     c.n_users = n_users;
     c.P = P;
-    const size_t C = o.max_candidates;
-    b->sess = reco__calloc(&a, P, sizeof(uint32_t));
-    b->len = reco__calloc(&a, P, sizeof(uint32_t));
-    b->act = reco__calloc(&a, P, sizeof(uint32_t));
-    b->reset_slots = reco__calloc(&a, P, sizeof(uint32_t));
-    b->idx = reco__calloc(&a, P, sizeof(uint32_t));
-    b->counts = reco__calloc(&a, P, sizeof(uint32_t));
-    b->fb = reco__calloc(&a, P, sizeof(uint32_t));
-    b->reset_users = reco__calloc(&a, P, sizeof(uint64_t));
-    b->known = reco__calloc(&a, P, sizeof(uint32_t));
-    const int st_rc = reco__states_init(&b->st, &a, env, P);
-    b->cand = reco__calloc(&a, (size_t)P * C, sizeof(int32_t));
-    b->shown = reco__calloc(&a, P, sizeof(int32_t));
-    b->reward = reco__calloc(&a, P, sizeof(float));
-    b->done = reco__calloc(&a, P, sizeof(int));
-    b->rows = reco__calloc(&a, P, sizeof(reco_run_step));
+    c.sess = reco__calloc(&a, P, sizeof(uint32_t));
+    c.begun = reco__calloc(&a, P, sizeof(uint8_t));
+    c.rows = reco__calloc(&a, P, sizeof(reco_run_step));
     const int acc_rc = acc_init(&c.acc, &a, e, &o, P, max_topic);
-    if (b->sess == NULL || b->len == NULL || b->act == NULL || b->reset_slots == NULL ||
-        b->idx == NULL || b->counts == NULL || b->fb == NULL || b->reset_users == NULL ||
-        b->known == NULL || st_rc < 0 || b->cand == NULL || b->shown == NULL ||
-        b->reward == NULL || b->done == NULL || b->rows == NULL || acc_rc < 0) {
+    if (c.sess == NULL || c.begun == NULL || c.rows == NULL || acc_rc < 0) {
         rc = RECO_ENOMEM;
         goto fail;
     }
@@ -754,20 +717,26 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
             goto fail;
         }
     for (uint32_t p = 0; p < n_policies; p++) {
-        if (o.reset_env != NULL && (rc = o.reset_env(o.reset_env_payload)) < 0)
+        uint64_t cb_gen = 0;
+        if (o.reset_env != NULL &&
+            (rc = RECO__CALLBACK(cb_gen, "the evaluation's reset_env()",
+                                 o.reset_env(o.reset_env_payload))) < 0)
             goto fail;
-        if ((rc = run_policy(e, &c, &policies[p], p)) < 0)
+        if ((rc = run_policy(&c, env, &policies[p], p, &a)) < 0)
             goto fail;
     }
-    free_bufs(&a, b);
+    rc = RECO_OK;
+fail:
+    reco__free(&a, c.sess);
+    reco__free(&a, c.begun);
+    reco__free(&a, c.rows);
     acc_free(&c.acc, &a);
+    if (rc < 0) {
+        reco_eval_free(e);
+        return rc;
+    }
     *out = e;
     return RECO_OK;
-fail:
-    free_bufs(&a, b);
-    acc_free(&c.acc, &a);
-    reco_eval_free(e);
-    return rc;
 }
 
 /* ---- statistics --------------------------------------------------------------------------- */
