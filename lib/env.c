@@ -24,9 +24,7 @@ const char *reco_env_signal_name(const reco_env *env, uint32_t f)
     return default_names[f];
 }
 
-/* RECO_OK if `name` is 1..RECO_SIGNAL_NAME_MAX characters of [a-z0-9_] starting with a
- * letter. */
-static int good_name(const char *name)
+int reco__env_name_ok(const char *name)
 {
     size_t n = 0;
     if (name == NULL || !(name[0] >= 'a' && name[0] <= 'z'))
@@ -63,7 +61,7 @@ int reco__env_check(const reco_env *env, const char *fn)
     const uint32_t F = env->n_signals;
     if (env->signal_names != NULL)
         for (uint32_t f = 0; f < F; f++) {
-            if (!good_name(env->signal_names[f]))
+            if (!reco__env_name_ok(env->signal_names[f]))
                 return reco__error_set(RECO_EINVAL, "%s: the env's signal_names[%u] is not a "
                                        "name (1..%d characters of [a-z0-9_], from a letter)",
                                        fn, f, RECO_SIGNAL_NAME_MAX);

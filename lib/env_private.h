@@ -6,6 +6,10 @@
 #include "error_private.h"
 #include "reco/env.h"
 
+/* 1 if `name` is 1..RECO_SIGNAL_NAME_MAX characters of [a-z0-9_] starting with a letter (a
+ * signal's name, or an evaluation metric's), else 0. */
+int reco__env_name_ok(const char *name);
+
 /* reco_env_check() with the message prefixed by `fn`. */
 int reco__env_check(const reco_env *env, const char *fn);
 

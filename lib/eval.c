@@ -4,6 +4,7 @@
 #include <locale.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,22 +15,50 @@
 #include "eval_private.h"
 #include "file_private.h"
 #include "policy_private.h"
+#include "runner_private.h"
 #include "reco/eval.h"
 
 /* Topics are counted in a per-slot bitmap of (max topic + 1) bits, cleared at each session's
  * end; the bound keeps that clear cheap and the bitmap small. */
 #define MAX_TOPIC (1u << 20)
 
+/* Longest metric label: a signal's name and "_deep", with the NUL. */
+#define LABEL_CAP (RECO_SIGNAL_NAME_MAX + 6)
+
+/* What metric m of a result measures, per session: x_i and d_i (session_xd()). */
+typedef enum metric_kind {
+    MK_DEPTH = 0,       /* depth, d = 1 */
+    MK_SIGNAL = 1,      /* count of signal `arg`, d = 1 */
+    MK_DEEP_SHARE = 2,  /* [deep], d = 1 */
+    MK_SIGNAL_DEEP = 3, /* count of signal `arg` if deep, d = [deep] */
+    MK_DEPTH_DEEP = 4,  /* depth if deep, d = [deep] */
+    MK_RETURN = 5,      /* sum of the rewards, d = 1 */
+    MK_TOPICS = 6,      /* distinct topics shown, d = 1 */
+    MK_USER = 7         /* user metric `arg`: its value, d = [not NaN] */
+} metric_kind;
+
+/* Fully initialised (calloc'd, labels zero-padded) so that reco_eval_concat() compares them
+ * with memcmp. */
+typedef struct metric_def {
+    uint32_t kind;     /* metric_kind */
+    uint32_t arg;      /* the signal (MK_SIGNAL*) or the user metric (MK_USER) */
+    int32_t measured;  /* 0: NaN with n = 0 (a 0.1 metric without its signal or topics) */
+    int32_t listed;    /* written in the reports */
+    char label[LABEL_CAP];
+} metric_def;
+
 struct reco_eval {
     reco_allocator alloc;
     uint32_t n_pol, n_ses;
     double confidence, z;
     uint32_t deep_depth;
-    int has_hides, has_topics;
+    int has_topics;
+    uint32_t n_sig, n_user, n_met;
+    metric_def *mets; /* (n_met) */
     char **names;     /* (n_pol), entries NULL for unnamed policies */
-    /* (n_pol, n_ses) each, session-major within a policy */
-    uint32_t *depth, *lw, *hides, *topics;
-    double *ret;
+    /* per session, session-major within a policy: (n_pol, n_ses) or (n_pol, n_ses, width) */
+    uint32_t *depth, *topics, *sig; /* sig: (.., n_sig) counts of each signal */
+    double *ret, *user;             /* user: (.., n_user) the user metrics' values */
 };
 
 /* ---- the normal quantile ----------------------------------------------------------------- */
@@ -78,6 +107,13 @@ double reco__normal_quantile(double p)
 
 /* ---- options ------------------------------------------------------------------------------ */
 
+/* Bytes of a caller's options of `version`: fields past it are never read or written. */
+static size_t options_size(unsigned int version)
+{
+    return version >= 2 ? sizeof(reco_eval_options)
+                        : offsetof(reco_eval_options, user_metric_names);
+}
+
 int reco_eval_options_init(reco_eval_options *opts, unsigned int version)
 {
     if (opts == NULL)
@@ -85,9 +121,13 @@ int reco_eval_options_init(reco_eval_options *opts, unsigned int version)
     int rc = reco__check_version(version, RECO_EVAL_OPTIONS_VERSION, "reco_eval_options");
     if (rc < 0)
         return rc;
-    const reco_eval_options d = RECO_EVAL_OPTIONS_INIT;
-    *opts = d;
-    opts->version = version;
+    reco_eval_options d = RECO_EVAL_OPTIONS_INIT;
+    d.version = version;
+    if (version < 2) { /* version 1 named the built-in world's bits */
+        d.long_watch_signal = RECO_SIGNAL_LONG_WATCH;
+        d.hide_signal = RECO_SIGNAL_HIDE;
+    }
+    memcpy(opts, &d, options_size(version));
     return RECO_OK;
 }
 
@@ -110,14 +150,15 @@ static int validate(const reco_eval_options *o, const reco_env *env, uint32_t *m
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.max_steps",
                                   "%u is out of range [1, 2^31]", o->max_steps);
     const uint32_t nsig = env->n_signals < 32 ? env->n_signals : 32;
-    if (o->long_watch_signal >= nsig)
+    if (o->long_watch_signal != RECO_EVAL_SIGNAL_BY_NAME && o->long_watch_signal >= nsig)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.long_watch_signal",
-                                  "%u is not a signal of the env (it has %u)",
-                                  o->long_watch_signal, env->n_signals);
-    if (o->hide_signal != -1 && (o->hide_signal < 0 || (uint32_t)o->hide_signal >= nsig))
+                                  "%u is neither RECO_EVAL_SIGNAL_BY_NAME nor a signal of the "
+                                  "env (it has %u)", o->long_watch_signal, env->n_signals);
+    if (o->hide_signal != -1 && o->hide_signal != RECO_EVAL_SIGNAL_BY_NAME &&
+        (o->hide_signal < 0 || (uint32_t)o->hide_signal >= nsig))
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.hide_signal",
-                                  "%d is neither -1 nor a signal of the env (it has %u)",
-                                  o->hide_signal, env->n_signals);
+                                  "%d is neither -1, RECO_EVAL_SIGNAL_BY_NAME nor a signal of "
+                                  "the env (it has %u)", o->hide_signal, env->n_signals);
     if (o->deep_depth < 1)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.deep_depth",
                                   "%u is not >= 1", o->deep_depth);
@@ -143,6 +184,129 @@ static int validate(const reco_eval_options *o, const reco_env *env, uint32_t *m
                 *max_topic_out = o->item_topics[i];
         }
     }
+    const uint32_t U = o->n_user_metrics;
+    if (U > RECO_EVAL_MAX_USER_METRICS)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.n_user_metrics",
+                                  "%u is out of range [0, %d]", U, RECO_EVAL_MAX_USER_METRICS);
+    if ((o->user_metric_names == NULL) != (U == 0))
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.user_metric_names",
+                                  "user_metric_names and n_user_metrics (%u) must be both set "
+                                  "or both unset", U);
+    if ((o->user_metrics == NULL) != (U == 0))
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.user_metrics",
+                                  "the callback is %s with %u user metrics",
+                                  o->user_metrics == NULL ? "NULL" : "set", U);
+    for (uint32_t u = 0; u < U; u++) {
+        const char *nm = o->user_metric_names[u];
+        if (nm == NULL)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.user_metric_names",
+                                      "name %u is NULL", u);
+        if (!reco__env_name_ok(nm))
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.user_metric_names",
+                                      "name %u \"%.40s\" is not a name (1..%d characters of "
+                                      "[a-z0-9_], from a letter)", u, nm, RECO_SIGNAL_NAME_MAX);
+    }
+    return RECO_OK;
+}
+
+/* ---- the metrics of a result -------------------------------------------------------------- */
+
+static int signals_named(const reco_env *env)
+{
+    return env->version >= 4 && env->signal_names != NULL;
+}
+
+/* The signal a 0.1 metric counts: the option `opt` as given, or with
+ * RECO_EVAL_SIGNAL_BY_NAME the env's signal called `name` (from an env without names,
+ * signal `fallback` when it has one); -1 for none. */
+static int32_t resolve_signal(const reco_env *env, int64_t opt, const char *name,
+                              uint32_t fallback)
+{
+    if (opt != RECO_EVAL_SIGNAL_BY_NAME)
+        return (int32_t)opt;
+    if (!signals_named(env))
+        return fallback < env->n_signals ? (int32_t)fallback : -1;
+    for (uint32_t f = 0; f < env->n_signals; f++)
+        if (strcmp(reco_env_signal_name(env, f), name) == 0)
+            return (int32_t)f;
+    return -1;
+}
+
+static void set_metric(metric_def *m, metric_kind kind, uint32_t arg, int measured, int listed,
+                       const char *label, const char *suffix)
+{
+    m->kind = kind;
+    m->arg = arg;
+    m->measured = measured;
+    m->listed = listed;
+    snprintf(m->label, sizeof m->label, "%s%s", label, suffix);
+}
+
+/* What a clashing metric is, for a message. */
+static void describe_metric(char *buf, size_t cap, const metric_def *m, uint32_t index)
+{
+    if (index < RECO_EVAL_N_METRICS)
+        snprintf(buf, cap, "a metric of the evaluator");
+    else if (m->kind == MK_SIGNAL)
+        snprintf(buf, cap, "the count of the env's signal %u", m->arg);
+    else if (m->kind == MK_SIGNAL_DEEP)
+        snprintf(buf, cap, "the count per deep session of the env's signal %u", m->arg);
+    else
+        snprintf(buf, cap, "user metric %u", m->arg);
+}
+
+/* Fills e->mets (e->n_met entries, zeroed): the 0.1 metrics, each signal's count and deep count
+ * when the env names its signals, the user metrics; refuses two metrics of one name. */
+static int build_metrics(reco_eval *e, const reco_env *env, const reco_eval_options *o,
+                         const char *fn)
+{
+    const int named = signals_named(env);
+    const int32_t L = resolve_signal(env, o->long_watch_signal, "long_watch",
+                                     RECO_SIGNAL_LONG_WATCH);
+    const int32_t H = resolve_signal(env, o->hide_signal, "hide", RECO_SIGNAL_HIDE);
+    metric_def *m = e->mets;
+    /* The 0.1 metrics: all of them in the reports of an env without names, as in 0.1; the
+     * measured ones for the others. */
+    const struct {
+        metric_kind kind;
+        int32_t arg;
+        int measured;
+    } v1[RECO_EVAL_N_METRICS] = {
+        {MK_DEPTH, 0, 1},              /* RECO_EVAL_DEPTH */
+        {MK_SIGNAL, L, L >= 0},        /* RECO_EVAL_LONG_WATCHES */
+        {MK_DEEP_SHARE, 0, 1},         /* RECO_EVAL_DEEP_SHARE */
+        {MK_SIGNAL_DEEP, L, L >= 0},   /* RECO_EVAL_LONG_WATCHES_DEEP */
+        {MK_DEPTH_DEEP, 0, 1},         /* RECO_EVAL_DEPTH_DEEP */
+        {MK_RETURN, 0, 1},             /* RECO_EVAL_RETURN */
+        {MK_SIGNAL, H, H >= 0},        /* RECO_EVAL_HIDES */
+        {MK_TOPICS, 0, e->has_topics}, /* RECO_EVAL_TOPICS */
+    };
+    for (uint32_t i = 0; i < RECO_EVAL_N_METRICS; i++)
+        set_metric(&m[i], v1[i].kind, v1[i].arg >= 0 ? (uint32_t)v1[i].arg : 0, v1[i].measured,
+                   !named || v1[i].measured, reco_eval_metric_name((reco_eval_metric)i), "");
+    uint32_t at = RECO_EVAL_N_METRICS;
+    if (named) {
+        for (uint32_t f = 0; f < e->n_sig; f++)
+            set_metric(&m[at++], MK_SIGNAL, f, 1, 1, reco_env_signal_name(env, f), "");
+        for (uint32_t f = 0; f < e->n_sig; f++)
+            set_metric(&m[at++], MK_SIGNAL_DEEP, f, 1, 1, reco_env_signal_name(env, f), "_deep");
+    }
+    for (uint32_t u = 0; u < e->n_user; u++)
+        set_metric(&m[at++], MK_USER, u, 1, 1, o->user_metric_names[u], "");
+    for (uint32_t j = 1; j < e->n_met; j++)
+        for (uint32_t i = 0; i < j; i++) {
+            if (strcmp(m[i].label, m[j].label) != 0)
+                continue;
+            char what[80];
+            describe_metric(what, sizeof what, &m[i], i);
+            if (m[j].kind == MK_USER)
+                return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "eval.user_metric_names",
+                                          "%s: user metric %u is named \"%s\" like %s", fn,
+                                          m[j].arg, m[j].label, what);
+            return reco__error_set(RECO_EINVAL, "%s: the env's signal %u \"%s\" gives a metric "
+                                   "named \"%s\" like %s", fn, m[j].arg,
+                                   reco_env_signal_name(env, m[j].arg), m[j].label, what);
+        }
     return RECO_OK;
 }
 
@@ -156,11 +320,43 @@ void reco_eval_free(reco_eval *eval)
     if (eval->names != NULL)
         for (uint32_t p = 0; p < eval->n_pol; p++)
             reco__free(&a, eval->names[p]);
-    void *bufs[] = {eval->names, eval->depth, eval->lw, eval->hides, eval->topics, eval->ret};
+    void *bufs[] = {eval->names, eval->mets, eval->depth, eval->topics, eval->sig, eval->ret,
+                    eval->user};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(&a, bufs[i]);
     reco__free(&a, eval);
     reco__handle_release();
+}
+
+/* A result with its buffers for n_pol x n_ses sessions and n_met metrics (names and metric
+ * definitions zeroed); NULL when out of memory, with nothing left to free. */
+static reco_eval *result_new(const reco_allocator *a, uint32_t n_pol, uint32_t n_ses,
+                             uint32_t n_sig, uint32_t n_user, uint32_t n_met)
+{
+    reco_eval *e = reco__calloc(a, 1, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    reco__handle_acquire(); /* balanced by reco_eval_free, also on failure below */
+    e->alloc = *a;
+    e->n_pol = n_pol;
+    e->n_ses = n_ses;
+    e->n_sig = n_sig;
+    e->n_user = n_user;
+    e->n_met = n_met;
+    const size_t total = (size_t)n_pol * n_ses;
+    e->names = reco__calloc(a, n_pol, sizeof(char *));
+    e->mets = reco__calloc(a, n_met, sizeof(metric_def));
+    e->depth = reco__calloc(a, total, sizeof(uint32_t));
+    e->topics = reco__calloc(a, total, sizeof(uint32_t));
+    e->sig = reco__calloc(a, total * n_sig, sizeof(uint32_t));
+    e->ret = reco__calloc(a, total, sizeof(double));
+    e->user = n_user > 0 ? reco__calloc(a, total * n_user, sizeof(double)) : NULL;
+    if (e->names == NULL || e->mets == NULL || e->depth == NULL || e->topics == NULL ||
+        e->sig == NULL || e->ret == NULL || (n_user > 0 && e->user == NULL)) {
+        reco_eval_free(e);
+        return NULL;
+    }
+    return e;
 }
 
 uint32_t reco_eval_n_policies(const reco_eval *eval)
@@ -185,155 +381,264 @@ const char *reco_eval_policy_name(const reco_eval *eval, uint32_t policy)
     return eval->names[policy];
 }
 
-/* ---- the runner --------------------------------------------------------------------------- */
-
-typedef struct eval_bufs {
-    uint32_t *sess, *len, *act, *reset_slots, *idx, *counts, *fb;
-    uint32_t *lw, *hides, *ntop; /* (P) running counts per slot */
-    double *ret;                 /* (P) */
-    uint64_t *reset_users;
-    uint64_t *seen;              /* (P, W) topic bitmaps */
-    size_t W;
-    uint32_t *known;             /* (P) steps of each running row, for envs without context() */
-    int32_t *cand, *shown;
-    float *reward;
-    int *done;
-    reco__states st;             /* the running rows' states (lib/state.c) */
-} eval_bufs;
-
-typedef struct run_ctx {
-    const reco_env *env;
-    const reco_eval_options *o;
-    const uint64_t *users;
-    uint32_t n_users, P;
-    eval_bufs b;
-} run_ctx;
-
-static void start_slot(eval_bufs *b, uint32_t sl, uint32_t session)
+uint32_t reco_eval_n_metrics(const reco_eval *eval)
 {
-    b->sess[sl] = session;
-    b->len[sl] = 0;
-    b->lw[sl] = 0;
-    b->hides[sl] = 0;
-    b->ntop[sl] = 0;
-    b->ret[sl] = 0.0;
-    if (b->W > 0)
-        memset(b->seen + (size_t)sl * b->W, 0, b->W * sizeof(uint64_t));
+    return eval != NULL ? eval->n_met : 0;
 }
 
-/* Plays every session of the list with one policy on the fixed schedule: slot p plays
- * sessions p, p + P, p + 2P, ... */
-static int run_policy(reco_eval *e, run_ctx *c, const reco_policy *policy, uint32_t pi)
+const char *reco_eval_metric_label(const reco_eval *eval, uint32_t metric)
 {
-    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
-    static const char fn[] = "reco_eval_run";
-    const reco_env *env = c->env;
-    const reco_eval_options *o = c->o;
-    eval_bufs *b = &c->b;
-    const uint32_t P = c->P, N = c->n_users;
-    const size_t C = o->max_candidates;
-    const size_t base = (size_t)pi * N;
-    const uint32_t lw_bit = o->long_watch_signal;
-    const int hide_bit = o->hide_signal;
-    int rc;
-    for (uint32_t p = 0; p < P; p++) {
-        b->act[p] = p;
-        start_slot(b, p, p);
-        b->reset_users[p] = c->users[p];
-    }
-    uint32_t n_act = P;
-    if ((rc = RECO__CALLBACK(cb_gen, "the env's reset()",
-                             env->reset(b->act, b->reset_users, P, env->payload))) < 0)
-        return rc;
-    const uint64_t report_every = N / 100 > 0 ? N / 100 : 1;
-    uint64_t finished = 0, next_report = report_every;
-    while (n_act > 0) {
-        for (uint32_t i = 0; i < n_act; i++)
-            b->known[i] = b->len[b->act[i]];
-        if ((rc = reco__states_observe(&b->st, env, b->act, n_act, b->known)) < 0 ||
-            (rc = RECO__CALLBACK(cb_gen, "the env's candidates()",
-                                 env->candidates(b->cand, b->counts, (uint32_t)C, b->act, n_act,
-                                                 env->payload))) < 0)
-            return rc;
-        for (uint32_t i = 0; i < n_act; i++)
-            if (b->counts[i] == 0 || b->counts[i] > C)
-                return reco__error_set(RECO_EINVAL, "%s: the env gave slot %u %u candidates "
-                                       "(need 1..%zu)", fn, b->act[i], b->counts[i], C);
-        if ((rc = reco__policy_choose(b->idx, policy, &b->st, b->cand, b->counts, (uint32_t)C,
-                                      n_act)) < 0)
-            return rc;
-        for (uint32_t i = 0; i < n_act; i++) {
-            if (b->idx[i] >= b->counts[i])
-                return reco__error_set(RECO_EINVAL, "%s: policy %u chose index %u of %u "
-                                       "candidates", fn, pi, b->idx[i], b->counts[i]);
-            b->shown[i] = b->cand[(size_t)i * C + b->idx[i]];
-            if (e->has_topics && (b->shown[i] < 0 ||
-                                  (uint32_t)b->shown[i] >= o->n_item_topics))
-                return reco__error_set(RECO_EINVAL, "%s: item %d has no topic (%u topics)", fn,
-                                       b->shown[i], o->n_item_topics);
+    if (eval == NULL || metric >= eval->n_met)
+        return NULL;
+    return eval->mets[metric].label;
+}
+
+int reco_eval_metric_index(uint32_t *out, const reco_eval *eval, const char *name)
+{
+    static const char fn[] = "reco_eval_metric_index";
+    if (out == NULL || eval == NULL || name == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL argument", fn);
+    for (uint32_t m = 0; m < eval->n_met; m++)
+        if (strcmp(eval->mets[m].label, name) == 0) {
+            *out = m;
+            return RECO_OK;
         }
-        if ((rc = RECO__CALLBACK(
-                 cb_gen, "the env's step()",
-                 env->step(b->fb, b->reward, b->done, b->act, b->shown, n_act, env->payload))) < 0)
-            return rc;
-        uint32_t n_reset = 0, n_keep = 0;
-        for (uint32_t i = 0; i < n_act; i++) {
-            const uint32_t sl = b->act[i], k = b->sess[sl];
-            b->len[sl]++;
-            b->lw[sl] += (b->fb[i] >> lw_bit) & 1u;
-            if (hide_bit >= 0)
-                b->hides[sl] += (b->fb[i] >> hide_bit) & 1u;
-            b->ret[sl] += b->reward[i];
-            if (e->has_topics) {
-                const uint32_t t = o->item_topics[b->shown[i]];
-                uint64_t *w = b->seen + (size_t)sl * b->W + (t >> 6);
-                const uint64_t bit = 1ULL << (t & 63);
-                if (!(*w & bit)) {
-                    *w |= bit;
-                    b->ntop[sl]++;
-                }
-            }
-            if (b->done[i] == RECO_ENV_CONTINUE && b->len[sl] < o->max_steps) {
-                b->act[n_keep++] = sl;
-                continue;
-            }
-            e->depth[base + k] = b->len[sl];
-            e->lw[base + k] = b->lw[sl];
-            e->hides[base + k] = b->hides[sl];
-            e->topics[base + k] = b->ntop[sl];
-            e->ret[base + k] = b->ret[sl];
-            finished++;
-            if ((uint64_t)k + P < N) {
-                start_slot(b, sl, k + P);
-                b->reset_slots[n_reset] = sl;
-                b->reset_users[n_reset++] = c->users[k + P];
-            }
-        }
-        if (n_reset > 0 && (rc = RECO__CALLBACK(cb_gen, "the env's reset()",
-                                                env->reset(b->reset_slots, b->reset_users, n_reset,
-                                                           env->payload))) < 0)
-            return rc;
-        for (uint32_t i = 0; i < n_reset; i++)
-            b->act[n_keep++] = b->reset_slots[i];
-        n_act = n_keep;
-        if (o->progress != NULL && finished >= next_report && finished < N) {
-            o->progress(pi, finished, o->progress_payload);
-            next_report = finished + report_every;
-        }
-    }
-    if (o->progress != NULL)
-        o->progress(pi, finished, o->progress_payload);
+    char known[768];
+    size_t len = 0;
+    known[0] = '\0';
+    for (uint32_t m = 0; m < eval->n_met && len + LABEL_CAP + 8 < sizeof known; m++)
+        len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", m > 0 ? ", " : "",
+                                eval->mets[m].label);
+    return reco__error_set(RECO_EINVAL, "%s: no metric named \"%.40s\" (the result has %s%s)",
+                           fn, name, known, len + LABEL_CAP + 8 < sizeof known ? "" : ", ...");
+}
+
+/* ---- the accumulator: per-session metrics of the running sessions ------------------------- */
+
+/* Turns the steps of the sessions running in the slots into per-session metrics, apart from
+ * the loop that plays them: acc_begin() when a slot starts a session, acc_step() after each
+ * batched step, acc_end() when a slot's session is over. */
+typedef struct eval_acc {
+    reco_eval *e;
+    const reco_eval_options *o;
+    uint32_t S, U;          /* signals, user metrics */
+    size_t W;               /* words of a topic bitmap; 0 without topics */
+    uint32_t *depth, *ntop; /* (P) */
+    uint32_t *sig;          /* (P, S) */
+    double *ret;            /* (P) */
+    double *user;           /* (P, U) running values of the user metrics, per slot */
+    double *rows;           /* (P, U) the same, in the order of a batch's rows */
+    uint64_t *seen;         /* (P, W) topic bitmaps */
+} eval_acc;
+
+static int acc_init(eval_acc *a, const reco_allocator *al, reco_eval *e,
+                    const reco_eval_options *o, uint32_t P, uint32_t max_topic)
+{
+    memset(a, 0, sizeof *a);
+    a->e = e;
+    a->o = o;
+    a->S = e->n_sig;
+    a->U = e->n_user;
+    a->W = e->has_topics ? (size_t)(max_topic >> 6) + 1 : 0;
+    a->depth = reco__calloc(al, P, sizeof(uint32_t));
+    a->ntop = reco__calloc(al, P, sizeof(uint32_t));
+    a->sig = reco__calloc(al, (size_t)P * a->S, sizeof(uint32_t));
+    a->ret = reco__calloc(al, P, sizeof(double));
+    a->user = a->U > 0 ? reco__calloc(al, (size_t)P * a->U, sizeof(double)) : NULL;
+    a->rows = a->U > 0 ? reco__calloc(al, (size_t)P * a->U, sizeof(double)) : NULL;
+    a->seen = a->W > 0 ? reco__calloc(al, (size_t)P * a->W, sizeof(uint64_t)) : NULL;
+    if (a->depth == NULL || a->ntop == NULL || a->sig == NULL || a->ret == NULL ||
+        (a->U > 0 && (a->user == NULL || a->rows == NULL)) || (a->W > 0 && a->seen == NULL))
+        return RECO_ENOMEM;
     return RECO_OK;
 }
 
-static void free_bufs(const reco_allocator *a, eval_bufs *b)
+static void acc_free(eval_acc *a, const reco_allocator *al)
 {
-    void *all[] = {b->sess, b->len, b->act, b->reset_slots, b->idx, b->counts, b->fb,
-                   b->lw, b->hides, b->ntop, b->ret, b->reset_users, b->seen, b->known,
-                   b->cand, b->shown, b->reward, b->done};
+    void *all[] = {a->depth, a->ntop, a->sig, a->ret, a->user, a->rows, a->seen};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        reco__free(a, all[i]);
-    reco__states_free(&b->st);
+        reco__free(al, all[i]);
+}
+
+static void acc_begin(eval_acc *a, uint32_t slot)
+{
+    a->depth[slot] = 0;
+    a->ntop[slot] = 0;
+    a->ret[slot] = 0.0;
+    memset(a->sig + (size_t)slot * a->S, 0, a->S * sizeof(uint32_t));
+    if (a->U > 0)
+        memset(a->user + (size_t)slot * a->U, 0, a->U * sizeof(double));
+    if (a->W > 0)
+        memset(a->seen + (size_t)slot * a->W, 0, a->W * sizeof(uint64_t));
+}
+
+/* One batched step: rows[i] is the step of the session running in slots[i]. The items have
+ * topics (checked by the loop before the env stepped). */
+static int acc_step(eval_acc *a, const uint32_t *slots, const reco_run_step *rows, uint32_t n)
+{
+    const uint32_t S = a->S, U = a->U;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t sl = slots[i], fb = rows[i].feedback;
+        uint32_t *c = a->sig + (size_t)sl * S;
+        a->depth[sl]++;
+        for (uint32_t f = 0; f < S; f++)
+            c[f] += (fb >> f) & 1u;
+        a->ret[sl] += rows[i].reward;
+        if (a->W > 0) {
+            const uint32_t t = a->o->item_topics[rows[i].item];
+            uint64_t *w = a->seen + (size_t)sl * a->W + (t >> 6);
+            const uint64_t bit = 1ULL << (t & 63);
+            if (!(*w & bit)) {
+                *w |= bit;
+                a->ntop[sl]++;
+            }
+        }
+    }
+    if (U == 0)
+        return RECO_OK;
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(a->rows + (size_t)i * U, a->user + (size_t)slots[i] * U, U * sizeof(double));
+    uint64_t gen = 0;
+    const int rc = RECO__CALLBACK(gen, "the evaluation's user_metrics()",
+                                  a->o->user_metrics(a->rows, U, rows, n,
+                                                     a->o->user_metrics_payload));
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < n; i++)
+        memcpy(a->user + (size_t)slots[i] * U, a->rows + (size_t)i * U, U * sizeof(double));
+    return RECO_OK;
+}
+
+/* The session of `slot` is over: its metrics become session k of policy p. */
+static int acc_end(eval_acc *a, uint32_t slot, uint32_t p, uint32_t k)
+{
+    reco_eval *e = a->e;
+    const size_t at = (size_t)p * e->n_ses + k;
+    e->depth[at] = a->depth[slot];
+    e->topics[at] = a->ntop[slot];
+    e->ret[at] = a->ret[slot];
+    memcpy(e->sig + at * a->S, a->sig + (size_t)slot * a->S, a->S * sizeof(uint32_t));
+    for (uint32_t u = 0; u < a->U; u++) {
+        const double v = a->user[(size_t)slot * a->U + u];
+        if (isinf(v))
+            return reco__error_set(RECO_EINVAL, "reco_eval_run: user metric \"%s\" is %g for "
+                                   "session %u of policy %u (NaN leaves a session out; "
+                                   "infinities are refused)",
+                                   e->mets[e->n_met - a->U + u].label, v, k, p);
+        e->user[at * a->U + u] = v;
+    }
+    return RECO_OK;
+}
+
+/* ---- the loop: the session runner with the accumulator as a sink --------------------- */
+
+typedef struct run_ctx {
+    const reco_eval_options *o;
+    reco_eval *e;
+    const uint64_t *users;
+    uint32_t n_users, P, pi;
+    uint32_t *sess;              /* (P) each slot's session */
+    uint8_t *begun;              /* (P) the slot had a session in this policy's run */
+    reco_run_step *rows;         /* (P) the rows of a step, for the accumulator */
+    uint64_t finished, next_report, report_every;
+    eval_acc acc;
+} run_ctx;
+
+/* The fixed schedule: slot p plays sessions p, p + P, p + 2P, ... */
+static int eval_schedule(void *payload, uint32_t slot, uint64_t *user_out,
+                         uint64_t *session_out)
+{
+    run_ctx *c = payload;
+    const uint64_t k = c->begun[slot] ? (uint64_t)c->sess[slot] + c->P : slot;
+    if (k >= c->n_users)
+        return 0;
+    c->begun[slot] = 1;
+    c->sess[slot] = (uint32_t)k;
+    acc_begin(&c->acc, slot);
+    *user_out = c->users[k];
+    *session_out = k;
+    return 1;
+}
+
+static int eval_before_step(void *payload, const reco__round *r)
+{
+    run_ctx *c = payload;
+    if (!c->e->has_topics)
+        return RECO_OK;
+    for (uint32_t i = 0; i < r->n; i++)
+        if (r->shown[i] < 0 || (uint32_t)r->shown[i] >= c->o->n_item_topics)
+            return reco__error_set(RECO_EINVAL, "reco_eval_run: item %d has no topic (%u "
+                                   "topics)", r->shown[i], c->o->n_item_topics);
+    return RECO_OK;
+}
+
+static int eval_after_step(void *payload, const reco__round *r)
+{
+    run_ctx *c = payload;
+    for (uint32_t i = 0; i < r->n; i++) {
+        const reco_run_step row = {(uint32_t)r->sessions[i], r->steps[i], r->shown[i], r->fb[i],
+                                   r->reward[i], r->done[i]};
+        c->rows[i] = row;
+    }
+    return acc_step(&c->acc, r->slots, c->rows, r->n);
+}
+
+static int eval_on_row(void *payload, const reco__round *r, uint32_t i)
+{
+    run_ctx *c = payload;
+    if (!r->over[i])
+        return RECO_OK;
+    c->finished++;
+    return acc_end(&c->acc, r->slots[i], c->pi, (uint32_t)r->sessions[i]);
+}
+
+static int eval_after_round(void *payload)
+{
+    run_ctx *c = payload;
+    const reco_eval_options *o = c->o;
+    if (o->progress != NULL && c->finished >= c->next_report && c->finished < c->n_users) {
+        o->progress(c->pi, c->finished, o->progress_payload);
+        c->next_report = c->finished + c->report_every;
+    }
+    return RECO_OK;
+}
+
+/* Plays every session of the list with one policy on the fixed schedule. */
+static int run_policy(run_ctx *c, const reco_env *env, const reco_policy *policy, uint32_t pi,
+                      const reco_allocator *a)
+{
+    const reco_eval_options *o = c->o;
+    c->pi = pi;
+    c->finished = 0;
+    c->report_every = c->n_users / 100 > 0 ? c->n_users / 100 : 1;
+    c->next_report = c->report_every;
+    memset(c->begun, 0, c->P);
+    const reco__sink sink = {eval_before_step, eval_after_step, eval_on_row, c};
+    reco__runner_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.env = env;
+    cfg.policy = policy;
+    cfg.P = c->P;
+    cfg.C = o->max_candidates;
+    cfg.max_steps = o->max_steps;
+    cfg.order = RECO__ROWS_KEEP_THEN_NEW;
+    cfg.observe = 1;
+    cfg.fn = "reco_eval_run";
+    char who[32];
+    snprintf(who, sizeof who, "policy %u", pi);
+    cfg.who = who;
+    cfg.schedule = eval_schedule;
+    cfg.schedule_payload = c;
+    cfg.sinks = &sink;
+    cfg.n_sinks = 1;
+    reco__runner *r = NULL;
+    int rc = reco__runner_create(&r, a, &cfg);
+    if (rc == RECO_OK && (rc = reco__runner_start(r)) == RECO_OK)
+        rc = reco__runner_run(r, eval_after_round, c);
+    reco__runner_free(r);
+    if (rc == RECO_OK && o->progress != NULL)
+        o->progress(pi, c->finished, o->progress_payload);
+    return rc;
 }
 
 int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *policies,
@@ -356,7 +661,7 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
                                      "reco_eval_options");
         if (rc < 0)
             return rc;
-        o = *opts;
+        memcpy(&o, opts, options_size(opts->version));
     }
     int env_rc = reco__check_session_env(env, fn);
     if (env_rc < 0)
@@ -379,61 +684,29 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
     if ((rc = reco__allocator_resolve(&a, o.allocator)) < 0)
         return rc;
 
-    reco_eval *e = reco__calloc(&a, 1, sizeof *e);
+    const uint32_t S = env->n_signals, U = o.n_user_metrics;
+    const uint32_t n_met = RECO_EVAL_N_METRICS + (signals_named(env) ? 2 * S : 0) + U;
+    reco_eval *e = result_new(&a, n_policies, n_users, S, U, n_met);
     if (e == NULL)
         return RECO_ENOMEM;
-    reco__handle_acquire(); /* balanced by reco_eval_free, also on failure below */
-    e->alloc = a;
-    e->n_pol = n_policies;
-    e->n_ses = n_users;
     e->confidence = o.confidence;
     e->z = reco__normal_quantile(0.5 + o.confidence / 2.0);
     e->deep_depth = o.deep_depth;
-    e->has_hides = o.hide_signal >= 0;
     e->has_topics = o.item_topics != NULL;
-    const size_t total = (size_t)n_policies * n_users;
-    e->names = reco__calloc(&a, n_policies, sizeof(char *));
-    e->depth = reco__calloc(&a, total, sizeof(uint32_t));
-    e->lw = reco__calloc(&a, total, sizeof(uint32_t));
-    e->hides = reco__calloc(&a, total, sizeof(uint32_t));
-    e->topics = reco__calloc(&a, total, sizeof(uint32_t));
-    e->ret = reco__calloc(&a, total, sizeof(double));
     run_ctx c;
     memset(&c, 0, sizeof c);
-    c.env = env;
+    if ((rc = build_metrics(e, env, &o, fn)) < 0)
+        goto fail;
     c.o = &o;
+    c.e = e;
     c.users = users;
     c.n_users = n_users;
     c.P = P;
-    eval_bufs *b = &c.b;
-    const size_t C = o.max_candidates;
-    b->W = e->has_topics ? (size_t)(max_topic >> 6) + 1 : 0;
-    b->sess = reco__calloc(&a, P, sizeof(uint32_t));
-    b->len = reco__calloc(&a, P, sizeof(uint32_t));
-    b->act = reco__calloc(&a, P, sizeof(uint32_t));
-    b->reset_slots = reco__calloc(&a, P, sizeof(uint32_t));
-    b->idx = reco__calloc(&a, P, sizeof(uint32_t));
-    b->counts = reco__calloc(&a, P, sizeof(uint32_t));
-    b->fb = reco__calloc(&a, P, sizeof(uint32_t));
-    b->lw = reco__calloc(&a, P, sizeof(uint32_t));
-    b->hides = reco__calloc(&a, P, sizeof(uint32_t));
-    b->ntop = reco__calloc(&a, P, sizeof(uint32_t));
-    b->ret = reco__calloc(&a, P, sizeof(double));
-    b->reset_users = reco__calloc(&a, P, sizeof(uint64_t));
-    b->seen = b->W > 0 ? reco__calloc(&a, (size_t)P * b->W, sizeof(uint64_t)) : NULL;
-    b->known = reco__calloc(&a, P, sizeof(uint32_t));
-    const int st_rc = reco__states_init(&b->st, &a, env, P);
-    b->cand = reco__calloc(&a, (size_t)P * C, sizeof(int32_t));
-    b->shown = reco__calloc(&a, P, sizeof(int32_t));
-    b->reward = reco__calloc(&a, P, sizeof(float));
-    b->done = reco__calloc(&a, P, sizeof(int));
-    if (e->names == NULL || e->depth == NULL || e->lw == NULL || e->hides == NULL ||
-        e->topics == NULL || e->ret == NULL || b->sess == NULL || b->len == NULL ||
-        b->act == NULL || b->reset_slots == NULL || b->idx == NULL || b->counts == NULL ||
-        b->fb == NULL || b->lw == NULL || b->hides == NULL || b->ntop == NULL ||
-        b->ret == NULL || b->reset_users == NULL || (b->W > 0 && b->seen == NULL) ||
-        b->known == NULL || st_rc < 0 || b->cand == NULL ||
-        b->shown == NULL || b->reward == NULL || b->done == NULL) {
+    c.sess = reco__calloc(&a, P, sizeof(uint32_t));
+    c.begun = reco__calloc(&a, P, sizeof(uint8_t));
+    c.rows = reco__calloc(&a, P, sizeof(reco_run_step));
+    const int acc_rc = acc_init(&c.acc, &a, e, &o, P, max_topic);
+    if (c.sess == NULL || c.begun == NULL || c.rows == NULL || acc_rc < 0) {
         rc = RECO_ENOMEM;
         goto fail;
     }
@@ -444,61 +717,81 @@ int reco_eval_run(reco_eval **out, const reco_env *env, const reco_policy *polic
             goto fail;
         }
     for (uint32_t p = 0; p < n_policies; p++) {
-        if (o.reset_env != NULL && (rc = o.reset_env(o.reset_env_payload)) < 0)
+        uint64_t cb_gen = 0;
+        if (o.reset_env != NULL &&
+            (rc = RECO__CALLBACK(cb_gen, "the evaluation's reset_env()",
+                                 o.reset_env(o.reset_env_payload))) < 0)
             goto fail;
-        if ((rc = run_policy(e, &c, &policies[p], p)) < 0)
+        if ((rc = run_policy(&c, env, &policies[p], p, &a)) < 0)
             goto fail;
     }
-    free_bufs(&a, b);
+    rc = RECO_OK;
+fail:
+    reco__free(&a, c.sess);
+    reco__free(&a, c.begun);
+    reco__free(&a, c.rows);
+    acc_free(&c.acc, &a);
+    if (rc < 0) {
+        reco_eval_free(e);
+        return rc;
+    }
     *out = e;
     return RECO_OK;
-fail:
-    free_bufs(&a, b);
-    reco_eval_free(e);
-    return rc;
 }
 
 /* ---- statistics --------------------------------------------------------------------------- */
 
-static int measured(const reco_eval *e, reco_eval_metric m)
+static int measured(const reco_eval *e, uint32_t m)
 {
-    return (m != RECO_EVAL_HIDES || e->has_hides) && (m != RECO_EVAL_TOPICS || e->has_topics);
+    return e->mets[m].measured;
 }
 
 /* Numerator x and denominator d of metric m for the session at index k = policy * n + i. */
-static void session_xd(double *x, double *d, const reco_eval *e, size_t k, reco_eval_metric m)
+static void session_xd(double *x, double *d, const reco_eval *e, size_t k, uint32_t m)
 {
+    const metric_def *md = &e->mets[m];
     const double depth = e->depth[k];
     const int deep = e->depth[k] >= e->deep_depth;
     *d = 1.0;
-    switch (m) {
-    case RECO_EVAL_DEPTH:
+    switch ((metric_kind)md->kind) {
+    case MK_DEPTH:
         *x = depth;
         break;
-    case RECO_EVAL_LONG_WATCHES:
-        *x = e->lw[k];
+    case MK_SIGNAL:
+        *x = e->sig[k * e->n_sig + md->arg];
         break;
-    case RECO_EVAL_DEEP_SHARE:
+    case MK_DEEP_SHARE:
         *x = deep;
         break;
-    case RECO_EVAL_LONG_WATCHES_DEEP:
-        *x = deep ? (double)e->lw[k] : 0.0;
+    case MK_SIGNAL_DEEP:
+        *x = deep ? (double)e->sig[k * e->n_sig + md->arg] : 0.0;
         *d = deep;
         break;
-    case RECO_EVAL_DEPTH_DEEP:
+    case MK_DEPTH_DEEP:
         *x = deep ? depth : 0.0;
         *d = deep;
         break;
-    case RECO_EVAL_RETURN:
+    case MK_RETURN:
         *x = e->ret[k];
         break;
-    case RECO_EVAL_HIDES:
-        *x = e->hides[k];
-        break;
-    default: /* RECO_EVAL_TOPICS */
+    case MK_TOPICS:
         *x = e->topics[k];
         break;
+    default: { /* MK_USER: NaN leaves the session out */
+        const double v = e->user[k * e->n_user + md->arg];
+        *x = isnan(v) ? 0.0 : v;
+        *d = isnan(v) ? 0.0 : 1.0;
+        break;
     }
+    }
+}
+
+/* x_i / d_i of metric m for the session at index k; NaN where undefined. */
+static double session_value(const reco_eval *e, size_t k, uint32_t m)
+{
+    double x, d;
+    session_xd(&x, &d, e, k, m);
+    return measured(e, m) && d != 0.0 ? x / d : NAN;
 }
 
 static void set_nan(reco_eval_stat *s, uint64_t n)
@@ -529,8 +822,9 @@ int reco_eval_stat_get(reco_eval_stat *out, const reco_eval *eval, uint32_t poli
     if (policy >= eval->n_pol)
         return reco__error_set(RECO_EINVAL, "%s: policy %u is not below %u", fn, policy,
                                eval->n_pol);
-    if ((unsigned)metric >= RECO_EVAL_N_METRICS)
-        return reco__error_set(RECO_EINVAL, "%s: unknown metric %d", fn, (int)metric);
+    if ((unsigned)metric >= eval->n_met)
+        return reco__error_set(RECO_EINVAL, "%s: unknown metric %d (the result has %u)", fn,
+                               (int)metric, eval->n_met);
     if (!measured(eval, metric)) {
         set_nan(out, 0);
         return RECO_OK;
@@ -570,8 +864,9 @@ int reco_eval_lift(reco_eval_stat *relative_out, reco_eval_stat *difference_out,
     if (policy >= eval->n_pol || baseline >= eval->n_pol)
         return reco__error_set(RECO_EINVAL, "%s: policy %u or baseline %u is not below %u", fn,
                                policy, baseline, eval->n_pol);
-    if ((unsigned)metric >= RECO_EVAL_N_METRICS)
-        return reco__error_set(RECO_EINVAL, "%s: unknown metric %d", fn, (int)metric);
+    if ((unsigned)metric >= eval->n_met)
+        return reco__error_set(RECO_EINVAL, "%s: unknown metric %d (the result has %u)", fn,
+                               (int)metric, eval->n_met);
     reco_eval_stat rel, dif;
     const uint32_t N = eval->n_ses;
     set_nan(&rel, N);
@@ -633,11 +928,27 @@ int reco_eval_session(double *values_out, const reco_eval *eval, uint32_t policy
                                "policies, %u sessions)", fn, policy, session, eval->n_pol,
                                eval->n_ses);
     const size_t k = (size_t)policy * eval->n_ses + session;
-    for (int m = 0; m < RECO_EVAL_N_METRICS; m++) {
-        double x, d;
-        session_xd(&x, &d, eval, k, (reco_eval_metric)m);
-        values_out[m] = measured(eval, (reco_eval_metric)m) && d != 0.0 ? x / d : NAN;
-    }
+    for (uint32_t m = 0; m < RECO_EVAL_N_METRICS; m++)
+        values_out[m] = session_value(eval, k, m);
+    return RECO_OK;
+}
+
+int reco_eval_session_values(double *values_out, uint32_t n_values, const reco_eval *eval,
+                             uint32_t policy, uint32_t session)
+{
+    static const char fn[] = "reco_eval_session_values";
+    if (values_out == NULL || eval == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL argument", fn);
+    if (n_values > eval->n_met)
+        return reco__error_set(RECO_EINVAL, "%s: n_values %u is more than the result's %u "
+                               "metrics", fn, n_values, eval->n_met);
+    if (policy >= eval->n_pol || session >= eval->n_ses)
+        return reco__error_set(RECO_EINVAL, "%s: policy %u or session %u out of range (%u "
+                               "policies, %u sessions)", fn, policy, session, eval->n_pol,
+                               eval->n_ses);
+    const size_t k = (size_t)policy * eval->n_ses + session;
+    for (uint32_t m = 0; m < n_values; m++)
+        values_out[m] = session_value(eval, k, m);
     return RECO_OK;
 }
 
@@ -871,11 +1182,15 @@ static void render_json(text *t, const report *r)
             puts_(t, p > 0 ? ",\n        " : "\n        ");
             put_json_str(t, r->pol_names[p]);
             puts_(t, ": {");
-            for (int m = 0; m < RECO_EVAL_N_METRICS; m++) {
+            const char *sep = "\n          \"";
+            for (uint32_t m = 0; m < e->n_met; m++) {
+                if (!e->mets[m].listed)
+                    continue;
                 reco_eval_stat s;
                 reco_eval_stat_get(&s, e, p, (reco_eval_metric)m);
-                puts_(t, m > 0 ? ",\n          \"" : "\n          \"");
-                puts_(t, reco_eval_metric_name((reco_eval_metric)m));
+                puts_(t, sep);
+                sep = ",\n          \"";
+                puts_(t, e->mets[m].label);
                 puts_(t, "\": ");
                 json_stat(t, &s, 1);
             }
@@ -890,11 +1205,15 @@ static void render_json(text *t, const report *r)
             first = 0;
             put_json_str(t, r->pol_names[p]);
             puts_(t, ": {");
-            for (int m = 0; m < RECO_EVAL_N_METRICS; m++) {
+            const char *sep = "\n          \"";
+            for (uint32_t m = 0; m < e->n_met; m++) {
+                if (!e->mets[m].listed)
+                    continue;
                 reco_eval_stat rel, dif;
                 reco_eval_lift(&rel, &dif, e, p, r->baseline, (reco_eval_metric)m);
-                puts_(t, m > 0 ? ",\n          \"" : "\n          \"");
-                puts_(t, reco_eval_metric_name((reco_eval_metric)m));
+                puts_(t, sep);
+                sep = ",\n          \"";
+                puts_(t, e->mets[m].label);
                 puts_(t, "\": {\"relative\": ");
                 json_stat(t, &rel, 0);
                 puts_(t, ", \"difference\": ");
@@ -914,14 +1233,16 @@ static void render_csv(text *t, const report *r)
              "diff_hi\n");
     for (uint32_t k = 0; k < r->n_envs; k++)
         for (uint32_t p = 0; p < r->n_pol; p++)
-            for (int m = 0; m < RECO_EVAL_N_METRICS; m++) {
+            for (uint32_t m = 0; m < r->evals[k]->n_met; m++) {
+                if (!r->evals[k]->mets[m].listed)
+                    continue;
                 reco_eval_stat s, rel, dif;
                 reco_eval_stat_get(&s, r->evals[k], p, (reco_eval_metric)m);
                 put_csv_str(t, r->env_names[k]);
                 puts_(t, ",");
                 put_csv_str(t, r->pol_names[p]);
                 puts_(t, ",");
-                puts_(t, reco_eval_metric_name((reco_eval_metric)m));
+                puts_(t, r->evals[k]->mets[m].label);
                 const double v[3] = {s.mean, s.lo, s.hi};
                 for (int j = 0; j < 3; j++) {
                     puts_(t, ",");
@@ -1003,8 +1324,9 @@ int reco_eval_concat(reco_eval **out, const reco_eval *const *parts, uint32_t n_
             return reco__error_set(RECO_EINVAL, "%s: part %u is NULL", fn, k);
         const reco_eval *p0 = parts[0];
         if (q->n_pol != p0->n_pol || q->confidence != p0->confidence ||
-            q->deep_depth != p0->deep_depth || q->has_hides != p0->has_hides ||
-            q->has_topics != p0->has_topics)
+            q->deep_depth != p0->deep_depth || q->has_topics != p0->has_topics ||
+            q->n_sig != p0->n_sig || q->n_user != p0->n_user || q->n_met != p0->n_met ||
+            memcmp(q->mets, p0->mets, q->n_met * sizeof(metric_def)) != 0)
             return reco__error_set(RECO_EINVAL, "%s: part %u differs from part 0 in its number "
                                    "of policies, confidence, deep_depth or measured metrics",
                                    fn, k);
@@ -1014,44 +1336,32 @@ int reco_eval_concat(reco_eval **out, const reco_eval *const *parts, uint32_t n_
         return reco__error_set(RECO_EINVAL, "%s: more than 2^32-1 sessions in all", fn);
     const reco_eval *p0 = parts[0];
     reco_allocator a = p0->alloc;
-    reco_eval *e = reco__calloc(&a, 1, sizeof *e);
+    reco_eval *e = result_new(&a, p0->n_pol, (uint32_t)n_ses, p0->n_sig, p0->n_user,
+                              p0->n_met);
     if (e == NULL)
         return RECO_ENOMEM;
-    reco__handle_acquire(); /* balanced by reco_eval_free, also on failure below */
-    e->alloc = a;
-    e->n_pol = p0->n_pol;
-    e->n_ses = (uint32_t)n_ses;
     e->confidence = p0->confidence;
     e->z = p0->z;
     e->deep_depth = p0->deep_depth;
-    e->has_hides = p0->has_hides;
     e->has_topics = p0->has_topics;
-    const size_t total = (size_t)e->n_pol * e->n_ses;
-    e->names = reco__calloc(&a, e->n_pol, sizeof(char *));
-    e->depth = reco__calloc(&a, total, sizeof(uint32_t));
-    e->lw = reco__calloc(&a, total, sizeof(uint32_t));
-    e->hides = reco__calloc(&a, total, sizeof(uint32_t));
-    e->topics = reco__calloc(&a, total, sizeof(uint32_t));
-    e->ret = reco__calloc(&a, total, sizeof(double));
-    int failed = e->names == NULL || e->depth == NULL || e->lw == NULL || e->hides == NULL ||
-                 e->topics == NULL || e->ret == NULL;
-    for (uint32_t p = 0; !failed && p < e->n_pol; p++)
-        failed = p0->names[p] != NULL &&
-                 (e->names[p] = reco__strdup(&a, p0->names[p])) == NULL;
-    if (failed) {
-        reco_eval_free(e);
-        return RECO_ENOMEM;
-    }
+    memcpy(e->mets, p0->mets, e->n_met * sizeof(metric_def));
+    for (uint32_t p = 0; p < e->n_pol; p++)
+        if (p0->names[p] != NULL && (e->names[p] = reco__strdup(&a, p0->names[p])) == NULL) {
+            reco_eval_free(e);
+            return RECO_ENOMEM;
+        }
+    const size_t S = e->n_sig, U = e->n_user;
     for (uint32_t p = 0; p < e->n_pol; p++) {
         size_t at = (size_t)p * e->n_ses;
         for (uint32_t k = 0; k < n_parts; k++) {
             const reco_eval *q = parts[k];
             const size_t from = (size_t)p * q->n_ses, n = q->n_ses;
             memcpy(e->depth + at, q->depth + from, n * sizeof(uint32_t));
-            memcpy(e->lw + at, q->lw + from, n * sizeof(uint32_t));
-            memcpy(e->hides + at, q->hides + from, n * sizeof(uint32_t));
             memcpy(e->topics + at, q->topics + from, n * sizeof(uint32_t));
+            memcpy(e->sig + at * S, q->sig + from * S, n * S * sizeof(uint32_t));
             memcpy(e->ret + at, q->ret + from, n * sizeof(double));
+            if (U > 0)
+                memcpy(e->user + at * U, q->user + from * U, n * U * sizeof(double));
             at += n;
         }
     }

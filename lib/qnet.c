@@ -215,8 +215,18 @@ int reco_qnet_create_warm(reco_qnet **out, const reco_model *feedback,
      * double, in signal order). */
     reco__model_combine_heads(m, q->q_head, reward_weights, F);
     reco_model_copy_params(q->target, m);
+    if (F <= sizeof q->warm_w / sizeof q->warm_w[0]) {
+        memcpy(q->warm_w, reward_weights, F * sizeof(float));
+        q->n_warm = (uint32_t)F;
+    }
     *out = q;
     return RECO_OK;
+}
+
+const float *reco__qnet_warm_weights(const reco_qnet *q, uint32_t *n_out)
+{
+    *n_out = q->n_warm;
+    return q->n_warm > 0 ? q->warm_w : NULL;
 }
 
 /* ---- update ------------------------------------------------------------------------------- */

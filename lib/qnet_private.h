@@ -23,10 +23,18 @@ struct reco_qnet {
     float *pred;              /* (B) online Q(s, a) */
     float *last_good;         /* (n_params) online parameters before the last step, or NULL */
     int has_last_good;
+    /* the reward weights of the warm start (reco_qnet_create_warm), checked by the trainer
+     * against its envs' declared weights; n_warm 0 when unknown (not warm-started, or
+     * loaded from a checkpoint) */
+    float warm_w[64];
+    uint32_t n_warm;
 };
 
 /* Copies `in` (NULL: the defaults) into `o` after checking its version and every field;
  * errors name the option and start with `fn`. Used by creation and by checkpoint loading. */
 int reco__qnet_check_options(reco_qnet_options *o, const reco_qnet_options *in, const char *fn);
+
+/* The reward weights of the warm start and their count (0 and NULL when unknown). */
+const float *reco__qnet_warm_weights(const reco_qnet *q, uint32_t *n_out);
 
 #endif /* RECO_QNET_PRIVATE_H */

@@ -225,8 +225,9 @@ int reco__runner_round(reco__runner *r)
         return rc;
     for (uint32_t i = 0; i < n; i++) {
         if (r->idx[i] >= r->counts[i])
-            return reco__error_set(RECO_EINVAL, "%s: the policy chose index %u of %u "
-                                   "candidates", c->fn, r->idx[i], r->counts[i]);
+            return reco__error_set(RECO_EINVAL, "%s: %s chose index %u of %u candidates",
+                                   c->fn, c->who != NULL ? c->who : "the policy", r->idx[i],
+                                   r->counts[i]);
         r->shown[i] = r->cand[(size_t)i * C + r->idx[i]];
     }
     reco__round rd;

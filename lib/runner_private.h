@@ -72,6 +72,7 @@ typedef struct reco__runner_config {
                                     needs them: choose_states() or choose_sessions()) */
     int check_items;             /* refuse candidates outside 0 .. n_items-1 */
     const char *fn;              /* the public function, for messages */
+    const char *who;             /* the policy in messages ("policy 2"); NULL: "the policy" */
     reco__schedule_fn schedule;
     void *schedule_payload;
     const reco__sink *sinks;     /* borrowed */

@@ -2,11 +2,13 @@
  * semantics). State per slot: the window of the last L interactions, user features, the step
  * count and a random stream. Nothing allocates after creation. */
 #include <math.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 
 #include "alias_private.h"
 #include "alloc_private.h"
+#include "env_private.h"
 #include "error_private.h"
 #include "file_private.h"
 #include "reco/rng.h"
@@ -40,6 +42,9 @@ struct reco_sim {
     float *b_elapsed;    /* (max_batch) */
     int32_t *b_long;     /* (max_batch, H) */
     uint32_t *b_long_fb; /* (max_batch, H) */
+    char names[RECO_SIM_MAX_SIGNALS][RECO_SIGNAL_NAME_MAX + 1]; /* the imitated env's */
+    const char *name_ptrs[RECO_SIM_MAX_SIGNALS];
+    int has_names;
     reco__states src;    /* (max_batch) states read from the start env */
     int has_src;
     float *probs;        /* (S, F + 1) */
@@ -61,6 +66,74 @@ int reco_sim_options_init(reco_sim_options *opts, unsigned int version)
     const reco_sim_options d = RECO_SIM_OPTIONS_INIT;
     *opts = d;
     opts->version = version;
+    return RECO_OK;
+}
+
+int reco_sim_options_imitate(reco_sim_options *opts, const reco_env *env)
+{
+    static const char fn[] = "reco_sim_options_imitate";
+    if (opts == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: opts is NULL", fn);
+    int rc = reco__env_check(env, fn);
+    if (rc < 0)
+        return rc;
+    if (env->n_signals > RECO_SIM_MAX_SIGNALS)
+        return reco__error_set(RECO_EINVAL, "%s: the env has %u signals; a simulator takes at "
+                               "most %d", fn, env->n_signals, RECO_SIM_MAX_SIGNALS);
+    if (opts->version < RECO_SIM_OPTIONS_VERSION) { /* the new fields get their defaults */
+        reco_sim_options o = RECO_SIM_OPTIONS_INIT;
+        if ((rc = reco__check_version(opts->version, RECO_SIM_OPTIONS_VERSION,
+                                      "reco_sim_options")) < 0)
+            return rc;
+        memcpy(&o, opts, opts->version == 3   ? offsetof(reco_sim_options, imitate)
+                         : opts->version == 2 ? offsetof(reco_sim_options, seconds_base)
+                                              : offsetof(reco_sim_options, exclude_seen));
+        o.version = RECO_SIM_OPTIONS_VERSION;
+        *opts = o;
+    }
+    opts->imitate = env;
+    if (env->version >= 4) {
+        if (env->max_candidates != 0)
+            opts->n_candidates = env->max_candidates;
+        if (env->max_steps != 0)
+            opts->max_session_len = env->max_steps;
+        if (env->reward_weights != NULL)
+            for (uint32_t f = 0; f < env->n_signals; f++)
+                opts->reward[f] = env->reward_weights[f];
+    }
+    return RECO_OK;
+}
+
+/* The options against what the imitated env declares. */
+static int validate_imitate(const reco_sim_options *o, const reco_model_options *mo)
+{
+    static const char fn[] = "reco_sim_create";
+    const reco_env *env = o->imitate;
+    int rc = reco__env_check(env, "reco_sim_create: sim.imitate");
+    if (rc < 0)
+        return rc;
+    if (env->n_signals != mo->n_signals || env->n_items != mo->n_items)
+        return reco__error_set(RECO_EINVAL, "%s: the model has %u signals and %u items; the "
+                               "env it imitates %u and %u", fn, mo->n_signals, mo->n_items,
+                               env->n_signals, env->n_items);
+    if (env->version < 4)
+        return RECO_OK;
+    if (env->max_candidates != 0 && o->n_candidates != env->max_candidates)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.n_candidates",
+                                  "%u, but the env it imitates gives %u candidates "
+                                  "(max_candidates)", o->n_candidates, env->max_candidates);
+    if (env->max_steps != 0 && o->max_session_len != env->max_steps)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.max_session_len",
+                                  "%u, but the env it imitates cuts sessions at %u steps "
+                                  "(max_steps)", o->max_session_len, env->max_steps);
+    if (env->reward_weights != NULL)
+        for (uint32_t f = 0; f < env->n_signals; f++)
+            if (o->reward[f] != env->reward_weights[f])
+                return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.reward",
+                                          "signal %u (%s) weighs %g, but the env it imitates "
+                                          "declares %g", f, reco_env_signal_name(env, f),
+                                          (double)o->reward[f],
+                                          (double)env->reward_weights[f]);
     return RECO_OK;
 }
 
@@ -170,7 +243,8 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
         if (rc < 0)
             return rc;
         /* an older struct ends earlier: copy its fields only, the rest keep their defaults */
-        memcpy(&o, opts, opts->version >= 3   ? sizeof o
+        memcpy(&o, opts, opts->version >= 4   ? sizeof o
+                         : opts->version == 3 ? offsetof(reco_sim_options, imitate)
                          : opts->version == 2 ? offsetof(reco_sim_options, seconds_base)
                                               : offsetof(reco_sim_options, exclude_seen));
         o.version = RECO_SIM_OPTIONS_VERSION;
@@ -178,7 +252,7 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     reco_model_get_options(&mo, model);
     int rc = validate(&o, &mo);
-    if (rc < 0)
+    if (rc < 0 || (o.imitate != NULL && (rc = validate_imitate(&o, &mo)) < 0))
         return rc;
     reco_allocator a;
     if ((rc = reco__allocator_resolve(&a, o.allocator)) < 0)
@@ -233,6 +307,14 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
         return RECO_ENOMEM;
     }
     s->o.item_penalty = NULL; /* the caller's array is not kept */
+    if (o.imitate != NULL && o.imitate->version >= 4 && o.imitate->signal_names != NULL) {
+        for (size_t f = 0; f < s->F; f++) {
+            snprintf(s->names[f], sizeof s->names[f], "%s", o.imitate->signal_names[f]);
+            s->name_ptrs[f] = s->names[f];
+        }
+        s->has_names = 1;
+    }
+    s->o.imitate = NULL; /* read at creation only */
     s->o.candidate_weights = NULL;
     if (o.candidate_weights != NULL && o.candidate_weight_share > 0.0f) {
         /* the alias table of the normalised weights; the work lists borrow the window
@@ -894,5 +976,9 @@ int reco_sim_env(reco_env *out, reco_sim *sim)
     out->long_len = (uint32_t)sim->H;
     out->context = sim_context;
     out->probabilities = sim_probabilities;
+    out->signal_names = sim->has_names ? sim->name_ptrs : NULL;
+    out->reward_weights = sim->o.reward;
+    out->max_candidates = (uint32_t)sim->C;
+    out->max_steps = sim->o.max_session_len;
     return RECO_OK;
 }

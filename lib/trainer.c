@@ -37,7 +37,10 @@
 #include "alloc_private.h"
 #include "error_private.h"
 #include "file_private.h"
+#include "env_private.h"
+#include "qnet_private.h"
 #include "replay_private.h"
+#include "runner_private.h"
 #include "state_private.h"
 #include "wire_private.h"
 #include "reco/trainer.h"
@@ -61,20 +64,21 @@ typedef struct gen {
      * `posted` waits for the learner (posted_len > 0) */
     unsigned char *box, *posted;
     size_t box_len, posted_len;
-    /* round buffers */
-    uint32_t *slots;         /* (S) 0..S-1 */
-    uint64_t *user_ids;      /* (S) */
-    uint32_t *reset_slots;   /* (S) */
-    reco__states st;         /* (S) observed states: window, user features, context */
-    int32_t *cand;           /* (S, C) */
-    uint32_t *counts;        /* (S) */
+    /* the session loop (lib/runner.c) with the explorer as its policy; the rounds' steps
+     * reach the segments below through its sink */
+    reco__runner *run;
+    reco_policy pol;
+    reco__sink sink;
+    char fn[64];             /* "reco_trainer_run: generator N", for messages */
+    uint64_t n_started;      /* sessions started, the schedule's session numbers */
+    /* the round in progress: its lag and what it adds to the totals */
+    uint64_t r_lag, r_inserted, r_finished;
+    double r_lag_sum, r_ret_sum;
+    /* the policy's buffers */
+    int32_t *cand;           /* (S, C) candidates, short rows padded with their first */
     float *scores;           /* (S, C) */
     uint32_t *choice;        /* (S) */
     float *probs;            /* (S) */
-    int32_t *act;            /* (S) */
-    uint32_t *fb;            /* (S) */
-    float *rew;              /* (S) */
-    int *done;               /* (S) */
     /* per-slot segment under construction */
     int32_t *hist_items;     /* (S, L) */
     uint32_t *hist_fb;       /* (S, L) */
@@ -205,14 +209,13 @@ static int check_options(const reco_trainer_options *o, const reco_model_options
 
 static void gen_free_buffers(const reco_allocator *a, gen *g)
 {
-    void *bufs[] = {g->slots, g->user_ids, g->reset_slots, g->cand, g->counts, g->scores,
-                    g->choice, g->probs, g->act, g->fb, g->rew, g->done, g->hist_items,
+    reco__runner_free(g->run);
+    void *bufs[] = {g->cand, g->scores, g->choice, g->probs, g->hist_items,
                     g->hist_fb, g->hist_len, g->seg_items, g->seg_fb, g->seg_rew, g->seg_n,
                     g->seg_lag, g->ret, g->steps, g->seg_first, g->seg_el, g->seg_user,
                     g->seg_long, g->seg_long_fb, g->flush_slots, g->post_el, g->box, g->posted};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         reco__free(a, bufs[i]);
-    reco__states_free(&g->st);
     reco_explorer_free(g->ex);
     reco_model_free(g->snap);
 }
@@ -285,6 +288,11 @@ static int check_env(const reco_env *e, const reco_trainer *t, uint32_t g)
     if (t->Hr > 0 && reco__env_long_len(e) != t->Hr)
         return reco__error_set(RECO_EINVAL, "%s has a long-term history of %u, the replay "
                                "stores %u", fn, reco__env_long_len(e), t->Hr);
+    /* the Q head was warm-started with reward weights: they must be the env's */
+    uint32_t n_warm = 0;
+    const float *warm = reco__qnet_warm_weights(t->q, &n_warm);
+    if ((rc = reco__env_check_weights(e, warm, n_warm, fn, "the Q-network's warm start")) < 0)
+        return rc;
     if (t->o.checkpoint_every > 0 &&
         (e->version < 2 || e->save_state == NULL || e->load_state == NULL))
         return reco__error_set(RECO_EINVAL, "reco_trainer_create: trainer.checkpoint_every "
@@ -292,6 +300,18 @@ static int check_env(const reco_env *e, const reco_trainer *t, uint32_t g)
                                "environment %u has none", g);
     return RECO_OK;
 }
+
+/* the generator's loop: schedule, policy and sink (defined with the generator below) */
+static int gen_schedule(void *payload, uint32_t slot, uint64_t *user_out,
+                        uint64_t *session_out);
+static int gen_choose(uint32_t *index_out, const reco_batch *states, const uint32_t *counts,
+                      const reco_policy_sessions *sessions, void *payload);
+static int gen_choose_v1(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
+                         const float *features, const int32_t *candidates,
+                         const uint32_t *counts, uint32_t max_candidates, uint32_t n,
+                         void *payload);
+static int gen_before_step(void *payload, const reco__round *r);
+static int gen_after_step(void *payload, const reco__round *r);
 
 static int gen_init(reco_trainer *t, gen *g, uint32_t index,
                     const reco_explorer_options *eo, reco_trainer_env_fn make_env,
@@ -315,20 +335,10 @@ static int gen_init(reco_trainer *t, gen *g, uint32_t index,
     if ((rc = reco_explorer_create(&g->ex, &e)) < 0)
         return rc;
     (void)reco_rng_seed(&g->users, t->o.seed, 2u * (uint64_t)index + 1u);
-    ALLOC_N(g->slots, S);
-    ALLOC_N(g->user_ids, S);
-    ALLOC_N(g->reset_slots, S);
-    if ((rc = reco__states_init(&g->st, &t->alloc, &g->env, S)) < 0)
-        return rc;
     ALLOC_N(g->cand, S * C);
-    ALLOC_N(g->counts, S);
     ALLOC_N(g->scores, S * C);
     ALLOC_N(g->choice, S);
     ALLOC_N(g->probs, S);
-    ALLOC_N(g->act, S);
-    ALLOC_N(g->fb, S);
-    ALLOC_N(g->rew, S);
-    ALLOC_N(g->done, S);
     ALLOC_N(g->hist_items, S * L);
     ALLOC_N(g->hist_fb, S * L);
     ALLOC_N(g->hist_len, S);
@@ -348,9 +358,31 @@ static int gen_init(reco_trainer *t, gen *g, uint32_t index,
     ALLOC_N(g->post_el, S);
     ALLOC_N(g->box, t->box_cap);
     ALLOC_N(g->posted, t->box_cap);
-    for (uint32_t s = 0; s < S; s++)
-        g->slots[s] = s;
-    return RECO_OK;
+    /* the loop: every slot in slot order, a new session as soon as one ends */
+    snprintf(g->fn, sizeof g->fn, "reco_trainer_run: generator %u", index);
+    memset(&g->pol, 0, sizeof g->pol);
+    g->pol.version = RECO_POLICY_VERSION;
+    g->pol.name = "explorer";
+    g->pol.choose = gen_choose_v1;
+    g->pol.choose_sessions = gen_choose;
+    g->pol.payload = g;
+    static const reco__sink sink = {gen_before_step, gen_after_step, NULL, NULL};
+    g->sink = sink;
+    g->sink.payload = g;
+    reco__runner_config rc_cfg;
+    memset(&rc_cfg, 0, sizeof rc_cfg);
+    rc_cfg.env = &g->env;
+    rc_cfg.policy = &g->pol;
+    rc_cfg.P = (uint32_t)S;
+    rc_cfg.C = (uint32_t)C;
+    rc_cfg.order = RECO__ROWS_BY_SLOT;
+    rc_cfg.observe = 1;
+    rc_cfg.fn = g->fn;
+    rc_cfg.schedule = gen_schedule;
+    rc_cfg.schedule_payload = g;
+    rc_cfg.sinks = &g->sink;
+    rc_cfg.n_sinks = 1;
+    return reco__runner_create(&g->run, &t->alloc, &rc_cfg);
 }
 
 static int learner_init(reco_trainer *t)
@@ -575,10 +607,15 @@ static void fail_locked(reco_trainer *t, int rc)
 
 /* ---- generator ------------------------------------------------------------------------------ */
 
-static void draw_users(gen *g, uint32_t n)
+/* The schedule: every slot always plays, a new session for a user drawn from the
+ * generator's stream. */
+static int gen_schedule(void *payload, uint32_t slot, uint64_t *user_out, uint64_t *session_out)
 {
-    for (uint32_t i = 0; i < n; i++)
-        g->user_ids[i] = reco_rng_below(&g->users, g->t->o.n_users);
+    (void)slot;
+    gen *g = payload;
+    *user_out = reco_rng_below(&g->users, g->t->o.n_users);
+    *session_out = g->n_started++;
+    return 1;
 }
 
 /* Encodes the segment of slot s into the outbox; `ends` marks a user exit. */
@@ -612,86 +649,116 @@ static int flush_segment(gen *g, uint32_t s, int ends)
     return rc;
 }
 
-/* Starts the segment of slot s at the state observed in row s (its history; with the
+/* Starts the segment of slot s at the state observed in row i (its history; with the
  * context, its first step, user features and long-term history). */
-static void start_segment(gen *g, uint32_t s)
+static void start_segment(gen *g, uint32_t s, const reco__states *st, uint32_t i)
 {
     const reco_trainer *t = g->t;
     const size_t L = t->L, U = t->U, Hr = t->Hr;
-    const int32_t *it = g->st.items + (size_t)s * L;
+    const int32_t *it = st->items + (size_t)i * L;
     uint32_t first = 0;
     while (first < L && it[first] == RECO_PAD)
         first++;
     g->hist_len[s] = (uint32_t)(L - first);
     memcpy(g->hist_items + (size_t)s * L, it, L * sizeof *it);
-    memcpy(g->hist_fb + (size_t)s * L, g->st.fb + (size_t)s * L, L * sizeof(uint32_t));
+    memcpy(g->hist_fb + (size_t)s * L, st->fb + (size_t)i * L, L * sizeof(uint32_t));
     if (!t->ctx)
         return;
-    g->seg_first[s] = g->st.steps[s];
+    g->seg_first[s] = st->steps[i];
     if (U > 0)
-        memcpy(g->seg_user + s * U, g->st.feat + s * U, U * sizeof(float));
+        memcpy(g->seg_user + s * U, st->feat + i * U, U * sizeof(float));
     if (Hr > 0) { /* the env's H is the replay's (checked at creation) */
-        memcpy(g->seg_long + s * Hr, g->st.long_items + s * Hr, Hr * sizeof(int32_t));
-        memcpy(g->seg_long_fb + s * Hr, g->st.long_fb + s * Hr, Hr * sizeof(uint32_t));
+        memcpy(g->seg_long + s * Hr, st->long_items + i * Hr, Hr * sizeof(int32_t));
+        memcpy(g->seg_long_fb + s * Hr, st->long_fb + i * Hr, Hr * sizeof(uint32_t));
     }
 }
 
-/* One round: every slot takes one step. Adds finished segments to the replay and returns the
- * round's statistics through the out parameters. */
-static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, double *ret_sum,
-                     uint64_t *finished)
+/* The policy: the explorer over the snapshot's Q scores of the candidates (short rows padded
+ * with their first candidate, the padding never chosen). */
+static int gen_choose(uint32_t *index_out, const reco_batch *states, const uint32_t *counts,
+                      const reco_policy_sessions *sessions, void *payload)
 {
-    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
+    gen *g = payload;
     reco_trainer *t = g->t;
-    const uint32_t S = t->S, C = t->C_gen, seg = t->seg;
-    reco_env *e = &g->env;
-    int rc = reco__states_observe(&g->st, e, g->slots, S, g->steps);
-    if (rc < 0)
-        return rc;
-    rc = RECO__CALLBACK(cb_gen, "the env's candidates()",
-                        e->candidates(g->cand, g->counts, C, g->slots, S, e->payload));
-    if (rc < 0)
-        return rc;
-    for (uint32_t s = 0; s < S; s++) {
-        if (g->counts[s] < 1 || g->counts[s] > C)
-            return reco__error_set(RECO_EINVAL, "reco_trainer_run: generator %u: the "
-                                   "environment gave %u candidates (1..%u expected)", g->index,
-                                   g->counts[s], C);
-        for (uint32_t c = g->counts[s]; c < C; c++)
-            g->cand[(size_t)s * C + c] = g->cand[(size_t)s * C];
-        if (g->seg_n[s] == 0) /* a new segment: the window before it is its history */
-            start_segment(g, s);
-        if (t->ctx)
-            g->seg_el[(size_t)s * (seg + 1) + g->seg_n[s]] = g->st.elapsed[s];
+    const uint32_t n = states->size, C = t->C_gen;
+    const size_t stride = states->n_candidates;
+    for (uint32_t i = 0; i < n; i++) {
+        const int32_t *src = states->candidates + (size_t)i * stride;
+        int32_t *dst = g->cand + (size_t)i * C;
+        memcpy(dst, src, counts[i] * sizeof(int32_t));
+        for (uint32_t c = counts[i]; c < C; c++)
+            dst[c] = src[0];
     }
-    reco_batch b = reco__states_batch(&g->st, 0, S);
+    reco_batch b = *states;
     b.n_candidates = C;
     b.candidates = g->cand;
     b.shared_candidates = 0;
-    if ((rc = reco_model_score(g->scores, g->snap, NULL, &b, &t->q_head, 1)) < 0)
-        return rc;
-    for (uint32_t s = 0; s < S; s++)
-        for (uint32_t c = g->counts[s]; c < C; c++)
-            g->scores[(size_t)s * C + c] = -INFINITY;
-    rc = reco_explorer_select(g->choice, g->probs, g->ex, g->scores, S, C, C);
+    int rc = reco_model_score(g->scores, g->snap, NULL, &b, &t->q_head, 1);
     if (rc < 0)
         return rc;
-    for (uint32_t s = 0; s < S; s++)
-        g->act[s] = g->cand[(size_t)s * C + g->choice[s]];
-    if ((rc = RECO__CALLBACK(cb_gen, "the env's step()",
-                             e->step(g->fb, g->rew, g->done, g->slots, g->act, S, e->payload))) < 0)
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t c = counts[i]; c < C; c++)
+            g->scores[(size_t)i * C + c] = -INFINITY;
+    if ((rc = reco_explorer_select(g->choice, g->probs, g->ex, g->scores, n, C, C)) < 0)
         return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        index_out[i] = g->choice[i];
+        if (sessions != NULL && sessions->propensity_out != NULL)
+            sessions->propensity_out[i] = g->probs[i];
+    }
+    return RECO_OK;
+}
+
+/* Never called (the loop calls gen_choose); a reco_policy needs choose(). */
+static int gen_choose_v1(uint32_t *index_out, const int32_t *items, const uint32_t *feedback,
+                         const float *features, const int32_t *candidates,
+                         const uint32_t *counts, uint32_t max_candidates, uint32_t n,
+                         void *payload)
+{
+    (void)index_out, (void)items, (void)feedback, (void)features, (void)candidates;
+    (void)counts, (void)max_candidates, (void)n, (void)payload;
+    return reco__error_set(RECO_ESTATE, "the trainer's explorer policy needs the states");
+}
+
+/* Before the step: a slot whose segment is empty starts one at the observed state; with the
+ * context, the elapsed time of the state. */
+static int gen_before_step(void *payload, const reco__round *r)
+{
+    gen *g = payload;
+    const reco_trainer *t = g->t;
+    const uint32_t seg = t->seg;
+    for (uint32_t i = 0; i < r->n; i++) {
+        const uint32_t s = r->slots[i];
+        if (g->seg_n[s] == 0) /* a new segment: the window before it is its history */
+            start_segment(g, s, r->st, i);
+        if (t->ctx)
+            g->seg_el[(size_t)s * (seg + 1) + g->seg_n[s]] = r->st->elapsed[i];
+    }
+    return RECO_OK;
+}
+
+/* After the step: the steps join their segments; ended segments go to the outbox, ended
+ * sessions to the round's totals. */
+static int gen_after_step(void *payload, const reco__round *r)
+{
+    uint64_t cb_gen = 0; /* reco__error_generation() before each callback */
+    gen *g = payload;
+    reco_trainer *t = g->t;
+    const uint32_t seg = t->seg;
+    reco_env *e = &g->env;
+    int rc;
     uint32_t n_flush = 0;
-    for (uint32_t s = 0; s < S; s++) {
+    for (uint32_t i = 0; i < r->n; i++) {
+        const uint32_t s = r->slots[i];
         const uint32_t j = g->seg_n[s];
-        g->seg_items[(size_t)s * seg + j] = g->act[s];
-        g->seg_fb[(size_t)s * seg + j] = g->fb[s];
-        g->seg_rew[(size_t)s * seg + j] = g->rew[s];
+        g->seg_items[(size_t)s * seg + j] = r->shown[i];
+        g->seg_fb[(size_t)s * seg + j] = r->fb[i];
+        g->seg_rew[(size_t)s * seg + j] = r->reward[i];
         g->seg_n[s] = j + 1;
-        g->seg_lag[s] += (double)lag;
-        g->ret[s] += g->rew[s];
+        g->seg_lag[s] += (double)g->r_lag;
+        g->ret[s] += r->reward[i];
         g->steps[s]++;
-        if (g->done[s] != RECO_ENV_CONTINUE || g->seg_n[s] == seg)
+        if (r->done[i] != RECO_ENV_CONTINUE || g->seg_n[s] == seg)
             g->flush_slots[n_flush++] = s;
     }
     /* the elapsed time after the last step of each ending segment: the state after the
@@ -706,34 +773,47 @@ static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, 
             memset(g->post_el, 0, n_flush * sizeof(float));
         }
     }
+    /* the rows are the slots in order, so slot s's row is found by its position */
     for (uint32_t k = 0; k < n_flush; k++) {
         const uint32_t s = g->flush_slots[k];
+        uint32_t i = 0;
+        while (r->slots[i] != s)
+            i++;
         if (t->ctx)
             g->seg_el[(size_t)s * (seg + 1) + g->seg_n[s]] = g->post_el[k];
-        if ((rc = flush_segment(g, s, g->done[s] == RECO_ENV_EXIT)) < 0)
+        if ((rc = flush_segment(g, s, r->done[i] == RECO_ENV_EXIT)) < 0)
             return rc;
-        *inserted += g->seg_n[s];
-        *lag_sum += g->seg_lag[s];
+        g->r_inserted += g->seg_n[s];
+        g->r_lag_sum += g->seg_lag[s];
         g->seg_n[s] = 0;
         g->seg_lag[s] = 0.0;
     }
-    uint32_t n_reset = 0;
-    for (uint32_t s = 0; s < S; s++) {
-        if (g->done[s] != RECO_ENV_CONTINUE) {
-            *ret_sum += g->ret[s];
-            *finished += 1;
+    for (uint32_t i = 0; i < r->n; i++) {
+        const uint32_t s = r->slots[i];
+        if (r->done[i] != RECO_ENV_CONTINUE) {
+            g->r_ret_sum += g->ret[s];
+            g->r_finished += 1;
             g->ret[s] = 0.0;
             g->steps[s] = 0;
-            g->reset_slots[n_reset++] = s;
         }
     }
-    if (n_reset > 0) {
-        draw_users(g, n_reset);
-        if ((rc = RECO__CALLBACK(cb_gen, "the env's reset()",
-                                 e->reset(g->reset_slots, g->user_ids, n_reset, e->payload))) < 0)
-            return rc;
-    }
     return RECO_OK;
+}
+
+/* One round: every slot takes one step. Adds finished segments to the outbox and returns the
+ * round's statistics through the out parameters. */
+static int gen_round(gen *g, uint64_t lag, uint64_t *inserted, double *lag_sum, double *ret_sum,
+                     uint64_t *finished)
+{
+    g->r_lag = lag;
+    g->r_inserted = g->r_finished = 0;
+    g->r_lag_sum = g->r_ret_sum = 0.0;
+    int rc = reco__runner_round(g->run);
+    *inserted += g->r_inserted;
+    *lag_sum += g->r_lag_sum;
+    *ret_sum += g->r_ret_sum;
+    *finished += g->r_finished;
+    return rc;
 }
 
 static void *gen_main(void *arg)
@@ -746,8 +826,10 @@ static void *gen_main(void *arg)
     g->snap_updates = t->pub_updates;
     pthread_mutex_unlock(&t->mu);
     if (rc == RECO_OK && !t->resumed) { /* a resumed generator continues its sessions */
-        draw_users(g, t->S);
-        rc = g->env.reset(g->slots, g->user_ids, t->S, g->env.payload);
+        rc = reco__runner_start(g->run);
+    } else if (rc == RECO_OK) {
+        for (uint32_t sl = 0; sl < t->S; sl++)
+            reco__runner_adopt(g->run, sl, 0, g->n_started++, g->steps[sl]);
     }
     pthread_mutex_lock(&t->mu);
     if (rc < 0)

@@ -17,6 +17,9 @@ import sys
 METRICS = ["depth", "long_watches", "deep_share", "long_watches_deep", "depth_deep", "return",
            "hides", "topics"]
 POLICIES = ["random", "popular", "greedy-supervised", "recomind"]
+# an env that names its signals (the world) also has each signal's count by name
+SIGNALS = ["click", "long_watch", "like", "hide"]
+SIGNAL_METRICS = SIGNALS + [s + "_deep" for s in SIGNALS]
 
 
 def main():
@@ -46,8 +49,15 @@ def main():
             fails.append("%s: %r sessions, expected 100" % (name, env.get("sessions")))
         if sorted(env["policies"]) != sorted(POLICIES):
             fails.append("%s: policies %s" % (name, sorted(env["policies"])))
+        listed = METRICS + (SIGNAL_METRICS if name.startswith("world") else [])
         for p in POLICIES:
-            for m in METRICS:
+            if list(env["policies"][p]) not in (listed, METRICS + SIGNAL_METRICS):
+                fails.append("%s/%s: metrics %s" % (name, p, list(env["policies"][p])))
+                continue
+            if "long_watch" in env["policies"][p] and \
+                    env["policies"][p]["long_watch"] != env["policies"][p]["long_watches"]:
+                fails.append("%s/%s: long_watch differs from long_watches" % (name, p))
+            for m in listed:
                 st = env["policies"][p][m]
                 if st["mean"] is not None and not (st["lo"] <= st["mean"] <= st["hi"]):
                     fails.append("%s/%s/%s: mean outside its interval %r" % (name, p, m, st))
@@ -89,8 +99,9 @@ def main():
         fails.append("world (pooled) differs from world (seed 1) with one seed")
     with open(os.path.join(out, "results.csv")) as f:
         rows = list(csv.DictReader(f))
-    if len(rows) != 4 * len(POLICIES) * len(METRICS):
-        fails.append("results.csv has %d rows" % len(rows))
+    want_rows = sum(len(POLICIES) * len(env["policies"][POLICIES[0]]) for env in envs.values())
+    if len(rows) != want_rows:
+        fails.append("results.csv has %d rows, results.json %d" % (len(rows), want_rows))
     with open(os.path.join(out, "learning_curve.csv")) as f:
         curve = list(csv.DictReader(f))
     if len(curve) < 2 or curve[0]["updates"] != "0" or curve[-1]["updates"] != "500":

@@ -12,6 +12,7 @@
 
 #include "test_common.h"
 #include "test_ctx_env.h"
+#include "env/budget_env.h"
 #include "error_private.h"
 #include "eval_private.h"
 
@@ -1502,6 +1503,652 @@ static void test_eval_context(void **state)
     reco_model_free(m);
 }
 
+/* ---- metrics by name: the second environment of the tests ---------------------------------- */
+
+/* The time-budget env (tests/env/budget_env.h: signals "click" and "watch") wrapped so that
+ * every step is tallied by hand per policy and session (the users are distinct, so a user
+ * names its session). The evaluator must report the same numbers under the signals' names
+ * and compute the user metrics "seconds" (the env's own clock: 4 s, + 20 after a click,
+ * + 40 after a watch) and "first_watch_step" (NaN without a watch) as written here. */
+enum { TALLY_N = 60, TALLY_USER0 = 100 };
+
+typedef struct tally {
+    const reco_env *inner;
+    uint32_t policy;              /* advanced by the reset hook: 1 for the first policy */
+    uint64_t user[BUDGET_SLOTS];  /* the user of each slot */
+    uint32_t depth[2][TALLY_N], clicks[2][TALLY_N], watches[2][TALLY_N];
+    int32_t first_watch[2][TALLY_N];
+    double seconds[2][TALLY_N], ret[2][TALLY_N];
+} tally;
+
+static int tally_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *payload)
+{
+    tally *t = payload;
+    for (uint32_t i = 0; i < n; i++) {
+        t->user[slots[i]] = users[i];
+        assert_true(users[i] >= TALLY_USER0 && users[i] < TALLY_USER0 + TALLY_N);
+        t->first_watch[t->policy - 1][users[i] - TALLY_USER0] = -1;
+    }
+    return t->inner->reset(slots, users, n, t->inner->payload);
+}
+static int tally_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
+                         uint32_t n, void *payload)
+{
+    tally *t = payload;
+    return t->inner->observe(items, fb, feat, slots, n, t->inner->payload);
+}
+static int tally_candidates(int32_t *items, uint32_t *count, uint32_t max_candidates,
+                            const uint32_t *slots, uint32_t n, void *payload)
+{
+    tally *t = payload;
+    return t->inner->candidates(items, count, max_candidates, slots, n, t->inner->payload);
+}
+static int tally_step(uint32_t *fb, float *reward, int *done, const uint32_t *slots,
+                      const int32_t *items, uint32_t n, void *payload)
+{
+    tally *t = payload;
+    int rc = t->inner->step(fb, reward, done, slots, items, n, t->inner->payload);
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t p = t->policy - 1, k = (uint32_t)(t->user[slots[i]] - TALLY_USER0);
+        if ((fb[i] & 2u) && t->first_watch[p][k] < 0)
+            t->first_watch[p][k] = (int32_t)t->depth[p][k];
+        t->depth[p][k]++;
+        t->clicks[p][k] += fb[i] & 1u;
+        t->watches[p][k] += (fb[i] >> 1) & 1u;
+        t->seconds[p][k] += budget_seconds(fb[i]);
+        t->ret[p][k] += reward[i];
+    }
+    return RECO_OK;
+}
+static int tally_next_policy(void *payload)
+{
+    ((tally *)payload)->policy++;
+    return RECO_OK;
+}
+
+static void tally_wrap(reco_env *out, tally *t, const reco_env *inner)
+{
+    memset(t, 0, sizeof *t);
+    t->inner = inner;
+    *out = *inner;
+    out->reset = tally_reset;
+    out->observe = tally_observe;
+    out->candidates = tally_candidates;
+    out->step = tally_step;
+    out->payload = t;
+    out->save_state = NULL;
+    out->load_state = NULL;
+    out->long_len = 0;
+    out->context = NULL;
+    out->probabilities = NULL;
+}
+
+/* "seconds" and "first_watch_step", in place on each row's running values. */
+static int budget_metrics(double *values, uint32_t n_metrics, const reco_run_step *steps,
+                          uint32_t n, void *payload)
+{
+    uint32_t *calls = payload;
+    (*calls)++;
+    assert_int_equal(n_metrics, 2);
+    for (uint32_t i = 0; i < n; i++) {
+        double *v = values + (size_t)i * n_metrics;
+        if (steps[i].step == 0) {
+            assert_true(v[0] == 0.0 && v[1] == 0.0); /* a new session starts at 0 */
+            v[1] = NAN;
+        }
+        v[0] += budget_seconds(steps[i].feedback);
+        if ((steps[i].feedback & 2u) && isnan(v[1]))
+            v[1] = steps[i].step;
+    }
+    return RECO_OK;
+}
+
+static const char *const budget_metric_names[2] = {"seconds", "first_watch_step"};
+
+static reco_eval *budget_eval(reco_env *env, tally *t, const reco_env *inner,
+                              const reco_policy *pols, uint32_t *calls)
+{
+    tally_wrap(env, t, inner);
+    uint64_t users[TALLY_N];
+    for (uint32_t k = 0; k < TALLY_N; k++)
+        users[k] = TALLY_USER0 + k;
+    reco_eval_options eo = RECO_EVAL_OPTIONS_INIT;
+    eo.max_candidates = BUDGET_NC;
+    eo.parallel = 7;
+    eo.reset_env = tally_next_policy;
+    eo.reset_env_payload = t;
+    eo.user_metric_names = budget_metric_names;
+    eo.n_user_metrics = 2;
+    eo.user_metrics = budget_metrics;
+    eo.user_metrics_payload = calls;
+    reco_eval *ev = NULL;
+    assert_int_equal(reco_eval_run(&ev, env, pols, 2, users, TALLY_N, &eo), RECO_OK);
+    return ev;
+}
+
+static uint32_t metric_at(const reco_eval *ev, const char *name)
+{
+    uint32_t m = UINT32_MAX;
+    assert_int_equal(reco_eval_metric_index(&m, ev, name), RECO_OK);
+    assert_string_equal(reco_eval_metric_label(ev, m), name);
+    return m;
+}
+
+/* sum_i x_i / sum_i d_i with its delta-method interval (docs/eval.md), from the hand tally */
+static void assert_ratio(const reco_eval *ev, uint32_t p, uint32_t m, const double *x,
+                         const double *d)
+{
+    double sx = 0.0, sd = 0.0;
+    for (int i = 0; i < TALLY_N; i++) {
+        sx += x[i];
+        sd += d[i];
+    }
+    const double R = sx / sd, dbar = sd / TALLY_N;
+    double ss = 0.0;
+    for (int i = 0; i < TALLY_N; i++)
+        ss += ((x[i] - R * d[i]) / dbar) * ((x[i] - R * d[i]) / dbar);
+    const double se = sqrt(ss / (TALLY_N - 1) / TALLY_N);
+    reco_eval_stat st;
+    assert_int_equal(reco_eval_stat_get(&st, ev, p, (reco_eval_metric)m), RECO_OK);
+    assert_rel(st.mean, R, 1e-12);
+    assert_rel(st.lo, R - Z95 * se, 1e-12);
+    assert_rel(st.hi, R + Z95 * se, 1e-12);
+    assert_int_equal(st.n, (uint64_t)sd);
+}
+
+static void test_eval_metrics_by_name(void **state)
+{
+    (void)state;
+    budget_env *be = calloc(1, sizeof *be);
+    assert_non_null(be);
+    reco_env inner, env;
+    budget_env_init(&inner, be, 5, 0, 13);
+    tally *t = calloc(1, sizeof *t);
+    assert_non_null(t);
+    const reco_policy pols[2] = {fixed_policy("first", &pick0), fixed_policy("second", &pick1)};
+    uint32_t calls = 0;
+    reco_eval *ev = budget_eval(&env, t, &inner, pols, &calls);
+    assert_true(calls > 0);
+
+    /* the 0.1 metrics, then each signal by name, then the user metrics */
+    static const char *const labels[] = {
+        "depth",    "long_watches", "deep_share", "long_watches_deep", "depth_deep",
+        "return",   "hides",        "topics",     "click",             "watch",
+        "click_deep", "watch_deep", "seconds",    "first_watch_step"};
+    const uint32_t M = sizeof labels / sizeof labels[0];
+    assert_int_equal(reco_eval_n_metrics(ev), M);
+    for (uint32_t m = 0; m < M; m++) {
+        assert_string_equal(reco_eval_metric_label(ev, m), labels[m]);
+        assert_int_equal(metric_at(ev, labels[m]), m);
+    }
+    assert_null(reco_eval_metric_label(ev, M));
+    assert_null(reco_eval_metric_label(NULL, 0));
+    assert_int_equal(reco_eval_n_metrics(NULL), 0);
+    uint32_t idx = 0;
+    assert_reco_error(reco_eval_metric_index(&idx, ev, "long_watch"), RECO_EINVAL,
+                      "no metric named \"long_watch\" (the result has depth, long_watches, ");
+    assert_reco_error(reco_eval_metric_index(&idx, ev, "nope"), RECO_EINVAL,
+                      "click, watch, click_deep, watch_deep, seconds, first_watch_step)");
+    assert_reco_error(reco_eval_metric_index(NULL, ev, "click"), RECO_EINVAL, "NULL");
+    assert_reco_error(reco_eval_metric_index(&idx, ev, NULL), RECO_EINVAL, "NULL");
+    reco_eval_stat st;
+    assert_reco_error(reco_eval_stat_get(&st, ev, 0, (reco_eval_metric)M), RECO_EINVAL,
+                      "unknown metric 14 (the result has 14)");
+    assert_reco_error(reco_eval_lift(&st, NULL, ev, 1, 0, (reco_eval_metric)M), RECO_EINVAL,
+                      "unknown metric 14");
+
+    /* no signal is named "long_watch" or "hide" and no topics were given: not measured */
+    const reco_eval_metric unmeasured[4] = {RECO_EVAL_LONG_WATCHES, RECO_EVAL_LONG_WATCHES_DEEP,
+                                            RECO_EVAL_HIDES, RECO_EVAL_TOPICS};
+    for (int k = 0; k < 4; k++) {
+        reco_eval_stat_get(&st, ev, 0, unmeasured[k]);
+        assert_true(isnan(st.mean) && st.n == 0);
+    }
+
+    /* every session against the hand tally */
+    const uint32_t m_click = metric_at(ev, "click"), m_watch = metric_at(ev, "watch");
+    const uint32_t m_click_deep = metric_at(ev, "click_deep");
+    const uint32_t m_watch_deep = metric_at(ev, "watch_deep");
+    const uint32_t m_sec = metric_at(ev, "seconds"), m_first = metric_at(ev, "first_watch_step");
+    assert_int_equal(t->policy, 2);
+    uint32_t n_deep = 0, n_shallow = 0, n_no_watch = 0;
+    for (uint32_t p = 0; p < 2; p++) {
+        double x[8][TALLY_N], d[8][TALLY_N];
+        for (uint32_t k = 0; k < TALLY_N; k++) {
+            double v[14], v01[RECO_EVAL_N_METRICS];
+            assert_int_equal(reco_eval_session_values(v, M, ev, p, k), RECO_OK);
+            assert_int_equal(reco_eval_session(v01, ev, p, k), RECO_OK);
+            assert_memory_equal(v, v01, sizeof v01);
+            const int deep = t->depth[p][k] >= 10;
+            n_deep += deep;
+            n_shallow += !deep;
+            n_no_watch += t->first_watch[p][k] < 0;
+            assert_rel(v[RECO_EVAL_DEPTH], t->depth[p][k], 0);
+            assert_rel(v[RECO_EVAL_RETURN], t->ret[p][k], 0);
+            assert_rel(v[m_click], t->clicks[p][k], 0);
+            assert_rel(v[m_watch], t->watches[p][k], 0);
+            if (deep) {
+                assert_rel(v[m_click_deep], t->clicks[p][k], 0);
+                assert_rel(v[m_watch_deep], t->watches[p][k], 0);
+            } else {
+                assert_true(isnan(v[m_click_deep]) && isnan(v[m_watch_deep]));
+            }
+            assert_rel(v[m_sec], t->seconds[p][k], 0);
+            if (t->first_watch[p][k] >= 0)
+                assert_rel(v[m_first], t->first_watch[p][k], 0);
+            else
+                assert_true(isnan(v[m_first]));
+            const double xs[8] = {t->clicks[p][k],  t->watches[p][k],
+                                  deep ? t->clicks[p][k] : 0.0,
+                                  deep ? t->watches[p][k] : 0.0, t->seconds[p][k],
+                                  t->first_watch[p][k] >= 0 ? t->first_watch[p][k] : 0.0,
+                                  t->depth[p][k], t->ret[p][k]};
+            const double ds[8] = {1, 1, deep, deep, 1, t->first_watch[p][k] >= 0, 1, 1};
+            for (int j = 0; j < 8; j++) {
+                x[j][k] = xs[j];
+                d[j][k] = ds[j];
+            }
+        }
+        const uint32_t ms[8] = {m_click, m_watch, m_click_deep, m_watch_deep, m_sec, m_first,
+                                RECO_EVAL_DEPTH, RECO_EVAL_RETURN};
+        for (int j = 0; j < 8; j++)
+            assert_ratio(ev, p, ms[j], x[j], d[j]);
+    }
+    /* the tally met every case: deep and shallow sessions, sessions with and without a watch */
+    assert_true(n_deep > 0 && n_shallow > 0 && n_no_watch > 0 && n_no_watch < 2 * TALLY_N);
+    double big[15];
+    assert_reco_error(reco_eval_session_values(big, M + 1, ev, 0, 0), RECO_EINVAL,
+                      "n_values 15 is more than the result's 14 metrics");
+    assert_reco_error(reco_eval_session_values(big, M, ev, 0, TALLY_N), RECO_EINVAL,
+                      "out of range");
+    assert_reco_error(reco_eval_session_values(NULL, M, ev, 0, 0), RECO_EINVAL, "NULL");
+    assert_int_equal(reco_eval_session_values(big, 3, ev, 1, 2), RECO_OK); /* a prefix */
+
+    /* lifts by index */
+    reco_eval_stat rel, dif, a, b;
+    assert_int_equal(reco_eval_lift(&rel, &dif, ev, 1, 0, (reco_eval_metric)m_watch), RECO_OK);
+    reco_eval_stat_get(&a, ev, 1, (reco_eval_metric)m_watch);
+    reco_eval_stat_get(&b, ev, 0, (reco_eval_metric)m_watch);
+    assert_rel(dif.mean, a.mean - b.mean, 1e-12);
+    assert_rel(rel.mean, a.mean / b.mean - 1.0, 1e-12);
+
+    /* the reports, under the names: the measured metrics only */
+    char dir[64];
+    snprintf(dir, sizeof dir, "/tmp/reco-test-eval-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char jpath[128], cpath[128];
+    snprintf(jpath, sizeof jpath, "%s/eval.json", dir);
+    snprintf(cpath, sizeof cpath, "%s/eval.csv", dir);
+    const reco_eval *evs[1] = {ev};
+    const char *envs[1] = {"budget"};
+    assert_int_equal(reco_eval_write_json(evs, envs, 1, NULL, 0, jpath), RECO_OK);
+    const char *doc = slurp(jpath);
+    assert_non_null(json_skip(doc));
+    static const char *const listed[] = {"depth", "deep_share", "depth_deep", "return", "click",
+                                         "watch", "click_deep", "watch_deep", "seconds",
+                                         "first_watch_step"};
+    const uint32_t n_listed = sizeof listed / sizeof listed[0];
+    for (uint32_t j = 0; j < n_listed; j++) {
+        const char *pm[] = {"environments", "budget", "policies", "second", listed[j], "mean",
+                            NULL};
+        reco_eval_stat_get(&st, ev, 1, (reco_eval_metric)metric_at(ev, listed[j]));
+        assert_same_num(json_num(doc, pm), st.mean);
+        const char *pl[] = {"environments", "budget", "lifts", "second", listed[j],
+                            "difference", "mean", NULL};
+        reco_eval_lift(&rel, &dif, ev, 1, 0, (reco_eval_metric)metric_at(ev, listed[j]));
+        assert_same_num(json_num(doc, pl), dif.mean);
+    }
+    for (int k = 0; k < 4; k++) {
+        const char *pm[] = {"environments", "budget", "policies", "first",
+                            reco_eval_metric_name(unmeasured[k]), NULL};
+        assert_null(json_get(doc, pm));
+    }
+    assert_int_equal(reco_eval_write_csv(evs, envs, 1, NULL, 0, cpath), RECO_OK);
+    char *text = slurp(cpath);
+    char *save = NULL;
+    char *line = strtok_r(text, "\n", &save);
+    for (uint32_t p = 0; p < 2; p++)
+        for (uint32_t j = 0; j < n_listed; j++) {
+            line = strtok_r(NULL, "\n", &save);
+            assert_non_null(line);
+            char *f[16];
+            assert_int_equal(csv_fields(line, f, 16), 13);
+            assert_string_equal(f[1], p == 0 ? "first" : "second");
+            assert_string_equal(f[2], listed[j]);
+            reco_eval_stat_get(&st, ev, p, (reco_eval_metric)metric_at(ev, listed[j]));
+            assert_same_num(csv_num(f[3]), st.mean);
+            assert_same_num(csv_num(f[6]), (double)st.n);
+        }
+    assert_null(strtok_r(NULL, "\n", &save));
+    unlink(jpath);
+    unlink(cpath);
+    rmdir(dir);
+
+    /* concatenation keeps the metrics; results with other metrics are refused */
+    reco_eval *twice = NULL;
+    const reco_eval *parts[2] = {ev, ev};
+    assert_int_equal(reco_eval_concat(&twice, parts, 2), RECO_OK);
+    assert_int_equal(reco_eval_n_metrics(twice), M);
+    for (uint32_t m = 0; m < M; m++)
+        assert_string_equal(reco_eval_metric_label(twice, m), labels[m]);
+    for (uint32_t k = 0; k < TALLY_N; k++) {
+        double v1[14], v2[14];
+        reco_eval_session_values(v1, M, ev, 1, k);
+        reco_eval_session_values(v2, M, twice, 1, k + TALLY_N);
+        assert_memory_equal(v1, v2, sizeof v1);
+    }
+    reco_eval_free(twice);
+    script_env s;
+    int resets = 0;
+    reco_eval *other = script_eval(&s, 2, 3, RECO_SIGNAL_HIDE, &resets);
+    parts[1] = other;
+    twice = (reco_eval *)&twice;
+    assert_reco_error(reco_eval_concat(&twice, parts, 2), RECO_EINVAL, "part 1 differs");
+    assert_null(twice);
+    reco_eval_free(other);
+
+    /* the signals of the 0.1 metrics: by name by default, or as the options say */
+    reco_eval_options eo = RECO_EVAL_OPTIONS_INIT;
+    eo.max_candidates = BUDGET_NC;
+    eo.long_watch_signal = 0;
+    eo.hide_signal = 1;
+    uint64_t users[TALLY_N];
+    for (uint32_t k = 0; k < TALLY_N; k++)
+        users[k] = TALLY_USER0 + k;
+    reco_eval *chosen = NULL;
+    assert_int_equal(reco_eval_run(&chosen, &inner, pols, 1, users, TALLY_N, &eo), RECO_OK);
+    assert_int_equal(reco_eval_n_metrics(chosen), 12);
+    reco_eval_stat_get(&a, chosen, 0, RECO_EVAL_LONG_WATCHES);
+    reco_eval_stat_get(&b, chosen, 0, (reco_eval_metric)metric_at(chosen, "click"));
+    assert_true(a.n == TALLY_N && a.mean == b.mean);
+    reco_eval_stat_get(&a, chosen, 0, RECO_EVAL_HIDES);
+    reco_eval_stat_get(&b, chosen, 0, (reco_eval_metric)metric_at(chosen, "watch"));
+    assert_true(a.n == TALLY_N && a.mean == b.mean);
+    reco_eval_free(chosen);
+
+    reco_eval_free(ev);
+    free(t);
+    free(be);
+}
+
+/* Options of version 1: defaults and fields as in 0.1 (signals 1 and 3), the version-2
+ * fields neither written by reco_eval_options_init() nor read by reco_eval_run(). */
+static void test_eval_options_v1(void **state)
+{
+    (void)state;
+    const size_t v1_size = offsetof(reco_eval_options, user_metric_names);
+    unsigned char buf[sizeof(reco_eval_options)];
+    memset(buf, 0xab, sizeof buf);
+    assert_int_equal(reco_eval_options_init((reco_eval_options *)buf, 1), RECO_OK);
+    for (size_t i = v1_size; i < sizeof buf; i++)
+        assert_int_equal(buf[i], 0xab);
+    reco_eval_options o1;
+    memcpy(&o1, buf, v1_size);
+    assert_int_equal(o1.version, 1);
+    assert_int_equal(o1.long_watch_signal, RECO_SIGNAL_LONG_WATCH);
+    assert_int_equal(o1.hide_signal, RECO_SIGNAL_HIDE);
+    assert_int_equal(o1.max_candidates, 500);
+    reco_eval_options o2;
+    assert_int_equal(reco_eval_options_init(&o2, 2), RECO_OK);
+    assert_int_equal(o2.long_watch_signal, RECO_EVAL_SIGNAL_BY_NAME);
+    assert_int_equal(o2.hide_signal, RECO_EVAL_SIGNAL_BY_NAME);
+    assert_null(o2.user_metric_names);
+    assert_int_equal(o2.n_user_metrics, 0);
+    assert_null(o2.user_metrics);
+
+    /* a version-1 struct that ends at its last field */
+    budget_env *be = calloc(1, sizeof *be);
+    assert_non_null(be);
+    reco_env env;
+    budget_env_init(&env, be, 5, 0, 13);
+    const reco_policy pol = fixed_policy("first", &pick0);
+    uint64_t users[20];
+    for (uint32_t k = 0; k < 20; k++)
+        users[k] = k;
+    reco_eval_options *v1 = malloc(v1_size);
+    assert_non_null(v1);
+    o1.max_candidates = BUDGET_NC;
+    memcpy(v1, &o1, v1_size);
+    reco_eval *ev = NULL;
+    /* as in 0.1: the hide signal 3 of the built-in world is not one of this env's two */
+    assert_reco_error(reco_eval_run(&ev, &env, &pol, 1, users, 20, v1), RECO_EINVAL,
+                      "eval.hide_signal: 3 is neither -1");
+    o1.hide_signal = -1;
+    memcpy(v1, &o1, v1_size);
+    assert_int_equal(reco_eval_run(&ev, &env, &pol, 1, users, 20, v1), RECO_OK);
+    assert_int_equal(reco_eval_n_metrics(ev), 12); /* no user metric was read */
+    reco_eval_stat a, b;
+    reco_eval_stat_get(&a, ev, 0, RECO_EVAL_LONG_WATCHES); /* signal 1, "watch" */
+    reco_eval_stat_get(&b, ev, 0, (reco_eval_metric)metric_at(ev, "watch"));
+    assert_true(a.n == 20 && a.mean == b.mean);
+    reco_eval_stat_get(&a, ev, 0, RECO_EVAL_HIDES);
+    assert_true(isnan(a.mean) && a.n == 0);
+    reco_eval_free(ev);
+    free(v1);
+    free(be);
+}
+
+/* The built-in world names its signals: RECO_EVAL_LONG_WATCHES and RECO_EVAL_HIDES are its
+ * signals "long_watch" and "hide" under the defaults of either version. */
+static void test_eval_world_names(void **state)
+{
+    (void)state;
+    reco_world_options wo = RECO_WORLD_OPTIONS_INIT;
+    wo.n_items = 200;
+    wo.n_users = 500;
+    wo.n_candidates = 50;
+    wo.max_sessions = 8;
+    wo.max_session_len = 30;
+    reco_world *w = NULL;
+    assert_int_equal(reco_world_create(&w, &wo), RECO_OK);
+    reco_env env;
+    reco_world_env(&env, w);
+    const reco_policy pol = fixed_policy("first", &pick0);
+    uint64_t users[60];
+    assert_int_equal(reco_world_eval_users(users, w, 0, 60), RECO_OK);
+    reco_eval *ev[2] = {NULL, NULL};
+    for (unsigned int v = 1; v <= 2; v++) {
+        reco_eval_options eo;
+        reco_eval_options_init(&eo, v);
+        eo.max_candidates = 50;
+        eo.reset_env = world_reset_hook;
+        eo.reset_env_payload = w;
+        assert_int_equal(reco_eval_run(&ev[v - 1], &env, &pol, 1, users, 60, &eo), RECO_OK);
+    }
+    static const char *const named[8] = {"click",      "long_watch",      "like",
+                                          "hide",       "click_deep",      "long_watch_deep",
+                                          "like_deep",  "hide_deep"};
+    for (int v = 0; v < 2; v++) {
+        assert_int_equal(reco_eval_n_metrics(ev[v]), 16);
+        for (uint32_t j = 0; j < 8; j++)
+            assert_string_equal(reco_eval_metric_label(ev[v], RECO_EVAL_N_METRICS + j),
+                                named[j]);
+        const reco_eval_metric old[3] = {RECO_EVAL_LONG_WATCHES, RECO_EVAL_LONG_WATCHES_DEEP,
+                                         RECO_EVAL_HIDES};
+        const char *now[3] = {"long_watch", "long_watch_deep", "hide"};
+        for (int j = 0; j < 3; j++) {
+            reco_eval_stat a, b, c;
+            reco_eval_stat_get(&a, ev[v], 0, old[j]);
+            reco_eval_stat_get(&b, ev[v], 0, (reco_eval_metric)metric_at(ev[v], now[j]));
+            reco_eval_stat_get(&c, ev[0], 0, old[j]);
+            assert_true(a.n > 0 && a.n == b.n && a.n == c.n);
+            assert_true(a.mean == b.mean && a.lo == b.lo && a.mean == c.mean);
+        }
+    }
+    reco_eval_free(ev[0]);
+    reco_eval_free(ev[1]);
+    reco_world_free(w);
+}
+
+/* ---- bad metric names and failing user metrics ---------------------------------------------- */
+
+static int metric_counts_steps(double *values, uint32_t n_metrics, const reco_run_step *steps,
+                               uint32_t n, void *payload)
+{
+    (void)steps, (void)payload;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t j = 0; j < n_metrics; j++)
+            values[(size_t)i * n_metrics + j] += 1.0;
+    return RECO_OK;
+}
+
+static int metric_fails(double *values, uint32_t n_metrics, const reco_run_step *steps,
+                        uint32_t n, void *payload)
+{
+    (void)values, (void)n_metrics, (void)steps, (void)n;
+    if (payload != NULL)
+        return reco_error_set(RECO_EIO, "the stopwatch is broken");
+    return RECO_ERROR; /* and records nothing */
+}
+
+static int metric_infinite(double *values, uint32_t n_metrics, const reco_run_step *steps,
+                           uint32_t n, void *payload)
+{
+    (void)payload;
+    for (uint32_t i = 0; i < n; i++)
+        if (steps[i].step == 1)
+            values[(size_t)i * n_metrics] = INFINITY;
+    return RECO_OK;
+}
+
+static void test_eval_metric_names_refused(void **state)
+{
+    (void)state;
+    budget_env *be = calloc(1, sizeof *be);
+    assert_non_null(be);
+    reco_env env;
+    budget_env_init(&env, be, 5, 0, 13);
+    const reco_policy pol = fixed_policy("first", &pick0);
+    uint64_t users[10];
+    for (uint32_t k = 0; k < 10; k++)
+        users[k] = k;
+    reco_eval *ev = (reco_eval *)&ev;
+    uint32_t calls = 0;
+
+#define BAD_METRICS(stmt, fld, needle)                                                    \
+    do {                                                                                     \
+        reco_eval_options o_ = RECO_EVAL_OPTIONS_INIT;                                       \
+        o_.max_candidates = BUDGET_NC;                                                       \
+        o_.user_metrics = metric_counts_steps;                                               \
+        stmt;                                                                                \
+        calls = be->sessions[0];                                                             \
+        assert_reco_error(reco_eval_run(&ev, &env, &pol, 1, users, 10, &o_), RECO_EINVAL,    \
+                          needle);                                                           \
+        reco_error_info info_ = RECO_ERROR_INFO_INIT;                                        \
+        reco_error_get(&info_);                                                              \
+        assert_string_equal(info_.field, fld);                                               \
+        assert_null(ev);                                                                     \
+        assert_int_equal(be->sessions[0], calls); /* refused before any session */           \
+    } while (0)
+    {
+        const char *dup[3] = {"seconds", "clicks_1", "seconds"};
+        BAD_METRICS((o_.user_metric_names = dup, o_.n_user_metrics = 3),
+                    "eval.user_metric_names",
+                    "reco_eval_run: user metric 2 is named \"seconds\" like user metric 0");
+        const char *signal[1] = {"click"};
+        BAD_METRICS((o_.user_metric_names = signal, o_.n_user_metrics = 1),
+                    "eval.user_metric_names",
+                    "user metric 0 is named \"click\" like the count of the env's signal 0");
+        const char *deep[2] = {"seconds", "watch_deep"};
+        BAD_METRICS((o_.user_metric_names = deep, o_.n_user_metrics = 2),
+                    "eval.user_metric_names",
+                    "user metric 1 is named \"watch_deep\" like the count per deep session of "
+                    "the env's signal 1");
+        const char *builtin[1] = {"depth"};
+        BAD_METRICS((o_.user_metric_names = builtin, o_.n_user_metrics = 1),
+                    "eval.user_metric_names",
+                    "user metric 0 is named \"depth\" like a metric of the evaluator");
+        const char *old[1] = {"hides"}; /* not measured here, but still the 0.1 metric's name */
+        BAD_METRICS((o_.user_metric_names = old, o_.n_user_metrics = 1),
+                    "eval.user_metric_names", "named \"hides\" like a metric of the evaluator");
+        const char *empty[2] = {"seconds", ""};
+        BAD_METRICS((o_.user_metric_names = empty, o_.n_user_metrics = 2),
+                    "eval.user_metric_names",
+                    "eval.user_metric_names: name 1 \"\" is not a name (1..31 characters of "
+                    "[a-z0-9_], from a letter)");
+        const char *upper[1] = {"Seconds"};
+        BAD_METRICS((o_.user_metric_names = upper, o_.n_user_metrics = 1),
+                    "eval.user_metric_names", "name 0 \"Seconds\" is not a name");
+        const char *digit[1] = {"2nd_click"};
+        BAD_METRICS((o_.user_metric_names = digit, o_.n_user_metrics = 1),
+                    "eval.user_metric_names", "name 0 \"2nd_click\" is not a name");
+        const char *longer[1] = {"a_name_of_thirty_two_characters_"};
+        assert_int_equal(strlen(longer[0]), 32);
+        BAD_METRICS((o_.user_metric_names = longer, o_.n_user_metrics = 1),
+                    "eval.user_metric_names", "is not a name");
+        const char *null_name[2] = {"seconds", NULL};
+        BAD_METRICS((o_.user_metric_names = null_name, o_.n_user_metrics = 2),
+                    "eval.user_metric_names", "name 1 is NULL");
+        BAD_METRICS((o_.user_metric_names = signal, o_.n_user_metrics = 0),
+                    "eval.user_metric_names",
+                    "user_metric_names and n_user_metrics (0) must be both set or both unset");
+        BAD_METRICS(o_.n_user_metrics = 1, "eval.user_metric_names",
+                    "user_metric_names and n_user_metrics (1) must be both set");
+        const char *fine[1] = {"seconds"};
+        BAD_METRICS((o_.user_metric_names = fine, o_.n_user_metrics = 1,
+                     o_.user_metrics = NULL),
+                    "eval.user_metrics", "the callback is NULL with 1 user metrics");
+        BAD_METRICS((void)0, "eval.user_metrics", "the callback is set with 0 user metrics");
+        BAD_METRICS((o_.user_metric_names = fine, o_.n_user_metrics = 257),
+                    "eval.n_user_metrics", "257 is out of range [0, 256]");
+    }
+#undef BAD_METRICS
+
+    /* an env whose signal names clash with a metric of the evaluator or with each other */
+    reco_env named = env;
+    const char *ret_name[2] = {"click", "return"};
+    named.signal_names = ret_name;
+    assert_reco_error(reco_eval_run(&ev, &named, &pol, 1, users, 10, NULL), RECO_EINVAL,
+                      "reco_eval_run: the env's signal 1 \"return\" gives a metric named "
+                      "\"return\" like a metric of the evaluator");
+    const char *deep_name[2] = {"click", "click_deep"};
+    named.signal_names = deep_name;
+    assert_reco_error(reco_eval_run(&ev, &named, &pol, 1, users, 10, NULL), RECO_EINVAL,
+                      "the env's signal 0 \"click\" gives a metric named \"click_deep\" like "
+                      "the count of the env's signal 1");
+    assert_null(ev);
+
+    /* a user metric that fails: its status and message reach the caller */
+    reco_eval_options eo = RECO_EVAL_OPTIONS_INIT;
+    const char *one[1] = {"seconds"};
+    eo.max_candidates = BUDGET_NC;
+    eo.user_metric_names = one;
+    eo.n_user_metrics = 1;
+    eo.user_metrics = metric_fails;
+    eo.user_metrics_payload = &calls;
+    assert_reco_error(reco_eval_run(&ev, &env, &pol, 1, users, 10, &eo), RECO_EIO,
+                      "the stopwatch is broken");
+    assert_null(ev);
+    eo.user_metrics_payload = NULL;
+    assert_reco_error(reco_eval_run(&ev, &env, &pol, 1, users, 10, &eo), RECO_ERROR,
+                      "the evaluation's user_metrics()");
+    eo.user_metrics = metric_infinite;
+    assert_reco_error(reco_eval_run(&ev, &env, &pol, 1, users, 10, &eo), RECO_EINVAL,
+                      "user metric \"seconds\" is inf for session ");
+    assert_null(ev);
+
+    /* a user metric after the 0.1 metrics of an env without signal names */
+    script_env s;
+    reco_env plain;
+    script_env_make(&plain, &s, 2);
+    eo.user_metrics = metric_counts_steps;
+    eo.max_candidates = 4;
+    const uint64_t five[NS] = {0, 1, 2, 3, 4};
+    assert_int_equal(reco_eval_run(&ev, &plain, &pol, 1, five, NS, &eo), RECO_OK);
+    assert_int_equal(reco_eval_n_metrics(ev), RECO_EVAL_N_METRICS + 1);
+    assert_string_equal(reco_eval_metric_label(ev, RECO_EVAL_N_METRICS), "seconds");
+    for (uint32_t k = 0; k < NS; k++) {
+        double v[RECO_EVAL_N_METRICS + 1];
+        reco_eval_session_values(v, RECO_EVAL_N_METRICS + 1, ev, 0, k);
+        assert_rel(v[RECO_EVAL_N_METRICS], v[RECO_EVAL_DEPTH], 0);
+        assert_rel(v[RECO_EVAL_DEPTH], script[k][0].depth, 0);
+    }
+    reco_eval_free(ev);
+    free(be);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1516,6 +2163,10 @@ int main(void)
         cmocka_unit_test(test_eval_reports),
         cmocka_unit_test(test_eval_errors_and_options),
         cmocka_unit_test(test_eval_context),
+        cmocka_unit_test(test_eval_metrics_by_name),
+        cmocka_unit_test(test_eval_options_v1),
+        cmocka_unit_test(test_eval_world_names),
+        cmocka_unit_test(test_eval_metric_names_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1824,6 +1824,57 @@ static void test_log_generate_fills_the_optional_columns(void **state)
     assert_reco_error(reco_log_generate(bad, &env, &pol, &go), RECO_EINVAL,
                       "7 user features per row, the env 6");
     reco_log_free(bad);
+
+    /* any reco_policy logs (reco_log_generate_with): a built-in one records its
+     * propensities, a version-1 user policy leaves them unknown */
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT; /* random */
+    po.seed = 2;
+    reco_policy_state *ps = NULL;
+    reco_policy rp;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&rp, ps), RECO_OK);
+    assert_int_equal(reco_log_generate_with(log, &env, &rp, &go), RECO_OK);
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    assert_true(c.n_rows >= 2000);
+    for (size_t r = 0; r < c.n_rows; r++)
+        assert_float_equal(c.propensity[r], 1.0 / BUDGET_NC, 1e-7);
+    reco_policy v1 = rp;
+    v1.version = 1; /* choose() only: no propensity */
+    assert_int_equal(reco_log_generate_with(log, &env, &v1, &go), RECO_OK);
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    for (size_t r = 0; r < c.n_rows; r++)
+        assert_true(isnan(c.propensity[r]));
+    reco_policy_free(ps);
+    assert_reco_error(reco_log_generate_with(log, &env, NULL, &go), RECO_EINVAL, "NULL");
+
+    /* the model rule takes the env's declared reward weights, and refuses others */
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    mo.n_items = BUDGET_NI;
+    mo.n_signals = 2;
+    mo.lookback = 6;
+    mo.user_dim = BUDGET_D;
+    mo.dim = 8;
+    mo.n_heads = 2;
+    mo.ffn_dim = 8;
+    mo.max_batch = 16;
+    mo.max_candidates = BUDGET_NC;
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_create(&m, &mo), RECO_OK);
+    pol = (reco_log_policy)RECO_LOG_POLICY_INIT;
+    pol.kind = RECO_LOG_POLICY_MODEL;
+    pol.model = m;
+    pol.temperature = 0.5f;
+    assert_int_equal(reco_log_generate(log, &env, &pol, &go), RECO_OK); /* env's weights */
+    const float mine[2] = {0.2f, 3.0f};
+    pol.signal_weights = mine;
+    assert_reco_error(reco_log_generate(log, &env, &pol, &go), RECO_EINVAL,
+                      "weighs signal 1 (watch) 3; the env's reward weight is 1");
+    reco_env undeclared = env;
+    undeclared.version = 3;
+    pol.signal_weights = NULL;
+    assert_reco_error(reco_log_generate(log, &undeclared, &pol, &go), RECO_EINVAL,
+                      "the env declares no reward weights");
+    reco_model_free(m);
     reco_log_free(log);
     free(be);
 }

@@ -12,6 +12,7 @@
 #include "test_common.h"
 #include "test_ctx_env.h"
 #include "model_private.h"
+#include "reco/eval.h"
 #include "reco/policy.h"
 #include "reco/sim.h"
 
@@ -737,6 +738,287 @@ static void test_policy_runner_env_errors(void **state)
     reco_policy_free(ps);
 }
 
+
+/* ---- version 3: the sessions, the propensities, the logging rules as policies ------------ */
+
+typedef struct session_check {
+    const ctx_env *e;
+    const uint64_t *users;
+    uint32_t n_users, calls;
+    uint64_t seen[64]; /* per session number: times it was acted for */
+} session_check;
+
+/* A user policy of version 3: every row's slot, key and session number must agree with the
+ * env (which knows the user of each slot) and the runner's list; picks the last candidate,
+ * with probability 1. */
+static int check_sessions(uint32_t *index_out, const reco_batch *states, const uint32_t *counts,
+                          const reco_policy_sessions *ss, void *payload)
+{
+    session_check *c = payload;
+    assert_non_null(ss);
+    assert_int_equal(ss->version, RECO_POLICY_SESSIONS_VERSION);
+    assert_non_null(ss->propensity_out);
+    c->calls++;
+    for (uint32_t i = 0; i < states->size; i++) {
+        assert_true(ss->slots[i] < CTX_SLOTS);
+        assert_true(ss->sessions[i] < c->n_users);
+        assert_int_equal(ss->users[i], c->users[ss->sessions[i]]);
+        assert_int_equal(ss->users[i], c->e->user[ss->slots[i]]);
+        /* the state is the session's: its step count is the env's t for that user */
+        assert_int_equal(states->steps[i], ctx_steps(ss->users[i], c->e->t[ss->slots[i]]));
+        c->seen[ss->sessions[i]]++;
+        index_out[i] = counts[i] - 1;
+        ss->propensity_out[i] = 1.0f;
+    }
+    return RECO_OK;
+}
+
+static void test_policy_v3_sees_its_sessions(void **state)
+{
+    (void)state;
+    ctx_env e;
+    reco_env env;
+    ctx_env_make(&env, &e, 1);
+    const uint64_t users[7] = {40, 41, 42, 43, 44, 45, 46};
+    session_check c;
+    memset(&c, 0, sizeof c);
+    c.e = &e;
+    c.users = users;
+    c.n_users = 7;
+    reco_policy pol;
+    memset(&pol, 0, sizeof pol);
+    pol.version = RECO_POLICY_VERSION;
+    pol.choose = ctx_choose_forbidden;           /* never called: choose_sessions is set */
+    pol.choose_states = ctx_choose_states_forbidden;
+    pol.choose_sessions = check_sessions;
+    pol.payload = &c;
+    uint32_t depth[7];
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = CTX_MAXC;
+    reco_run_stats st = RECO_RUN_STATS_INIT;
+    assert_int_equal(reco_run_sessions(&st, depth, NULL, &env, &pol, users, 7, &ro), RECO_OK);
+    assert_true(c.calls > 0);
+    for (uint32_t k = 0; k < 7; k++) /* one choice per step of each session */
+        assert_int_equal(c.seen[k], depth[k]);
+    /* the evaluator hands the same, session numbers being the list's indices */
+    memset(c.seen, 0, sizeof c.seen);
+    ctx_env_make(&env, &e, 1);
+    reco_eval_options eo = RECO_EVAL_OPTIONS_INIT;
+    eo.max_candidates = CTX_MAXC;
+    reco_eval *ev = NULL;
+    assert_int_equal(reco_eval_run(&ev, &env, &pol, 1, users, 7, &eo), RECO_OK);
+    for (uint32_t k = 0; k < 7; k++)
+        assert_int_equal(c.seen[k], depth[k]);
+    reco_eval_free(ev);
+}
+
+/* Built-in policies report the probability of their choice; the weighted and softmax rules
+ * draw from their distributions (chi-square-like bound on 20000 draws, fixed seed). */
+static void test_policy_propensities_and_draws(void **state)
+{
+    (void)state;
+    enum { ROWS = 2000, C = 4, ROUNDS = 10 };
+    static int32_t cand[ROWS * C];
+    static uint32_t counts[ROWS], idx[ROWS];
+    static float prop[ROWS];
+    for (uint32_t i = 0; i < ROWS; i++) {
+        counts[i] = C;
+        for (uint32_t j = 0; j < C; j++)
+            cand[i * C + j] = (int32_t)j;
+    }
+    const float w[C] = {1.0f, 2.0f, 0.0f, 5.0f};
+    reco_batch b = RECO_BATCH_INIT;
+    b.size = ROWS;
+    b.n_candidates = C;
+    b.candidates = cand;
+    reco_policy_sessions ss = RECO_POLICY_SESSIONS_INIT;
+    ss.propensity_out = prop;
+    /* random: 1 / count */
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    reco_policy_state *ps = NULL;
+    reco_policy pol;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS; i++)
+        assert_float_equal(prop[i], 0.25f, 0);
+    reco_policy_free(ps);
+    /* weighted: frequencies w / sum, propensity w_pick / sum, never the 0-weight item */
+    po.kind = RECO_POLICY_WEIGHTED;
+    po.item_weights = w;
+    po.n_item_weights = C;
+    po.seed = 9;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_string_equal(pol.name, "weighted");
+    double freq[C] = {0};
+    for (int r = 0; r < ROUNDS; r++) {
+        assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
+        for (uint32_t i = 0; i < ROWS; i++) {
+            assert_true(idx[i] != 2);
+            assert_float_equal(prop[i], w[idx[i]] / 8.0f, 1e-6);
+            freq[idx[i]] += 1.0;
+        }
+    }
+    for (uint32_t j = 0; j < C; j++) { /* 4 standard errors of a binomial share */
+        const double p = w[j] / 8.0, n = ROWS * ROUNDS;
+        assert_true(fabs(freq[j] / n - p) <= 4.0 * sqrt(p * (1 - p) / n) + 1e-12);
+    }
+    /* all candidates weigh 0: uniform */
+    const float zero[C] = {0, 0, 0, 0};
+    reco_policy_free(ps);
+    po.item_weights = zero;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS; i++)
+        assert_float_equal(prop[i], 0.25f, 0);
+    reco_policy_free(ps);
+}
+
+static void test_policy_model_softmax_draws(void **state)
+{
+    (void)state;
+    /* the fixed model: every item click .5, long watch .3, like .1, hide .2; with weights
+     * picking one signal per candidate set, the expected reward differs by item only through
+     * item biases — use item biases set per item instead */
+    reco_model *m = make_model(1);
+    memset(m->params + m->lay.head_w, 0, m->d * m->H * m->d * sizeof(float));
+    for (size_t i = 0; i < NI; i++)
+        for (size_t h = 0; h < 5; h++)
+            m->params[m->lay.item_bias + i * m->H + h] = h == 0 ? logit(0.1 + 0.02 * (double)i)
+                                                                : logit(0.5);
+    enum { ROWS = 512, C = 5, ROUNDS = 20 };
+    static int32_t items[ROWS * LB], cand[ROWS * C];
+    static uint32_t fb[ROWS * LB], counts[ROWS], idx[ROWS];
+    static float prop[ROWS];
+    for (uint32_t i = 0; i < ROWS; i++) {
+        counts[i] = C;
+        for (uint32_t j = 0; j < LB; j++) {
+            items[i * LB + j] = RECO_PAD;
+            fb[i * LB + j] = 0;
+        }
+        for (uint32_t j = 0; j < C; j++)
+            cand[i * C + j] = (int32_t)(j * 6); /* click p = .1, .22, .34, .46, .58 */
+    }
+    const float sw[NSIG] = {1.0f, 0.0f, 0.0f, 0.0f};
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.kind = RECO_POLICY_MODEL_SOFTMAX;
+    po.model = m;
+    po.signal_weights = sw;
+    po.temperature = 0.2f;
+    po.seed = 4;
+    reco_policy_state *ps = NULL;
+    reco_policy pol;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_string_equal(pol.name, "model-softmax");
+    reco_batch b = RECO_BATCH_INIT;
+    b.size = ROWS;
+    b.items = items;
+    b.feedback = fb;
+    b.n_candidates = C;
+    b.candidates = cand;
+    reco_policy_sessions ss = RECO_POLICY_SESSIONS_INIT;
+    ss.propensity_out = prop;
+    double want[C], z = 0.0, freq[C] = {0};
+    for (uint32_t j = 0; j < C; j++)
+        z += (want[j] = exp((0.1 + 0.12 * j) / 0.2));
+    for (uint32_t j = 0; j < C; j++)
+        want[j] /= z;
+    for (int r = 0; r < ROUNDS; r++) {
+        assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
+        for (uint32_t i = 0; i < ROWS; i++) {
+            assert_float_equal(prop[i], want[idx[i]], 1e-4);
+            freq[idx[i]] += 1.0;
+        }
+    }
+    for (uint32_t j = 0; j < C; j++) {
+        const double n = ROWS * ROUNDS;
+        assert_true(fabs(freq[j] / n - want[j]) <= 4.0 * sqrt(want[j] * (1 - want[j]) / n));
+    }
+    reco_policy_free(ps);
+    reco_model_free(m);
+}
+
+/* Greedy and softmax policies take the env's declared reward weights when given none, and
+ * refuse weights of their own that differ. */
+static void test_policy_weights_from_the_env(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model();
+    ctx_env e;
+    reco_env env;
+    ctx_env_make(&env, &e, 1);
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    reco_model_get_options(&mo, m);
+    /* a model-free check first: the env declares nothing → a policy without weights is
+     * refused at run time */
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = 4;
+    so.max_session_len = 6;
+    so.n_candidates = 8;
+    so.reward[0] = 0.0f;
+    so.reward[1] = 1.0f;
+    so.reward[2] = 0.5f;
+    so.reward[3] = -1.0f;
+    reco_sim *sim = NULL;
+    assert_int_equal(reco_sim_create(&sim, m, &so), RECO_OK);
+    reco_env senv;
+    assert_int_equal(reco_sim_env(&senv, sim), RECO_OK); /* declares so.reward */
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.kind = RECO_POLICY_MODEL_GREEDY;
+    po.model = m;
+    reco_policy_state *ps = NULL;
+    reco_policy pol;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    const uint64_t users[4] = {1, 2, 3, 4};
+    reco_run_options ro = RECO_RUN_OPTIONS_INIT;
+    ro.max_candidates = 8;
+    float ret_env[4], ret_own[4];
+    assert_int_equal(reco_run_sessions(NULL, NULL, ret_env, &senv, &pol, users, 4, &ro),
+                     RECO_OK);
+    reco_policy_free(ps);
+    /* the same weights given explicitly: the same sessions */
+    po.signal_weights = so.reward;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_int_equal(reco_sim_reset(sim), RECO_OK);
+    assert_int_equal(reco_run_sessions(NULL, NULL, ret_own, &senv, &pol, users, 4, &ro),
+                     RECO_OK);
+    assert_memory_equal(ret_env, ret_own, sizeof ret_env);
+    reco_policy_free(ps);
+    /* other weights: refused, naming the signal and both values */
+    const float other[NSIG] = {0.0f, 2.0f, 0.5f, -1.0f};
+    po.signal_weights = other;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_reco_error(reco_run_sessions(NULL, NULL, NULL, &senv, &pol, users, 4, &ro),
+                      RECO_EINVAL, "weighs signal 1 (signal1) 2; the env's reward weight is 1");
+    reco_policy_free(ps);
+    /* no weights, and an env that declares none (version 3): refused */
+    po.signal_weights = NULL;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    reco_env v3 = senv;
+    v3.version = 3;
+    assert_reco_error(reco_run_sessions(NULL, NULL, NULL, &v3, &pol, users, 4, &ro),
+                      RECO_EINVAL, "declares no reward weights");
+    /* nor can it be called directly before a runner bound the weights */
+    reco_policy_free(ps);
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    int32_t items[LB] = {RECO_PAD, RECO_PAD, RECO_PAD, RECO_PAD}, cand[2] = {1, 2};
+    uint32_t fb[LB] = {0}, cnt = 2, idx = 0;
+    assert_reco_error(pol.choose(&idx, items, fb, NULL, cand, &cnt, 2, 1, pol.payload),
+                      RECO_EINVAL, "without signal weights");
+    reco_policy_free(ps);
+    reco_sim_free(sim);
+    reco_model_free(m);
+    (void)env;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -750,6 +1032,10 @@ int main(void)
         cmocka_unit_test(test_policy_runner_states),
         cmocka_unit_test(test_policy_runner_v1),
         cmocka_unit_test(test_policy_runner_env_errors),
+        cmocka_unit_test(test_policy_v3_sees_its_sessions),
+        cmocka_unit_test(test_policy_propensities_and_draws),
+        cmocka_unit_test(test_policy_model_softmax_draws),
+        cmocka_unit_test(test_policy_weights_from_the_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "test_common.h"
+#include "env/budget_env.h"
 #include "model_private.h"
 #include "file_private.h"
 #include "reco/policy.h"
@@ -949,6 +950,105 @@ static void test_sim_state_save_load(void **state)
     reco_model_free(m);
 }
 
+
+/* A simulator that stands in for an env takes what the env declares, and refuses options
+ * that disagree with it (the tests' time-budget env: 2 signals, 20 candidates, 80 steps). */
+static void test_sim_imitates_an_env(void **state)
+{
+    (void)state;
+    budget_env *be = calloc(1, sizeof *be);
+    assert_non_null(be);
+    reco_env benv;
+    budget_env_init(&benv, be, 5, 0, 3);
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    mo.n_items = BUDGET_NI;
+    mo.dim = 8;
+    mo.lookback = 5;
+    mo.n_heads = 2;
+    mo.ffn_dim = 8;
+    mo.n_signals = 2;
+    mo.max_batch = 8;
+    mo.max_candidates = 32;
+    reco_model *m = NULL;
+    assert_int_equal(reco_model_create(&m, &mo), RECO_OK);
+
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.max_sessions = 4;
+    assert_int_equal(reco_sim_options_imitate(&so, &benv), RECO_OK);
+    assert_ptr_equal(so.imitate, &benv);
+    assert_int_equal(so.n_candidates, BUDGET_NC);
+    assert_int_equal(so.max_session_len, BUDGET_MAX_LEN);
+    assert_float_equal(so.reward[0], 0.2f, 0);
+    assert_float_equal(so.reward[1], 1.0f, 0);
+    assert_float_equal(so.reward[2], 0.3f, 0); /* past the env's signals: untouched */
+    reco_sim *s = NULL;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    reco_env env;
+    assert_int_equal(reco_sim_env(&env, s), RECO_OK);
+    assert_int_equal(reco_env_check(&env), RECO_OK);
+    assert_string_equal(reco_env_signal_name(&env, 0), "click");
+    assert_string_equal(reco_env_signal_name(&env, 1), "watch");
+    assert_int_equal(env.max_candidates, BUDGET_NC);
+    assert_int_equal(env.max_steps, BUDGET_MAX_LEN);
+    assert_float_equal(env.reward_weights[0], 0.2f, 0);
+    assert_float_equal(env.reward_weights[1], 1.0f, 0);
+    /* the step's reward is the declared weighting of its signals */
+    uint32_t slot = 0;
+    uint64_t user = 1;
+    assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+    for (int t = 0; t < 20; t++) {
+        int32_t cand[BUDGET_NC];
+        uint32_t cnt, fb;
+        float rew;
+        int done;
+        assert_int_equal(env.candidates(cand, &cnt, BUDGET_NC, &slot, 1, env.payload), RECO_OK);
+        assert_int_equal(cnt, BUDGET_NC);
+        assert_int_equal(env.step(&fb, &rew, &done, &slot, &cand[0], 1, env.payload), RECO_OK);
+        assert_float_equal(rew, 0.2f * (float)(fb & 1u) + (float)((fb >> 1) & 1u), 1e-6);
+        if (done != RECO_ENV_CONTINUE)
+            assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+    }
+    reco_sim_free(s);
+    s = (reco_sim *)&s;
+
+    /* every disagreement is refused, naming both values */
+    reco_sim_options bad = so;
+    bad.n_candidates = 21;
+    assert_reco_error(reco_sim_create(&s, m, &bad), RECO_EINVAL, "21, but the env it imitates "
+                      "gives 20 candidates");
+    assert_null(s);
+    bad = so;
+    bad.max_session_len = 100;
+    assert_reco_error(reco_sim_create(&s, m, &bad), RECO_EINVAL, "cuts sessions at 80 steps");
+    bad = so;
+    bad.reward[1] = 2.0f;
+    assert_reco_error(reco_sim_create(&s, m, &bad), RECO_EINVAL,
+                      "signal 1 (watch) weighs 2, but the env it imitates declares 1");
+    reco_env other = benv;
+    other.n_signals = 3;
+    static const char *const three[3] = {"click", "watch", "like"};
+    static const float w3[3] = {0.2f, 1.0f, 0.0f};
+    other.signal_names = three;
+    other.reward_weights = w3;
+    bad = so;
+    bad.imitate = &other;
+    assert_reco_error(reco_sim_create(&s, m, &bad), RECO_EINVAL, "the env it imitates 3");
+    other = benv;
+    other.version = 99;
+    assert_reco_error(reco_sim_options_imitate(&bad, &other), RECO_EVERSION, "version 99");
+    assert_reco_error(reco_sim_options_imitate(NULL, &benv), RECO_EINVAL, "opts");
+    /* a version-3 struct gets the new fields' defaults first */
+    reco_sim_options old;
+    assert_int_equal(reco_sim_options_init(&old, 3), RECO_OK);
+    old.max_sessions = 2;
+    assert_int_equal(reco_sim_options_imitate(&old, &benv), RECO_OK);
+    assert_int_equal(old.version, RECO_SIM_OPTIONS_VERSION);
+    assert_int_equal(old.n_candidates, BUDGET_NC);
+    assert_int_equal(old.max_sessions, 2);
+    reco_model_free(m);
+    free(be);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -966,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_sim_item_penalty),
         cmocka_unit_test(test_sim_no_allocation_in_steps),
         cmocka_unit_test(test_sim_state_save_load),
+        cmocka_unit_test(test_sim_imitates_an_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

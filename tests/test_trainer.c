@@ -409,6 +409,22 @@ static void test_trainer_bad_options(void **state)
     assert_reco_error(reco_trainer_create(&t, f.q, rb2, &e, make_env, &f, &o), RECO_EINVAL,
                       "lookback");
     reco_replay_free(rb2);
+    /* a Q-network warm-started with reward weights other than the envs' declared ones */
+    float ww[RECO_SIM_MAX_SIGNALS] = {0};
+    ww[0] = 0.5f;
+    reco_qnet *qw = NULL;
+    assert_int_equal(reco_qnet_create_warm(&qw, f.fb, ww, NULL), RECO_OK);
+    assert_reco_error(reco_trainer_create(&t, qw, f.rb, &e, make_env, &f, &o), RECO_EINVAL,
+                      "the Q-network's warm start weighs signal 0 (signal0) 0.5; the env's "
+                      "reward weight is 1");
+    assert_null(t);
+    reco_qnet_free(qw);
+    ww[0] = 1.0f; /* the sims' own: accepted */
+    assert_int_equal(reco_qnet_create_warm(&qw, f.fb, ww, NULL), RECO_OK);
+    assert_int_equal(reco_trainer_create(&t, qw, f.rb, &e, make_env, &f, &o), RECO_OK);
+    reco_trainer_free(t);
+    t = NULL;
+    reco_qnet_free(qw);
     /* options_init, and a trainer runs once */
     reco_trainer_options d;
     assert_int_equal(reco_trainer_options_init(&d, RECO_TRAINER_OPTIONS_VERSION), RECO_OK);

@@ -154,7 +154,8 @@ typedef struct reco_env {
      *  names them "signal0", "signal1", .... Borrowed: valid while the env is. @since 0.2 */
     const char *const *signal_names;
     /** Version 4; may be NULL (the reward is not declared). (n_signals) finite weights w_f
-     *  such that step() returns the reward `sum_f w_f signal_f`. The simulator, the greedy
+     *  such that step() returns the reward `sum_f w_f signal_f` (or its expectation, as the
+     *  simulator's `expected_reward` does). The simulator, the greedy
      *  and logging policies and the Q-network's warm start take their weights from here; one
      *  given its own weights that differ is refused. Borrowed. @since 0.2 */
     const float *reward_weights;

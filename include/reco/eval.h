@@ -21,11 +21,17 @@
  * So the policies meet the same users with the same random numbers, and the paired lifts
  * compare them session by session.
  *
- * **Metrics** (@ref reco_eval_metric), per session: depth (steps), long watches, whether the
- * session was deep (depth >= `deep_depth`), long watches and depth among deep sessions,
- * return (sum of rewards), hides, distinct topics shown. Each is a ratio of sums over the
- * sessions, `sum_i x_i / sum_i d_i`, with d_i = 1 (a plain mean) or d_i = [session i is
- * deep]; intervals are normal intervals with delta-method standard errors.
+ * **Metrics**, per session, each with a name and an index in the result: the 0.1 metrics
+ * (@ref reco_eval_metric, indices 0 .. @ref RECO_EVAL_N_METRICS - 1): depth (steps), long
+ * watches, whether the session was deep (depth >= `deep_depth`), long watches and depth
+ * among deep sessions, return (sum of rewards), hides, distinct topics shown; then, for an
+ * env that names its signals (@ref reco_env::signal_names), the count of each signal per
+ * session and per deep session under the signal's name ("click", "click_deep"); then the
+ * caller's own per-session metrics (`user_metrics` in @ref reco_eval_options).
+ * reco_eval_n_metrics(), reco_eval_metric_label() and reco_eval_metric_index() list them
+ * and find them by name. Each is a ratio of sums over the sessions, `sum_i x_i / sum_i d_i`,
+ * with d_i = 1 (a plain mean) or d_i = [session i is deep]; intervals are normal intervals
+ * with delta-method standard errors.
  *
  * @code
  * reco_eval_options eo = RECO_EVAL_OPTIONS_INIT;
@@ -41,6 +47,9 @@
  * reco_eval_lift(&rel, &diff, ev, 1, 0, RECO_EVAL_LONG_WATCHES_DEEP);
  * printf("long watches among deep sessions: %+.2f%% [%+.2f, %+.2f]\n",
  *        100 * rel.mean, 100 * rel.lo, 100 * rel.hi);
+ * uint32_t clicks;                          // a metric of the env's signal "click"
+ * if (reco_eval_metric_index(&clicks, ev, "click") == RECO_OK)
+ *     reco_eval_lift(&rel, &diff, ev, 1, 0, (reco_eval_metric)clicks);
  * const char *envs[1] = {"world"};
  * const reco_eval *evs[1] = {ev};
  * reco_eval_write_json(evs, envs, 1, NULL, 0, "eval.json");
@@ -48,8 +57,9 @@
  * @endcode
  *
  * **Memory.** reco_eval_run() allocates its buffers for the call and the result (per policy
- * and session: four counts and a return, 24 bytes). Reading a result never allocates; the
- * writers allocate the text for the call.
+ * and session: the depth, the topics and each signal's count as 4-byte counts, the return
+ * and each user metric as 8-byte values). Reading a result never allocates; the writers
+ * allocate the text for the call.
  *
  * @par Thread safety
  * reco_eval_run() calls the env, the policies and the hooks from the calling thread only. A
@@ -75,35 +85,55 @@
 RECO_BEGIN_DECLS
 
 /**
- * @brief The metrics of an evaluation. Values never change.
+ * @brief The 0.1 metrics of an evaluation: indices 0 .. @ref RECO_EVAL_N_METRICS - 1 of
+ *        every result. Values never change.
  *
- * Each is `sum_i x_i / sum_i d_i` over the sessions i (see @ref eval):
+ * Each is `sum_i x_i / sum_i d_i` over the sessions i (see @ref eval). A result has more
+ * metrics after these (since 0.2: the env's signals by name, the caller's own); the
+ * functions taking a @ref reco_eval_metric also take their indices, from
+ * reco_eval_metric_index(), cast to @ref reco_eval_metric.
  * @since 0.1
  */
 typedef enum reco_eval_metric {
     RECO_EVAL_DEPTH = 0,             /**< Steps per session (x = depth, d = 1). */
-    RECO_EVAL_LONG_WATCHES = 1,      /**< Long watches per session (d = 1). */
+    RECO_EVAL_LONG_WATCHES = 1,      /**< Long watches per session (d = 1): the signal of
+                                          the option `long_watch_signal`, by default the
+                                          env's signal named "long_watch"; NaN without
+                                          one. */
     RECO_EVAL_DEEP_SHARE = 2,        /**< Share of deep sessions (x = [depth >= deep_depth]). */
     RECO_EVAL_LONG_WATCHES_DEEP = 3, /**< Long watches per deep session (d = [deep]). */
     RECO_EVAL_DEPTH_DEEP = 4,        /**< Depth of deep sessions (d = [deep]). */
     RECO_EVAL_RETURN = 5,            /**< Sum of the rewards per session (d = 1). */
-    RECO_EVAL_HIDES = 6,             /**< Hides per session (d = 1); NaN without a hide signal. */
+    RECO_EVAL_HIDES = 6,             /**< Hides per session (d = 1): the signal of the
+                                          option `hide_signal`, by default the env's signal
+                                          named "hide"; NaN without one. */
     RECO_EVAL_TOPICS = 7             /**< Distinct topics shown per session (d = 1); NaN
                                           without item topics. */
 } reco_eval_metric;
 
-/** @brief Number of metrics of this version (a count, not an enumerator). @since 0.1 */
+/** @brief Number of the 0.1 metrics, @ref reco_eval_metric (a count, not an enumerator);
+ *  a result may have more, see reco_eval_n_metrics(). @since 0.1 */
 #define RECO_EVAL_N_METRICS 8
 
 /**
- * @brief The stable snake_case name of a metric, as the reports write it: "depth",
- *        "long_watches", "deep_share", "long_watches_deep", "depth_deep", "return", "hides",
- *        "topics".
+ * @brief The stable snake_case name of a 0.1 metric: "depth", "long_watches", "deep_share",
+ *        "long_watches_deep", "depth_deep", "return", "hides", "topics".
+ *
+ * A result labels these indices with the same names (reco_eval_metric_label()).
  * @param[in] metric  the metric.
  * @return a static string, or NULL for an unknown metric.
  * @since 0.1
  */
 RECO_API const char *reco_eval_metric_name(reco_eval_metric metric);
+
+/** @brief The value of the options `long_watch_signal` and `hide_signal` that picks the
+ *  env's signal by its name ("long_watch", "hide"); from an env without signal names,
+ *  signal @ref RECO_SIGNAL_LONG_WATCH or @ref RECO_SIGNAL_HIDE when it has one. The default
+ *  from options version 2. @since 0.2 */
+#define RECO_EVAL_SIGNAL_BY_NAME 0x7fffffff
+
+/** @brief Most user metrics (`n_user_metrics` of @ref reco_eval_options). @since 0.2 */
+#define RECO_EVAL_MAX_USER_METRICS 256
 
 /**
  * @brief An estimate with its confidence interval.
@@ -124,14 +154,16 @@ typedef struct reco_eval_stat {
     uint64_t n;
 } reco_eval_stat;
 
-/** @brief Current version of @ref reco_eval_options. @since 0.1 */
-#define RECO_EVAL_OPTIONS_VERSION 1
+/** @brief Current version of @ref reco_eval_options (2 added the user metrics and the
+ *  default @ref RECO_EVAL_SIGNAL_BY_NAME). @since 0.1 */
+#define RECO_EVAL_OPTIONS_VERSION 2
 
 /** @brief Initialiser for @ref reco_eval_options with the defaults of the current version.
  *  @since 0.1 */
 #define RECO_EVAL_OPTIONS_INIT                                                                 \
-    { RECO_EVAL_OPTIONS_VERSION, NULL, 0, 500, 100000, RECO_SIGNAL_LONG_WATCH,                 \
-      RECO_SIGNAL_HIDE, 10, NULL, 0, 0.95, NULL, NULL, NULL, NULL }
+    { RECO_EVAL_OPTIONS_VERSION, NULL, 0, 500, 100000, RECO_EVAL_SIGNAL_BY_NAME,               \
+      RECO_EVAL_SIGNAL_BY_NAME, 10, NULL, 0, 0.95, NULL, NULL, NULL, NULL, NULL, 0, NULL,     \
+      NULL }
 
 /**
  * @brief How reco_eval_run() plays and measures.
@@ -151,11 +183,13 @@ typedef struct reco_eval_options {
     uint32_t max_candidates; /**< Candidates asked per step, 1..2^20. Default 500. */
     /** Steps after which the evaluator stops a session itself, 1..2^31. Default 100000. */
     uint32_t max_steps;
-    /** Feedback bit counted as a long watch, below the env's n_signals (and 32).
-     *  Default @ref RECO_SIGNAL_LONG_WATCH. */
+    /** Feedback bit counted by @ref RECO_EVAL_LONG_WATCHES, below the env's n_signals (and
+     *  32), or @ref RECO_EVAL_SIGNAL_BY_NAME (the default; version 1: @ref
+     *  RECO_SIGNAL_LONG_WATCH). */
     uint32_t long_watch_signal;
-    /** Feedback bit counted as a hide, below the env's n_signals, or -1 for none
-     *  (@ref RECO_EVAL_HIDES is then NaN). Default @ref RECO_SIGNAL_HIDE. */
+    /** Feedback bit counted by @ref RECO_EVAL_HIDES, below the env's n_signals, -1 for none
+     *  (@ref RECO_EVAL_HIDES is then NaN), or @ref RECO_EVAL_SIGNAL_BY_NAME (the default;
+     *  version 1: @ref RECO_SIGNAL_HIDE). */
     int32_t hide_signal;
     uint32_t deep_depth; /**< A session is deep when its depth is at least this, >= 1.
                               Default 10. */
@@ -175,6 +209,30 @@ typedef struct reco_eval_options {
      *  about every 1% of them and once at the end. May be NULL. */
     void (*progress)(uint32_t policy, uint64_t sessions_done, void *payload);
     void *progress_payload; /**< Passed to @c progress; never read by the library. */
+    /* ---- version 2 (0.2) ---- */
+    /** Version 2: (n_user_metrics) names of the caller's own per-session metrics, each
+     *  1..@ref RECO_SIGNAL_NAME_MAX characters of `[a-z0-9_]` from a letter, all different
+     *  and unlike the result's other metrics (a signal's name, "depth", ...); they follow
+     *  the others in the result, in this order. Copied at the run. NULL (default): none.
+     *  @since 0.2 */
+    const char *const *user_metric_names;
+    /** Version 2: entries of @c user_metric_names, 0 (default) .. @ref
+     *  RECO_EVAL_MAX_USER_METRICS. @since 0.2 */
+    uint32_t n_user_metrics;
+    /** Version 2: computes the user metrics, called after every batched step with that
+     *  step's rows (one per running session, each session's steps in order; @c session is
+     *  the index in the `users` list). `values` (n, n_metrics) holds, in row i, the running
+     *  values of the session of `steps[i]`: 0 before its first step (`steps[i].step` 0), then
+     *  what the callback left; it updates them in place. A session's value is what its row
+     *  holds after its last step: x_i, with d_i = 1, or NaN to leave the session out of the
+     *  metric (d_i = 0); an infinite value fails the run. A negative return fails the run with
+     *  that status (set the message with reco_error_set()). Required when n_user_metrics > 0,
+     *  NULL otherwise. Called from the calling thread only; it must not allocate to be cheap,
+     *  nothing requires it. @since 0.2 */
+    int (*user_metrics)(double *values, uint32_t n_metrics, const reco_run_step *steps,
+                        uint32_t n, void *payload);
+    void *user_metrics_payload; /**< Passed to @c user_metrics; never read by the library.
+                                     @since 0.2 */
 } reco_eval_options;
 
 /**
@@ -219,10 +277,12 @@ typedef struct reco_eval reco_eval;
  * @param[in]  opts        options, or NULL for the defaults.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, zero policies or users, an invalid
  *         env or policy, mismatched sizes, a model policy whose model cannot read the env's
- *         states (the message names the policy and both sides), an option out of range, an
- *         env row with no candidates or more than asked, a chosen index out of range, a shown
- *         item without a topic); @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a
- *         callback or of `reset_env`. Arguments are checked before any callback runs; on a
+ *         states (the message names the policy and both sides), an option out of range, a
+ *         bad or repeated metric name (a user metric's, or a signal's that clashes with a
+ *         built-in metric), an env row with no candidates or more than asked, a chosen index
+ *         out of range, a shown item without a topic, an infinite user metric);
+ *         @ref RECO_EVERSION; @ref RECO_ENOMEM; or any error of a callback (env, policies,
+ *         `user_metrics`) or of `reset_env`. Arguments are checked before any callback runs; on a
  *         later error the env's slots may be mid-session.
  * @since 0.1
  */
@@ -272,6 +332,45 @@ RECO_API double reco_eval_confidence(const reco_eval *eval);
 RECO_API const char *reco_eval_policy_name(const reco_eval *eval, uint32_t policy);
 
 /**
+ * @brief Number of metrics of a result: @ref RECO_EVAL_N_METRICS, plus two per signal of an
+ *        env that names its signals, plus the user metrics.
+ *
+ * Indices `0 .. n-1`, in this order: the 0.1 metrics (@ref reco_eval_metric); for an env
+ * with @ref reco_env::signal_names, the count of each signal per session (labelled with the
+ * signal's name), then its count per deep session (the name and `_deep`: x = the count if
+ * deep, d = [deep]); then the `user_metrics` of the options, in their order.
+ * @param[in] eval  the result.
+ * @return the count, or 0 for NULL.
+ * @since 0.2
+ */
+RECO_API uint32_t reco_eval_n_metrics(const reco_eval *eval);
+
+/**
+ * @brief The name of metric @p metric of a result, as the reports write it.
+ *
+ * The 0.1 metrics have their reco_eval_metric_name(); a signal's metrics the signal's
+ * name ("click") and the name with "_deep" ("click_deep"); a user metric its own name.
+ * @param[in] eval    the result.
+ * @param[in] metric  an index below reco_eval_n_metrics().
+ * @return a string borrowed from @p eval (valid until reco_eval_free()), or NULL when the
+ *         arguments are out of range.
+ * @since 0.2
+ */
+RECO_API const char *reco_eval_metric_label(const reco_eval *eval, uint32_t metric);
+
+/**
+ * @brief Find a metric of a result by its name (reco_eval_metric_label()).
+ * @param[out] out   the metric's index, to pass (cast to @ref reco_eval_metric) to
+ *                   reco_eval_stat_get() and reco_eval_lift().
+ * @param[in]  eval  the result.
+ * @param[in]  name  the name, e.g. "click", "click_deep", "depth".
+ * @return @ref RECO_OK, or @ref RECO_EINVAL (NULL arguments; no metric of that name, the
+ *         message listing the result's metrics).
+ * @since 0.2
+ */
+RECO_API int reco_eval_metric_index(uint32_t *out, const reco_eval *eval, const char *name);
+
+/**
  * @brief The mean of a metric for one policy, with its confidence interval.
  *
  * `mean = sum_i x_i / sum_i d_i`, `se = sqrt(sum_i (x_i - mean d_i)^2 / (N - 1) / N) / dbar`
@@ -280,7 +379,8 @@ RECO_API const char *reco_eval_policy_name(const reco_eval *eval, uint32_t polic
  * @param[out] out     the estimate, interval and n.
  * @param[in]  eval    the result.
  * @param[in]  policy  the policy's index.
- * @param[in]  metric  the metric.
+ * @param[in]  metric  the metric: a @ref reco_eval_metric or (since 0.2) any index below
+ *                     reco_eval_n_metrics().
  * @return @ref RECO_OK, or @ref RECO_EINVAL (NULL arguments, policy or metric out of range).
  * @since 0.1
  */
@@ -300,7 +400,8 @@ RECO_API int reco_eval_stat_get(reco_eval_stat *out, const reco_eval *eval, uint
  * @param[in]  eval            the result.
  * @param[in]  policy          the policy's index.
  * @param[in]  baseline        the baseline's index (e.g. the greedy-supervised policy).
- * @param[in]  metric          the metric.
+ * @param[in]  metric          the metric: a @ref reco_eval_metric or (since 0.2) any index
+ *                             below reco_eval_n_metrics().
  * @return @ref RECO_OK, or @ref RECO_EINVAL (NULL @p eval, policy, baseline or metric out of
  *         range).
  * @since 0.1
@@ -310,7 +411,8 @@ RECO_API int reco_eval_lift(reco_eval_stat *relative_out, reco_eval_stat *differ
                             reco_eval_metric metric);
 
 /**
- * @brief The metrics of one session of one policy.
+ * @brief The 0.1 metrics of one session of one policy (reco_eval_session_values() gives
+ *        them all).
  *
  * Entry m is metric m's value for the session: its x_i when d_i = 1; NaN for the "among
  * deep sessions" metrics of a session that is not deep, and for unmeasured metrics.
@@ -326,11 +428,34 @@ RECO_API int reco_eval_session(double *values_out, const reco_eval *eval, uint32
                                uint32_t session);
 
 /**
+ * @brief Every metric of one session of one policy (reco_eval_session() gives the first
+ *        @ref RECO_EVAL_N_METRICS).
+ *
+ * Entry m is metric m's x_i / d_i for the session: NaN where d_i = 0 (the "per deep session"
+ * metrics of a session that is not deep, a user metric the session left out) and for
+ * unmeasured metrics.
+ * @param[out] values_out  (n_values) the values of metrics `0 .. n_values-1`.
+ * @param[in]  n_values    entries of @p values_out, at most reco_eval_n_metrics().
+ * @param[in]  eval        the result.
+ * @param[in]  policy      the policy's index.
+ * @param[in]  session     the session's index in the `users` list of the run.
+ * @return @ref RECO_OK, or @ref RECO_EINVAL (NULL arguments, @p n_values, policy or session
+ *         out of range).
+ * @since 0.2
+ */
+RECO_API int reco_eval_session_values(double *values_out, uint32_t n_values,
+                                      const reco_eval *eval, uint32_t policy,
+                                      uint32_t session);
+
+/**
  * @brief Write the results of one or more environments as JSON (schema "libreco.eval/1",
  *        see @ref eval), atomically: @p path gets the whole file or keeps what it had.
  *
- * Every metric of every policy, and the lifts of every other policy over @p baseline;
- * non-finite numbers are written as `null`.
+ * The metrics of every policy under their names (reco_eval_metric_label()), and the lifts of
+ * every other policy over @p baseline; non-finite numbers are written as `null`. A result
+ * lists all its metrics, except that the result of an env that names its signals leaves out
+ * the 0.1 metrics it did not measure (@ref RECO_EVAL_HIDES without a hide signal, say).
+ * Results may have different metrics (since 0.2).
  * @param[in] evals         (n_envs) results, each with the same number of policies and
  *                          the same confidence.
  * @param[in] env_names     (n_envs) distinct names of the environments, or NULL for
@@ -352,7 +477,8 @@ RECO_API int reco_eval_write_json(const reco_eval *const *evals, const char *con
 /**
  * @brief Write the results of one or more environments as CSV, atomically.
  *
- * A header line, then one row per (environment, policy, metric):
+ * A header line, then one row per (environment, policy, metric), the metrics as in
+ * reco_eval_write_json():
  * `env,policy,metric,mean,lo,hi,n,lift_rel,lift_rel_lo,lift_rel_hi,diff,diff_lo,diff_hi`,
  * the lifts against @p baseline (empty on the baseline's own rows). Non-finite numbers are
  * empty fields; names with a comma, quote or line break are quoted (RFC 4180).
@@ -378,7 +504,8 @@ RECO_API int reco_eval_write_csv(const reco_eval *const *evals, const char *cons
  * replications (compare the parts for that).
  * @param[out] out      receives the pooled result (free with reco_eval_free()); NULL on error.
  * @param[in]  parts    (n_parts) results with the same number of policies, confidence,
- *                      deep depth and measured metrics; the names are those of part 0.
+ *                      deep depth and metrics (names, signals, measured or not); the
+ *                      policies' names are those of part 0.
  * @param[in]  n_parts  number of parts, >= 1.
  * @return @ref RECO_OK; @ref RECO_EINVAL for NULL arguments, no parts, mismatched parts or
  *         more than 2^32-1 sessions; @ref RECO_ENOMEM.

@@ -80,8 +80,9 @@ typedef struct reco_sim reco_sim;
 /** Largest number of signals a simulator handles (the model's limit). */
 #define RECO_SIM_MAX_SIGNALS 16
 
-/** Current version of @ref reco_sim_options (3 added the step durations). */
-#define RECO_SIM_OPTIONS_VERSION 3
+/** Current version of @ref reco_sim_options (3 added the step durations, 4 the imitated
+ *  env). */
+#define RECO_SIM_OPTIONS_VERSION 4
 
 /** Options of a simulator. */
 typedef struct reco_sim_options {
@@ -146,6 +147,15 @@ typedef struct reco_sim_options {
      *  exit drawn independently of the step's signals); reco_fit_model() estimates it
      *  (@ref reco_fit_report version 2: `exit_tilt`). @since 0.2 */
     float exit_tilt[RECO_SIM_MAX_SIGNALS];
+    /* ---- version 4 (0.2) ---- */
+    /** The environment the simulator stands in for, or NULL (default); read at creation
+     *  only. Its signal names become the simulator env's (copied), and what it declares
+     *  (@ref reco_env version 4) must agree with the options: `n_candidates` with its
+     *  `max_candidates`, `max_session_len` with its `max_steps`, `reward[f]` with its
+     *  `reward_weights[f]` (each checked when declared; a mismatch is refused, naming both
+     *  values), and its n_signals and n_items with the model's. reco_sim_options_imitate()
+     *  fills those options from the env. @since 0.2 */
+    const reco_env *imitate;
 } reco_sim_options;
 
 /** Initialiser for @ref reco_sim_options with the defaults of the current version. */
@@ -155,7 +165,7 @@ typedef struct reco_sim_options {
       {-1, 0, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},                           \
       {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL, 30.0f,                     \
       {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, NULL, 0.0f,                           \
-      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} }
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, NULL }
 
 /**
  * @brief Fill @p opts with the defaults of options version @p version.
@@ -165,6 +175,22 @@ typedef struct reco_sim_options {
  * @since 0.1
  */
 RECO_API int reco_sim_options_init(reco_sim_options *opts, unsigned int version);
+
+/**
+ * @brief Make @p opts stand in for @p env: set @c imitate, and take the candidate count,
+ *        the session cap and the reward weights from what @p env declares.
+ *
+ * Each of `n_candidates`, `max_session_len` and `reward` is replaced by the env's
+ * `max_candidates`, `max_steps` and `reward_weights` when the env declares it (@ref reco_env
+ * version 4) and left as it is otherwise; the other options are untouched.
+ * @param[in,out] opts  options (any version; set to the current version).
+ * @param[in]     env   the environment, checked with reco_env_check(); it must outlive the
+ *                      reco_sim_create() call that reads @p opts.
+ * @return @ref RECO_OK; @ref RECO_EINVAL (NULL, a bad env, more than
+ *         @ref RECO_SIM_MAX_SIGNALS signals); @ref RECO_EVERSION (the env's version).
+ * @since 0.2
+ */
+RECO_API int reco_sim_options_imitate(reco_sim_options *opts, const reco_env *env);
 
 /**
  * @brief Create a simulator around a trained feedback model.

@@ -289,7 +289,9 @@ class SimOptions(Structure):
                 # version 3
                 ("seconds_base", c_float), ("seconds", c_float * 16),
                 ("candidate_weights", c_void_p), ("candidate_weight_share", c_float),
-                ("exit_tilt", c_float * 16)]
+                ("exit_tilt", c_float * 16),
+                # version 4
+                ("imitate", c_void_p)]
 
 
 class QNetOptions(Structure):
@@ -450,8 +452,11 @@ class EvalStat(Structure):
 
 
 EVAL_N_METRICS = 8
+EVAL_SIGNAL_BY_NAME = 0x7fffffff
+EVAL_MAX_USER_METRICS = 256
 EVAL_RESET_FN = CFUNCTYPE(c_int, c_void_p)
 EVAL_PROGRESS_FN = CFUNCTYPE(None, c_uint32, c_uint64, c_void_p)
+EVAL_USER_METRICS_FN = CFUNCTYPE(c_int, P_f64, c_uint32, POINTER(RunStep), c_uint32, c_void_p)
 
 
 class EvalOptions(Structure):
@@ -461,7 +466,9 @@ class EvalOptions(Structure):
                 ("deep_depth", c_uint32), ("item_topics", P_u32), ("n_item_topics", c_uint32),
                 ("confidence", c_double), ("reset_env", c_void_p),
                 ("reset_env_payload", c_void_p), ("progress", c_void_p),
-                ("progress_payload", c_void_p)]
+                ("progress_payload", c_void_p), ("user_metric_names", POINTER(c_char_p)),
+                ("n_user_metrics", c_uint32), ("user_metrics", c_void_p),
+                ("user_metrics_payload", c_void_p)]
 
 
 AUDIT_MAX_SIGNALS, AUDIT_MAX_BUCKETS, AUDIT_MAX_SEGMENTS = 16, 10, 8
@@ -501,10 +508,10 @@ VERSIONS = {
     ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
     ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 2, LogLoadOptions: 1,
     LogRow: 2, LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1, LogGenerateOptions: 1,
-    FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 3, QNetOptions: 1, QNetBatch: 2,
+    FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
-    PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 1, AuditReport: 1,
+    PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 2, AuditReport: 1,
     AuditOptions: 1,
 }
 
@@ -752,6 +759,10 @@ _PROTOTYPES = {
     "reco_eval_lift": (c_int, [POINTER(EvalStat), POINTER(EvalStat), H, c_uint32, c_uint32,
                                c_enum]),
     "reco_eval_session": (c_int, [P_f64, H, c_uint32, c_uint32]),
+    "reco_eval_n_metrics": (c_uint32, [H]),
+    "reco_eval_metric_label": (c_char_p, [H, c_uint32]),
+    "reco_eval_metric_index": (c_int, [P_u32, H, c_char_p]),
+    "reco_eval_session_values": (c_int, [P_f64, c_uint32, H, c_uint32, c_uint32]),
     "reco_eval_write_json": (c_int, [POINTER(c_void_p), POINTER(c_char_p), c_uint32,
                                      POINTER(c_char_p), c_uint32, c_char_p]),
     "reco_eval_write_csv": (c_int, [POINTER(c_void_p), POINTER(c_char_p), c_uint32,

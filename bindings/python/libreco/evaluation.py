@@ -3,8 +3,11 @@ metrics with confidence intervals, paired lifts against a baseline, JSON and CSV
 
 :func:`eval_run` (``reco_eval_run``) returns an :class:`Eval`, the result handle; its methods
 are ``reco_eval_*``. Policies and metrics are given by index, or by name (a policy's name in
-the result, a metric's ``reco_eval_metric_name()``). The formulas and report schemas are in
-``docs/eval.md``.
+the result, a metric's name in the result: :attr:`Eval.metric_names`). A result has the 0.1
+metrics (``EVAL_DEPTH`` ... ``EVAL_TOPICS``, indices 0-7), then, for an env that names its
+signals, each signal's count per session and per deep session under the signal's name
+("click", "click_deep"), then the caller's own ``user_metrics``. The formulas and report
+schemas are in ``docs/eval.md``.
 """
 import ctypes
 
@@ -18,6 +21,8 @@ from .env import as_env
 EVAL_DEPTH, EVAL_LONG_WATCHES, EVAL_DEEP_SHARE, EVAL_LONG_WATCHES_DEEP = 0, 1, 2, 3
 EVAL_DEPTH_DEEP, EVAL_RETURN, EVAL_HIDES, EVAL_TOPICS = 4, 5, 6, 7
 EVAL_N_METRICS = _ffi.EVAL_N_METRICS
+EVAL_SIGNAL_BY_NAME = _ffi.EVAL_SIGNAL_BY_NAME
+EVAL_MAX_USER_METRICS = _ffi.EVAL_MAX_USER_METRICS
 
 
 def eval_metric_name(metric):
@@ -29,13 +34,28 @@ def eval_metric_name(metric):
 EVAL_METRIC_NAMES = tuple(eval_metric_name(m) for m in range(EVAL_N_METRICS))
 
 
-def _metric(metric):
-    if isinstance(metric, str):
-        if metric not in EVAL_METRIC_NAMES:
-            raise invalid("unknown metric %r (known: %s)"
-                          % (metric, ", ".join(EVAL_METRIC_NAMES)), field="metric")
-        return EVAL_METRIC_NAMES.index(metric)
-    return int(metric)
+def _user_metrics_hook(user_metrics, cb):
+    """(names array, function pointer, what to keep alive) for the ``user_metrics`` option:
+    one C callback that calls each Python function on its column."""
+    if not isinstance(user_metrics, dict):
+        raise invalid("user_metrics: a dict of name -> function, not %s"
+                      % type(user_metrics).__name__, field="user_metrics")
+    names = list(user_metrics)
+    fns = [user_metrics[n] for n in names]
+    for n, f in zip(names, fns):
+        if not isinstance(n, str) or not callable(f):
+            raise invalid("user_metrics: %r -> %r is not a name and a function" % (n, f),
+                          field="user_metrics")
+    c_names = (ctypes.c_char_p * len(names))(*[b(n) for n in names])
+
+    def call(values, n_metrics, steps, n, payload):
+        vals = np.ctypeslib.as_array(values, shape=(n, n_metrics))
+        rows = np.ctypeslib.as_array(steps, shape=(n,))
+        for j, f in enumerate(fns):
+            f(vals[:, j], rows)
+        return 0
+    fn = _ffi.EVAL_USER_METRICS_FN(cb.wrap(call, "eval_run's user metric"))
+    return c_names, ctypes.cast(fn, ctypes.c_void_p), fn
 
 
 def eval_options(options_=None, **fields):
@@ -82,7 +102,7 @@ class Eval(Handle):
 
     @classmethod
     def run(cls, env, policies, users, reset_env=None, item_topics=None, progress=None,
-            options=None, **fields):
+            user_metrics=None, options=None, **fields):
         """Play one session per entry of ``users`` (uint64 session keys or users) with each
         policy in turn in ``env`` (an :class:`Env`, or a World/Sim whose ``env()`` is used)
         (``reco_eval_run``).
@@ -92,11 +112,22 @@ class Eval(Handle):
         taking no argument (a negative int return fails the run with that status).
         ``item_topics`` (n_items,) uint32 enables the ``topics`` metric (e.g.
         ``world.item_info()["topic"]``). ``progress(policy, sessions_done)`` is called about
-        every 1% of each policy's sessions. Other keywords are ``reco_eval_options`` fields
-        (``parallel``, ``max_candidates`` (default: the env's declared one, else 500),
-        ``max_steps``, ``long_watch_signal``, ``hide_signal``, ``deep_depth``,
-        ``confidence``). An exception raised by the env, a policy or a callback is raised
-        again here."""
+        every 1% of each policy's sessions.
+
+        ``user_metrics``, ``{name: fn}``, adds per-session metrics after the others, in the
+        dict's order: after every batched step, ``fn(values, steps)`` gets ``steps``, a
+        structured array with one row per running session (fields ``session``, ``step``,
+        ``item``, ``feedback``, ``reward``, ``done``), and ``values``, a float64 view (n,) of
+        the metric's running value for each row's session (0 at its first step), which it
+        updates in place (``values += ...``, ``values[mask] = ...``). A session's value is
+        what it holds after its last step; NaN leaves the session out of the mean. An
+        exception fails the run and is raised again here.
+
+        Other keywords are ``reco_eval_options`` fields (``parallel``, ``max_candidates``
+        (default: the env's declared one, else 500), ``max_steps``, ``long_watch_signal``,
+        ``hide_signal`` (both default ``EVAL_SIGNAL_BY_NAME``: the env's signals
+        "long_watch" and "hide"), ``deep_depth``, ``confidence``). An exception raised by the
+        env, a policy or a callback is raised again here."""
         env = as_env(env)
         users = array_in(users, np.uint64, "users", ndim=1)
         policies = list(policies)
@@ -125,6 +156,11 @@ class Eval(Handle):
             pfn = _ffi.EVAL_PROGRESS_FN(cb.wrap(prog, "eval_run's progress()", status=False))
             o.progress = ctypes.cast(pfn, ctypes.c_void_p)
             keep.append(pfn)
+        if user_metrics is not None:
+            names, ufn, alive = _user_metrics_hook(user_metrics, cb)
+            o.user_metric_names, o.n_user_metrics = names, len(names)
+            o.user_metrics = ufn
+            keep.append((names, alive))
         out = ctypes.c_void_p()
 
         def free_unless_returned(rc, raising):
@@ -173,6 +209,38 @@ class Eval(Handle):
         """Every policy's name (None where it had none)."""
         return [self.policy_name(i) for i in range(self.n_policies)]
 
+    @property
+    def n_metrics(self):
+        """Number of metrics of the result (``reco_eval_n_metrics``)."""
+        return lib.reco_eval_n_metrics(self._h)
+
+    def metric_label(self, metric):
+        """The name of metric ``metric`` (an index) in this result, as the reports write it,
+        or None out of range (``reco_eval_metric_label``)."""
+        s = lib.reco_eval_metric_label(self._h, int(metric))
+        return s.decode() if s is not None else None
+
+    @property
+    def metric_names(self):
+        """Every metric's name, by index: the 0.1 metrics, the env's signals by name, the
+        user metrics."""
+        return [self.metric_label(m) for m in range(self.n_metrics)]
+
+    def metric_index(self, name):
+        """The index of the metric called ``name`` (``reco_eval_metric_index``)."""
+        out = ctypes.c_uint32()
+        check(lib.reco_eval_metric_index(ctypes.byref(out), self._h, b(name)))
+        return out.value
+
+    def _metric(self, metric):
+        if isinstance(metric, str):
+            names = self.metric_names
+            if metric not in names:
+                raise invalid("unknown metric %r (known: %s)" % (metric, ", ".join(names)),
+                              field="metric")
+            return names.index(metric)
+        return int(metric)
+
     def _policy(self, policy):
         if isinstance(policy, str):
             names = self.policy_names
@@ -187,7 +255,7 @@ class Eval(Handle):
         ``lo``, ``hi``, ``n`` (``reco_eval_stat_get``)."""
         st = _ffi.EvalStat()
         check(lib.reco_eval_stat_get(ctypes.byref(st), self._h, self._policy(policy),
-                                     _metric(metric)))
+                                     self._metric(metric)))
         return Record.of(st)
 
     def lift(self, policy, baseline, metric):
@@ -196,12 +264,31 @@ class Eval(Handle):
         (0.05 is +5%) (``reco_eval_lift``)."""
         rel, diff = _ffi.EvalStat(), _ffi.EvalStat()
         check(lib.reco_eval_lift(ctypes.byref(rel), ctypes.byref(diff), self._h,
-                                 self._policy(policy), self._policy(baseline), _metric(metric)))
+                                 self._policy(policy), self._policy(baseline),
+                                 self._metric(metric)))
         return Record.of(rel), Record.of(diff)
 
+    def values(self, policy, session=None):
+        """Every metric of the sessions of a policy: (n_sessions, n_metrics) float64, columns
+        as :attr:`metric_names`, or the (n_metrics,) row of one ``session``; NaN where a
+        session is not in the metric's denominator (a shallow session for the deep-only
+        metrics, a user metric left NaN) and for unmeasured metrics
+        (``reco_eval_session_values``)."""
+        p = self._policy(policy)
+        m = self.n_metrics
+        if session is not None:
+            out = np.empty(m, np.float64)
+            check(lib.reco_eval_session_values(ptr(out), m, self._h, p, int(session)))
+            return out
+        out = np.empty((self.n_sessions, m), np.float64)
+        for i in range(self.n_sessions):
+            check(lib.reco_eval_session_values(ptr(out[i]), m, self._h, p, i))
+        return out
+
     def session(self, policy, session):
-        """The (EVAL_N_METRICS,) float64 metrics of one session, indexed by metric; NaN for
-        deep-only metrics of a shallow session and unmeasured metrics (``reco_eval_session``)."""
+        """The (EVAL_N_METRICS,) float64 0.1 metrics of one session, indexed by metric; NaN for
+        deep-only metrics of a shallow session and unmeasured metrics (``reco_eval_session``;
+        :meth:`values` gives every metric)."""
         out = np.empty(EVAL_N_METRICS, np.float64)
         check(lib.reco_eval_session(ptr(out), self._h, self._policy(policy), int(session)))
         return out
@@ -228,10 +315,10 @@ class Eval(Handle):
 
 
 def eval_run(env, policies, users, reset_env=None, item_topics=None, progress=None,
-             options=None, **fields):
+             user_metrics=None, options=None, **fields):
     """:meth:`Eval.run` (``reco_eval_run``)."""
     return Eval.run(env, policies, users, reset_env=reset_env, item_topics=item_topics,
-                    progress=progress, options=options, **fields)
+                    progress=progress, user_metrics=user_metrics, options=options, **fields)
 
 
 def eval_concat(parts):

@@ -13,6 +13,8 @@ import libreco
 from conftest import REWARD
 
 DEEP = (libreco.EVAL_LONG_WATCHES_DEEP, libreco.EVAL_DEPTH_DEEP)
+WORLD_SIGNALS = ["click", "long_watch", "like", "hide"]
+WORLD_SIGNAL_METRICS = WORLD_SIGNALS + [s + "_deep" for s in WORLD_SIGNALS]
 
 
 def _fresh(model):
@@ -144,8 +146,10 @@ def test_reports_have_the_documented_keys(world, policies, tmp_path):
         assert set(env) == {"sessions", "policies", "lifts"} and env["sessions"] == 20
         assert set(env["policies"]) == {"rand", "greedy"}
         assert set(env["lifts"]) == {"rand"}
-        names = set(libreco.EVAL_METRIC_NAMES)
-        assert len(names) == 8 and "long_watches_deep" in names
+        # the 0.1 metrics, then the world's signals by name (it names them)
+        names = set(libreco.EVAL_METRIC_NAMES) | set(WORLD_SIGNAL_METRICS)
+        assert len(names) == 16 and "long_watches_deep" in names and "hide_deep" in names
+        assert set(a.metric_names) == names
         rand = env["policies"]["rand"]
         assert set(rand) == names
         assert set(rand["depth"]) == {"mean", "lo", "hi", "n"}
@@ -167,7 +171,8 @@ def test_reports_have_the_documented_keys(world, policies, tmp_path):
             rows = list(csv.reader(f))
         assert rows[0] == ("env,policy,metric,mean,lo,hi,n,lift_rel,lift_rel_lo,lift_rel_hi,"
                            "diff,diff_lo,diff_hi").split(",")
-        assert len(rows) == 1 + 2 * 2 * 8
+        assert len(rows) == 1 + 2 * 2 * 16
+        assert [r[2] for r in rows[1:17]] == a.metric_names
 
 
 def test_bad_input_raises_with_the_library_message(world, policies, tmp_path):
@@ -254,3 +259,121 @@ def test_result_freed_exactly_once(world, policies):
     assert libreco.live_handles() == base
     with pytest.raises(libreco.StateError):
         _run(world, pol, world.eval_users(0, 4))                # a closed policy
+
+
+def _same(a, b):
+    """Two records of the same numbers (NaN equal to NaN)."""
+    da, db = a.as_dict(), b.as_dict()
+    assert list(da) == list(db)
+    assert np.array_equal([float(x) for x in da.values()], [float(x) for x in db.values()],
+                          equal_nan=True)
+
+
+def test_metrics_by_the_world_signal_names(world, policies):
+    users = world.eval_users(0, 40)
+    with _run(world, policies, users, deep_depth=5) as ev:
+        assert ev.n_metrics == 16
+        assert ev.metric_names == list(libreco.EVAL_METRIC_NAMES) + WORLD_SIGNAL_METRICS
+        assert ev.metric_label(16) is None
+        for i, name in enumerate(ev.metric_names):
+            assert ev.metric_index(name) == i
+        with pytest.raises(libreco.InvalidArgumentError) as ei:
+            ev.metric_index("watch")
+        assert ei.value.message.startswith(
+            'reco_eval_metric_index: no metric named "watch" (the result has depth, ')
+        del ei  # its traceback holds this frame: a cycle that would keep the handles alive
+        with pytest.raises(libreco.InvalidArgumentError, match="unknown metric 'watch'"):
+            ev.stat(0, "watch")
+        # the 0.1 metrics are the world's signals "long_watch" and "hide"
+        for old, new in (("long_watches", "long_watch"), ("long_watches_deep", "long_watch_deep"),
+                         ("hides", "hide")):
+            _same(ev.stat(1, old), ev.stat(1, new))
+            for r_old, r_new in zip(ev.lift(1, 0, old), ev.lift(1, 0, new)):
+                _same(r_old, r_new)
+        for p in range(2):
+            v = ev.values(p)
+            assert v.shape == (40, 16)
+            assert np.array_equal(v[:, :libreco.EVAL_N_METRICS], ev.sessions(p), equal_nan=True)
+            assert np.array_equal(v[7], ev.values(p, 7), equal_nan=True)
+            deep = v[:, libreco.EVAL_DEPTH] >= 5
+            assert 0 < deep.sum() < 40
+            for f, name in enumerate(WORLD_SIGNALS):
+                counts = v[:, ev.metric_index(name)]
+                assert np.all(counts == np.floor(counts)) and np.all(counts >= 0)
+                assert ev.stat(p, name).mean == pytest.approx(counts.mean(), rel=1e-12)
+                dcol = v[:, ev.metric_index(name + "_deep")]
+                assert np.array_equal(np.isnan(dcol), ~deep)
+                st = ev.stat(p, name + "_deep")
+                assert st.n == deep.sum()
+                assert st.mean == pytest.approx(counts[deep].sum() / deep.sum(), rel=1e-12)
+
+
+def test_user_metrics_follow_their_steps(world, policies):
+    """A user metric sees every step of every session once, in order, and keeps its value
+    from step to step; NaN leaves a session out."""
+    users = world.eval_users(0, 30)
+    seen = []
+
+    def clicks(values, steps):
+        assert values.shape == steps.shape and values.dtype == np.float64
+        assert np.all(values[steps["step"] == 0] == 0)
+        seen.extend((int(r["session"]), int(r["step"]), int(r["feedback"]), float(r["reward"]))
+                    for r in steps)
+        values += steps["feedback"] & 1
+
+    def first_hide(values, steps):
+        values[steps["step"] == 0] = np.nan
+        hit = np.isnan(values) & ((steps["feedback"] >> 3) & 1 == 1)
+        values[hit] = steps["step"][hit]
+
+    with _run(world, policies[1:], users, user_metrics={"clicks_seen": clicks,
+                                                       "first_hide_step": first_hide}) as ev:
+        assert ev.metric_names[-2:] == ["clicks_seen", "first_hide_step"]
+        v = ev.values(0)
+        # by hand from the rows the callback saw
+        steps = {}
+        for k, t, fb, r in seen:
+            steps.setdefault(k, []).append((t, fb, r))
+        assert sorted(steps) == list(range(30))
+        first = np.full(30, np.nan)
+        for k, rows in steps.items():
+            assert [t for t, _, _ in rows] == list(range(len(rows)))
+            assert len(rows) == v[k, libreco.EVAL_DEPTH]
+            assert sum(fb & 1 for _, fb, _ in rows) == v[k, ev.metric_index("clicks_seen")]
+            hides = [t for t, fb, _ in rows if fb >> 3 & 1]
+            first[k] = hides[0] if hides else np.nan
+        assert np.array_equal(v[:, ev.metric_index("click")], v[:, ev.metric_index("clicks_seen")])
+        assert np.array_equal(v[:, -1], first, equal_nan=True)
+        has = ~np.isnan(first)
+        assert 0 < has.sum() < 30
+        st = ev.stat(0, "first_hide_step")
+        assert st.n == has.sum()
+        assert st.mean == pytest.approx(first[has].mean(), rel=1e-12)
+        _same(ev.stat(0, "clicks_seen"), ev.stat(0, "click"))
+
+
+def test_user_metrics_refused_or_failing(world, policies):
+    users = world.eval_users(0, 8)
+    with pytest.raises(libreco.InvalidArgumentError) as ei:
+        _run(world, policies, users, user_metrics={"click": lambda v, s: None})
+    assert ei.value.field == "eval.user_metric_names"
+    assert ei.value.message == ('eval.user_metric_names: reco_eval_run: user metric 0 is named '
+                                '"click" like the count of the env\'s signal 0')
+    with pytest.raises(libreco.InvalidArgumentError) as ei:
+        _run(world, policies, users, user_metrics={"": lambda v, s: None})
+    assert ei.value.field == "eval.user_metric_names" and "is not a name" in ei.value.message
+    with pytest.raises(libreco.InvalidArgumentError, match="a dict of name -> function"):
+        _run(world, policies, users, user_metrics=["seconds"])
+    del ei  # its traceback holds this frame: a cycle that would keep the handles alive
+
+    def boom(values, steps):
+        raise KeyError("no clock")
+    gc.collect()
+    base = libreco.live_handles()
+    with pytest.raises(KeyError, match="no clock"):
+        _run(world, policies, users, user_metrics={"seconds": boom})
+    with pytest.raises(libreco.InvalidArgumentError, match='user metric "seconds" is inf'):
+        _run(world, policies, users,
+             user_metrics={"seconds": lambda v, s: v.__setitem__(Ellipsis, np.inf)})
+    gc.collect()  # the re-raised exception's frames held the env and the policies
+    assert libreco.live_handles() == base
