@@ -17,7 +17,9 @@
 #include "alloc_private.h"
 #include "config_private.h"
 #include "error_private.h"
+#include "env_mix_private.h"
 #include "file_private.h"
+#include "policy_private.h"
 #include "reco/pipeline.h"
 #include "reco/explorer.h"
 #include "reco/policy.h"
@@ -35,6 +37,8 @@ static const char *const pol_names[N_POL] = {"random", "popular", "greedy-superv
                                               "recomind"};
 
 /* What the pipeline runs on. */
+_Static_assert(RECO__ENV_MIX_MAX == RECO_PIPELINE_MAX_ENSEMBLE, "one ensemble size");
+
 enum { SRC_WORLD = 0, SRC_ENV = 1, SRC_LOGS = 2 };
 
 /* ---- small utilities ------------------------------------------------------------------- */
@@ -683,42 +687,6 @@ typedef struct penv {
     size_t state_len;
 } penv;
 
-static int fw_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
-{
-    penv *e = p;
-    return e->inner.reset(slots, users, n, e->inner.payload);
-}
-static int fw_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
-                      uint32_t n, void *p)
-{
-    penv *e = p;
-    return e->inner.observe(items, fb, feat, slots, n, e->inner.payload);
-}
-static int fw_candidates(int32_t *items, uint32_t *count, uint32_t max_c, const uint32_t *slots,
-                         uint32_t n, void *p)
-{
-    penv *e = p;
-    return e->inner.candidates(items, count, max_c, slots, n, e->inner.payload);
-}
-static int fw_step(uint32_t *fb, float *reward, int *done, const uint32_t *slots,
-                   const int32_t *items, uint32_t n, void *p)
-{
-    penv *e = p;
-    return e->inner.step(fb, reward, done, slots, items, n, e->inner.payload);
-}
-static int fw_context(uint32_t *steps, float *elapsed, int32_t *li, uint32_t *lf,
-                      const uint32_t *slots, uint32_t n, void *p)
-{
-    penv *e = p;
-    return e->inner.context(steps, elapsed, li, lf, slots, n, e->inner.payload);
-}
-static int fw_probabilities(float *probs, const uint32_t *slots, const int32_t *items,
-                            uint32_t n, void *p)
-{
-    penv *e = p;
-    return e->inner.probabilities(probs, slots, items, n, e->inner.payload);
-}
-
 static void penv_close(penv *e)
 {
     if (e->open && e->src != NULL)
@@ -738,6 +706,16 @@ static int penv_open_world(penv *e, const reco_world_options *wo)
     return rc < 0 ? rc : reco_world_env(&e->env, e->world);
 }
 
+/* e->env is the user's current copy without save_state/load_state (no checkpoints of it);
+ * its address stays, so the simulators whose start env it is see each fresh copy. */
+static void penv_adopt(penv *e)
+{
+    e->open = 1;
+    e->env = e->inner;
+    e->env.save_state = NULL;
+    e->env.load_state = NULL;
+}
+
 static int penv_open_user(penv *e, const reco_pipeline_env *src, const reco_allocator *a)
 {
     memset(e, 0, sizeof *e);
@@ -746,17 +724,7 @@ static int penv_open_user(penv *e, const reco_pipeline_env *src, const reco_allo
     int rc = open_env(&e->inner, src);
     if (rc < 0)
         return rc;
-    e->open = 1;
-    e->env = e->inner;
-    e->env.reset = fw_reset;
-    e->env.observe = fw_observe;
-    e->env.candidates = fw_candidates;
-    e->env.step = fw_step;
-    e->env.context = e->inner.context ? fw_context : NULL;
-    e->env.probabilities = e->inner.probabilities ? fw_probabilities : NULL;
-    e->env.save_state = NULL;
-    e->env.load_state = NULL;
-    e->env.payload = e;
+    penv_adopt(e);
     return RECO_OK;
 }
 
@@ -771,7 +739,7 @@ static int penv_restore(penv *e)
     int rc = open_env(&e->inner, e->src);
     if (rc < 0)
         return rc;
-    e->open = 1;
+    penv_adopt(e);
     if (e->state != NULL) {
         uint64_t gen;
         rc = RECO__CALLBACK(gen, "the env's load_state()",
@@ -943,248 +911,78 @@ static int henv_init(henv *h, reco_env *out, const reco_log *log, uint32_t n_ite
     return RECO_OK;
 }
 
-/* ---- an ensemble of simulators as one env: slot i plays in simulator i mod K ------------- */
-
-typedef struct mix_env {
-    const reco_allocator *a;
-    uint32_t K, L, U, C;
-    reco_env sims[MAX_ENSEMBLE];
-    /* scratch for one call, (max_sessions) rows */
-    uint32_t *slots, *rows, *counts, *fb;
-    uint64_t *users;
-    int32_t *items, *shown;
-    uint32_t *hfb;
-    float *feat, *reward;
-    int *done;
-    size_t cap_cand;
-    int32_t *cand;
-} mix_env;
-
-/* Rows of group k (slots[i] % K == k): their slots in mx->slots, their row indices in
- * mx->rows; returns the count. */
-static uint32_t mix_group(mix_env *mx, const uint32_t *slots, uint32_t n, uint32_t k)
-{
-    uint32_t m = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (slots[i] % mx->K == k) {
-            mx->slots[m] = slots[i];
-            mx->rows[m++] = i;
-        }
-    return m;
-}
-
-static int mix_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
-{
-    mix_env *mx = p;
-    for (uint32_t k = 0; k < mx->K; k++) {
-        const uint32_t m = mix_group(mx, slots, n, k);
-        for (uint32_t i = 0; i < m; i++)
-            mx->users[i] = users[mx->rows[i]];
-        int rc = m ? mx->sims[k].reset(mx->slots, mx->users, m, mx->sims[k].payload) : 0;
-        if (rc < 0)
-            return rc;
-    }
-    return RECO_OK;
-}
-
-static int mix_observe(int32_t *items_out, uint32_t *fb_out, float *feat_out,
-                       const uint32_t *slots, uint32_t n, void *p)
-{
-    mix_env *mx = p;
-    for (uint32_t k = 0; k < mx->K; k++) {
-        const uint32_t m = mix_group(mx, slots, n, k);
-        if (m == 0)
-            continue;
-        int rc = mx->sims[k].observe(mx->items, mx->hfb, mx->U ? mx->feat : NULL, mx->slots, m,
-                                     mx->sims[k].payload);
-        if (rc < 0)
-            return rc;
-        for (uint32_t i = 0; i < m; i++) {
-            const size_t r = mx->rows[i];
-            memcpy(items_out + r * mx->L, mx->items + (size_t)i * mx->L, mx->L * sizeof(int32_t));
-            memcpy(fb_out + r * mx->L, mx->hfb + (size_t)i * mx->L, mx->L * sizeof(uint32_t));
-            if (mx->U && feat_out)
-                memcpy(feat_out + r * mx->U, mx->feat + (size_t)i * mx->U,
-                       mx->U * sizeof(float));
-        }
-    }
-    return RECO_OK;
-}
-
-static int mix_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_candidates,
-                          const uint32_t *slots, uint32_t n, void *p)
-{
-    mix_env *mx = p;
-    if ((size_t)max_candidates * n > mx->cap_cand)
-        return reco__error_set(RECO_EINVAL, "the ensemble env was asked for %u candidates x "
-                               "%u rows, more than its %zu", max_candidates, n, mx->cap_cand);
-    for (uint32_t k = 0; k < mx->K; k++) {
-        const uint32_t m = mix_group(mx, slots, n, k);
-        if (m == 0)
-            continue;
-        int rc = mx->sims[k].candidates(mx->cand, mx->counts, max_candidates, mx->slots, m,
-                                        mx->sims[k].payload);
-        if (rc < 0)
-            return rc;
-        for (uint32_t i = 0; i < m; i++) {
-            const size_t r = mx->rows[i];
-            memcpy(items_out + r * max_candidates, mx->cand + (size_t)i * max_candidates,
-                   max_candidates * sizeof(int32_t));
-            count_out[r] = mx->counts[i];
-        }
-    }
-    return RECO_OK;
-}
-
-static int mix_step(uint32_t *fb_out, float *reward_out, int *done_out, const uint32_t *slots,
-                    const int32_t *items, uint32_t n, void *p)
-{
-    mix_env *mx = p;
-    for (uint32_t k = 0; k < mx->K; k++) {
-        const uint32_t m = mix_group(mx, slots, n, k);
-        if (m == 0)
-            continue;
-        for (uint32_t i = 0; i < m; i++)
-            mx->shown[i] = items[mx->rows[i]];
-        int rc = mx->sims[k].step(mx->fb, mx->reward, mx->done, mx->slots, mx->shown, m,
-                                  mx->sims[k].payload);
-        if (rc < 0)
-            return rc;
-        for (uint32_t i = 0; i < m; i++) {
-            fb_out[mx->rows[i]] = mx->fb[i];
-            reward_out[mx->rows[i]] = mx->reward[i];
-            done_out[mx->rows[i]] = mx->done[i];
-        }
-    }
-    return RECO_OK;
-}
-
-static void mix_free(mix_env *mx)
-{
-    if (mx->a == NULL)
-        return;
-    void *bufs[] = {mx->slots, mx->rows, mx->counts, mx->fb, mx->users, mx->items, mx->shown,
-                    mx->hfb, mx->feat, mx->reward, mx->done, mx->cand};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-        reco__free(mx->a, bufs[i]);
-    memset(mx, 0, sizeof *mx);
-}
-
-/* The env of K simulators (K >= 1) with S slots each, candidates up to C. */
-static int mix_init(mix_env *mx, reco_env *out, reco_sim *const *sims, uint32_t K, uint32_t S,
-                    uint32_t C, const reco_allocator *a)
-{
-    memset(mx, 0, sizeof *mx);
-    mx->a = a;
-    mx->K = K;
-    for (uint32_t k = 0; k < K; k++) {
-        int rc = reco_sim_env(&mx->sims[k], sims[k]);
-        if (rc < 0)
-            return rc;
-    }
-    mx->L = mx->sims[0].lookback;
-    mx->U = mx->sims[0].user_dim;
-    mx->C = C;
-    mx->cap_cand = (size_t)S * C;
-    mx->slots = reco__calloc(a, S, sizeof(uint32_t));
-    mx->rows = reco__calloc(a, S, sizeof(uint32_t));
-    mx->counts = reco__calloc(a, S, sizeof(uint32_t));
-    mx->fb = reco__calloc(a, S, sizeof(uint32_t));
-    mx->users = reco__calloc(a, S, sizeof(uint64_t));
-    mx->items = reco__calloc(a, (size_t)S * mx->L, sizeof(int32_t));
-    mx->shown = reco__calloc(a, S, sizeof(int32_t));
-    mx->hfb = reco__calloc(a, (size_t)S * mx->L, sizeof(uint32_t));
-    mx->feat = reco__calloc(a, (size_t)S * mx->U + 1, sizeof(float));
-    mx->reward = reco__calloc(a, S, sizeof(float));
-    mx->done = reco__calloc(a, S, sizeof(int));
-    mx->cand = reco__calloc(a, mx->cap_cand, sizeof(int32_t));
-    if (!mx->slots || !mx->rows || !mx->counts || !mx->fb || !mx->users || !mx->items ||
-        !mx->shown || !mx->hfb || !mx->feat || !mx->reward || !mx->done || !mx->cand)
-        return reco__error_set(RECO_ENOMEM, "out of memory for the ensemble env");
-    *out = mx->sims[0];
-    out->reset = mix_reset;
-    out->observe = mix_observe;
-    out->candidates = mix_candidates;
-    out->step = mix_step;
-    out->save_state = NULL; /* no checkpoints of the mixture */
-    out->load_state = NULL;
-    out->payload = mx;
-    return RECO_OK;
-}
-
 /* ---- on-policy calibration: the model against the truth where a policy goes ---- */
 
-/* Wraps an env with probabilities(): before each step, the feedback model's probabilities of
- * the shown items in the env's states and the env's own are added up (per output), so a run
- * of a policy through it says how wrong the model is on that policy's choices (the
- * simulator's view of them), not only on the logged rows. */
-enum { CAL_MAX = 256, CAL_W = 64 };
-typedef struct calib_env {
-    reco_env inner;
+/* Wraps a policy: after its choice, the feedback model's probabilities of the chosen items in
+ * the rows' states and the env's own (probabilities()) are added up per output, so a run of
+ * the policy says how wrong the model is on that policy's choices (the simulator's view of
+ * them), not only on the logged rows. The sessions themselves are played by the runner. */
+enum { CAL_MAX = 256 };
+typedef struct calib_policy {
+    const reco_policy *inner;
+    const reco_env *env;
     const reco_model *model;
     reco_workspace *ws;
     uint32_t L, U, H, n_out;
     double model_sum[MAX_OUT], true_sum[MAX_OUT];
     uint64_t steps;
-    /* scratch, CAL_MAX rows */
-    int32_t items[CAL_MAX * CAL_W], long_items[CAL_MAX * CAL_W];
-    uint32_t fb[CAL_MAX * CAL_W], long_fb[CAL_MAX * CAL_W], steps_of[CAL_MAX];
-    float feat[CAL_MAX * CAL_W], elapsed[CAL_MAX], logits[CAL_MAX * MAX_OUT],
-        probs[CAL_MAX * MAX_OUT];
-} calib_env;
+    int32_t shown[CAL_MAX];
+    float logits[CAL_MAX * MAX_OUT], probs[CAL_MAX * MAX_OUT];
+} calib_policy;
 
-static int cal_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
+/* Never called (the runner calls choose_sessions()); a policy struct needs a choose(). */
+static int cal_choose_v1(uint32_t *idx, const int32_t *items, const uint32_t *fb,
+                         const float *feat, const int32_t *cand, const uint32_t *counts,
+                         uint32_t max_c, uint32_t n, void *p)
 {
-    calib_env *c = p;
-    return c->inner.reset(slots, users, n, c->inner.payload);
+    (void)idx, (void)items, (void)fb, (void)feat, (void)cand, (void)counts, (void)max_c,
+        (void)n, (void)p;
+    return reco__error_set(RECO_ERROR, "on-policy calibration: choose() called");
 }
-static int cal_observe(int32_t *items, uint32_t *fb, float *feat, const uint32_t *slots,
-                       uint32_t n, void *p)
+
+static int cal_choose(uint32_t *idx, const reco_batch *st, const uint32_t *counts,
+                      const reco_policy_sessions *sess, void *p)
 {
-    calib_env *c = p;
-    return c->inner.observe(items, fb, feat, slots, n, c->inner.payload);
-}
-static int cal_context(uint32_t *steps, float *elapsed, int32_t *li, uint32_t *lf,
-                       const uint32_t *slots, uint32_t n, void *p)
-{
-    calib_env *c = p;
-    return c->inner.context(steps, elapsed, li, lf, slots, n, c->inner.payload);
-}
-static int cal_candidates(int32_t *items, uint32_t *count, uint32_t max_c, const uint32_t *slots,
-                          uint32_t n, void *p)
-{
-    calib_env *c = p;
-    return c->inner.candidates(items, count, max_c, slots, n, c->inner.payload);
-}
-static int cal_step(uint32_t *fb_out, float *reward, int *done, const uint32_t *slots,
-                    const int32_t *shown, uint32_t n, void *p)
-{
-    calib_env *c = p;
+    calib_policy *c = p;
+    const reco_policy *in = c->inner;
+    int rc;
+    if (in->version >= 3 && in->choose_sessions != NULL)
+        rc = in->choose_sessions(idx, st, counts, sess, in->payload);
+    else if (in->version >= 2 && in->choose_states != NULL)
+        rc = in->choose_states(idx, st, counts, in->payload);
+    else
+        rc = in->choose(idx, st->items, st->feedback, st->user_features, st->candidates,
+                        counts, st->n_candidates, st->size, in->payload);
+    if (rc < 0)
+        return rc;
     uint32_t heads[MAX_OUT];
     for (uint32_t h = 0; h < c->n_out; h++)
         heads[h] = h;
+    const uint32_t n = st->size, C = st->n_candidates;
     for (uint32_t i0 = 0; i0 < n; i0 += CAL_MAX) {
         const uint32_t k = n - i0 < CAL_MAX ? n - i0 : CAL_MAX;
-        int rc = c->inner.observe(c->items, c->fb, c->U > 0 ? c->feat : NULL, slots + i0, k,
-                                  c->inner.payload);
-        if (rc == RECO_OK && c->inner.context != NULL)
-            rc = c->inner.context(c->steps_of, c->elapsed, c->long_items, c->long_fb,
-                                  slots + i0, k, c->inner.payload);
+        for (uint32_t i = 0; i < k; i++)
+            c->shown[i] = st->candidates[(size_t)(i0 + i) * C + idx[i0 + i]];
         reco_batch b = RECO_BATCH_INIT;
         b.size = k;
-        b.items = c->items;
-        b.feedback = c->fb;
-        b.user_features = c->U > 0 ? c->feat : NULL;
-        b.steps = c->steps_of;
-        b.elapsed = c->elapsed;
-        b.long_items = c->H > 0 ? c->long_items : NULL;
-        b.long_feedback = c->H > 0 ? c->long_fb : NULL;
+        b.items = st->items + (size_t)i0 * c->L;
+        b.feedback = st->feedback + (size_t)i0 * c->L;
+        b.user_features = c->U > 0 && st->user_features ? st->user_features + (size_t)i0 * c->U
+                                                        : NULL;
+        b.steps = st->steps ? st->steps + i0 : NULL;
+        b.elapsed = st->elapsed ? st->elapsed + i0 : NULL;
+        b.long_items = c->H > 0 && st->long_items ? st->long_items + (size_t)i0 * c->H : NULL;
+        b.long_feedback =
+            c->H > 0 && st->long_feedback ? st->long_feedback + (size_t)i0 * c->H : NULL;
         b.n_candidates = 1;
-        b.candidates = shown + i0;
-        if (rc == RECO_OK)
-            rc = reco_model_score(c->logits, c->model, c->ws, &b, heads, c->n_out);
-        if (rc == RECO_OK)
-            rc = c->inner.probabilities(c->probs, slots + i0, shown + i0, k, c->inner.payload);
+        b.candidates = c->shown;
+        rc = reco_model_score(c->logits, c->model, c->ws, &b, heads, c->n_out);
+        if (rc == RECO_OK) {
+            uint64_t gen;
+            rc = RECO__CALLBACK(gen, "the env's probabilities()",
+                                c->env->probabilities(c->probs, sess->slots + i0, c->shown, k,
+                                                      c->env->payload));
+        }
         if (rc < 0)
             return rc;
         for (uint32_t i = 0; i < k * c->n_out; i++) {
@@ -1193,7 +991,7 @@ static int cal_step(uint32_t *fb_out, float *reward, int *done, const uint32_t *
         }
         c->steps += k;
     }
-    return c->inner.step(fb_out, reward, done, slots, shown, n, c->inner.payload);
+    return RECO_OK;
 }
 
 /* ---- one run ------------------------------------------------------------------------------ */
@@ -1240,34 +1038,34 @@ static int on_policy_calibration(double *model_mean, double *true_mean, penv *e,
     if (e->env.probabilities == NULL)
         return reco__error_set(RECO_EINVAL, "on-policy calibration needs the environment's "
                                "probabilities()");
-    calib_env *c = reco__calloc(a, 1, sizeof *c);
+    calib_policy *c = reco__calloc(a, 1, sizeof *c);
     if (c == NULL)
         return RECO_ENOMEM;
     int rc = penv_restore(e);
-    c->inner = e->env;
+    c->inner = policy;
+    c->env = &e->env;
     c->model = model;
-    c->L = c->inner.lookback;
-    c->U = c->inner.user_dim;
-    c->H = c->inner.long_len;
-    c->n_out = c->inner.n_signals + 1;
-    if (rc == RECO_OK && (c->L > CAL_W || c->U > CAL_W || c->H > CAL_W))
-        rc = reco__error_set(RECO_EINVAL, "on-policy calibration handles lookback, user_dim "
-                             "and long_len up to %d", CAL_W);
+    c->L = e->env.lookback;
+    c->U = e->env.user_dim;
+    c->H = e->env.version >= 3 ? e->env.long_len : 0;
+    c->n_out = e->env.n_signals + 1;
+    /* the runner checks (and binds to the env's weights) the policy it is given, the wrapper:
+     * the wrapped policy is checked here */
+    if (rc == RECO_OK)
+        rc = reco__policy_check(policy, &e->env, "on-policy calibration", "the policy");
     if (rc == RECO_OK)
         rc = reco_workspace_create(&c->ws, model);
-    reco_env env = c->inner;
-    env.reset = cal_reset;
-    env.observe = cal_observe;
-    env.context = c->inner.context ? cal_context : NULL;
-    env.candidates = cal_candidates;
-    env.step = cal_step;
-    env.probabilities = NULL;
-    env.payload = c;
+    reco_policy cp = *policy;
+    cp.version = RECO_POLICY_VERSION;
+    cp.choose = cal_choose_v1;
+    cp.choose_states = NULL;
+    cp.choose_sessions = cal_choose;
+    cp.payload = c;
     reco_run_stats st = RECO_RUN_STATS_INIT;
     reco_run_options ro = RECO_RUN_OPTIONS_INIT;
     ro.max_candidates = n_candidates;
     if (rc == RECO_OK)
-        rc = reco_run_sessions(&st, NULL, NULL, &env, policy, users, n, &ro);
+        rc = reco_run_sessions(&st, NULL, NULL, &e->env, &cp, users, n, &ro);
     for (uint32_t h = 0; h < c->n_out; h++) {
         model_mean[h] = c->steps ? c->model_sum[h] / (double)c->steps : NAN;
         true_mean[h] = c->steps ? c->true_sum[h] / (double)c->steps : NAN;
@@ -1654,7 +1452,7 @@ static void *run_seed(void *arg)
     reco_sim *train_sim = NULL, *eval_sim = NULL;
     reco_model *extra[MAX_ENSEMBLE] = {NULL};
     reco_sim *extra_sim[MAX_ENSEMBLE] = {NULL};
-    mix_env mix;
+    reco__env_mix mix;
     memset(&mix, 0, sizeof mix);
     reco_replay *replay = NULL;
     reco_trainer *trainer = NULL;
@@ -1686,7 +1484,8 @@ static void *run_seed(void *arg)
         CHECK("environment", penv_open_user(&world, R->o.env, a));
         CHECK("environment", penv_open_user(&eval_world, R->o.env, a));
     }
-    reco_env wenv = world.env, eval_wenv = eval_world.env;
+    /* pointers: a user's env copy is replaced in place when it is restored */
+    const reco_env *wenv = &world.env, *eval_wenv = &eval_world.env;
     const uint32_t N = F->n_items;
     popularity = reco__calloc(a, N, sizeof(float));
     weights = reco__calloc(a, N, sizeof(float));
@@ -1720,8 +1519,8 @@ static void *run_seed(void *arg)
     mo.n_items = N;
     mo.n_signals = F->n_signals;
     mo.lookback = F->lookback;
-    mo.user_dim = wenv.user_dim;
-    mo.long_len = wenv.long_len;
+    mo.user_dim = wenv->user_dim;
+    mo.long_len = wenv->long_len;
     if (W) {
         mo.item_dense_dim = RECO_WORLD_ITEM_DENSE;
         mo.item_n_fields = RECO_WORLD_ITEM_FIELDS;
@@ -1753,7 +1552,7 @@ static void *run_seed(void *arg)
     char aucs[512];
     reco_fit_report rep = RECO_FIT_REPORT_INIT;
     if (ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL) {
-        CHECK("bootstrap logs", gen_logs(&boot, &wenv, &lp, ex.logging_bootstrap_interactions,
+        CHECK("bootstrap logs", gen_logs(&boot, wenv, &lp, ex.logging_bootstrap_interactions,
                                          per_user, boot_user, F->candidates, F->cap,
                                          1000 * s + 1));
         CHECK("logging model", fit(&logger, &rep, &mo_logger, &itf, boot, &fo, 1000 * s + 2));
@@ -1772,7 +1571,7 @@ static void *run_seed(void *arg)
     }
     if (W)
         reco_world_reset(world.world);
-    CHECK("logs", gen_logs(&log, &wenv, &lp, ex.logging_interactions, per_user, first_user,
+    CHECK("logs", gen_logs(&log, wenv, &lp, ex.logging_interactions, per_user, first_user,
                            F->candidates, F->cap, 1000 * s + 3));
     if (W && wo.carry_history) /* the evaluation world starts from the same users' past */
         CHECK("evaluation world", reco_world_copy_histories(eval_world.world, world.world));
@@ -1813,7 +1612,7 @@ static void *run_seed(void *arg)
         if (W)
             reco_world_reset(world.world);
         const uint64_t first = boot_user + ex.logging_bootstrap_interactions / per_user + 1;
-        int hrc = gen_logs(&hlog, &wenv, &lp, ex.logging_interactions, per_user, first,
+        int hrc = gen_logs(&hlog, wenv, &lp, ex.logging_interactions, per_user, first,
                            F->candidates, F->cap, 1000 * s + 5);
         reco_fit_report hrep = RECO_FIT_REPORT_INIT;
         if (hrc == RECO_OK)
@@ -1872,7 +1671,7 @@ static void *run_seed(void *arg)
     if (R->o.fit_only) {
         /* where the simulator will be wrong: the model against the truth on each fixed
          * policy's own choices, in the evaluation environment */
-        if (eval_wenv.probabilities == NULL) {
+        if (eval_wenv->probabilities == NULL) {
             j->rc = 0;
             goto done;
         }
@@ -1944,7 +1743,7 @@ static void *run_seed(void *arg)
     reco_env tenv;
     CHECK("replay", reco_replay_create(&replay, &rpo));
     CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
-    CHECK("training simulator", reco_sim_set_start_env(train_sim, &wenv));
+    CHECK("training simulator", reco_sim_set_start_env(train_sim, wenv));
     if (R->o.ensemble > 1) {
         /* more feedback models on the same logs (other initial and split seeds); slot i of
          * the training env plays in the simulator of model i mod K */
@@ -1956,10 +1755,10 @@ static void *run_seed(void *arg)
             reco_sim_options xso = tso;
             xso.seed = tso.seed + k;
             CHECK("ensemble simulator", reco_sim_create(&extra_sim[k], extra[k], &xso));
-            CHECK("ensemble simulator", reco_sim_set_start_env(extra_sim[k], &wenv));
+            CHECK("ensemble simulator", reco_sim_set_start_env(extra_sim[k], wenv));
             all[k] = extra_sim[k];
         }
-        CHECK("ensemble env", mix_init(&mix, &tenv, all, R->o.ensemble, tso.max_sessions,
+        CHECK("ensemble env", reco__env_mix_init(&mix, &tenv, all, R->o.ensemble, tso.max_sessions,
                                        F->candidates, a));
         say(R, "seed %llu: training in %u simulators (an ensemble of feedback models)",
             (unsigned long long)s, R->o.ensemble);
@@ -2058,7 +1857,7 @@ static void *run_seed(void *arg)
     }
     CHECK("evaluation simulator",
           reco_sim_create(&eval_sim, R->o.eval_heldout ? heldout_model : model, &eso));
-    CHECK("evaluation simulator", reco_sim_set_start_env(eval_sim, &eval_wenv));
+    CHECK("evaluation simulator", reco_sim_set_start_env(eval_sim, eval_wenv));
     CHECK("evaluation simulator", reco_sim_env(&eval_senv, eval_sim));
     sim_reset sr = {eval_sim, &eval_world};
     evo.reset_env = reset_sim_hook;
@@ -2069,7 +1868,7 @@ static void *run_seed(void *arg)
     evo.reset_env = reset_penv_hook;
     evo.reset_env_payload = &eval_world;
     CHECK(W ? "evaluation in the world" : "evaluation in the environment",
-          reco_eval_run(&j->ev[1], &eval_wenv, pols, N_POL, users, ex.eval_sessions, &evo));
+          reco_eval_run(&j->ev[1], eval_wenv, pols, N_POL, users, ex.eval_sessions, &evo));
     say(R, "seed %llu: evaluated %u sessions per policy in the simulator and the %s (%.1f s)",
         (unsigned long long)s, ex.eval_sessions, W ? "world" : "environment", now_s() - t0);
     j->rc = 0;
@@ -2083,7 +1882,7 @@ done:
         reco_sim_free(extra_sim[k]);
         reco_model_free(extra[k]);
     }
-    mix_free(&mix);
+    reco__env_mix_free(&mix);
     reco_sim_free(eval_sim);
     reco_policy_free(best_state);
     reco_model_free(heldout_model);
@@ -2168,7 +1967,7 @@ static void *run_seed_logs(void *arg)
     reco_sim *train_sim = NULL, *eval_sim[2] = {NULL, NULL};
     reco_model *extra[MAX_ENSEMBLE] = {NULL};
     reco_sim *extra_sim[MAX_ENSEMBLE] = {NULL};
-    mix_env mix;
+    reco__env_mix mix;
     memset(&mix, 0, sizeof mix);
     henv ha, hb;
     memset(&ha, 0, sizeof ha);
@@ -2314,7 +2113,7 @@ static void *run_seed_logs(void *arg)
             CHECK("ensemble simulator", reco_sim_set_start_env(extra_sim[k], &env_a));
             all[k] = extra_sim[k];
         }
-        CHECK("ensemble env", mix_init(&mix, &tenv, all, R->o.ensemble, train_slots,
+        CHECK("ensemble env", reco__env_mix_init(&mix, &tenv, all, R->o.ensemble, train_slots,
                                        F->candidates, a));
     } else {
         CHECK("training simulator", reco_sim_env(&tenv, train_sim));
@@ -2395,7 +2194,7 @@ done:
         reco_sim_free(extra_sim[k]);
         reco_model_free(extra[k]);
     }
-    mix_free(&mix);
+    reco__env_mix_free(&mix);
     reco_sim_free(eval_sim[0]);
     reco_sim_free(eval_sim[1]);
     henv_free(&ha);
