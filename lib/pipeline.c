@@ -785,6 +785,7 @@ typedef struct henv {
     uint32_t n_users, L, H, U, slots;
     size_t *first, *count; /* (n_users) each user's rows */
     uint32_t *slot_user;   /* (slots) */
+    const char *names[MAX_SIG]; /* the logs' signal names */
 } henv;
 
 static int he_reset(const uint32_t *slots, const uint64_t *users, uint32_t n, void *p)
@@ -894,8 +895,11 @@ static int henv_init(henv *h, reco_env *out, const reco_log *log, uint32_t n_ite
         if (h->count[u]++ == 0)
             h->first[u] = r;
     }
+    for (uint32_t f = 0; f < n_signals && f < MAX_SIG; f++)
+        h->names[f] = reco_log_signal_name(log, f);
     memset(out, 0, sizeof *out);
-    out->version = 3;
+    out->version = 4;
+    out->signal_names = h->names;
     out->n_items = n_items;
     out->n_signals = n_signals;
     out->lookback = L;
@@ -1340,23 +1344,6 @@ static int reset_penv_hook(void *p)
     return penv_restore(p);
 }
 
-/* The signal counted as a long watch and as a hide by the evaluator: the signals of those
- * names, else the signal of the largest reward weight and no hide. */
-static void eval_signals(reco_eval_options *evo, const facts *f)
-{
-    int lw = -1, hide = -1, best = 0;
-    for (uint32_t s = 0; s < f->n_signals; s++) {
-        if (strcmp(f->names[s], "long_watch") == 0)
-            lw = (int)s;
-        if (strcmp(f->names[s], "hide") == 0)
-            hide = (int)s;
-        if (f->reward[s] > f->reward[best])
-            best = (int)s;
-    }
-    evo->long_watch_signal = (uint32_t)(lw >= 0 ? lw : best);
-    evo->hide_signal = hide;
-}
-
 #define CHECK(what, call)                                                                      \
     do {                                                                                       \
         if ((call) < 0) {                                                                      \
@@ -1467,6 +1454,7 @@ static void *run_seed(void *arg)
     reco_world_options wo = R->wo;
     reco_model_options mo = R->mo;
     reco_fit_options fo = R->fo;
+    reco_env decl; /* what the simulators imitate */
     reco_sim_options so = R->so;
     reco_qnet_options qo = R->qo;
     reco_replay_options rpo = R->rpo;
@@ -1717,6 +1705,13 @@ static void *run_seed(void *arg)
     if (so.max_session_len > F->cap)
         so.max_session_len = F->cap;
     so.n_candidates = F->candidates;
+    /* the simulators stand in for the environment (reco_sim_options.imitate): they take its
+     * signal names, and reco_sim_create() checks its candidate count and reward weights; a
+     * shorter simulated session (sim.max_session_len) is the one thing that may differ */
+    decl = *wenv;
+    if (decl.max_steps != so.max_session_len)
+        decl.max_steps = 0;
+    so.imitate = &decl;
     reco_model_options qmo = mo;
     qmo.seed = mo.seed + 100 * s + 17;
     qo.model = &qmo;
@@ -1835,7 +1830,6 @@ static void *run_seed(void *arg)
     evo.max_candidates = F->candidates;
     evo.deep_depth = ex.eval_deep_depth;
     evo.confidence = ex.eval_confidence;
-    eval_signals(&evo, F);
     if (W) {
         evo.item_topics = topics;
         evo.n_item_topics = N;
@@ -2056,6 +2050,8 @@ static void *run_seed_logs(void *arg)
                                     F->long_len, train_slots, a));
     CHECK("start states", henv_init(&hb, &env_b, part_b, N, F->n_signals, F->lookback,
                                     F->long_len, F->max_sessions, a));
+    /* the simulators take the logs' signal names (their start env declares nothing else) */
+    so.imitate = &env_a;
 
     /* 2. the four policies */
     reco_policy pols[N_POL];
@@ -2159,7 +2155,6 @@ static void *run_seed_logs(void *arg)
     evo.max_candidates = F->candidates;
     evo.deep_depth = ex.eval_deep_depth;
     evo.confidence = ex.eval_confidence;
-    eval_signals(&evo, F);
     for (int side = 0; side < 2; side++) {
         reco_sim_options eso = so;
         eso.seed = so.seed + 1000 * s + 202;

@@ -1,0 +1,457 @@
+/* reco_pipeline: the whole experiment (logs -> fit -> simulator -> RecoMind -> evaluation) as
+ * one call, on the built-in world and on the tests' second environment
+ * (tests/env/budget_env.h: signals "click" and "watch", 20 candidates, its own reward
+ * weights, no popularity prior) through the same reco_pipeline_run() call; the refusals of
+ * a configuration that disagrees with the environment; a failing environment's own message
+ * reaching the caller; determinism. Sizes are cut so that each run takes about a second. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "env/budget_env.h"
+#include "reco/reco.h"
+#include "test_common.h"
+
+/* Everything but the environment: the same for the world and the budget env. */
+static const char common_yaml[] =
+    "experiment:\n"
+    "  seeds: [1]\n"
+    "  threads: 1\n"
+    "  logging: {policy: model, bootstrap_interactions: 1500, interactions: 3000,\n"
+    "            interactions_per_user: 30, temperature: 0.1}\n"
+    "  evaluation: {sessions: 48, deep_depth: 10, confidence: 0.95}\n"
+    "model: {dim: 8, n_blocks: 1, n_heads: 2, ffn_dim: 16, init_std: 0.1, max_batch: 64,\n"
+    "        max_candidates: 128, position: true, elapsed: true}\n"
+    "fit: {epochs: 1, batch_size: 64, lr: 0.002, patience: 3}\n"
+    "qnet: {gamma: 0.8, target_period: 50}\n"
+    "explorer: {rule: top_k_softmax, top_k_fraction: 0.25}\n"
+    "trainer: {n_generators: 1, sessions_per_generator: 8, segment_len: 16,\n"
+    "          replay_ratio: 0.5, warmup: 100, batch_size: 32, n_candidates: 16,\n"
+    "          snapshot_period: 1, max_staleness: 0, total_updates: 120,\n"
+    "          metrics_interval: 60}\n";
+
+static const char world_yaml[] =
+    "world: {n_users: 2000, n_items: 200, n_candidates: 50, max_session_len: 30,\n"
+    "        max_sessions: 64, exclude_seen: true, carry_history: true,\n"
+    "        user_features: true, long_len: 10}\n";
+
+static reco_config *config_of(const char *extra)
+{
+    reco_config *cfg = NULL;
+    assert_int_equal(reco_config_create(&cfg, NULL), RECO_OK);
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, "%s%s", common_yaml, extra);
+    int rc = reco_config_load_string(cfg, yaml, strlen(yaml), "pipeline-test.yaml");
+    if (rc != RECO_OK)
+        fail_msg("config: %s", reco_error_message());
+    return cfg;
+}
+
+/* ---- the second environment as a pipeline source: fresh copies from one seed ---------- */
+
+typedef struct budget_src {
+    uint64_t seed;
+    int opened, closed;
+    int fail_open;     /* open() fails with its own message */
+    int fail_at_step;  /* > 0: the copies' step() fails at that call with a message */
+    int steps;
+} budget_src;
+
+/* A copy whose step() fails at call `fail_at_step` (counted over all copies). */
+typedef struct budget_copy {
+    budget_env e;
+    budget_src *src;
+} budget_copy;
+
+static int failing_step(uint32_t *fb, float *reward, int *done, const uint32_t *slots,
+                        const int32_t *items, uint32_t n, void *payload)
+{
+    budget_copy *c = payload;
+    if (++c->src->steps == c->src->fail_at_step)
+        return reco_error_set(RECO_EIO, "budget: the session store went away");
+    return budget_step(fb, reward, done, slots, items, n, &c->e);
+}
+
+static int budget_open(reco_env *out, void *payload)
+{
+    budget_src *s = payload;
+    if (s->fail_open)
+        return reco_error_set(RECO_EIO, "budget: catalog file missing");
+    budget_copy *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return reco_error_set(RECO_ENOMEM, "budget: out of memory");
+    budget_env_init(out, &c->e, 8, 0, s->seed);
+    c->src = s;
+    if (s->fail_at_step > 0) {
+        out->step = failing_step;
+        out->payload = c;
+    }
+    s->opened++;
+    return RECO_OK;
+}
+
+static void budget_close(const reco_env *env, void *payload)
+{
+    budget_src *s = payload;
+    s->closed++;
+    /* the payload is the copy (its budget_env is its first member) */
+    free(env->payload);
+}
+
+static reco_pipeline_env budget_source(budget_src *s)
+{
+    reco_pipeline_env pe = RECO_PIPELINE_ENV_INIT;
+    pe.name = "budget";
+    pe.open = budget_open;
+    pe.close = budget_close;
+    pe.payload = s;
+    return pe;
+}
+
+/* Runs the pipeline of `cfg` on `env` (NULL: the built-in world). */
+static int run_on(reco_pipeline **out, const reco_config *cfg, const reco_pipeline_env *env)
+{
+    reco_pipeline_run_options ro = RECO_PIPELINE_RUN_OPTIONS_INIT;
+    ro.env = env;
+    return reco_pipeline_run(out, cfg, &ro);
+}
+
+/* What every finished run must hold, whatever the environment: four policies evaluated on
+ * both sides with finite returns, a fit report of the env's outputs, a learning curve. */
+static void check_result(const reco_pipeline *p, uint32_t n_signals, const char *real_name)
+{
+    assert_int_equal(reco_pipeline_n_seeds(p), 1);
+    assert_int_equal(reco_pipeline_seed(p, 0), 1);
+    assert_string_equal(reco_pipeline_side_name(p, RECO_PIPELINE_SIM), "sim");
+    assert_string_equal(reco_pipeline_side_name(p, RECO_PIPELINE_REAL), real_name);
+    for (int side = 0; side < 2; side++) {
+        const reco_eval *ev = reco_pipeline_eval(p, 0, (reco_pipeline_side)side);
+        assert_non_null(ev);
+        assert_int_equal(reco_eval_n_policies(ev), RECO_PIPELINE_N_POLICIES);
+        assert_int_equal(reco_eval_n_sessions(ev), 48);
+        for (uint32_t k = 0; k < RECO_PIPELINE_N_POLICIES; k++) {
+            assert_string_equal(reco_eval_policy_name(ev, k), reco_pipeline_policy_name(k));
+            reco_eval_stat st;
+            assert_int_equal(reco_eval_stat_get(&st, ev, k, RECO_EVAL_RETURN), RECO_OK);
+            assert_true(isfinite(st.mean));
+            assert_int_equal(reco_eval_stat_get(&st, ev, k, RECO_EVAL_DEPTH), RECO_OK);
+            assert_true(st.mean >= 1.0);
+        }
+    }
+    /* pooled over the one seed */
+    assert_non_null(reco_pipeline_eval(p, 1, RECO_PIPELINE_REAL));
+    assert_null(reco_pipeline_eval(p, 2, RECO_PIPELINE_REAL));
+    reco_fit_report rep = RECO_FIT_REPORT_INIT;
+    assert_int_equal(reco_pipeline_fit_report(&rep, p, 0, 0), RECO_OK);
+    assert_int_equal(rep.n_outputs, n_signals + 1);
+    assert_true(rep.n_train > 0);
+    reco_pipeline_point pts[8];
+    const uint32_t n = reco_pipeline_curve(pts, 8, p, 0);
+    assert_int_equal(n, 3); /* updates 0, 60, 120 */
+    assert_int_equal(pts[0].updates, 0);
+    assert_int_equal(pts[2].updates, 120);
+    assert_string_equal(reco_pipeline_output_name(p, n_signals), "exit");
+    assert_null(reco_pipeline_output_name(p, n_signals + 1));
+}
+
+static void test_pipeline_world(void **state)
+{
+    (void)state;
+    reco_config *cfg = config_of(world_yaml);
+    reco_pipeline *p = NULL;
+    int rc = run_on(&p, cfg, NULL);
+    if (rc != RECO_OK)
+        fail_msg("world run: %s", reco_error_message());
+    check_result(p, RECO_WORLD_N_SIGNALS, "world");
+    assert_string_equal(reco_pipeline_output_name(p, 0), "click");
+    assert_string_equal(reco_pipeline_output_name(p, 1), "long_watch");
+    /* the world's signals are metrics by name, long watches under the 0.1 name too */
+    const reco_eval *ev = reco_pipeline_eval(p, 0, RECO_PIPELINE_REAL);
+    uint32_t m;
+    assert_int_equal(reco_eval_metric_index(&m, ev, "long_watch"), RECO_OK);
+    assert_int_equal(reco_eval_metric_index(&m, ev, "hide"), RECO_OK);
+    reco_eval_stat a, b;
+    assert_int_equal(reco_eval_stat_get(&a, ev, 3, (reco_eval_metric)m), RECO_OK);
+    assert_int_equal(reco_eval_stat_get(&b, ev, 3, RECO_EVAL_HIDES), RECO_OK);
+    assert_float_equal(a.mean, b.mean, 1e-12);
+    reco_pipeline_free(p);
+    reco_config_free(cfg);
+}
+
+static void test_pipeline_second_env(void **state)
+{
+    (void)state;
+    reco_config *cfg = config_of("");
+    budget_src src = {.seed = 5};
+    const reco_pipeline_env pe = budget_source(&src);
+    reco_pipeline *p = NULL;
+    int rc = run_on(&p, cfg, &pe);
+    if (rc != RECO_OK)
+        fail_msg("budget run: %s", reco_error_message());
+    check_result(p, 2, "budget");
+    /* every copy it opened was closed */
+    assert_true(src.opened >= 2);
+    assert_int_equal(src.opened, src.closed);
+    /* the env's signal names everywhere: the model's outputs, the evaluation's metrics */
+    assert_string_equal(reco_pipeline_output_name(p, 0), "click");
+    assert_string_equal(reco_pipeline_output_name(p, 1), "watch");
+    for (int side = 0; side < 2; side++) {
+        const reco_eval *ev = reco_pipeline_eval(p, 0, (reco_pipeline_side)side);
+        uint32_t click, watch, deep;
+        assert_int_equal(reco_eval_metric_index(&click, ev, "click"), RECO_OK);
+        assert_int_equal(reco_eval_metric_index(&watch, ev, "watch"), RECO_OK);
+        assert_int_equal(reco_eval_metric_index(&deep, ev, "watch_deep"), RECO_OK);
+        assert_reco_error(reco_eval_metric_index(&deep, ev, "long_watch"), RECO_EINVAL,
+                          "long_watch");
+        /* clicks no longer pose as long watches */
+        reco_eval_stat lw, cl, wa, ret;
+        assert_int_equal(reco_eval_stat_get(&lw, ev, 0, RECO_EVAL_LONG_WATCHES), RECO_OK);
+        assert_true(isnan(lw.mean));
+        assert_int_equal(reco_eval_stat_get(&cl, ev, 0, (reco_eval_metric)click), RECO_OK);
+        assert_int_equal(reco_eval_stat_get(&wa, ev, 0, (reco_eval_metric)watch), RECO_OK);
+        assert_int_equal(reco_eval_stat_get(&ret, ev, 0, RECO_EVAL_RETURN), RECO_OK);
+        assert_true(cl.mean >= wa.mean); /* a watch needs a click */
+        /* the return is the env's reward: 0.2 per click + 1 per watch */
+        assert_float_equal(ret.mean, 0.2 * cl.mean + 1.0 * wa.mean, 1e-4);
+    }
+    /* results.json names the env's sides and its metrics */
+    char path[] = "/tmp/reco_pipeline_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(reco_pipeline_write_json(p, path), RECO_OK);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[1 << 20];
+    const size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    remove(path);
+    assert_non_null(strstr(text, "\"budget (seed 1)\""));
+    assert_non_null(strstr(text, "\"watch_deep\""));
+    reco_pipeline_free(p);
+    reco_config_free(cfg);
+}
+
+/* Same seed and configuration: the same numbers. */
+static void test_pipeline_deterministic(void **state)
+{
+    (void)state;
+    reco_config *cfg = config_of("");
+    double ret[2][RECO_PIPELINE_N_POLICIES];
+    for (int r = 0; r < 2; r++) {
+        budget_src src = {.seed = 5};
+        const reco_pipeline_env pe = budget_source(&src);
+        reco_pipeline *p = NULL;
+        assert_int_equal(run_on(&p, cfg, &pe), RECO_OK);
+        for (uint32_t k = 0; k < RECO_PIPELINE_N_POLICIES; k++) {
+            reco_eval_stat st;
+            assert_int_equal(reco_eval_stat_get(&st, reco_pipeline_eval(p, 0, RECO_PIPELINE_REAL),
+                                                k, RECO_EVAL_RETURN),
+                             RECO_OK);
+            ret[r][k] = st.mean;
+        }
+        reco_pipeline_free(p);
+    }
+    for (uint32_t k = 0; k < RECO_PIPELINE_N_POLICIES; k++)
+        assert_true(ret[0][k] == ret[1][k]);
+    reco_config_free(cfg);
+}
+
+/* A configured value that disagrees with what the env declares is refused, naming both. */
+static void test_pipeline_refuses_mismatch(void **state)
+{
+    (void)state;
+    budget_src src = {.seed = 5};
+    const reco_pipeline_env pe = budget_source(&src);
+    reco_pipeline *p = NULL;
+
+    reco_config *cfg = config_of("pipeline: {reward: [0.2, 3]}\n");
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG, "pipeline.reward");
+    assert_non_null(strstr(reco_error_message(), "[0.2, 3] differs from the environment's "
+                                                 "reward_weights = [0.2, 1]"));
+    assert_non_null(strstr(reco_error_message(), "pipeline-test.yaml:"));
+    assert_null(p);
+    reco_config_free(cfg);
+
+    cfg = config_of("pipeline: {candidates: 30}\n");
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG,
+                      "30 differs from the environment's max_candidates = 20");
+    reco_config_free(cfg);
+
+    cfg = config_of("sim: {n_candidates: 500}\n");
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG,
+                      "500 differs from the environment's max_candidates = 20");
+    reco_config_free(cfg);
+
+    /* with the world: its own section is the source */
+    cfg = config_of("pipeline: {candidates: 40}\n");
+    reco_config_reset(cfg);
+    char yaml[4096];
+    snprintf(yaml, sizeof yaml, "%s%spipeline: {candidates: 40}\n", common_yaml, world_yaml);
+    assert_int_equal(reco_config_load_string(cfg, yaml, strlen(yaml), "w.yaml"), RECO_OK);
+    assert_reco_error(run_on(&p, cfg, NULL), RECO_ECONFIG,
+                      "40 differs from world.n_candidates = 50");
+    reco_config_free(cfg);
+
+    /* a derived key, and a section the run never reads */
+    cfg = config_of("");
+    assert_int_equal(reco_config_set(cfg, "model.n_items", "5"), RECO_OK);
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG, "model.n_items");
+    assert_non_null(strstr(reco_error_message(), "derived from the environment's n_items = "
+                                                 "120"));
+    reco_config_free(cfg);
+    cfg = config_of(world_yaml);
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG, "not read: the pipeline runs on "
+                                                          "another environment");
+    reco_config_free(cfg);
+    /* popularity needs a prior the env has not */
+    cfg = config_of("pipeline: {bootstrap: popularity}\n");
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG, "pipeline.bootstrap");
+    reco_config_free(cfg);
+    assert_null(p);
+}
+
+/* reco_pipeline_keys() lists them all, with where the values come from. */
+static void test_pipeline_keys(void **state)
+{
+    (void)state;
+    budget_src src = {.seed = 5};
+    const reco_pipeline_env pe = budget_source(&src);
+    reco_pipeline_run_options ro = RECO_PIPELINE_RUN_OPTIONS_INIT;
+    ro.env = &pe;
+    reco_config *cfg = config_of("pipeline: {candidates: 30}\n");
+    assert_int_equal(reco_config_set(cfg, "model.n_items", "5"), RECO_OK);
+    uint32_t n = 0, refused = 0;
+    assert_int_equal(reco_pipeline_keys(NULL, 0, &n, &refused, cfg, &ro), RECO_OK);
+    assert_int_equal(refused, 2);
+    reco_pipeline_key *keys = calloc(n, sizeof *keys);
+    assert_non_null(keys);
+    uint32_t n2 = 0;
+    assert_int_equal(reco_pipeline_keys(keys, n, &n2, NULL, cfg, &ro), RECO_OK);
+    assert_int_equal(n2, n);
+    int seen = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (strcmp(keys[i].path, "model.n_items") == 0) {
+            assert_true(keys[i].refused);
+            assert_int_equal(keys[i].origin.kind, RECO_CONFIG_ORIGIN_SET);
+            seen++;
+        }
+        if (strcmp(keys[i].path, "pipeline.candidates") == 0) {
+            assert_true(keys[i].refused);
+            assert_int_equal(keys[i].origin.kind, RECO_CONFIG_ORIGIN_FILE);
+            assert_int_equal(keys[i].origin.line, 16);
+            seen++;
+        }
+        if (strcmp(keys[i].path, "pipeline.reward") == 0) {
+            assert_false(keys[i].refused);
+            assert_non_null(strstr(keys[i].why, "[0.2, 1]"));
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 3);
+    free(keys);
+    assert_int_equal(src.opened, src.closed);
+    reco_config_free(cfg);
+}
+
+/* An environment's own failure reaches the caller with its message. */
+static void test_pipeline_env_errors(void **state)
+{
+    (void)state;
+    reco_config *cfg = config_of("");
+    reco_pipeline *p = NULL;
+    budget_src src = {.seed = 5, .fail_open = 1};
+    reco_pipeline_env pe = budget_source(&src);
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_EIO, "budget: catalog file missing");
+    assert_null(p);
+
+    budget_src src2 = {.seed = 5, .fail_at_step = 40};
+    pe = budget_source(&src2);
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_EIO, "budget: the session store went away");
+    assert_non_null(strstr(reco_error_message(), "seed 1: "));
+    assert_null(p);
+    assert_int_equal(src2.opened, src2.closed);
+
+    /* bad run options */
+    pe = budget_source(&src);
+    pe.name = "Budget Env";
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_EINVAL, "\"Budget Env\"");
+    pe = budget_source(&src);
+    pe.open = NULL;
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_EINVAL, "open is NULL");
+    reco_pipeline_run_options ro = RECO_PIPELINE_RUN_OPTIONS_INIT;
+    ro.version = 99;
+    assert_reco_error(reco_pipeline_run(&p, cfg, &ro), RECO_EVERSION, "reco_pipeline_run_options");
+    assert_reco_error(reco_pipeline_run(NULL, cfg, NULL), RECO_EINVAL, "reco_pipeline_run");
+    reco_config_free(cfg);
+}
+
+static void test_pipeline_options(void **state)
+{
+    (void)state;
+    reco_pipeline_options o;
+    assert_int_equal(reco_pipeline_options_init(&o, RECO_PIPELINE_OPTIONS_VERSION), RECO_OK);
+    const reco_pipeline_options m = RECO_PIPELINE_OPTIONS_INIT;
+    assert_int_equal(o.version, m.version);
+    assert_int_equal(o.candidates, m.candidates);
+    assert_int_equal(o.lookback, m.lookback);
+    assert_int_equal(o.session_cap, m.session_cap);
+    assert_int_equal(o.n_reward, 0);
+    assert_int_equal(o.eval_users, m.eval_users);
+    assert_int_equal(o.bootstrap, m.bootstrap);
+    assert_float_equal(o.heldout_share, m.heldout_share, 0.0);
+    assert_reco_error(reco_pipeline_options_init(&o, 2), RECO_EVERSION, "");
+    reco_pipeline_run_options r;
+    assert_int_equal(reco_pipeline_run_options_init(&r, RECO_PIPELINE_RUN_OPTIONS_VERSION),
+                     RECO_OK);
+    const reco_pipeline_run_options rm = RECO_PIPELINE_RUN_OPTIONS_INIT;
+    assert_int_equal(r.version, rm.version);
+    assert_null(r.env);
+    assert_null(r.log);
+    assert_int_equal(r.ensemble, rm.ensemble);
+    assert_int_equal(r.ensemble, 1);
+    assert_int_equal(r.random_init, 0);
+    /* the section round-trips through a configuration, and bad values are refused */
+    reco_config *cfg = NULL;
+    assert_int_equal(reco_config_create(&cfg, NULL), RECO_OK);
+    o.candidates = 20;
+    o.n_reward = 2;
+    o.reward[0] = 0.2;
+    o.reward[1] = 1.0;
+    o.bootstrap = RECO_PIPELINE_BOOTSTRAP_UNIFORM;
+    assert_int_equal(reco_config_set_pipeline(cfg, &o), RECO_OK);
+    reco_pipeline_options back = RECO_PIPELINE_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_pipeline(&back, cfg), RECO_OK);
+    assert_int_equal(back.candidates, 20);
+    assert_int_equal(back.n_reward, 2);
+    assert_int_equal(back.bootstrap, RECO_PIPELINE_BOOTSTRAP_UNIFORM);
+    const char bad[] = "pipeline:\n  bootstrap: sometimes\n";
+    assert_reco_error(reco_config_load_string(cfg, bad, strlen(bad), "b.yaml"), RECO_ECONFIG,
+                      "b.yaml:2:");
+    assert_non_null(strstr(reco_error_message(), "pipeline.bootstrap"));
+    o.heldout_share = 2.0;
+    assert_reco_error(reco_config_set_pipeline(cfg, &o), RECO_ECONFIG,
+                      "pipeline.heldout_share");
+    reco_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pipeline_options),
+        cmocka_unit_test(test_pipeline_world),
+        cmocka_unit_test(test_pipeline_second_env),
+        cmocka_unit_test(test_pipeline_deterministic),
+        cmocka_unit_test(test_pipeline_refuses_mismatch),
+        cmocka_unit_test(test_pipeline_keys),
+        cmocka_unit_test(test_pipeline_env_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
