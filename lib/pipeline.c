@@ -2253,17 +2253,13 @@ static int refuse_keys(const reco_config *cfg, const reco_pipeline_run_options *
         const reco_pipeline_key *k = &kl.k[i];
         if (!k->refused)
             continue;
-        if (k->origin.kind == RECO_CONFIG_ORIGIN_FILE)
-            rc = reco__error_set_at(RECO_ECONFIG, k->origin.source, k->origin.line,
-                                    k->origin.column, k->path, "%s:%u:%u: %s: %s (%u option%s "
-                                    "refused: reco_pipeline_keys() lists them)",
-                                    k->origin.source, k->origin.line, k->origin.column,
-                                    k->path, k->why, kl.refused, kl.refused > 1 ? "s" : "");
-        else
-            rc = reco__error_set_at(RECO_ECONFIG, k->origin.source, 0, 0, k->path,
-                                    "%s: %s: %s (%u option%s refused: reco_pipeline_keys() "
-                                    "lists them)", k->origin.source, k->path, k->why,
-                                    kl.refused, kl.refused > 1 ? "s" : "");
+        /* the message is "source:line:column: path: why (...)"; a --set's source is its
+         * `path=value` text, without a line */
+        const int file = k->origin.kind == RECO_CONFIG_ORIGIN_FILE;
+        rc = reco__error_set_at(RECO_ECONFIG, k->origin.source, file ? k->origin.line : 0,
+                                file ? k->origin.column : 0, k->path, "%s (%u option%s "
+                                "refused: reco_pipeline_keys() lists them)", k->why,
+                                kl.refused, kl.refused > 1 ? "s" : "");
     }
     reco__free(a, kl.k);
     return rc;

@@ -283,6 +283,14 @@ static void test_pipeline_refuses_mismatch(void **state)
     cfg = config_of("pipeline: {candidates: 30}\n");
     assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG,
                       "30 differs from the environment's max_candidates = 20");
+    /* the key's place once, then the reason */
+    assert_non_null(strstr(reco_error_message(), "pipeline-test.yaml:16:12: pipeline.candidates: "
+                                                 "30 differs"));
+    reco_error_info info = RECO_ERROR_INFO_INIT;
+    assert_int_equal(reco_error_get(&info), RECO_OK);
+    assert_int_equal(info.line, 16);
+    assert_int_equal(info.column, 12);
+    assert_string_equal(info.field, "pipeline.candidates");
     reco_config_free(cfg);
 
     cfg = config_of("sim: {n_candidates: 500}\n");
@@ -375,7 +383,7 @@ static void test_pipeline_env_errors(void **state)
     budget_src src2 = {.seed = 5, .fail_at_step = 40};
     pe = budget_source(&src2);
     assert_reco_error(run_on(&p, cfg, &pe), RECO_EIO, "budget: the session store went away");
-    assert_non_null(strstr(reco_error_message(), "seed 1: "));
+    assert_non_null(strstr(reco_error_message(), "seed 1: bootstrap logs: budget: "));
     assert_null(p);
     assert_int_equal(src2.opened, src2.closed);
 
