@@ -120,12 +120,6 @@ static int lib_fail(const char *what)
     return 1;
 }
 
-static uint64_t world_key(uint64_t user, uint64_t ordinal, void *payload)
-{
-    (void)payload;
-    return RECO_WORLD_SESSION_KEY(user, ordinal);
-}
-
 /* Opens FILE as a Q-network checkpoint, else as a model checkpoint. */
 static int open_checkpoint(server *s, const char *path, uint32_t max_candidates)
 {
@@ -191,15 +185,14 @@ static int build_fresh(server *s, uint32_t max_candidates, const char *save_path
     lp.kind = RECO_LOG_POLICY_POPULARITY;
     lp.item_weights = pop;
     lp.n_item_weights = wo.n_items;
-    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
-    go.n_interactions = 20000;
-    go.n_users = 200;
-    go.max_candidates = wo.n_candidates;
-    go.max_steps = wo.max_session_len - 1;
-    go.session_key = world_key;
-    reco_log_options lo = RECO_LOG_OPTIONS_INIT;
-    lo.user_dim = env.user_dim; /* the user features the service knew at each step */
-    if (reco_log_create(&log, &lo) < 0 || reco_log_generate(log, &env, &lp, &go) < 0) {
+    /* the pipeline's logging stage (reco_pipeline_logs()): with the user features the
+     * service knew at each step */
+    reco_pipeline_log_options go = RECO_PIPELINE_LOG_OPTIONS_INIT;
+    go.interactions = 20000;
+    go.interactions_per_user = 100; /* 200 users */
+    go.propensity = 0;
+    go.oracle = 0;
+    if (reco_pipeline_logs(&log, &env, &lp, &go) < 0) {
         lib_fail("logging");
         goto done;
     }
@@ -225,10 +218,8 @@ static int build_fresh(server *s, uint32_t max_candidates, const char *save_path
     reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
     fo.epochs = 2;
     fo.lr = 2e-3;
-    if (reco_model_create(&feedback, &mo) < 0 ||
-        (context && reco_model_set_item_features(feedback, item_dense, item_fields,
-                                                 wo.n_items) < 0) ||
-        reco_fit_model(NULL, feedback, log, NULL, &fo) < 0) {
+    if (reco_pipeline_fit(&feedback, NULL, log, 0.0, 0, &mo, &fo, context ? item_dense : NULL,
+                          context ? item_fields : NULL, wo.n_items) < 0) {
         lib_fail("feedback model");
         goto done;
     }

@@ -23,12 +23,6 @@
 static const char *rate_names[] = {"click", "long_watch", "like", "hide", "exit"};
 static const char *segment_names[] = {"light", "regular", "heavy"};
 
-static uint64_t world_key(uint64_t user, uint64_t ordinal, void *payload)
-{
-    (void)payload;
-    return RECO_WORLD_SESSION_KEY(user, ordinal);
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -160,7 +154,7 @@ int main(int argc, char **argv)
     }
 
     reco_world *world = NULL;
-    reco_log *log = NULL, *train = NULL, *valid = NULL;
+    reco_log *log = NULL;
     reco_model *model = NULL;
     reco_sim *sim = NULL;
     reco_policy_state *random_state = NULL, *greedy_state = NULL;
@@ -191,15 +185,13 @@ int main(int argc, char **argv)
     lp.kind = RECO_LOG_POLICY_POPULARITY;
     lp.item_weights = popularity;
     lp.n_item_weights = wo.n_items;
-    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
-    go.n_interactions = n_interactions;
-    go.n_users = n_interactions / 100 > 0 ? n_interactions / 100 : 1;
-    go.max_candidates = wo.n_candidates;
-    go.max_steps = wo.max_session_len - 1;
-    go.session_key = world_key;
-    go.seed = 1;
+    reco_pipeline_log_options go = RECO_PIPELINE_LOG_OPTIONS_INIT; /* reco_pipeline_logs() */
+    go.interactions = n_interactions;
+    go.interactions_per_user = 100;
+    go.propensity = 0;
+    go.oracle = 0;
     double t0 = now();
-    if (reco_log_create(&log, NULL) < 0 || reco_log_generate(log, &world_env, &lp, &go) < 0) {
+    if (reco_pipeline_logs(&log, &world_env, &lp, &go) < 0) {
         rc = fail("generating logs");
         goto done;
     }
@@ -208,11 +200,7 @@ int main(int argc, char **argv)
     printf("logs: %zu interactions, %zu sessions under the popularity policy (%.1f s)\n",
            reco_log_n_rows(log), reco_log_n_sessions(log), now() - t0);
 
-    /* 2. The feedback model. */
-    if (reco_log_split(&train, &valid, log, 0.1, 7) < 0) {
-        rc = fail("split");
-        goto done;
-    }
+    /* 2. The feedback model, fitted on 90% of the users (reco_pipeline_fit()). */
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     mo.n_items = wo.n_items;
     mo.n_signals = RECO_WORLD_N_SIGNALS;
@@ -224,10 +212,6 @@ int main(int argc, char **argv)
     mo.max_batch = 256;
     mo.max_candidates = 512;
     mo.init_std = 0.1f;
-    if (reco_model_create(&model, &mo) < 0) {
-        rc = fail("model");
-        goto done;
-    }
     reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
     fo.epochs = epochs;
     fo.batch_size = 256;
@@ -235,7 +219,7 @@ int main(int argc, char **argv)
     fo.patience = 3;
     reco_fit_report rep = RECO_FIT_REPORT_INIT;
     t0 = now();
-    if (reco_fit_model(&rep, model, train, valid, &fo) < 0) {
+    if (reco_pipeline_fit(&model, &rep, log, 0.1, 7, &mo, &fo, NULL, NULL, 0) < 0) {
         rc = fail("training");
         goto done;
     }
@@ -294,8 +278,6 @@ done:
     reco_policy_free(greedy_state);
     reco_sim_free(sim);
     reco_model_free(model);
-    reco_log_free(train);
-    reco_log_free(valid);
     reco_log_free(log);
     reco_world_free(world);
     free(popularity);

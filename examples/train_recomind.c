@@ -24,12 +24,6 @@
 #define RECO_LAB_API /* world, logs and fit are lab API (docs/abi.md) */
 #include <reco/reco.h>
 
-static uint64_t world_key(uint64_t user, uint64_t ordinal, void *payload)
-{
-    (void)payload;
-    return RECO_WORLD_SESSION_KEY(user, ordinal);
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -223,7 +217,7 @@ int main(int argc, char **argv)
     }
 
     reco_world *world = NULL, *eval_world = NULL;
-    reco_log *log = NULL, *train = NULL, *valid = NULL;
+    reco_log *log = NULL;
     reco_model *model = NULL;
     reco_sim *train_sim = NULL;
     reco_qnet *qnets[2] = {NULL, NULL};
@@ -260,15 +254,13 @@ int main(int argc, char **argv)
     lp.kind = RECO_LOG_POLICY_POPULARITY;
     lp.item_weights = popularity;
     lp.n_item_weights = wo.n_items;
-    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
-    go.n_interactions = n_interactions;
-    go.n_users = n_interactions / 100 > 0 ? n_interactions / 100 : 1;
-    go.max_candidates = wo.n_candidates;
-    go.max_steps = wo.max_session_len - 1;
-    go.session_key = world_key;
-    go.seed = 1;
+    reco_pipeline_log_options go = RECO_PIPELINE_LOG_OPTIONS_INIT; /* reco_pipeline_logs() */
+    go.interactions = n_interactions;
+    go.interactions_per_user = 100;
+    go.propensity = 0;
+    go.oracle = 0;
     double t0 = now();
-    if (reco_log_create(&log, NULL) < 0 || reco_log_generate(log, &world_env, &lp, &go) < 0) {
+    if (reco_pipeline_logs(&log, &world_env, &lp, &go) < 0) {
         rc = fail("generating logs");
         goto done;
     }
@@ -278,10 +270,7 @@ int main(int argc, char **argv)
            wo.reward_long_watch, wo.reward_like, wo.reward_hide);
     printf("logs: %zu interactions, %zu sessions under the popularity policy (%.1f s)\n",
            reco_log_n_rows(log), reco_log_n_sessions(log), now() - t0);
-    if (reco_log_split(&train, &valid, log, 0.1, 7) < 0) {
-        rc = fail("split");
-        goto done;
-    }
+    /* the feedback model, fitted on 90% of the users (reco_pipeline_fit()) */
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     mo.n_items = wo.n_items;
     mo.n_signals = RECO_WORLD_N_SIGNALS;
@@ -293,10 +282,6 @@ int main(int argc, char **argv)
     mo.max_batch = 256;
     mo.max_candidates = 512;
     mo.init_std = 0.1f;
-    if (reco_model_create(&model, &mo) < 0) {
-        rc = fail("model");
-        goto done;
-    }
     reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
     fo.epochs = (uint32_t)epochs;
     fo.batch_size = 256;
@@ -304,7 +289,7 @@ int main(int argc, char **argv)
     fo.patience = 3;
     reco_fit_report rep = RECO_FIT_REPORT_INIT;
     t0 = now();
-    if (reco_fit_model(&rep, model, train, valid, &fo) < 0) {
+    if (reco_pipeline_fit(&model, &rep, log, 0.1, 7, &mo, &fo, NULL, NULL, 0) < 0) {
         rc = fail("training the feedback model");
         goto done;
     }
@@ -515,8 +500,6 @@ done:
     reco_policy_free(random_state);
     reco_policy_free(greedy_state);
     reco_model_free(model);
-    reco_log_free(train);
-    reco_log_free(valid);
     reco_log_free(log);
     reco_world_free(world);
     reco_world_free(eval_world);

@@ -3,6 +3,8 @@
  *   1. the world writes interaction logs under a logging policy (popularity by default);
  *   2. the logs are split by user into training and validation;
  *   3. the feedback model is trained on them (BCE per signal and exit, early stopping);
+ *      steps 1-3 are the pipeline's first stages, reco_pipeline_logs() and
+ *      reco_pipeline_fit();
  *   4. the validation metrics are printed next to the two baselines (global rate and item
  *      popularity rate).
  *
@@ -20,12 +22,6 @@
 
 #define RECO_LAB_API /* world, logs and fit are lab API (docs/abi.md) */
 #include <reco/reco.h>
-
-static uint64_t world_key(uint64_t user, uint64_t ordinal, void *payload)
-{
-    (void)payload;
-    return RECO_WORLD_SESSION_KEY(user, ordinal);
-}
 
 static double now(void)
 {
@@ -130,7 +126,7 @@ int main(int argc, char **argv)
     }
 
     reco_world *world = NULL;
-    reco_log *log = NULL, *train = NULL, *valid = NULL;
+    reco_log *log = NULL;
     reco_model *model = NULL;
     float *popularity = NULL;
     int32_t *ids = NULL;
@@ -157,15 +153,15 @@ int main(int argc, char **argv)
         pol.item_weights = popularity;
         pol.n_item_weights = wo.n_items;
     }
-    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
-    go.n_interactions = n_interactions;
-    go.n_users = n_interactions / 100 > 0 ? n_interactions / 100 : 1; /* ~7 sessions each */
-    go.max_candidates = wo.n_candidates;
-    go.max_steps = wo.max_session_len - 1; /* cut before the world's limit: logged as exit 0 */
-    go.session_key = world_key;
-    go.seed = 1;
+    /* the pipeline's logging stage (reco_pipeline_logs): users take turns, each session a
+     * new session key of its user, cut one step before the world's limit (exit 0) */
+    reco_pipeline_log_options go = RECO_PIPELINE_LOG_OPTIONS_INIT;
+    go.interactions = n_interactions;
+    go.interactions_per_user = 100; /* ~7 sessions each */
+    go.propensity = 0;              /* a plain log: the signals and exit only */
+    go.oracle = 0;
     double t0 = now();
-    if (reco_log_create(&log, NULL) < 0 || reco_log_generate(log, &env, &pol, &go) < 0) {
+    if (reco_pipeline_logs(&log, &env, &pol, &go) < 0) {
         rc = fail("generating logs");
         goto done;
     }
@@ -179,15 +175,7 @@ int main(int argc, char **argv)
         goto done;
     }
 
-    /* 2. Split by user. */
-    if (reco_log_split(&train, &valid, log, 0.1, 7) < 0) {
-        rc = fail("split");
-        goto done;
-    }
-    printf("split: %zu training rows, %zu validation rows\n", reco_log_n_rows(train),
-           reco_log_n_rows(valid));
-
-    /* 3. The feedback model. */
+    /* 2 and 3. Split by user (10% validate) and fit the feedback model (reco_pipeline_fit). */
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     mo.n_items = wo.n_items;
     mo.n_signals = RECO_WORLD_N_SIGNALS;
@@ -199,10 +187,6 @@ int main(int argc, char **argv)
     mo.max_batch = 256;
     mo.max_candidates = 512;
     mo.init_std = 0.1f; /* faster out of the symmetric start than 0.02 (docs/training.md) */
-    if (reco_model_create(&model, &mo) < 0) {
-        rc = fail("model");
-        goto done;
-    }
     reco_fit_options fo = RECO_FIT_OPTIONS_INIT;
     fo.epochs = epochs;
     fo.batch_size = 256;
@@ -211,10 +195,12 @@ int main(int argc, char **argv)
     fo.progress = on_epoch;
     reco_fit_report rep = RECO_FIT_REPORT_INIT;
     t0 = now();
-    if (reco_fit_model(&rep, model, train, valid, &fo) < 0) {
+    if (reco_pipeline_fit(&model, &rep, log, 0.1, 7, &mo, &fo, NULL, NULL, 0) < 0) {
         rc = fail("training");
         goto done;
     }
+    printf("split: %llu training rows, %llu validation rows\n",
+           (unsigned long long)rep.n_train, (unsigned long long)rep.n_valid);
     printf("trained %u epochs in %.1f s; best epoch %u%s\n\n", rep.epochs_run, now() - t0,
            rep.best_epoch, rep.stopped_early ? " (stopped early)" : "");
 
@@ -234,8 +220,6 @@ int main(int argc, char **argv)
     rc = 0;
 done:
     reco_model_free(model);
-    reco_log_free(train);
-    reco_log_free(valid);
     reco_log_free(log);
     reco_world_free(world);
     free(popularity);
