@@ -152,6 +152,22 @@ def keys(exe, root, fails):
         if r.returncode != 0 or flat(r.stdout).get(key, "").strip('"') != value:
             fails.append("--set %s=%s: exit %d, printed %r: %s" % (
                 key, value, r.returncode, flat(r.stdout).get(key), r.stderr))
+    # the pipeline section must agree with what the world declares, naming both values
+    for key, value, why in (
+            ("pipeline.candidates", "40", "40 differs from world.n_candidates = 100"),
+            ("pipeline.session_cap", "80", "80 differs from world.max_session_len = 50"),
+            ("pipeline.reward", "[1,1,1,1]", "[1, 1, 1, 1] differs from world.reward (click, "
+             "long_watch, like, hide) = [0.1, 1, 0.3, -0.5]"),
+            ("sim.n_candidates", "500", "500 differs from world.n_candidates = 100"),
+            ("pipeline.heldout_share", "0.3", "not read: only a run on logs splits them")):
+        r = run(exe, "--config", quick, "--set", "%s=%s" % (key, value), "--print-config")
+        refused(fails, "--set %s=%s" % (key, value), r,
+                "--set %s=%s: %s: %s" % (key, value, key, why))
+    # ... and is taken from it when left out (or given equal)
+    r = run(exe, "--config", quick, "--set", "pipeline.candidates=100", "--print-config")
+    if r.returncode != 0 or "# candidates: derived from world.n_candidates = 100" not in r.stdout:
+        fails.append("pipeline.candidates=100: exit %d, not shown as derived: %s"
+                     % (r.returncode, r.stderr))
     # the same file without the refused key runs its checks clean
     r = run(exe, "--config", quick, "--set", "world.n_items=50", "--print-config")
     if r.returncode != 0 or "# n_items: derived from world.n_items = 50" not in r.stdout:
