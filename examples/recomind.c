@@ -124,7 +124,8 @@ static void usage(FILE *f)
         "    settings (candidates, lookback, session cap, reward weights) come from the\n"
         "    pipeline section. Also writes qnet.reco, the trained Q-network, which\n"
         "    serve-qnet --checkpoint loads.\n"
-        "\n"
+        "\n");
+    fprintf(f, /* two strings: each within the length C99 compilers must support */
         "OPTIONS\n"
         "    --config FILE      YAML experiment (sections experiment, world, model, fit,\n"
         "                       sim, qnet, replay, explorer, trainer, pipeline)\n"

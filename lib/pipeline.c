@@ -219,6 +219,11 @@ static int check_run_options(reco_pipeline_run_options *o, const reco_pipeline_r
     if (o->without >> 6)
         return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options: without has unknown "
                                "bits 0x%x", o->without & ~0x3fu);
+    if ((o->without & RECO_PIPELINE_WITHOUT_USER) && !o->fit_only)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options: without the user "
+                               "features (RECO_PIPELINE_WITHOUT_USER) goes with fit_only: the "
+                               "simulator starts each session from the environment's state, "
+                               "which has them");
     if (o->log != NULL && (o->select_heldout || o->eval_heldout))
         return reco__error_set(RECO_EINVAL, "reco_pipeline_run_options: %s does not apply to "
                                "a run on logs (it always evaluates in the held-out "

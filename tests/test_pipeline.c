@@ -395,6 +395,14 @@ static void test_pipeline_env_errors(void **state)
     pe.open = NULL;
     assert_reco_error(run_on(&p, cfg, &pe), RECO_EINVAL, "open is NULL");
     reco_pipeline_run_options ro = RECO_PIPELINE_RUN_OPTIONS_INIT;
+    ro.without = RECO_PIPELINE_WITHOUT_USER;
+    assert_reco_error(reco_pipeline_run(&p, cfg, &ro), RECO_EINVAL, "goes with fit_only");
+    ro.without = 1u << 6;
+    assert_reco_error(reco_pipeline_run(&p, cfg, &ro), RECO_EINVAL, "unknown bits 0x40");
+    ro = (reco_pipeline_run_options)RECO_PIPELINE_RUN_OPTIONS_INIT;
+    ro.ensemble = 9;
+    assert_reco_error(reco_pipeline_run(&p, cfg, &ro), RECO_EINVAL, "ensemble 9");
+    ro = (reco_pipeline_run_options)RECO_PIPELINE_RUN_OPTIONS_INIT;
     ro.version = 99;
     assert_reco_error(reco_pipeline_run(&p, cfg, &ro), RECO_EVERSION, "reco_pipeline_run_options");
     assert_reco_error(reco_pipeline_run(NULL, cfg, NULL), RECO_EINVAL, "reco_pipeline_run");

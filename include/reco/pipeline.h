@@ -310,7 +310,9 @@ typedef struct reco_pipeline_run_options {
      *  choices (reco_pipeline_calibration()); no evaluation. Default 0. */
     int fit_only;
     /** RECO_PIPELINE_WITHOUT_* inputs left out of the models fitted on the logs (the
-     *  logging model keeps them all). Default 0. */
+     *  logging model keeps them all); @ref RECO_PIPELINE_WITHOUT_USER only with
+     *  @c fit_only (the simulator starts from the environment's states, user features
+     *  included). Default 0. */
     uint32_t without;
     /** Called with a line of progress (no newline at the end), or NULL. */
     void (*progress)(const char *line, void *payload);
