@@ -424,7 +424,9 @@ class PolicyOptions(Structure):
                 ("seed", c_uint64), ("item_weights", P_f32), ("n_item_weights", c_uint32),
                 ("model", c_void_p), ("signal_weights", P_f32), ("head", c_uint32),
                 # version 2
-                ("temperature", c_float)]
+                ("temperature", c_float),
+                # version 3
+                ("explorer", c_void_p)]
 
 
 class RunStep(Structure):
@@ -511,7 +513,7 @@ VERSIONS = {
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
-    PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 2, AuditReport: 1,
+    PolicyOptions: 3, RunStats: 1, RunOptions: 1, EvalOptions: 2, AuditReport: 1,
     AuditOptions: 1,
 }
 
