@@ -286,8 +286,9 @@ def test_python_policy_sees_states_and_builtin_choose_is_callable(shop_model):
 
 
 def test_policy_extra_keywords_reach_only_a_choose_that_takes_them():
-    """What a later reco_policy version gives (slots, session keys) goes only to a choose()
-    that names it or takes **kwargs: today's subclasses keep working."""
+    """What reco_policy version 3 gives (slots, session keys, session numbers) goes only
+    to a choose() that names it or takes **kwargs: subclasses written for version 2 keep
+    working."""
     got = {}
 
     class Plain(libreco.Policy):
