@@ -214,6 +214,20 @@ def test_trainer_generators_run_the_python_env_deterministically(shop_model):
     assert not np.array_equal(q1, q3)
 
 
+def test_a_warm_start_with_other_weights_than_the_shops_is_refused(shop_model):
+    m, _ = shop_model
+    q = libreco.QNet.warm(m, [0.3, 1.0], gamma=0.9,
+                          model={"max_batch": 32, "max_candidates": CANDIDATES})
+    rb = libreco.Replay(capacity=500, lookback=LOOKBACK, seed=1)
+    with pytest.raises(libreco.InvalidArgumentError,
+                       match=r"reco_trainer_create: environment 0: the Q-network's warm start "
+                             r"weighs signal 0 \(view\) 0.3; the env's reward weight is 0.2"):
+        libreco.Trainer(q, rb, [Shop()], explorer={"max_candidates": CANDIDATES},
+                        total_updates=5, warmup=10, batch_size=8, n_candidates=CANDIDATES)
+    for h in (q, rb):
+        h.close()
+
+
 def test_declarations_are_checked():
     shop = Shop()
     fns = (shop.reset, shop.observe, shop.candidates, shop.step)

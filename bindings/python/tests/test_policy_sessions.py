@@ -254,6 +254,12 @@ def test_model_softmax_and_weighted_report_their_probabilities(model):
         assert np.all(idx < 7)
         np.testing.assert_allclose(prop, w[cand[np.arange(50), idx]] /
                                    w[cand[:, :7]].sum(axis=1), rtol=1e-6)
+    with pytest.raises(libreco.InvalidArgumentError,
+                       match="reco_policy_create: the temperature 0 is not finite and positive"):
+        libreco.Policy.model_softmax(model, WEIGHTS, temperature=0)
+    with pytest.raises(libreco.InvalidArgumentError,
+                       match="reco_policy_create: item weight 2 is not finite and >= 0"):
+        libreco.Policy.weighted([1, 2, -1])
     with pytest.raises(libreco.InvalidArgumentError, match="unknown kind 'softmax' "
                                                            r"\(known: random, "):
         libreco.Policy("softmax", model=model)
