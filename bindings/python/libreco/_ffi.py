@@ -520,8 +520,8 @@ VERSIONS = {
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
-    PolicySessions: 1, PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 2, AuditReport: 1,
-    AuditOptions: 1,
+    PolicySessions: 1, PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 2,
+    AuditReport: 1, AuditOptions: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
