@@ -13,8 +13,9 @@ package sits in.
 """
 from . import _ffi
 from ._ffi import (AuditOptions, EvalOptions, ExperimentOptions, ExplorerOptions,
-                   ExplorerSchedule, FitOptions, ItemsOptions, LogRow, ModelOptions, QNetOptions,
-                   ReplayOptions, Rng, SimOptions, TrainerOptions, WorldOptions, WorldSlotInfo)
+                   ExplorerSchedule, FitOptions, ItemsOptions, LogRow, ModelOptions,
+                   PipelineOptions, QNetOptions, ReplayOptions, Rng, SimOptions,
+                   TrainerOptions, WorldOptions, WorldSlotInfo)
 from ._core import Record
 from .audit import audit_options, audit_run, audit_world
 from .config import Config, experiment_options
@@ -35,6 +36,12 @@ from .policy import (POLICY_MODEL_EXPLORE, POLICY_MODEL_GREEDY, POLICY_MODEL_HEA
                      POLICY_MODEL_SOFTMAX,
                      POLICY_POPULARITY, POLICY_RANDOM, POLICY_WEIGHTED, Policy, run_options,
                      run_sessions)
+from .pipeline import (PIPELINE_BASELINE, PIPELINE_N_POLICIES, PIPELINE_POPULAR,
+                       PIPELINE_REAL, PIPELINE_RANDOM, PIPELINE_RECOMIND, PIPELINE_SIM,
+                       PIPELINE_WITHOUT_ELAPSED, PIPELINE_WITHOUT_ITEM, PIPELINE_WITHOUT_LONG,
+                       PIPELINE_WITHOUT_POSITION, PIPELINE_WITHOUT_STATE_BIAS,
+                       PIPELINE_WITHOUT_USER, Pipeline, pipeline_keys, pipeline_options,
+                       run_pipeline)
 from .qnet import QNet, qnet_options
 from .replay import REPLAY_PROPORTIONAL, REPLAY_UNIFORM, Replay, replay_options
 from .sim import Sim, sim_options

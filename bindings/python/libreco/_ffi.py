@@ -513,17 +513,72 @@ class AuditOptions(Structure):
                 ("parallel", c_uint32), ("max_candidates", c_uint32), ("max_steps", c_uint32)]
 
 
+
+# pipeline.h (lab tier)
+PIPELINE_MAX_SIGNALS = 16
+PIPELINE_KEY_WHY_MAX = 200
+
+
+class PipelineOptions(Structure):
+    _fields_ = [("version", c_uint), ("candidates", c_uint32), ("lookback", c_uint32),
+                ("session_cap", c_uint32), ("n_reward", c_uint32),
+                ("reward", c_double * PIPELINE_MAX_SIGNALS), ("eval_users", c_enum),
+                ("bootstrap", c_enum), ("heldout_share", c_double)]
+
+
+PIPELINE_ENV_OPEN_FN = CFUNCTYPE(c_int, POINTER(Env), c_void_p)
+PIPELINE_ENV_CLOSE_FN = CFUNCTYPE(None, POINTER(Env), c_void_p)
+PIPELINE_PROGRESS_FN = CFUNCTYPE(None, c_char_p, c_void_p)
+
+
+class PipelineEnv(Structure):
+    _fields_ = [("version", c_uint), ("name", c_char_p), ("open", c_void_p),
+                ("close", c_void_p), ("payload", c_void_p)]
+
+
+class PipelineRunOptions(Structure):
+    _fields_ = [("version", c_uint), ("allocator", c_void_p), ("env", POINTER(PipelineEnv)),
+                ("log", c_void_p), ("items", c_void_p), ("random_init", c_int),
+                ("ensemble", c_uint32), ("select_heldout", c_int), ("eval_heldout", c_int),
+                ("fit_only", c_int), ("without", c_uint32), ("progress", c_void_p),
+                ("progress_payload", c_void_p)]
+
+
+class PipelineKey(Structure):
+    _fields_ = [("path", c_char_p), ("why", ctypes.c_char * PIPELINE_KEY_WHY_MAX),
+                ("refused", c_int), ("origin", ConfigOrigin)]
+
+
+class PipelinePoint(Structure):
+    _fields_ = [("updates", c_uint64), ("greedy_q_return", c_double),
+                ("baseline_return", c_double), ("loss", c_double), ("mean_q", c_double),
+                ("explore_return", c_double)]
+
+
+class PipelineFidelity(Structure):
+    _fields_ = [("sim", c_double), ("real", c_double), ("rel", c_double), ("lo", c_double),
+                ("hi", c_double)]
+
+
+class PipelineLogOptions(Structure):
+    _fields_ = [("version", c_uint), ("interactions", c_uint64),
+                ("interactions_per_user", c_uint32), ("first_user", c_uint64),
+                ("candidates", c_uint32), ("session_cap", c_uint32), ("seed", c_uint64),
+                ("propensity", c_int), ("oracle", c_int)]
+
 # Current versions of the structs above (the headers' *_VERSION macros; the layout test
 # compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
     ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
     ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 2, LogLoadOptions: 1,
-    LogRow: 2, LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1, LogGenerateOptions: 1,
+    LogRow: 2, LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1,
+    LogGenerateOptions: 1,
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
     PolicySessions: 1, PolicyOptions: 3, RunStats: 1, RunOptions: 1, EvalOptions: 2,
-    AuditReport: 1, AuditOptions: 1,
+    AuditReport: 1, AuditOptions: 1, PipelineOptions: 1, PipelineEnv: 1,
+    PipelineRunOptions: 1, PipelineLogOptions: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
@@ -568,6 +623,8 @@ _PROTOTYPES = {
     "reco_config_set_sim": (c_int, [H, POINTER(SimOptions)]),
     "reco_config_get_fit": (c_int, [POINTER(FitOptions), H]),
     "reco_config_set_fit": (c_int, [H, POINTER(FitOptions)]),
+    "reco_config_get_pipeline": (c_int, [POINTER(PipelineOptions), H]),
+    "reco_config_set_pipeline": (c_int, [H, POINTER(PipelineOptions)]),
     # model.h
     "reco_model_options_init": (c_int, [POINTER(ModelOptions), c_uint]),
     "reco_model_create": (c_int, [PH, POINTER(ModelOptions)]),
@@ -788,6 +845,29 @@ _PROTOTYPES = {
                                POINTER(Policy), P_u64, c_uint32, POINTER(AuditOptions)]),
     "reco_audit_world": (c_int, [POINTER(AuditReport), POINTER(Env), H, POINTER(Policy),
                                  c_uint64, c_uint32, POINTER(AuditOptions)]),
+    # pipeline.h (lab tier)
+    "reco_pipeline_options_init": (c_int, [POINTER(PipelineOptions), c_uint]),
+    "reco_pipeline_run_options_init": (c_int, [POINTER(PipelineRunOptions), c_uint]),
+    "reco_pipeline_keys": (c_int, [POINTER(PipelineKey), c_uint32, P_u32, P_u32, H,
+                                   POINTER(PipelineRunOptions)]),
+    "reco_pipeline_run": (c_int, [PH, H, POINTER(PipelineRunOptions)]),
+    "reco_pipeline_free": (None, [H]),
+    "reco_pipeline_n_seeds": (c_uint32, [H]),
+    "reco_pipeline_seed": (c_uint64, [H, c_uint32]),
+    "reco_pipeline_policy_name": (c_char_p, [c_uint32]),
+    "reco_pipeline_side_name": (c_char_p, [H, c_enum]),
+    "reco_pipeline_output_name": (c_char_p, [H, c_uint32]),
+    "reco_pipeline_eval": (c_void_p, [H, c_uint32, c_enum]),
+    "reco_pipeline_fit_report": (c_int, [POINTER(FitReport), H, c_uint32, c_int]),
+    "reco_pipeline_curve": (c_uint32, [POINTER(PipelinePoint), c_uint32, H, c_uint32]),
+    "reco_pipeline_fidelity_get": (c_int, [POINTER(PipelineFidelity), H, c_uint32, c_uint32]),
+    "reco_pipeline_logged": (c_int, [POINTER(EvalStat), POINTER(EvalStat), H, c_uint32]),
+    "reco_pipeline_n_calibration": (c_uint32, [H, c_uint32]),
+    "reco_pipeline_calibration": (c_int, [P_f64, P_f64, H, c_uint32, c_uint32]),
+    "reco_pipeline_write_json": (c_int, [H, c_char_p]),
+    "reco_pipeline_write_csv": (c_int, [H, c_char_p]),
+    "reco_pipeline_write_curve": (c_int, [H, c_char_p]),
+    "reco_pipeline_save_qnet": (c_int, [H, c_uint32, c_char_p]),
 }
 
 for _name, (_res, _args) in _PROTOTYPES.items():

@@ -16,6 +16,8 @@ _SECTIONS = {
     "trainer": (_ffi.TrainerOptions, lib.reco_config_get_trainer, lib.reco_config_set_trainer),
     "sim": (_ffi.SimOptions, lib.reco_config_get_sim, lib.reco_config_set_sim),
     "fit": (_ffi.FitOptions, lib.reco_config_get_fit, lib.reco_config_set_fit),
+    "pipeline": (_ffi.PipelineOptions, lib.reco_config_get_pipeline,
+                 lib.reco_config_set_pipeline),
 }
 
 
@@ -132,6 +134,12 @@ class Config(Handle):
     def get_fit(self):
         return self.get("fit")
 
+    def get_pipeline(self):
+        """The ``pipeline`` section (``reco_config_get_pipeline``): the settings of an
+        experiment that do not depend on the environment; ``reward[:n_reward]`` holds the
+        weights (``libreco.pipeline_options`` makes one)."""
+        return self.get("pipeline")
+
     def set_experiment(self, opts):
         return self.put("experiment", opts)
 
@@ -155,6 +163,15 @@ class Config(Handle):
 
     def set_fit(self, opts):
         return self.put("fit", opts)
+
+    def set_pipeline(self, opts):
+        """Replace the ``pipeline`` section (``reco_config_set_pipeline``), validated as a
+        file would be; ``opts`` is a :class:`PipelineOptions` or a dict of its fields
+        (``{"candidates": 24, "reward": [0.2, 1.0]}``, over the defaults)."""
+        if isinstance(opts, dict):
+            from .pipeline import pipeline_options
+            opts = pipeline_options(**opts)
+        return self.put("pipeline", opts)
 
 
 def experiment_options(**fields):

@@ -174,6 +174,19 @@ static int layout(void)
       F(worst_segment) F(worst_segment_gap))
     S(reco_audit_options, "AuditOptions", F(version) F(allocator) F(n_buckets) F(item_popularity)
       F(user_segment) F(n_segments) F(parallel) F(max_candidates) F(max_steps))
+    S(reco_pipeline_options, "PipelineOptions", F(version) F(candidates) F(lookback)
+      F(session_cap) F(n_reward) F(reward) F(eval_users) F(bootstrap) F(heldout_share))
+    S(reco_pipeline_env, "PipelineEnv", F(version) F(name) F(open) F(close) F(payload))
+    S(reco_pipeline_run_options, "PipelineRunOptions", F(version) F(allocator) F(env) F(log)
+      F(items) F(random_init) F(ensemble) F(select_heldout) F(eval_heldout) F(fit_only)
+      F(without) F(progress) F(progress_payload))
+    S(reco_pipeline_key, "PipelineKey", F(path) F(why) F(refused) F(origin))
+    S(reco_pipeline_point, "PipelinePoint", F(updates) F(greedy_q_return) F(baseline_return)
+      F(loss) F(mean_q) F(explore_return))
+    S(reco_pipeline_fidelity, "PipelineFidelity", F(sim) F(real) F(rel) F(lo) F(hi))
+    S(reco_pipeline_log_options, "PipelineLogOptions", F(version) F(interactions)
+      F(interactions_per_user) F(first_user) F(candidates) F(session_cap) F(seed)
+      F(propensity) F(oracle))
     printf("\n}\n");
     return 0;
 }
@@ -223,6 +236,10 @@ static int versions(void)
     V("EvalOptions", RECO_EVAL_OPTIONS_VERSION)
     V("AuditReport", RECO_AUDIT_REPORT_VERSION)
     V("AuditOptions", RECO_AUDIT_OPTIONS_VERSION)
+    V("PipelineOptions", RECO_PIPELINE_OPTIONS_VERSION)
+    V("PipelineEnv", RECO_PIPELINE_ENV_VERSION)
+    V("PipelineRunOptions", RECO_PIPELINE_RUN_OPTIONS_VERSION)
+    V("PipelineLogOptions", RECO_PIPELINE_LOG_OPTIONS_VERSION)
     printf("\n}\n");
     return 0;
 }
