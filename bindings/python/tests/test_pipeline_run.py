@@ -354,6 +354,16 @@ def test_seeds_on_threads_same_results():
         same(results(p), results(q))
         assert not np.array_equal(results(p)[(0, "real")], results(p)[(1, "real")],
                                   equal_nan=True)
+    # an env step that raises on one of the pipeline's threads surfaces as itself
+    made = []
+
+    def factory():
+        made.append(Shop(fail_after=40))
+        return made[-1]
+    with pytest.raises(ValueError, match="budget exhausted") as ei:
+        libreco.run_pipeline(two, env=factory)
+    assert any(ei.value is s.raised for s in made)
+    assert "bootstrap logs: ValueError: budget exhausted" in ei.value.__notes__[-1]
 
 
 def test_config_from_a_path(tmp_path):
