@@ -1,4 +1,4 @@
-/* Built-in policies (random, popularity, model greedy, model head) and the batched session
+/* Built-in policies (random, popularity, weighted, model greedy / head / softmax / explore) and the batched session
  * runner (see include/reco/policy.h). Policies allocate everything at creation; choose() and
  * choose_states() never allocate. The runner reads states through lib/state.c, as every
  * loop that plays sessions does. */
@@ -37,6 +37,7 @@ struct reco_policy_state {
     int32_t *cand;       /* (MB, MC) packed candidates of one chunk */
     float *scores;       /* (MB, n_sel, MC) */
     float *row_w;        /* (MC) softmax: one row's expected rewards */
+    reco_explorer *ex;   /* explore: the explorer over the head's scores */
 };
 
 int reco_policy_options_init(reco_policy_options *opts, unsigned int version)
@@ -58,6 +59,7 @@ void reco_policy_free(reco_policy_state *state)
         return;
     reco_allocator a = state->alloc;
     reco_workspace_free(state->ws);
+    reco_explorer_free(state->ex);
     reco__free(&a, state->weights);
     reco__free(&a, state->cand);
     reco__free(&a, state->scores);
@@ -69,7 +71,7 @@ void reco_policy_free(reco_policy_state *state)
 static int is_model_kind(reco_policy_kind k)
 {
     return k == RECO_POLICY_MODEL_GREEDY || k == RECO_POLICY_MODEL_HEAD ||
-           k == RECO_POLICY_MODEL_SOFTMAX;
+           k == RECO_POLICY_MODEL_SOFTMAX || k == RECO_POLICY_MODEL_EXPLORE;
 }
 
 int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
@@ -86,7 +88,8 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
             return rc;
         if (opts->version < 2) { /* read a version-1 struct up to its own fields */
             memcpy(&o, opts, offsetof(reco_policy_options, temperature));
-            o.temperature = 1.0f;
+        } else if (opts->version < 3) {
+            memcpy(&o, opts, offsetof(reco_policy_options, explorer));
         } else {
             o = *opts;
         }
@@ -111,6 +114,7 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
     case RECO_POLICY_MODEL_GREEDY:
     case RECO_POLICY_MODEL_HEAD:
     case RECO_POLICY_MODEL_SOFTMAX:
+    case RECO_POLICY_MODEL_EXPLORE:
         if (o.model == NULL)
             return reco__error_set(RECO_EINVAL, "%s: a model policy needs a model", fn);
         reco_model_get_options(&mo, o.model);
@@ -118,10 +122,12 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
         if (n_heads > MAX_HEADS)
             return reco__error_set(RECO_EINVAL, "%s: the model has %u heads; at most %d are "
                                    "supported", fn, n_heads, MAX_HEADS);
-        if (o.kind == RECO_POLICY_MODEL_HEAD && o.head >= n_heads)
+        if ((o.kind == RECO_POLICY_MODEL_HEAD || o.kind == RECO_POLICY_MODEL_EXPLORE) &&
+            o.head >= n_heads)
             return reco__error_set(RECO_EINVAL, "%s: head %u is not below the model's %u heads",
                                    fn, o.head, n_heads);
-        if (o.kind != RECO_POLICY_MODEL_HEAD && o.signal_weights != NULL)
+        if ((o.kind == RECO_POLICY_MODEL_GREEDY || o.kind == RECO_POLICY_MODEL_SOFTMAX) &&
+            o.signal_weights != NULL)
             for (uint32_t f = 0; f < mo.n_signals; f++)
                 if (!isfinite(o.signal_weights[f]))
                     return reco__error_set(RECO_EINVAL, "%s: signal weight %u is not finite",
@@ -165,7 +171,7 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
         s->H = mo.long_len;
         s->MB = mo.max_batch;
         s->MC = mo.max_candidates;
-        if (o.kind != RECO_POLICY_MODEL_HEAD) {
+        if (o.kind == RECO_POLICY_MODEL_GREEDY || o.kind == RECO_POLICY_MODEL_SOFTMAX) {
             s->n_sel = mo.n_signals;
             for (uint32_t f = 0; f < mo.n_signals; f++) {
                 s->heads[f] = f;
@@ -188,6 +194,24 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
             reco_policy_free(s);
             return RECO_ENOMEM;
         }
+        if (o.kind == RECO_POLICY_MODEL_EXPLORE) {
+            reco_explorer_options eo = RECO_EXPLORER_OPTIONS_INIT;
+            if (o.explorer != NULL &&
+                (rc = reco__check_version(o.explorer->version, RECO_EXPLORER_OPTIONS_VERSION,
+                                          "reco_explorer_options")) < 0) {
+                reco_policy_free(s);
+                return rc;
+            }
+            if (o.explorer != NULL)
+                memcpy(&eo, o.explorer, sizeof eo); /* only version 1 exists */
+            eo.version = RECO_EXPLORER_OPTIONS_VERSION;
+            eo.allocator = &s->alloc;
+            eo.max_candidates = s->MC;
+            if ((rc = reco_explorer_create(&s->ex, &eo)) < 0) {
+                reco_policy_free(s);
+                return rc;
+            }
+        }
     }
     *out = s;
     return RECO_OK;
@@ -196,6 +220,11 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
 void reco__policy_set_stream(reco_policy_state *s, uint64_t seed, uint64_t stream)
 {
     reco_rng_seed(&s->rng, seed, stream);
+    if (s->ex != NULL) {
+        reco_rng r;
+        reco_rng_seed(&r, seed, stream ^ 0x6578706c6f726572ULL); /* "explorer" */
+        (void)reco_explorer_set_rng(s->ex, &r);
+    }
 }
 
 static int check_common(const int32_t *candidates, const uint32_t *counts, uint32_t *index_out,
@@ -233,6 +262,7 @@ static const char *kind_label(reco_policy_kind k)
     case RECO_POLICY_WEIGHTED: return "weighted";
     case RECO_POLICY_MODEL_HEAD: return "model-head";
     case RECO_POLICY_MODEL_SOFTMAX: return "model-softmax";
+    case RECO_POLICY_MODEL_EXPLORE: return "model-explore";
     default: return "model-greedy";
     }
 }
@@ -434,6 +464,16 @@ static int pick_model(uint32_t *index_out, float *prop, reco_policy_state *s,
         if ((rc = reco_model_score(s->scores, s->model, s->ws, &batch, s->heads,
                                    (uint32_t)K)) < 0)
             return rc;
+        if (s->kind == RECO_POLICY_MODEL_EXPLORE) {
+            /* one head (K = 1): the padding is unavailable, then one select of the chunk */
+            for (uint32_t b = 0; b < k; b++)
+                for (uint32_t j = counts[i0 + b]; j < C; j++)
+                    s->scores[(size_t)b * C + j] = -INFINITY;
+            if ((rc = reco_explorer_select(index_out + i0, prop != NULL ? prop + i0 : NULL,
+                                           s->ex, s->scores, k, C, C)) < 0)
+                return rc;
+            continue;
+        }
         for (uint32_t b = 0; b < k; b++)
             if ((rc = decide_row(&index_out[i0 + b], prop != NULL ? &prop[i0 + b] : NULL, s,
                                  s->scores + (size_t)b * K * C, C, counts[i0 + b])) < 0)
@@ -570,7 +610,7 @@ int reco__policy_check(const reco_policy *policy, const reco_env *env, const cha
                                "session context, but the struct is version %u without "
                                "choose_states(), and choose() does not receive the context",
                                fn, who, policy->version);
-    if (s->kind == RECO_POLICY_MODEL_HEAD)
+    if (s->kind == RECO_POLICY_MODEL_HEAD || s->kind == RECO_POLICY_MODEL_EXPLORE)
         return RECO_OK;
     /* the reward weights: the env's, or the policy's own, which must then be the env's */
     const float *ew = reco__env_reward_weights(env);

@@ -941,6 +941,106 @@ static void test_policy_model_softmax_draws(void **state)
     reco_model_free(m);
 }
 
+/* The explorer as a policy: RecoMind's rule over one head's raw scores. The head-0 scores of
+ * the five candidates are logit(.1 + .12 j) (item biases, no state term); with epsilon .5,
+ * K = 2 and tau 1 the rule gives p(a*) = .5 + .5 s(a*), p(second) = .5 s(second) with s the
+ * softmax over the top two, and 0 elsewhere. Reported propensities must be these exactly,
+ * and the draws must follow them (4 standard errors). */
+static void test_policy_model_explore(void **state)
+{
+    (void)state;
+    reco_model *m = make_model(1);
+    memset(m->params + m->lay.head_w, 0, m->d * m->H * m->d * sizeof(float));
+    for (size_t i = 0; i < NI; i++)
+        for (size_t h = 0; h < 5; h++)
+            m->params[m->lay.item_bias + i * m->H + h] = h == 0 ? logit(0.1 + 0.02 * (double)i)
+                                                                : logit(0.5);
+    enum { ROWS = 512, C = 5, ROUNDS = 20 };
+    static int32_t items[ROWS * LB], cand[ROWS * C];
+    static uint32_t fb[ROWS * LB], counts[ROWS], idx[ROWS];
+    static float prop[ROWS];
+    for (uint32_t i = 0; i < ROWS; i++) {
+        counts[i] = C;
+        for (uint32_t j = 0; j < LB; j++) {
+            items[i * LB + j] = RECO_PAD;
+            fb[i * LB + j] = 0;
+        }
+        for (uint32_t j = 0; j < C; j++)
+            cand[i * C + j] = (int32_t)(j * 6);
+    }
+    reco_explorer_options eo = RECO_EXPLORER_OPTIONS_INIT;
+    eo.epsilon.start = eo.epsilon.end = 0.5;
+    eo.top_k_count = 2;
+    eo.seed = 9;
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.kind = RECO_POLICY_MODEL_EXPLORE;
+    po.model = m;
+    po.head = 0;
+    po.explorer = &eo;
+    reco_policy_state *ps = NULL;
+    reco_policy pol;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    assert_string_equal(pol.name, "model-explore");
+    reco_batch b = RECO_BATCH_INIT;
+    b.size = ROWS;
+    b.items = items;
+    b.feedback = fb;
+    b.n_candidates = C;
+    b.candidates = cand;
+    reco_policy_sessions ss = RECO_POLICY_SESSIONS_INIT;
+    ss.propensity_out = prop;
+    const double q3 = (double)logit(0.1 + 0.12 * 3), q4 = (double)logit(0.1 + 0.12 * 4);
+    const double s4 = 1.0 / (1.0 + exp(q3 - q4));
+    const double want[C] = {0.0, 0.0, 0.0, 0.5 * (1.0 - s4), 0.5 + 0.5 * s4};
+    double freq[C] = {0};
+    for (int r = 0; r < ROUNDS; r++) {
+        assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
+        for (uint32_t i = 0; i < ROWS; i++) {
+            assert_true(idx[i] < C);
+            assert_float_equal(prop[i], want[idx[i]], 1e-5);
+            freq[idx[i]] += 1.0;
+        }
+    }
+    for (uint32_t j = 0; j < C; j++) {
+        const double n = ROWS * ROUNDS;
+        assert_true(fabs(freq[j] / n - want[j]) <= 4.0 * sqrt(want[j] * (1 - want[j]) / n) +
+                                                     1e-12);
+    }
+    /* short rows: the padding is never chosen; greedy explorer = the model-head policy */
+    reco_policy_free(ps);
+    eo.rule = RECO_EXPLORER_GREEDY;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    for (uint32_t i = 0; i < ROWS; i++)
+        counts[i] = 1 + i % C;
+    assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS; i++) {
+        assert_int_equal(idx[i], counts[i] - 1);
+        assert_float_equal(prop[i], 1.0f, 0.0f);
+    }
+    reco_policy_free(ps);
+    /* bad explorer options are refused at creation, naming the option */
+    eo.epsilon.start = 2.0;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "epsilon");
+    assert_null(ps);
+    eo.epsilon.start = 0.5;
+    eo.version = 99;
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EVERSION, "reco_explorer_options");
+    eo.version = RECO_EXPLORER_OPTIONS_VERSION;
+    po.head = reco_model_n_heads(m);
+    assert_reco_error(reco_policy_create(&ps, &po), RECO_EINVAL, "head");
+    /* a version-2 options struct (no explorer field) is read up to its own fields */
+    reco_policy_options v2;
+    assert_int_equal(reco_policy_options_init(&v2, 2), RECO_OK);
+    v2.kind = RECO_POLICY_MODEL_SOFTMAX;
+    v2.model = m;
+    v2.temperature = 0.5f;
+    assert_int_equal(reco_policy_create(&ps, &v2), RECO_OK);
+    reco_policy_free(ps);
+    reco_model_free(m);
+}
+
 /* Greedy and softmax policies take the env's declared reward weights when given none, and
  * refuse weights of their own that differ. */
 static void test_policy_weights_from_the_env(void **state)
@@ -1035,6 +1135,7 @@ int main(void)
         cmocka_unit_test(test_policy_v3_sees_its_sessions),
         cmocka_unit_test(test_policy_propensities_and_draws),
         cmocka_unit_test(test_policy_model_softmax_draws),
+        cmocka_unit_test(test_policy_model_explore),
         cmocka_unit_test(test_policy_weights_from_the_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,7 +20,10 @@
  * - @ref RECO_POLICY_WEIGHTED — a candidate drawn in proportion to a per-item weight (the
  *   popularity logging rule of reco_log_generate());
  * - @ref RECO_POLICY_MODEL_SOFTMAX — a candidate drawn from the softmax of the model's
- *   expected immediate reward (the model logging rule).
+ *   expected immediate reward (the model logging rule);
+ * - @ref RECO_POLICY_MODEL_EXPLORE — an explorer (include/reco/explorer.h, e.g. RecoMind's
+ *   epsilon-greedy over a softmax of the top-K) over one model head's raw outputs, usually
+ *   a Q-network's Q head: the rule the trainer's generators play, as a policy.
  *
  * Built-in policies implement choose_sessions() (version 3) and report the probability of
  * each choice (1 for the argmax ones), which the log generator records as the propensity.
@@ -72,6 +75,7 @@
 #include "reco/common.h"
 #include "reco/alloc.h"
 #include "reco/env.h"
+#include "reco/explorer.h"
 #include "reco/model.h"
 
 RECO_BEGIN_DECLS
@@ -185,19 +189,23 @@ typedef enum reco_policy_kind {
     RECO_POLICY_WEIGHTED = 5,
     /** A candidate drawn from the softmax of the model's expected immediate reward
      *  `sum_f w_f sigmoid(head_f)` at a temperature: the model logging rule. @since 0.2 */
-    RECO_POLICY_MODEL_SOFTMAX = 6
+    RECO_POLICY_MODEL_SOFTMAX = 6,
+    /** A candidate chosen by an explorer (@ref reco_policy_options::explorer) over one
+     *  model head's raw outputs (@ref reco_policy_options::head, e.g. the Q head): the
+     *  exploring policy of RecoMind's generators. @since 0.2 */
+    RECO_POLICY_MODEL_EXPLORE = 7
 } reco_policy_kind;
 
 /** @brief Opaque handle of a built-in policy. @since 0.1 */
 typedef struct reco_policy_state reco_policy_state;
 
 /** @brief Current version of @ref reco_policy_options. @since 0.1 */
-#define RECO_POLICY_OPTIONS_VERSION 2
+#define RECO_POLICY_OPTIONS_VERSION 3
 
 /** @brief Initialiser for @ref reco_policy_options (the defaults: a random policy, seed 1).
  *  @since 0.1 */
 #define RECO_POLICY_OPTIONS_INIT \
-    { RECO_POLICY_OPTIONS_VERSION, NULL, RECO_POLICY_RANDOM, 1, NULL, 0, NULL, NULL, 0, 1.0f }
+    { RECO_POLICY_OPTIONS_VERSION, NULL, RECO_POLICY_RANDOM, 1, NULL, 0, NULL, NULL, 0, 1.0f, NULL }
 
 /**
  * @brief Which built-in policy to create and its inputs.
@@ -220,11 +228,20 @@ typedef struct reco_policy_options {
      *  taken by the runner that plays the policy. Weights given here must equal the env's
      *  when it declares them (a runner refuses a mismatch, naming both values). */
     const float *signal_weights;
-    /** Model head: the head ranked, below reco_model_n_heads() (signals, exit, Q). */
+    /** Model head and explore: the head ranked, below reco_model_n_heads() (signals, exit,
+     *  Q). */
     uint32_t head;
     /* ---- version 2 (0.2) ---- */
     /** Model softmax: the temperature, finite and > 0. Default 1. @since 0.2 */
     float temperature;
+    /* ---- version 3 (0.2) ---- */
+    /** Model explore: the explorer's options, copied (NULL: the defaults, RecoMind's
+     *  epsilon-greedy over a softmax of the top 25%). Its `max_candidates` is replaced by
+     *  the model's and its allocator by the policy's; its `seed` and `stream` are the
+     *  explorer's own (a runner that gives the policy a stream of its own reseeds both).
+     *  The explorer's step advances once per select, i.e. once per chunk of up to the
+     *  model's max_batch rows of a call. @since 0.2 */
+    const reco_explorer_options *explorer;
 } reco_policy_options;
 
 /**
@@ -256,7 +273,8 @@ RECO_API void reco_policy_free(reco_policy_state *state);
 /**
  * @brief Fill @p out with the @ref reco_policy callbacks of a built-in policy.
  *
- * Its name is "random", "popularity", "model-greedy" or "model-head"; model policies set
+ * Its name is "random", "popularity", "weighted", "model-greedy", "model-head",
+ * "model-softmax" or "model-explore"; model policies set
  * @ref reco_policy::lookback and @ref reco_policy::user_dim to the model's. @p out is a
  * struct of the current version (all of it is written).
  *

@@ -467,12 +467,15 @@ RECO_API int reco_world_reset(reco_world *world);
 RECO_API int reco_world_get_options(reco_world_options *out, const reco_world *world);
 
 /**
- * @brief Fill @p out with the world's @ref reco_env, version 3 (payload @p world,
- *        `n_signals` 4, `user_dim` 0, or `3 + n_topics` with `user_features`, `long_len`
- *        from the options, and the callbacks reco_world_start(), reco_world_observe(),
- *        reco_world_candidates(), reco_world_step(), reco_world_context(),
- *        reco_world_probabilities(); @c save_state and @c load_state are NULL: the world
- *        cannot be checkpointed).
+ * @brief Fill @p out with the world's @ref reco_env of the current version (payload
+ *        @p world, `n_signals` 4, `user_dim` 0, or `3 + n_topics` with `user_features`,
+ *        `long_len` from the options, and the callbacks reco_world_start(),
+ *        reco_world_observe(), reco_world_candidates(), reco_world_step(),
+ *        reco_world_context(), reco_world_probabilities(); @c save_state and @c load_state
+ *        are NULL: the world cannot be checkpointed). Since 0.2 it declares itself (version
+ *        4): signal names "click", "long_watch", "like", "hide", the reward weights of its
+ *        options, `max_candidates` its candidates per step and `max_steps` its session cap.
+ *        The whole struct is written: @p out must be a struct of the current version.
  * @param[out] out    the interface; it borrows @p world, which must outlive its use.
  * @param[in]  world  the world.
  * @return @ref RECO_OK, or @ref RECO_EINVAL for NULL arguments.

@@ -31,7 +31,10 @@ from .explorer import (EXPLORER_BOLTZMANN, EXPLORER_EPSILON_GREEDY, EXPLORER_GRE
 from .items import Items, items_options
 from .log import Log, fit_model, fit_options, metrics_auc, metrics_ece, metrics_log_loss
 from .model import PAD, Model, Workspace, model_options
-from .policy import Policy, run_options, run_sessions
+from .policy import (POLICY_MODEL_EXPLORE, POLICY_MODEL_GREEDY, POLICY_MODEL_HEAD,
+                     POLICY_MODEL_SOFTMAX,
+                     POLICY_POPULARITY, POLICY_RANDOM, POLICY_WEIGHTED, Policy, run_options,
+                     run_sessions)
 from .qnet import QNet, qnet_options
 from .replay import REPLAY_PROPORTIONAL, REPLAY_UNIFORM, Replay, replay_options
 from .sim import Sim, sim_options

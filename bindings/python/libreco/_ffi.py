@@ -410,6 +410,15 @@ POLICY_CHOOSE_FN = CFUNCTYPE(c_int, P_u32, P_i32, P_u32, P_f32, P_i32, P_u32, c_
 POLICY_CHOOSE_STATES_FN = CFUNCTYPE(c_int, P_u32, POINTER(Batch), P_u32, c_void_p)
 
 
+class PolicySessions(Structure):
+    _fields_ = [("version", c_uint), ("slots", P_u32), ("users", P_u64), ("sessions", P_u64),
+                ("propensity_out", P_f32)]
+
+
+POLICY_CHOOSE_SESSIONS_FN = CFUNCTYPE(c_int, P_u32, POINTER(Batch), P_u32,
+                                      POINTER(PolicySessions), c_void_p)
+
+
 class Policy(Structure):
     _fields_ = [("version", c_uint), ("name", c_char_p), ("lookback", c_uint32),
                 ("user_dim", c_uint32), ("choose", c_void_p), ("payload", c_void_p),
@@ -424,7 +433,9 @@ class PolicyOptions(Structure):
                 ("seed", c_uint64), ("item_weights", P_f32), ("n_item_weights", c_uint32),
                 ("model", c_void_p), ("signal_weights", P_f32), ("head", c_uint32),
                 # version 2
-                ("temperature", c_float)]
+                ("temperature", c_float),
+                # version 3
+                ("explorer", c_void_p)]
 
 
 class RunStep(Structure):
@@ -511,8 +522,8 @@ VERSIONS = {
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
-    PolicyOptions: 2, RunStats: 1, RunOptions: 1, EvalOptions: 2, AuditReport: 1,
-    AuditOptions: 1,
+    PolicySessions: 1, PolicyOptions: 3, RunStats: 1, RunOptions: 1, EvalOptions: 2,
+    AuditReport: 1, AuditOptions: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
@@ -642,6 +653,8 @@ _PROTOTYPES = {
     "reco_log_generate_options_init": (c_int, [POINTER(LogGenerateOptions), c_uint]),
     "reco_log_generate": (c_int, [H, POINTER(Env), POINTER(LogPolicy),
                                   POINTER(LogGenerateOptions)]),
+    "reco_log_generate_with": (c_int, [H, POINTER(Env), POINTER(Policy),
+                                       POINTER(LogGenerateOptions)]),
     # items.h
     "reco_items_options_init": (c_int, [POINTER(ItemsOptions), c_uint]),
     "reco_items_load_options_init": (c_int, [POINTER(ItemsLoadOptions), c_uint]),
@@ -674,6 +687,7 @@ _PROTOTYPES = {
     "reco_metrics_ece": (c_int, [P_f64, P_f32, P_f32, c_size_t, c_uint32]),
     # sim.h
     "reco_sim_options_init": (c_int, [POINTER(SimOptions), c_uint]),
+    "reco_sim_options_imitate": (c_int, [POINTER(SimOptions), POINTER(Env)]),
     "reco_sim_create": (c_int, [PH, H, POINTER(SimOptions)]),
     "reco_sim_free": (None, [H]),
     "reco_sim_reset": (c_int, [H]),

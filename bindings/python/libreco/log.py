@@ -7,6 +7,7 @@ from . import _ffi
 from ._core import (Callbacks, Handle, Record, array_in, b, call, check, create, invalid, lib,
                     options, ptr, view)
 from .env import as_env
+from .policy import Policy
 from .errors import Error, from_info
 from .world import world_session_key
 
@@ -265,29 +266,49 @@ class Log(Handle):
         """Replace the rows with sessions run in ``env`` (``reco_log_generate``).
 
         ``policy``: ``"uniform"``, ``"popularity"`` (with ``item_weights``) or ``"model"``
-        (with ``model``, ``signal_weights``, ``temperature``). ``session_key``: None (the user
-        id itself), ``"world"`` (``RECO_WORLD_SESSION_KEY(user, ordinal)``, what a
-        :class:`World` needs) or a Python function ``(user, ordinal) -> key``. Other keywords
-        are ``reco_log_generate_options`` fields (``n_interactions``, ``n_users``,
+        (with ``model``, ``signal_weights``, ``temperature``), the logging rules of
+        ``reco_log_policy``, drawing from ``seed``; or any :class:`Policy`, a built-in one or
+        one written in Python (``reco_log_generate_with``): the propensity column then
+        records the probabilities the policy reports (a Python policy's ``choose``
+        returning ``(indices, propensities)``; NaN where it reports none), and its draws
+        are its own.
+
+        ``session_key``: None (the user id itself), ``"world"``
+        (``RECO_WORLD_SESSION_KEY(user, ordinal)``, what a :class:`World` needs) or a Python
+        function ``(user, ordinal) -> key``. Other keywords are ``reco_log_generate_options``
+        fields (``n_interactions``, ``n_users``,
         ``max_candidates`` (default: the env's declared one, else the C default), ...).
         ``env`` is any :class:`Env` (one written in Python too; :meth:`for_env` makes a log
         with its signals), or a World/Sim whose ``env()`` is used. An exception raised by
-        the env or ``session_key`` is raised again here.
+        the env, the policy or ``session_key`` is raised again here.
         """
         env = as_env(env)
         env._run_max_candidates(fields)
-        kind = _LOG_POLICIES.get(policy, policy) if isinstance(policy, str) else int(policy)
-        if isinstance(policy, str) and policy not in _LOG_POLICIES:
-            raise invalid("generate: unknown policy %r" % policy)
-        lp = _ffi.LogPolicy(version=1, kind=kind, temperature=temperature)
         keep = []
-        if item_weights is not None:
+        given = isinstance(policy, Policy)
+        if given:
+            extra = [k for k, v in (("item_weights", item_weights), ("model", model),
+                                    ("signal_weights", signal_weights)) if v is not None]
+            if temperature != 1.0:
+                extra.append("temperature")
+            if extra:
+                raise invalid("generate: %s belong to the policy: give them to the Policy, "
+                              "not to generate()" % ", ".join(extra), field=extra[0])
+            ref = policy._ref
+            policy._bind(env)
+        elif isinstance(policy, str) and policy not in _LOG_POLICIES:
+            raise invalid("generate: unknown policy %r (%s, or a libreco.Policy)"
+                          % (policy, ", ".join(_LOG_POLICIES)))
+        else:
+            kind = _LOG_POLICIES.get(policy, policy) if isinstance(policy, str) else int(policy)
+            lp = _ffi.LogPolicy(version=1, kind=kind, temperature=temperature)
+        if item_weights is not None and not given:
             w = array_in(item_weights, np.float32, "item_weights", ndim=1)
             lp.item_weights, lp.n_item_weights = ptr(w), w.shape[0]
             keep.append(w)
-        if model is not None:
+        if model is not None and not given:
             lp.model = model._h
-        if signal_weights is not None:
+        if signal_weights is not None and not given:
             sw = array_in(signal_weights, np.float32, "signal_weights", ndim=1)
             lp.signal_weights = ptr(sw)
             keep.append(sw)
@@ -308,8 +329,12 @@ class Log(Handle):
             go.session_key = ctypes.cast(fn, ctypes.c_void_p)
         elif session_key is not None:
             raise invalid("generate: session_key must be None, 'world' or a function")
-        call("reco_log_generate", lib.reco_log_generate, self._h, env._ref, ctypes.byref(lp),
-             ctypes.byref(go), owners=(cb, env))
+        if given:
+            call("reco_log_generate_with", lib.reco_log_generate_with, self._h, env._ref, ref,
+                 ctypes.byref(go), owners=(cb, env, policy))
+        else:
+            call("reco_log_generate", lib.reco_log_generate, self._h, env._ref,
+                 ctypes.byref(lp), ctypes.byref(go), owners=(cb, env))
         return self
 
 

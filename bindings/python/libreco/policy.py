@@ -10,13 +10,36 @@ from ._core import (Callbacks, Handle, Record, array_in, call, check, create, in
 from .env import as_env
 
 POLICY_RANDOM, POLICY_POPULARITY, POLICY_MODEL_GREEDY, POLICY_MODEL_HEAD = 1, 2, 3, 4
+POLICY_WEIGHTED, POLICY_MODEL_SOFTMAX, POLICY_MODEL_EXPLORE = 5, 6, 7
+_KINDS = {"random": POLICY_RANDOM, "popularity": POLICY_POPULARITY,
+          "model_greedy": POLICY_MODEL_GREEDY, "model_head": POLICY_MODEL_HEAD,
+          "weighted": POLICY_WEIGHTED, "model_softmax": POLICY_MODEL_SOFTMAX,
+          "model_explore": POLICY_MODEL_EXPLORE}
+_SESSION_KEYS = ("slots", "users", "sessions")
+
+
+def _kind(kind):
+    """A ``reco_policy_kind`` from its value or its name ("model_softmax" or
+    "model-softmax")."""
+    if isinstance(kind, str):
+        k = _KINDS.get(kind.replace("-", "_"))
+        if k is None:
+            raise invalid("policy: unknown kind %r (known: %s)" % (kind, ", ".join(_KINDS)),
+                          field="kind")
+        return k
+    return int(kind)
 
 
 class Policy(Handle):
     """A policy: it picks one candidate per session row (``reco_policy``).
 
-    - The four built-ins (``reco_policy_create``): :meth:`random`, :meth:`popularity`,
-      :meth:`model_greedy`, :meth:`model_head`. Model policies keep their model alive.
+    - The built-ins (``reco_policy_create``): :meth:`random`, :meth:`popularity`,
+      :meth:`weighted`, :meth:`model_greedy`, :meth:`model_softmax`, :meth:`model_head`, or
+      ``Policy(kind, ...)`` with ``kind`` a ``POLICY_*`` value or its name (``"random"``,
+      ``"popularity"``, ``"weighted"``, ``"model_greedy"``, ``"model_softmax"``,
+      ``"model_head"``). Model policies keep their model alive. Greedy and softmax policies
+      given no ``signal_weights`` take the reward weights the env declares, in every run
+      (refused where the env declares none); weights given must equal the env's.
     - **Your own policy in Python**: subclass :class:`Policy` and define
       ``choose(states, candidates, counts) -> indices``::
 
@@ -27,8 +50,9 @@ class Policy(Handle):
 
       ``super().__init__(name=..., lookback=..., user_dim=...)`` is optional (the name
       defaults to the class name; ``lookback``/``user_dim`` 0 read any env). The instance is
-      a version-2 ``reco_policy`` for :func:`run_sessions`, :func:`eval_run` and
-      :func:`audit_run`; ``choose`` runs on the thread that calls them.
+      a version-3 ``reco_policy`` for :func:`run_sessions`, :func:`eval_run`,
+      :meth:`Log.generate` and :func:`audit_run`; ``choose`` runs on the thread that calls
+      them.
     - A Python function: :meth:`from_states_function` (the same ``states``),
       :meth:`from_function` (the window only).
 
@@ -42,10 +66,22 @@ class Policy(Handle):
     the 2nd and 3rd arguments. :meth:`Model.score_states` scores such ``states``. ``choose``
     returns n positions, ``indices[i] < counts[i]``.
 
-    **Compatibility.** Later versions of ``reco_policy`` give a policy more (the env's slots,
-    the session keys, a way to return propensities): they will arrive as new keys of
-    ``states`` and as keyword arguments that are passed only to a ``choose`` that names them
-    or takes ``**kwargs``, so a ``choose(self, states, candidates, counts)`` keeps working.
+    **Sessions** (``reco_policy`` version 3, choose_sessions()). Which sessions the rows
+    are: ``slots`` (n,) uint32, the env slot of each row; ``users`` (n,) uint64, what the
+    env's reset() received for the row's session (a user id or a session key); and
+    ``sessions`` (n,) uint64, the session's number in the run (its index in the ``users``
+    of :func:`run_sessions` and :func:`eval_run`, the session id of :meth:`Log.generate`).
+    They are keys of ``states`` and keyword arguments of a ``choose`` that names them (or
+    takes ``**kwargs``), so a ``choose(self, states, candidates, counts)`` keeps working: a
+    policy that keeps per-user or per-session state keys it by them, without relying on
+    the order of the runner's calls. They are None where the caller gives none (a runner
+    calling an older callback, :meth:`choose` called by hand without them).
+
+    **Propensities.** ``choose`` may return ``(indices, propensities)``, a tuple of two
+    (n,) arrays: the probability with which each row's candidate was chosen, in (0, 1]
+    (1 for a deterministic choice), NaN where unknown. :meth:`Log.generate` with this
+    policy records them in the log's propensity column; a plain ``indices`` return
+    records NaN (unknown).
 
     **Errors.** An exception raised in ``choose`` stops the run and is raised again by the
     call that ran it (the same object, with a note naming the policy and the call); a
@@ -58,11 +94,13 @@ class Policy(Handle):
     _kind = "Policy"
 
     def __init__(self, kind=POLICY_RANDOM, seed=1, item_weights=None, model=None,
-                 signal_weights=None, head=0, *, name=None, lookback=0, user_dim=0):
+                 signal_weights=None, head=0, *, temperature=1.0, explorer=None, name=None,
+                 lookback=0, user_dim=0):
         cls = type(self)
         if cls.choose is not Policy.choose:
             if (kind != POLICY_RANDOM or seed != 1 or item_weights is not None or
-                    model is not None or signal_weights is not None or head != 0):
+                    model is not None or signal_weights is not None or head != 0 or
+                    temperature != 1.0 or explorer is not None):
                 raise invalid("%s: a Python policy takes only name, lookback and user_dim; "
                               "the other arguments are the built-in policies'" % cls.__name__)
             if name is None:
@@ -70,13 +108,15 @@ class Policy(Handle):
                 name = own if isinstance(own, str) else cls.__name__
             self._init_python(name, lookback, user_dim)
             self._accepts = _keywords(self.choose)
-            self._states_policy(lambda d: self._call_choose(d))
+            self._states_policy(lambda d: self._call_choose(
+                d, **{k: d.get(k) for k in _SESSION_KEYS}))
             return
         if name is not None or lookback or user_dim:
             raise invalid("policy: name, lookback and user_dim are for Python policies (a "
                           "subclass that defines choose())")
         o = options(_ffi.PolicyOptions, lib.reco_policy_options_init, None, {}, "policy")
-        o.kind, o.seed, o.head = kind, seed, head
+        o.kind, o.seed, o.head = _kind(kind), seed, head
+        o.temperature = temperature
         keep = []
         if item_weights is not None:
             w = array_in(item_weights, np.float32, "item_weights", ndim=1)
@@ -88,6 +128,12 @@ class Policy(Handle):
             sw = array_in(signal_weights, np.float32, "signal_weights", ndim=1)
             o.signal_weights = ptr(sw)
             keep.append(sw)
+        if explorer is not None:
+            from .explorer import explorer_options
+            eo = explorer_options(explorer) if not isinstance(explorer, dict) \
+                else explorer_options(None, **explorer)
+            o.explorer = ctypes.cast(ctypes.byref(eo), ctypes.c_void_p)
+            keep.append(eo)
         super().__init__(create(lib.reco_policy_create, ctypes.byref(o)), parents=(model,))
         self._struct = _ffi.Policy()
         check(lib.reco_policy_get(ctypes.byref(self._struct), self._h))
@@ -104,9 +150,37 @@ class Policy(Handle):
         return Policy(POLICY_POPULARITY, item_weights=item_weights)
 
     @classmethod
-    def model_greedy(cls, model, signal_weights):
-        """Argmax of ``sum_f w_f sigmoid(head_f)`` (``RECO_POLICY_MODEL_GREEDY``)."""
+    def weighted(cls, item_weights, seed=1):
+        """A candidate drawn with probability proportional to its per-item weight, uniform
+        where all of a row's candidates weigh 0 (``RECO_POLICY_WEIGHTED``: the popularity
+        logging rule); it reports that probability as its propensity."""
+        return Policy(POLICY_WEIGHTED, seed=seed, item_weights=item_weights)
+
+    @classmethod
+    def model_greedy(cls, model, signal_weights=None):
+        """Argmax of ``sum_f w_f sigmoid(head_f)`` (``RECO_POLICY_MODEL_GREEDY``);
+        ``signal_weights`` None: the reward weights of the env it plays in."""
         return Policy(POLICY_MODEL_GREEDY, model=model, signal_weights=signal_weights)
+
+    @classmethod
+    def model_softmax(cls, model, signal_weights=None, temperature=1.0, seed=1):
+        """A candidate drawn from the softmax of ``sum_f w_f sigmoid(head_f)`` at
+        ``temperature`` (``RECO_POLICY_MODEL_SOFTMAX``: the model logging rule);
+        ``signal_weights`` None: the env's reward weights. It reports the softmax
+        probability as its propensity."""
+        return Policy(POLICY_MODEL_SOFTMAX, seed=seed, model=model,
+                      signal_weights=signal_weights, temperature=temperature)
+
+    @classmethod
+    def model_explore(cls, model, head=None, explorer=None):
+        """An explorer over one head's raw scores (default: the Q head)
+        (``RECO_POLICY_MODEL_EXPLORE``): RecoMind's exploring policy. ``explorer``: an
+        :class:`ExplorerOptions`, a dict of its fields (e.g. ``{"top_k_count": 5}``), or
+        None for the defaults (epsilon-greedy over a softmax of the top 25%); the
+        explorer draws from its own ``seed``. It reports the explorer's probability of each choice as its
+        propensity."""
+        return Policy(POLICY_MODEL_EXPLORE, model=model, explorer=explorer,
+                      head=model.q_head if head is None and model is not None else (head or 0))
 
     @classmethod
     def model_head(cls, model, head=None):
@@ -144,10 +218,12 @@ class Policy(Handle):
     @classmethod
     def from_states_function(cls, choose_states, name="python", lookback=0, user_dim=0):
         """A policy whose ``choose_states(states) -> indices`` is Python: ``states`` as a
-        subclass's ``choose`` receives it (see :class:`Policy`), called through
-        ``reco_policy`` version 2's choose_states(). ``lookback`` and ``user_dim``: what the
-        policy expects of the env (0: any). A runner that calls choose() instead (a
-        version-1 caller) gets the same function, without the context."""
+        subclass's ``choose`` receives it (see :class:`Policy`; with the keys ``slots``,
+        ``users`` and ``sessions``), called through ``reco_policy`` version 3's
+        choose_sessions(); it may return ``(indices, propensities)``. ``lookback`` and
+        ``user_dim``: what the policy expects of the env (0: any). A caller of an older
+        callback (choose_states(), choose()) gets the same function, without the sessions
+        (and, through choose(), without the context)."""
         self = Policy.__new__(Policy)
         self._init_python(name, lookback, user_dim)
         self._states_policy(choose_states)
@@ -163,18 +239,20 @@ class Policy(Handle):
         self._shape = (int(lookback), int(user_dim), 0)
 
     def _states_policy(self, choose_states):
-        """The version-2 struct of a Python policy whose ``choose_states(states)`` is
+        """The version-3 struct of a Python policy whose ``choose_states(states)`` is
         given."""
         name = self._name.decode()
 
         def states_of(items, feedback, features, cand, counts, n, bt=None):
             L, U, H = self._shape
             cnt = _ro(counts, (n,))
-            d = {"items": _ro(items, (n, L)), "feedback": _ro(feedback, (n, L)),
+            d = {"items": _ro(items, (n, L)) if items else None,
+                 "feedback": _ro(feedback, (n, L)) if feedback else None,
                  "user_features": _ro(features, (n, U)) if U and features else None,
                  "steps": None, "elapsed": None, "long_items": None, "long_feedback": None,
                  "candidates": cand, "counts": cnt,
-                 "valid": np.arange(cand.shape[1])[None, :] < cnt[:, None]}
+                 "valid": np.arange(cand.shape[1])[None, :] < cnt[:, None],
+                 "slots": None, "users": None, "sessions": None}
             if bt is not None and bt.version >= 2:
                 d["steps"] = _ro(bt.steps, (n,)) if bt.steps else None
                 d["elapsed"] = _ro(bt.elapsed, (n,)) if bt.elapsed else None
@@ -184,15 +262,33 @@ class Policy(Handle):
                                           else np.zeros((n, H), np.uint32))
             return d
 
-        def c_choose_states(index_out, states, counts, payload):
+        def batch_states(states, counts):
             bt = states.contents
             n, C = bt.size, bt.n_candidates
             if bt.shared_candidates:
                 cand = np.broadcast_to(_ro(bt.candidates, (C,)), (n, C))
             else:
                 cand = _ro(bt.candidates, (n, C))
-            d = states_of(bt.items, bt.feedback, bt.user_features, cand, counts, n, bt)
+            return states_of(bt.items, bt.feedback, bt.user_features, cand, counts, n, bt)
+
+        def c_choose_states(index_out, states, counts, payload):
+            d = batch_states(states, counts)
             _write_choice(index_out, choose_states(d), d["counts"], name)
+
+        def c_choose_sessions(index_out, states, counts, sessions, payload):
+            d = batch_states(states, counts)
+            prop = None
+            if sessions:
+                ps = sessions.contents
+                if ps.version < 1:
+                    raise invalid("policy %s: reco_policy_sessions of version %d"
+                                  % (name, ps.version))
+                n = d["counts"].shape[0]
+                for k in _SESSION_KEYS:
+                    p = getattr(ps, k)
+                    d[k] = _ro(p, (n,)) if p else None
+                prop = ps.propensity_out or None
+            _write_choice(index_out, choose_states(d), d["counts"], name, prop)
 
         def c_choose(index_out, items, feedback, features, candidates, counts, max_c, n,
                      payload):
@@ -201,14 +297,18 @@ class Policy(Handle):
         self._fn = _ffi.POLICY_CHOOSE_FN(self._cb.wrap(c_choose, self._where))
         self._states_fn = _ffi.POLICY_CHOOSE_STATES_FN(self._cb.wrap(c_choose_states,
                                                                      self._where))
+        self._sessions_fn = _ffi.POLICY_CHOOSE_SESSIONS_FN(self._cb.wrap(c_choose_sessions,
+                                                                         self._where))
         L, U, _ = self._shape
-        self._struct = _ffi.Policy(version=2, name=self._name, lookback=L, user_dim=U,
-                                   choose=ctypes.cast(self._fn, ctypes.c_void_p),
-                                   choose_states=ctypes.cast(self._states_fn, ctypes.c_void_p))
+        self._struct = _ffi.Policy(
+            version=3, name=self._name, lookback=L, user_dim=U,
+            choose=ctypes.cast(self._fn, ctypes.c_void_p),
+            choose_states=ctypes.cast(self._states_fn, ctypes.c_void_p),
+            choose_sessions=ctypes.cast(self._sessions_fn, ctypes.c_void_p))
 
     def _call_choose(self, states, **info):
-        """A subclass's ``choose``, given the runner's ``info`` it accepts (none yet: a later
-        ``reco_policy`` version will give slots and session keys)."""
+        """A subclass's ``choose``, given the runner's ``info`` (``slots``, ``users``,
+        ``sessions``) it accepts: the names it takes, or all with ``**kwargs``."""
         acc = self._accepts
         extra = info if acc is None else {k: v for k, v in info.items() if k in acc}
         return self.choose(states, states["candidates"], states["counts"], **extra)
@@ -229,23 +329,37 @@ class Policy(Handle):
         self._h
         return ctypes.byref(self._struct)
 
-    def choose(self, states, candidates=None, counts=None):
+    def choose(self, states, candidates=None, counts=None, *, slots=None, users=None,
+               sessions=None, propensities=False):
         """The positions (n,) uint32 the policy picks for the rows of ``states`` (a dict as
-        a Python policy receives it; ``items`` and ``feedback`` (n, L) are needed, the other
-        keys may be missing or None; ``candidates`` (n, C) and ``counts`` (n,) default to
-        its keys, ``counts`` to C). On a built-in or function policy this calls the C
-        struct (choose_states() when it has one, else choose()); a subclass replaces it.
-        The positions of a random policy come from its stream, as in a run."""
+        a Python policy receives it; ``items`` and ``feedback`` (n, L), needed by policies
+        that read the state, and the other keys may be missing or None; ``candidates`` (n,
+        C) and ``counts`` (n,) default to its keys, ``counts`` to C). On a built-in or
+        function policy this calls the C struct (choose_sessions() when it has one, else
+        choose_states(), else choose()); a subclass replaces it. The positions of a random
+        policy come from its stream, as in a run.
+
+        ``slots``, ``users``, ``sessions`` (n,): the sessions the rows are for (default:
+        the keys of ``states``, else the row numbers for slots and sessions and 0 for the
+        users). ``propensities=True`` returns ``(indices, propensities)``, the (n,) float32
+        probabilities the policy reports (NaN where it reports none), e.g. for a Python
+        policy that wraps a built-in one and passes its propensities on. A greedy or softmax
+        policy made without ``signal_weights`` has its weights only from a run's env: called
+        by hand before any run it fails."""
         st = self._struct
-        items = array_in(states["items"], np.int32, "states: items", ndim=2)
-        n, L = items.shape
-        fb = array_in(states["feedback"], np.uint32, "states: feedback", shape=(n, L))
+        v3 = st.version >= 3 and bool(st.choose_sessions)
         cand = array_in(states["candidates"] if candidates is None else candidates, np.int32,
                         "candidates", ndim=2)
-        if cand.shape[0] != n:
-            raise invalid("choose: %d candidate rows for %d states" % (cand.shape[0], n),
-                          field="candidates")
-        C = cand.shape[1]
+        n, C = cand.shape
+        if states.get("items") is not None or not v3:
+            items = array_in(states.get("items"), np.int32, "states: items", ndim=2)
+            L = items.shape[1]
+            if items.shape[0] != n:
+                raise invalid("choose: %d candidate rows for %d states" % (n, items.shape[0]),
+                              field="candidates")
+            fb = array_in(states.get("feedback"), np.uint32, "states: feedback", shape=(n, L))
+        else:
+            items = fb = None
         if counts is None:
             counts = states.get("counts")
         counts = (np.full(n, C, np.uint32) if counts is None else
@@ -253,13 +367,14 @@ class Policy(Handle):
         if np.any((counts < 1) | (counts > C)):
             raise invalid("choose: counts must be in 1..%d" % C, field="counts")
 
-        def opt(key, dtype, shape):
-            v = states.get(key)
+        def opt(key, dtype, shape, given=None):
+            v = states.get(key) if given is None else given
             return None if v is None else array_in(v, dtype, "states: " + key, shape=shape)
         feat = opt("user_features", np.float32, (n, None))
         idx = np.zeros(n, np.uint32)
+        prop = np.full(n, np.nan, np.float32)
         self._h
-        if st.version >= 2 and st.choose_states:
+        if st.version >= 2 and (st.choose_states or v3):
             steps, el = opt("steps", np.uint32, (n,)), opt("elapsed", np.float32, (n,))
             li = opt("long_items", np.int32, (n, None))
             lf = opt("long_feedback", np.uint32, None if li is None else li.shape)
@@ -267,6 +382,20 @@ class Policy(Handle):
                             user_features=ptr(feat), n_candidates=C, candidates=ptr(cand),
                             shared_candidates=0, steps=ptr(steps), elapsed=ptr(el),
                             long_items=ptr(li), long_feedback=ptr(lf))
+        if v3:
+            rows = np.arange(n, dtype=np.uint64)
+            sl = opt("slots", np.uint32, (n,), slots)
+            us = opt("users", np.uint64, (n,), users)
+            se = opt("sessions", np.uint64, (n,), sessions)
+            sl = rows.astype(np.uint32) if sl is None else sl
+            us = np.zeros(n, np.uint64) if us is None else us
+            se = rows if se is None else se
+            ps = _ffi.PolicySessions(version=_ffi.VERSIONS[_ffi.PolicySessions], slots=ptr(sl),
+                                     users=ptr(us), sessions=ptr(se), propensity_out=ptr(prop))
+            fn = ctypes.cast(st.choose_sessions, _ffi.POLICY_CHOOSE_SESSIONS_FN)
+            call("the policy's choose_sessions()", fn, ptr(idx), ctypes.byref(bt),
+                 ptr(counts), ctypes.byref(ps), st.payload, owners=(self,))
+        elif st.version >= 2 and st.choose_states:
             fn = ctypes.cast(st.choose_states, _ffi.POLICY_CHOOSE_STATES_FN)
             call("the policy's choose_states()", fn, ptr(idx), ctypes.byref(bt), ptr(counts),
                  st.payload, owners=(self,))
@@ -274,7 +403,7 @@ class Policy(Handle):
             fn = ctypes.cast(st.choose, _ffi.POLICY_CHOOSE_FN)
             call("the policy's choose()", fn, ptr(idx), ptr(items), ptr(fb), ptr(feat),
                  ptr(cand), ptr(counts), C, n, st.payload, owners=(self,))
-        return idx
+        return (idx, prop) if propensities else idx
 
 
 def _keywords(fn):
@@ -300,18 +429,36 @@ def _ro(p, shape):
     return a
 
 
-def _write_choice(index_out, idx, counts, name):
+def _write_choice(index_out, result, counts, name, prop_out=None):
+    """A Python policy's return, ``indices`` or ``(indices, propensities)``, checked and
+    written to ``index_out`` and, when the caller asked for them, ``prop_out``."""
     n = counts.shape[0]
-    a = np.asarray(idx)
+    prop = None
+    if isinstance(result, tuple) and len(result) == 2 and np.ndim(result[0]) == 1:
+        result, prop = result
+    a = np.asarray(result)
     if a.shape != (n,) or a.dtype.kind not in "iu":
         raise invalid("policy %s: choose() must return %d integer positions, not %s of "
-                      "shape %s" % (name, n, a.dtype, a.shape))
+                      "shape %s (or a tuple of two arrays: indices, propensities)"
+                      % (name, n, a.dtype, a.shape))
     bad = (a < 0) | (a >= counts)
     if np.any(bad):
         i = int(np.argmax(bad))
         raise invalid("policy %s: choose() returned position %d for row %d, which has %d "
                       "candidates" % (name, a[i], i, counts[i]))
+    if prop is not None:
+        p = array_in(prop, np.float32, "policy %s: propensities" % name)
+        if p.shape != (n,):
+            raise invalid("policy %s: choose() returned %s propensities for %d rows"
+                          % (name, p.shape, n))
+        bad = ~np.isnan(p) & ~((p > 0) & (p <= 1))
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise invalid("policy %s: choose() returned propensity %g for row %d; a "
+                          "probability in (0, 1], or NaN for unknown" % (name, p[i], i))
     np.ctypeslib.as_array(index_out, (n,))[:] = a
+    if prop is not None and prop_out is not None:
+        np.ctypeslib.as_array(prop_out, (n,))[:] = p
 
 
 def run_options(options_=None, **fields):

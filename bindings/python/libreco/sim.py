@@ -4,8 +4,8 @@ import ctypes
 import numpy as np
 
 from . import _ffi
-from ._core import Handle, array_in, check, create, lib, options, ptr
-from .env import Env
+from ._core import Handle, array_in, check, create, fill, lib, options, ptr
+from .env import Env, as_env
 
 
 def sim_options(options_=None, **fields):
@@ -19,17 +19,37 @@ class Sim(Handle):
     Keywords are ``reco_sim_options`` fields (``seed``, ``max_sessions``, ``reward=[...]``;
     the session clock of its env's context(): ``seconds_base`` and ``seconds=[...]`` per
     signal, e.g. a fit report's ``step_seconds_base`` and ``step_seconds``).
+
+    ``imitate=env`` (an :class:`Env`, or a World/Sim whose ``env()`` is used): the
+    simulator stands in for that env (``reco_sim_options_imitate``, options version 4). Its
+    env takes the imitated env's signal names (the evaluation's metrics and the logs then
+    carry them), and the candidate count, the session cap and the reward weights that env
+    declares (``n_candidates``, ``max_session_len``, ``reward``); the model must have the
+    env's signals and items. Keywords given too must agree with the env's declarations: a
+    mismatch is refused with the library's message naming both values. The env is read at
+    creation only. :meth:`for_env` says the same.
     """
 
     _free = lib.reco_sim_free
     _kind = "Sim"
 
-    def __init__(self, model, options=None, **fields):
-        o = sim_options(options, **fields)
+    def __init__(self, model, options=None, *, imitate=None, **fields):
+        o = sim_options(options)
+        if imitate is not None:
+            env = as_env(imitate)
+            check(lib.reco_sim_options_imitate(ctypes.byref(o), env._ref))
+        fill(o, fields, "sim")
         raw = create(lib.reco_sim_create, model._h if model is not None else None,
                      ctypes.byref(o))
+        o.imitate = None  # read at creation only: the env is not kept
         super().__init__(raw, parents=(model,))
         self._start_env = None
+
+    @classmethod
+    def for_env(cls, model, env, options=None, **fields):
+        """The simulator over ``model`` that stands in for ``env``: ``Sim(model,
+        imitate=env, ...)``."""
+        return cls(model, options, imitate=env, **fields)
 
     def reset(self):
         """Every slot idle, every slot's reset count back to 0 (``reco_sim_reset``): the same

@@ -102,13 +102,87 @@ def test_fit_evaluate_and_audit_the_second_env(shop_logs, shop_model):
     assert st.reward == pytest.approx(WEIGHTS[0] * st.count[0] + WEIGHTS[1] * st.count[1],
                                       rel=1e-5)
     # the audit: the same policy in the simulator over the fitted model and in the shop
-    sim = libreco.Sim(m, reward=list(WEIGHTS), n_candidates=CANDIDATES, max_sessions=8,
-                      max_session_len=CAP, seed=4)
+    sim = libreco.Sim.for_env(m, shop, max_sessions=8, seed=4)
     a = libreco.audit_run(sim, Shop(), pols[1], USERS[:60])
     assert a.n_signals == 2 and len(a.real.rate) == 3
     assert a.real.sessions == a.sim.sessions == 60
     assert a.real.count[1] > 0 and abs(a.sim.rate[0] - a.real.rate[0]) < 0.2
     sim.close()
+
+
+def test_the_shop_is_evaluated_under_its_own_signal_names():
+    """The evaluation's metrics of the shop are its signals, by name; the 0.1 metrics of
+    the world's signals ("long_watch", "hide"), which the shop has not, are unmeasured."""
+    shop = Shop()
+    named = ["view", "buy", "view_deep", "buy_deep"]
+    with libreco.eval_run(shop, [KnowsBest(shop), libreco.Policy.random(3)], USERS) as ev:
+        assert ev.metric_names == list(libreco.EVAL_METRIC_NAMES) + named
+        for old in ("long_watches", "hides", "long_watches_deep"):
+            assert ev.stat(0, old).n == 0
+        v = ev.values(0)
+        view, buy = v[:, ev.metric_index("view")], v[:, ev.metric_index("buy")]
+        np.testing.assert_allclose(v[:, libreco.EVAL_RETURN],
+                                   WEIGHTS[0] * view + WEIGHTS[1] * buy, rtol=1e-5)
+        assert ev.lift(0, 1, "buy")[1].lo > 0        # knowing the shop sells more
+        # the same keys and choices in run_sessions: the same counts, signal by signal
+        st, _, _ = libreco.run_sessions(Shop(), KnowsBest(shop), USERS)
+        assert [view.sum(), buy.sum()] == st.count
+
+
+def test_the_simulator_imitates_the_shop(shop_model, tmp_path):
+    """A simulator fitted on the shop's logs and imitating it: the shop's signal names,
+    reward weights, candidate count and cap; its evaluation speaks of views and buys."""
+    m, _ = shop_model
+    shop = Shop()
+    with libreco.Sim(m, imitate=shop, max_sessions=8, seed=4) as sim:
+        e = sim.env()
+        assert e.signal_names == SIGNALS
+        assert e.reward_weights.tolist() == pytest.approx(WEIGHTS)
+        assert (e.max_candidates, e.max_steps) == (CANDIDATES, CAP)
+        pols = [libreco.Policy.model_greedy(m), libreco.Policy.random(3)]
+        with libreco.eval_run(sim, pols, USERS[:100], reset_env=sim) as ev:
+            assert ev.metric_names[libreco.EVAL_N_METRICS:] == ["view", "buy", "view_deep",
+                                                                "buy_deep"]
+            v = ev.values(0)
+            np.testing.assert_allclose(v[:, libreco.EVAL_RETURN],
+                                       WEIGHTS[0] * v[:, ev.metric_index("view")] +
+                                       WEIGHTS[1] * v[:, ev.metric_index("buy")], rtol=1e-5)
+            assert v[:, libreco.EVAL_DEPTH].max() <= CAP
+            ev.write_csv(str(tmp_path / "sim.csv"), env_name="shop-sim")
+        rows = (tmp_path / "sim.csv").read_text().splitlines()
+        assert any(r.startswith("shop-sim,model-greedy,buy,") for r in rows)
+    # not imitating: the model's signals are nameless, the weights the simulator's default
+    with libreco.Sim(m, n_candidates=CANDIDATES, max_sessions=8) as plain:
+        assert plain.env().signal_names == ("signal0", "signal1")
+        assert plain.env().reward_weights.tolist() != pytest.approx(WEIGHTS)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"reward": [0.3, 1.0]},
+     r"sim.reward: signal 0 \(view\) weighs 0.3, but the env it imitates declares 0.2"),
+    ({"max_session_len": 50},
+     "sim.max_session_len: 50, but the env it imitates cuts sessions at 15 steps"),
+    ({"n_candidates": 20},
+     "sim.n_candidates: 20, but the env it imitates gives 24 candidates"),
+])
+def test_the_simulator_refuses_to_contradict_the_env_it_imitates(shop_model, fields,
+                                                                  message):
+    m, _ = shop_model
+    with pytest.raises(libreco.InvalidArgumentError, match=message):
+        libreco.Sim(m, imitate=Shop(), **fields)
+
+
+def test_the_simulator_needs_a_model_of_the_env_it_imitates():
+    four = libreco.Model(n_items=N_ITEMS, lookback=LOOKBACK, dim=8, ffn_dim=8,
+                         max_candidates=CANDIDATES)
+    with pytest.raises(libreco.InvalidArgumentError,
+                       match="reco_sim_create: the model has 4 signals and 120 items; the "
+                             "env it imitates 2 and 120"):
+        libreco.Sim.for_env(four, Shop())
+    with pytest.raises(libreco.InvalidArgumentError, match="an Env, a World or a Sim is "
+                                                           "needed, not list"):
+        libreco.Sim(four, imitate=[])
+    four.close()
 
 
 def _train(model, seed, steps):
@@ -138,6 +212,20 @@ def test_trainer_generators_run_the_python_env_deterministically(shop_model):
     _, q3, _ = _train(m, 4, 40)
     assert np.array_equal(q1, q2)
     assert not np.array_equal(q1, q3)
+
+
+def test_a_warm_start_with_other_weights_than_the_shops_is_refused(shop_model):
+    m, _ = shop_model
+    q = libreco.QNet.warm(m, [0.3, 1.0], gamma=0.9,
+                          model={"max_batch": 32, "max_candidates": CANDIDATES})
+    rb = libreco.Replay(capacity=500, lookback=LOOKBACK, seed=1)
+    with pytest.raises(libreco.InvalidArgumentError,
+                       match=r"reco_trainer_create: environment 0: the Q-network's warm start "
+                             r"weighs signal 0 \(view\) 0.3; the env's reward weight is 0.2"):
+        libreco.Trainer(q, rb, [Shop()], explorer={"max_candidates": CANDIDATES},
+                        total_updates=5, warmup=10, batch_size=8, n_candidates=CANDIDATES)
+    for h in (q, rb):
+        h.close()
 
 
 def test_declarations_are_checked():
@@ -286,8 +374,9 @@ def test_python_policy_sees_states_and_builtin_choose_is_callable(shop_model):
 
 
 def test_policy_extra_keywords_reach_only_a_choose_that_takes_them():
-    """What a later reco_policy version gives (slots, session keys) goes only to a choose()
-    that names it or takes **kwargs: today's subclasses keep working."""
+    """What reco_policy version 3 gives (slots, session keys, session numbers) goes only
+    to a choose() that names it or takes **kwargs: subclasses written for version 2 keep
+    working."""
     got = {}
 
     class Plain(libreco.Policy):
