@@ -318,6 +318,24 @@ def test_logs_only_path_writes_a_servable_qnet(tmp_path):
             q.logged(0)
 
 
+def test_fit_only_calibration():
+    """fit_only stops after the feedback model: the model against the shop's own
+    probabilities on each fixed policy's choices; no evaluation."""
+    with libreco.run_pipeline(config(), env=Shop, fit_only=True, eval_heldout=True) as p:
+        model, truth = p.calibration(0)
+        assert model.shape == truth.shape == (4, 3)      # 3 policies + the held-out model
+        assert ((model > 0) & (model < 1)).all() and ((truth > 0) & (truth < 1)).all()
+        assert p.fit_report(0).has_oracle                # the log holds the shop's truth
+        assert p.fit_report(0, heldout=True).n_outputs == 3
+        assert len(p.curve(0)["updates"]) == 0
+        with pytest.raises(libreco.InvalidArgumentError, match="fit-only"):
+            p.eval(0, "real")
+        with pytest.raises(libreco.InvalidArgumentError, match="fit-only"):
+            p.fidelity("recomind")
+    with libreco.run_pipeline(config(), env=Shop) as p:
+        assert p.calibration(0)[0].shape == (0, 3)
+
+
 def results(p):
     """Every number of a result that a run could change."""
     out = {}
