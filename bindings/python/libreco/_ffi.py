@@ -623,6 +623,8 @@ _PROTOTYPES = {
     "reco_config_set_sim": (c_int, [H, POINTER(SimOptions)]),
     "reco_config_get_fit": (c_int, [POINTER(FitOptions), H]),
     "reco_config_set_fit": (c_int, [H, POINTER(FitOptions)]),
+    "reco_config_get_model": (c_int, [POINTER(ModelOptions), H]),
+    "reco_config_set_model": (c_int, [H, POINTER(ModelOptions)]),
     "reco_config_get_pipeline": (c_int, [POINTER(PipelineOptions), H]),
     "reco_config_set_pipeline": (c_int, [H, POINTER(PipelineOptions)]),
     # model.h

@@ -2,7 +2,7 @@
 import ctypes
 
 from . import _ffi
-from ._core import Handle, b, check, create, lib, options
+from ._core import Handle, b, check, create, invalid, lib, options
 
 _SECTIONS = {
     # name: (struct, get, set)
@@ -16,6 +16,7 @@ _SECTIONS = {
     "trainer": (_ffi.TrainerOptions, lib.reco_config_get_trainer, lib.reco_config_set_trainer),
     "sim": (_ffi.SimOptions, lib.reco_config_get_sim, lib.reco_config_set_sim),
     "fit": (_ffi.FitOptions, lib.reco_config_get_fit, lib.reco_config_set_fit),
+    "model": (_ffi.ModelOptions, lib.reco_config_get_model, lib.reco_config_set_model),
     "pipeline": (_ffi.PipelineOptions, lib.reco_config_get_pipeline,
                  lib.reco_config_set_pipeline),
 }
@@ -134,6 +135,9 @@ class Config(Handle):
     def get_fit(self):
         return self.get("fit")
 
+    def get_model(self):
+        return self.get("model")
+
     def get_pipeline(self):
         """The ``pipeline`` section (``reco_config_get_pipeline``): the settings of an
         experiment that do not depend on the environment; ``reward[:n_reward]`` holds the
@@ -164,14 +168,43 @@ class Config(Handle):
     def set_fit(self, opts):
         return self.put("fit", opts)
 
+    def set_model(self, opts):
+        return self.put("model", opts)
+
     def set_pipeline(self, opts):
-        """Replace the ``pipeline`` section (``reco_config_set_pipeline``), validated as a
-        file would be; ``opts`` is a :class:`PipelineOptions` or a dict of its fields
-        (``{"candidates": 24, "reward": [0.2, 1.0]}``, over the defaults)."""
+        """Set the ``pipeline`` section, validated as a file would be.
+
+        ``opts`` a dict (``{"candidates": 24, "reward": [0.2, 1.0], "bootstrap":
+        "uniform"}``): only the keys it names are set, each as :meth:`set` would
+        (``reco_config_set``), and the others keep their values and origins. ``opts`` a
+        :class:`PipelineOptions` (``libreco.pipeline_options(...)``): the whole section is
+        replaced (``reco_config_set_pipeline``), and every key then counts as given, so that
+        a run on an environment refuses each one that differs from the environment's
+        declaration."""
         if isinstance(opts, dict):
-            from .pipeline import pipeline_options
-            opts = pipeline_options(**opts)
+            names = [f for f, _t in _ffi.PipelineOptions._fields_
+                     if f not in ("version", "n_reward")]
+            for k in opts:
+                if k not in names:
+                    raise invalid("pipeline: unknown key %r (known: %s)"
+                                  % (k, ", ".join(names)), field="pipeline.%s" % k)
+            for k, v in opts.items():
+                self.set("pipeline." + k, _yaml_value(v))
+            return self
         return self.put("pipeline", opts)
+
+
+def _yaml_value(v):
+    """A Python value as the YAML text reco_config_set() takes."""
+    if hasattr(v, "tolist"):    # a NumPy array or scalar
+        v = v.tolist()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[%s]" % ", ".join(_yaml_value(x) for x in v)
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
 
 
 def experiment_options(**fields):

@@ -14,8 +14,8 @@ import pytest
 import libreco
 from shop_env import CANDIDATES, CAP, LOOKBACK, N_ITEMS, SIGNALS, WEIGHTS, Shop
 
-# Everything but the environment, as in tests/test_pipeline.c. The shop gives no session
-# context, so the models take neither the position nor the elapsed time.
+# Everything but the environment, as in tests/test_pipeline.c. The shop has no context()
+# callback, so its models leave out the elapsed time (and, here, the position too).
 COMMON = """\
 experiment:
   seeds: [1]
@@ -149,12 +149,22 @@ def test_pipeline_section_round_trip():
     cfg = libreco.Config()
     o = cfg.get_pipeline()
     assert (o.candidates, o.lookback, o.session_cap, o.n_reward) == (100, 20, 200, 0)
-    cfg.set_pipeline({"candidates": CANDIDATES, "reward": list(WEIGHTS),
+    cfg.set_pipeline({"candidates": CANDIDATES, "reward": np.array(WEIGHTS),
                       "bootstrap": "uniform", "eval_users": "logged"})
     o = cfg.get_pipeline()
     assert o.candidates == CANDIDATES and list(o.reward[:o.n_reward]) == list(WEIGHTS)
     assert o.bootstrap == libreco.pipeline.PIPELINE_BOOTSTRAP["uniform"]
+    assert o.eval_users == libreco.pipeline.PIPELINE_EVAL_USERS["logged"]
     assert "candidates: 24" in cfg.write_string()
+    # a dict sets only its keys: the others stay defaults, not given
+    assert cfg.origin("pipeline.candidates")["kind"] == "set"
+    assert cfg.origin("pipeline.lookback")["kind"] == "default"
+    with pytest.raises(libreco.InvalidArgumentError, match="unknown key 'n_reward'"):
+        cfg.set_pipeline({"n_reward": 2})
+    # a struct replaces the section: every key given
+    cfg.set_pipeline(libreco.pipeline_options(o, lookback=LOOKBACK))
+    assert cfg.get_pipeline().lookback == LOOKBACK
+    assert cfg.origin("pipeline.session_cap")["kind"] == "struct"
     with pytest.raises(libreco.ConfigError) as ei:
         cfg.set_pipeline(libreco.pipeline_options(o, heldout_share=2.0))
     assert "pipeline.heldout_share" in ei.value.message
@@ -181,6 +191,7 @@ def test_mismatched_declarations_are_refused():
     assert ei.value.field == "pipeline.candidates" and ei.value.column == 12
     # a derived key, given with set()
     cfg = config()
+    assert cfg.get_model().dim == 8 and cfg.get_model().n_items == 1000   # the default
     cfg.set("model.n_items", 5)
     with pytest.raises(libreco.ConfigError) as ei:
         libreco.run_pipeline(cfg, env=Shop)
@@ -190,6 +201,13 @@ def test_mismatched_declarations_are_refused():
     with pytest.raises(libreco.ConfigError) as ei:
         libreco.run_pipeline(config(WORLD), env=Shop)
     assert "not read: the pipeline runs on another environment" in ei.value.message
+    # the shop's own values through set_pipeline's dict agree; another one is refused
+    cfg = config().set_pipeline({"candidates": CANDIDATES, "reward": WEIGHTS})
+    assert not [k for k in libreco.pipeline_keys(cfg, env=Shop) if k.refused]
+    with pytest.raises(libreco.ConfigError) as ei:
+        libreco.run_pipeline(config().set_pipeline({"session_cap": 99}), env=Shop)
+    assert ("pipeline.session_cap=99: pipeline.session_cap: 99 differs from the "
+            "environment's max_steps = %d" % CAP) in ei.value.message
     # keys() lists them all, with where the values come from
     cfg = config("pipeline: {candidates: 30}\n")
     cfg.set("model.n_items", 5)
