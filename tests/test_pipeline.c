@@ -93,14 +93,14 @@ static int budget_open(reco_env *out, void *payload)
         out->step = failing_step;
         out->payload = c;
     }
-    s->opened++;
+    __atomic_fetch_add(&s->opened, 1, __ATOMIC_RELAXED); /* copies open on several threads */
     return RECO_OK;
 }
 
 static void budget_close(const reco_env *env, void *payload)
 {
     budget_src *s = payload;
-    s->closed++;
+    __atomic_fetch_add(&s->closed, 1, __ATOMIC_RELAXED);
     /* the payload is the copy (its budget_env is its first member) */
     free(env->payload);
 }
@@ -262,6 +262,43 @@ static void test_pipeline_deterministic(void **state)
     for (uint32_t k = 0; k < RECO_PIPELINE_N_POLICIES; k++)
         assert_true(ret[0][k] == ret[1][k]);
     reco_config_free(cfg);
+}
+
+/* Seeds run in parallel on experiment.threads threads: the result does not depend on it. */
+static void test_pipeline_threads(void **state)
+{
+    (void)state;
+    double ret[2][2][RECO_PIPELINE_N_POLICIES];
+    for (int t = 0; t < 2; t++) {
+        reco_config *cfg = config_of("");
+        assert_int_equal(reco_config_set(cfg, "experiment.seeds", "[1, 2]"), RECO_OK);
+        assert_int_equal(reco_config_set(cfg, "experiment.threads", t ? "2" : "1"), RECO_OK);
+        budget_src src = {.seed = 5};
+        const reco_pipeline_env pe = budget_source(&src);
+        reco_pipeline *p = NULL;
+        int rc = run_on(&p, cfg, &pe);
+        if (rc != RECO_OK)
+            fail_msg("threads %d: %s", t + 1, reco_error_message());
+        assert_int_equal(reco_pipeline_n_seeds(p), 2);
+        assert_int_equal(reco_pipeline_seed(p, 1), 2);
+        for (uint32_t k = 0; k < 2; k++)
+            for (uint32_t i = 0; i < RECO_PIPELINE_N_POLICIES; i++) {
+                reco_eval_stat st;
+                assert_int_equal(reco_eval_stat_get(&st, reco_pipeline_eval(p, k,
+                                                                            RECO_PIPELINE_REAL),
+                                                    i, RECO_EVAL_RETURN),
+                                 RECO_OK);
+                ret[t][k][i] = st.mean;
+            }
+        /* pooled over both seeds: twice the sessions */
+        assert_int_equal(reco_eval_n_sessions(reco_pipeline_eval(p, 2, RECO_PIPELINE_REAL)), 96);
+        assert_int_equal(src.opened, src.closed);
+        reco_pipeline_free(p);
+        reco_config_free(cfg);
+    }
+    assert_memory_equal(ret[0], ret[1], sizeof ret[0]);
+    /* and the two seeds are two different runs */
+    assert_true(memcmp(ret[0][0], ret[0][1], sizeof ret[0][0]) != 0);
 }
 
 /* A configured value that disagrees with what the env declares is refused, naming both. */
@@ -465,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_world),
         cmocka_unit_test(test_pipeline_second_env),
         cmocka_unit_test(test_pipeline_deterministic),
+        cmocka_unit_test(test_pipeline_threads),
         cmocka_unit_test(test_pipeline_refuses_mismatch),
         cmocka_unit_test(test_pipeline_keys),
         cmocka_unit_test(test_pipeline_env_errors),
