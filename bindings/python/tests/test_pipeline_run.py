@@ -145,6 +145,27 @@ def test_a_world_env_from_a_factory():
         assert "long_watch" in p.eval(0, "real").metric_names
 
 
+def test_item_features_for_the_shop(tmp_path):
+    """An item table given with the env reaches the models (the checkpoint takes 2 dense
+    features and a field); one of another catalog size is refused, naming both sizes."""
+    shop = Shop()
+    items = libreco.Items(n_items=N_ITEMS, dense_names=["appeal", "value"],
+                          field_names=["kind"], field_sizes=[3])
+    items.set_all(dense=np.c_[shop.appeal, shop.value].astype(np.float32),
+                  fields=(np.arange(N_ITEMS) % 3).astype(np.int32)[:, None])
+    path = str(tmp_path / "shop.qnet")
+    with libreco.run_pipeline(config(), env=Shop, items=items) as p:
+        p.save_qnet(0, path)
+    with libreco.QNet.open(path) as q:
+        mo = q.online().get_options()
+        assert (mo.item_dense_dim, mo.item_n_fields, mo.item_field_sizes[0]) == (2, 1, 3)
+    with pytest.raises(libreco.InvalidArgumentError,
+                       match="the item table has 50 items, the catalog %d" % N_ITEMS):
+        libreco.run_pipeline(config(), env=Shop, items=libreco.Items(n_items=50, n_dense=1))
+    with pytest.raises(libreco.InvalidArgumentError, match="must be a libreco.Items"):
+        libreco.run_pipeline(config(), env=Shop, items=np.zeros((N_ITEMS, 2)))
+
+
 def test_pipeline_section_round_trip():
     cfg = libreco.Config()
     o = cfg.get_pipeline()
