@@ -7,6 +7,7 @@ determinism. Sizes are those of tests/test_pipeline.c: each run takes well under
 import gc
 import json
 import os
+import weakref
 
 import numpy as np
 import pytest
@@ -143,6 +144,25 @@ def test_a_world_env_from_a_factory():
         assert p.side_name("real") == "w2"
         assert p.env_copies == (len(made), len(made)) and len(made) >= 2
         assert "long_watch" in p.eval(0, "real").metric_names
+
+
+def test_copies_live_until_closed_then_go():
+    """A copy the factory made is released at its close, not kept to the end of the run
+    (one seed holds at most two at once: the logging copy and the evaluation copy), and
+    none is left once the run is over."""
+    refs, alive = [], []
+
+    def factory():
+        gc.collect()
+        alive.append(sum(r() is not None for r in refs))
+        shop = Shop()
+        refs.append(weakref.ref(shop))
+        return shop
+    with libreco.run_pipeline(config(), env=factory) as p:
+        assert p.env_copies == (len(refs), len(refs))
+    gc.collect()
+    assert len(refs) >= 8 and all(r() is None for r in refs)
+    assert max(alive) <= 2, alive
 
 
 def test_item_features_for_the_shop(tmp_path):
