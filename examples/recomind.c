@@ -629,6 +629,13 @@ static int bad_usage(const char *msg, const char *arg)
     return 2;
 }
 
+/* bad_usage() once the configuration exists: frees it too. */
+static int config_usage(reco_config *cfg, const char *msg, const char *arg)
+{
+    reco_config_free(cfg);
+    return bad_usage(msg, arg);
+}
+
 /* ---- options the run derives or does not read ------------------------------------------- */
 
 /* The library's list (reco_pipeline_keys()) for this configuration: *out, freed by the
@@ -790,14 +797,11 @@ int main(int argc, char **argv)
     reco_config *cfg = NULL;
     reco_log *log = NULL;
     reco_items *items = NULL;
-    if (reco_config_create(&cfg, NULL) < 0)
-        return 1;
     /* first pass: the file and the flags; second pass: overrides, in order */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
-            reco_config_free(cfg);
             return 0;
         }
         if (strcmp(a, "--config") == 0 || strcmp(a, "--logs") == 0 ||
@@ -851,6 +855,10 @@ int main(int argc, char **argv)
     if (logs_path != NULL && (ro.select_heldout || ro.eval_heldout))
         return bad_usage("--logs always evaluates in a held-out simulator; leave out",
                          ro.select_heldout ? "--select-heldout" : "--eval-heldout");
+    if (reco_config_create(&cfg, NULL) < 0) {
+        fprintf(stderr, "recomind: %s\n", reco_error_message());
+        return 1;
+    }
     int rc = config_path ? reco_config_load_file(cfg, config_path)
                          : reco_config_load_string(cfg, default_yaml, strlen(default_yaml),
                                                    "recomind defaults");
@@ -872,7 +880,7 @@ int main(int argc, char **argv)
             char *end = NULL;
             const unsigned long k = strtoul(v, &end, 10);
             if (end == v || *end != '\0' || k < 1 || k > RECO_PIPELINE_MAX_ENSEMBLE)
-                return bad_usage("--ensemble takes 1..8, not", v);
+                return config_usage(cfg, "--ensemble takes 1..8, not", v);
             ro.ensemble = (uint32_t)k;
             continue;
         }
@@ -883,13 +891,13 @@ int main(int argc, char **argv)
             else if (strcmp(v, "random") == 0)
                 ro.random_init = 1;
             else
-                return bad_usage("--init takes warm or random, not", v);
+                return config_usage(cfg, "--init takes warm or random, not", v);
             continue;
         }
         if (strcmp(a, "--set") == 0) {
             const char *eq = strchr(v, '=');
             if (eq == NULL || eq == v || (size_t)(eq - v) >= sizeof path)
-                return bad_usage("--set needs PATH=VALUE, not", v);
+                return config_usage(cfg, "--set needs PATH=VALUE, not", v);
             memcpy(path, v, (size_t)(eq - v));
             path[eq - v] = '\0';
             snprintf(value, sizeof value, "%s", eq + 1);
