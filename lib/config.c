@@ -1989,17 +1989,39 @@ static int import_field(cfg_ctx *c, const void *in, const reco__cfg_field *f,
     return rc;
 }
 
-/* Gives the leaves of `fields` (numbered from *at) the origin of a struct setter `what`. */
+/* Whether leaf `f` has the same value in the section values `a` and `b`. */
+static int same_value(const reco__cfg_field *f, const unsigned char *a, const unsigned char *b)
+{
+    if (f->type == RECO__CFG_STRING) {
+        const char *x = CMEMBER(a, f->offset, const char *);
+        const char *y = CMEMBER(b, f->offset, const char *);
+        return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+    }
+    if (f->type == RECO__CFG_LIST) {
+        const uint32_t n = CMEMBER(a, f->count_offset, uint32_t);
+        return n == CMEMBER(b, f->count_offset, uint32_t) &&
+               memcmp(a + f->offset, b + f->offset, n * scalar_size(f->elem)) == 0;
+    }
+    return memcmp(a + f->offset, b + f->offset, scalar_size(f->type)) == 0;
+}
+
+/* Gives the leaves of `fields` (numbered from *at) whose value the struct setter `what`
+ * changed (`now` against `before`, the section's values) its origin; a leaf it left as it
+ * was keeps its origin, so that setting back what reco_config_get_<section>() gave marks
+ * nothing as given. */
 static void mark_given(cfg_origin *origins, size_t *at, const reco__cfg_field *fields,
-                       size_t n, unsigned int version, const char *what)
+                       size_t n, unsigned int version, const char *what,
+                       const unsigned char *now, const unsigned char *before)
 {
     for (size_t i = 0; i < n; i++) {
         const reco__cfg_field *f = &fields[i];
         if (f->type == RECO__CFG_MAP) {
-            mark_given(origins, at, f->sub, f->n_sub, version, what);
+            mark_given(origins, at, f->sub, f->n_sub, version, what, now, before);
             continue;
         }
         cfg_origin *o = &origins[(*at)++];
+        if (same_value(f, now, before))
+            continue;
         const int given = f->since <= version;
         o->kind = given ? RECO_CONFIG_ORIGIN_STRUCT : RECO_CONFIG_ORIGIN_DEFAULT;
         o->text = given ? what : NULL;
@@ -2034,9 +2056,10 @@ int reco__config_set_section(reco_config *cfg, const void *in, const reco__cfg_s
     for (size_t i = 0; i < sec->n_fields && rc == RECO_OK; i++)
         rc = import_field(&c, in, &sec->fields[i], version);
     if (rc == RECO_OK) {
-        /* the whole section was given; fields past the caller's version took defaults */
+        /* the values changed were given; fields past the caller's version took defaults */
         size_t at = first_leaf(sec);
-        mark_given(origins, &at, sec->fields, sec->n_fields, version, what);
+        mark_given(origins, &at, sec->fields, sec->n_fields, version, what, c.sec_vals,
+                   c.base_vals);
         commit(cfg, scratch);
         origins_commit(cfg, origins, NULL);
     } else {

@@ -1136,19 +1136,34 @@ static void test_config_origin_struct(void **state)
 {
     (void)state;
     reco_config *cfg = new_config();
+    assert_int_equal(reco_config_load_string(cfg, "model:\n  dim: 24\n", 17, "m.yaml"), RECO_OK);
     reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
     assert_int_equal(reco_config_get_model(&mo, cfg), RECO_OK);
+    /* setting back what get gave changes nothing, and marks nothing as given */
+    assert_int_equal(reco_config_set_model(cfg, &mo), RECO_OK);
+    assert_origin(cfg, "model.n_items", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    assert_origin(cfg, "model.dim", RECO_CONFIG_ORIGIN_FILE, "m.yaml", 2, 3);
+    /* the values a call changes are given by it; the others keep their origin */
+    mo.n_items = 77;
     mo.version = 1; /* the fields version 2 added take their defaults */
     assert_int_equal(reco_config_set_model(cfg, &mo), RECO_OK);
     assert_origin(cfg, "model.n_items", RECO_CONFIG_ORIGIN_STRUCT, "reco_config_set_model", 0,
                   0);
-    assert_origin(cfg, "model.clip_norm", RECO_CONFIG_ORIGIN_STRUCT, "reco_config_set_model",
-                  0, 0);
+    assert_origin(cfg, "model.dim", RECO_CONFIG_ORIGIN_FILE, "m.yaml", 2, 3);
+    assert_origin(cfg, "model.clip_norm", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
     assert_origin(cfg, "model.long_len", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
     assert_origin(cfg, "qnet.gamma", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
-    /* nested mappings of a section are marked too; a failed call marks nothing */
+    /* a version-1 struct resets a later field the file had changed: back to the default */
+    assert_int_equal(reco_config_load_string(cfg, "model:\n  long_len: 4\n", 21, "l.yaml"),
+                     RECO_OK);
+    assert_origin(cfg, "model.long_len", RECO_CONFIG_ORIGIN_FILE, "l.yaml", 2, 3);
+    assert_int_equal(reco_config_set_model(cfg, &mo), RECO_OK);
+    assert_origin(cfg, "model.long_len", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    /* nested mappings of a section, strings and lists too; a failed call marks nothing */
     reco_experiment_options ex = RECO_EXPERIMENT_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_experiment(&ex, cfg), RECO_OK);
     ex.threads = 0;
+    ex.output_dir = "elsewhere";
     assert_reco_error(reco_config_set_experiment(cfg, &ex), RECO_ECONFIG,
                       "experiment.threads");
     assert_origin(cfg, "experiment.output.dir", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
@@ -1156,7 +1171,15 @@ static void test_config_origin_struct(void **state)
     assert_int_equal(reco_config_set_experiment(cfg, &ex), RECO_OK);
     assert_origin(cfg, "experiment.output.dir", RECO_CONFIG_ORIGIN_STRUCT,
                   "reco_config_set_experiment", 0, 0);
-    assert_origin(cfg, "experiment.evaluation.sessions", RECO_CONFIG_ORIGIN_STRUCT,
+    assert_origin(cfg, "experiment.threads", RECO_CONFIG_ORIGIN_STRUCT,
+                  "reco_config_set_experiment", 0, 0);
+    assert_origin(cfg, "experiment.output.formats", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    assert_origin(cfg, "experiment.evaluation.sessions", RECO_CONFIG_ORIGIN_DEFAULT, "", 0, 0);
+    ex.n_formats = 1;
+    assert_int_equal(reco_config_set_experiment(cfg, &ex), RECO_OK);
+    assert_origin(cfg, "experiment.output.formats", RECO_CONFIG_ORIGIN_STRUCT,
+                  "reco_config_set_experiment", 0, 0);
+    assert_origin(cfg, "experiment.threads", RECO_CONFIG_ORIGIN_STRUCT,
                   "reco_config_set_experiment", 0, 0);
     reco_config_free(cfg);
 }

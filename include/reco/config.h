@@ -237,7 +237,9 @@ typedef enum reco_config_origin_kind {
     RECO_CONFIG_ORIGIN_FILE = 1,
     /** Given by reco_config_set() (a command-line override, usually). */
     RECO_CONFIG_ORIGIN_SET = 2,
-    /** Given by a reco_config_set_<section>() call, which sets its whole section. */
+    /** Given by a reco_config_set_<section>() call: an option whose value the call changed
+     *  (since 0.2 an option it leaves as it was keeps its origin, so that setting back what
+     *  reco_config_get_<section>() gave marks nothing as given). */
     RECO_CONFIG_ORIGIN_STRUCT = 3
 } reco_config_origin_kind;
 

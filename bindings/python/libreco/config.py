@@ -178,9 +178,9 @@ class Config(Handle):
         "uniform"}``): only the keys it names are set, each as :meth:`set` would
         (``reco_config_set``), and the others keep their values and origins. ``opts`` a
         :class:`PipelineOptions` (``libreco.pipeline_options(...)``): the whole section is
-        replaced (``reco_config_set_pipeline``), and every key then counts as given, so that
-        a run on an environment refuses each one that differs from the environment's
-        declaration."""
+        replaced (``reco_config_set_pipeline``); the keys whose values it changes count as
+        given (a run on an environment refuses each one that differs from the
+        environment's declaration), the others keep their origins."""
         if isinstance(opts, dict):
             names = [f for f, _t in _ffi.PipelineOptions._fields_
                      if f not in ("version", "n_reward")]

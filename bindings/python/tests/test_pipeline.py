@@ -39,8 +39,13 @@ def test_config_origin():
     cfg.set("model.n_items", 5)
     assert cfg.origin("model.n_items") == {"kind": "set", "source": "model.n_items=5",
                                            "line": 0, "column": 0}
-    cfg.set_world(cfg.get_world())
+    cfg.set_world(cfg.get_world())          # no change: the origins stay
+    assert cfg.origin("world.n_items")["kind"] == "file"
+    w = cfg.get_world()
+    w.n_items = 301
+    cfg.set_world(w)
     assert cfg.origin("world.n_items")["kind"] == "struct"
+    assert cfg.origin("world.n_topics")["kind"] == "default"
     with pytest.raises(libreco.ConfigError) as ei:
         cfg.origin("model.n_itemz")
     assert 'did you mean "n_items"' in ei.value.message

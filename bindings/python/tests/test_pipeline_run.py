@@ -202,10 +202,13 @@ def test_pipeline_section_round_trip():
     assert cfg.origin("pipeline.lookback")["kind"] == "default"
     with pytest.raises(libreco.InvalidArgumentError, match="unknown key 'n_reward'"):
         cfg.set_pipeline({"n_reward": 2})
-    # a struct replaces the section: every key given
+    # a struct replaces the section: the keys whose values it changes are given by it, the
+    # others keep their origin
     cfg.set_pipeline(libreco.pipeline_options(o, lookback=LOOKBACK))
     assert cfg.get_pipeline().lookback == LOOKBACK
-    assert cfg.origin("pipeline.session_cap")["kind"] == "struct"
+    assert cfg.origin("pipeline.lookback")["kind"] == "struct"
+    assert cfg.origin("pipeline.candidates")["kind"] == "set"
+    assert cfg.origin("pipeline.session_cap")["kind"] == "default"
     with pytest.raises(libreco.ConfigError) as ei:
         cfg.set_pipeline(libreco.pipeline_options(o, heldout_share=2.0))
     assert "pipeline.heldout_share" in ei.value.message
@@ -249,6 +252,11 @@ def test_mismatched_declarations_are_refused():
         libreco.run_pipeline(config().set_pipeline({"session_cap": 99}), env=Shop)
     assert ("pipeline.session_cap=99: pipeline.session_cap: 99 differs from the "
             "environment's max_steps = %d" % CAP) in ei.value.message
+    # setting back what get gave marks nothing as given: no key is refused
+    cfg = config()
+    cfg.set_model(cfg.get_model())
+    cfg.set_pipeline(cfg.get_pipeline())
+    assert not [k for k in libreco.pipeline_keys(cfg, env=Shop) if k.refused]
     # keys() lists them all, with where the values come from
     cfg = config("pipeline: {candidates: 30}\n")
     cfg.set("model.n_items", 5)
