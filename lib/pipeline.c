@@ -20,6 +20,7 @@
 #include "env_mix_private.h"
 #include "file_private.h"
 #include "policy_private.h"
+#include "state_private.h"
 #include "reco/pipeline.h"
 #include "reco/explorer.h"
 #include "reco/policy.h"
@@ -144,6 +145,7 @@ typedef struct facts {
     uint32_t n_items, n_signals, lookback, user_dim, long_len, max_sessions;
     uint32_t candidates, cap; /* effective */
     int has_candidates, has_cap, has_reward; /* declared by the env */
+    int has_context;          /* the source gives the session context (context()) */
     float reward[MAX_SIG];    /* effective */
     char names[MAX_SIG][RECO_LOG_SIGNAL_NAME_MAX + 1];
     int carry_history;        /* world */
@@ -278,7 +280,7 @@ static int get_facts(facts *f, const reco_config *cfg, const reco_pipeline_run_o
         f->max_sessions = wo.max_sessions;
         f->candidates = wo.n_candidates;
         f->cap = wo.max_session_len;
-        f->has_candidates = f->has_cap = f->has_reward = 1;
+        f->has_candidates = f->has_cap = f->has_reward = f->has_context = 1;
         f->reward[RECO_SIGNAL_CLICK] = (float)wo.reward_click;
         f->reward[RECO_SIGNAL_LONG_WATCH] = (float)wo.reward_long_watch;
         f->reward[RECO_SIGNAL_LIKE] = (float)wo.reward_like;
@@ -308,6 +310,7 @@ static int get_facts(facts *f, const reco_config *cfg, const reco_pipeline_run_o
         f->candidates = f->has_candidates ? env.max_candidates : pl.candidates;
         f->has_cap = env.max_steps > 0;
         f->cap = f->has_cap ? env.max_steps : pl.session_cap;
+        f->has_context = reco__env_has_context(&env);
         f->has_reward = env.reward_weights != NULL;
         for (uint32_t s = 0; s < env.n_signals && s < MAX_SIG; s++) {
             f->reward[s] = f->has_reward ? env.reward_weights[s]
@@ -497,6 +500,11 @@ static int collect_keys(keylist *kl, const reco_config *cfg, const reco_pipeline
         key_add(kl, "model.user_dim", 1, "derived from the logs' %u user features",
                 f.user_dim);
     }
+    /* inputs only the env's context() gives: refused where it has none (the model's
+     * position is counted by the runner, the elapsed time and long-term history are not) */
+    if (E && !f.has_context && mo.elapsed)
+        key_add(kl, "model.elapsed", 1, "true needs the session context, which the "
+                "environment does not give (no context() callback)");
     const char *cand_src = W ? "world.n_candidates" : E && f.has_candidates
                                                           ? "the environment's max_candidates"
                                                           : "pipeline.candidates";
@@ -2219,6 +2227,19 @@ int reco_pipeline_run_options_init(reco_pipeline_run_options *opts, unsigned int
     if (rc < 0)
         return rc;
     *opts = (reco_pipeline_run_options)RECO_PIPELINE_RUN_OPTIONS_INIT;
+    opts->version = version;
+    return RECO_OK;
+}
+
+int reco_pipeline_log_options_init(reco_pipeline_log_options *opts, unsigned int version)
+{
+    if (opts == NULL)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_log_options_init: opts is NULL");
+    int rc = reco__check_version(version, RECO_PIPELINE_LOG_OPTIONS_VERSION,
+                                 "reco_pipeline_log_options");
+    if (rc < 0)
+        return rc;
+    *opts = (reco_pipeline_log_options)RECO_PIPELINE_LOG_OPTIONS_INIT;
     opts->version = version;
     return RECO_OK;
 }

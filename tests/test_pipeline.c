@@ -62,6 +62,7 @@ typedef struct budget_src {
     int fail_open;     /* open() fails with its own message */
     int fail_at_step;  /* > 0: the copies' step() fails at that call with a message */
     int steps;
+    int no_context;    /* the copies give no context() */
 } budget_src;
 
 /* A copy whose step() fails at call `fail_at_step` (counted over all copies). */
@@ -93,6 +94,8 @@ static int budget_open(reco_env *out, void *payload)
         out->step = failing_step;
         out->payload = c;
     }
+    if (s->no_context)
+        out->context = NULL;
     __atomic_fetch_add(&s->opened, 1, __ATOMIC_RELAXED); /* copies open on several threads */
     return RECO_OK;
 }
@@ -356,6 +359,17 @@ static void test_pipeline_refuses_mismatch(void **state)
     assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG, "not read: the pipeline runs on "
                                                           "another environment");
     reco_config_free(cfg);
+    /* the elapsed time needs the env's context(): refused up front, before any stage */
+    budget_src nc = {.seed = 5, .no_context = 1};
+    reco_pipeline_env pnc = budget_source(&nc);
+    cfg = config_of("");
+    assert_int_equal(reco_config_set(cfg, "model.elapsed", "true"), RECO_OK);
+    assert_reco_error(run_on(&p, cfg, &pnc), RECO_ECONFIG,
+                      "model.elapsed: true needs the session context, which the environment "
+                      "does not give");
+    assert_null(strstr(reco_error_message(), "seed ")); /* no stage ran */
+    assert_int_equal(nc.opened, nc.closed);
+    reco_config_free(cfg);
     /* popularity needs a prior the env has not */
     cfg = config_of("pipeline: {bootstrap: popularity}\n");
     assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG, "pipeline.bootstrap");
@@ -471,6 +485,20 @@ static void test_pipeline_options(void **state)
     assert_int_equal(r.ensemble, rm.ensemble);
     assert_int_equal(r.ensemble, 1);
     assert_int_equal(r.random_init, 0);
+    reco_pipeline_log_options lo;
+    const reco_pipeline_log_options lm = RECO_PIPELINE_LOG_OPTIONS_INIT;
+    assert_int_equal(reco_pipeline_log_options_init(&lo, RECO_PIPELINE_LOG_OPTIONS_VERSION),
+                     RECO_OK);
+    assert_true(lo.version == lm.version && lo.interactions == lm.interactions &&
+                lo.interactions_per_user == lm.interactions_per_user &&
+                lo.first_user == lm.first_user && lo.candidates == lm.candidates &&
+                lo.session_cap == lm.session_cap && lo.seed == lm.seed &&
+                lo.propensity == lm.propensity && lo.oracle == lm.oracle);
+    assert_true(lo.interactions == 10000 && lo.interactions_per_user == 100 && lo.seed == 1 &&
+                lo.propensity == 1 && lo.oracle == 1 && lo.candidates == 0);
+    assert_reco_error(reco_pipeline_log_options_init(&lo, 0), RECO_EVERSION,
+                      "reco_pipeline_log_options");
+    assert_reco_error(reco_pipeline_log_options_init(NULL, 1), RECO_EINVAL, "opts is NULL");
     /* the section round-trips through a configuration, and bad values are refused */
     reco_config *cfg = NULL;
     assert_int_equal(reco_config_create(&cfg, NULL), RECO_OK);

@@ -679,6 +679,18 @@ typedef struct reco_pipeline_log_options {
 } reco_pipeline_log_options;
 
 /**
+ * @brief Fill @p opts with the defaults of version @p version.
+ * @param[out] opts     the struct to initialise.
+ * @param[in]  version  1..@ref RECO_PIPELINE_LOG_OPTIONS_VERSION.
+ * @return @ref RECO_OK, @ref RECO_EINVAL if @p opts is NULL, @ref RECO_EVERSION otherwise.
+ * @par Thread safety
+ * Safe from any thread.
+ * @since 0.2
+ */
+RECO_API int reco_pipeline_log_options_init(reco_pipeline_log_options *opts,
+                                            unsigned int version);
+
+/**
  * @brief Log interactions of @p env under a logging rule, as the pipeline does: the log has
  *        the env's signals (and names) and user features, and by default the propensity and
  *        oracle columns.
