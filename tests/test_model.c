@@ -615,6 +615,40 @@ static void test_model_options_invalid(void **state)
     reco_workspace_free(NULL);
 }
 
+/* RECO_FORCE_KERNEL (lib/nn.c) is read at creation: a value that names no path is refused
+ * with nothing to free; a valid one gives the same model as the option it stands for. */
+static void test_model_force_kernel_env(void **state)
+{
+    (void)state;
+    const size_t live = reco_live_handles();
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = 50;
+    o.dim = 8;
+    o.ffn_dim = 16;
+    o.max_batch = 8;
+    o.max_candidates = 8;
+    reco_model *m = (reco_model *)&o;
+    setenv("RECO_FORCE_KERNEL", "avx512", 1);
+    assert_reco_error(reco_model_create(&m, &o), RECO_EINVAL,
+                      "RECO_FORCE_KERNEL: 'avx512' is neither 'portable' nor 'blis'");
+    assert_null(m);
+    assert_int_equal(reco_live_handles(), live);
+    setenv("RECO_FORCE_KERNEL", "portable", 1);
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    assert_int_equal(m->blas.portable, 1);
+    reco_model_free(m);
+    unsetenv("RECO_FORCE_KERNEL");
+    o.deterministic = 1;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    assert_int_equal(m->blas.portable, 1);
+    reco_model_free(m);
+    o.deterministic = 0;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    assert_int_equal(m->blas.portable, 0);
+    reco_model_free(m);
+    assert_int_equal(reco_live_handles(), live);
+}
+
 static void test_model_create_enomem(void **state)
 {
     (void)state;
@@ -2428,6 +2462,7 @@ int main(void)
         cmocka_unit_test_teardown(test_model_options_defaults, teardown),
         cmocka_unit_test_teardown(test_model_layout_tiles_block, teardown),
         cmocka_unit_test_teardown(test_model_options_invalid, teardown),
+        cmocka_unit_test_teardown(test_model_force_kernel_env, teardown),
         cmocka_unit_test_teardown(test_model_create_enomem, teardown),
         cmocka_unit_test_teardown(test_model_gradcheck_bce, teardown),
         cmocka_unit_test_teardown(test_model_gradcheck_scalar_q, teardown),
