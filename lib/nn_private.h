@@ -6,8 +6,9 @@
  * - `_forward` writes its outputs (overwrites). `_backward` ACCUMULATES (+=) into every
  *   gradient it produces, so gradients of a tensor used twice add up; callers zero them first.
  *   A gradient pointer documented as "may be NULL" is skipped.
- * - Nothing here allocates, locks or records errors: sizes are validated once when a model is
- *   created, so these run in the hot loop. Internal invariants are assert()ed.
+ * - Nothing here allocates, locks or records errors (but reco__blas_init, called when a model
+ *   is created): sizes are validated once at creation, so these run in the hot loop.
+ *   Internal invariants are assert()ed.
  * - Outputs and gradients never overlap inputs (the kernels may assume it).
  * - Dense products go through reco__gemm() (BLIS, row-major, per-call thread count; or, in
  *   deterministic mode, libreco's own fixed-order kernels).
