@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "env_private.h"
 #include "error_private.h"
 #include "eval_private.h"
@@ -83,7 +84,7 @@ double reco__normal_quantile(double p)
         return NAN;
     double x;
     if (p < p_low || p > 1.0 - p_low) {
-        const double q = sqrt(-2.0 * log(p < p_low ? p : 1.0 - p));
+        const double q = sqrt(-2.0 * reco__log(p < p_low ? p : 1.0 - p));
         x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
             ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
         if (p > 1.0 - p_low)
@@ -101,7 +102,7 @@ double reco__normal_quantile(double p)
         e = (1.0 - p) - 0.5 * erfc(x / 1.41421356237309504880);
     else
         e = 0.5 * erfc(-x / 1.41421356237309504880) - p;
-    const double u = e * sqrt2pi * exp(x * x / 2.0);
+    const double u = e * sqrt2pi * reco__exp(x * x / 2.0);
     return x - u / (1.0 + x * u / 2.0);
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "error_private.h"
 #include "explorer_private.h"
 
@@ -268,7 +269,7 @@ static double schedule_at(const reco_explorer_schedule *s, uint64_t t)
             return s->end;
         return s->start + (s->end - s->start) * ((double)t / (double)s->steps);
     case RECO_SCHEDULE_EXPONENTIAL: {
-        const double v = s->start * pow(s->rate, (double)t);
+        const double v = s->start * reco__pow(s->rate, (double)t);
         return v > s->end ? v : s->end;
     }
     case RECO_SCHEDULE_CONSTANT:

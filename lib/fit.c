@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "error_private.h"
 #include "log_private.h"
 #include "metrics_private.h"
@@ -265,12 +266,12 @@ static void fit_exit_tilt(double *tilt, const float *pred, const reco__log_cols 
         for (size_t r = 0; r < n; r++) {
             const float *p = pred + r * F1;
             const double pe = fmin(fmax((double)p[F], 1e-7), 1.0 - 1e-7);
-            double x[K_MAX], eta = log(pe / (1.0 - pe));
+            double x[K_MAX], eta = reco__log(pe / (1.0 - pe));
             for (size_t f = 0; f < F; f++) {
                 x[f] = (double)((c->fb[r] >> f) & 1u) - (double)p[f];
                 eta += tilt[f] * x[f];
             }
-            const double q = 1.0 / (1.0 + exp(-eta)), wgt = q * (1.0 - q);
+            const double q = 1.0 / (1.0 + reco__exp(-eta)), wgt = q * (1.0 - q);
             const double y = (double)c->exit[r];
             for (size_t i = 0; i < F; i++) {
                 for (size_t j = 0; j < F; j++)
@@ -295,7 +296,7 @@ static void fit_exit_tilt(double *tilt, const float *pred, const reco__log_cols 
 
 static float sigmoidf_(float z)
 {
-    return z >= 0.0f ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
+    return z >= 0.0f ? 1.0f / (1.0f + reco__expf(-z)) : reco__expf(z) / (1.0f + reco__expf(z));
 }
 
 /* Model probabilities of every validation row: pred (n, F1). */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "error_private.h"
 #include "metrics_private.h"
 
@@ -103,7 +104,7 @@ int reco_metrics_log_loss(double *out, const float *probs, const float *labels, 
     for (size_t i = 0; i < n; i++) {
         double p = probs[i], y = labels[i];
         p = p < lo ? lo : p > hi ? hi : p;
-        sum -= y * log(p) + (1.0 - y) * log1p(-p);
+        sum -= y * reco__log(p) + (1.0 - y) * log1p(-p);
     }
     *out = sum / (double)n;
     return RECO_OK;

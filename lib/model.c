@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "error_private.h"
 #include "model_private.h"
 #include "vec_private.h"
@@ -20,7 +21,9 @@
 /* Bytes of a reco_model_options of the given (valid) version. */
 static size_t model_options_size(unsigned int version)
 {
-    return version >= 2 ? sizeof(reco_model_options) : offsetof(reco_model_options, position);
+    return version >= 3   ? sizeof(reco_model_options)
+           : version == 2 ? offsetof(reco_model_options, deterministic)
+                          : offsetof(reco_model_options, position);
 }
 
 int reco_model_options_init(reco_model_options *opts, unsigned int version)
@@ -76,6 +79,7 @@ static int validate_options(const reco_model_options *o)
     CHECK_RANGE(item_dense_dim, 0, 1024);
     CHECK_RANGE(item_n_fields, 0, RECO_MODEL_MAX_ITEM_FIELDS);
     CHECK_RANGE(state_bias, 0, 1);
+    CHECK_RANGE(deterministic, 0, 1);
     for (uint32_t k = 0; k < o->item_n_fields; k++)
         if (o->item_field_sizes[k] < 1 || o->item_field_sizes[k] > (1u << 24))
             return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "model.item_field_sizes",
@@ -395,7 +399,11 @@ int reco_model_create(reco_model **out, const reco_model_options *opts)
     m->opts = o;
     m->opts.allocator = NULL; /* copied into m->alloc; the caller's pointer is not kept */
     m->lay = lay;
-    m->blas.threads = (int)o.threads;
+    rc = reco__blas_init(&m->blas, (int)o.threads, o.deterministic);
+    if (rc < 0) {
+        reco__free(&a, m);
+        return rc;
+    }
     m->N = o.n_items;
     m->d = o.dim;
     m->L = o.lookback;
@@ -918,7 +926,7 @@ RECO__HOT static void last_attention_forward(const reco_model *m, reco__block_ac
             float z = 0.0f;
             for (size_t t = 0; t < T; t++) {
                 if (mk[t]) {
-                    p[t] = expf(p[t] - mx);
+                    p[t] = reco__expf(p[t] - mx);
                     z += p[t];
                 }
             }
@@ -1502,8 +1510,8 @@ int reco_model_step(double *grad_norm_out, reco_model *model)
     c.scale = (m->opts.clip_norm > 0.0f && norm > m->opts.clip_norm)
                   ? (float)(m->opts.clip_norm / norm) : 1.0f;
     const uint64_t t = ++m->step;
-    c.bc1 = (float)(1.0 - pow(c.b1, (double)t));
-    c.bc2 = (float)(1.0 - pow(c.b2, (double)t));
+    c.bc1 = (float)(1.0 - reco__pow(c.b1, (double)t));
+    c.bc2 = (float)(1.0 - reco__pow(c.b2, (double)t));
     adam_update(m->params, m->grads, m->adam_m, m->adam_v, m->lay.n_dense, &c);
     /* Sparse rows: catch up the moments' decay for the steps the row missed (exactly what
      * dense Adam would have done to them with zero gradients), then a normal Adam update. */
@@ -1512,7 +1520,7 @@ int reco_model_step(double *grad_norm_out, reco_model *model)
         const uint64_t gap = t - m->row_step[id] - 1;
         const size_t oe = m->lay.item_emb + id * d, ob = m->lay.item_bias + id * H;
         if (gap > 0) {
-            const float d1 = (float)pow(c.b1, (double)gap), d2 = (float)pow(c.b2, (double)gap);
+            const float d1 = (float)reco__pow(c.b1, (double)gap), d2 = (float)reco__pow(c.b2, (double)gap);
             for (size_t j = 0; j < d; j++) {
                 m->adam_m[oe + j] *= d1;
                 m->adam_v[oe + j] *= d2;

@@ -362,6 +362,8 @@ int reco_model_open(reco_model **out, const char *path, const reco_model_options
         o.max_batch = runtime->max_batch;
         o.max_candidates = runtime->max_candidates;
         o.threads = runtime->threads;
+        if (runtime->version >= 3)
+            o.deterministic = runtime->deterministic;
     }
     reco_allocator a;
     int rc = reco__allocator_resolve(&a, o.allocator);

@@ -15,10 +15,13 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <blis.h>
 
+#include "detmath_private.h"
+#include "error_private.h"
 #include "nn_private.h"
 #include "vec_private.h"
 
@@ -260,6 +263,76 @@ static void nn_gemm_thin(int trans_b, size_t m, size_t n, size_t k, float alpha,
     }
 }
 
+/* C (m, n) = alpha A^T B + beta C, A (k, m) with row stride lda, B (k, n) or, if trans_b,
+ * (n, k): every entry is summed over p = 0 .. k-1 in that order from 0, then scaled, the
+ * order of the scalar loop; blocks of four rows of C by 16 columns keep eight vector
+ * accumulators in registers while A and B stream once per block. */
+RECO__HOT
+static void nn_gemm_tn(int trans_b, size_t m, size_t n, size_t k, float alpha, const float *A,
+                       size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc)
+{
+    size_t i0 = 0;
+    if (!trans_b)
+        for (; i0 + 4 <= m; i0 += 4) {
+            size_t j0 = 0;
+            for (; j0 + 2 * VEC_LANES <= n; j0 += 2 * VEC_LANES) {
+                vec8f acc[4][2] = {{{0}}};
+                for (size_t p = 0; p < k; p++) {
+                    const float *a = A + p * lda + i0;
+                    const vec8f b0 = vec8_load(B + p * ldb + j0);
+                    const vec8f b1 = vec8_load(B + p * ldb + j0 + VEC_LANES);
+#pragma GCC unroll 4
+                    for (size_t q = 0; q < 4; q++) {
+                        acc[q][0] += a[q] * b0;
+                        acc[q][1] += a[q] * b1;
+                    }
+                }
+                for (size_t q = 0; q < 4; q++)
+                    for (size_t h = 0; h < 2; h++) {
+                        float *c = C + (i0 + q) * ldc + j0 + h * VEC_LANES;
+                        vec8f v = alpha * acc[q][h];
+                        if (beta != 0.0f)
+                            v += beta * vec8_load(c);
+                        vec8_store(c, v);
+                    }
+            }
+            for (size_t i = i0; i < i0 + 4; i++)
+                for (size_t j = j0; j < n; j++) {
+                    float acc = 0.0f;
+                    for (size_t p = 0; p < k; p++)
+                        acc += A[p * lda + i] * B[p * ldb + j];
+                    float *c = C + i * ldc + j;
+                    *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
+                }
+        }
+    for (size_t i = i0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            float acc = 0.0f;
+            for (size_t p = 0; p < k; p++)
+                acc += A[p * lda + i] * (trans_b ? B[j * ldb + p] : B[p * ldb + j]);
+            float *c = C + i * ldc + j;
+            *c = beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
+        }
+}
+
+int reco__blas_init(reco__blas *blas, int threads, int deterministic)
+{
+    blas->threads = threads;
+    blas->portable = deterministic != 0;
+    /* read at each creation, not cached: the tests switch it between models */
+    const char *force = getenv("RECO_FORCE_KERNEL");
+    if (force == NULL || force[0] == '\0')
+        return RECO_OK;
+    if (strcmp(force, "portable") == 0)
+        blas->portable = 1;
+    else if (strcmp(force, "blis") == 0)
+        blas->portable = 0;
+    else
+        return reco__error_set(RECO_EINVAL, "RECO_FORCE_KERNEL: '%s' is neither 'portable' "
+                               "nor 'blis'", force);
+    return RECO_OK;
+}
+
 void reco__gemm(const reco__blas *blas, int trans_a, int trans_b, size_t m, size_t n, size_t k,
                 float alpha, const float *A, size_t lda, const float *B, size_t ldb, float beta,
                 float *C, size_t ldc)
@@ -285,6 +358,16 @@ void reco__gemm(const reco__blas *blas, int trans_a, int trans_b, size_t m, size
      * kernels do these directly. */
     if (!trans_a && (m <= NN_THIN_ROWS || (n <= NN_THIN_ROWS && trans_b))) {
         nn_gemm_thin(trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    /* Deterministic mode: the same kernels for every shape, whose sums run in an order fixed
+     * by the code (docs/determinism.md); BLIS's order depends on the sub-configuration it
+     * picks for the CPU. */
+    if (blas != NULL && blas->portable) {
+        if (trans_a)
+            nn_gemm_tn(trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+        else
+            nn_gemm_thin(trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
 
@@ -693,8 +776,8 @@ float reco__sigmoid(float z)
 {
     /* exp of a non-positive argument only: no overflow, and 1 - sigmoid keeps its digits. */
     if (z >= 0.0f)
-        return 1.0f / (1.0f + expf(-z));
-    float e = expf(z);
+        return 1.0f / (1.0f + reco__expf(-z));
+    float e = reco__expf(z);
     return e / (1.0f + e);
 }
 
@@ -707,7 +790,7 @@ double reco__bce_logits(float *dz, const float *z, const float *y, const float *
         const float zi = z[i], yi = y[i];
         const float w = weight != NULL ? weight[i] : 1.0f;
         /* softplus(z) = max(z, 0) + log1p(exp(-|z|)): exp never overflows. */
-        const double sp = (double)fmaxf(zi, 0.0f) + (double)log1pf(expf(-fabsf(zi)));
+        const double sp = (double)fmaxf(zi, 0.0f) + (double)log1pf(reco__expf(-fabsf(zi)));
         total += (double)w * (sp - (double)yi * (double)zi);
         if (dz != NULL)
             dz[i] += scale * w * (reco__sigmoid(zi) - yi);

@@ -6,10 +6,12 @@
  * - `_forward` writes its outputs (overwrites). `_backward` ACCUMULATES (+=) into every
  *   gradient it produces, so gradients of a tensor used twice add up; callers zero them first.
  *   A gradient pointer documented as "may be NULL" is skipped.
- * - Nothing here allocates, locks or records errors: sizes are validated once when a model is
- *   created, so these run in the hot loop. Internal invariants are assert()ed.
+ * - Nothing here allocates, locks or records errors (but reco__blas_init, called when a model
+ *   is created): sizes are validated once at creation, so these run in the hot loop.
+ *   Internal invariants are assert()ed.
  * - Outputs and gradients never overlap inputs (the kernels may assume it).
- * - Dense products go through reco__gemm() (BLIS, row-major, per-call thread count).
+ * - Dense products go through reco__gemm() (BLIS, row-major, per-call thread count; or, in
+ *   deterministic mode, libreco's own fixed-order kernels).
  */
 #ifndef RECO_NN_PRIVATE_H
 #define RECO_NN_PRIVATE_H
@@ -22,7 +24,16 @@
  * only by nn.c. */
 typedef struct reco__blas {
     int threads;
+    /* Nonzero: every product runs libreco's own fixed-order kernels instead of BLIS, so its
+     * bits do not depend on the CPU (the model option `deterministic`). */
+    int portable;
 } reco__blas;
+
+/* Sets up a model's products: `threads` BLIS threads, or the portable kernels when
+ * `deterministic` is nonzero. The environment variable RECO_FORCE_KERNEL=portable|blis
+ * overrides `deterministic` (to compare the two paths; docs/determinism.md). Returns
+ * RECO_OK, or RECO_EINVAL with a message when RECO_FORCE_KERNEL holds anything else. */
+int reco__blas_init(reco__blas *blas, int threads, int deterministic);
 
 /* Largest dimension or stride reco__gemm accepts (BLIS dim_t / inc_t); model creation checks
  * its sizes against it so that BLIS never sees a value that makes it abort. */

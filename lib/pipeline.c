@@ -16,6 +16,7 @@
 
 #include "alloc_private.h"
 #include "config_private.h"
+#include "detmath_private.h"
 #include "error_private.h"
 #include "env_mix_private.h"
 #include "file_private.h"
@@ -576,8 +577,6 @@ static int collect_keys(keylist *kl, const reco_config *cfg, const reco_pipeline
             "experiment.seeds");
     key_add(kl, "experiment.time_limit_s", 1, "not read: the pipeline runs without a time "
             "limit");
-    key_add(kl, "experiment.deterministic", 1, "not read: a pipeline run is always a function "
-            "of its seeds");
     key_add(kl, "experiment.verbosity", 1, "not read: progress goes to the progress callback "
             "(recomind: --quiet)");
     /* the environment-independent section: it agrees with the source, or is the source */
@@ -1003,7 +1002,7 @@ static int cal_choose(uint32_t *idx, const reco_batch *st, const uint32_t *count
         if (rc < 0)
             return rc;
         for (uint32_t i = 0; i < k * c->n_out; i++) {
-            c->model_sum[i % c->n_out] += 1.0 / (1.0 + exp(-(double)c->logits[i]));
+            c->model_sum[i % c->n_out] += 1.0 / (1.0 + reco__exp(-(double)c->logits[i]));
             c->true_sum[i % c->n_out] += c->probs[i];
         }
         c->steps += k;
@@ -1500,7 +1499,7 @@ static void *run_seed(void *arg)
             ids[i] = (int32_t)i;
         CHECK("items", reco_world_item_info(topics, NULL, NULL, popularity, world.world, ids, N));
         for (uint32_t i = 0; i < N; i++)
-            weights[i] = powf(popularity[i], (float)ex.logging_popularity_power);
+            weights[i] = reco__powf(popularity[i], (float)ex.logging_popularity_power);
         /* what a service knows of its items: the world's item features (noisy quality and
          * clickbait, log popularity; the topic) */
         itf.n = N;
@@ -2376,6 +2375,8 @@ int reco_pipeline_run(reco_pipeline **out, const reco_config *cfg,
         rc = reco_config_get_world(&R->wo, cfg);
     if (rc == RECO_OK)
         rc = reco_config_get_model(&R->mo, cfg);
+    /* every model of the run (feedback models, Q-networks, generator copies) inherits it */
+    R->mo.deterministic = R->ex.deterministic;
     if (rc == RECO_OK)
         rc = reco_config_get_fit(&R->fo, cfg);
     if (rc == RECO_OK)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "env_private.h"
 #include "error_private.h"
 #include "policy_private.h"
@@ -346,12 +347,12 @@ static int choose_items(uint32_t *index_out, const int32_t *items, const uint32_
 
 static float sigmoid(float z)
 {
-    return z >= 0 ? 1.0f / (1.0f + expf(-z)) : expf(z) / (1.0f + expf(z));
+    return z >= 0 ? 1.0f / (1.0f + reco__expf(-z)) : reco__expf(z) / (1.0f + reco__expf(z));
 }
 
 static double sigmoid_d(double x)
 {
-    return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+    return x >= 0 ? 1.0 / (1.0 + reco__exp(-x)) : reco__exp(x) / (1.0 + reco__exp(x));
 }
 
 /* The state inputs of n rows, each in the model's widths: (n, L), (n, L), (n, U), (n), (n),
@@ -390,7 +391,7 @@ static int decide_row(uint32_t *index_out, float *prop, reco_policy_state *s, co
             for (uint32_t j = 0; j < count; j++)
                 mx = fmax(mx, (double)w[j] / s->temperature);
             for (uint32_t j = 0; j < count; j++)
-                z += exp((double)w[j] / s->temperature - mx);
+                z += reco__exp((double)w[j] / s->temperature - mx);
             *prop = (float)(exp((double)w[pick] / s->temperature - mx) / z);
         }
         return RECO_OK;

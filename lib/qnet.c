@@ -195,6 +195,8 @@ int reco_qnet_create_warm(reco_qnet **out, const reco_model *feedback,
         mo.max_batch = r->max_batch;
         mo.max_candidates = r->max_candidates;
         mo.threads = r->threads;
+        if (r->version >= 3)
+            mo.deterministic = r->deterministic;
         mo.lr = r->lr;
         mo.beta1 = r->beta1;
         mo.beta2 = r->beta2;

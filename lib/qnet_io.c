@@ -332,6 +332,8 @@ int reco_qnet_open(reco_qnet **out, const char *path, const reco_qnet_options *r
             mo.max_batch = rt_model->max_batch;
             mo.max_candidates = rt_model->max_candidates;
             mo.threads = rt_model->threads;
+            if (rt_model->version >= 3)
+                mo.deterministic = rt_model->deterministic;
         }
         reco_qnet_options qo = h.qo;
         qo.allocator = user_alloc;

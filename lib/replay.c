@@ -25,6 +25,7 @@
 #endif
 
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "error_private.h"
 #include "file_private.h"
 #include "replay_private.h"
@@ -585,9 +586,9 @@ static double leaf_value(double p_eps, double alpha)
     else if (alpha == 0.0)
         v = 1.0;
     else if (!(p_eps <= (double)FLT_MAX))
-        v = pow(p_eps, alpha);
+        v = reco__pow(p_eps, alpha);
     else
-        v = (double)powf((float)p_eps, (float)alpha);
+        v = (double)reco__powf((float)p_eps, (float)alpha);
     return v <= (double)FLT_MAX ? v : -1.0;
 }
 
@@ -897,7 +898,7 @@ static float is_weight(double ratio, double beta)
         return 1.0f;
     if (beta == 1.0)
         return (float)ratio;
-    return powf((float)ratio, (float)beta);
+    return reco__powf((float)ratio, (float)beta);
 }
 
 /* One sampled row, gathered from the transition ring before the copies. */
@@ -1427,7 +1428,7 @@ static int set_alpha(reco_replay *r, double alpha)
         for (int pass = 0; pass < 2; pass++) {
             uint64_t slot = st->tail % C;
             for (uint64_t i = st->tail; i < st->head; i++) {
-                const double v = pow((double)st->leaf[slot], ratio);
+                const double v = reco__pow((double)st->leaf[slot], ratio);
                 if (pass == 0 && !(v <= (double)FLT_MAX))
                     return reco__error_set(RECO_EINVAL, "reco_replay_set_param: alpha %g would "
                                            "make the weight of index %llu overflow", alpha,

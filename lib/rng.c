@@ -9,6 +9,7 @@
 #include <string.h>
 #include <stdint.h>
 
+#include "detmath_private.h"
 #include "error_private.h"
 #include "reco/rng.h"
 
@@ -181,8 +182,8 @@ double reco_rng_normal(reco_rng *rng)
      * cached (one normal costs two draws). |result| <= sqrt(-2 log 2^-53) ~ 8.57. */
     const double u1 = uniform_open0(rng);
     const double u2 = reco_rng_uniform(rng);
-    const double r = sqrt(-2.0 * log(u1));
-    return r * cos(6.283185307179586476925286766559 * u2);
+    const double r = sqrt(-2.0 * reco__log(u1));
+    return r * reco__cos(6.283185307179586476925286766559 * u2);
 }
 
 double reco_rng_gumbel(reco_rng *rng)
@@ -190,7 +191,7 @@ double reco_rng_gumbel(reco_rng *rng)
     /* U = (k + 1/2) * 2^-52 with k < 2^52: exact (53 significant bits), strictly inside
      * (0, 1), so both logs are finite: the result lies in about [-3.6, 36.7]. */
     const double u = ((double)(reco_rng_u64(rng) >> 12) + 0.5) * 0x1.0p-52;
-    return -log(-log(u));
+    return -reco__log(-reco__log(u));
 }
 
 int reco_rng_bernoulli(reco_rng *rng, double p)

@@ -8,6 +8,7 @@
 
 #include "alias_private.h"
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "env_private.h"
 #include "error_private.h"
 #include "file_private.h"
@@ -643,8 +644,8 @@ static int score_shown(reco_sim *s, const uint32_t *slots, const int32_t *items,
             return rc;
         for (size_t j = 0; j < (size_t)k * F1; j++) {
             const float z = s->b_logits[j];
-            s->probs[(size_t)i0 * F1 + j] = z >= 0 ? 1.0f / (1.0f + expf(-z))
-                                                   : expf(z) / (1.0f + expf(z));
+            s->probs[(size_t)i0 * F1 + j] = z >= 0 ? 1.0f / (1.0f + reco__expf(-z))
+                                                   : reco__expf(z) / (1.0f + reco__expf(z));
         }
     }
     return RECO_OK;
@@ -719,7 +720,7 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
             tilt += (double)s->o.exit_tilt[f] * ((double)((bits >> f) & 1u) - (double)p[f]);
         if (tilt != 0.0) {
             const double pe = fmin(fmax(p_exit, 1e-9), 1.0 - 1e-9);
-            p_exit = 1.0 / (1.0 + exp(-(log(pe / (1.0 - pe)) + tilt)));
+            p_exit = 1.0 / (1.0 + reco__exp(-(reco__log(pe / (1.0 - pe)) + tilt)));
         }
         float secs = s->o.seconds_base;
         for (size_t f = 0; f < F; f++)

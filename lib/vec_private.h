@@ -14,9 +14,9 @@
 /* RECO__HOT marks the functions that carry the elementwise and small-product work. On x86-64
  * Linux with GCC each is compiled twice, for the x86-64 baseline (SSE2) and for x86-64-v3
  * (AVX2 + FMA), and the dynamic loader picks the version the CPU supports (an ifunc), so the
- * library stays a baseline x86-64 binary. BLIS does its own dispatch. The two versions may
- * round differently (FMA contraction): results are reproducible on one machine, not across
- * CPU generations. Define RECO_NO_CLONES to build a single version. */
+ * library stays a baseline x86-64 binary. BLIS does its own dispatch. The library is built
+ * with -ffp-contract=off, so the two versions do the same operations in the same order and
+ * give the same bits (docs/determinism.md). Define RECO_NO_CLONES to build a single version. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
     !defined(RECO_NO_CLONES)
 #  define RECO__HOT __attribute__((target_clones("arch=x86-64-v3", "default")))

@@ -27,6 +27,7 @@
 
 #include "alias_private.h"
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "error_private.h"
 #include "world_private.h"
 #include "reco/model.h"
@@ -114,7 +115,7 @@ struct reco_world {
 
 static double sigmoid(double x)
 {
-    return 1.0 / (1.0 + exp(-x));
+    return 1.0 / (1.0 + reco__exp(-x));
 }
 
 /* SplitMix64's finaliser: a bijective 64-bit mix. */
@@ -147,7 +148,7 @@ static double log_gamma_draw(reco_rng *r, double a)
 {
     double boost = 0.0;
     if (a < 1.0) {
-        boost = log(uniform_pos(r)) / a;
+        boost = reco__log(uniform_pos(r)) / a;
         a += 1.0;
     }
     const double d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
@@ -158,15 +159,15 @@ static double log_gamma_draw(reco_rng *r, double a)
             continue;
         v = v * v * v;
         const double u = uniform_pos(r);
-        if (log(u) < 0.5 * x * x + d - d * v + d * log(v))
-            return log(d * v) + boost;
+        if (reco__log(u) < 0.5 * x * x + d - d * v + d * reco__log(v))
+            return reco__log(d * v) + boost;
     }
 }
 
 static double beta_draw(reco_rng *r, double a, double b)
 {
     const double la = log_gamma_draw(r, a), lb = log_gamma_draw(r, b);
-    return 1.0 / (1.0 + exp(lb - la));
+    return 1.0 / (1.0 + reco__exp(lb - la));
 }
 
 /* ---- options --------------------------------------------------------------------------- */
@@ -392,7 +393,7 @@ static int build_catalog(reco_world *w)
     const uint32_t n = w->n_items, K = w->K;
     double z = 0.0;
     for (uint32_t k = 0; k < K; k++) {
-        w->topic_prior[k] = pow((double)k + 1.0, -o->topic_zipf);
+        w->topic_prior[k] = reco__pow((double)k + 1.0, -o->topic_zipf);
         z += w->topic_prior[k];
     }
     for (uint32_t k = 0; k < K; k++)
@@ -434,9 +435,9 @@ static int build_catalog(reco_world *w)
         w->pop_z[i] = sd > 0.0 ? (float)(((double)w->popularity[i] - mean) / sd) : 0.0f;
     double sum = 0.0;
     for (uint32_t i = 0; i < n; i++)
-        sum += exp((double)w->popularity[i] - max_lp);
+        sum += reco__exp((double)w->popularity[i] - max_lp);
     for (uint32_t i = 0; i < n; i++)
-        w->popularity[i] = (float)(exp((double)w->popularity[i] - max_lp) / sum);
+        w->popularity[i] = (float)(reco__exp((double)w->popularity[i] - max_lp) / sum);
 
     /* Items grouped by topic (counting sort). */
     memset(w->topic_start, 0, (size_t)(K + 1) * sizeof(uint32_t));
@@ -662,7 +663,7 @@ static uint32_t draw_user(const reco_world *w, uint32_t user, double *exit_base,
         }
         double z = 0.0;
         for (uint32_t k = 0; k < w->K; k++) {
-            interest[k] = exp(interest[k] - mx);
+            interest[k] = reco__exp(interest[k] - mx);
             z += interest[k];
         }
         for (uint32_t k = 0; k < w->K; k++)

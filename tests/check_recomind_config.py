@@ -39,7 +39,6 @@ ALWAYS_FIXED = {
     "fit.checkpoint": "not read",
     "experiment.seed": "not read",
     "experiment.time_limit_s": "not read",
-    "experiment.deterministic": "not read",
     "experiment.verbosity": "not read",
 }
 
@@ -124,7 +123,7 @@ def keys(exe, root, fails):
             "= 20", "2 options given that the run derives or does not read")
     for key, why in sorted(ALWAYS_FIXED.items()):
         # one refusal per option, with the quick configuration's reason; --print-config too
-        value = {"replay.context": "true", "experiment.deterministic": "false",
+        value = {"replay.context": "true",
                  "experiment.verbosity": "debug", "trainer.metrics_csv": "x.csv",
                  "fit.checkpoint": "x.reco"}.get(key, "7")
         r = run(exe, "--config", quick, "--set", "%s=%s" % (key, value), "--print-config")

@@ -361,6 +361,7 @@ static void assert_options_equal(const reco_model_options *a, const reco_model_o
     for (size_t k = 0; k < RECO_MODEL_MAX_ITEM_FIELDS; k++)
         assert_int_equal(a->item_field_sizes[k], b->item_field_sizes[k]);
     assert_int_equal(a->state_bias, b->state_bias);
+    assert_int_equal(a->deterministic, b->deterministic);
 }
 
 static void test_model_options_defaults(void **state)
@@ -372,7 +373,7 @@ static void test_model_options_defaults(void **state)
     assert_int_equal(reco_model_options_init(&fn, RECO_MODEL_OPTIONS_VERSION), RECO_OK);
     assert_options_equal(&macro, &fn);
     /* the documented defaults */
-    assert_int_equal(macro.version, 2);
+    assert_int_equal(macro.version, 3);
     assert_null(macro.allocator);
     assert_int_equal(macro.n_items, 1000);
     assert_int_equal(macro.dim, 64);
@@ -397,10 +398,12 @@ static void test_model_options_defaults(void **state)
     assert_int_equal(macro.item_dense_dim, 0);
     assert_int_equal(macro.item_n_fields, 0);
     assert_int_equal(macro.state_bias, 1);
+    /* version 3: BLIS products unless asked */
+    assert_int_equal(macro.deterministic, 0);
 
     assert_reco_error(reco_model_options_init(NULL, 1), RECO_EINVAL, "NULL");
     assert_reco_error(reco_model_options_init(&fn, 0), RECO_EVERSION, "version");
-    assert_reco_error(reco_model_options_init(&fn, 3), RECO_EVERSION, "version");
+    assert_reco_error(reco_model_options_init(&fn, 4), RECO_EVERSION, "version");
     /* a version-1 struct ends before `position`: init and get_options never write past it */
     const size_t v1_size = offsetof(reco_model_options, position);
     memset(&fn, 0xab, sizeof fn);
@@ -412,7 +415,7 @@ static void test_model_options_defaults(void **state)
 
     /* NULL options = defaults; get_options returns what was created */
     reco_model *m = new_model(NULL);
-    reco_model_options got = {.version = 2};
+    reco_model_options got = {.version = 3};
     assert_int_equal(reco_model_get_options(&got, m), RECO_OK);
     assert_options_equal(&got, &macro);
     assert_int_equal(reco_model_n_heads(m), 6);
@@ -434,13 +437,26 @@ static void test_model_options_defaults(void **state)
     assert_int_equal(got.state_bias, 1);
     assert_int_equal(got.long_len, 0);
     assert_int_equal(reco_model_n_params(m1), reco_model_n_params(m));
+    /* a version-2 struct ends before `deterministic`: never read, never written */
+    reco_model_options v2 = RECO_MODEL_OPTIONS_INIT;
+    v2.version = 2;
+    v2.deterministic = 99;
+    reco_model *m2 = new_model(&v2);
+    memset(&got, 0xab, sizeof got);
+    got.version = 2;
+    assert_int_equal(reco_model_get_options(&got, m2), RECO_OK);
+    for (size_t i = offsetof(reco_model_options, deterministic); i < sizeof got; i++)
+        assert_int_equal(((const unsigned char *)&got)[i], 0xab);
     got.version = 3;
+    assert_int_equal(reco_model_get_options(&got, m2), RECO_OK);
+    assert_int_equal(got.deterministic, 0);
+    got.version = 4;
     assert_reco_error(reco_model_get_options(&got, m), RECO_EVERSION, "version");
     assert_reco_error(reco_model_get_options(NULL, m), RECO_EINVAL, "NULL");
 
     reco_model_options t = tiny_options(2, TU);
     reco_model *tm = new_model(&t);
-    got.version = 2;
+    got.version = 3;
     assert_int_equal(reco_model_get_options(&got, tm), RECO_OK);
     assert_options_equal(&got, &t);
     assert_int_equal(reco_model_n_heads(tm), TH);
@@ -536,7 +552,8 @@ static void test_model_options_invalid(void **state)
 
     const size_t live = reco_live_handles();
     EXPECT_BAD(o.version = 0, RECO_EVERSION, "version");
-    EXPECT_BAD(o.version = 3, RECO_EVERSION, "version");
+    EXPECT_BAD(o.version = 4, RECO_EVERSION, "version");
+    EXPECT_BAD(o.deterministic = 2, RECO_EINVAL, "model.deterministic");
     EXPECT_BAD(o.position = 2, RECO_EINVAL, "model.position");
     EXPECT_BAD(o.elapsed = -1, RECO_EINVAL, "model.elapsed");
     EXPECT_BAD(o.long_len = 4097, RECO_EINVAL, "model.long_len");
@@ -596,6 +613,40 @@ static void test_model_options_invalid(void **state)
     assert_reco_error(reco_workspace_create(NULL, NULL), RECO_EINVAL, "NULL");
     reco_model_free(NULL);
     reco_workspace_free(NULL);
+}
+
+/* RECO_FORCE_KERNEL (lib/nn.c) is read at creation: a value that names no path is refused
+ * with nothing to free; a valid one gives the same model as the option it stands for. */
+static void test_model_force_kernel_env(void **state)
+{
+    (void)state;
+    const size_t live = reco_live_handles();
+    reco_model_options o = RECO_MODEL_OPTIONS_INIT;
+    o.n_items = 50;
+    o.dim = 8;
+    o.ffn_dim = 16;
+    o.max_batch = 8;
+    o.max_candidates = 8;
+    reco_model *m = (reco_model *)&o;
+    setenv("RECO_FORCE_KERNEL", "avx512", 1);
+    assert_reco_error(reco_model_create(&m, &o), RECO_EINVAL,
+                      "RECO_FORCE_KERNEL: 'avx512' is neither 'portable' nor 'blis'");
+    assert_null(m);
+    assert_int_equal(reco_live_handles(), live);
+    setenv("RECO_FORCE_KERNEL", "portable", 1);
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    assert_int_equal(m->blas.portable, 1);
+    reco_model_free(m);
+    unsetenv("RECO_FORCE_KERNEL");
+    o.deterministic = 1;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    assert_int_equal(m->blas.portable, 1);
+    reco_model_free(m);
+    o.deterministic = 0;
+    assert_int_equal(reco_model_create(&m, &o), RECO_OK);
+    assert_int_equal(m->blas.portable, 0);
+    reco_model_free(m);
+    assert_int_equal(reco_live_handles(), live);
 }
 
 static void test_model_create_enomem(void **state)
@@ -2411,6 +2462,7 @@ int main(void)
         cmocka_unit_test_teardown(test_model_options_defaults, teardown),
         cmocka_unit_test_teardown(test_model_layout_tiles_block, teardown),
         cmocka_unit_test_teardown(test_model_options_invalid, teardown),
+        cmocka_unit_test_teardown(test_model_force_kernel_env, teardown),
         cmocka_unit_test_teardown(test_model_create_enomem, teardown),
         cmocka_unit_test_teardown(test_model_gradcheck_bce, teardown),
         cmocka_unit_test_teardown(test_model_gradcheck_scalar_q, teardown),

@@ -171,7 +171,7 @@ static void naive_gemm(double *out, int ta, int tb, size_t m, size_t n, size_t k
 /* Runs one product with padded strides and compares with naive_gemm; the padding of C must
  * stay untouched. */
 static void check_gemm(reco_rng *rng, int threads, int ta, int tb, size_t m, size_t n, size_t k,
-                       float alpha, float beta, int nan_c)
+                       float alpha, float beta, int nan_c, int portable)
 {
     const size_t pad = 3;
     const size_t a_rows = ta ? k : m, a_cols = ta ? m : k;
@@ -189,15 +189,15 @@ static void check_gemm(reco_rng *rng, int threads, int ta, int tb, size_t m, siz
     double *ref = calloc(m * n + 1, sizeof *ref);
     assert_non_null(ref);
     naive_gemm(ref, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-    reco__blas blas = {threads};
+    reco__blas blas = {threads, portable};
     reco__gemm(&blas, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
     for (size_t i = 0; i < m; i++) {
         for (size_t j = 0; j < n; j++) {
             double r = ref[i * n + j], c = C[i * ldc + j];
             /* float products of k terms of size ~1: error ~ sqrt(k) * 6e-8 * |terms| */
             if (!(fabs(c - r) <= 1e-5 * (1.0 + sqrt((double)k) + fabs(r))))
-                fail_msg("gemm ta=%d tb=%d %zux%zux%zu C[%zu,%zu] = %g, want %g", ta, tb, m, n, k,
-                         i, j, c, r);
+                fail_msg("gemm%s ta=%d tb=%d %zux%zux%zu C[%zu,%zu] = %g, want %g",
+                         portable ? " (portable)" : "", ta, tb, m, n, k, i, j, c, r);
         }
         for (size_t j = n; j < ldc; j++)
             assert_true(C[i * ldc + j] == 1234.5f);
@@ -212,12 +212,14 @@ static void test_nn_gemm_matches_naive(void **state)
     reco_rng rng;
     reco_rng_seed(&rng, 1, 0);
     const size_t sizes[][3] = {{1, 1, 1}, {5, 7, 3}, {17, 9, 33}, {64, 64, 64}, {33, 70, 129}};
-    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
-        for (int ta = 0; ta < 2; ta++)
-            for (int tb = 0; tb < 2; tb++) {
-                check_gemm(&rng, 1, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 0.75f, -0.5f, 0);
-                check_gemm(&rng, 1, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 1.0f, 1.0f, 0);
-            }
+    for (int portable = 0; portable < 2; portable++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++) {
+                    const size_t *z = sizes[s];
+                    check_gemm(&rng, 1, ta, tb, z[0], z[1], z[2], 0.75f, -0.5f, 0, portable);
+                    check_gemm(&rng, 1, ta, tb, z[0], z[1], z[2], 1.0f, 1.0f, 0, portable);
+                }
 }
 
 static void test_nn_gemm_beta_zero_overwrites_nan(void **state)
@@ -230,9 +232,9 @@ static void test_nn_gemm_beta_zero_overwrites_nan(void **state)
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++)
-                for (int threads = 1; threads <= 2; threads++)
-                    check_gemm(&rng, threads, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], 1.25f,
-                               0.0f, 1);
+                for (int threads = 1; threads <= 3; threads++)
+                    check_gemm(&rng, threads < 3 ? threads : 1, ta, tb, sizes[s][0], sizes[s][1],
+                               sizes[s][2], 1.25f, 0.0f, 1, threads == 3);
     /* alpha == 0 never reads A or B: C = beta C, and beta == 0 clears NaN. */
     float A[4] = {NAN, NAN, NAN, NAN}, C[4] = {NAN, 1.0f, 2.0f, 3.0f};
     reco__gemm(NULL, 0, 0, 2, 2, 2, 0.0f, A, 2, A, 2, 0.0f, C, 2);
@@ -272,7 +274,7 @@ static void test_nn_gemm_threads_agree(void **state)
         for (int tb = 0; tb < 2; tb++) {
             float *A = randn(&rng, m * k, 1.0f), *B = randn(&rng, k * n, 1.0f);
             float *C1 = buf(m * n), *C2 = buf(m * n);
-            reco__blas one = {1}, two = {2};
+            reco__blas one = {1, 0}, two = {2, 0};
             reco__gemm(&one, ta, tb, m, n, k, 1.0f, A, ta ? m : k, B, tb ? k : n, 0.0f, C1, n);
             reco__gemm(&two, ta, tb, m, n, k, 1.0f, A, ta ? m : k, B, tb ? k : n, 0.0f, C2, n);
             for (size_t i = 0; i < m * n; i++)
@@ -280,6 +282,87 @@ static void test_nn_gemm_threads_agree(void **state)
                     fail_msg("threads disagree at %zu: %g vs %g", i, C1[i], C2[i]);
             teardown_bufs(NULL);
         }
+}
+
+/* The portable kernels' sums in the order docs/determinism.md states, written out in scalar
+ * float: op(B) untransposed, each entry summed over p = 0 .. k-1 from 0; B transposed, the
+ * order of vec_dot (eight lane sums over the blocks of eight, the lanes added pairwise
+ * ((0+4) + (1+5)) + ((2+6) + (3+7)), the tail's sum first). */
+static float portable_entry(int ta, int tb, size_t i, size_t j, size_t k, const float *A,
+                            size_t lda, const float *B, size_t ldb)
+{
+    if (!tb || ta) {
+        float acc = 0.0f;
+        for (size_t p = 0; p < k; p++)
+            acc += (ta ? A[p * lda + i] : A[i * lda + p]) * (tb ? B[j * ldb + p] : B[p * ldb + j]);
+        return acc;
+    }
+    float lane[8] = {0};
+    size_t p = 0;
+    for (; p + 8 <= k; p += 8)
+        for (size_t q = 0; q < 8; q++)
+            lane[q] += A[i * lda + p + q] * B[j * ldb + p + q];
+    float tail = 0.0f;
+    for (; p < k; p++)
+        tail += A[i * lda + p] * B[j * ldb + p];
+    return tail + (((lane[0] + lane[4]) + (lane[1] + lane[5])) +
+                   ((lane[2] + lane[6]) + (lane[3] + lane[7])));
+}
+
+/* Deterministic mode pins every entry's bits to the documented order, whatever the shape
+ * (thin or not), the blocking or the vector width the CPU gives the kernel. */
+static void test_nn_gemm_portable_order_is_fixed(void **state)
+{
+    (void)state;
+    reco_rng rng;
+    reco_rng_seed(&rng, 4, 0);
+    const size_t sizes[][3] = {{1, 9, 13}, {3, 70, 21}, {7, 5, 3}, {37, 70, 129}, {64, 3, 64},
+                               {130, 66, 40}};
+    const reco__blas det = {1, 1};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                const size_t m = sizes[s][0], n = sizes[s][1], k = sizes[s][2];
+                const size_t lda = (ta ? m : k) + 1, ldb = (tb ? k : n) + 2;
+                float *A = randn(&rng, (ta ? k : m) * lda, 1.0f);
+                float *B = randn(&rng, (tb ? n : k) * ldb, 1.0f);
+                float *C = randn(&rng, m * n, 1.0f), *C0 = buf(m * n);
+                memcpy(C0, C, m * n * sizeof *C);
+                reco__gemm(&det, ta, tb, m, n, k, 0.5f, A, lda, B, ldb, 2.0f, C, n);
+                for (size_t i = 0; i < m; i++)
+                    for (size_t j = 0; j < n; j++) {
+                        const float want = 0.5f * portable_entry(ta, tb, i, j, k, A, lda, B, ldb) +
+                                           2.0f * C0[i * n + j];
+                        if (memcmp(&want, &C[i * n + j], sizeof want) != 0)
+                            fail_msg("portable ta=%d tb=%d %zux%zux%zu C[%zu,%zu] = %a, the "
+                                     "documented order gives %a", ta, tb, m, n, k, i, j,
+                                     C[i * n + j], want);
+                    }
+                teardown_bufs(NULL);
+            }
+}
+
+/* RECO_FORCE_KERNEL picks the path over the deterministic flag; anything else is refused. */
+static void test_nn_blas_init_force_kernel(void **state)
+{
+    (void)state;
+    reco__blas b;
+    unsetenv("RECO_FORCE_KERNEL");
+    assert_int_equal(reco__blas_init(&b, 2, 0), RECO_OK);
+    assert_int_equal(b.portable, 0);
+    assert_int_equal(b.threads, 2);
+    assert_int_equal(reco__blas_init(&b, 1, 7), RECO_OK);
+    assert_int_equal(b.portable, 1);
+    setenv("RECO_FORCE_KERNEL", "portable", 1);
+    assert_int_equal(reco__blas_init(&b, 1, 0), RECO_OK);
+    assert_int_equal(b.portable, 1);
+    setenv("RECO_FORCE_KERNEL", "blis", 1);
+    assert_int_equal(reco__blas_init(&b, 1, 1), RECO_OK);
+    assert_int_equal(b.portable, 0);
+    setenv("RECO_FORCE_KERNEL", "fast", 1);
+    assert_reco_error(reco__blas_init(&b, 1, 1), RECO_EINVAL,
+                      "RECO_FORCE_KERNEL: 'fast' is neither 'portable' nor 'blis'");
+    unsetenv("RECO_FORCE_KERNEL");
 }
 
 /* ---- linear ----------------------------------------------------------------------------- */
@@ -300,7 +383,7 @@ static double linear_loss(void *p)
 
 static linear_ctx make_linear(reco_rng *rng, size_t rows, size_t n_in, size_t n_out, int bias)
 {
-    linear_ctx c = {{1}, NULL, NULL, NULL, NULL, NULL, n_out + 2, n_in + 5, rows, n_in, n_out};
+    linear_ctx c = {{1, 0}, NULL, NULL, NULL, NULL, NULL, n_out + 2, n_in + 5, rows, n_in, n_out};
     c.inp = randn(rng, rows * c.in_stride, 1.0f);
     c.w = randn(rng, n_in * n_out, 0.5f);
     c.bias = bias ? randn(rng, n_out, 1.0f) : NULL;
@@ -940,6 +1023,8 @@ int main(void)
         cmocka_unit_test_teardown(test_nn_gemm_beta_zero_overwrites_nan, teardown_bufs),
         cmocka_unit_test_teardown(test_nn_gemm_empty_dimensions, teardown_bufs),
         cmocka_unit_test_teardown(test_nn_gemm_threads_agree, teardown_bufs),
+        cmocka_unit_test_teardown(test_nn_gemm_portable_order_is_fixed, teardown_bufs),
+        cmocka_unit_test(test_nn_blas_init_force_kernel),
         cmocka_unit_test_teardown(test_nn_linear_forward_matches_naive, teardown_bufs),
         cmocka_unit_test_teardown(test_nn_linear_backward_gradcheck, teardown_bufs),
         cmocka_unit_test_teardown(test_nn_layernorm_forward_matches_naive, teardown_bufs),

@@ -267,6 +267,58 @@ static void test_pipeline_deterministic(void **state)
     reco_config_free(cfg);
 }
 
+/* Returns of the four policies in the sim and the real env, seed 0, on the budget env with
+ * experiment.deterministic = `det` and RECO_FORCE_KERNEL = `force` (NULL: unset). */
+static void budget_returns(double out[2][RECO_PIPELINE_N_POLICIES], int det, const char *force)
+{
+    reco_config *cfg = config_of("");
+    assert_int_equal(reco_config_set(cfg, "experiment.deterministic", det ? "true" : "false"),
+                     RECO_OK);
+    if (force != NULL)
+        setenv("RECO_FORCE_KERNEL", force, 1);
+    else
+        unsetenv("RECO_FORCE_KERNEL");
+    budget_src src = {.seed = 5};
+    const reco_pipeline_env pe = budget_source(&src);
+    reco_pipeline *p = NULL;
+    const int rc = run_on(&p, cfg, &pe);
+    unsetenv("RECO_FORCE_KERNEL");
+    assert_int_equal(rc, RECO_OK);
+    for (int side = 0; side < 2; side++)
+        for (uint32_t k = 0; k < RECO_PIPELINE_N_POLICIES; k++) {
+            reco_eval_stat st;
+            assert_int_equal(reco_eval_stat_get(&st, reco_pipeline_eval(p, 0, side ?
+                                                     RECO_PIPELINE_REAL : RECO_PIPELINE_SIM),
+                                                k, RECO_EVAL_RETURN), RECO_OK);
+            out[side][k] = st.mean;
+        }
+    reco_pipeline_free(p);
+    reco_config_free(cfg);
+}
+
+/* experiment.deterministic reaches every model of the run: with it, the run equals one whose
+ * every product is forced onto the portable kernels (a model left on BLIS would differ);
+ * without it, BLIS's products give other numbers (docs/determinism.md). */
+static void test_pipeline_deterministic_option(void **state)
+{
+    (void)state;
+    double det[2][RECO_PIPELINE_N_POLICIES], forced[2][RECO_PIPELINE_N_POLICIES],
+        blis[2][RECO_PIPELINE_N_POLICIES];
+    budget_returns(det, 1, NULL);
+    budget_returns(forced, 0, "portable");
+    budget_returns(blis, 0, NULL);
+    int differs = 0;
+    for (int side = 0; side < 2; side++)
+        for (uint32_t k = 0; k < RECO_PIPELINE_N_POLICIES; k++) {
+            if (det[side][k] != forced[side][k])
+                fail_msg("side %d policy %u: deterministic %.17g, all products portable %.17g",
+                         side, k, det[side][k], forced[side][k]);
+            differs |= det[side][k] != blis[side][k];
+        }
+    /* the test's own sensitivity: BLIS's order of summation is not the portable one */
+    assert_true(differs);
+}
+
 /* Seeds run in parallel on experiment.threads threads: the result does not depend on it. */
 static void test_pipeline_threads(void **state)
 {
@@ -530,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_world),
         cmocka_unit_test(test_pipeline_second_env),
         cmocka_unit_test(test_pipeline_deterministic),
+        cmocka_unit_test(test_pipeline_deterministic_option),
         cmocka_unit_test(test_pipeline_threads),
         cmocka_unit_test(test_pipeline_refuses_mismatch),
         cmocka_unit_test(test_pipeline_keys),

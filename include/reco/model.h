@@ -82,8 +82,8 @@ typedef struct reco_model reco_model;
 typedef struct reco_workspace reco_workspace;
 
 /** Current version of @ref reco_model_options (2 added the session, long-term history,
- *  item-feature and state-bias inputs). */
-#define RECO_MODEL_OPTIONS_VERSION 2
+ *  item-feature and state-bias inputs; 3 the deterministic products). */
+#define RECO_MODEL_OPTIONS_VERSION 3
 
 /** Most categorical item fields a model takes. @since 0.2 */
 #define RECO_MODEL_MAX_ITEM_FIELDS 8
@@ -144,12 +144,20 @@ typedef struct reco_model_options {
      *  click rate) need not be carried by every item embedding. It does not change any
      *  ranking. Default 1. @since 0.2 */
     int state_bias;
+    /* ---- version 3 (0.2) ---- */
+    /** Nonzero: every matrix product runs libreco's own kernels, whose sums are taken in an
+     *  order fixed by the code, instead of BLIS, whose order depends on the sub-configuration
+     *  it picks for the CPU; `threads` is then ignored (one thread). With it, a model's
+     *  results are bit-identical on every x86-64 CPU (docs/determinism.md says what is
+     *  guaranteed and what it costs). Not stored in checkpoints (a run-time choice, like
+     *  `threads`). Default 0. @since 0.2 */
+    int deterministic;
 } reco_model_options;
 
 /** Initialiser for @ref reco_model_options with the defaults of the current version. */
 #define RECO_MODEL_OPTIONS_INIT \
     { RECO_MODEL_OPTIONS_VERSION, NULL, 1000, 64, 20, 1, 2, 256, 4, 0, 1, 0.02f, 256, 512, 1, \
-      1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1.0f, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0, 0}, 1 }
+      1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 1.0f, 0, 0, 0, 0, 0, {0, 0, 0, 0, 0, 0, 0, 0}, 1, 0 }
 
 /** Current version of @ref reco_batch (2 added the session context). */
 #define RECO_BATCH_VERSION 2
@@ -445,8 +453,9 @@ RECO_API int reco_model_load(reco_model *model, const char *path);
  * @brief Create a model from a checkpoint, with the architecture stored in it.
  * @param[out] out      receives the model; NULL on failure.
  * @param[in]  path     a file written by reco_model_save().
- * @param[in]  runtime  NULL, or options whose allocator, max_batch, max_candidates and
- *                      threads replace the stored ones (other fields are ignored).
+ * @param[in]  runtime  NULL, or options whose allocator, max_batch, max_candidates,
+ *                      threads and (version 3) deterministic replace the stored ones (other
+ *                      fields are ignored).
  * @return as reco_model_load(), plus @ref RECO_ENOMEM.
  * @since 0.1
  */

@@ -231,8 +231,8 @@ RECO_API int reco_qnet_create(reco_qnet **out, const reco_qnet_options *opts);
  * `docs/qnet.md`). The optimiser starts fresh (zero moments, step 0).
  *
  * The architecture comes from @p feedback. If `opts->model` is not NULL, its capacity and
- * optimiser fields (max_batch, max_candidates, threads, lr, beta1, beta2, adam_eps,
- * weight_decay, clip_norm) replace the feedback model's; its other fields are ignored.
+ * optimiser fields (max_batch, max_candidates, threads, deterministic, lr, beta1, beta2,
+ * adam_eps, weight_decay, clip_norm) replace the feedback model's; its other fields are ignored.
  * @param[out] out             receives the handle; NULL on failure (nothing to free).
  * @param[in]  feedback        the trained model (borrowed for the call; not modified).
  * @param[in]  reward_weights  (n_signals) finite weight w_f of each feedback signal.

@@ -92,7 +92,9 @@ class ModelOptions(Structure):
                 # version 2
                 ("position", c_int), ("elapsed", c_int), ("long_len", c_uint32),
                 ("item_dense_dim", c_uint32), ("item_n_fields", c_uint32),
-                ("item_field_sizes", c_uint32 * 8), ("state_bias", c_int)]
+                ("item_field_sizes", c_uint32 * 8), ("state_bias", c_int),
+                # version 3
+                ("deterministic", c_int)]
 
 
 class Batch(Structure):
@@ -569,7 +571,7 @@ class PipelineLogOptions(Structure):
 # Current versions of the structs above (the headers' *_VERSION macros; the layout test
 # compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
-    ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
+    ErrorInfo: 1, ModelOptions: 3, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
     ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 2, LogLoadOptions: 1,
     LogRow: 2, LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1,
     LogGenerateOptions: 1,

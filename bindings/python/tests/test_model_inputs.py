@@ -47,7 +47,7 @@ def score(m, x, **kw):
 def test_options_hold_every_input():
     with full_model() as m:
         o = m.get_options()
-        assert o.version == 2
+        assert o.version == 3
         assert (o.position, o.elapsed, o.long_len, o.item_dense_dim, o.item_n_fields) == \
             (1, 1, H, 2, 2)
         assert list(o.item_field_sizes)[:3] == [6, 3, 0] and o.state_bias == 1
