@@ -417,6 +417,8 @@ class PolicySessions(Structure):
 
 POLICY_CHOOSE_SESSIONS_FN = CFUNCTYPE(c_int, P_u32, POINTER(Batch), P_u32,
                                       POINTER(PolicySessions), c_void_p)
+POLICY_PROBABILITIES_FN = CFUNCTYPE(c_int, P_f32, POINTER(Batch), P_u32,
+                                    POINTER(PolicySessions), c_void_p)
 
 
 class Policy(Structure):
@@ -425,7 +427,9 @@ class Policy(Structure):
                 # version 2
                 ("choose_states", c_void_p),
                 # version 3
-                ("choose_sessions", c_void_p)]
+                ("choose_sessions", c_void_p),
+                # version 4
+                ("probabilities", c_void_p)]
 
 
 class PolicyOptions(Structure):
@@ -575,7 +579,7 @@ VERSIONS = {
     LogGenerateOptions: 1,
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
-    ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
+    ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 4,
     PolicySessions: 1, PolicyOptions: 3, RunStats: 1, RunOptions: 1, EvalOptions: 2,
     AuditReport: 1, AuditOptions: 1, PipelineOptions: 1, PipelineEnv: 1,
     PipelineRunOptions: 1, PipelineLogOptions: 1,
