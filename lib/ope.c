@@ -335,7 +335,7 @@ int reco_ope_estimate(reco_ope_result *out, const reco_log *log, const int32_t *
     if ((rc = check_options(&o, opts, fn)) < 0)
         return rc;
     const reco__log_cols *c = &log->rows;
-    const size_t N = c->n, C = max_candidates, U = c->U;
+    const size_t N = c->n, U = c->U;
     const uint32_t F = log->n_signals;
     if (N == 0)
         return reco__error_set(RECO_EINVAL, "%s: the log is empty", fn);
@@ -343,10 +343,18 @@ int reco_ope_estimate(reco_ope_result *out, const reco_log *log, const int32_t *
         return reco__error_set(RECO_EINVAL, "%s: the log has no propensity column: off-policy "
                                "estimates need the logging policy's probability of each "
                                "logged item", fn);
+    if (candidates == NULL && counts == NULL && c->Cmax > 0) {
+        /* the log's own candidates column */
+        candidates = c->cand;
+        counts = c->ncand;
+        max_candidates = c->Cmax;
+    }
+    const size_t C = max_candidates;
     if (candidates == NULL || counts == NULL || C == 0)
-        return reco__error_set(RECO_EINVAL, "%s: no candidates: the log stores no candidate "
-                               "sets; pass those the logging policy chose from, one row per "
-                               "log row", fn);
+        return reco__error_set(RECO_EINVAL, "%s: no candidates: the log has no candidates "
+                               "column (reco_log_options max_candidates) and none were "
+                               "passed; off-policy estimates need the sets the logging policy "
+                               "chose from", fn);
     if (target->version < 4 || target->version > RECO_POLICY_VERSION ||
         target->probabilities == NULL)
         return reco__error_set(RECO_EINVAL, "%s: the target policy \"%s\" has no "
@@ -363,8 +371,9 @@ int reco_ope_estimate(reco_ope_result *out, const reco_log *log, const int32_t *
         }
         if (counts[r] == 0 || counts[r] > C) {
             describe(where, sizeof where, c, r);
-            return reco__error_set(RECO_EINVAL, "%s: %s has %u candidates (need 1..%zu)", fn,
-                                   where, counts[r], C);
+            return reco__error_set(RECO_EINVAL, "%s: %s has %u candidates (need 1..%zu%s)",
+                                   fn, where, counts[r], C,
+                                   counts[r] == 0 ? "; 0: unknown" : "");
         }
         size_t j = 0;
         while (j < counts[r] && candidates[r * C + j] != c->item[r])

@@ -367,7 +367,7 @@ static void test_ope_errors(void **state)
                       "reward weight 0 is not finite");
     /* candidates: missing, bad count, the logged item not among them */
     assert_reco_error(reco_ope_estimate(&r, log, NULL, counts, C, &pol, &oo), RECO_EINVAL,
-                      "the log stores no candidate sets");
+                      "the log has no candidates column");
     counts[1] = 0;
     assert_reco_error(reco_ope_estimate(&r, log, cand, counts, C, &pol, &oo), RECO_EINVAL,
                       "row 1 (user 1, session 1, step 1) has 0 candidates");
@@ -422,6 +422,68 @@ static void test_ope_errors(void **state)
     assert_reco_error(reco_ope_options_init(NULL, 1), RECO_EINVAL, "NULL");
 }
 
+/* The log's own candidates column gives the same estimates as the arrays; a row whose
+ * candidates are unknown is refused, named. */
+static void test_ope_log_candidates(void **state)
+{
+    (void)state;
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.propensity = 1;
+    o.max_candidates = 6;
+    reco_log *log = NULL;
+    assert_int_equal(reco_log_create(&log, &o), RECO_OK);
+    enum { N = 50 };
+    int32_t cand[N * C];
+    uint32_t counts[N];
+    reco_rng rng;
+    reco_rng_seed(&rng, 5, 0);
+    for (uint32_t i = 0; i < N; i++) {
+        /* rows of 2..4 candidates in shuffled orders */
+        counts[i] = 2 + i % 3;
+        for (uint32_t j = 0; j < counts[i]; j++)
+            cand[i * C + j] = (int32_t)((j + i) % C);
+        for (uint32_t j = counts[i]; j < C; j++)
+            cand[i * C + j] = -1;
+        const uint32_t pick = (uint32_t)reco_rng_below(&rng, counts[i]);
+        reco_log_row r = RECO_LOG_ROW_INIT;
+        r.user = i / 2;
+        r.session = 0;
+        r.step = i % 2;
+        r.timestamp = r.step;
+        r.item = cand[i * C + pick];
+        r.feedback = (uint32_t)reco_rng_bernoulli(&rng, p_click[r.item]);
+        r.exit = i % 2;
+        r.propensity = 1.0f / (float)counts[i];
+        r.n_candidates = counts[i];
+        r.candidates = cand + i * C;
+        assert_int_equal(reco_log_append(log, &r, 1), RECO_OK);
+    }
+    reco_policy pol;
+    reco_policy_state *ps = weighted_target(&pol);
+    reco_ope_options oo = RECO_OPE_OPTIONS_INIT;
+    oo.reward_weights = reward_w;
+    oo.direct = perfect_direct;
+    reco_ope_result a = RECO_OPE_RESULT_INIT, b = RECO_OPE_RESULT_INIT;
+    assert_int_equal(reco_ope_estimate(&a, log, cand, counts, C, &pol, &oo), RECO_OK);
+    assert_int_equal(reco_ope_estimate(&b, log, NULL, NULL, 0, &pol, &oo), RECO_OK);
+    for (int e = 0; e < RECO_OPE_N_ESTIMATORS; e++) {
+        assert_true(a.step[e].value == b.step[e].value && a.step[e].se == b.step[e].se);
+        assert_true(a.session[e].value == b.session[e].value);
+    }
+    /* a row without its candidates */
+    reco_log_row r = RECO_LOG_ROW_INIT;
+    r.user = 999;
+    r.item = 1;
+    r.exit = 1;
+    r.propensity = 0.5f;
+    assert_int_equal(reco_log_append(log, &r, 1), RECO_OK);
+    assert_reco_error(reco_ope_estimate(&b, log, NULL, NULL, 0, &pol, &oo), RECO_EINVAL,
+                      "row 50 (user 999, session 0, step 0) has 0 candidates (need 1..6; 0: "
+                      "unknown)");
+    reco_policy_free(ps);
+    reco_log_free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +492,7 @@ int main(void)
         cmocka_unit_test(test_ope_dr_variance),
         cmocka_unit_test(test_ope_model),
         cmocka_unit_test(test_ope_errors),
+        cmocka_unit_test(test_ope_log_candidates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,9 +24,10 @@
  * Intervals are normal intervals whose standard errors treat the sessions as independent
  * (the steps of a session are not): delta-method standard errors for the ratio estimators.
  *
- * **Candidates.** `pi(a | s)` depends on the candidates the logging policy chose from. The
- * log does not store them (yet): the caller passes them, one row per log row in the log's
- * canonical order (that of reco_log_get_row()), and each must contain the logged item.
+ * **Candidates.** `pi(a | s)` depends on the candidates the logging policy chose from: the
+ * log's `candidates` column (@ref reco_log_options version 3 `max_candidates`, written by
+ * reco_log_generate()), or arrays the caller passes, one row per log row in the log's
+ * canonical order (that of reco_log_get_row()). Each must contain the logged item.
  *
  * **States.** Each step's state is rebuilt from the log as reco_fit_model() builds it: the
  * user's last `lookback` rows before it (across sessions), the user features of the row,
@@ -39,7 +40,7 @@
  * oo.model = feedback_model;              // direct method of the doubly robust estimates
  * oo.lookback = 8;                        // the env's window
  * reco_ope_result r = RECO_OPE_RESULT_INIT;
- * if (reco_ope_estimate(&r, log, cand, counts, 100, &target, &oo) < 0)
+ * if (reco_ope_estimate(&r, log, NULL, NULL, 0, &target, &oo) < 0)  // the log's candidates
  *     fprintf(stderr, "%s\n", reco_error_message());
  * printf("DR per step %.4f [%.4f, %.4f]\n", r.step[RECO_OPE_DR].value,
  *        r.step[RECO_OPE_DR].lo, r.step[RECO_OPE_DR].hi);
@@ -189,15 +190,17 @@ RECO_API int reco_ope_options_init(reco_ope_options *opts, unsigned int version)
  *                                propensity on every row.
  * @param[in]     candidates      (n_rows, max_candidates) the candidates the logging policy
  *                                chose from at each row, in the log's row order; row r
- *                                holds counts[r] items, the logged one among them.
+ *                                holds counts[r] items, the logged one among them. NULL
+ *                                (with @p counts NULL): the log's candidates column.
  * @param[in]     counts          (n_rows) candidates per row, 1..max_candidates.
- * @param[in]     max_candidates  row stride of @p candidates, >= 1.
+ * @param[in]     max_candidates  row stride of @p candidates, >= 1 (ignored for the log's).
  * @param[in]     target          the policy evaluated: a struct of version 4 with
  *                                probabilities(); called with blocks of rows.
  * @param[in]     opts            options; the reward weights are required.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, an empty log, no propensity
- *         column, a row with an unknown propensity or whose item is not among its
- *         candidates — the message names the row, its user, session and step —, bad counts,
+ *         column, no candidates, a row with an unknown propensity or unknown candidates or
+ *         whose item is not among its candidates — the message names the row, its user,
+ *         session and step —, bad counts,
  *         a target without probabilities() or whose probabilities are not a distribution,
  *         widths that do not match, bad options naming the field); @ref RECO_EVERSION;
  *         @ref RECO_ENOMEM; or an error of a callback. On error @p out is unspecified.

@@ -184,7 +184,9 @@ class LogOptions(Structure):
                 ("signal_names", POINTER(c_char_p)),
                 # version 2
                 ("user_dim", c_uint32), ("user_feature_names", POINTER(c_char_p)),
-                ("propensity", c_int), ("oracle", c_int)]
+                ("propensity", c_int), ("oracle", c_int),
+                # version 3
+                ("max_candidates", c_uint32)]
 
 
 class LogLoadOptions(Structure):
@@ -197,7 +199,9 @@ class LogRow(Structure):
                 ("step", c_uint32), ("timestamp", c_int64), ("item", c_int32),
                 ("feedback", c_uint32), ("exit", c_int),
                 # version 2
-                ("user_features", P_f32), ("propensity", c_float), ("oracle", c_float * 17)]
+                ("user_features", P_f32), ("propensity", c_float), ("oracle", c_float * 17),
+                # version 3
+                ("n_candidates", c_uint32), ("candidates", P_i32)]
 
 
 class LogColumns(Structure):
@@ -205,7 +209,10 @@ class LogColumns(Structure):
                 ("sessions", P_u64), ("steps", P_u32), ("timestamps", POINTER(c_int64)),
                 ("items", P_i32), ("feedback", P_u32), ("exits", P_u8),
                 # version 2
-                ("propensity", P_f32), ("user_features", P_f32), ("oracle", P_f32)]
+                ("propensity", P_f32), ("user_features", P_f32), ("oracle", P_f32),
+                # version 3
+                ("max_candidates", c_uint32), ("candidate_counts", P_u32),
+                ("candidates", P_i32)]
 
 
 class ItemsOptions(Structure):
@@ -574,8 +581,8 @@ class PipelineLogOptions(Structure):
 # compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
     ErrorInfo: 1, ModelOptions: 2, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
-    ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 2, LogLoadOptions: 1,
-    LogRow: 2, LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1,
+    ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 3, LogLoadOptions: 1,
+    LogRow: 3, LogColumns: 3, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1,
     LogGenerateOptions: 1,
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,

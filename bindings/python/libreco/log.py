@@ -31,7 +31,8 @@ def _row_dtype():
     fmt = {"version": np.uintc, "user": np.uint64, "session": np.uint64, "step": np.uint32,
            "timestamp": np.int64, "item": np.int32, "feedback": np.uint32, "exit": np.intc,
            "user_features": np.uintp, "propensity": np.float32,
-           "oracle": (np.float32, (len(R().oracle),))}
+           "oracle": (np.float32, (len(R().oracle),)), "n_candidates": np.uint32,
+           "candidates": np.uintp}
     names = [f for f, _ in R._fields_]
     return np.dtype({"names": names, "formats": [fmt[f] for f in names],
                      "offsets": [getattr(R, f).offset for f in names],
