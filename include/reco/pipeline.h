@@ -606,9 +606,11 @@ RECO_API int reco_pipeline_calibration(double *model_out, double *truth_out,
  * @brief Write results.json: the evaluator's report (schema `libreco.eval/1`, reco_eval_write_json())
  *        with one environment per seed and side and the pooled ones, baseline
  *        greedy-supervised, plus the experiment's sections: `"seeds"` (per seed, the fit
- *        against the oracle and the simulator's fidelity), `"fidelity"` (pooled) and, with
- *        the logs, `"logged"` and `"off_policy"` (null until an estimator exists). Written
- *        through a temporary file.
+ *        against the oracle and the simulator's fidelity), `"fidelity"` (pooled),
+ *        `"off_policy"` (on an environment: per seed, each policy's off-policy estimates
+ *        from a log of the logging policy beside its real return, see @ref ope; with the
+ *        logs alone: null) and, with the logs, `"logged"`. Written through a temporary
+ *        file.
  * @param[in] p     the result (not fit-only).
  * @param[in] path  the file.
  * @return @ref RECO_OK, @ref RECO_EINVAL, @ref RECO_EIO, or @ref RECO_ENOMEM.
