@@ -577,6 +577,26 @@ class PipelineLogOptions(Structure):
                 ("candidates", c_uint32), ("session_cap", c_uint32), ("seed", c_uint64),
                 ("propensity", c_int), ("oracle", c_int)]
 
+OPE_DIRECT_FN = CFUNCTYPE(c_int, P_f32, POINTER(Batch), P_u32, c_void_p)
+
+
+class OpeOptions(Structure):
+    _fields_ = [("version", c_uint), ("allocator", c_void_p), ("reward_weights", P_f32),
+                ("model", c_void_p), ("direct", c_void_p), ("direct_payload", c_void_p),
+                ("lookback", c_uint32), ("long_len", c_uint32), ("gamma", c_float),
+                ("clip", c_float), ("confidence", c_double)]
+
+
+class OpeValue(Structure):
+    _fields_ = [("value", c_double), ("se", c_double), ("lo", c_double), ("hi", c_double)]
+
+
+class OpeResult(Structure):
+    _fields_ = [("version", c_uint), ("sessions", c_uint64), ("steps", c_uint64),
+                ("logged_step", c_double), ("logged_return", c_double),
+                ("step", OpeValue * 3), ("session", OpeValue * 3), ("ess", c_double),
+                ("max_weight", c_double), ("clipped", c_uint64)]
+
 # Current versions of the structs above (the headers' *_VERSION macros; the layout test
 # compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
@@ -589,7 +609,7 @@ VERSIONS = {
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 4,
     PolicySessions: 1, PolicyOptions: 3, RunStats: 1, RunOptions: 1, EvalOptions: 2,
     AuditReport: 1, AuditOptions: 1, PipelineOptions: 1, PipelineEnv: 1,
-    PipelineRunOptions: 1, PipelineLogOptions: 1,
+    PipelineRunOptions: 1, PipelineLogOptions: 1, OpeOptions: 1, OpeResult: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
@@ -858,6 +878,10 @@ _PROTOTYPES = {
                                POINTER(Policy), P_u64, c_uint32, POINTER(AuditOptions)]),
     "reco_audit_world": (c_int, [POINTER(AuditReport), POINTER(Env), H, POINTER(Policy),
                                  c_uint64, c_uint32, POINTER(AuditOptions)]),
+    # ope.h (lab tier)
+    "reco_ope_options_init": (c_int, [POINTER(OpeOptions), c_uint]),
+    "reco_ope_estimate": (c_int, [POINTER(OpeResult), H, P_i32, P_u32, c_uint32,
+                                  POINTER(Policy), POINTER(OpeOptions)]),
     # pipeline.h (lab tier)
     "reco_pipeline_options_init": (c_int, [POINTER(PipelineOptions), c_uint]),
     "reco_pipeline_run_options_init": (c_int, [POINTER(PipelineRunOptions), c_uint]),
