@@ -2679,6 +2679,26 @@ int reco_pipeline_fidelity_get(reco_pipeline_fidelity *out, const reco_pipeline 
     return RECO_OK;
 }
 
+int reco_pipeline_off_policy(reco_ope_result *out, const reco_pipeline *p, uint32_t k,
+                             uint32_t policy)
+{
+    static const char fn[] = "reco_pipeline_off_policy";
+    if (out == NULL || p == NULL || k >= p->n_seeds || policy >= N_POL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL argument, seed or policy out of range",
+                               fn);
+    int rc = reco__check_version(out->version, RECO_OPE_RESULT_VERSION, "reco_ope_result");
+    if (rc < 0)
+        return rc;
+    if (p->fit_only || !p->jobs[k].have_ope)
+        return reco__error_set(RECO_EINVAL, "%s: seed %u has no off-policy estimates (a "
+                               "fit-only run, the logs alone, or its off-policy log failed)",
+                               fn, k);
+    const unsigned int v = out->version;
+    *out = p->jobs[k].ope[policy];
+    out->version = v;
+    return RECO_OK;
+}
+
 int reco_pipeline_logged(reco_eval_stat *return_out, reco_eval_stat *depth_out,
                          const reco_pipeline *p, uint32_t k)
 {

@@ -33,7 +33,8 @@ def main():
         print(r.stdout, r.stderr)
         return 1
     for needle in ("pooled over 1 seeds", "recomind lift", "simulator fidelity",
-                   "feedback model vs the world's own probabilities"):
+                   "feedback model vs the world's own probabilities",
+                   "off-policy estimates from a log of the logging policy"):
         if needle not in r.stdout:
             fails.append("stdout lacks %r" % needle)
     with open(os.path.join(out, "results.json")) as f:

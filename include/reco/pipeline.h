@@ -96,6 +96,7 @@
 #include "reco/fit.h"
 #include "reco/items.h"
 #include "reco/log.h"
+#include "reco/ope.h"
 
 RECO_BEGIN_DECLS
 
@@ -561,6 +562,22 @@ typedef struct reco_pipeline_fidelity {
  */
 RECO_API int reco_pipeline_fidelity_get(reco_pipeline_fidelity *out, const reco_pipeline *p,
                                         uint32_t k, uint32_t policy);
+
+/**
+ * @brief Seed @p k's off-policy estimates of @p policy (docs/ope.md, @ref ope): from the
+ *        log of the logging policy that the run on an environment writes per seed, the
+ *        seed's feedback model as the direct method.
+ * @param[in,out] out     its @c version set (@ref RECO_OPE_RESULT_INIT); receives them.
+ * @param[in]     p       the result.
+ * @param[in]     k       the seed's index, below reco_pipeline_n_seeds().
+ * @param[in]     policy  below @ref RECO_PIPELINE_N_POLICIES.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for bad arguments, a fit-only run, the logs-only
+ *         path or a seed whose off-policy log or estimates failed (reported on the
+ *         progress output); @ref RECO_EVERSION.
+ * @since 0.2
+ */
+RECO_API int reco_pipeline_off_policy(reco_ope_result *out, const reco_pipeline *p, uint32_t k,
+                                      uint32_t policy);
 
 /**
  * @brief With the logs: the logged sessions of the held-out users themselves, as the

@@ -902,6 +902,7 @@ _PROTOTYPES = {
     "reco_pipeline_n_calibration": (c_uint32, [H, c_uint32]),
     "reco_pipeline_calibration": (c_int, [P_f64, P_f64, H, c_uint32, c_uint32]),
     "reco_pipeline_write_json": (c_int, [H, c_char_p]),
+    "reco_pipeline_off_policy": (c_int, [POINTER(OpeResult), H, c_uint32, c_uint32]),
     "reco_pipeline_write_csv": (c_int, [H, c_char_p]),
     "reco_pipeline_write_curve": (c_int, [H, c_char_p]),
     "reco_pipeline_save_qnet": (c_int, [H, c_uint32, c_char_p]),
