@@ -540,6 +540,34 @@ static void print_fidelity(const reco_pipeline *p)
     }
 }
 
+/* Off-policy estimates (docs/ope.md) of each policy from a log of the logging policy,
+ * beside its real mean return: per session, doubly robust with its interval. */
+static void print_off_policy(const reco_pipeline *p)
+{
+    const uint32_t n_seeds = reco_pipeline_n_seeds(p);
+    const char *real = reco_pipeline_side_name(p, RECO_PIPELINE_REAL);
+    printf("\noff-policy estimates from a log of the logging policy: mean return per session, "
+           "doubly robust [interval], IPS, effective sample size\n");
+    for (uint32_t k = 0; k < n_seeds; k++)
+        for (uint32_t pol = 0; pol < N_POL; pol++) {
+            reco_ope_result r = RECO_OPE_RESULT_INIT;
+            if (reco_pipeline_off_policy(&r, p, k, pol) < 0) {
+                printf("  seed %-4llu none: %s\n", (unsigned long long)reco_pipeline_seed(p, k),
+                       reco_error_message());
+                break;
+            }
+            reco_eval_stat st;
+            reco_eval_stat_get(&st, reco_pipeline_eval(p, k, RECO_PIPELINE_REAL), pol,
+                               RECO_EVAL_RETURN);
+            const reco_ope_value *dr = &r.session[RECO_OPE_DR];
+            printf("  seed %-4llu %-18s %s %.3f  DR %.3f [%.3f, %.3f]%s  IPS %.3f  ESS %.0f\n",
+                   (unsigned long long)reco_pipeline_seed(p, k),
+                   reco_pipeline_policy_name(pol), real, st.mean, dr->value, dr->lo, dr->hi,
+                   dr->lo <= st.mean && st.mean <= dr->hi ? " covers" : "       ",
+                   r.session[RECO_OPE_IPS].value, r.ess);
+        }
+}
+
 /* With --logs: what the logged sessions earned, next to the held-out simulator's values. */
 static void print_logged(const reco_pipeline *p)
 {
@@ -986,6 +1014,8 @@ int main(int argc, char **argv)
         print_fidelity(p);
         if (log != NULL)
             print_logged(p);
+        else
+            print_off_policy(p);
         status = write_results(p, &ex, log != NULL);
     }
     reco_pipeline_free(p);

@@ -17,6 +17,10 @@
  *   "r_user"    f32[R*U] user features, row-major (when U > 0)
  *   "r_prop"    f32[R]   propensities, NaN = unknown (with propensity)
  *   "r_oracle"  f32[R*(F+1)] oracle probabilities, row-major (with oracle)
+ * Format version 3 (0.2) adds the candidates; it is written only for a log that has them:
+ *   "columns"   u32[4]   as in version 2, then max_candidates Cmax (>= 1)
+ *   "r_ncand"   u32[R]   candidates per row, 0 = unknown
+ *   "r_cand"    i32[R*Cmax] the candidates, row-major, RECO_PAD past a row's count
  * Steps are implicit (0..length-1), so a file cannot hold a gap or a duplicate step; the
  * reader still checks everything else (values, exit only on a last step, distinct sessions,
  * canonical order) because a well-checksummed file may still have been written by someone
@@ -33,7 +37,7 @@
 #include "log_private.h"
 
 static const char log_magic[8] = {'R', 'E', 'C', 'O', 'L', 'O', 'G', '1'};
-#define LOG_FORMAT_VERSION 2u
+#define LOG_FORMAT_VERSION 3u
 #define EXIT_FLAG 0x80000000u
 
 static const char *const default_names[RECO_N_SIGNALS_DEFAULT] = {"click", "long_watch", "like",
@@ -64,12 +68,15 @@ _Static_assert(offsetof(reco_log_options, user_dim) == 4 * sizeof(void *),
 
 static size_t options_size(unsigned int version)
 {
-    return version >= 2 ? sizeof(reco_log_options) : offsetof(reco_log_options, user_dim);
+    return version >= 3   ? sizeof(reco_log_options)
+           : version >= 2 ? offsetof(reco_log_options, max_candidates)
+                          : offsetof(reco_log_options, user_dim);
 }
 
 static size_t row_size(unsigned int version)
 {
-    return version >= 2 ? sizeof(reco_log_row) : sizeof(row_v1);
+    return version >= 3 ? sizeof(reco_log_row)
+           : version >= 2 ? offsetof(reco_log_row, n_candidates) : sizeof(row_v1);
 }
 
 /* ---- options --------------------------------------------------------------------------- */
@@ -129,20 +136,22 @@ void reco__log_cols_layout(reco__log_cols *c, const reco_log *log)
     c->U = log->user_dim;
     c->has_prop = log->has_prop;
     c->n_oracle = log->has_oracle ? log->n_signals + 1 : 0;
+    c->Cmax = log->max_cand;
 }
 
 int reco__log_has_extras(const reco_log *log)
 {
-    return log->user_dim > 0 || log->has_prop || log->has_oracle;
+    return log->user_dim > 0 || log->has_prop || log->has_oracle || log->max_cand > 0;
 }
 
 int reco__log_cols_reserve(const reco_allocator *a, reco__log_cols *c, size_t cap)
 {
     if (cap <= c->cap)
         return RECO_OK;
-    size_t uf_bytes = 0, or_bytes = 0;
+    size_t uf_bytes = 0, or_bytes = 0, cd_bytes = 0;
     if (cap > SIZE_MAX / 64 || reco__size_mul(&uf_bytes, cap, (size_t)c->U * sizeof(float)) < 0 ||
-        reco__size_mul(&or_bytes, cap, (size_t)c->n_oracle * sizeof(float)) < 0)
+        reco__size_mul(&or_bytes, cap, (size_t)c->n_oracle * sizeof(float)) < 0 ||
+        reco__size_mul(&cd_bytes, cap, (size_t)c->Cmax * sizeof(int32_t)) < 0)
         return reco__error_set(RECO_ENOMEM, "reco_log: %zu rows do not fit in memory", cap);
     reco__log_cols n = *c;
     n.user = reco__alloc(a, cap * sizeof(uint64_t), 0);
@@ -155,8 +164,11 @@ int reco__log_cols_reserve(const reco_allocator *a, reco__log_cols *c, size_t ca
     n.prop = c->has_prop ? reco__alloc(a, cap * sizeof(float), 0) : NULL;
     n.uf = c->U > 0 ? reco__alloc(a, uf_bytes, 0) : NULL;
     n.oracle = c->n_oracle > 0 ? reco__alloc(a, or_bytes, 0) : NULL;
+    n.ncand = c->Cmax > 0 ? reco__alloc(a, cap * sizeof(uint32_t), 0) : NULL;
+    n.cand = c->Cmax > 0 ? reco__alloc(a, cd_bytes, 0) : NULL;
     if (!n.user || !n.session || !n.step || !n.ts || !n.item || !n.fb || !n.exit ||
-        (c->has_prop && !n.prop) || (c->U > 0 && !n.uf) || (c->n_oracle > 0 && !n.oracle)) {
+        (c->has_prop && !n.prop) || (c->U > 0 && !n.uf) || (c->n_oracle > 0 && !n.oracle) ||
+        (c->Cmax > 0 && (!n.ncand || !n.cand))) {
         n.cap = 0;
         reco__log_cols_free(a, &n);
         return RECO_ENOMEM;
@@ -182,10 +194,13 @@ void reco__log_cols_free(const reco_allocator *a, reco__log_cols *c)
     reco__free(a, c->prop);
     reco__free(a, c->uf);
     reco__free(a, c->oracle);
+    reco__free(a, c->ncand);
+    reco__free(a, c->cand);
     /* the layout stays: it belongs to the log, not to the storage */
-    const uint32_t U = c->U, n_oracle = c->n_oracle;
+    const uint32_t U = c->U, n_oracle = c->n_oracle, Cmax = c->Cmax;
     const int has_prop = c->has_prop;
     memset(c, 0, sizeof *c);
+    c->Cmax = Cmax;
     c->U = U;
     c->n_oracle = n_oracle;
     c->has_prop = has_prop;
@@ -210,6 +225,11 @@ void reco__log_cols_copy(reco__log_cols *dst, size_t w, const reco__log_cols *sr
     if (src->n_oracle > 0)
         memcpy(dst->oracle + w * src->n_oracle, src->oracle + r * src->n_oracle,
                count * src->n_oracle * sizeof(float));
+    if (src->Cmax > 0) {
+        memcpy(dst->ncand + w, src->ncand + r, count * sizeof(uint32_t));
+        memcpy(dst->cand + w * src->Cmax, src->cand + r * src->Cmax,
+               count * src->Cmax * sizeof(int32_t));
+    }
 }
 
 /* Grows to hold at least `need` rows, doubling. */
@@ -264,7 +284,7 @@ static void describe_origin(char *buf, size_t cap, const column_origin *o)
 static int check_columns_distinct(const reco_log *log, const reco_allocator *a)
 {
     const size_t n = 6 + log->n_signals + 1 + (log->has_oracle ? log->n_signals + 1 : 0) +
-                     log->user_dim;
+                     log->user_dim + 1;
     column_origin *o = reco__alloc(a, n * sizeof *o, 0);
     if (o == NULL)
         return RECO_ENOMEM;
@@ -275,6 +295,8 @@ static int check_columns_distinct(const reco_log *log, const reco_allocator *a)
         o[k++] = (column_origin){log->names[f], "signal_names", f};
     if (log->has_prop)
         o[k++] = (column_origin){"propensity", "", 100};
+    if (log->max_cand > 0)
+        o[k++] = (column_origin){"candidates", "", 150};
     if (log->has_oracle)
         for (uint32_t f = 0; f <= log->n_signals; f++)
             o[k++] = (column_origin){log->oracle_names[f], "", 200 + f};
@@ -325,6 +347,10 @@ int reco_log_create(reco_log **out, const reco_log_options *opts)
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "user_dim",
                                   "reco_log_create: user_dim %u is out of range [0, %d]",
                                   o.user_dim, RECO_LOG_MAX_USER_DIM);
+    if (o.max_candidates > RECO_LOG_MAX_CANDIDATES)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "max_candidates",
+                                  "reco_log_create: max_candidates %u is out of range [0, %d]",
+                                  o.max_candidates, RECO_LOG_MAX_CANDIDATES);
     char names[RECO_LOG_MAX_SIGNALS][RECO_LOG_SIGNAL_NAME_MAX + 1];
     for (uint32_t f = 0; f < o.n_signals; f++) {
         const char *nm = NULL;
@@ -382,6 +408,7 @@ int reco_log_create(reco_log **out, const reco_log_options *opts)
     log->user_dim = o.user_dim;
     log->has_prop = o.propensity != 0;
     log->has_oracle = o.oracle != 0;
+    log->max_cand = o.max_candidates;
     for (uint32_t f = 0; f <= o.n_signals; f++) {
         const char *nm = f < o.n_signals ? names[f] : "exit";
         const size_t len = strlen(nm); /* <= RECO_LOG_SIGNAL_NAME_MAX */
@@ -465,6 +492,7 @@ static int create_like(reco_log **out, const reco_log *log)
     o.user_feature_names = uf;
     o.propensity = log->has_prop;
     o.oracle = log->has_oracle;
+    o.max_candidates = log->max_cand;
     int rc = reco_log_create(out, &o);
     reco__free(&log->alloc, uf);
     return rc;
@@ -559,6 +587,10 @@ int reco_log_get_row(reco_log_row *out, const reco_log *log, size_t i)
     out->propensity = c->has_prop ? c->prop[i] : NAN;
     for (uint32_t k = 0; k <= RECO_LOG_MAX_SIGNALS; k++)
         out->oracle[k] = k < c->n_oracle ? c->oracle[i * c->n_oracle + k] : NAN;
+    if (out->version < 3)
+        return RECO_OK;
+    out->n_candidates = c->Cmax > 0 ? c->ncand[i] : 0;
+    out->candidates = out->n_candidates > 0 ? c->cand + i * c->Cmax : NULL;
     return RECO_OK;
 }
 
@@ -583,6 +615,11 @@ int reco_log_get_columns(reco_log_columns *out, const reco_log *log)
     out->propensity = c->has_prop ? c->prop : NULL;
     out->user_features = c->U > 0 ? c->uf : NULL;
     out->oracle = c->n_oracle > 0 ? c->oracle : NULL;
+    if (out->version < 3)
+        return RECO_OK;
+    out->max_candidates = c->Cmax;
+    out->candidate_counts = c->Cmax > 0 ? c->ncand : NULL;
+    out->candidates = c->Cmax > 0 ? c->cand : NULL;
     return RECO_OK;
 }
 
@@ -794,6 +831,10 @@ static int64_t find_pair(const uint64_t *pairs, size_t n, uint64_t user, uint64_
 /* The optional columns of row r of `in` into row w of `out` (same layout). */
 static void copy_extras(reco__log_cols *out, size_t w, const reco__log_cols *in, size_t r)
 {
+    if (in->Cmax > 0) {
+        out->ncand[w] = in->ncand[r];
+        memcpy(out->cand + w * in->Cmax, in->cand + r * in->Cmax, in->Cmax * sizeof(int32_t));
+    }
     if (in->has_prop)
         out->prop[w] = in->prop[r];
     if (in->U > 0)
@@ -953,6 +994,7 @@ int reco__log_build(reco__log_built *out, const reco_allocator *a, const reco__l
     b->rows.U = in->U;
     b->rows.has_prop = in->has_prop;
     b->rows.n_oracle = in->n_oracle;
+    b->rows.Cmax = in->Cmax;
     if ((rc = reco__log_cols_reserve(a, &b->rows, m + 1)) < 0)
         goto done;
     b->sess_first = reco__alloc(a, (n_good + 1) * sizeof(uint64_t), 0);
@@ -963,7 +1005,7 @@ int reco__log_build(reco__log_built *out, const reco_allocator *a, const reco__l
     }
     size_t w = 0;
     int reordered = 0;
-    const int extras = in->U > 0 || in->has_prop || in->n_oracle > 0;
+    const int extras = in->U > 0 || in->has_prop || in->n_oracle > 0 || in->Cmax > 0;
     for (size_t i = 0; i < n_good; i++) {
         const uint64_t s = sorder[i];
         if (i == 0 || in->user[s_first[s]] != in->user[s_first[sorder[i - 1]]])
@@ -1088,6 +1130,31 @@ static int check_row(const reco_log *log, const reco_log_row *row, size_t i, uns
                                       "oracle[%u] (\"%s\") %g is not in [0, 1] (NaN: unknown)",
                                       fn, i, k, log->oracle_names[k], (double)q);
     }
+    if (row->version < 3)
+        return RECO_OK;
+    const uint32_t nc = row->n_candidates;
+    if (nc > 0 && log->max_cand == 0)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "candidates", "%s: rows[%zu]: %u "
+                                  "candidates given, but the log has no candidates column "
+                                  "(max_candidates 0)", fn, i, nc);
+    if (nc > log->max_cand)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "candidates", "%s: rows[%zu]: %u "
+                                  "candidates exceed the log's max_candidates %u", fn, i, nc,
+                                  log->max_cand);
+    if (nc > 0 && row->candidates == NULL)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "candidates", "%s: rows[%zu]: "
+                                  "n_candidates is %u, but candidates is NULL", fn, i, nc);
+    int seen = nc == 0;
+    for (uint32_t j = 0; j < nc; j++) {
+        if (row->candidates[j] < 0)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "candidates", "%s: rows[%zu]: "
+                                      "candidate %u is %d, negative", fn, i, j,
+                                      row->candidates[j]);
+        seen |= row->candidates[j] == row->item;
+    }
+    if (!seen)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "candidates", "%s: rows[%zu]: item "
+                                  "%d is not among its %u candidates", fn, i, row->item, nc);
     return RECO_OK;
 }
 
@@ -1108,6 +1175,12 @@ static void put_row(reco__log_cols *c, size_t w, const reco_log_row *r)
         memcpy(c->uf + w * c->U, r->user_features, c->U * sizeof(float));
     for (uint32_t k = 0; k < c->n_oracle; k++)
         c->oracle[w * c->n_oracle + k] = v2 ? r->oracle[k] : NAN;
+    if (c->Cmax > 0) {
+        const uint32_t nc = r->version >= 3 ? r->n_candidates : 0; /* checked: <= Cmax */
+        c->ncand[w] = nc;
+        for (uint32_t j = 0; j < c->Cmax; j++)
+            c->cand[w * c->Cmax + j] = j < nc ? r->candidates[j] : RECO_PAD;
+    }
 }
 
 static int sess_grow(reco_log *log, size_t need)
@@ -1374,7 +1447,8 @@ int reco_log_save(const reco_log *log, const char *path)
     for (size_t r = 0; r < R; r++)
         flags[r] = c->fb[r] | (c->exit[r] ? EXIT_FLAG : 0u);
     /* Without optional columns, format version 1: the files libreco 0.1 reads. */
-    if ((rc = reco__writer_open(&w, a, path, log_magic, v2 ? 2u : 1u)) < 0)
+    if ((rc = reco__writer_open(&w, a, path, log_magic,
+                                log->max_cand > 0 ? 3u : v2 ? 2u : 1u)) < 0)
         goto done;
     if ((rc = reco__writer_section(w, "signals", RECO__FILE_BYTES, names, names_len)) < 0 ||
         (rc = reco__writer_section(w, "s_user", RECO__FILE_U64, su, S)) < 0 ||
@@ -1385,9 +1459,15 @@ int reco_log_save(const reco_log *log, const char *path)
         (rc = reco__writer_section(w, "r_flags", RECO__FILE_U32, flags, R)) < 0)
         goto abort;
     if (v2) {
-        const uint32_t columns[3] = {log->user_dim, (uint32_t)log->has_prop,
-                                     (uint32_t)log->has_oracle};
-        if ((rc = reco__writer_section(w, "columns", RECO__FILE_U32, columns, 3)) < 0)
+        const uint32_t columns[4] = {log->user_dim, (uint32_t)log->has_prop,
+                                     (uint32_t)log->has_oracle, log->max_cand};
+        if ((rc = reco__writer_section(w, "columns", RECO__FILE_U32, columns,
+                                       log->max_cand > 0 ? 4 : 3)) < 0)
+            goto abort;
+        if (log->max_cand > 0 &&
+            ((rc = reco__writer_section(w, "r_ncand", RECO__FILE_U32, c->ncand, R)) < 0 ||
+             (rc = reco__writer_section(w, "r_cand", RECO__FILE_I32, c->cand,
+                                        (uint64_t)R * log->max_cand)) < 0))
             goto abort;
         if (log->user_dim > 0 &&
             ((rc = reco__writer_section(w, "u_names", RECO__FILE_BYTES, uf_names, uf_len)) < 0 ||
@@ -1416,20 +1496,26 @@ done:
 
 
 /* The optional columns of a file (format version 2) against the log's. */
-static int check_file_columns(uint32_t columns[3], reco__reader *rd, const char *path,
+static int check_file_columns(uint32_t columns[4], reco__reader *rd, const char *path,
                               uint32_t version, const reco_log *log)
 {
-    columns[0] = columns[1] = columns[2] = 0;
+    columns[0] = columns[1] = columns[2] = columns[3] = 0;
     if (version >= 2) {
         uint64_t n;
+        const uint64_t want = version >= 3 ? 4 : 3;
         int rc = reco__reader_section_count(&n, rd, path, "columns", RECO__FILE_U32);
         if (rc < 0)
             return rc;
-        if (n != 3)
+        if (n != want)
             return reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"columns\" has "
-                                      "%llu values, expected 3", (unsigned long long)n);
-        if ((rc = reco__reader_section(rd, "columns", RECO__FILE_U32, columns, 3)) < 0)
+                                      "%llu values, expected %llu", (unsigned long long)n,
+                                      (unsigned long long)want);
+        if ((rc = reco__reader_section(rd, "columns", RECO__FILE_U32, columns, want)) < 0)
             return rc;
+        if (columns[3] > RECO_LOG_MAX_CANDIDATES)
+            return reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"columns\" "
+                                      "gives max_candidates %u, above %d", columns[3],
+                                      RECO_LOG_MAX_CANDIDATES);
         if (columns[0] > RECO_LOG_MAX_USER_DIM || columns[1] > 1 || columns[2] > 1)
             return reco__error_set_at(RECO_EFORMAT, path, 0, 0, NULL, "section \"columns\" "
                                       "holds %u, %u, %u: not a user_dim of at most %d and two "
@@ -1448,6 +1534,10 @@ static int check_file_columns(uint32_t columns[3], reco__reader *rd, const char 
         return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "oracle", "the file %s oracle "
                                   "columns, the log %s", columns[2] ? "has" : "has no",
                                   log->has_oracle ? "has them" : "has none");
+    if (columns[3] != log->max_cand)
+        return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "max_candidates", "the file has "
+                                  "%u candidates per row at most, the log %u (max_candidates)",
+                                  columns[3], log->max_cand);
     return RECO_OK;
 }
 
@@ -1474,6 +1564,26 @@ static int check_file_values(const reco__log_cols *c, uint64_t R, const char *pa
                 return reco__error_set_at(RECO_EFORMAT, path, 0, 0, log->oracle_names[k],
                                           "row %llu: probability %g is not in [0, 1]",
                                           (unsigned long long)r, (double)q);
+        }
+        if (c->Cmax > 0) {
+            const uint32_t nc = c->ncand[r];
+            int seen = nc == 0;
+            if (nc > c->Cmax)
+                return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "candidates", "row %llu: "
+                                          "%u candidates, above max_candidates %u",
+                                          (unsigned long long)r, nc, c->Cmax);
+            for (uint32_t j = 0; j < c->Cmax; j++) {
+                const int32_t x = c->cand[r * c->Cmax + j];
+                if (j < nc ? x < 0 : x != RECO_PAD)
+                    return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "candidates", "row "
+                                              "%llu: candidate %u is %d", (unsigned long long)r,
+                                              j, x);
+                seen |= j < nc && x == c->item[r];
+            }
+            if (!seen)
+                return reco__error_set_at(RECO_EFORMAT, path, 0, 0, "candidates", "row %llu: "
+                                          "item %d is not among its candidates",
+                                          (unsigned long long)r, c->item[r]);
         }
     }
     return RECO_OK;
@@ -1503,7 +1613,7 @@ int reco_log_load(reco_log *log, const char *path, const reco_log_load_options *
     memset(&b, 0, sizeof b);
     uint64_t S, S2, S3, R, R2, R3;
     char names[NAMES_CAP], expected[NAMES_CAP];
-    uint32_t columns[3];
+    uint32_t columns[4];
     join_names(expected, &log->names[0][0], NAME_STRIDE, log->n_signals);
     if ((rc = reco__reader_check_names(rd, path, "signals", names, sizeof names, expected,
                                        "signals", "log", NULL)) < 0 ||
@@ -1562,7 +1672,11 @@ int reco_log_load(reco_log *log, const char *path, const reco_log_load_options *
         (cols.has_prop &&
          (rc = reco__reader_section(rd, "r_prop", RECO__FILE_F32, cols.prop, R)) < 0) ||
         (cols.n_oracle > 0 && (rc = reco__reader_section(rd, "r_oracle", RECO__FILE_F32,
-                                                         cols.oracle, R * cols.n_oracle)) < 0))
+                                                         cols.oracle, R * cols.n_oracle)) < 0) ||
+        (cols.Cmax > 0 &&
+         ((rc = reco__reader_section(rd, "r_ncand", RECO__FILE_U32, cols.ncand, R)) < 0 ||
+          (rc = reco__reader_section(rd, "r_cand", RECO__FILE_I32, cols.cand,
+                                     R * cols.Cmax)) < 0)))
         goto done;
     uint64_t w = 0;
     for (uint64_t s = 0; s < S; s++) {

@@ -6,9 +6,12 @@
  *   file    = [BOM] header EOL { row EOL } [row]     EOL = "\n" | "\r\n"; the last line may
  *                                                    lack its EOL
  *   header  = "user,session,step,timestamp,item," names ",exit" [",propensity"]
- *             [ "," oracle names ",p_exit" ] [ "," user feature names ]
+ *             [",candidates"] [ "," oracle names ",p_exit" ] [ "," user feature names ]
  *   row     = u64 "," u64 "," u32 "," i64 "," i32 { "," bit } "," bit
- *             [ "," [prob] ] [ { "," [prob] } "," [prob] ] { "," float }
+ *             [ "," [prob] ] [ "," [i32 { " " i32 }] ] [ { "," [prob] } "," [prob] ]
+ *             { "," float }
+ *   (candidates: the items the logging policy chose from, one space between them, the
+ *   item shown among them; empty = unknown)
  *   u64 etc = decimal digits (leading zeros allowed), i64 with an optional '-'; no '+', no
  *             spaces, no quotes; bit = "0" | "1"; float as in csv_private.h; prob = a float
  *             in (0, 1] (propensity) or [0, 1] (oracle), empty = unknown
@@ -66,6 +69,8 @@ static uint32_t column_names(const char **names, const reco_log *log)
     names[n++] = "exit";
     if (log->has_prop)
         names[n++] = "propensity";
+    if (log->max_cand > 0)
+        names[n++] = "candidates";
     if (log->has_oracle)
         for (uint32_t f = 0; f <= log->n_signals; f++)
             names[n++] = log->oracle_names[f];
@@ -76,7 +81,7 @@ static uint32_t column_names(const char **names, const reco_log *log)
 
 static uint32_t count_columns(const reco_log *log)
 {
-    return N_LEAD + log->n_signals + 1 + (uint32_t)log->has_prop +
+    return N_LEAD + log->n_signals + 1 + (uint32_t)log->has_prop + (log->max_cand > 0) +
            (log->has_oracle ? log->n_signals + 1 : 0) + log->user_dim;
 }
 
@@ -160,6 +165,47 @@ static int parse_prob(csv_ctx *c, float *out, const char *s, size_t n, uint32_t 
     return RECO_OK;
 }
 
+/* The candidates field of row w: empty (unknown, count 0) or items separated by single
+ * spaces, at most Cmax of them, `item` among them; RECO_PAD past the count. */
+static int parse_candidates(csv_ctx *c, reco__log_cols *cols, size_t w, int32_t item,
+                            const char *s, size_t n, uint32_t col, const char *name)
+{
+    char ex[RECO__CSV_EXCERPT_CAP];
+    int32_t *out = cols->cand + w * cols->Cmax;
+    uint32_t k = 0;
+    int seen = n == 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && s[j] != ' ')
+            j++;
+        uint64_t v = 0;
+        const int r = reco__csv_parse_u64(&v, s + i, j - i, (uint64_t)INT32_MAX);
+        if (r != 0)
+            return reco__csv_error(&c->rd, col + (uint32_t)i, name, "candidate %s is not an "
+                                   "item id in [0, %d] (candidates are separated by one space)",
+                                   reco__csv_excerpt(ex, s + i, j - i), INT32_MAX);
+        if (k == cols->Cmax)
+            return reco__csv_error(&c->rd, col, name, "more than max_candidates %u candidates",
+                                   cols->Cmax);
+        if (c->o.n_items > 0 && v >= c->o.n_items)
+            return reco__csv_error(&c->rd, col + (uint32_t)i, name, "candidate %" PRIu64 " is "
+                                   "out of range [0, %u] (the catalog has %u items)", v,
+                                   c->o.n_items - 1, c->o.n_items);
+        out[k++] = (int32_t)v;
+        seen |= (int32_t)v == item;
+        i = j + 1;
+        if (j + 1 == n)
+            return reco__csv_error(&c->rd, col, name, "a space ends the candidates");
+    }
+    if (!seen)
+        return reco__csv_error(&c->rd, col, name, "item %d is not among its %u candidates",
+                               item, k);
+    cols->ncand[w] = k;
+    for (uint32_t j = k; j < cols->Cmax; j++)
+        out[j] = RECO_PAD;
+    return RECO_OK;
+}
+
 /* Parses one data line. On a bad row returns RECO_EFORMAT (recorded), and sets `*us_ok` when
  * its user and session were read (into us[0], us[1]). */
 static int parse_row(csv_ctx *c, const char *line, size_t len, uint64_t us[2], int *us_ok)
@@ -238,6 +284,12 @@ static int parse_row(csv_ctx *c, const char *line, size_t len, uint64_t us[2], i
     if (cols->has_prop) {
         if ((rc = parse_prob(c, &cols->prop[w], line + starts[k], lens[k],
                              (uint32_t)starts[k] + 1, c->names[k], 1)) < 0)
+            return rc;
+        k++;
+    }
+    if (cols->Cmax > 0) {
+        if ((rc = parse_candidates(c, cols, w, item, line + starts[k], lens[k],
+                                   (uint32_t)starts[k] + 1, c->names[k])) < 0)
             return rc;
         k++;
     }
@@ -324,7 +376,7 @@ int reco_log_load_csv(reco_log *log, const char *path, const reco_log_load_optio
         goto done;
     }
     column_names(c.names, log);
-    if ((rc = reco__csv_open(&c.rd, c.a, path, reco__csv_max_line(c.n_fields))) < 0 ||
+    if ((rc = reco__csv_open(&c.rd, c.a, path, reco__csv_max_line(c.n_fields + (log->max_cand + 3) / 4))) < 0 ||
         (rc = reco__csv_read_header(&c.rd, c.names, c.n_fields)) < 0)
         goto done;
 
@@ -435,8 +487,23 @@ static void render(reco__csv_writer *o, const reco_log *log, const char **names,
         line[w++] = ',';
         line[w++] = (char)('0' + c->exit[r]);
         o->n += w;
+        /* the optional values in CSV order: propensity, candidates, oracle, user features */
         const size_t n_values = (size_t)c->has_prop + c->n_oracle + c->U;
-        for (size_t k = 0; k < n_values; k++) {
+        for (size_t k = 0; k <= n_values; k++) {
+            if (k == (size_t)c->has_prop && c->Cmax > 0) {
+                reco__csv_room(o, 1)[0] = ',';
+                o->n++;
+                for (uint32_t j = 0; j < c->ncand[r]; j++) {
+                    char *p = reco__csv_room(o, 24);
+                    size_t m = 0;
+                    if (j > 0)
+                        p[m++] = ' ';
+                    m += reco__csv_format_u64(p + m, (uint64_t)c->cand[r * c->Cmax + j]);
+                    o->n += m;
+                }
+            }
+            if (k == n_values)
+                break;
             float v;
             if (k < (size_t)c->has_prop)
                 v = c->prop[r];

@@ -113,6 +113,8 @@ typedef struct row_extras {
     const float *features;
     float propensity;
     const float *oracle;
+    const int32_t *cand; /* the candidates the policy chose from (n_cand), or NULL */
+    uint32_t n_cand;
     int have_time;
     double elapsed; /* the env's clock: seconds since the session began, before the step */
 } row_extras;
@@ -144,6 +146,17 @@ static int push_row(gen_ctx *g, uint32_t p, int32_t item, uint32_t fb, int exit_
         c->prop[w] = x->propensity;
     for (uint32_t h = 0; h < c->n_oracle; h++)
         c->oracle[w * c->n_oracle + h] = x->oracle != NULL ? x->oracle[h] : NAN;
+    if (c->Cmax > 0) {
+        if (x->n_cand > c->Cmax) {
+            c->n--;
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "max_candidates",
+                                      "reco_log_generate: a step offered %u candidates, more "
+                                      "than the log's max_candidates %u", x->n_cand, c->Cmax);
+        }
+        c->ncand[w] = x->n_cand;
+        for (uint32_t j = 0; j < c->Cmax; j++)
+            c->cand[w * c->Cmax + j] = j < x->n_cand ? x->cand[j] : RECO_PAD;
+    }
     g->rows++;
     return RECO_OK;
 }
@@ -308,6 +321,8 @@ static int log_on_row(void *payload, const reco__round *r, uint32_t i)
     x.features = st != NULL && st->U > 0 ? st->feat + (size_t)i * st->U : NULL;
     x.propensity = r->prop[i];
     x.oracle = ls->want_oracle ? ls->oracle + (size_t)i * (g->F + 1) : NULL;
+    x.cand = r->cand + (size_t)i * r->C;
+    x.n_cand = r->counts[i];
     x.have_time = ls->has_ctx;
     x.elapsed = ls->has_ctx ? (double)st->elapsed[i] : 0.0;
     int rc = push_row(g, p, r->shown[i], r->fb[i], r->done[i] == RECO_ENV_EXIT, &x);

@@ -32,6 +32,9 @@ typedef struct reco__log_cols {
     float *prop;       /* (cap) or NULL */
     float *uf;         /* (cap, U) or NULL */
     float *oracle;     /* (cap, n_oracle) or NULL */
+    uint32_t Cmax;     /* candidates per row at most, or 0 without the candidates column */
+    uint32_t *ncand;   /* (cap) candidates per row, 0 = unknown; or NULL */
+    int32_t *cand;     /* (cap, Cmax), RECO_PAD past a row's count; or NULL */
 } reco__log_cols;
 
 struct reco_log {
@@ -40,6 +43,7 @@ struct reco_log {
     char names[RECO_LOG_MAX_SIGNALS][RECO_LOG_SIGNAL_NAME_MAX + 1];
     uint32_t user_dim;
     int has_prop, has_oracle;
+    uint32_t max_cand; /* the candidates column's max_candidates, 0 without it */
     char (*uf_names)[RECO_LOG_SIGNAL_NAME_MAX + 1];                    /* (user_dim) */
     char oracle_names[RECO_LOG_MAX_SIGNALS + 1][RECO_LOG_SIGNAL_NAME_MAX + 3]; /* p_<name> */
     reco__log_cols rows;
@@ -98,7 +102,7 @@ void reco__log_cols_copy(reco__log_cols *dst, size_t w, const reco__log_cols *sr
                          size_t count);
 
 /* 1 when the log has any column beyond those of version 1 (user features, propensity,
- * oracle). */
+ * oracle, candidates). */
 int reco__log_has_extras(const reco_log *log);
 
 /* Copies a validated load-options struct (NULL: defaults). */

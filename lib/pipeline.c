@@ -23,6 +23,7 @@
 #include "policy_private.h"
 #include "state_private.h"
 #include "reco/pipeline.h"
+#include "reco/ope.h"
 #include "reco/explorer.h"
 #include "reco/policy.h"
 #include "reco/qnet.h"
@@ -121,6 +122,10 @@ typedef struct seed_job {
     reco_model *best;            /* select_heldout: the kept snapshot (its weights) */
     /* logs: the held-out users' own sessions */
     reco_eval_stat logged_return, logged_depth;
+    /* off-policy estimates of each policy from a log of the logging policy (have_ope) */
+    reco_ope_result ope[RECO_PIPELINE_N_POLICIES];
+    uint64_t ope_rows;
+    int have_ope;
     int rc;
     char err[1024];
 } seed_job;
@@ -1223,6 +1228,47 @@ static int gen_logs(reco_log **out, const reco_env *env, const reco_log_policy *
     return reco_pipeline_logs(out, env, lp, &o);
 }
 
+/* The off-policy log: `n` interactions of the logging policy `lp` with their propensities
+ * and candidates (what reco_pipeline_logs() writes, plus the candidates column). */
+static int gen_ope_log(reco_log **out, const reco_env *env, const reco_log_policy *lp,
+                       uint64_t n, uint32_t per_user, uint64_t first, uint32_t n_candidates,
+                       uint32_t max_len, uint64_t seed)
+{
+    const char *names[MAX_SIG];
+    const int v4 = env->version >= 4;
+    for (uint32_t f = 0; f < env->n_signals && f < MAX_SIG; f++)
+        names[f] = reco_env_signal_name(env, f);
+    reco_log_options lo = RECO_LOG_OPTIONS_INIT;
+    lo.n_signals = env->n_signals;
+    lo.signal_names = v4 && env->signal_names ? names : NULL;
+    lo.user_dim = env->user_dim;
+    lo.propensity = 1;
+    lo.max_candidates = n_candidates;
+    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
+    go.n_interactions = n;
+    go.n_users = n / per_user > 0 ? n / per_user : 1;
+    go.first_user = first;
+    go.max_candidates = n_candidates;
+    go.max_steps = max_len > 1 ? max_len - 1 : 1;
+    if (env->reset == reco_world_start)
+        go.session_key = world_key;
+    go.seed = seed;
+    int rc = reco_log_create(out, &lo);
+    if (rc == RECO_OK)
+        rc = reco_log_generate(*out, env, lp, &go);
+    if (rc < 0) {
+        reco_log_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Each policy's off-policy estimates from `log`, the feedback model as the direct method.
+ * A failure is reported (say) and leaves have_ope 0: the estimates are a report, not a
+ * step the experiment depends on. */
+static void ope_policies(seed_job *j, const reco_log *log, const reco_policy *pols,
+                         const reco_model *model, const float *reward, struct run_ctx *R);
+
 /* A model of `mo` fitted on `log`, seeds offset by `seed` (the 0.1 example's fit). */
 static int fit(reco_model **out, reco_fit_report *rep, const reco_model_options *mo,
                const item_features *items, const reco_log *log, const reco_fit_options *fo,
@@ -1434,6 +1480,33 @@ static int items_into(item_features *itf, reco_model_options *mo, const reco_ite
     return RECO_OK;
 }
 
+static void ope_policies(seed_job *j, const reco_log *log, const reco_policy *pols,
+                         const reco_model *model, const float *reward, struct run_ctx *R)
+{
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    reco_model_get_options(&mo, model);
+    reco_ope_options oo = RECO_OPE_OPTIONS_INIT;
+    oo.allocator = R->a;
+    oo.reward_weights = reward;
+    oo.model = model;
+    oo.lookback = mo.lookback;
+    oo.long_len = mo.long_len;
+    j->have_ope = 0;
+    if (log == NULL)
+        return;
+    j->ope_rows = reco_log_n_rows(log);
+    for (uint32_t p = 0; p < N_POL; p++) {
+        j->ope[p] = (reco_ope_result)RECO_OPE_RESULT_INIT;
+        if (reco_ope_estimate(&j->ope[p], log, NULL, NULL, 0, &pols[p], &oo) < 0) {
+            say(R, "seed %llu: no off-policy estimate of %s: %s", (unsigned long long)j->seed,
+                pol_names[p], reco_error_message());
+            reco_error_clear();
+            return;
+        }
+    }
+    j->have_ope = 1;
+}
+
 static void *run_seed(void *arg)
 {
     seed_job *j = arg;
@@ -1442,10 +1515,11 @@ static void *run_seed(void *arg)
     const reco_allocator *a = R->a;
     const int W = F->source == SRC_WORLD;
     j->rc = RECO_ERROR;
-    penv world, eval_world;
+    penv world, eval_world, ope_world;
     memset(&world, 0, sizeof world);
     memset(&eval_world, 0, sizeof eval_world);
-    reco_log *boot = NULL, *log = NULL;
+    memset(&ope_world, 0, sizeof ope_world);
+    reco_log *boot = NULL, *log = NULL, *opelog = NULL;
     reco_model *logger = NULL, *model = NULL, *heldout_model = NULL;
     reco_policy_state *best_state = NULL;
     reco_sim *train_sim = NULL, *eval_sim = NULL;
@@ -1575,6 +1649,26 @@ static void *run_seed(void *arg)
                            F->candidates, F->cap, 1000 * s + 3));
     if (W && wo.carry_history) /* the evaluation world starts from the same users' past */
         CHECK("evaluation world", reco_world_copy_histories(eval_world.world, world.world));
+    /* off-policy evaluation (docs/ope.md): a further log of the logging policy, with the
+     * candidates of every step, played in a copy of the environment of its own (so nothing
+     * else sees it) by users past every other id */
+    if (!R->o.fit_only) {
+        /* users past the bootstrap, logged and held-out ones */
+        const uint64_t ope_first = boot_user + ex.logging_bootstrap_interactions / per_user +
+                                   1 + n_logged + 1;
+        int orc = W ? penv_open_world(&ope_world, &wo)
+                    : penv_open_user(&ope_world, R->o.env, a);
+        if (orc == RECO_OK)
+            orc = gen_ope_log(&opelog, &ope_world.env, &lp,
+                              ex.logging_interactions < 20000 ? ex.logging_interactions : 20000,
+                              per_user, ope_first, F->candidates, F->cap, 1000 * s + 7);
+        if (orc < 0) {
+            say(R, "seed %llu: no off-policy log: %s", (unsigned long long)s,
+                reco_error_message());
+            reco_error_clear();
+        }
+        penv_close(&ope_world);
+    }
     if (!W) {
         CHECK("evaluation environment", penv_start_from(&eval_world, &world));
         /* no prior: the items' logged positive reward is their popularity */
@@ -1877,6 +1971,7 @@ static void *run_seed(void *arg)
           reco_eval_run(&j->ev[1], eval_wenv, pols, N_POL, users, ex.eval_sessions, &evo));
     say(R, "seed %llu: evaluated %u sessions per policy in the simulator and the %s (%.1f s)",
         (unsigned long long)s, ex.eval_sessions, W ? "world" : "environment", now_s() - t0);
+    ope_policies(j, opelog, pols, model, reward, R);
     j->rc = 0;
 done:
     reco_trainer_free(trainer);
@@ -1895,7 +1990,9 @@ done:
     reco_model_free(model);
     reco_model_free(logger);
     reco_log_free(log);
+    reco_log_free(opelog);
     reco_log_free(boot);
+    penv_close(&ope_world);
     penv_close(&world);
     penv_close(&eval_world);
     reco__free(a, popularity);
@@ -2583,6 +2680,26 @@ int reco_pipeline_fidelity_get(reco_pipeline_fidelity *out, const reco_pipeline 
     return RECO_OK;
 }
 
+int reco_pipeline_off_policy(reco_ope_result *out, const reco_pipeline *p, uint32_t k,
+                             uint32_t policy)
+{
+    static const char fn[] = "reco_pipeline_off_policy";
+    if (out == NULL || p == NULL || k >= p->n_seeds || policy >= N_POL)
+        return reco__error_set(RECO_EINVAL, "%s: NULL argument, seed or policy out of range",
+                               fn);
+    int rc = reco__check_version(out->version, RECO_OPE_RESULT_VERSION, "reco_ope_result");
+    if (rc < 0)
+        return rc;
+    if (p->fit_only || !p->jobs[k].have_ope)
+        return reco__error_set(RECO_EINVAL, "%s: seed %u has no off-policy estimates (a "
+                               "fit-only run, the logs alone, or its off-policy log failed)",
+                               fn, k);
+    const unsigned int v = out->version;
+    *out = p->jobs[k].ope[policy];
+    out->version = v;
+    return RECO_OK;
+}
+
 int reco_pipeline_logged(reco_eval_stat *return_out, reco_eval_stat *depth_out,
                          const reco_pipeline *p, uint32_t k)
 {
@@ -2740,6 +2857,57 @@ static void json_stat(tbuf *t, const reco_eval_stat *s)
     tb_printf(t, "}");
 }
 
+static void json_ope_values(tbuf *t, const reco_ope_value *v)
+{
+    static const char *const est[RECO_OPE_N_ESTIMATORS] = {"ips", "snips", "dr"};
+    tb_printf(t, "{");
+    for (int e = 0; e < RECO_OPE_N_ESTIMATORS; e++) {
+        reco_eval_stat st = {v[e].value, v[e].lo, v[e].hi, 0};
+        tb_printf(t, "%s\"%s\": ", e ? ", " : "", est[e]);
+        json_stat(t, &st);
+    }
+    tb_printf(t, "}");
+}
+
+/* Each seed's off-policy estimates of every policy (docs/ope.md) beside its real return:
+ * `covered` says whether the per-session DR interval holds the real mean return. */
+static void json_off_policy(tbuf *t, const reco_pipeline *p, const char *real_key)
+{
+    tb_printf(t, ",\n  \"off_policy\": [");
+    for (uint32_t k = 0; k < p->n_seeds; k++) {
+        const seed_job *j = &p->jobs[k];
+        tb_printf(t, "%s\n    {\"seed\": %llu, \"log_rows\": %llu, \"policies\": ",
+                  k ? "," : "", (unsigned long long)j->seed,
+                  (unsigned long long)j->ope_rows);
+        if (!j->have_ope || j->ev[1] == NULL) {
+            tb_printf(t, "null}");
+            continue;
+        }
+        tb_printf(t, "[");
+        for (uint32_t pi = 0; pi < N_POL; pi++) {
+            const reco_ope_result *r = &j->ope[pi];
+            reco_eval_stat real;
+            reco_eval_stat_get(&real, j->ev[1], pi, RECO_EVAL_RETURN);
+            const reco_ope_value *dr = &r->session[RECO_OPE_DR];
+            tb_printf(t, "%s\n      {\"policy\": \"%s\", \"%s\": ", pi ? "," : "",
+                      pol_names[pi], real_key);
+            json_num(t, real.mean);
+            tb_printf(t, ", \"session\": ");
+            json_ope_values(t, r->session);
+            tb_printf(t, ", \"step\": ");
+            json_ope_values(t, r->step);
+            tb_printf(t, ", \"ess\": ");
+            json_num(t, r->ess);
+            tb_printf(t, ", \"max_weight\": ");
+            json_num(t, r->max_weight);
+            tb_printf(t, ", \"covered\": %s}",
+                      dr->lo <= real.mean && real.mean <= dr->hi ? "true" : "false");
+        }
+        tb_printf(t, "]}");
+    }
+    tb_printf(t, "]");
+}
+
 /* Reads a whole file into `t`. */
 static int read_file(tbuf *t, const char *path)
 {
@@ -2803,6 +2971,8 @@ int reco_pipeline_write_json(const reco_pipeline *p, const char *path)
             tb_printf(&t, "}");
         }
         tb_printf(&t, "],\n  \"off_policy\": null");
+    } else {
+        json_off_policy(&t, p, real_key);
     }
     tb_printf(&t, "\n}\n");
     if (t.err) {

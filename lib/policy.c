@@ -38,6 +38,7 @@ struct reco_policy_state {
     int32_t *cand;       /* (MB, MC) packed candidates of one chunk */
     float *scores;       /* (MB, n_sel, MC) */
     float *row_w;        /* (MC) softmax: one row's expected rewards */
+    float *probs;        /* (MB, MC) explore: one chunk's distributions (probabilities()) */
     reco_explorer *ex;   /* explore: the explorer over the head's scores */
 };
 
@@ -65,6 +66,7 @@ void reco_policy_free(reco_policy_state *state)
     reco__free(&a, state->cand);
     reco__free(&a, state->scores);
     reco__free(&a, state->row_w);
+    reco__free(&a, state->probs);
     reco__free(&a, state);
     reco__handle_release();
 }
@@ -191,7 +193,10 @@ int reco_policy_create(reco_policy_state **out, const reco_policy_options *opts)
         s->cand = reco__calloc(&a, (size_t)s->MB * s->MC, sizeof(int32_t));
         s->scores = reco__calloc(&a, (size_t)s->MB * s->MC * s->n_sel, sizeof(float));
         s->row_w = reco__calloc(&a, s->MC, sizeof(float));
-        if (s->cand == NULL || s->scores == NULL || s->row_w == NULL) {
+        if (o.kind == RECO_POLICY_MODEL_EXPLORE)
+            s->probs = reco__calloc(&a, (size_t)s->MB * s->MC, sizeof(float));
+        if (s->cand == NULL || s->scores == NULL || s->row_w == NULL ||
+            (o.kind == RECO_POLICY_MODEL_EXPLORE && s->probs == NULL)) {
             reco_policy_free(s);
             return RECO_ENOMEM;
         }
@@ -367,11 +372,28 @@ typedef struct state_rows {
     const uint32_t *long_fb;
 } state_rows;
 
-/* One row's decision from its scores (K heads of C entries, `count` valid). */
-static int decide_row(uint32_t *index_out, float *prop, reco_policy_state *s, const float *sc,
-                      size_t C, uint32_t count)
+/* One row's decision from its scores (K heads of C entries, `count` valid); or, when `dist`
+ * is not NULL, the row's whole distribution written to dist[0 .. count-1] (nothing drawn). */
+static int decide_row(uint32_t *index_out, float *prop, float *dist, reco_policy_state *s,
+                      const float *sc, size_t C, uint32_t count)
 {
     const size_t K = s->n_sel;
+    if (s->kind == RECO_POLICY_MODEL_SOFTMAX && dist != NULL) {
+        /* the law of the draw below: softmax of the expected rewards, as float, at T */
+        double mx = -INFINITY, z = 0.0;
+        for (uint32_t j = 0; j < count; j++) {
+            double r = 0.0;
+            for (size_t f = 0; f < K; f++)
+                r += (double)s->w[f] * sigmoid_d((double)sc[f * C + j]);
+            s->row_w[j] = (float)r;
+            mx = fmax(mx, (double)s->row_w[j] / s->temperature);
+        }
+        for (uint32_t j = 0; j < count; j++)
+            z += exp((double)s->row_w[j] / s->temperature - mx);
+        for (uint32_t j = 0; j < count; j++)
+            dist[j] = (float)(exp((double)s->row_w[j] / s->temperature - mx) / z);
+        return RECO_OK;
+    }
     if (s->kind == RECO_POLICY_MODEL_SOFTMAX) {
         /* the expected immediate reward in double, then a softmax draw (the logging rule) */
         float *w = s->row_w;
@@ -412,6 +434,11 @@ static int decide_row(uint32_t *index_out, float *prop, reco_policy_state *s, co
             best = j;
         }
     }
+    if (dist != NULL) {
+        for (uint32_t j = 0; j < count; j++)
+            dist[j] = j == best ? 1.0f : 0.0f;
+        return RECO_OK;
+    }
     *index_out = best;
     if (prop != NULL)
         *prop = 1.0f;
@@ -419,10 +446,12 @@ static int decide_row(uint32_t *index_out, float *prop, reco_policy_state *s, co
 }
 
 /* Scores rows of candidates `stride` apart (0: one shared row) in chunks of max_batch rows
- * and decides each row (argmax, or a softmax draw). `prop` may be NULL. */
-static int pick_model(uint32_t *index_out, float *prop, reco_policy_state *s,
-                      const state_rows *r, const int32_t *candidates, size_t stride,
-                      const uint32_t *counts, uint32_t n, const char *fn)
+ * and decides each row (argmax, or a softmax draw). `prop` may be NULL. With `dist` not NULL
+ * it writes each row's distribution instead, (n, dstride) with zeros past the row's count,
+ * and draws nothing (`index_out` is not read). */
+static int pick_model(uint32_t *index_out, float *prop, float *dist, size_t dstride,
+                      reco_policy_state *s, const state_rows *r, const int32_t *candidates,
+                      size_t stride, const uint32_t *counts, uint32_t n, const char *fn)
 {
     if (!s->bound)
         return reco__error_set(RECO_EINVAL, "%s: created without signal weights (the env's), "
@@ -470,15 +499,31 @@ static int pick_model(uint32_t *index_out, float *prop, reco_policy_state *s,
             for (uint32_t b = 0; b < k; b++)
                 for (uint32_t j = counts[i0 + b]; j < C; j++)
                     s->scores[(size_t)b * C + j] = -INFINITY;
+            if (dist != NULL) {
+                if ((rc = reco_explorer_probs(s->probs, s->ex, s->scores, k, C, C)) < 0)
+                    return rc;
+                for (uint32_t b = 0; b < k; b++) {
+                    float *d = dist + (size_t)(i0 + b) * dstride;
+                    memcpy(d, s->probs + (size_t)b * C, counts[i0 + b] * sizeof(float));
+                    for (size_t j = counts[i0 + b]; j < dstride; j++)
+                        d[j] = 0.0f;
+                }
+                continue;
+            }
             if ((rc = reco_explorer_select(index_out + i0, prop != NULL ? prop + i0 : NULL,
                                            s->ex, s->scores, k, C, C)) < 0)
                 return rc;
             continue;
         }
-        for (uint32_t b = 0; b < k; b++)
-            if ((rc = decide_row(&index_out[i0 + b], prop != NULL ? &prop[i0 + b] : NULL, s,
+        for (uint32_t b = 0; b < k; b++) {
+            float *d = dist != NULL ? dist + (size_t)(i0 + b) * dstride : NULL;
+            if ((rc = decide_row(d != NULL ? NULL : &index_out[i0 + b],
+                                 prop != NULL ? &prop[i0 + b] : NULL, d, s,
                                  s->scores + (size_t)b * K * C, C, counts[i0 + b])) < 0)
                 return rc;
+            for (size_t j = counts[i0 + b]; d != NULL && j < dstride; j++)
+                d[j] = 0.0f;
+        }
     }
     return RECO_OK;
 }
@@ -501,7 +546,8 @@ static int choose_model(uint32_t *index_out, const int32_t *items, const uint32_
                                s->mo.position ? "position" : s->mo.elapsed ? "elapsed time"
                                                                            : "long-term history");
     const state_rows r = {items, feedback, features, NULL, NULL, NULL, NULL};
-    return pick_model(index_out, NULL, s, &r, candidates, max_candidates, counts, n, fn);
+    return pick_model(index_out, NULL, NULL, 0, s, &r, candidates, max_candidates, counts, n,
+                      fn);
 }
 
 static state_rows rows_of(const reco_batch *states)
@@ -526,8 +572,8 @@ static int choose_states_model(uint32_t *index_out, const reco_batch *states,
     if (rc < 0)
         return rc;
     const state_rows r = rows_of(states);
-    return pick_model(index_out, NULL, payload, &r, states->candidates, stride, counts,
-                      states->size, fn);
+    return pick_model(index_out, NULL, NULL, 0, payload, &r, states->candidates, stride,
+                      counts, states->size, fn);
 }
 
 /* Version 3, every built-in kind: the choice and its probability. */
@@ -550,8 +596,68 @@ static int choose_sessions_builtin(uint32_t *index_out, const reco_batch *states
         return pick_items(index_out, prop, s, states->candidates, stride, counts, states->size,
                           fn);
     const state_rows r = rows_of(states);
-    return pick_model(index_out, prop, s, &r, states->candidates, stride, counts, states->size,
-                      fn);
+    return pick_model(index_out, prop, NULL, 0, s, &r, states->candidates, stride, counts,
+                      states->size, fn);
+}
+
+/* The distributions of the rows that read no state (random, popularity, weighted): the law
+ * of pick_items()'s draw, row by row. */
+static int dist_items(float *dist, size_t dstride, const reco_policy_state *s,
+                      const int32_t *candidates, size_t stride, const uint32_t *counts,
+                      uint32_t n, const char *fn)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const int32_t *c = candidates + (size_t)i * stride;
+        float *d = dist + (size_t)i * dstride;
+        for (size_t j = 0; j < dstride; j++)
+            d[j] = 0.0f;
+        if (s->kind != RECO_POLICY_RANDOM)
+            for (uint32_t j = 0; j < counts[i]; j++)
+                if (c[j] < 0 || (uint32_t)c[j] >= s->n_weights)
+                    return reco__error_set(RECO_EINVAL, "%s: candidate %d (row %u) has no "
+                                           "weight (%u weights)", fn, c[j], i, s->n_weights);
+        double sum = 0.0;
+        if (s->kind == RECO_POLICY_WEIGHTED)
+            for (uint32_t j = 0; j < counts[i]; j++)
+                sum += (double)s->weights[c[j]];
+        if (s->kind == RECO_POLICY_POPULARITY) {
+            uint32_t best = 0;
+            for (uint32_t j = 1; j < counts[i]; j++)
+                if (s->weights[c[j]] > s->weights[c[best]])
+                    best = j;
+            d[best] = 1.0f;
+        } else if (s->kind == RECO_POLICY_WEIGHTED && sum > 0.0) {
+            for (uint32_t j = 0; j < counts[i]; j++)
+                d[j] = (float)((double)s->weights[c[j]] / sum);
+        } else { /* random, or weighted with a row of zero weights */
+            for (uint32_t j = 0; j < counts[i]; j++)
+                d[j] = 1.0f / (float)counts[i];
+        }
+    }
+    return RECO_OK;
+}
+
+/* Version 4, every built-in kind: the distribution choose_sessions() draws from. */
+static int probabilities_builtin(float *probs_out, const reco_batch *states,
+                                 const uint32_t *counts, const reco_policy_sessions *sessions,
+                                 void *payload)
+{
+    reco_policy_state *s = payload;
+    const char *fn = kind_label(s->kind);
+    (void)sessions;
+    if (probs_out == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: probabilities(): NULL probs_out", fn);
+    size_t stride = 0;
+    uint32_t dummy = 0; /* check_states() wants an index output; nothing is chosen here */
+    int rc = check_states(&stride, states, counts, &dummy, fn);
+    if (rc < 0)
+        return rc;
+    if (!is_model_kind(s->kind))
+        return dist_items(probs_out, states->n_candidates, s, states->candidates, stride,
+                          counts, states->size, fn);
+    const state_rows r = rows_of(states);
+    return pick_model(NULL, NULL, probs_out, states->n_candidates, s, &r, states->candidates,
+                      stride, counts, states->size, fn);
 }
 
 int reco_policy_get(reco_policy *out, reco_policy_state *state)
@@ -563,6 +669,7 @@ int reco_policy_get(reco_policy *out, reco_policy_state *state)
     out->payload = state;
     out->name = kind_label(state->kind);
     out->choose_sessions = choose_sessions_builtin;
+    out->probabilities = probabilities_builtin;
     if (!is_model_kind(state->kind)) {
         out->choose = choose_items; /* reads no state: no choose_states() */
         return RECO_OK;

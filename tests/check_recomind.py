@@ -33,7 +33,8 @@ def main():
         print(r.stdout, r.stderr)
         return 1
     for needle in ("pooled over 1 seeds", "recomind lift", "simulator fidelity",
-                   "feedback model vs the world's own probabilities"):
+                   "feedback model vs the world's own probabilities",
+                   "off-policy estimates from a log of the logging policy"):
         if needle not in r.stdout:
             fails.append("stdout lacks %r" % needle)
     with open(os.path.join(out, "results.json")) as f:
@@ -93,6 +94,28 @@ def main():
             elif not (o["rel_error_lo"] <= o["rel_error"] <= o["rel_error_hi"] and
                       abs(o["sim_return"] / o["world_return"] - 1 - o["rel_error"]) < 1e-4):
                 fails.append("fidelity: inconsistent %r" % o)
+    # off-policy estimates (docs/ope.md): per seed, every policy with its world return and
+    # IPS/SNIPS/DR per session and per step, each mean inside its interval
+    ope = res.get("off_policy")
+    if not isinstance(ope, list) or [o.get("seed") for o in ope] != [1]:
+        fails.append("off_policy section: %r" % (ope,))
+    for o in ope if isinstance(ope, list) else []:
+        pols = o.get("policies") or []
+        if o.get("log_rows", 0) <= 0 or [q.get("policy") for q in pols] != POLICIES:
+            fails.append("off_policy seed %r: %r" % (o.get("seed"), o))
+        for q in pols:
+            if set(q) != {"policy", "world_return", "session", "step", "ess", "max_weight",
+                          "covered"}:
+                fails.append("off_policy keys: %r" % sorted(q))
+                continue
+            for part in ("session", "step"):
+                for est in ("ips", "snips", "dr"):
+                    st = q[part][est]
+                    if st["mean"] is None or not (st["lo"] <= st["mean"] <= st["hi"]):
+                        fails.append("off_policy %s %s %s: %r" % (q["policy"], part, est, st))
+            if q["covered"] != (q["session"]["dr"]["lo"] <= q["world_return"] <=
+                                q["session"]["dr"]["hi"]):
+                fails.append("off_policy %s: covered is wrong" % q["policy"])
     # pooled == the one seed when there is one seed
     a, b = envs["world (seed 1)"], envs["world (pooled)"]
     if a["policies"] != b["policies"]:

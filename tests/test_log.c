@@ -686,7 +686,7 @@ static void test_log_append_rejects_bad_rows_atomically(void **state)
     reco_log_row ex2 = mkrow(9, 1, 0, 10, 1, 0, 2);
     assert_reco_error(reco_log_append(log, &ex2, 1), RECO_EINVAL, "exit 2 is not 0 or 1");
     reco_log_row badv = mkrow(9, 1, 0, 10, 1, 0, 0);
-    badv.version = 3;
+    badv.version = RECO_LOG_ROW_VERSION + 1;
     assert_reco_error(reco_log_append(log, &badv, 1), RECO_EVERSION, "reco_log_row");
     /* A good row followed by a bad one: neither is appended. */
     reco_log_row mixed[] = {mkrow(9, 1, 0, 10, 1, 0, 0), mkrow(9, 1, 0, 10, 1, 0, 0)};
@@ -1220,9 +1220,9 @@ static void test_log_version_1_row_and_columns_are_not_written_past(void **state
     assert_true(isnan(r.propensity));
     for (int k = 0; k <= RECO_LOG_MAX_SIGNALS; k++)
         assert_true(isnan(r.oracle[k]));
-    r.version = 3;
+    r.version = RECO_LOG_ROW_VERSION + 1;
     assert_reco_error(reco_log_get_row(&r, plain, 0), RECO_EVERSION, "reco_log_row");
-    c.version = 3;
+    c.version = RECO_LOG_COLUMNS_VERSION + 1;
     assert_reco_error(reco_log_get_columns(&c, plain), RECO_EVERSION, "reco_log_columns");
     reco_log_free(plain);
     reco_log_free(log);
@@ -1444,7 +1444,7 @@ static void test_log_append_carries_the_optional_columns(void **state)
     two[1].step = 1;
     two[1].version = 1;
     assert_reco_error(reco_log_append(log, two, 2), RECO_EINVAL,
-                      "rows[1]: version 1 differs from rows[0]'s version 2");
+                      "rows[1]: version 1 differs from rows[0]'s version 3");
     /* A version-1 row has no user features. */
     row_v1 old = {1, 20, 1, 0, 5, 3, 0, 0};
     assert_reco_error(reco_log_append(log, (const reco_log_row *)(const void *)&old, 1),
@@ -2342,6 +2342,152 @@ static void test_log_generate_rejects_bad_inputs_atomically(void **state)
     reco_log_free(ref);
 }
 
+/* The candidates column (options version 3): rows carry the candidates the logging policy
+ * chose from; append, get_row and get_columns, CSV and binary round trips (bytes equal on a
+ * second save), unknown candidates, the generator filling it, and bad input. */
+static void test_log_candidates_column(void **state)
+{
+    fixture *f = *state;
+    reco_log_options o = RECO_LOG_OPTIONS_INIT;
+    o.propensity = 1;
+    o.max_candidates = 3;
+    reco_log *log = NULL;
+    assert_int_equal(reco_log_create(&log, &o), RECO_OK);
+    const int32_t c0[3] = {4, 7, 9}, c1[1] = {2};
+    reco_log_row rows[3] = {RECO_LOG_ROW_INIT, RECO_LOG_ROW_INIT, RECO_LOG_ROW_INIT};
+    for (int i = 0; i < 3; i++) {
+        rows[i].user = 1;
+        rows[i].session = 1;
+        rows[i].step = (uint32_t)i;
+        rows[i].timestamp = 10 * i;
+        rows[i].propensity = 0.5f;
+    }
+    rows[0].item = 7, rows[0].n_candidates = 3, rows[0].candidates = c0;
+    rows[1].item = 2, rows[1].n_candidates = 1, rows[1].candidates = c1;
+    rows[2].item = 5, rows[2].exit = 1; /* unknown candidates */
+    assert_int_equal(reco_log_append(log, rows, 3), RECO_OK);
+    reco_log_row r = RECO_LOG_ROW_INIT;
+    assert_int_equal(reco_log_get_row(&r, log, 0), RECO_OK);
+    assert_int_equal(r.n_candidates, 3);
+    assert_memory_equal(r.candidates, c0, sizeof c0);
+    assert_int_equal(reco_log_get_row(&r, log, 2), RECO_OK);
+    assert_int_equal(r.n_candidates, 0);
+    assert_null(r.candidates);
+    reco_log_columns c = RECO_LOG_COLUMNS_INIT;
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    assert_int_equal(c.max_candidates, 3);
+    assert_int_equal(c.candidate_counts[1], 1);
+    assert_int_equal(c.candidates[1 * 3 + 0], 2);
+    assert_int_equal(c.candidates[1 * 3 + 1], RECO_PAD);
+    /* CSV: a space-separated field after the propensity, empty when unknown */
+    char csv[256], csv2[256], bin[256];
+    tmp_path(csv, sizeof csv, f, "cand.csv");
+    tmp_path(csv2, sizeof csv2, f, "cand2.csv");
+    tmp_path(bin, sizeof bin, f, "cand.recolog");
+    assert_int_equal(reco_log_save_csv(log, csv), RECO_OK);
+    size_t n = 0;
+    char *text = read_all(csv, &n);
+    assert_non_null(strstr(text, "exit,propensity,candidates\n"));
+    assert_non_null(strstr(text, ",0,0.5,4 7 9\n"));
+    assert_non_null(strstr(text, ",1,0.5,\n"));
+    free(text);
+    reco_log *back = NULL;
+    assert_int_equal(reco_log_create(&back, &o), RECO_OK);
+    assert_int_equal(reco_log_load_csv(back, csv, NULL), RECO_OK);
+    assert_int_equal(reco_log_save_csv(back, csv2), RECO_OK);
+    assert_files_equal(csv, csv2);
+    /* binary: format version 3, exact */
+    assert_int_equal(reco_log_save(log, bin), RECO_OK);
+    reco_log_reset(back);
+    assert_int_equal(reco_log_load(back, bin, NULL), RECO_OK);
+    reco_log_columns d = RECO_LOG_COLUMNS_INIT;
+    assert_int_equal(reco_log_get_columns(&d, back), RECO_OK);
+    assert_memory_equal(d.candidate_counts, c.candidate_counts, 3 * sizeof(uint32_t));
+    assert_memory_equal(d.candidates, c.candidates, 9 * sizeof(int32_t));
+    /* a log without the column refuses the file, naming the difference */
+    reco_log_options po = RECO_LOG_OPTIONS_INIT;
+    po.propensity = 1;
+    reco_log *plain = NULL;
+    assert_int_equal(reco_log_create(&plain, &po), RECO_OK);
+    assert_reco_error(reco_log_load(plain, bin, NULL), RECO_EFORMAT, "max_candidates");
+    assert_reco_error(reco_log_load_csv(plain, csv, NULL), RECO_EFORMAT, "candidates");
+    /* bad rows: the item not among them, too many, none expected, negative */
+    reco_log_row bad = rows[0];
+    bad.user = 9;
+    bad.step = 0;
+    bad.item = 5;
+    assert_reco_error(reco_log_append(log, &bad, 1), RECO_EINVAL,
+                      "rows[0]: item 5 is not among its 3 candidates");
+    bad.item = 7;
+    bad.n_candidates = 4;
+    assert_reco_error(reco_log_append(log, &bad, 1), RECO_EINVAL,
+                      "4 candidates exceed the log's max_candidates 3");
+    bad.n_candidates = 3;
+    assert_reco_error(reco_log_append(plain, &bad, 1), RECO_EINVAL,
+                      "the log has no candidates column");
+    const int32_t neg[2] = {-3, 7};
+    bad.candidates = neg;
+    bad.n_candidates = 2;
+    assert_reco_error(reco_log_append(log, &bad, 1), RECO_EINVAL, "candidate 0 is -3");
+    bad.candidates = NULL;
+    assert_reco_error(reco_log_append(log, &bad, 1), RECO_EINVAL, "candidates is NULL");
+    /* bad CSV fields, with their line and column */
+    const char *bad_csv[3] = {
+        "user,session,step,timestamp,item,click,long_watch,like,hide,exit,propensity,"
+        "candidates\n1,1,0,0,3,0,0,0,0,1,0.5,1 2\n",
+        "user,session,step,timestamp,item,click,long_watch,like,hide,exit,propensity,"
+        "candidates\n1,1,0,0,3,0,0,0,0,1,0.5,1 x 3\n",
+        "user,session,step,timestamp,item,click,long_watch,like,hide,exit,propensity,"
+        "candidates\n1,1,0,0,3,0,0,0,0,1,0.5,1 2 3 4\n"};
+    const char *want[3] = {"item 3 is not among its 2 candidates", "candidate \"x\" is not",
+                           "more than max_candidates 3"};
+    for (int k = 0; k < 3; k++) {
+        write_all(csv, bad_csv[k], strlen(bad_csv[k]));
+        reco_log_reset(back);
+        assert_reco_error(reco_log_load_csv(back, csv, NULL), RECO_EFORMAT, want[k]);
+        assert_reco_error(reco_log_load_csv(back, csv, NULL), RECO_EFORMAT, ":2:");
+    }
+    reco_log_free(plain);
+    reco_log_free(back);
+    reco_log_free(log);
+    o.max_candidates = RECO_LOG_MAX_CANDIDATES + 1;
+    assert_reco_error(reco_log_create(&back, &o), RECO_EINVAL, "max_candidates 4097");
+    assert_null(back);
+    /* the generator records every step's candidates, the shown item among them */
+    budget_env *be = calloc(1, sizeof *be);
+    reco_env env;
+    budget_env_init(&env, be, 6, 0, 5);
+    reco_log_options go_o = RECO_LOG_OPTIONS_INIT;
+    go_o.n_signals = 2;
+    go_o.propensity = 1;
+    go_o.max_candidates = BUDGET_NC;
+    assert_int_equal(reco_log_create(&log, &go_o), RECO_OK);
+    reco_log_generate_options go = RECO_LOG_GENERATE_OPTIONS_INIT;
+    go.n_interactions = 2000;
+    go.n_users = BUDGET_NU;
+    go.max_candidates = BUDGET_NC;
+    go.max_steps = 200;
+    go.seed = 4;
+    reco_log_policy pol = RECO_LOG_POLICY_INIT;
+    assert_int_equal(reco_log_generate(log, &env, &pol, &go), RECO_OK);
+    assert_int_equal(reco_log_get_columns(&c, log), RECO_OK);
+    for (size_t i = 0; i < c.n_rows; i++) {
+        assert_int_equal(c.candidate_counts[i], BUDGET_NC);
+        int seen = 0;
+        for (uint32_t j = 0; j < BUDGET_NC; j++)
+            seen += c.candidates[i * BUDGET_NC + j] == c.items[i];
+        assert_true(seen >= 1);
+    }
+    reco_log_free(log);
+    /* a log whose max_candidates is below the env's offer is refused */
+    go_o.max_candidates = BUDGET_NC - 1;
+    assert_int_equal(reco_log_create(&log, &go_o), RECO_OK);
+    assert_reco_error(reco_log_generate(log, &env, &pol, &go), RECO_EINVAL,
+                      "more than the log's max_candidates 19");
+    reco_log_free(log);
+    free(be);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2406,6 +2552,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_generate_rejects_bad_inputs_atomically, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_log_candidates_column, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

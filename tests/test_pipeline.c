@@ -238,6 +238,26 @@ static void test_pipeline_second_env(void **state)
     remove(path);
     assert_non_null(strstr(text, "\"budget (seed 1)\""));
     assert_non_null(strstr(text, "\"watch_deep\""));
+    /* off-policy estimates on the second env (docs/ope.md): every policy, finite, the
+     * logging policy's own value beside them; bad arguments refused */
+    assert_non_null(strstr(text, "\"off_policy\": [\n    {\"seed\": 1"));
+    assert_non_null(strstr(text, "\"env_return\""));
+    for (uint32_t pol = 0; pol < RECO_PIPELINE_N_POLICIES; pol++) {
+        reco_ope_result r = RECO_OPE_RESULT_INIT;
+        if (reco_pipeline_off_policy(&r, p, 0, pol) != RECO_OK)
+            fail_msg("off-policy estimates: %s", reco_error_message());
+        assert_true(r.steps > 0 && r.sessions > 0 && r.sessions <= r.steps);
+        for (int e = 0; e < RECO_OPE_N_ESTIMATORS; e++)
+            assert_true(isfinite(r.session[e].value) && isfinite(r.step[e].value) &&
+                        r.step[e].lo <= r.step[e].value && r.step[e].value <= r.step[e].hi);
+        assert_true(isfinite(r.logged_return));
+    }
+    reco_ope_result r = RECO_OPE_RESULT_INIT;
+    assert_reco_error(reco_pipeline_off_policy(&r, p, 1, 0), RECO_EINVAL, "out of range");
+    assert_reco_error(reco_pipeline_off_policy(&r, p, 0, RECO_PIPELINE_N_POLICIES),
+                      RECO_EINVAL, "out of range");
+    r.version = 9;
+    assert_reco_error(reco_pipeline_off_policy(&r, p, 0, 0), RECO_EVERSION, "reco_ope_result");
     reco_pipeline_free(p);
     reco_config_free(cfg);
 }

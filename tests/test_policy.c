@@ -842,6 +842,11 @@ static void test_policy_propensities_and_draws(void **state)
     assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
     for (uint32_t i = 0; i < ROWS; i++)
         assert_float_equal(prop[i], 0.25f, 0);
+    static float dist[ROWS * C];
+    assert_int_equal(pol.version, RECO_POLICY_VERSION);
+    assert_int_equal(pol.probabilities(dist, &b, counts, NULL, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS * C; i++)
+        assert_float_equal(dist[i], 0.25f, 0);
     reco_policy_free(ps);
     /* weighted: frequencies w / sum, propensity w_pick / sum, never the 0-weight item */
     po.kind = RECO_POLICY_WEIGHTED;
@@ -852,16 +857,21 @@ static void test_policy_propensities_and_draws(void **state)
     assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
     assert_string_equal(pol.name, "weighted");
     double freq[C] = {0};
+    /* probabilities(): w / sum in every row, the law the draws below must follow */
+    assert_int_equal(pol.probabilities(dist, &b, counts, &ss, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS; i++)
+        for (uint32_t j = 0; j < C; j++)
+            assert_float_equal(dist[i * C + j], w[j] / 8.0f, 1e-7);
     for (int r = 0; r < ROUNDS; r++) {
         assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
         for (uint32_t i = 0; i < ROWS; i++) {
             assert_true(idx[i] != 2);
-            assert_float_equal(prop[i], w[idx[i]] / 8.0f, 1e-6);
+            assert_float_equal(prop[i], dist[i * C + idx[i]], 1e-6);
             freq[idx[i]] += 1.0;
         }
     }
     for (uint32_t j = 0; j < C; j++) { /* 4 standard errors of a binomial share */
-        const double p = w[j] / 8.0, n = ROWS * ROUNDS;
+        const double p = dist[j], n = ROWS * ROUNDS;
         assert_true(fabs(freq[j] / n - p) <= 4.0 * sqrt(p * (1 - p) / n) + 1e-12);
     }
     /* all candidates weigh 0: uniform */
@@ -873,7 +883,81 @@ static void test_policy_propensities_and_draws(void **state)
     assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
     for (uint32_t i = 0; i < ROWS; i++)
         assert_float_equal(prop[i], 0.25f, 0);
+    assert_int_equal(pol.probabilities(dist, &b, counts, NULL, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS * C; i++)
+        assert_float_equal(dist[i], 0.25f, 0);
+    /* a candidate without a weight, and no output: errors naming them */
+    cand[5] = 77;
+    assert_reco_error(pol.probabilities(dist, &b, counts, NULL, pol.payload), RECO_EINVAL,
+                      "candidate 77 (row 1) has no weight");
+    cand[5] = 1;
+    assert_reco_error(pol.probabilities(NULL, &b, counts, NULL, pol.payload), RECO_EINVAL,
+                      "NULL probs_out");
     reco_policy_free(ps);
+}
+
+/* probabilities() of the argmax policies: one-hot on the choice, ties to the lower index
+ * (popularity), and, for greedy and head, on the naive argmax; short rows are 0 past their
+ * count. */
+static void test_policy_probabilities_argmax(void **state)
+{
+    (void)state;
+    enum { C = 5 };
+    const float w[6] = {1.0f, 3.0f, 0.5f, 3.0f, 2.0f, 3.0f};
+    int32_t pc[2 * C] = {0, 1, 2, 3, 4, 5, 4, 3, 2, 0};
+    uint32_t pn[2] = {C, 3};
+    float dist[2 * C];
+    reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
+    po.kind = RECO_POLICY_POPULARITY;
+    po.item_weights = w;
+    po.n_item_weights = 6;
+    reco_policy_state *ps = NULL;
+    reco_policy pol;
+    assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+    reco_batch b = RECO_BATCH_INIT;
+    b.size = 2;
+    b.n_candidates = C;
+    b.candidates = pc;
+    assert_int_equal(pol.probabilities(dist, &b, pn, NULL, pol.payload), RECO_OK);
+    const float want[2 * C] = {0, 1, 0, 0, 0, 1, 0, 0, 0, 0}; /* items 1 and 3, 5 tie at 3 */
+    for (int k = 0; k < 2 * C; k++)
+        assert_float_equal(dist[k], want[k], 0);
+    reco_policy_free(ps);
+
+    reco_model *m = make_model(11);
+    int32_t items[6 * LB], cand[6 * MAXC];
+    uint32_t fb[6 * LB], counts[6];
+    float md[6 * MAXC];
+    make_inputs(items, fb, cand, counts);
+    const float sw[NSIG] = {0.1f, 1.0f, 0.3f, -0.5f};
+    reco_batch mb = RECO_BATCH_INIT;
+    mb.size = 6;
+    mb.items = items;
+    mb.feedback = fb;
+    mb.n_candidates = MAXC;
+    mb.candidates = cand;
+    for (int head = -1; head < 1; head++) {
+        po = (reco_policy_options)RECO_POLICY_OPTIONS_INIT;
+        po.kind = head < 0 ? RECO_POLICY_MODEL_GREEDY : RECO_POLICY_MODEL_HEAD;
+        po.model = m;
+        po.signal_weights = head < 0 ? sw : NULL;
+        po.head = RECO_SIGNAL_LONG_WATCH;
+        assert_int_equal(reco_policy_create(&ps, &po), RECO_OK);
+        assert_int_equal(reco_policy_get(&pol, ps), RECO_OK);
+        assert_int_equal(pol.probabilities(md, &mb, counts, NULL, pol.payload), RECO_OK);
+        for (uint32_t i = 0; i < 6; i++) {
+            const uint32_t best = naive_choice(m, items + i * LB, fb + i * LB, cand + i * MAXC,
+                                               counts[i], sw,
+                                               head < 0 ? -1 : (int)RECO_SIGNAL_LONG_WATCH);
+            for (uint32_t j = 0; j < MAXC; j++)
+                assert_float_equal(md[i * MAXC + j], j == best ? 1.0f : 0.0f, 0);
+        }
+        assert_reco_error(pol.probabilities(md, NULL, counts, NULL, pol.payload), RECO_EINVAL,
+                          "NULL states");
+        reco_policy_free(ps);
+    }
+    reco_model_free(m);
 }
 
 static void test_policy_model_softmax_draws(void **state)
@@ -926,10 +1010,16 @@ static void test_policy_model_softmax_draws(void **state)
         z += (want[j] = exp((0.1 + 0.12 * j) / 0.2));
     for (uint32_t j = 0; j < C; j++)
         want[j] /= z;
+    static float dist[ROWS * C];
+    assert_int_equal(pol.probabilities(dist, &b, counts, NULL, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS; i++)
+        for (uint32_t j = 0; j < C; j++)
+            assert_float_equal(dist[i * C + j], want[j], 1e-4);
     for (int r = 0; r < ROUNDS; r++) {
         assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
         for (uint32_t i = 0; i < ROWS; i++) {
             assert_float_equal(prop[i], want[idx[i]], 1e-4);
+            assert_float_equal(prop[i], dist[i * C + idx[i]], 1e-6);
             freq[idx[i]] += 1.0;
         }
     }
@@ -994,14 +1084,29 @@ static void test_policy_model_explore(void **state)
     const double s4 = 1.0 / (1.0 + exp(q3 - q4));
     const double want[C] = {0.0, 0.0, 0.0, 0.5 * (1.0 - s4), 0.5 + 0.5 * s4};
     double freq[C] = {0};
+    /* probabilities(): the explorer's top-K softmax mixture, and it draws nothing: the
+     * draws below are those of a policy whose probabilities() was never called */
+    static float dist[ROWS * C];
+    static uint32_t idx2[ROWS];
+    reco_policy_state *twin = NULL;
+    reco_policy tpol;
+    assert_int_equal(reco_policy_create(&twin, &po), RECO_OK);
+    assert_int_equal(reco_policy_get(&tpol, twin), RECO_OK);
+    assert_int_equal(pol.probabilities(dist, &b, counts, NULL, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS; i++)
+        for (uint32_t j = 0; j < C; j++)
+            assert_float_equal(dist[i * C + j], want[j], 1e-5);
     for (int r = 0; r < ROUNDS; r++) {
         assert_int_equal(pol.choose_sessions(idx, &b, counts, &ss, pol.payload), RECO_OK);
+        assert_int_equal(tpol.choose_sessions(idx2, &b, counts, NULL, tpol.payload), RECO_OK);
+        assert_memory_equal(idx, idx2, sizeof idx);
         for (uint32_t i = 0; i < ROWS; i++) {
             assert_true(idx[i] < C);
             assert_float_equal(prop[i], want[idx[i]], 1e-5);
             freq[idx[i]] += 1.0;
         }
     }
+    reco_policy_free(twin);
     for (uint32_t j = 0; j < C; j++) {
         const double n = ROWS * ROUNDS;
         assert_true(fabs(freq[j] / n - want[j]) <= 4.0 * sqrt(want[j] * (1 - want[j]) / n) +
@@ -1019,6 +1124,10 @@ static void test_policy_model_explore(void **state)
         assert_int_equal(idx[i], counts[i] - 1);
         assert_float_equal(prop[i], 1.0f, 0.0f);
     }
+    assert_int_equal(pol.probabilities(dist, &b, counts, NULL, pol.payload), RECO_OK);
+    for (uint32_t i = 0; i < ROWS; i++)
+        for (uint32_t j = 0; j < C; j++)
+            assert_float_equal(dist[i * C + j], j == counts[i] - 1 ? 1.0f : 0.0f, 0.0f);
     reco_policy_free(ps);
     /* bad explorer options are refused at creation, naming the option */
     eo.epsilon.start = 2.0;
@@ -1134,6 +1243,7 @@ int main(void)
         cmocka_unit_test(test_policy_runner_env_errors),
         cmocka_unit_test(test_policy_v3_sees_its_sessions),
         cmocka_unit_test(test_policy_propensities_and_draws),
+        cmocka_unit_test(test_policy_probabilities_argmax),
         cmocka_unit_test(test_policy_model_softmax_draws),
         cmocka_unit_test(test_policy_model_explore),
         cmocka_unit_test(test_policy_weights_from_the_env),

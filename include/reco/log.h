@@ -145,13 +145,17 @@ RECO_BEGIN_DECLS
  */
 typedef struct reco_log reco_log;
 
+/** Most candidates per row of the `candidates` column (@ref reco_log_options
+ *  @c max_candidates). @since 0.2 */
+#define RECO_LOG_MAX_CANDIDATES 4096
+
 /** Current version of @ref reco_log_options (2 added the optional columns: user features,
- *  propensity, oracle). @since 0.1 */
-#define RECO_LOG_OPTIONS_VERSION 2
+ *  propensity, oracle; 3 the candidates). @since 0.1 */
+#define RECO_LOG_OPTIONS_VERSION 3
 /** Initialiser for @ref reco_log_options with the four default signals and no optional
  *  columns. @since 0.1 */
 #define RECO_LOG_OPTIONS_INIT { RECO_LOG_OPTIONS_VERSION, NULL, RECO_N_SIGNALS_DEFAULT, NULL, \
-                                0, NULL, 0, 0 }
+                                0, NULL, 0, 0, 0 }
 
 /**
  * @brief Options for reco_log_create().
@@ -186,6 +190,13 @@ typedef struct reco_log_options {
      *  unknown), what @ref reco_env version 3's probabilities() gives, so that a fitted
      *  model can be compared with the truth. Default 0. @since 0.2 */
     int oracle;
+    /* ---- version 3 (0.2) ---- */
+    /** Nonzero: every row may carry the candidates the logging policy chose from (column
+     *  `candidates`, after `propensity`: the items separated by spaces, empty = unknown),
+     *  1..max_candidates of them with the shown item among them, for off-policy estimates
+     *  (reco_ope_estimate()). At most @ref RECO_LOG_MAX_CANDIDATES. Default 0: no such
+     *  column. @since 0.2 */
+    uint32_t max_candidates;
 } reco_log_options;
 
 /** Current version of @ref reco_log_load_options. @since 0.1 */
@@ -209,8 +220,9 @@ typedef struct reco_log_load_options {
     uint32_t max_rejections;
 } reco_log_load_options;
 
-/** Current version of @ref reco_log_row (2 added the optional columns). @since 0.1 */
-#define RECO_LOG_ROW_VERSION 2
+/** Current version of @ref reco_log_row (2 added the optional columns, 3 the candidates).
+ *  @since 0.1 */
+#define RECO_LOG_ROW_VERSION 3
 /** @cond INTERNAL */
 #define RECO_LOG_UNKNOWN_ORACLE_                                                              \
     { RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, RECO_LOG_UNKNOWN, \
@@ -221,7 +233,7 @@ typedef struct reco_log_load_options {
 /** Initialiser for a @ref reco_log_row of the current version: zeros, no user features,
  *  propensity and oracle unknown (@ref RECO_LOG_UNKNOWN). @since 0.1 */
 #define RECO_LOG_ROW_INIT { RECO_LOG_ROW_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, RECO_LOG_UNKNOWN, \
-                            RECO_LOG_UNKNOWN_ORACLE_ }
+                            RECO_LOG_UNKNOWN_ORACLE_, 0, NULL }
 
 /**
  * @brief One interaction, for reco_log_get_row() and reco_log_append().
@@ -260,13 +272,22 @@ typedef struct reco_log_row {
      *  exit, each in [0, 1] or NaN (unknown); entries past F are NaN. All NaN when the log
      *  has no oracle columns. @since 0.2 */
     float oracle[RECO_LOG_MAX_SIGNALS + 1];
+    /* ---- version 3 (0.2) ---- */
+    /** Number of candidates the logging policy chose from, 0 (unknown, and always 0 when
+     *  the log has no candidates column) or 1..max_candidates. @since 0.2 */
+    uint32_t n_candidates;
+    /** (n_candidates) the candidates, the shown @c item among them; NULL when there are
+     *  none. reco_log_get_row(): points into the log (valid until it changes or is freed);
+     *  reco_log_append(): read during the call. @since 0.2 */
+    const int32_t *candidates;
 } reco_log_row;
 
-/** Current version of @ref reco_log_columns (2 added the optional columns). @since 0.1 */
-#define RECO_LOG_COLUMNS_VERSION 2
+/** Current version of @ref reco_log_columns (2 added the optional columns, 3 the
+ *  candidates). @since 0.1 */
+#define RECO_LOG_COLUMNS_VERSION 3
 /** Initialiser for a @ref reco_log_columns of the current version. @since 0.1 */
 #define RECO_LOG_COLUMNS_INIT { RECO_LOG_COLUMNS_VERSION, 0, NULL, NULL, NULL, NULL, NULL, \
-                                NULL, NULL, NULL, NULL, NULL }
+                                NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL }
 
 /**
  * @brief Borrowed pointers to a log's columns, for fast read-only access.
@@ -294,6 +315,15 @@ typedef struct reco_log_columns {
     /** (n_rows, F + 1) oracle probabilities (signals, then exit), row-major, row stride
      *  F + 1, each in [0, 1] or NaN; NULL when the log has no oracle columns. @since 0.2 */
     const float *oracle;
+    /* ---- version 3 (0.2) ---- */
+    /** The log's @ref reco_log_options @c max_candidates, 0 when it has no candidates
+     *  column. @since 0.2 */
+    uint32_t max_candidates;
+    /** (n_rows) candidates per row, 0 = unknown; NULL without the column. @since 0.2 */
+    const uint32_t *candidate_counts;
+    /** (n_rows, max_candidates) the candidates, row-major, row stride max_candidates; the
+     *  entries past a row's count are @ref RECO_PAD. NULL without the column. @since 0.2 */
+    const int32_t *candidates;
 } reco_log_columns;
 
 /**

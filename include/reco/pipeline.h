@@ -96,6 +96,7 @@
 #include "reco/fit.h"
 #include "reco/items.h"
 #include "reco/log.h"
+#include "reco/ope.h"
 
 RECO_BEGIN_DECLS
 
@@ -563,6 +564,22 @@ RECO_API int reco_pipeline_fidelity_get(reco_pipeline_fidelity *out, const reco_
                                         uint32_t k, uint32_t policy);
 
 /**
+ * @brief Seed @p k's off-policy estimates of @p policy (docs/ope.md, @ref ope): from the
+ *        log of the logging policy that the run on an environment writes per seed, the
+ *        seed's feedback model as the direct method.
+ * @param[in,out] out     its @c version set (@ref RECO_OPE_RESULT_INIT); receives them.
+ * @param[in]     p       the result.
+ * @param[in]     k       the seed's index, below reco_pipeline_n_seeds().
+ * @param[in]     policy  below @ref RECO_PIPELINE_N_POLICIES.
+ * @return @ref RECO_OK; @ref RECO_EINVAL for bad arguments, a fit-only run, the logs-only
+ *         path or a seed whose off-policy log or estimates failed (reported on the
+ *         progress output); @ref RECO_EVERSION.
+ * @since 0.2
+ */
+RECO_API int reco_pipeline_off_policy(reco_ope_result *out, const reco_pipeline *p, uint32_t k,
+                                      uint32_t policy);
+
+/**
  * @brief With the logs: the logged sessions of the held-out users themselves, as the
  *        logging policy played them: mean return (the reward weights over each session's
  *        signals) and depth per session, with normal intervals at the evaluation's
@@ -606,9 +623,11 @@ RECO_API int reco_pipeline_calibration(double *model_out, double *truth_out,
  * @brief Write results.json: the evaluator's report (schema `libreco.eval/1`, reco_eval_write_json())
  *        with one environment per seed and side and the pooled ones, baseline
  *        greedy-supervised, plus the experiment's sections: `"seeds"` (per seed, the fit
- *        against the oracle and the simulator's fidelity), `"fidelity"` (pooled) and, with
- *        the logs, `"logged"` and `"off_policy"` (null until an estimator exists). Written
- *        through a temporary file.
+ *        against the oracle and the simulator's fidelity), `"fidelity"` (pooled),
+ *        `"off_policy"` (on an environment: per seed, each policy's off-policy estimates
+ *        from a log of the logging policy beside its real return, see @ref ope; with the
+ *        logs alone: null) and, with the logs, `"logged"`. Written through a temporary
+ *        file.
  * @param[in] p     the result (not fit-only).
  * @param[in] path  the file.
  * @return @ref RECO_OK, @ref RECO_EINVAL, @ref RECO_EIO, or @ref RECO_ENOMEM.

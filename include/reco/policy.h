@@ -26,7 +26,11 @@
  *   a Q-network's Q head: the rule the trainer's generators play, as a policy.
  *
  * Built-in policies implement choose_sessions() (version 3) and report the probability of
- * each choice (1 for the argmax ones), which the log generator records as the propensity.
+ * each choice (1 for the argmax ones), which the log generator records as the propensity;
+ * they also implement probabilities() (version 4), the whole distribution over a row's
+ * candidates (uniform for random; one-hot on the argmax, ties to the lower index, for
+ * popularity, greedy and head; the draw's law for weighted, softmax and explore), which
+ * off-policy evaluation reads.
  *
  * Every argmax breaks ties by the lower candidate index. reco_run_sessions() plays a list of
  * sessions to their end with a policy, all of the env's slots stepping together.
@@ -81,8 +85,8 @@
 RECO_BEGIN_DECLS
 
 /** @brief Current version of @ref reco_policy (2 added choose_states(), 3
- *  choose_sessions()). @since 0.1 */
-#define RECO_POLICY_VERSION 3
+ *  choose_sessions(), 4 probabilities()). @since 0.1 */
+#define RECO_POLICY_VERSION 4
 
 /** @brief Current version of @ref reco_policy_sessions. @since 0.2 */
 #define RECO_POLICY_SESSIONS_VERSION 1
@@ -173,6 +177,21 @@ typedef struct reco_policy {
     int (*choose_sessions)(uint32_t *index_out, const reco_batch *states,
                            const uint32_t *counts, const reco_policy_sessions *sessions,
                            void *payload);
+    /**
+     * Version 4; may be NULL. The policy's whole action distribution: for each of the n
+     * rows of `states` (as for choose_sessions()), the probability with which it would
+     * choose each of the row's candidates, written to `probs_out`, (n, n_candidates)
+     * row-major with row stride `states->n_candidates`: entries `j < counts[i]` are in
+     * [0, 1] and sum to 1 (within float rounding), entries past `counts[i]` are 0. It
+     * draws nothing and changes no state of the policy (an explorer's step does not
+     * advance), so it gives the distribution the next choose_sessions() call would draw
+     * from. Off-policy evaluation (reco_ope, include/reco/ope.h) reads it to weigh a
+     * logged action by the target policy's probability of it. `sessions` may be NULL
+     * (its propensity_out is not written). Returns as choose().
+     * @since 0.2
+     */
+    int (*probabilities)(float *probs_out, const reco_batch *states, const uint32_t *counts,
+                         const reco_policy_sessions *sessions, void *payload);
 } reco_policy;
 
 /**

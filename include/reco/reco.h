@@ -75,5 +75,6 @@
 #include "reco/eval.h"
 #include "reco/audit.h"
 #include "reco/pipeline.h"
+#include "reco/ope.h"
 
 #endif /* RECO_LAB_API */

@@ -31,6 +31,7 @@ from .explorer import (EXPLORER_BOLTZMANN, EXPLORER_EPSILON_GREEDY, EXPLORER_GRE
                        EXPLORER_TOP_K_SOFTMAX, Explorer, explorer_options, schedule)
 from .items import Items, items_options
 from .log import Log, fit_model, fit_options, metrics_auc, metrics_ece, metrics_log_loss
+from .ope import ope
 from .model import PAD, Model, Workspace, model_options
 from .policy import (POLICY_MODEL_EXPLORE, POLICY_MODEL_GREEDY, POLICY_MODEL_HEAD,
                      POLICY_MODEL_SOFTMAX,

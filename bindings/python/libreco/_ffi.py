@@ -186,7 +186,9 @@ class LogOptions(Structure):
                 ("signal_names", POINTER(c_char_p)),
                 # version 2
                 ("user_dim", c_uint32), ("user_feature_names", POINTER(c_char_p)),
-                ("propensity", c_int), ("oracle", c_int)]
+                ("propensity", c_int), ("oracle", c_int),
+                # version 3
+                ("max_candidates", c_uint32)]
 
 
 class LogLoadOptions(Structure):
@@ -199,7 +201,9 @@ class LogRow(Structure):
                 ("step", c_uint32), ("timestamp", c_int64), ("item", c_int32),
                 ("feedback", c_uint32), ("exit", c_int),
                 # version 2
-                ("user_features", P_f32), ("propensity", c_float), ("oracle", c_float * 17)]
+                ("user_features", P_f32), ("propensity", c_float), ("oracle", c_float * 17),
+                # version 3
+                ("n_candidates", c_uint32), ("candidates", P_i32)]
 
 
 class LogColumns(Structure):
@@ -207,7 +211,10 @@ class LogColumns(Structure):
                 ("sessions", P_u64), ("steps", P_u32), ("timestamps", POINTER(c_int64)),
                 ("items", P_i32), ("feedback", P_u32), ("exits", P_u8),
                 # version 2
-                ("propensity", P_f32), ("user_features", P_f32), ("oracle", P_f32)]
+                ("propensity", P_f32), ("user_features", P_f32), ("oracle", P_f32),
+                # version 3
+                ("max_candidates", c_uint32), ("candidate_counts", P_u32),
+                ("candidates", P_i32)]
 
 
 class ItemsOptions(Structure):
@@ -419,6 +426,8 @@ class PolicySessions(Structure):
 
 POLICY_CHOOSE_SESSIONS_FN = CFUNCTYPE(c_int, P_u32, POINTER(Batch), P_u32,
                                       POINTER(PolicySessions), c_void_p)
+POLICY_PROBABILITIES_FN = CFUNCTYPE(c_int, P_f32, POINTER(Batch), P_u32,
+                                    POINTER(PolicySessions), c_void_p)
 
 
 class Policy(Structure):
@@ -427,7 +436,9 @@ class Policy(Structure):
                 # version 2
                 ("choose_states", c_void_p),
                 # version 3
-                ("choose_sessions", c_void_p)]
+                ("choose_sessions", c_void_p),
+                # version 4
+                ("probabilities", c_void_p)]
 
 
 class PolicyOptions(Structure):
@@ -568,19 +579,39 @@ class PipelineLogOptions(Structure):
                 ("candidates", c_uint32), ("session_cap", c_uint32), ("seed", c_uint64),
                 ("propensity", c_int), ("oracle", c_int)]
 
+OPE_DIRECT_FN = CFUNCTYPE(c_int, P_f32, POINTER(Batch), P_u32, c_void_p)
+
+
+class OpeOptions(Structure):
+    _fields_ = [("version", c_uint), ("allocator", c_void_p), ("reward_weights", P_f32),
+                ("model", c_void_p), ("direct", c_void_p), ("direct_payload", c_void_p),
+                ("lookback", c_uint32), ("long_len", c_uint32), ("gamma", c_float),
+                ("clip", c_float), ("confidence", c_double)]
+
+
+class OpeValue(Structure):
+    _fields_ = [("value", c_double), ("se", c_double), ("lo", c_double), ("hi", c_double)]
+
+
+class OpeResult(Structure):
+    _fields_ = [("version", c_uint), ("sessions", c_uint64), ("steps", c_uint64),
+                ("logged_step", c_double), ("logged_return", c_double),
+                ("step", OpeValue * 3), ("session", OpeValue * 3), ("ess", c_double),
+                ("max_weight", c_double), ("clipped", c_uint64)]
+
 # Current versions of the structs above (the headers' *_VERSION macros; the layout test
 # compares them with the C compiler's, through ref_helper's `versions` command).
 VERSIONS = {
     ErrorInfo: 1, ModelOptions: 3, Batch: 2, Env: 4, WorldOptions: 3, WorldSlotInfo: 1,
-    ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 2, LogLoadOptions: 1,
-    LogRow: 2, LogColumns: 2, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1,
+    ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 3, LogLoadOptions: 1,
+    LogRow: 3, LogColumns: 3, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1,
     LogGenerateOptions: 1,
     FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
-    ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 3,
+    ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 4,
     PolicySessions: 1, PolicyOptions: 3, RunStats: 1, RunOptions: 1, EvalOptions: 2,
     AuditReport: 1, AuditOptions: 1, PipelineOptions: 1, PipelineEnv: 1,
-    PipelineRunOptions: 1, PipelineLogOptions: 1,
+    PipelineRunOptions: 1, PipelineLogOptions: 1, OpeOptions: 1, OpeResult: 1,
 }
 
 # ---- functions ---------------------------------------------------------------------------
@@ -849,6 +880,10 @@ _PROTOTYPES = {
                                POINTER(Policy), P_u64, c_uint32, POINTER(AuditOptions)]),
     "reco_audit_world": (c_int, [POINTER(AuditReport), POINTER(Env), H, POINTER(Policy),
                                  c_uint64, c_uint32, POINTER(AuditOptions)]),
+    # ope.h (lab tier)
+    "reco_ope_options_init": (c_int, [POINTER(OpeOptions), c_uint]),
+    "reco_ope_estimate": (c_int, [POINTER(OpeResult), H, P_i32, P_u32, c_uint32,
+                                  POINTER(Policy), POINTER(OpeOptions)]),
     # pipeline.h (lab tier)
     "reco_pipeline_options_init": (c_int, [POINTER(PipelineOptions), c_uint]),
     "reco_pipeline_run_options_init": (c_int, [POINTER(PipelineRunOptions), c_uint]),
@@ -869,6 +904,7 @@ _PROTOTYPES = {
     "reco_pipeline_n_calibration": (c_uint32, [H, c_uint32]),
     "reco_pipeline_calibration": (c_int, [P_f64, P_f64, H, c_uint32, c_uint32]),
     "reco_pipeline_write_json": (c_int, [H, c_char_p]),
+    "reco_pipeline_off_policy": (c_int, [POINTER(OpeResult), H, c_uint32, c_uint32]),
     "reco_pipeline_write_csv": (c_int, [H, c_char_p]),
     "reco_pipeline_write_curve": (c_int, [H, c_char_p]),
     "reco_pipeline_save_qnet": (c_int, [H, c_uint32, c_char_p]),

@@ -31,7 +31,8 @@ def _row_dtype():
     fmt = {"version": np.uintc, "user": np.uint64, "session": np.uint64, "step": np.uint32,
            "timestamp": np.int64, "item": np.int32, "feedback": np.uint32, "exit": np.intc,
            "user_features": np.uintp, "propensity": np.float32,
-           "oracle": (np.float32, (len(R().oracle),))}
+           "oracle": (np.float32, (len(R().oracle),)), "n_candidates": np.uint32,
+           "candidates": np.uintp}
     names = [f for f, _ in R._fields_]
     return np.dtype({"names": names, "formats": [fmt[f] for f in names],
                      "offsets": [getattr(R, f).offset for f in names],
@@ -62,7 +63,7 @@ class Log(Handle):
     _kind = "Log"
 
     def __init__(self, n_signals=None, signal_names=None, user_dim=None,
-                 user_feature_names=None, propensity=False, oracle=False):
+                 user_feature_names=None, propensity=False, oracle=False, max_candidates=0):
         o = options(_ffi.LogOptions, lib.reco_log_options_init, None, {}, "log")
         keep = []
         # the C side reads as many names as the count says: they must agree
@@ -82,16 +83,18 @@ class Log(Handle):
         if user_dim is not None:
             o.user_dim = user_dim
         o.propensity, o.oracle = int(bool(propensity)), int(bool(oracle))
+        o.max_candidates = int(max_candidates)
         super().__init__(create(lib.reco_log_create, ctypes.byref(o)))
 
     @classmethod
-    def for_env(cls, env, propensity=False, oracle=False):
+    def for_env(cls, env, propensity=False, oracle=False, max_candidates=0):
         """An empty log for the sessions of ``env`` (an :class:`Env`, World or Sim): its
         signal names and user-feature width are the env's (``Log(signal_names=...,
-        user_dim=...)``)."""
+        user_dim=...)``). ``max_candidates`` > 0: a ``candidates`` column, the sets the
+        logging policy chose from (what off-policy estimates need, :func:`libreco.ope`)."""
         env = as_env(env)
         return cls(signal_names=list(env.signal_names), user_dim=env.user_dim,
-                   propensity=propensity, oracle=oracle)
+                   propensity=propensity, oracle=oracle, max_candidates=max_candidates)
 
     @classmethod
     def _adopt(cls, raw):
@@ -151,8 +154,9 @@ class Log(Handle):
     def columns(self, copy=True):
         """Dict of the columns ``users sessions steps timestamps items feedback exits``
         (``reco_log_get_columns``), plus the optional ones the log has: ``user_features``
-        (n, U) float32, ``propensity`` (n,) float32 and ``oracle`` (n, F + 1) float32 (the
-        signals, then the exit), NaN for unknown values. ``copy=False`` gives read-only views
+        (n, U) float32, ``propensity`` (n,) float32, ``oracle`` (n, F + 1) float32 (the
+        signals, then the exit), NaN for unknown values, and ``candidates`` (n, C) int32
+        (-1 past a row's count) with ``candidate_counts`` (n,) uint32 (0: unknown). ``copy=False`` gives read-only views
         of the log's memory, without a copy, valid only until the log next changes (load,
         append, generate, reset).
         """
@@ -167,6 +171,9 @@ class Log(Handle):
             cols["propensity"] = view(c.propensity, (n,), np.float32, self)
         if self.has_oracle:
             cols["oracle"] = view(c.oracle, (n, self.n_signals + 1), np.float32, self)
+        if c.max_candidates:
+            cols["candidates"] = view(c.candidates, (n, c.max_candidates), np.int32, self)
+            cols["candidate_counts"] = view(c.candidate_counts, (n,), np.uint32, self)
         if copy:
             cols = {k: v.copy() for k, v in cols.items()}
         return cols

@@ -108,8 +108,12 @@ class Policy(Handle):
                 name = own if isinstance(own, str) else cls.__name__
             self._init_python(name, lookback, user_dim)
             self._accepts = _keywords(self.choose)
+            probs = None
+            if type(self).probabilities is not Policy.probabilities:
+                def probs(d):
+                    return self.probabilities(d, d["candidates"], d["counts"])
             self._states_policy(lambda d: self._call_choose(
-                d, **{k: d.get(k) for k in _SESSION_KEYS}))
+                d, **{k: d.get(k) for k in _SESSION_KEYS}), probs)
             return
         if name is not None or lookback or user_dim:
             raise invalid("policy: name, lookback and user_dim are for Python policies (a "
@@ -216,17 +220,21 @@ class Policy(Handle):
         return self
 
     @classmethod
-    def from_states_function(cls, choose_states, name="python", lookback=0, user_dim=0):
+    def from_states_function(cls, choose_states, name="python", lookback=0, user_dim=0,
+                             probabilities=None):
         """A policy whose ``choose_states(states) -> indices`` is Python: ``states`` as a
         subclass's ``choose`` receives it (see :class:`Policy`; with the keys ``slots``,
         ``users`` and ``sessions``), called through ``reco_policy`` version 3's
         choose_sessions(); it may return ``(indices, propensities)``. ``lookback`` and
         ``user_dim``: what the policy expects of the env (0: any). A caller of an older
         callback (choose_states(), choose()) gets the same function, without the sessions
-        (and, through choose(), without the context)."""
+        (and, through choose(), without the context). ``probabilities(states) -> (n, C)``:
+        the policy's whole distribution over each row's candidates (rows summing to 1, 0 past
+        a row's count), what off-policy evaluation (:func:`libreco.ope`) reads; given, the
+        struct is ``reco_policy`` version 4."""
         self = Policy.__new__(Policy)
         self._init_python(name, lookback, user_dim)
-        self._states_policy(choose_states)
+        self._states_policy(choose_states, probabilities)
         return self
 
     def _init_python(self, name, lookback, user_dim):
@@ -238,9 +246,9 @@ class Policy(Handle):
         self._where = "policy %s's choose()" % self._name.decode()
         self._shape = (int(lookback), int(user_dim), 0)
 
-    def _states_policy(self, choose_states):
+    def _states_policy(self, choose_states, probabilities=None):
         """The version-3 struct of a Python policy whose ``choose_states(states)`` is
-        given."""
+        given; version 4 with ``probabilities(states) -> (n, C)`` when that is given."""
         name = self._name.decode()
 
         def states_of(items, feedback, features, cand, counts, n, bt=None):
@@ -305,6 +313,22 @@ class Policy(Handle):
             choose=ctypes.cast(self._fn, ctypes.c_void_p),
             choose_states=ctypes.cast(self._states_fn, ctypes.c_void_p),
             choose_sessions=ctypes.cast(self._sessions_fn, ctypes.c_void_p))
+        if probabilities is None:
+            return
+
+        def c_probabilities(probs_out, states, counts, sessions, payload):
+            d = batch_states(states, counts)
+            n, C = d["candidates"].shape
+            p = np.asarray(probabilities(d), dtype=np.float32)
+            if p.shape != (n, C):
+                raise invalid("policy %s: probabilities() returned shape %s, expected (%d, %d)"
+                              % (name, p.shape, n, C))
+            p = np.where(d["valid"], p, np.float32(0))
+            ctypes.memmove(probs_out, np.ascontiguousarray(p).ctypes.data, p.nbytes)
+        self._probs_fn = _ffi.POLICY_PROBABILITIES_FN(self._cb.wrap(c_probabilities,
+                                                                    self._where))
+        self._struct.version = 4
+        self._struct.probabilities = ctypes.cast(self._probs_fn, ctypes.c_void_p)
 
     def _call_choose(self, states, **info):
         """A subclass's ``choose``, given the runner's ``info`` (``slots``, ``users``,
@@ -404,6 +428,43 @@ class Policy(Handle):
             call("the policy's choose()", fn, ptr(idx), ptr(items), ptr(fb), ptr(feat),
                  ptr(cand), ptr(counts), C, n, st.payload, owners=(self,))
         return (idx, prop) if propensities else idx
+
+
+def _policy_probabilities(self, states, candidates=None, counts=None):
+    """The (n, C) float32 distribution the policy would draw each row's choice from
+    (``reco_policy`` version 4's probabilities(): one-hot for the argmax policies, 1/n for
+    random, the law of the draw for weighted, softmax and explore); it draws nothing.
+    ``states``, ``candidates`` and ``counts`` as for :meth:`choose`. A subclass may define
+    its own, which off-policy evaluation then reads."""
+    st = self._struct
+    if st.version < 4 or not st.probabilities:
+        raise invalid("policy %s has no probabilities() (reco_policy version 4)" % self.name)
+    cand = array_in(states["candidates"] if candidates is None else candidates, np.int32,
+                    "candidates", ndim=2)
+    n, C = cand.shape
+    if counts is None:
+        counts = states.get("counts")
+    counts = (np.full(n, C, np.uint32) if counts is None else
+              array_in(counts, np.uint32, "counts", shape=(n,)))
+    items = states.get("items")
+    items = None if items is None else array_in(items, np.int32, "states: items", ndim=2)
+    fb = None if items is None else array_in(states.get("feedback"), np.uint32,
+                                             "states: feedback", shape=items.shape)
+    feat = states.get("user_features")
+    feat = None if feat is None else array_in(feat, np.float32, "states: user_features",
+                                              ndim=2)
+    out = np.zeros((n, C), np.float32)
+    bt = _ffi.Batch(version=1, size=n, items=ptr(items), feedback=ptr(fb),
+                    user_features=ptr(feat), n_candidates=C, candidates=ptr(cand),
+                    shared_candidates=0)
+    fn = ctypes.cast(st.probabilities, _ffi.POLICY_PROBABILITIES_FN)
+    self._h
+    call("the policy's probabilities()", fn, ptr(out), ctypes.byref(bt), ptr(counts), None,
+         st.payload, owners=(self,))
+    return out
+
+
+Policy.probabilities = _policy_probabilities
 
 
 def _keywords(fn):

@@ -71,7 +71,7 @@ def test_append_and_columns_equal_the_input():
         assert not views["oracle"].flags.writeable
         _assert_columns_equal(c, {k: np.array(v) for k, v in views.items()})
         row = log.get_row(3)
-        assert row.version == 2 and row.propensity == np.float32(1e-4)
+        assert row.version == 3 and row.propensity == np.float32(1e-4)
         assert [row.user_features[k] for k in range(2)] == [0.0, np.float32(123456790)]
         assert math.isnan(row.oracle[3])   # past F + 1: unknown
         assert math.isnan(log.get_row(1).propensity)
