@@ -735,6 +735,39 @@ static void test_pipeline_control_over_seeds(void **state)
     reco_config_free(cfg);
 }
 
+/* warm-start is the network before training: its sessions do not change when training is
+ * longer, RecoMind's do. */
+static void test_pipeline_warm_start_is_untrained(void **state)
+{
+    (void)state;
+    double v[2][2][RECO_EVAL_N_METRICS];
+    for (int r = 0; r < 2; r++) {
+        reco_config *cfg = config_of("");
+        assert_int_equal(reco_config_set(cfg, "trainer.total_updates", r ? "240" : "120"),
+                         RECO_OK);
+        budget_src src = {.seed = 5};
+        const reco_pipeline_env pe = budget_source(&src);
+        reco_pipeline *p = NULL;
+        assert_int_equal(run_on(&p, cfg, &pe), RECO_OK);
+        const reco_eval *ev = reco_pipeline_eval(p, 0, RECO_PIPELINE_REAL);
+        double sum[2][RECO_EVAL_N_METRICS] = {{0}};
+        for (uint32_t i = 0; i < reco_eval_n_sessions(ev); i++)
+            for (int w = 0; w < 2; w++) {
+                double row[RECO_EVAL_N_METRICS];
+                assert_int_equal(reco_eval_session(row, ev, w ? RECO_PIPELINE_WARM_START
+                                                              : RECO_PIPELINE_RECOMIND, i),
+                                 RECO_OK);
+                for (int m = 0; m < RECO_EVAL_N_METRICS; m++)
+                    sum[w][m] += isnan(row[m]) ? 0.0 : row[m] * (i + 1);
+            }
+        memcpy(v[r], sum, sizeof sum);
+        reco_pipeline_free(p);
+        reco_config_free(cfg);
+    }
+    assert_memory_equal(v[0][1], v[1][1], sizeof v[0][1]);        /* warm-start: the same */
+    assert_true(memcmp(v[0][0], v[1][0], sizeof v[0][0]) != 0);  /* RecoMind: trained more */
+}
+
 /* pipeline.select_snapshot and pipeline.early_stop_patience: training stops where the
  * held-out criterion says, the kept snapshot is the held-out simulator's best. */
 static void test_pipeline_select_early_stop(void **state)
@@ -846,6 +879,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_env_errors),
         cmocka_unit_test(test_pipeline_t_quantile),
         cmocka_unit_test(test_pipeline_control_over_seeds),
+        cmocka_unit_test(test_pipeline_warm_start_is_untrained),
         cmocka_unit_test(test_pipeline_select_early_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
