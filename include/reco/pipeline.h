@@ -18,9 +18,11 @@
  *    Double DQN and prioritized replay in the simulator (`qnet`, `replay`, `explorer`,
  *    `trainer`), with a learning curve of its greedy policy in the simulator;
  * 4. **evaluation**: random, popular, greedy-supervised (the argmax of the model's expected
- *    immediate reward) and RecoMind play the same users, with common random numbers, in the
+ *    immediate reward), RecoMind and warm-start (the Q-network before its first update: the
+ *    control for what the RL adds) play the same users, with common random numbers, in the
  *    simulator and in the environment; the result holds both evaluations per seed and pooled
- *    over the seeds, the fit reports, the simulator's fidelity and the learning curves.
+ *    over the seeds, the lifts over seeds, the fit reports, the simulator's fidelity and the
+ *    learning curves.
  *
  * **What it runs on** (@ref reco_pipeline_run_options):
  * - the **built-in world** of the configuration's `world` section (the default);
@@ -615,8 +617,9 @@ RECO_API uint32_t reco_pipeline_heldout_curve(double *out, uint32_t cap, const r
 
 /**
  * @brief The fit report of seed @p k's feedback model (@p heldout 0), or of its held-out
- *        model (@p heldout 1: with `select_heldout`, `eval_heldout` or the logs; otherwise
- *        its @c n_outputs is 0).
+ *        model (@p heldout 1: with `select_heldout`, `eval_heldout`,
+ *        `pipeline.select_snapshot: heldout`, `pipeline.early_stop_patience` or the logs;
+ *        otherwise its @c n_outputs is 0).
  * @param[in,out] out      its @c version must be set; receives the report up to that
  *                         version, without the loss histories (NULL arrays).
  * @param[in]     p        the result.
@@ -725,8 +728,13 @@ RECO_API int reco_pipeline_calibration(double *model_out, double *truth_out,
 /**
  * @brief Write results.json: the evaluator's report (schema `libreco.eval/1`, reco_eval_write_json())
  *        with one environment per seed and side and the pooled ones, baseline
- *        greedy-supervised, plus the experiment's sections: `"seeds"` (per seed, the fit
- *        against the oracle and the simulator's fidelity), `"fidelity"` (pooled) and, with
+ *        greedy-supervised; each entry also has `"control": "warm-start"` and
+ *        `"control_lifts"` (RecoMind over warm-start, the shape of `"lifts"`), and each side's
+ *        pooled entry is followed by `"<side> (over seeds)"` (`"seeds"`, `"interval": "t over
+ *        seeds"`, `"policies"`, `"lifts"`, `"control_lifts"`: reco_pipeline_stat_over_seeds()
+ *        and reco_pipeline_lift_over_seeds()); then the experiment's sections: `"seeds"` (per
+ *        seed, the fit against the oracle, `trained_updates`, `kept_updates` and the
+ *        simulator's fidelity), `"fidelity"` (pooled) and, with
  *        the logs, `"logged"` and `"off_policy"` (null until an estimator exists). Written
  *        through a temporary file.
  * @param[in] p     the result (not fit-only).
@@ -757,7 +765,8 @@ RECO_API int reco_pipeline_write_curve(const reco_pipeline *p, const char *path)
 
 /**
  * @brief Save seed @p k's trained Q-network (reco_qnet_save()), a checkpoint that
- *        reco_qnet_open() and `serve-qnet` load; with `select_heldout`, the kept snapshot as
+ *        reco_qnet_open() and `serve-qnet` load; with `select_heldout` (or
+ *        `pipeline.select_snapshot: heldout`), the kept snapshot as
  *        a model checkpoint (reco_model_save(), ranked by its last head, the Q head), which
  *        `serve-qnet` loads too. With item features the checkpoint carries them.
  * @param[in] p     the result (not fit-only).
