@@ -17,10 +17,14 @@ DESCRIPTION
       explorer  top-K softmax (RecoMind's rule, the default) against epsilon-greedy
                 uniform and Boltzmann over all candidates
       topk      the top-K share K = 10%, 25% (default), 50%, 100%
+      snapshot  the last network (the default) against held-out snapshot selection
+                (pipeline.select_snapshot=heldout) and the same with early stopping
+                (pipeline.early_stop_patience=2)
 
     Columns: RecoMind's lift over greedy-supervised in the simulator and in the world on
-    long watches, depth and return, pooled over the seeds, with their intervals. Writes
-    ablations.csv and (with gnuplot) ablations.png into --out.
+    long watches, depth and return, pooled over the seeds, with their intervals; the rows
+    "sim/ctl" and "world/ctl" are RecoMind's lift over warm-start (the control: what the
+    RL updates add). Writes ablations.csv and (with gnuplot) ablations.png into --out.
 
 OPTIONS
     --recomind PATH   the recomind program (default: build/examples/recomind)
@@ -56,7 +60,14 @@ STUDIES = {
         ("K = 50%", ["explorer.top_k_fraction=0.5"], False),
         ("K = 100%", ["explorer.top_k_fraction=1"], False),
     ],
+    "snapshot": [
+        ("last", [], False),
+        ("held-out selection", ["pipeline.select_snapshot=heldout"], False),
+        ("held-out + early stop", ["pipeline.select_snapshot=heldout",
+                                   "pipeline.early_stop_patience=2"], False),
+    ],
 }
+ENVS = ["sim", "world", "sim/ctl", "world/ctl"]
 METRICS = ["long_watches", "depth", "return"]
 
 
@@ -115,8 +126,9 @@ def lifts(d):
     with open(os.path.join(d, "results.json")) as f:
         r = json.load(f)
     out = {}
-    for env in ("sim", "world"):
-        lift = r["environments"]["%s (pooled)" % env]["lifts"]["recomind"]
+    for env in ENVS:
+        e = r["environments"]["%s (pooled)" % env.split("/")[0]]
+        lift = e["control_lifts" if env.endswith("/ctl") else "lifts"]["recomind"]
         for m in METRICS:
             rel = lift[m]["relative"]
             out[(env, m)] = (rel["mean"], rel["lo"], rel["hi"])
@@ -180,13 +192,13 @@ def main():
     for s in studies:
         print("\n== %s (seeds %s): RecoMind's lift over greedy-supervised, pooled" %
               (s, opts["seeds"]))
-        print("%-16s %-6s %24s %24s %24s  %s" % ("variant", "env", *METRICS,
+        print("%-16s %-9s %24s %24s %24s  %s" % ("variant", "env", *METRICS,
                                                  "updates to reach greedy-sup (sim)"))
         for (st, n, l, reach) in rows:
             if st != s:
                 continue
-            for env in ("sim", "world"):
-                print("%-16s %-6s %24s %24s %24s  %s" % (
+            for env in ENVS:
+                print("%-16s %-9s %24s %24s %24s  %s" % (
                     n, env, *(pct(l[(env, m)]) for m in METRICS),
                     ", ".join("never" if r is None else str(r) for r in reach)
                     if env == "sim" else ""))
@@ -196,7 +208,7 @@ def main():
         w.writerow(["study", "variant", "env", "metric", "lift", "lo", "hi",
                     "updates_to_reach_greedy_supervised"])
         for (s, n, l, reach) in rows:
-            for env in ("sim", "world"):
+            for env in ENVS:
                 for m in METRICS:
                     w.writerow([s, n, env, m, *l[(env, m)],
                                 " ".join("never" if r is None else str(r) for r in reach)])

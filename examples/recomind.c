@@ -9,8 +9,9 @@
  *   2. the feedback model is fitted on them; the simulator is that model;
  *   3. the Q-network is warm-started from it (or randomly initialised) and trained with
  *      Double DQN + prioritized replay in the simulator, exploring with the top-K softmax;
- *   4. four policies - random, popular, greedy-supervised (argmax of the model's expected
- *      immediate reward) and RecoMind (argmax of the Q head) - play the same evaluation
+ *   4. five policies - random, popular, greedy-supervised (argmax of the model's expected
+ *      immediate reward), RecoMind (argmax of the Q head) and warm-start (the Q head before
+ *      the first update: the control for what the RL adds) - play the same evaluation
  *      users, with common random numbers, in the simulator and in the world.
  * With --logs FILE.csv there is no world: the logs' users are split in two, RecoMind trains
  * in the simulator of the first part and is judged in the held-out simulator of the second,
@@ -56,7 +57,7 @@ static const char default_yaml[] =
     "          metrics_interval: 6000}\n";
 
 enum { N_POL = RECO_PIPELINE_N_POLICIES, BASELINE = RECO_PIPELINE_BASELINE,
-       RECOMIND = RECO_PIPELINE_RECOMIND };
+       RECOMIND = RECO_PIPELINE_RECOMIND, WARM = RECO_PIPELINE_WARM_START };
 
 static const char *const without_names[] = {"user_features", "item_features", "long_history",
                                             "position", "elapsed", "state_bias"};
@@ -103,14 +104,17 @@ static void usage(FILE *f)
         "    RecoMind Q-network, warm-started from it, is trained with Double DQN and\n"
         "    prioritized replay in the simulator, exploring with epsilon-greedy over a\n"
         "    softmax of the top 25%% Q-ranked candidates. Then random, popular,\n"
-        "    greedy-supervised and RecoMind play the same evaluation users with common\n"
-        "    random numbers in the simulator and in the world. Seeds run in parallel on\n"
-        "    experiment.threads threads. The run is reco_pipeline_run() of libreco.\n"
+        "    greedy-supervised, RecoMind and warm-start (the Q-network before its first\n"
+        "    update: the control for what the RL adds) play the same evaluation users with\n"
+        "    common random numbers in the simulator and in the world. Seeds run in\n"
+        "    parallel on experiment.threads threads. The run is reco_pipeline_run().\n"
         "\n"
-        "    Prints, per environment, each metric's mean with its interval and the paired\n"
-        "    lift of each policy over greedy-supervised, per seed and pooled over seeds.\n"
+        "    Prints, per environment, each metric's mean with its interval, the paired\n"
+        "    lift of RecoMind over greedy-supervised and over warm-start (the control), per\n"
+        "    seed, pooled over seeds and over seeds (t interval of the seeds' lifts).\n"
         "    Writes into experiment.output.dir: results.json (schema libreco.eval/1 with\n"
-        "    one environment per seed and side, plus 'sim (pooled)' and 'world (pooled)'),\n"
+        "    one environment per seed and side, 'sim (pooled)', 'world (pooled)', 'sim\n"
+        "    (over seeds)', 'world (over seeds)', each with control_lifts),\n"
         "    results.csv, learning_curve.csv, and with gnuplot learning_curve.png and\n"
         "    lifts.png. Without --config the built-in defaults are used; they equal\n"
         "    examples/configs/default.yaml.\n"
@@ -118,7 +122,7 @@ static void usage(FILE *f)
         "    With --logs there is no world: your logs (CSV, docs/logs.md; the header names\n"
         "    the signals and the optional columns) are split by user (pipeline.heldout_share\n"
         "    to the held-out part), a feedback model is fitted on each part, RecoMind trains\n"
-        "    in the first part's simulator, and the four policies are evaluated on held-out\n"
+        "    in the first part's simulator, and the five policies are evaluated on held-out\n"
         "    users in both simulators; the held-out simulator's values are the estimate,\n"
         "    printed next to the logged sessions' own return. The environment-independent\n"
         "    settings (candidates, lookback, session cap, reward weights) come from the\n"
@@ -144,7 +148,9 @@ static void usage(FILE *f)
         "    --select-heldout   also log as many interactions of other users, fit a second\n"
         "                       model on them alone, and keep the Q-network snapshot (of\n"
         "                       those taken every trainer.metrics_interval updates) whose\n"
-        "                       greedy policy earns most in that model's simulator\n"
+        "                       greedy policy earns most in that model's simulator; the\n"
+        "                       same as --set pipeline.select_snapshot=heldout (with\n"
+        "                       pipeline.early_stop_patience, training also stops there)\n"
         "    --fit-only         stop after the feedback model: print its fit against the\n"
         "                       world's own probabilities (per seed) and exit; for\n"
         "                       comparing model inputs on held-out logs\n"
@@ -355,7 +361,7 @@ static void print_table(const reco_eval *ev, const char *title)
     printf("%-20s", "metric");
     for (uint32_t p = 0; p < N_POL; p++)
         printf(" %24s", reco_pipeline_policy_name(p));
-    printf(" %26s\n", "recomind lift");
+    printf(" %26s %26s\n", "recomind lift", "over warm-start");
     for (int k = 0; k < N_SHOWN; k++) {
         printf("%-20s", reco_eval_metric_name(shown[k]));
         for (uint32_t p = 0; p < N_POL; p++) {
@@ -365,15 +371,18 @@ static void print_table(const reco_eval *ev, const char *title)
             snprintf(cell, sizeof cell, "%.3f [%.3f, %.3f]", st.mean, st.lo, st.hi);
             printf(" %24s", cell);
         }
-        reco_eval_stat rel, dif;
-        reco_eval_lift(&rel, &dif, ev, RECOMIND, BASELINE, shown[k]);
-        char cell[64];
-        if (isnan(rel.mean))
-            snprintf(cell, sizeof cell, "n/a");
-        else
-            snprintf(cell, sizeof cell, "%+.1f%% [%+.1f, %+.1f]", 100 * rel.mean,
-                     100 * rel.lo, 100 * rel.hi);
-        printf(" %26s\n", cell);
+        for (int c = 0; c < 2; c++) {
+            reco_eval_stat rel, dif;
+            reco_eval_lift(&rel, &dif, ev, RECOMIND, c ? WARM : BASELINE, shown[k]);
+            char cell[64];
+            if (isnan(rel.mean))
+                snprintf(cell, sizeof cell, "n/a");
+            else
+                snprintf(cell, sizeof cell, "%+.1f%% [%+.1f, %+.1f]", 100 * rel.mean,
+                         100 * rel.lo, 100 * rel.hi);
+            printf(" %26s", cell);
+        }
+        printf("\n");
     }
 }
 
@@ -450,18 +459,16 @@ static void print_fit(const reco_pipeline *p)
                    r[k].model[h].log_loss, r[k].oracle[h].log_loss, r[k].model[h].ece);
 }
 
-/* Two-sided Student t quantile for a 95% interval with `df` degrees of freedom (a table to
- * 30, then the normal quantile's 1.96 plus the first Cornish-Fisher term). */
-static double t95(uint32_t df)
+/* "+1.2% [-0.3, +2.7]", or "+1.2%" without an interval. */
+static void lift_cell(char *cell, size_t cap, const reco_eval_stat *rel)
 {
-    static const double t[31] = {0,      12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365,
-                                 2.306, 2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-                                 2.120, 2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069,
-                                 2.064, 2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
-    if (df <= 30)
-        return t[df];
-    const double z = 1.959964;
-    return z + (z * z * z + z) / (4.0 * df);
+    if (isnan(rel->mean))
+        snprintf(cell, cap, "n/a");
+    else if (isnan(rel->lo))
+        snprintf(cell, cap, "%+.1f%%", 100 * rel->mean);
+    else
+        snprintf(cell, cap, "%+.1f%% [%+.1f, %+.1f]", 100 * rel->mean, 100 * rel->lo,
+                 100 * rel->hi);
 }
 
 static void print_lifts(const reco_pipeline *p)
@@ -470,51 +477,48 @@ static void print_lifts(const reco_pipeline *p)
     const char *real = reco_pipeline_side_name(p, RECO_PIPELINE_REAL);
     static const reco_eval_metric ms[3] = {RECO_EVAL_LONG_WATCHES, RECO_EVAL_DEPTH,
                                            RECO_EVAL_RETURN};
-    printf("\nper seed: RecoMind's lift over greedy-supervised [interval]\n");
-    printf("%-6s %-12s %24s %24s %24s\n", "seed", "env", "long_watches", "depth", "return");
-    for (uint32_t k = 0; k < n_seeds; k++)
-        for (int e = 0; e < 2; e++) {
-            printf("%-6llu %-12s", (unsigned long long)reco_pipeline_seed(p, k),
-                   e ? real : "simulator");
-            for (int m = 0; m < 3; m++) {
-                reco_eval_stat rel, dif;
-                reco_eval_lift(&rel, &dif, reco_pipeline_eval(p, k, (reco_pipeline_side)e),
-                               RECOMIND, BASELINE, ms[m]);
-                char cell[64];
-                snprintf(cell, sizeof cell, "%+.1f%% [%+.1f, %+.1f]", 100 * rel.mean,
-                         100 * rel.lo, 100 * rel.hi);
-                printf(" %24s", cell);
+    for (int c = 0; c < 2; c++) {
+        const uint32_t base = c ? WARM : BASELINE;
+        printf("\n%s: RecoMind's lift over %s [interval]\n",
+               c ? "the control (what the RL adds)" : "per seed",
+               reco_pipeline_policy_name(base));
+        printf("%-6s %-12s %24s %24s %24s\n", "seed", "env", "long_watches", "depth", "return");
+        for (uint32_t k = 0; k <= n_seeds; k++)
+            for (int e = 0; e < 2; e++) {
+                if (k == n_seeds)
+                    printf("%-6s %-12s", "seeds", e ? real : "simulator");
+                else
+                    printf("%-6llu %-12s", (unsigned long long)reco_pipeline_seed(p, k),
+                           e ? real : "simulator");
+                for (int m = 0; m < 3; m++) {
+                    reco_eval_stat rel, dif;
+                    /* the last rows: the spread between seeds (training included), a t
+                     * interval of the seeds' lifts; the pooled tables hold the trained
+                     * policies fixed */
+                    if (k == n_seeds)
+                        reco_pipeline_lift_over_seeds(&rel, &dif, p, (reco_pipeline_side)e,
+                                                      RECOMIND, base, ms[m]);
+                    else
+                        reco_eval_lift(&rel, &dif,
+                                       reco_pipeline_eval(p, k, (reco_pipeline_side)e),
+                                       RECOMIND, base, ms[m]);
+                    char cell[64];
+                    lift_cell(cell, sizeof cell, &rel);
+                    printf(" %24s", cell);
+                }
+                printf("\n");
             }
-            printf("\n");
-        }
-    if (n_seeds < 2)
-        return;
-    /* the spread between seeds (training included): a t interval of the seeds' lifts; the
-     * pooled intervals below hold the trained policies fixed */
-    for (int e = 0; e < 2; e++) {
-        printf("%-6s %-12s", "seeds", e ? real : "simulator");
-        for (int m = 0; m < 3; m++) {
-            double sum = 0.0, sq = 0.0;
-            for (uint32_t k = 0; k < n_seeds; k++) {
-                reco_eval_stat rel, dif;
-                reco_eval_lift(&rel, &dif, reco_pipeline_eval(p, k, (reco_pipeline_side)e),
-                               RECOMIND, BASELINE, ms[m]);
-                sum += rel.mean;
-                sq += rel.mean * rel.mean;
-            }
-            const double mean = sum / n_seeds;
-            const double var = (sq - n_seeds * mean * mean) / (n_seeds - 1);
-            const double half = t95(n_seeds - 1) * sqrt(var > 0 ? var : 0) /
-                                sqrt((double)n_seeds);
-            char cell[64];
-            snprintf(cell, sizeof cell, "%+.1f%% [%+.1f, %+.1f]", 100 * mean,
-                     100 * (mean - half), 100 * (mean + half));
-            printf(" %24s", cell);
-        }
-        printf("\n");
     }
-    printf("(seeds: the mean of the seeds' lifts with a 95%% t interval over seeds, "
-           "which includes the variation of training)\n");
+    printf("(seeds: the mean of the seeds' lifts with a %g%% t interval over seeds, "
+           "which includes the variation of training; none with one seed)\n",
+           100.0 * reco_eval_confidence(reco_pipeline_eval(p, n_seeds, RECO_PIPELINE_REAL)));
+    for (uint32_t k = 0; k < n_seeds; k++) {
+        uint64_t trained = 0, kept = 0;
+        reco_pipeline_training(&trained, &kept, p, k);
+        printf("seed %llu: %llu updates, RecoMind is the snapshot of %llu updates\n",
+               (unsigned long long)reco_pipeline_seed(p, k), (unsigned long long)trained,
+               (unsigned long long)kept);
+    }
 }
 
 static void print_fidelity(const reco_pipeline *p)
@@ -609,12 +613,15 @@ static void plots(const reco_pipeline *p, const char *dir)
         if (shown[k] == RECO_EVAL_DEEP_SHARE || shown[k] == RECO_EVAL_DEPTH_DEEP)
             continue;
         fprintf(f, "\"%s\"", reco_eval_metric_name(shown[k]));
-        for (int e = 0; e < 2; e++) {
-            reco_eval_stat rel, dif;
-            reco_eval_lift(&rel, &dif, reco_pipeline_eval(p, n_seeds, (reco_pipeline_side)e),
-                           RECOMIND, BASELINE, shown[k]);
-            fprintf(f, " %.4f %.4f %.4f", 100 * rel.mean, 100 * rel.lo, 100 * rel.hi);
-        }
+        /* over greedy-supervised, then over warm-start (the control), each side */
+        for (int c = 0; c < 2; c++)
+            for (int e = 0; e < 2; e++) {
+                reco_eval_stat rel, dif;
+                reco_eval_lift(&rel, &dif,
+                               reco_pipeline_eval(p, n_seeds, (reco_pipeline_side)e), RECOMIND,
+                               c ? WARM : BASELINE, shown[k]);
+                fprintf(f, " %.4f %.4f %.4f", 100 * rel.mean, 100 * rel.lo, 100 * rel.hi);
+            }
         fprintf(f, "\n");
     }
     fclose(f);
@@ -634,13 +641,16 @@ static void plots(const reco_pipeline *p, const char *dir)
                 k + 1, s, s, k + 1, s);
     }
     fprintf(f, "\nset datafile separator whitespace\nset output '%s/lifts.png'\n"
-               "set title 'RecoMind vs greedy-supervised, pooled over %u seeds "
-               "(lift %%, 95%% interval)'\nset style data histogram\n"
+               "set title 'RecoMind vs greedy-supervised and vs warm-start (the control), "
+               "pooled over %u seeds (lift %%, 95%% interval)'\nset style data histogram\n"
                "set style histogram errorbars gap 2 lw 1\nset style fill solid 0.6\n"
-               "set ylabel 'lift over greedy-supervised (%%)'\nset xlabel ''\nset key top left\n"
+               "set ylabel 'lift of RecoMind (%%)'\nset xlabel ''\nset key top left\n"
                "set xtics rotate by -20\nset xzeroaxis lt -1\nunset xrange\n"
-               "plot '%s/lifts.dat' using 2:3:4:xtic(1) title 'simulator', "
-               "'' using 5:6:7 title '%s'\n", dir, n_seeds, dir,
+               "plot '%s/lifts.dat' using 2:3:4:xtic(1) title 'simulator, over greedy-sup.', "
+               "'' using 5:6:7 title '%s, over greedy-sup.', "
+               "'' using 8:9:10 title 'simulator, over warm-start', "
+               "'' using 11:12:13 title '%s, over warm-start'\n", dir, n_seeds, dir,
+               reco_pipeline_side_name(p, RECO_PIPELINE_REAL),
                reco_pipeline_side_name(p, RECO_PIPELINE_REAL));
     fclose(f);
     char cmd[4300];

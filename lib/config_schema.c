@@ -36,6 +36,7 @@ _Static_assert(sizeof(reco_experiment_logging) == sizeof(int), "enums are stored
 _Static_assert(sizeof(reco_schedule_kind) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(reco_pipeline_eval_users) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(reco_pipeline_bootstrap) == sizeof(int), "enums are stored as int");
+_Static_assert(sizeof(reco_pipeline_select) == sizeof(int), "enums are stored as int");
 /* reco_replay_options.kind is a uint32_t holding a reco_replay_kind (all values positive). */
 _Static_assert(sizeof(((reco_replay_options *)0)->kind) == sizeof(int), "kind stored as int");
 
@@ -591,6 +592,11 @@ static const reco__cfg_enum_name pipeline_bootstrap_names[] = {
     { "uniform", RECO_PIPELINE_BOOTSTRAP_UNIFORM },
 };
 
+static const reco__cfg_enum_name pipeline_select_names[] = {
+    { "last", RECO_PIPELINE_SELECT_LAST },
+    { "heldout", RECO_PIPELINE_SELECT_HELDOUT },
+};
+
 #define PL_OFF(member) offsetof(reco_pipeline_options, member)
 
 static const reco__cfg_field pipeline_fields[] = {
@@ -610,6 +616,13 @@ static const reco__cfg_field pipeline_fields[] = {
       .n_enums = sizeof pipeline_bootstrap_names / sizeof pipeline_bootstrap_names[0],
       .idef = RECO_PIPELINE_BOOTSTRAP_AUTO },
     F64(PL_OFF, "heldout_share", heldout_share, 0.05, 0.95, 0.5),
+    { .key = "select_snapshot", .type = RECO__CFG_ENUM, .offset = PL_OFF(select_snapshot),
+      .since = 2, .enums = pipeline_select_names,
+      .n_enums = sizeof pipeline_select_names / sizeof pipeline_select_names[0],
+      .idef = RECO_PIPELINE_SELECT_LAST },
+    { .key = "early_stop_patience", .type = RECO__CFG_U32,
+      .offset = PL_OFF(early_stop_patience), .since = 2, .umin = 0, .umax = 1000000,
+      .udef = 0 },
 };
 
 static const reco__cfg_section pipeline_section = {

@@ -1000,10 +1000,10 @@ static void put_u64(text *t, uint64_t v)
 
 /* The shortest "%.Ng" text that reads back as exactly v, with a '.' whatever the locale;
  * non-finite values as `nan_text` ("null" in JSON, "" in CSV). */
-static void put_num(text *t, double v, const char *nan_text)
+static void format_num(char *out, size_t cap, double v, const char *nan_text)
 {
     if (!isfinite(v)) {
-        puts_(t, nan_text);
+        snprintf(out, cap, "%s", nan_text);
         return;
     }
     const struct lconv *lc = localeconv();
@@ -1021,6 +1021,13 @@ static void put_num(text *t, double v, const char *nan_text)
             *p = '.';
     if (strcmp(buf, "-0") == 0)
         strcpy(buf, "0");
+    snprintf(out, cap, "%s", buf);
+}
+
+static void put_num(text *t, double v, const char *nan_text)
+{
+    char buf[40];
+    format_num(buf, sizeof buf, v, nan_text);
     puts_(t, buf);
 }
 
@@ -1165,7 +1172,41 @@ static void json_stat(text *t, const reco_eval_stat *s, int with_n)
     puts_(t, "}");
 }
 
-static void render_json(text *t, const report *r)
+/* The "lifts" object's body of env `e`: each policy but `baseline` (or only `only`, when it is
+ * below n_pol) over `baseline`, each listed metric's relative and difference. Returns whether
+ * it wrote a policy. */
+static int render_lifts(text *t, const report *r, const reco_eval *e, uint32_t baseline,
+                        uint32_t only)
+{
+    int first = 1;
+    for (uint32_t p = 0; p < r->n_pol; p++) {
+        if (p == baseline || (only < r->n_pol && p != only))
+            continue;
+        puts_(t, first ? "\n        " : ",\n        ");
+        first = 0;
+        put_json_str(t, r->pol_names[p]);
+        puts_(t, ": {");
+        const char *sep = "\n          \"";
+        for (uint32_t m = 0; m < e->n_met; m++) {
+            if (!e->mets[m].listed)
+                continue;
+            reco_eval_stat rel, dif;
+            reco_eval_lift(&rel, &dif, e, p, baseline, (reco_eval_metric)m);
+            puts_(t, sep);
+            sep = ",\n          \"";
+            puts_(t, e->mets[m].label);
+            puts_(t, "\": {\"relative\": ");
+            json_stat(t, &rel, 0);
+            puts_(t, ", \"difference\": ");
+            json_stat(t, &dif, 0);
+            puts_(t, "}");
+        }
+        puts_(t, "\n        }");
+    }
+    return !first;
+}
+
+static void render_json(text *t, const report *r, const reco__eval_json_extra *x)
 {
     puts_(t, "{\n  \"schema\": \"libreco.eval/1\",\n  \"confidence\": ");
     put_num(t, r->evals[0]->confidence, "null");
@@ -1198,32 +1239,18 @@ static void render_json(text *t, const report *r)
             puts_(t, "\n        }");
         }
         puts_(t, "\n      },\n      \"lifts\": {");
-        int first = 1;
-        for (uint32_t p = 0; p < r->n_pol; p++) {
-            if (p == r->baseline)
-                continue;
-            puts_(t, first ? "\n        " : ",\n        ");
-            first = 0;
-            put_json_str(t, r->pol_names[p]);
-            puts_(t, ": {");
-            const char *sep = "\n          \"";
-            for (uint32_t m = 0; m < e->n_met; m++) {
-                if (!e->mets[m].listed)
-                    continue;
-                reco_eval_stat rel, dif;
-                reco_eval_lift(&rel, &dif, e, p, r->baseline, (reco_eval_metric)m);
-                puts_(t, sep);
-                sep = ",\n          \"";
-                puts_(t, e->mets[m].label);
-                puts_(t, "\": {\"relative\": ");
-                json_stat(t, &rel, 0);
-                puts_(t, ", \"difference\": ");
-                json_stat(t, &dif, 0);
-                puts_(t, "}");
-            }
-            puts_(t, "\n        }");
+        int any = render_lifts(t, r, e, r->baseline, r->n_pol);
+        puts_(t, any ? "\n      }" : "}");
+        if (x != NULL && x->control != NULL && x->control[k]) {
+            puts_(t, ",\n      \"control\": ");
+            put_json_str(t, r->pol_names[x->control_baseline]);
+            puts_(t, ",\n      \"control_lifts\": {");
+            any = render_lifts(t, r, e, x->control_baseline, x->control_policy);
+            puts_(t, any ? "\n      }" : "}");
         }
-        puts_(t, first ? "}\n    }" : "\n      }\n    }");
+        puts_(t, "\n    }");
+        if (x != NULL && x->after != NULL && x->after[k] != NULL)
+            puts_(t, x->after[k]);
     }
     puts_(t, "\n  }\n}\n");
 }
@@ -1267,15 +1294,23 @@ static void render_csv(text *t, const report *r)
 
 static int write_report(const reco_eval *const *evals, const char *const *env_names,
                         uint32_t n_envs, const char *const *policy_names, uint32_t baseline,
-                        const char *path, int json, const char *fn)
+                        const char *path, int json, const reco__eval_json_extra *x,
+                        const char *fn)
 {
     report r;
     int rc = report_init(&r, evals, env_names, n_envs, policy_names, baseline, path, fn);
     if (rc < 0)
         return rc;
+    if (x != NULL && x->control != NULL &&
+        (x->control_policy >= r.n_pol || x->control_baseline >= r.n_pol)) {
+        report_free(&r);
+        return reco__error_set(RECO_EINVAL, "%s: control policy %u or baseline %u is not "
+                               "below the %u policies", fn, x->control_policy,
+                               x->control_baseline, r.n_pol);
+    }
     text t = {&r.alloc, NULL, 0, 0, 0};
     if (json)
-        render_json(&t, &r);
+        render_json(&t, &r, x);
     else
         render_csv(&t, &r);
     if (t.err != 0) {
@@ -1296,15 +1331,34 @@ int reco_eval_write_json(const reco_eval *const *evals, const char *const *env_n
                          uint32_t n_envs, const char *const *policy_names, uint32_t baseline,
                          const char *path)
 {
-    return write_report(evals, env_names, n_envs, policy_names, baseline, path, 1,
+    return write_report(evals, env_names, n_envs, policy_names, baseline, path, 1, NULL,
                         "reco_eval_write_json");
+}
+
+int reco__eval_write_json_ext(const reco_eval *const *evals, const char *const *env_names,
+                              uint32_t n_envs, const char *const *policy_names,
+                              uint32_t baseline, const reco__eval_json_extra *x,
+                              const char *path)
+{
+    return write_report(evals, env_names, n_envs, policy_names, baseline, path, 1, x,
+                        "reco_eval_write_json");
+}
+
+void reco__eval_format_num(char *buf, size_t cap, double v)
+{
+    format_num(buf, cap, v, "null");
+}
+
+int reco__eval_metric_listed(const reco_eval *eval, uint32_t metric)
+{
+    return eval != NULL && metric < eval->n_met && eval->mets[metric].listed;
 }
 
 int reco_eval_write_csv(const reco_eval *const *evals, const char *const *env_names,
                         uint32_t n_envs, const char *const *policy_names, uint32_t baseline,
                         const char *path)
 {
-    return write_report(evals, env_names, n_envs, policy_names, baseline, path, 0,
+    return write_report(evals, env_names, n_envs, policy_names, baseline, path, 0, NULL,
                         "reco_eval_write_csv");
 }
 

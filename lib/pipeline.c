@@ -19,6 +19,7 @@
 #include "detmath_private.h"
 #include "error_private.h"
 #include "env_mix_private.h"
+#include "eval_private.h"
 #include "file_private.h"
 #include "policy_private.h"
 #include "state_private.h"
@@ -33,11 +34,15 @@
 #include "reco/world.h"
 
 enum { N_POL = RECO_PIPELINE_N_POLICIES, BASELINE = RECO_PIPELINE_BASELINE,
+       RECOMIND = RECO_PIPELINE_RECOMIND, WARM = RECO_PIPELINE_WARM_START,
        MAX_CURVE = 64, MAX_ENSEMBLE = RECO_PIPELINE_MAX_ENSEMBLE,
        MAX_SIG = RECO_PIPELINE_MAX_SIGNALS, MAX_OUT = MAX_SIG + 1 };
 
+/* warm-start comes last: the policies before it keep their random streams (each policy is
+ * played after the same reset; the random policy's stream runs on from the simulator's
+ * evaluation to the world's, and nothing between them draws from it) */
 static const char *const pol_names[N_POL] = {"random", "popular", "greedy-supervised",
-                                              "recomind"};
+                                              "recomind", "warm-start"};
 
 /* What the pipeline runs on. */
 _Static_assert(RECO__ENV_MIX_MAX == RECO_PIPELINE_MAX_ENSEMBLE, "one ensemble size");
@@ -112,7 +117,9 @@ typedef struct seed_job {
     /* outputs */
     reco_eval *ev[2]; /* sim, real */
     reco_pipeline_point curve[MAX_CURVE];
+    double heldout_curve[MAX_CURVE]; /* the held-out simulator's greedy-Q return, or NaN */
     uint32_t n_curve;
+    uint64_t trained, kept;          /* updates run; the kept snapshot's updates */
     double greedy_sim_return; /* on the curve sessions */
     double cal_model[4][MAX_OUT], cal_true[4][MAX_OUT];
     uint32_t have_cal;
@@ -629,6 +636,16 @@ static int collect_keys(keylist *kl, const reco_config *cfg, const reco_pipeline
                 "held-out users");
         key_add(kl, "pipeline.bootstrap", 1, "not read: the logs are given (no bootstrap "
                 "stage)");
+        /* the logs' held-out simulator is the evaluation: choosing on it would select on
+         * the test set */
+        if (pl.select_snapshot == RECO_PIPELINE_SELECT_HELDOUT)
+            key_add(kl, "pipeline.select_snapshot", 1, "heldout does not apply to a run on "
+                    "logs: their held-out simulator is the evaluation, and choosing on it "
+                    "would choose on the test set");
+        if (pl.early_stop_patience > 0)
+            key_add(kl, "pipeline.early_stop_patience", 1, "%u does not apply to a run on "
+                    "logs: their held-out simulator is the evaluation, and stopping on it "
+                    "would choose on the test set", pl.early_stop_patience);
     } else {
         const int model = ex.logging_policy == RECO_EXPERIMENT_LOGGING_MODEL;
         const char *pol = ex.logging_policy == RECO_EXPERIMENT_LOGGING_UNIFORM ? "uniform"
@@ -1317,9 +1334,11 @@ typedef struct curve_ctx {
      * on other logs is kept in `best` */
     const reco_model *heldout;
     const reco_model *online;
-    reco_model *best;
+    reco_model *best;       /* NULL: no selection (early stopping alone) */
     double best_return;
     uint64_t best_updates;
+    uint32_t patience;      /* early stopping: measurements without a new best; 0: off */
+    uint32_t since_best;
 } curve_ctx;
 
 /* Mean return of @p policy on the curve sessions in a fresh simulator. */
@@ -1355,21 +1374,29 @@ static int on_progress(const reco_trainer_metrics *m, void *payload)
         c->failed = 1;
         return 1;
     }
+    double rh = NAN;
+    int stop = 0;
     if (c->heldout != NULL) {
         curve_ctx h = *c;
         h.feedback = c->heldout;
-        double rh = 0.0;
         if (sim_return(&rh, &h, &c->policy) < 0 ||
-            (rh > c->best_return && reco_model_copy_params(c->best, c->online) < 0)) {
+            (rh > c->best_return && c->best != NULL &&
+             reco_model_copy_params(c->best, c->online) < 0)) {
             c->failed = 1;
             return 1;
         }
         if (rh > c->best_return) {
             c->best_return = rh;
             c->best_updates = m->updates;
+            c->since_best = 0;
+        } else {
+            c->since_best++;
         }
+        /* early stopping: `patience` measurements in a row without a new best */
+        stop = c->patience > 0 && c->since_best >= c->patience;
     }
     if (j->n_curve < MAX_CURVE) {
+        j->heldout_curve[j->n_curve] = rh;
         reco_pipeline_point *p = &j->curve[j->n_curve++];
         p->updates = m->updates;
         p->greedy_q_return = r;
@@ -1382,7 +1409,12 @@ static int on_progress(const reco_trainer_metrics *m, void *payload)
         "%.3f)  loss %.4f  mean Q %.3f  %.0f updates/s", (unsigned long long)j->seed,
         (unsigned long long)m->updates, r, j->greedy_sim_return, m->loss, m->mean_q,
         m->updates_per_s);
-    return 0;
+    if (stop)
+        say(c->run, "seed %llu: early stop at %llu updates: the held-out simulator's return "
+            "has not passed %.3f (at %llu updates) for %u measurements",
+            (unsigned long long)j->seed, (unsigned long long)m->updates, c->best_return,
+            (unsigned long long)c->best_updates, c->patience);
+    return stop;
 }
 
 typedef struct sim_reset {
@@ -1529,7 +1561,8 @@ static void *run_seed(void *arg)
     memset(&mix, 0, sizeof mix);
     reco_replay *replay = NULL;
     reco_trainer *trainer = NULL;
-    reco_policy_state *ps[N_POL] = {NULL, NULL, NULL, NULL};
+    reco_policy_state *ps[N_POL] = {NULL};
+    reco_model *warm = NULL; /* the Q-network before its first update */
     float *popularity = NULL, *weights = NULL, *itf_dense = NULL;
     int32_t *ids = NULL, *itf_fields = NULL;
     uint32_t *topics = NULL;
@@ -1697,7 +1730,9 @@ static void *run_seed(void *arg)
     say(R, "seed %llu: %zu logged interactions; feedback model: %u epochs, validation AUC "
         "%s (%.1f s)", (unsigned long long)s, reco_log_n_rows(log), rep.epochs_run, aucs,
         now_s() - t0);
-    if (R->o.select_heldout || R->o.eval_heldout) {
+    const int select = R->o.select_heldout ||
+                       R->pl.select_snapshot == RECO_PIPELINE_SELECT_HELDOUT;
+    if (select || R->o.eval_heldout || R->pl.early_stop_patience > 0) {
         /* more logs of other users, and a second model fitted on them alone: its simulator
          * picks the Q-network snapshot to keep (selection on data the learner never saw), or
          * is the evaluation simulator (cross-fitting: the policies' choices are not selected
@@ -1827,6 +1862,11 @@ static void *run_seed(void *arg)
     po.model = reco_qnet_online(j->qnet);
     po.head = reco_qnet_q_head(j->qnet);
     CHECK("RecoMind policy", reco_policy_create(&ps[3], &po));
+    /* the control: the same network frozen before its first update */
+    CHECK("warm-start policy", reco_model_create(&warm, &qmo));
+    CHECK("warm-start policy", reco_model_copy_params(warm, reco_qnet_online(j->qnet)));
+    po.model = warm;
+    CHECK("warm-start policy", reco_policy_create(&ps[WARM], &po));
     for (int p = 0; p < N_POL; p++) {
         CHECK("policy", reco_policy_get(&pols[p], ps[p]));
         pols[p].name = pol_names[p];
@@ -1881,15 +1921,20 @@ static void *run_seed(void *arg)
     cc.users = users;
     cc.n_users = ex.eval_sessions < 300 ? ex.eval_sessions : 300;
     cc.policy = pols[3];
-    if (R->o.select_heldout) {
+    j->heldout_curve[0] = NAN;
+    if (select || R->pl.early_stop_patience > 0) {
         cc.heldout = heldout_model;
         cc.online = reco_qnet_online(j->qnet);
-        CHECK("best snapshot", reco_model_create(&j->best, &qmo));
-        CHECK("best snapshot", reco_model_copy_params(j->best, cc.online));
-        cc.best = j->best;
+        cc.patience = R->pl.early_stop_patience;
+        if (select) {
+            CHECK("best snapshot", reco_model_create(&j->best, &qmo));
+            CHECK("best snapshot", reco_model_copy_params(j->best, cc.online));
+            cc.best = j->best;
+        }
         curve_ctx h = cc;
         h.feedback = heldout_model;
         CHECK("held-out simulator", sim_return(&cc.best_return, &h, &pols[3]));
+        j->heldout_curve[0] = cc.best_return;
     }
     CHECK("greedy-supervised in the simulator",
           sim_return(&j->greedy_sim_return, &cc, &pols[BASELINE]));
@@ -1916,8 +1961,10 @@ static void *run_seed(void *arg)
     CHECK("training", trc);
     if (j->n_curve == 0 || j->curve[j->n_curve - 1].updates != tr.updates)
         on_progress(&tr.last, &cc);
+    j->trained = tr.updates;
+    j->kept = select ? cc.best_updates : tr.updates;
 
-    if (R->o.select_heldout) {
+    if (select) {
         /* RecoMind is the snapshot the held-out simulator liked best */
         reco_policy_options bpo = RECO_POLICY_OPTIONS_INIT;
         bpo.kind = RECO_POLICY_MODEL_HEAD;
@@ -1977,6 +2024,7 @@ done:
     reco_trainer_free(trainer);
     for (int p = 0; p < N_POL; p++)
         reco_policy_free(ps[p]);
+    reco_model_free(warm);
     reco_replay_free(replay);
     reco_sim_free(train_sim);
     for (uint32_t k = 0; k < MAX_ENSEMBLE; k++) {
@@ -2077,7 +2125,8 @@ static void *run_seed_logs(void *arg)
     memset(&hb, 0, sizeof hb);
     reco_replay *replay = NULL;
     reco_trainer *trainer = NULL;
-    reco_policy_state *ps[N_POL] = {NULL, NULL, NULL, NULL};
+    reco_policy_state *ps[N_POL] = {NULL};
+    reco_model *warm = NULL; /* the Q-network before its first update */
     float *popularity = NULL;
     uint64_t *users = NULL;
     item_features itf = {NULL, NULL, 0};
@@ -2190,6 +2239,11 @@ static void *run_seed_logs(void *arg)
     po.model = reco_qnet_online(j->qnet);
     po.head = reco_qnet_q_head(j->qnet);
     CHECK("RecoMind policy", reco_policy_create(&ps[3], &po));
+    /* the control: the same network frozen before its first update */
+    CHECK("warm-start policy", reco_model_create(&warm, &qmo));
+    CHECK("warm-start policy", reco_model_copy_params(warm, reco_qnet_online(j->qnet)));
+    po.model = warm;
+    CHECK("warm-start policy", reco_policy_create(&ps[WARM], &po));
     for (int p = 0; p < N_POL; p++) {
         CHECK("policy", reco_policy_get(&pols[p], ps[p]));
         pols[p].name = pol_names[p];
@@ -2239,6 +2293,7 @@ static void *run_seed_logs(void *arg)
     CHECK("greedy-supervised in the simulator",
           sim_return(&j->greedy_sim_return, &cc, &pols[BASELINE]));
     double r0 = 0.0;
+    j->heldout_curve[0] = NAN;
     CHECK("RecoMind in the simulator", sim_return(&r0, &cc, &pols[3]));
     j->curve[0] = (reco_pipeline_point){0, r0, j->greedy_sim_return, NAN, NAN, NAN};
     j->n_curve = 1;
@@ -2258,6 +2313,7 @@ static void *run_seed_logs(void *arg)
     CHECK("training", trc);
     if (j->n_curve == 0 || j->curve[j->n_curve - 1].updates != tr.updates)
         on_progress(&tr.last, &cc);
+    j->trained = j->kept = tr.updates;
 
     /* 4. evaluation in the training simulator and in the held-out one, on held-out users */
     reco_eval_options evo = RECO_EVAL_OPTIONS_INIT;
@@ -2292,6 +2348,7 @@ done:
     reco_trainer_free(trainer);
     for (int p = 0; p < N_POL; p++)
         reco_policy_free(ps[p]);
+    reco_model_free(warm);
     reco_replay_free(replay);
     reco_sim_free(train_sim);
     for (uint32_t k = 0; k < MAX_ENSEMBLE; k++) {
@@ -2647,6 +2704,149 @@ uint32_t reco_pipeline_curve(reco_pipeline_point *out, uint32_t cap, const reco_
     return j->n_curve;
 }
 
+uint32_t reco_pipeline_heldout_curve(double *out, uint32_t cap, const reco_pipeline *p,
+                                     uint32_t k)
+{
+    if (p == NULL || k >= p->n_seeds || (out == NULL && cap > 0))
+        return 0;
+    const seed_job *j = &p->jobs[k];
+    for (uint32_t i = 0; i < j->n_curve && i < cap; i++)
+        out[i] = j->heldout_curve[i];
+    return j->n_curve;
+}
+
+int reco_pipeline_training(uint64_t *trained_out, uint64_t *kept_out, const reco_pipeline *p,
+                           uint32_t k)
+{
+    if (p == NULL || k >= p->n_seeds || p->fit_only)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_training: NULL result, seed index "
+                               "%u out of range, or a fit-only run", k);
+    if (trained_out != NULL)
+        *trained_out = p->jobs[k].trained;
+    if (kept_out != NULL)
+        *kept_out = p->jobs[k].kept;
+    return RECO_OK;
+}
+
+/* The integral of cos^n over [0, theta], by the reduction
+ * I_n = cos^(n-1) sin / n + (n-1)/n I_(n-2), I_0 = theta, I_1 = sin. */
+static double int_cos_pow(uint32_t n, double theta)
+{
+    const double c = cos(theta), sn = sin(theta);
+    double acc = n % 2 ? sn : theta;
+    for (uint32_t m = n % 2 ? 3 : 2; m <= n; m += 2)
+        acc = pow(c, (double)(m - 1)) * sn / m + (double)(m - 1) / m * acc;
+    return acc;
+}
+
+/* P(|T| <= t) for T ~ Student t with df degrees of freedom: with t = sqrt(df) tan(theta),
+ * the density becomes c cos^(df-1)(theta) (c = Gamma((df+1)/2) / (sqrt(pi) Gamma(df/2))), so
+ * P(0 <= T <= t) = c I_(df-1)(theta); the quantile is found by bisection on theta. */
+double reco_pipeline_t_quantile(double confidence, uint32_t df)
+{
+    if (!(confidence > 0.0 && confidence < 1.0) || df < 1)
+        return NAN;
+    const double pi = 3.14159265358979323846;
+    const double c = exp(lgamma(0.5 * (df + 1.0)) - lgamma(0.5 * df)) / sqrt(pi);
+    double lo = 0.0, hi = 0.5 * pi;
+    for (int i = 0; i < 200 && hi - lo > 1e-15; i++) {
+        const double mid = 0.5 * (lo + hi);
+        if (c * int_cos_pow(df - 1, mid) < 0.5 * confidence)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return sqrt((double)df) * tan(0.5 * (lo + hi));
+}
+
+/* mean and t interval of the finite values of x[0..n) at `confidence` (NaN ends below two). */
+static reco_eval_stat t_interval(const double *x, uint32_t n, double confidence)
+{
+    reco_eval_stat s = {NAN, NAN, NAN, 0};
+    double sum = 0.0;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (isfinite(x[i])) {
+            sum += x[i];
+            m++;
+        }
+    s.n = m;
+    if (m == 0)
+        return s;
+    s.mean = sum / m;
+    if (m < 2)
+        return s;
+    double ss = 0.0;
+    for (uint32_t i = 0; i < n; i++)
+        if (isfinite(x[i]))
+            ss += (x[i] - s.mean) * (x[i] - s.mean);
+    const double half = reco_pipeline_t_quantile(confidence, m - 1) * sqrt(ss / (m - 1) / m);
+    s.lo = s.mean - half;
+    s.hi = s.mean + half;
+    return s;
+}
+
+static int over_seeds_args(const reco_pipeline *p, reco_pipeline_side side, uint32_t policy,
+                           uint32_t baseline, uint32_t metric, const char *fn)
+{
+    if (p == NULL || p->fit_only || (side != RECO_PIPELINE_SIM && side != RECO_PIPELINE_REAL))
+        return reco__error_set(RECO_EINVAL, "%s: NULL result, a fit-only run, or side %d is "
+                               "not a side", fn, (int)side);
+    if (policy >= N_POL || baseline >= N_POL)
+        return reco__error_set(RECO_EINVAL, "%s: policy %u or baseline %u is not below %d", fn,
+                               policy, baseline, N_POL);
+    if (metric >= reco_eval_n_metrics(p->pooled[side]))
+        return reco__error_set(RECO_EINVAL, "%s: unknown metric %u (the evaluations have %u)",
+                               fn, metric, reco_eval_n_metrics(p->pooled[side]));
+    return RECO_OK;
+}
+
+int reco_pipeline_lift_over_seeds(reco_eval_stat *relative_out, reco_eval_stat *difference_out,
+                                  const reco_pipeline *p, reco_pipeline_side side,
+                                  uint32_t policy, uint32_t baseline, uint32_t metric)
+{
+    int rc = over_seeds_args(p, side, policy, baseline, metric,
+                             "reco_pipeline_lift_over_seeds");
+    if (rc < 0)
+        return rc;
+    double rel[RECO_EXPERIMENT_MAX_SEEDS], dif[RECO_EXPERIMENT_MAX_SEEDS];
+    for (uint32_t k = 0; k < p->n_seeds; k++) {
+        reco_eval_stat r, d;
+        rc = reco_eval_lift(&r, &d, p->jobs[k].ev[side], policy, baseline,
+                            (reco_eval_metric)metric);
+        if (rc < 0)
+            return rc;
+        rel[k] = r.mean;
+        dif[k] = d.mean;
+    }
+    const double conf = reco_eval_confidence(p->pooled[side]);
+    if (relative_out != NULL)
+        *relative_out = t_interval(rel, p->n_seeds, conf);
+    if (difference_out != NULL)
+        *difference_out = t_interval(dif, p->n_seeds, conf);
+    return RECO_OK;
+}
+
+int reco_pipeline_stat_over_seeds(reco_eval_stat *out, const reco_pipeline *p,
+                                  reco_pipeline_side side, uint32_t policy, uint32_t metric)
+{
+    int rc = over_seeds_args(p, side, policy, 0, metric, "reco_pipeline_stat_over_seeds");
+    if (rc == RECO_OK && out == NULL)
+        rc = reco__error_set(RECO_EINVAL, "reco_pipeline_stat_over_seeds: out is NULL");
+    if (rc < 0)
+        return rc;
+    double v[RECO_EXPERIMENT_MAX_SEEDS];
+    for (uint32_t k = 0; k < p->n_seeds; k++) {
+        reco_eval_stat st;
+        rc = reco_eval_stat_get(&st, p->jobs[k].ev[side], policy, (reco_eval_metric)metric);
+        if (rc < 0)
+            return rc;
+        v[k] = st.mean;
+    }
+    *out = t_interval(v, p->n_seeds, reco_eval_confidence(p->pooled[side]));
+    return RECO_OK;
+}
+
 /* The simulator's relative error on a policy's mean return, (sim - real) / real, with a
  * delta-method interval (the two environments' sessions are independent). */
 static reco_pipeline_fidelity fidelity_of(const reco_eval *sim, const reco_eval *real,
@@ -2785,6 +2985,129 @@ static int write_evals(const reco_pipeline *p, const char *path, eval_writer fn,
     reco__free(a, evs);
     reco__free(a, names);
     reco__free(a, np);
+    return rc;
+}
+
+/* A number as the evaluator's report writes it (exact, null when not finite). */
+static void json_exact(tbuf *t, double v)
+{
+    char buf[48];
+    reco__eval_format_num(buf, sizeof buf, v);
+    tb_printf(t, "%s", buf);
+}
+
+static void json_stat_exact(tbuf *t, const reco_eval_stat *s, int with_n)
+{
+    tb_printf(t, "{\"mean\": ");
+    json_exact(t, s->mean);
+    tb_printf(t, ", \"lo\": ");
+    json_exact(t, s->lo);
+    tb_printf(t, ", \"hi\": ");
+    json_exact(t, s->hi);
+    if (with_n)
+        tb_printf(t, ", \"n\": %llu", (unsigned long long)s->n);
+    tb_printf(t, "}");
+}
+
+/* The body of a "lifts" object over seeds: each policy but `baseline` (or only `only`). */
+static void json_lifts_over_seeds(tbuf *t, const reco_pipeline *p, reco_pipeline_side side,
+                                  uint32_t baseline, uint32_t only)
+{
+    const reco_eval *ev = p->pooled[side];
+    int first = 1;
+    for (uint32_t pi = 0; pi < N_POL; pi++) {
+        if (pi == baseline || (only < N_POL && pi != only))
+            continue;
+        tb_printf(t, "%s\n        \"%s\": {", first ? "" : ",", pol_names[pi]);
+        first = 0;
+        const char *sep = "";
+        for (uint32_t m = 0; m < reco_eval_n_metrics(ev); m++) {
+            if (!reco__eval_metric_listed(ev, m))
+                continue;
+            reco_eval_stat rel, dif;
+            reco_pipeline_lift_over_seeds(&rel, &dif, p, side, pi, baseline, m);
+            tb_printf(t, "%s\n          \"%s\": {\"relative\": ", sep,
+                      reco_eval_metric_label(ev, m));
+            sep = ",";
+            json_stat_exact(t, &rel, 0);
+            tb_printf(t, ", \"difference\": ");
+            json_stat_exact(t, &dif, 0);
+            tb_printf(t, "}");
+        }
+        tb_printf(t, "\n        }");
+    }
+}
+
+/* The entry "<side> (over seeds)": each policy's metrics and lifts with t intervals over the
+ * seeds (the seeds' means or lifts as the sample), RecoMind's lifts over warm-start too. */
+static void json_over_seeds(tbuf *t, const reco_pipeline *p, reco_pipeline_side side)
+{
+    const reco_eval *ev = p->pooled[side];
+    tb_printf(t, ",\n    \"%s (over seeds)\": {\n      \"seeds\": %u,\n      "
+              "\"interval\": \"t over seeds\",\n      \"policies\": {", p->side_name[side],
+              p->n_seeds);
+    for (uint32_t pi = 0; pi < N_POL; pi++) {
+        tb_printf(t, "%s\n        \"%s\": {", pi ? "," : "", pol_names[pi]);
+        const char *sep = "";
+        for (uint32_t m = 0; m < reco_eval_n_metrics(ev); m++) {
+            if (!reco__eval_metric_listed(ev, m))
+                continue;
+            reco_eval_stat st;
+            reco_pipeline_stat_over_seeds(&st, p, side, pi, m);
+            tb_printf(t, "%s\n          \"%s\": ", sep, reco_eval_metric_label(ev, m));
+            sep = ",";
+            json_stat_exact(t, &st, 1);
+        }
+        tb_printf(t, "\n        }");
+    }
+    tb_printf(t, "\n      },\n      \"lifts\": {");
+    json_lifts_over_seeds(t, p, side, BASELINE, N_POL);
+    tb_printf(t, "\n      },\n      \"control\": \"%s\",\n      \"control_lifts\": {",
+              pol_names[WARM]);
+    json_lifts_over_seeds(t, p, side, WARM, RECOMIND);
+    tb_printf(t, "\n      }\n    }");
+}
+
+/* The evaluator's report of every environment, with the control lifts and the entries over
+ * seeds after each side's pooled one. */
+static int write_json_envs(const reco_pipeline *p, const char *path)
+{
+    if (p == NULL || path == NULL || p->fit_only)
+        return reco__error_set(RECO_EINVAL, "reco_pipeline_write_json: NULL argument or a "
+                               "fit-only run");
+    const reco_allocator *a = &p->alloc;
+    const size_t n_env = 2 * (size_t)p->n_seeds + 2;
+    const reco_eval **evs = reco__calloc(a, n_env, sizeof *evs);
+    char(*names)[80] = reco__calloc(a, n_env, sizeof *names);
+    const char **np = reco__calloc(a, n_env, sizeof *np);
+    const char **after = reco__calloc(a, n_env, sizeof *after);
+    unsigned char *control = reco__calloc(a, n_env, 1);
+    tbuf over[2] = {{a, NULL, 0, 0, 0}, {a, NULL, 0, 0, 0}};
+    int rc = evs && names && np && after && control ? RECO_OK : RECO_ENOMEM;
+    if (rc == RECO_OK) {
+        const int n = report_envs(evs, names, p);
+        for (int i = 0; i < n; i++) {
+            np[i] = names[i];
+            control[i] = 1;
+        }
+        for (int e = 0; e < 2; e++) {
+            json_over_seeds(&over[e], p, (reco_pipeline_side)e);
+            if (over[e].err)
+                rc = RECO_ENOMEM;
+            /* after each side's pooled entry */
+            after[(size_t)(e + 1) * (p->n_seeds + 1) - 1] = over[e].s;
+        }
+        const reco__eval_json_extra x = {control, RECOMIND, WARM, after};
+        if (rc == RECO_OK)
+            rc = reco__eval_write_json_ext(evs, np, (uint32_t)n, pol_names, BASELINE, &x, path);
+    }
+    tb_free(&over[0]);
+    tb_free(&over[1]);
+    reco__free(a, evs);
+    reco__free(a, names);
+    reco__free(a, np);
+    reco__free(a, after);
+    reco__free(a, control);
     return rc;
 }
 
@@ -2927,7 +3250,7 @@ static int read_file(tbuf *t, const char *path)
 
 int reco_pipeline_write_json(const reco_pipeline *p, const char *path)
 {
-    int rc = write_evals(p, path, reco_eval_write_json, "reco_pipeline_write_json");
+    int rc = write_json_envs(p, path);
     if (rc < 0)
         return rc;
     /* the experiment's own sections after the evaluator's report: the object goes on */
@@ -2951,6 +3274,8 @@ int reco_pipeline_write_json(const reco_pipeline *p, const char *path)
         tb_printf(&t, "%s\n    {\"seed\": %llu,\n      \"fit\": ", k ? "," : "",
                   (unsigned long long)p->jobs[k].seed);
         json_fit(&t, &p->jobs[k].fit, p);
+        tb_printf(&t, ",\n      \"trained_updates\": %llu, \"kept_updates\": %llu",
+                  (unsigned long long)p->jobs[k].trained, (unsigned long long)p->jobs[k].kept);
         tb_printf(&t, ",\n      \"fidelity\": ");
         json_fidelity(&t, p->jobs[k].ev[0], p->jobs[k].ev[1], z, real_key);
         tb_printf(&t, "}");

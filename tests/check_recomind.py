@@ -16,7 +16,7 @@ import sys
 
 METRICS = ["depth", "long_watches", "deep_share", "long_watches_deep", "depth_deep", "return",
            "hides", "topics"]
-POLICIES = ["random", "popular", "greedy-supervised", "recomind"]
+POLICIES = ["random", "popular", "greedy-supervised", "recomind", "warm-start"]
 # an env that names its signals (the world) also has each signal's count by name
 SIGNALS = ["click", "long_watch", "like", "hide"]
 SIGNAL_METRICS = SIGNALS + [s + "_deep" for s in SIGNALS]
@@ -41,10 +41,28 @@ def main():
         res = json.load(f)
     if res.get("schema") != "libreco.eval/1" or res.get("baseline") != "greedy-supervised":
         fails.append("schema or baseline: %r %r" % (res.get("schema"), res.get("baseline")))
-    envs = res.get("environments", {})
-    want = {"sim (seed 1)", "world (seed 1)", "sim (pooled)", "world (pooled)"}
-    if set(envs) != want:
-        fails.append("environments %s, expected %s" % (sorted(envs), sorted(want)))
+    allenvs = res.get("environments", {})
+    want = {"sim (seed 1)", "world (seed 1)", "sim (pooled)", "world (pooled)",
+            "sim (over seeds)", "world (over seeds)"}
+    if set(allenvs) != want:
+        fails.append("environments %s, expected %s" % (sorted(allenvs), sorted(want)))
+    # every entry has RecoMind's lifts over warm-start (the control), shaped as the lifts
+    for name, env in allenvs.items():
+        if env.get("control") != "warm-start" or \
+                list(env.get("control_lifts", {})) != ["recomind"] or \
+                env["control_lifts"]["recomind"].keys() != env["lifts"]["recomind"].keys():
+            fails.append("%s: control lifts missing or misshapen" % name)
+    # over seeds with one seed: the seed's lift, no interval
+    for side in ("sim", "world"):
+        over, one = allenvs.get(side + " (over seeds)", {}), allenvs.get(side + " (seed 1)", {})
+        if over.get("seeds") != 1 or over.get("interval") != "t over seeds":
+            fails.append("%s (over seeds): seeds %r" % (side, over.get("seeds")))
+            continue
+        a = over["lifts"]["recomind"]["return"]["relative"]
+        b = one["lifts"]["recomind"]["return"]["relative"]
+        if a["mean"] != b["mean"] or a["lo"] is not None or a["hi"] is not None:
+            fails.append("%s (over seeds) with one seed: %r, the seed's %r" % (side, a, b))
+    envs = {k: v for k, v in allenvs.items() if "(over seeds)" not in k}
     for name, env in envs.items():
         if env.get("sessions") != 100:
             fails.append("%s: %r sessions, expected 100" % (name, env.get("sessions")))

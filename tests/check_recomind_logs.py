@@ -58,7 +58,8 @@ def main():
             fails.append("stdout lacks %r" % needle)
     with open(os.path.join(res_dir, "results.json")) as f:
         res = json.load(f)
-    want = {"sim (seed 1)", "held-out sim (seed 1)", "sim (pooled)", "held-out sim (pooled)"}
+    want = {"sim (seed 1)", "held-out sim (seed 1)", "sim (pooled)", "held-out sim (pooled)",
+            "sim (over seeds)", "held-out sim (over seeds)"}
     if set(res.get("environments", {})) != want:
         fails.append("environments %s, expected %s" % (sorted(res.get("environments", {})),
                                                         sorted(want)))
@@ -68,6 +69,12 @@ def main():
     if "logged" not in res:
         fails.append("results.json lacks the logged sessions' values")
     for name, env in res.get("environments", {}).items():
+        if "(over seeds)" in name:
+            if env.get("seeds") != 1 or "control_lifts" not in env:
+                fails.append("%s: seeds %r" % (name, env.get("seeds")))
+            continue
+        if "warm-start" not in env["policies"] or "control_lifts" not in env:
+            fails.append("%s: no warm-start control" % name)
         if env.get("sessions") != 60:
             fails.append("%s: %r sessions, expected 60" % (name, env.get("sessions")))
         # the logs' signals by name on both sides (the simulators imitate the logs' names)

@@ -1173,6 +1173,35 @@ static void test_eval_reports(void **state)
     assert_reco_error(reco_eval_write_json(evs, envs, 0, NULL, 0, jpath), RECO_EINVAL, "n_envs");
     assert_reco_error(reco_eval_write_json(NULL, envs, 1, NULL, 0, jpath), RECO_EINVAL, "NULL");
     assert_reco_error(reco_eval_write_json(evs, envs, 1, NULL, 0, NULL), RECO_EINVAL, "NULL");
+    /* the pipeline's extras: control lifts of one policy over another, and text after an
+     * entry, in a document that still parses */
+    const unsigned char ctl[2] = {1, 0};
+    const char *after[2] = {NULL, ",\n    \"extra\": {\"seeds\": 1}"};
+    const reco__eval_json_extra x = {ctl, 0, 1, after};
+    assert_int_equal(reco__eval_write_json_ext(evs, envs, 2, NULL, 1, &x, jpath), RECO_OK);
+    const char *xdoc = slurp(jpath);
+    assert_non_null(json_skip(xdoc));
+    assert_true(*json_ws(json_skip(xdoc)) == '\0');
+    const char *p_ctl[] = {"environments", "script", "control", NULL};
+    assert_true(strncmp(json_get(xdoc, p_ctl), "\"B\"", 3) == 0);
+    for (int m = 0; m < RECO_EVAL_N_METRICS; m++) {
+        reco_eval_stat rel, dif;
+        reco_eval_lift(&rel, &dif, e1, 0, 1, (reco_eval_metric)m);
+        const char *pc[] = {"environments", "script", "control_lifts", "A",
+                            reco_eval_metric_name((reco_eval_metric)m), "relative", "mean",
+                            NULL};
+        assert_same_num(json_num(xdoc, pc), rel.mean);
+        pc[5] = "difference";
+        pc[6] = "hi";
+        assert_same_num(json_num(xdoc, pc), dif.hi);
+    }
+    const char *p_noctl[] = {"environments", "no \\\"deep\\\", sessions", "control_lifts", NULL};
+    assert_null(json_get(xdoc, p_noctl));
+    const char *p_extra[] = {"environments", "extra", "seeds", NULL};
+    assert_same_num(json_num(xdoc, p_extra), 1.0);
+    const reco__eval_json_extra bad = {ctl, 2, 1, NULL};
+    assert_reco_error(reco__eval_write_json_ext(evs, envs, 2, NULL, 1, &bad, jpath),
+                      RECO_EINVAL, "control policy 2 or baseline 1 is not below the 2");
     const reco_eval *with_null[2] = {e1, NULL};
     assert_reco_error(reco_eval_write_json(with_null, envs, 2, NULL, 0, jpath), RECO_EINVAL,
                       "NULL");

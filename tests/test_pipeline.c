@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -134,6 +135,8 @@ static void check_result(const reco_pipeline *p, uint32_t n_signals, const char 
     assert_int_equal(reco_pipeline_seed(p, 0), 1);
     assert_string_equal(reco_pipeline_side_name(p, RECO_PIPELINE_SIM), "sim");
     assert_string_equal(reco_pipeline_side_name(p, RECO_PIPELINE_REAL), real_name);
+    assert_string_equal(reco_pipeline_policy_name(RECO_PIPELINE_WARM_START), "warm-start");
+    assert_null(reco_pipeline_policy_name(RECO_PIPELINE_N_POLICIES));
     for (int side = 0; side < 2; side++) {
         const reco_eval *ev = reco_pipeline_eval(p, 0, (reco_pipeline_side)side);
         assert_non_null(ev);
@@ -546,7 +549,11 @@ static void test_pipeline_options(void **state)
     assert_int_equal(o.eval_users, m.eval_users);
     assert_int_equal(o.bootstrap, m.bootstrap);
     assert_float_equal(o.heldout_share, m.heldout_share, 0.0);
-    assert_reco_error(reco_pipeline_options_init(&o, 2), RECO_EVERSION, "");
+    assert_int_equal(o.select_snapshot, RECO_PIPELINE_SELECT_LAST);
+    assert_int_equal(o.early_stop_patience, 0);
+    assert_int_equal(m.select_snapshot, o.select_snapshot);
+    assert_int_equal(m.early_stop_patience, o.early_stop_patience);
+    assert_reco_error(reco_pipeline_options_init(&o, 3), RECO_EVERSION, "");
     reco_pipeline_run_options r;
     assert_int_equal(reco_pipeline_run_options_init(&r, RECO_PIPELINE_RUN_OPTIONS_VERSION),
                      RECO_OK);
@@ -595,6 +602,342 @@ static void test_pipeline_options(void **state)
     reco_config_free(cfg);
 }
 
+/* Reads a whole file written by the library. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[1 << 21];
+    const size_t len = fread(text, 1, sizeof text - 1, f);
+    text[len] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* The number after `"key": ` following each of the needles in turn, from `from`. */
+static double json_after(const char *from, const char *const *needles, int n)
+{
+    const char *q = from;
+    for (int i = 0; i < n; i++) {
+        q = strstr(q, needles[i]);
+        if (q == NULL)
+            fail_msg("results.json lacks %s (needle %d)", needles[i], i);
+        q += strlen(needles[i]);
+    }
+    if (strncmp(q, "null", 4) == 0)
+        return NAN;
+    return strtod(q, NULL);
+}
+
+/* The two-sided t quantile against a printed table (95%: 12.706, 4.303, 2.262; 90% df 4:
+ * 2.132; 99% df 9: 3.250). */
+static void test_pipeline_t_quantile(void **state)
+{
+    (void)state;
+    assert_float_equal(reco_pipeline_t_quantile(0.95, 1), 12.706, 1e-3);
+    assert_float_equal(reco_pipeline_t_quantile(0.95, 2), 4.303, 1e-3);
+    assert_float_equal(reco_pipeline_t_quantile(0.95, 9), 2.262, 1e-3);
+    assert_float_equal(reco_pipeline_t_quantile(0.90, 4), 2.132, 1e-3);
+    assert_float_equal(reco_pipeline_t_quantile(0.99, 9), 3.250, 1e-3);
+    /* many degrees of freedom: the normal quantile */
+    assert_float_equal(reco_pipeline_t_quantile(0.95, 100000), 1.95996, 1e-4);
+    assert_true(isnan(reco_pipeline_t_quantile(0.95, 0)));
+    assert_true(isnan(reco_pipeline_t_quantile(1.0, 3)));
+}
+
+/* The control (warm-start) and the intervals over seeds, against a hand computation from the
+ * per-seed values the result exposes; results.json holds them. */
+static void test_pipeline_control_over_seeds(void **state)
+{
+    (void)state;
+    reco_config *cfg = config_of("");
+    assert_int_equal(reco_config_set(cfg, "experiment.seeds", "[1, 2, 3]"), RECO_OK);
+    budget_src src = {.seed = 5};
+    const reco_pipeline_env pe = budget_source(&src);
+    reco_pipeline *p = NULL;
+    int rc = run_on(&p, cfg, &pe);
+    if (rc != RECO_OK)
+        fail_msg("budget run: %s", reco_error_message());
+    const uint32_t n = reco_pipeline_n_seeds(p);
+    assert_int_equal(n, 3);
+    uint32_t watch;
+    assert_int_equal(reco_eval_metric_index(&watch, reco_pipeline_eval(p, 0, RECO_PIPELINE_REAL),
+                                            "watch"),
+                     RECO_OK);
+    const uint32_t metrics[2] = {RECO_EVAL_RETURN, watch};
+    const double t2 = 4.303; /* t table, 95%, 2 degrees of freedom */
+    for (int side = 0; side < 2; side++)
+        for (int mi = 0; mi < 2; mi++) {
+            const uint32_t m = metrics[mi];
+            double lift[3], ctrl[3], mean[3], s = 0.0, sc = 0.0, sm = 0.0;
+            for (uint32_t k = 0; k < n; k++) {
+                const reco_eval *ev = reco_pipeline_eval(p, k, (reco_pipeline_side)side);
+                assert_string_equal(reco_eval_policy_name(ev, RECO_PIPELINE_WARM_START),
+                                    "warm-start");
+                reco_eval_stat r, st;
+                assert_int_equal(reco_eval_lift(&r, NULL, ev, RECO_PIPELINE_RECOMIND,
+                                                RECO_PIPELINE_BASELINE, (reco_eval_metric)m),
+                                 RECO_OK);
+                lift[k] = r.mean;
+                assert_int_equal(reco_eval_lift(&r, NULL, ev, RECO_PIPELINE_RECOMIND,
+                                                RECO_PIPELINE_WARM_START, (reco_eval_metric)m),
+                                 RECO_OK);
+                ctrl[k] = r.mean;
+                assert_int_equal(reco_eval_stat_get(&st, ev, RECO_PIPELINE_WARM_START,
+                                                    (reco_eval_metric)m),
+                                 RECO_OK);
+                mean[k] = st.mean;
+                s += lift[k];
+                sc += ctrl[k];
+                sm += mean[k];
+            }
+            const double want[3] = {s / 3, sc / 3, sm / 3};
+            const double *xs[3] = {lift, ctrl, mean};
+            reco_eval_stat got[3];
+            assert_int_equal(reco_pipeline_lift_over_seeds(&got[0], NULL, p,
+                                                           (reco_pipeline_side)side,
+                                                           RECO_PIPELINE_RECOMIND,
+                                                           RECO_PIPELINE_BASELINE, m),
+                             RECO_OK);
+            assert_int_equal(reco_pipeline_lift_over_seeds(&got[1], NULL, p,
+                                                           (reco_pipeline_side)side,
+                                                           RECO_PIPELINE_RECOMIND,
+                                                           RECO_PIPELINE_WARM_START, m),
+                             RECO_OK);
+            assert_int_equal(reco_pipeline_stat_over_seeds(&got[2], p, (reco_pipeline_side)side,
+                                                           RECO_PIPELINE_WARM_START, m),
+                             RECO_OK);
+            for (int i = 0; i < 3; i++) {
+                double ss = 0.0;
+                for (int k = 0; k < 3; k++)
+                    ss += (xs[i][k] - want[i]) * (xs[i][k] - want[i]);
+                const double half = t2 * sqrt(ss / 2.0 / 3.0);
+                assert_int_equal(got[i].n, 3);
+                assert_float_equal(got[i].mean, want[i], 1e-12);
+                assert_float_equal(got[i].lo, want[i] - half, 1e-3 * half + 1e-12);
+                assert_float_equal(got[i].hi, want[i] + half, 1e-3 * half + 1e-12);
+            }
+        }
+    /* results.json: the control lifts in every entry, and an entry over seeds per side whose
+     * numbers are the ones above */
+    char path[] = "/tmp/reco_pipeline_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(reco_pipeline_write_json(p, path), RECO_OK);
+    const char *text = slurp(path);
+    remove(path);
+    const char *names[] = {"\"sim (seed 1)\"", "\"budget (seed 2)\"", "\"budget (pooled)\"",
+                           "\"sim (over seeds)\"", "\"budget (over seeds)\""};
+    for (int i = 0; i < 5; i++) {
+        const char *e = strstr(text, names[i]);
+        if (e == NULL)
+            fail_msg("results.json lacks %s", names[i]);
+        const char *next = strstr(e + strlen(names[i]), "(seed ");
+        const char *c = strstr(e, "\"control_lifts\": {\n        \"recomind\"");
+        if (c == NULL || (next != NULL && c > next && i < 3))
+            fail_msg("%s has no control lifts", names[i]);
+    }
+    assert_non_null(strstr(text, "\"control\": \"warm-start\""));
+    assert_non_null(strstr(text, "\"interval\": \"t over seeds\""));
+    assert_non_null(strstr(text, "\"kept_updates\": 120"));
+    reco_eval_stat rel, ctl, ws;
+    reco_pipeline_lift_over_seeds(&rel, NULL, p, RECO_PIPELINE_REAL, RECO_PIPELINE_RECOMIND,
+                                  RECO_PIPELINE_BASELINE, RECO_EVAL_RETURN);
+    reco_pipeline_lift_over_seeds(&ctl, NULL, p, RECO_PIPELINE_REAL, RECO_PIPELINE_RECOMIND,
+                                  RECO_PIPELINE_WARM_START, RECO_EVAL_RETURN);
+    reco_pipeline_stat_over_seeds(&ws, p, RECO_PIPELINE_REAL, RECO_PIPELINE_WARM_START,
+                                  RECO_EVAL_RETURN);
+    const char *over = strstr(text, "\"budget (over seeds)\"");
+    const char *n1[] = {"\"lifts\"", "\"recomind\"", "\"return\"", "\"relative\": {\"mean\": "};
+    assert_true(json_after(over, n1, 4) == rel.mean);
+    const char *n2[] = {"\"lifts\"", "\"recomind\"", "\"return\"", "\"hi\": "};
+    assert_true(json_after(over, n2, 4) == rel.hi);
+    const char *n3[] = {"\"control_lifts\"", "\"recomind\"", "\"return\"",
+                        "\"relative\": {\"mean\": "};
+    assert_true(json_after(over, n3, 4) == ctl.mean);
+    const char *n4[] = {"\"policies\"", "\"warm-start\"", "\"return\": {\"mean\": "};
+    assert_true(json_after(over, n4, 3) == ws.mean);
+    /* a seed's control lifts are reco_eval_lift over warm-start */
+    reco_eval_lift(&rel, NULL, reco_pipeline_eval(p, 1, RECO_PIPELINE_REAL),
+                   RECO_PIPELINE_RECOMIND, RECO_PIPELINE_WARM_START, RECO_EVAL_RETURN);
+    const char *n5[] = {"\"budget (seed 2)\"", "\"control_lifts\"", "\"recomind\"",
+                        "\"return\"", "\"relative\": {\"mean\": "};
+    assert_true(json_after(text, n5, 5) == rel.mean);
+    /* bad arguments */
+    assert_reco_error(reco_pipeline_lift_over_seeds(&rel, NULL, p, RECO_PIPELINE_REAL, 5, 2,
+                                                    RECO_EVAL_RETURN),
+                      RECO_EINVAL, "policy 5 or baseline 2 is not below 5");
+    assert_reco_error(reco_pipeline_lift_over_seeds(&rel, NULL, p, (reco_pipeline_side)2, 3, 2,
+                                                    RECO_EVAL_RETURN),
+                      RECO_EINVAL, "side 2 is not a side");
+    assert_reco_error(reco_pipeline_stat_over_seeds(&rel, p, RECO_PIPELINE_SIM, 3, 999),
+                      RECO_EINVAL, "unknown metric 999");
+    assert_reco_error(reco_pipeline_stat_over_seeds(NULL, p, RECO_PIPELINE_SIM, 3, 0),
+                      RECO_EINVAL, "out is NULL");
+    assert_reco_error(reco_pipeline_lift_over_seeds(&rel, NULL, NULL, RECO_PIPELINE_SIM, 3, 2,
+                                                    0),
+                      RECO_EINVAL, "NULL result");
+    reco_pipeline_free(p);
+
+    /* one seed: the seed's lift, no interval (null in results.json) */
+    assert_int_equal(reco_config_set(cfg, "experiment.seeds", "[2]"), RECO_OK);
+    assert_int_equal(run_on(&p, cfg, &pe), RECO_OK);
+    reco_pipeline_lift_over_seeds(&rel, NULL, p, RECO_PIPELINE_REAL, RECO_PIPELINE_RECOMIND,
+                                  RECO_PIPELINE_WARM_START, RECO_EVAL_RETURN);
+    reco_eval_stat one;
+    reco_eval_lift(&one, NULL, reco_pipeline_eval(p, 0, RECO_PIPELINE_REAL),
+                   RECO_PIPELINE_RECOMIND, RECO_PIPELINE_WARM_START, RECO_EVAL_RETURN);
+    assert_true(rel.mean == one.mean);
+    assert_true(isnan(rel.lo) && isnan(rel.hi));
+    assert_int_equal(rel.n, 1);
+    snprintf(path, sizeof path, "/tmp/reco_pipeline_XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(reco_pipeline_write_json(p, path), RECO_OK);
+    text = slurp(path);
+    remove(path);
+    over = strstr(text, "\"budget (over seeds)\"");
+    assert_non_null(over);
+    const char *n6[] = {"\"control_lifts\"", "\"recomind\"", "\"return\"", "\"lo\": "};
+    assert_true(isnan(json_after(over, n6, 4)));
+    assert_non_null(strstr(over, "\"seeds\": 1"));
+    reco_pipeline_free(p);
+    reco_config_free(cfg);
+}
+
+/* warm-start is the network before training: its sessions do not change when training is
+ * longer, RecoMind's do. */
+static void test_pipeline_warm_start_is_untrained(void **state)
+{
+    (void)state;
+    double v[2][2][RECO_EVAL_N_METRICS];
+    for (int r = 0; r < 2; r++) {
+        reco_config *cfg = config_of("");
+        assert_int_equal(reco_config_set(cfg, "trainer.total_updates", r ? "240" : "120"),
+                         RECO_OK);
+        budget_src src = {.seed = 5};
+        const reco_pipeline_env pe = budget_source(&src);
+        reco_pipeline *p = NULL;
+        assert_int_equal(run_on(&p, cfg, &pe), RECO_OK);
+        const reco_eval *ev = reco_pipeline_eval(p, 0, RECO_PIPELINE_REAL);
+        double sum[2][RECO_EVAL_N_METRICS] = {{0}};
+        for (uint32_t i = 0; i < reco_eval_n_sessions(ev); i++)
+            for (int w = 0; w < 2; w++) {
+                double row[RECO_EVAL_N_METRICS];
+                assert_int_equal(reco_eval_session(row, ev, w ? RECO_PIPELINE_WARM_START
+                                                              : RECO_PIPELINE_RECOMIND, i),
+                                 RECO_OK);
+                for (int m = 0; m < RECO_EVAL_N_METRICS; m++)
+                    sum[w][m] += isnan(row[m]) ? 0.0 : row[m] * (i + 1);
+            }
+        memcpy(v[r], sum, sizeof sum);
+        reco_pipeline_free(p);
+        reco_config_free(cfg);
+    }
+    assert_memory_equal(v[0][1], v[1][1], sizeof v[0][1]);        /* warm-start: the same */
+    assert_true(memcmp(v[0][0], v[1][0], sizeof v[0][0]) != 0);  /* RecoMind: trained more */
+}
+
+/* pipeline.select_snapshot and pipeline.early_stop_patience: training stops where the
+ * held-out criterion says, the kept snapshot is the held-out simulator's best. */
+static void test_pipeline_select_early_stop(void **state)
+{
+    (void)state;
+    reco_config *cfg = config_of("pipeline: {select_snapshot: heldout, early_stop_patience: 2}\n");
+    assert_int_equal(reco_config_set(cfg, "trainer.total_updates", "1200"), RECO_OK);
+    budget_src src = {.seed = 5};
+    const reco_pipeline_env pe = budget_source(&src);
+    reco_pipeline *p = NULL;
+    int rc = run_on(&p, cfg, &pe);
+    if (rc != RECO_OK)
+        fail_msg("budget run: %s", reco_error_message());
+    reco_pipeline_point pts[32];
+    double h[32];
+    const uint32_t np = reco_pipeline_curve(pts, 32, p, 0);
+    assert_int_equal(reco_pipeline_heldout_curve(h, 32, p, 0), np);
+    /* the rule by hand: stop at the measurement that makes `patience` in a row without a new
+     * best; keep the best */
+    double best = h[0];
+    uint32_t since = 0, stop_at = np - 1;
+    uint64_t best_updates = 0;
+    for (uint32_t i = 1; i < np; i++) {
+        assert_true(isfinite(h[i]));
+        if (h[i] > best) {
+            best = h[i];
+            best_updates = pts[i].updates;
+            since = 0;
+        } else if (++since >= 2) {
+            stop_at = i;
+            break;
+        }
+    }
+    assert_int_equal(stop_at, np - 1); /* no point after the stop */
+    uint64_t trained = 0, kept = 0;
+    assert_int_equal(reco_pipeline_training(&trained, &kept, p, 0), RECO_OK);
+    assert_int_equal(trained, pts[np - 1].updates);
+    assert_true(trained < 1200); /* it did stop early */
+    assert_int_equal(kept, best_updates);
+    reco_pipeline_free(p);
+
+    /* without early stopping: all the updates, the last snapshot, no held-out curve */
+    reco_config_free(cfg);
+    cfg = config_of("");
+    assert_int_equal(reco_config_set(cfg, "trainer.total_updates", "1200"), RECO_OK);
+    assert_int_equal(run_on(&p, cfg, &pe), RECO_OK);
+    assert_int_equal(reco_pipeline_training(&trained, &kept, p, 0), RECO_OK);
+    assert_int_equal(trained, 1200);
+    assert_int_equal(kept, 1200);
+    assert_int_equal(reco_pipeline_heldout_curve(h, 32, p, 0), 21);
+    assert_true(isnan(h[0]) && isnan(h[20]));
+    assert_reco_error(reco_pipeline_training(&trained, &kept, p, 1), RECO_EINVAL,
+                      "seed index 1 out of range");
+    reco_pipeline_free(p);
+    reco_config_free(cfg);
+
+    /* bad values, with the key's place */
+    cfg = NULL;
+    assert_int_equal(reco_config_create(&cfg, NULL), RECO_OK);
+    const char bad[] = "pipeline:\n  select_snapshot: best\n";
+    assert_reco_error(reco_config_load_string(cfg, bad, strlen(bad), "s.yaml"), RECO_ECONFIG,
+                      "s.yaml:2:");
+    assert_non_null(strstr(reco_error_message(), "pipeline.select_snapshot"));
+    const char bad2[] = "pipeline:\n  early_stop_patience: -1\n";
+    assert_reco_error(reco_config_load_string(cfg, bad2, strlen(bad2), "e.yaml"), RECO_ECONFIG,
+                      "e.yaml:2:");
+    assert_non_null(strstr(reco_error_message(), "pipeline.early_stop_patience"));
+    reco_config_free(cfg);
+
+    /* refused on logs alone, where the held-out simulator is the evaluation */
+    reco_env env;
+    budget_env be;
+    budget_env_init(&env, &be, 8, 0, 5);
+    reco_log *log = NULL;
+    reco_log_policy lp = RECO_LOG_POLICY_INIT;
+    reco_pipeline_log_options lo = RECO_PIPELINE_LOG_OPTIONS_INIT;
+    lo.interactions = 600;
+    lo.interactions_per_user = 30;
+    assert_int_equal(reco_pipeline_logs(&log, &env, &lp, &lo), RECO_OK);
+    reco_pipeline_run_options ro = RECO_PIPELINE_RUN_OPTIONS_INIT;
+    ro.log = log;
+    cfg = NULL;
+    assert_int_equal(reco_config_create(&cfg, NULL), RECO_OK);
+    const char logs_yaml[] = "pipeline:\n  reward: [0.2, 1]\n  candidates: 20\n"
+                             "  select_snapshot: heldout\n  early_stop_patience: 3\n";
+    assert_int_equal(reco_config_load_string(cfg, logs_yaml, strlen(logs_yaml), "l.yaml"),
+                     RECO_OK);
+    assert_reco_error(reco_pipeline_run(&p, cfg, &ro), RECO_ECONFIG,
+                      "l.yaml:4:3: pipeline.select_snapshot: heldout does not apply to a run "
+                      "on logs");
+    assert_null(p);
+    assert_int_equal(reco_config_set(cfg, "pipeline.select_snapshot", "last"), RECO_OK);
+    assert_reco_error(reco_pipeline_run(&p, cfg, &ro), RECO_ECONFIG,
+                      "l.yaml:5:3: pipeline.early_stop_patience: 3 does not apply");
+    reco_config_free(cfg);
+    reco_log_free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +950,10 @@ int main(void)
         cmocka_unit_test(test_pipeline_refuses_mismatch),
         cmocka_unit_test(test_pipeline_keys),
         cmocka_unit_test(test_pipeline_env_errors),
+        cmocka_unit_test(test_pipeline_t_quantile),
+        cmocka_unit_test(test_pipeline_control_over_seeds),
+        cmocka_unit_test(test_pipeline_warm_start_is_untrained),
+        cmocka_unit_test(test_pipeline_select_early_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,9 +18,11 @@
  *    Double DQN and prioritized replay in the simulator (`qnet`, `replay`, `explorer`,
  *    `trainer`), with a learning curve of its greedy policy in the simulator;
  * 4. **evaluation**: random, popular, greedy-supervised (the argmax of the model's expected
- *    immediate reward) and RecoMind play the same users, with common random numbers, in the
+ *    immediate reward), RecoMind and warm-start (the Q-network before its first update: the
+ *    control for what the RL adds) play the same users, with common random numbers, in the
  *    simulator and in the environment; the result holds both evaluations per seed and pooled
- *    over the seeds, the fit reports, the simulator's fidelity and the learning curves.
+ *    over the seeds, the lifts over seeds, the fit reports, the simulator's fidelity and the
+ *    learning curves.
  *
  * **What it runs on** (@ref reco_pipeline_run_options):
  * - the **built-in world** of the configuration's `world` section (the default);
@@ -136,13 +138,28 @@ typedef enum reco_pipeline_bootstrap {
     RECO_PIPELINE_BOOTSTRAP_UNIFORM = 2
 } reco_pipeline_bootstrap;
 
+/**
+ * @brief Which Q-network snapshot is RecoMind (`pipeline.select_snapshot`). YAML names:
+ *        `last`, `heldout`. Values never change.
+ * @since 0.2
+ */
+typedef enum reco_pipeline_select {
+    /** The network at the end of training. */
+    RECO_PIPELINE_SELECT_LAST = 0,
+    /** The snapshot (the warm start, then one every `trainer.metrics_interval` updates)
+     *  whose greedy policy earns the most in a *held-out simulator*: a feedback model fitted
+     *  on as many logs again of other users, which the learner never trained on. Not with
+     *  the logs alone (their held-out simulator is the evaluation). */
+    RECO_PIPELINE_SELECT_HELDOUT = 1
+} reco_pipeline_select;
+
 /** Current version of @ref reco_pipeline_options. @since 0.2 */
-#define RECO_PIPELINE_OPTIONS_VERSION 1
+#define RECO_PIPELINE_OPTIONS_VERSION 2
 
 /** Initialiser for @ref reco_pipeline_options with the defaults. @since 0.2 */
 #define RECO_PIPELINE_OPTIONS_INIT                                                             \
     { RECO_PIPELINE_OPTIONS_VERSION, 100u, 20u, 200u, 0u, {0}, RECO_PIPELINE_EVAL_USERS_AUTO,   \
-      RECO_PIPELINE_BOOTSTRAP_AUTO, 0.5 }
+      RECO_PIPELINE_BOOTSTRAP_AUTO, 0.5, RECO_PIPELINE_SELECT_LAST, 0u }
 
 /**
  * @brief The `pipeline` section: the settings of an experiment that do not depend on the
@@ -179,6 +196,19 @@ typedef struct reco_pipeline_options {
     /** `pipeline.heldout_share`: with the logs alone, the share of their users whose logs
      *  make the held-out simulator; [0.05, 0.95]; default 0.5. */
     double heldout_share;
+    /** `pipeline.select_snapshot`: which snapshot is RecoMind; default
+     *  @ref RECO_PIPELINE_SELECT_LAST (docs/experiment.md says by which rule the default was
+     *  chosen). @ref RECO_PIPELINE_SELECT_HELDOUT is what
+     *  reco_pipeline_run_options::select_heldout asks for; refused with the logs alone.
+     *  @since 0.2 (version 2) */
+    reco_pipeline_select select_snapshot;
+    /** `pipeline.early_stop_patience`: stop training when the held-out simulator's return of
+     *  the greedy Q policy (measured every `trainer.metrics_interval` updates, as for
+     *  @ref RECO_PIPELINE_SELECT_HELDOUT) has not improved on its best for this many
+     *  measurements in a row; 0 (default): train for `trainer.total_updates`. Needs the
+     *  held-out simulator (fitted as for @c select_snapshot); refused with the logs alone.
+     *  0..10^6. @since 0.2 (version 2) */
+    uint32_t early_stop_patience;
 } reco_pipeline_options;
 
 /**
@@ -386,8 +416,8 @@ RECO_API int reco_pipeline_keys(reco_pipeline_key *out, uint32_t cap, uint32_t *
 /** @brief Opaque result of a pipeline run. @since 0.2 */
 typedef struct reco_pipeline reco_pipeline;
 
-/** The four policies of the result, in this order. @since 0.2 */
-#define RECO_PIPELINE_N_POLICIES 4
+/** The five policies of the result, in this order. @since 0.2 */
+#define RECO_PIPELINE_N_POLICIES 5
 /** Index of random. @since 0.2 */
 #define RECO_PIPELINE_RANDOM 0
 /** Index of popular (argmax of the item popularity). @since 0.2 */
@@ -396,6 +426,11 @@ typedef struct reco_pipeline reco_pipeline;
 #define RECO_PIPELINE_BASELINE 2
 /** Index of RecoMind (argmax of the trained Q head). @since 0.2 */
 #define RECO_PIPELINE_RECOMIND 3
+/** Index of warm-start: argmax of the Q head of the Q-network as it was before the first
+ *  update (reco_qnet_create_warm(), or the random initialisation with `random_init`): the
+ *  control that separates what the RL adds from what the warm start's ranking rule gives.
+ *  @since 0.2 */
+#define RECO_PIPELINE_WARM_START 4
 
 /**
  * @brief The two places where the policies are evaluated. Values never change.
@@ -456,7 +491,7 @@ RECO_API uint64_t reco_pipeline_seed(const reco_pipeline *p, uint32_t k);
 
 /**
  * @brief The name of the policy @p policy in the reports: "random", "popular",
- *        "greedy-supervised", "recomind".
+ *        "greedy-supervised", "recomind", "warm-start".
  * @param[in] policy  below @ref RECO_PIPELINE_N_POLICIES.
  * @return a static string, or NULL out of range.
  * @since 0.2
@@ -483,7 +518,7 @@ RECO_API const char *reco_pipeline_side_name(const reco_pipeline *p, reco_pipeli
 RECO_API const char *reco_pipeline_output_name(const reco_pipeline *p, uint32_t h);
 
 /**
- * @brief The evaluation of the four policies of seed @p k on @p side, or pooled over the
+ * @brief The evaluation of the five policies of seed @p k on @p side, or pooled over the
  *        seeds when @p k is reco_pipeline_n_seeds().
  * @param[in] p     the result.
  * @param[in] k     the seed's index, or the number of seeds for the pooled evaluation.
@@ -495,9 +530,97 @@ RECO_API const reco_eval *reco_pipeline_eval(const reco_pipeline *p, uint32_t k,
                                              reco_pipeline_side side);
 
 /**
+ * @brief A policy's lift over a baseline **over seeds**: the mean of the seeds' lifts
+ *        (reco_eval_lift() of each seed's evaluation on @p side) with a Student t interval
+ *        at the evaluation's confidence, the seeds' lifts as the sample (n - 1 degrees of
+ *        freedom).
+ *
+ * The pooled evaluation (reco_pipeline_eval() with k = the number of seeds) holds each seed's
+ * trained policies fixed and varies the users only; this interval includes the variation of
+ * the whole pipeline (logs, model, training) and is the one to quote for "does the policy
+ * beat the baseline". With one seed the mean is that seed's lift and @c lo and @c hi are NaN
+ * (no spread can be estimated; results.json writes null).
+ * @param[out] relative_out    receives the relative lift (`policy / baseline - 1`), its @c n
+ *                             the number of seeds with a finite lift; may be NULL.
+ * @param[out] difference_out  receives the difference (`policy - baseline`); may be NULL.
+ * @param[in]  p         the result (not fit-only).
+ * @param[in]  side      where.
+ * @param[in]  policy    below @ref RECO_PIPELINE_N_POLICIES.
+ * @param[in]  baseline  below @ref RECO_PIPELINE_N_POLICIES.
+ * @param[in]  metric    a metric of the evaluations (a @ref reco_eval_metric or an index from
+ *                       reco_eval_metric_index()).
+ * @return @ref RECO_OK or @ref RECO_EINVAL (a bad argument, a fit-only run).
+ * @par Thread safety
+ * See the group's description.
+ * @since 0.2
+ */
+RECO_API int reco_pipeline_lift_over_seeds(reco_eval_stat *relative_out,
+                                           reco_eval_stat *difference_out,
+                                           const reco_pipeline *p, reco_pipeline_side side,
+                                           uint32_t policy, uint32_t baseline, uint32_t metric);
+
+/**
+ * @brief A policy's metric **over seeds**: the mean of the seeds' means on @p side with a
+ *        Student t interval (n - 1 degrees of freedom) at the evaluation's confidence; with
+ *        one seed, that seed's mean and NaN ends.
+ * @param[out] out     receives the value; its @c n is the number of seeds with a finite mean.
+ * @param[in]  p       the result (not fit-only).
+ * @param[in]  side    where.
+ * @param[in]  policy  below @ref RECO_PIPELINE_N_POLICIES.
+ * @param[in]  metric  a metric of the evaluations.
+ * @return @ref RECO_OK or @ref RECO_EINVAL.
+ * @since 0.2
+ */
+RECO_API int reco_pipeline_stat_over_seeds(reco_eval_stat *out, const reco_pipeline *p,
+                                           reco_pipeline_side side, uint32_t policy,
+                                           uint32_t metric);
+
+/**
+ * @brief The two-sided Student t quantile that the over-seeds intervals use: the @p t with
+ *        P(|T| <= t) = @p confidence for @p df degrees of freedom (e.g. 2.262 for 0.95 and 9).
+ * @param[in] confidence  in (0, 1).
+ * @param[in] df          degrees of freedom, >= 1.
+ * @return the quantile, or NaN for an argument out of range.
+ * @par Thread safety
+ * Safe from any thread.
+ * @since 0.2
+ */
+RECO_API double reco_pipeline_t_quantile(double confidence, uint32_t df);
+
+/**
+ * @brief How seed @p k's training ended: the updates it ran (fewer than
+ *        `trainer.total_updates` when `pipeline.early_stop_patience` stopped it) and the
+ *        updates of the snapshot that is RecoMind (the last one, or with
+ *        `pipeline.select_snapshot: heldout` the one the held-out simulator chose).
+ * @param[out] trained_out  receives the updates run; may be NULL.
+ * @param[out] kept_out     receives the kept snapshot's updates; may be NULL.
+ * @param[in]  p            the result (not fit-only).
+ * @param[in]  k            the seed's index.
+ * @return @ref RECO_OK or @ref RECO_EINVAL.
+ * @since 0.2
+ */
+RECO_API int reco_pipeline_training(uint64_t *trained_out, uint64_t *kept_out,
+                                    const reco_pipeline *p, uint32_t k);
+
+/**
+ * @brief The held-out simulator's mean return of the greedy Q policy at each point of seed
+ *        @p k's learning curve (reco_pipeline_curve()): what `select_snapshot: heldout` and
+ *        `early_stop_patience` decide on. NaN at every point without a held-out simulator.
+ * @param[out] out  (cap) values; may be NULL with @p cap 0.
+ * @param[in]  cap  entries of @p out.
+ * @param[in]  p    the result.
+ * @param[in]  k    the seed's index.
+ * @return the number of points (as reco_pipeline_curve()); 0 for a bad argument.
+ * @since 0.2
+ */
+RECO_API uint32_t reco_pipeline_heldout_curve(double *out, uint32_t cap, const reco_pipeline *p,
+                                              uint32_t k);
+
+/**
  * @brief The fit report of seed @p k's feedback model (@p heldout 0), or of its held-out
- *        model (@p heldout 1: with `select_heldout`, `eval_heldout` or the logs; otherwise
- *        its @c n_outputs is 0).
+ *        model (@p heldout 1: with `select_heldout`, `eval_heldout`,
+ *        `pipeline.select_snapshot: heldout`, `pipeline.early_stop_patience` or the logs;
+ *        otherwise its @c n_outputs is 0).
  * @param[in,out] out      its @c version must be set; receives the report up to that
  *                         version, without the loss histories (NULL arrays).
  * @param[in]     p        the result.
@@ -622,12 +745,16 @@ RECO_API int reco_pipeline_calibration(double *model_out, double *truth_out,
 /**
  * @brief Write results.json: the evaluator's report (schema `libreco.eval/1`, reco_eval_write_json())
  *        with one environment per seed and side and the pooled ones, baseline
- *        greedy-supervised, plus the experiment's sections: `"seeds"` (per seed, the fit
- *        against the oracle and the simulator's fidelity), `"fidelity"` (pooled),
- *        `"off_policy"` (on an environment: per seed, each policy's off-policy estimates
- *        from a log of the logging policy beside its real return, see @ref ope; with the
- *        logs alone: null) and, with the logs, `"logged"`. Written through a temporary
- *        file.
+ *        greedy-supervised; each entry also has `"control": "warm-start"` and
+ *        `"control_lifts"` (RecoMind over warm-start, the shape of `"lifts"`), and each side's
+ *        pooled entry is followed by `"<side> (over seeds)"` (`"seeds"`, `"interval": "t over
+ *        seeds"`, `"policies"`, `"lifts"`, `"control_lifts"`: reco_pipeline_stat_over_seeds()
+ *        and reco_pipeline_lift_over_seeds()); then the experiment's sections: `"seeds"` (per
+ *        seed, the fit against the oracle, `trained_updates`, `kept_updates` and the
+ *        simulator's fidelity), `"fidelity"` (pooled), `"off_policy"` (on an environment: per
+ *        seed, each policy's off-policy estimates from a log of the logging policy beside its
+ *        real return, see @ref ope; with the logs alone: null) and, with the logs,
+ *        `"logged"`. Written through a temporary file.
  * @param[in] p     the result (not fit-only).
  * @param[in] path  the file.
  * @return @ref RECO_OK, @ref RECO_EINVAL, @ref RECO_EIO, or @ref RECO_ENOMEM.
@@ -656,7 +783,8 @@ RECO_API int reco_pipeline_write_curve(const reco_pipeline *p, const char *path)
 
 /**
  * @brief Save seed @p k's trained Q-network (reco_qnet_save()), a checkpoint that
- *        reco_qnet_open() and `serve-qnet` load; with `select_heldout`, the kept snapshot as
+ *        reco_qnet_open() and `serve-qnet` load; with `select_heldout` (or
+ *        `pipeline.select_snapshot: heldout`), the kept snapshot as
  *        a model checkpoint (reco_model_save(), ranked by its last head, the Q head), which
  *        `serve-qnet` loads too. With item features the checkpoint carries them.
  * @param[in] p     the result (not fit-only).

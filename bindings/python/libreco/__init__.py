@@ -39,10 +39,11 @@ from .policy import (POLICY_MODEL_EXPLORE, POLICY_MODEL_GREEDY, POLICY_MODEL_HEA
                      run_sessions)
 from .pipeline import (PIPELINE_BASELINE, PIPELINE_N_POLICIES, PIPELINE_POPULAR,
                        PIPELINE_REAL, PIPELINE_RANDOM, PIPELINE_RECOMIND, PIPELINE_SIM,
+                       PIPELINE_WARM_START,
                        PIPELINE_WITHOUT_ELAPSED, PIPELINE_WITHOUT_ITEM, PIPELINE_WITHOUT_LONG,
                        PIPELINE_WITHOUT_POSITION, PIPELINE_WITHOUT_STATE_BIAS,
                        PIPELINE_WITHOUT_USER, Pipeline, pipeline_keys, pipeline_options,
-                       run_pipeline)
+                       run_pipeline, t_quantile)
 from .qnet import QNet, qnet_options
 from .replay import REPLAY_PROPORTIONAL, REPLAY_UNIFORM, Replay, replay_options
 from .sim import Sim, sim_options

@@ -536,7 +536,8 @@ class PipelineOptions(Structure):
     _fields_ = [("version", c_uint), ("candidates", c_uint32), ("lookback", c_uint32),
                 ("session_cap", c_uint32), ("n_reward", c_uint32),
                 ("reward", c_double * PIPELINE_MAX_SIGNALS), ("eval_users", c_enum),
-                ("bootstrap", c_enum), ("heldout_share", c_double)]
+                ("bootstrap", c_enum), ("heldout_share", c_double),
+                ("select_snapshot", c_enum), ("early_stop_patience", c_uint32)]
 
 
 PIPELINE_ENV_OPEN_FN = CFUNCTYPE(c_int, POINTER(Env), c_void_p)
@@ -610,7 +611,7 @@ VERSIONS = {
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 4,
     PolicySessions: 1, PolicyOptions: 3, RunStats: 1, RunOptions: 1, EvalOptions: 2,
-    AuditReport: 1, AuditOptions: 1, PipelineOptions: 1, PipelineEnv: 1,
+    AuditReport: 1, AuditOptions: 1, PipelineOptions: 2, PipelineEnv: 1,
     PipelineRunOptions: 1, PipelineLogOptions: 1, OpeOptions: 1, OpeResult: 1,
 }
 
@@ -908,6 +909,13 @@ _PROTOTYPES = {
     "reco_pipeline_write_csv": (c_int, [H, c_char_p]),
     "reco_pipeline_write_curve": (c_int, [H, c_char_p]),
     "reco_pipeline_save_qnet": (c_int, [H, c_uint32, c_char_p]),
+    "reco_pipeline_lift_over_seeds": (c_int, [POINTER(EvalStat), POINTER(EvalStat), H, c_enum,
+                                              c_uint32, c_uint32, c_uint32]),
+    "reco_pipeline_stat_over_seeds": (c_int, [POINTER(EvalStat), H, c_enum, c_uint32,
+                                              c_uint32]),
+    "reco_pipeline_t_quantile": (c_double, [c_double, c_uint32]),
+    "reco_pipeline_training": (c_int, [P_u64, P_u64, H, c_uint32]),
+    "reco_pipeline_heldout_curve": (c_uint32, [P_f64, c_uint32, H, c_uint32]),
 }
 
 for _name, (_res, _args) in _PROTOTYPES.items():

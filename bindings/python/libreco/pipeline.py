@@ -3,10 +3,12 @@ model, simulator, RecoMind training and evaluation — on the built-in world of 
 configuration, on any environment (one written in Python included), or on a user's own logs.
 
 :func:`run_pipeline` (= :meth:`Pipeline.run`, ``reco_pipeline_run``) returns a
-:class:`Pipeline`, the result handle: the evaluations of the four policies (random, popular,
-greedy-supervised, RecoMind) per seed and pooled, in the simulator and on the real side, as
-:class:`Eval` objects with the metrics by name; the fit reports; the learning curves as
-NumPy arrays; the simulator's fidelity; the reports' writers and the trained Q-network.
+:class:`Pipeline`, the result handle: the evaluations of the five policies (random, popular,
+greedy-supervised, RecoMind, and warm-start: the Q-network before its first update, the
+control for what the RL adds) per seed and pooled, in the simulator and on the real side, as
+:class:`Eval` objects with the metrics by name; lifts and values over seeds (t intervals of
+the seeds' values); the fit reports; the learning curves as NumPy arrays; the simulator's
+fidelity; the reports' writers and the trained Q-network.
 :func:`pipeline_keys` (``reco_pipeline_keys``) lists the options a run derives, overrides or
 does not read, and which of them the configuration gives and the run refuses. See
 ``docs/pipeline.md`` and the "The whole pipeline" section of ``docs/python.md``.
@@ -23,8 +25,9 @@ from ._core import Callbacks, Handle, Record, b, call, check, invalid, lib, opti
 from .env import Env, as_env
 from .evaluation import Eval
 
-PIPELINE_N_POLICIES = 4
+PIPELINE_N_POLICIES = 5
 PIPELINE_RANDOM, PIPELINE_POPULAR, PIPELINE_BASELINE, PIPELINE_RECOMIND = 0, 1, 2, 3
+PIPELINE_WARM_START = 4
 PIPELINE_SIM, PIPELINE_REAL = 0, 1
 PIPELINE_MAX_SIGNALS = _ffi.PIPELINE_MAX_SIGNALS
 PIPELINE_MAX_ENSEMBLE = 8
@@ -39,6 +42,7 @@ _WITHOUT = {"user": PIPELINE_WITHOUT_USER, "item": PIPELINE_WITHOUT_ITEM,
 # reco_pipeline_eval_users and reco_pipeline_bootstrap, by their YAML names
 PIPELINE_EVAL_USERS = {"auto": 0, "logged": 1, "new": 2}
 PIPELINE_BOOTSTRAP = {"auto": 0, "popularity": 1, "uniform": 2}
+PIPELINE_SELECT = {"last": 0, "heldout": 1}
 
 _SIDES = {"sim": PIPELINE_SIM, "real": PIPELINE_REAL}
 # run-option fields the keywords of run() may set; the others have arguments of their own
@@ -49,10 +53,12 @@ _RUN_FIELDS = ("random_init", "ensemble", "select_heldout", "eval_heldout", "fit
 def pipeline_options(options_=None, **fields):
     """A :class:`PipelineOptions` (the ``pipeline`` section, ``reco_pipeline_options``):
     ``options_`` copied, or the defaults, then ``fields``. ``reward`` is a list of weights
-    (``n_reward`` follows its length); ``eval_users`` and ``bootstrap`` take their YAML
-    names (``"logged"``, ``"uniform"``, ...) or values."""
+    (``n_reward`` follows its length); ``eval_users``, ``bootstrap`` and
+    ``select_snapshot`` take their YAML names (``"logged"``, ``"uniform"``, ``"heldout"``,
+    ...) or values."""
     fields = dict(fields)
-    for key, names in (("eval_users", PIPELINE_EVAL_USERS), ("bootstrap", PIPELINE_BOOTSTRAP)):
+    for key, names in (("eval_users", PIPELINE_EVAL_USERS), ("bootstrap", PIPELINE_BOOTSTRAP),
+                       ("select_snapshot", PIPELINE_SELECT)):
         v = fields.get(key)
         if isinstance(v, str):
             if v not in names:
@@ -455,16 +461,73 @@ class Pipeline(Handle):
         of :attr:`policy_names`) for seed index ``k`` or pooled (``None``)
         (``reco_pipeline_fidelity_get``): a :class:`Record` with ``sim``, ``real``, ``rel``
         (``sim / real - 1``), ``lo``, ``hi``."""
-        if isinstance(policy, str):
-            names = self.policy_names
-            if policy not in names:
-                raise invalid("no policy named %r (policies: %s)"
-                              % (policy, ", ".join(names)), field="policy")
-            policy = names.index(policy)
+        policy = self._policy(policy)
         f = _ffi.PipelineFidelity()
         check(lib.reco_pipeline_fidelity_get(ctypes.byref(f), self._h, self._k(k),
                                              int(policy)))
         return Record.of(f)
+
+    def _policy(self, policy, what="policy"):
+        if isinstance(policy, str):
+            names = self.policy_names
+            if policy not in names:
+                raise invalid("no policy named %r (policies: %s)"
+                              % (policy, ", ".join(names)), field=what)
+            return names.index(policy)
+        return int(policy)
+
+    def _metric(self, metric, side):
+        return self.eval(None, side)._metric(metric)
+
+    def lift_over_seeds(self, policy="recomind", baseline="greedy-supervised",
+                        metric="return", side="real"):
+        """``policy``'s lift over ``baseline`` (names or indices) on ``metric`` (a name or
+        an index) **over seeds** (``reco_pipeline_lift_over_seeds``): the mean of the
+        seeds' lifts with a Student t interval at the evaluation's confidence (n - 1 degrees
+        of freedom; NaN ends with one seed). Returns (relative, difference), each a
+        :class:`Record` with ``mean``, ``lo``, ``hi``, ``n`` (the seeds)."""
+        rel, dif = _ffi.EvalStat(), _ffi.EvalStat()
+        sd = _side(side)
+        check(lib.reco_pipeline_lift_over_seeds(
+            ctypes.byref(rel), ctypes.byref(dif), self._h, sd, self._policy(policy),
+            self._policy(baseline, "baseline"), self._metric(metric, side)))
+        return Record.of(rel), Record.of(dif)
+
+    def control_lift(self, metric="return", side="real", k=None):
+        """RecoMind's lift over warm-start (the control: what the RL adds) on ``metric``:
+        for seed index ``k``, pooled (``k=None``), or over seeds (``k="seeds"``). Returns
+        (relative, difference) :class:`Record` s."""
+        if k == "seeds":
+            return self.lift_over_seeds("recomind", "warm-start", metric, side)
+        ev = self.eval(k, side)
+        return ev.lift("recomind", "warm-start", metric)
+
+    def stat_over_seeds(self, policy, metric="return", side="real"):
+        """``policy``'s ``metric`` over seeds (``reco_pipeline_stat_over_seeds``): the mean
+        of the seeds' means with a t interval, a :class:`Record`."""
+        st = _ffi.EvalStat()
+        check(lib.reco_pipeline_stat_over_seeds(ctypes.byref(st), self._h, _side(side),
+                                                self._policy(policy),
+                                                self._metric(metric, side)))
+        return Record.of(st)
+
+    def training(self, k=0):
+        """How seed index ``k``'s training ended (``reco_pipeline_training``): (updates run,
+        updates of the kept snapshot)."""
+        t, kept = ctypes.c_uint64(), ctypes.c_uint64()
+        check(lib.reco_pipeline_training(ctypes.byref(t), ctypes.byref(kept), self._h,
+                                         self._k(k, False)))
+        return t.value, kept.value
+
+    def heldout_curve(self, k=0):
+        """The held-out simulator's return of the greedy Q policy at each point of
+        :meth:`curve` (``reco_pipeline_heldout_curve``), float64, NaN without one."""
+        kk = self._k(k, False)
+        n = lib.reco_pipeline_heldout_curve(None, 0, self._h, kk)
+        out = np.full(max(n, 1), np.nan)
+        n = min(n, lib.reco_pipeline_heldout_curve(out.ctypes.data_as(_ffi.P_f64), n,
+                                                   self._h, kk))
+        return out[:n]
 
     def logged(self, k=0):
         """With logs: the held-out users' logged sessions as the logging policy played them
@@ -505,6 +568,13 @@ class Pipeline(Handle):
         """Save seed index ``k``'s trained Q-network, a checkpoint :meth:`QNet.open` and
         ``serve-qnet`` load (``reco_pipeline_save_qnet``)."""
         check(lib.reco_pipeline_save_qnet(self._h, self._k(k, False), b(path)))
+
+
+def t_quantile(confidence, df):
+    """The two-sided Student t quantile of the intervals over seeds
+    (``reco_pipeline_t_quantile``): 2.262 for 0.95 and 9 degrees of freedom; NaN out of
+    range."""
+    return lib.reco_pipeline_t_quantile(float(confidence), int(df))
 
 
 def run_pipeline(config, env=None, log=None, items=None, progress=None, name=None,

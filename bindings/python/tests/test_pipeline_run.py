@@ -50,15 +50,16 @@ def config(extra="", ctx=False, name="pipeline-test.yaml"):
 def check_result(p, signals, real_name):
     """What every finished run holds, whatever the environment."""
     assert p.n_seeds == 1 and p.seeds == [1]
-    assert p.policy_names == ["random", "popular", "greedy-supervised", "recomind"]
+    assert p.policy_names == ["random", "popular", "greedy-supervised", "recomind",
+                              "warm-start"]
     assert p.side_name("sim") == "sim" and p.side_name("real") == real_name
     assert p.output_names == list(signals) + ["exit"]
     for side in ("sim", "real"):
         ev = p.eval(0, side)
         assert isinstance(ev, libreco.Eval)
-        assert ev.n_policies == 4 and ev.n_sessions == 48
+        assert ev.n_policies == 5 and ev.n_sessions == 48
         assert ev.policy_names == p.policy_names
-        for k in range(4):
+        for k in range(5):
             assert np.isfinite(ev.stat(k, "return").mean)
             assert ev.stat(k, "depth").mean >= 1.0
         for s in signals:   # the env's signals are metrics by name, with their deep twins
@@ -93,7 +94,7 @@ def test_shop_runs_through_the_pipeline(tmp_path):
         # no metric poses as another: the world's long watches are not measured here
         assert "long_watch" not in ev.metric_names
         assert np.isnan(ev.stat(0, "long_watches").mean)
-        for k in range(4):
+        for k in range(5):
             view, buy = ev.stat(k, "view").mean, ev.stat(k, "buy").mean
             assert view >= buy          # a purchase needs a view
             # the return is the shop's reward: 0.2 per view + 1 per purchase
@@ -116,6 +117,82 @@ def test_shop_runs_through_the_pipeline(tmp_path):
         ev.stat(0, "return")
     gc.collect()
     assert libreco.live_handles() == handles
+
+
+def test_control_and_lifts_over_seeds(tmp_path):
+    """warm-start beside RecoMind; the lifts over seeds and the control lifts are the t
+    interval of the seeds' own lifts; results.json holds both, parsed."""
+    cfg = config()
+    cfg.set("experiment.seeds", "[1, 2, 3]")
+    with libreco.run_pipeline(cfg, env=Shop, name="shop") as p:
+        assert p.policy_names[libreco.PIPELINE_WARM_START] == "warm-start"
+        t2 = 4.303                      # t table, 95%, 2 degrees of freedom
+        assert libreco.t_quantile(0.95, 2) == pytest.approx(t2, abs=1e-3)
+        for side in ("sim", "real"):
+            for base in ("greedy-supervised", "warm-start"):
+                x = np.array([p.eval(k, side).lift("recomind", base, "buy")[0].mean
+                              for k in range(3)])
+                rel, _ = p.lift_over_seeds("recomind", base, "buy", side)
+                half = t2 * x.std(ddof=1) / np.sqrt(3)
+                assert rel.n == 3 and rel.mean == pytest.approx(x.mean(), rel=1e-12)
+                assert rel.lo == pytest.approx(x.mean() - half, abs=1e-3 * half)
+                assert rel.hi == pytest.approx(x.mean() + half, abs=1e-3 * half)
+            ctl = p.control_lift("buy", side, k="seeds")[0]
+            assert ctl.mean == p.lift_over_seeds("recomind", "warm-start", "buy", side)[0].mean
+            assert p.control_lift("buy", side, k=1)[0].mean == \
+                p.eval(1, side).lift("recomind", "warm-start", "buy")[0].mean
+            m = p.stat_over_seeds("warm-start", "return", side)
+            assert m.mean == pytest.approx(np.mean([p.eval(k, side).stat("warm-start",
+                                                                         "return").mean
+                                                    for k in range(3)]), rel=1e-12)
+        assert p.training(0) == (120, 120)
+        assert np.isnan(p.heldout_curve(0)).all() and len(p.heldout_curve(0)) == 3
+        p.write_json(str(tmp_path / "r.json"))
+        r = json.loads((tmp_path / "r.json").read_text())
+        envs = r["environments"]
+        assert "shop (over seeds)" in envs and "sim (over seeds)" in envs
+        over = envs["shop (over seeds)"]
+        assert over["seeds"] == 3 and over["interval"] == "t over seeds"
+        rel, dif = p.lift_over_seeds("recomind", "greedy-supervised", "buy")
+        got = over["lifts"]["recomind"]["buy"]
+        assert got["relative"] == {"mean": rel.mean, "lo": rel.lo, "hi": rel.hi}
+        assert got["difference"]["mean"] == dif.mean
+        ctl = p.control_lift("buy", k="seeds")[0]
+        assert over["control_lifts"]["recomind"]["buy"]["relative"]["mean"] == ctl.mean
+        # every entry: control lifts of the shape of the lifts
+        for name, e in envs.items():
+            assert e["control"] == "warm-start", name
+            assert set(e["control_lifts"]) == {"recomind"}
+            assert set(e["control_lifts"]["recomind"]) == set(e["lifts"]["recomind"])
+        assert envs["shop (seed 2)"]["control_lifts"]["recomind"]["buy"]["relative"]["mean"] \
+            == p.control_lift("buy", k=1)[0].mean
+        assert [s["kept_updates"] for s in r["seeds"]] == [120, 120, 120]
+
+
+def test_select_snapshot_and_early_stop_options():
+    """The YAML keys do what reco_pipeline_run_options.select_heldout did, and stop early."""
+    cfg = config("pipeline: {select_snapshot: heldout, early_stop_patience: 2}\n")
+    cfg.set("trainer.total_updates", "1200")
+    with libreco.run_pipeline(cfg, env=Shop, name="shop") as p:
+        h = p.heldout_curve(0)
+        upd = p.curve(0)["updates"]
+        assert np.isfinite(h).all() and len(h) == len(upd)
+        best, since, stop, kept = h[0], 0, len(h) - 1, 0
+        for i in range(1, len(h)):
+            if h[i] > best:
+                best, since, kept = h[i], 0, int(upd[i])
+            else:
+                since += 1
+                if since >= 2:
+                    stop = i
+                    break
+        assert stop == len(h) - 1
+        assert p.training(0) == (int(upd[-1]), kept)
+        assert p.training(0)[0] < 1200
+    o = libreco.pipeline_options(select_snapshot="heldout", early_stop_patience=3)
+    assert (o.select_snapshot, o.early_stop_patience) == (1, 3)
+    with pytest.raises(libreco.InvalidArgumentError):
+        libreco.pipeline_options(select_snapshot="best")
 
 
 def test_world_runs_through_the_same_call():
