@@ -1254,6 +1254,43 @@ static void log_popularity(float *pop, uint32_t n_items, const reco_log *log, co
     }
 }
 
+/* sim.ensemble and sim.pessimism (docs/sim.md) make the training simulator a pessimistic
+ * ensemble; every other simulator measures with the one model: they leave `so` here. */
+typedef struct pessimism {
+    uint32_t k;
+    float lambda;
+    const reco_model *others[RECO_SIM_MAX_ENSEMBLE]; /* read by reco_sim_create() only */
+} pessimism;
+
+static void pessimism_take(pessimism *pm, reco_sim_options *so)
+{
+    memset(pm, 0, sizeof *pm);
+    pm->k = so->ensemble_size;
+    pm->lambda = so->pessimism;
+    so->ensemble = NULL;
+    so->ensemble_size = 1;
+    so->pessimism = 0.0f;
+}
+
+/* Fits the K - 1 other models of the ensemble on the training logs (into extra[1..K-1], the
+ * seeds of --ensemble) and makes `tso` the pessimistic ensemble over them and `model`. */
+static int pessimism_fit(reco_sim_options *tso, pessimism *pm, reco_model **extra,
+                         const reco_model_options *mo, const item_features *itf,
+                         const reco_log *log, const reco_fit_options *fo, uint64_t s)
+{
+    for (uint32_t k = 1; k < pm->k; k++) {
+        reco_fit_report r2 = RECO_FIT_REPORT_INIT;
+        int rc = fit(&extra[k], &r2, mo, itf, log, fo, 1000 * s + 4 + 17 * k);
+        if (rc < 0)
+            return rc;
+        pm->others[k - 1] = extra[k];
+    }
+    tso->ensemble = pm->others;
+    tso->ensemble_size = pm->k;
+    tso->pessimism = pm->lambda;
+    return RECO_OK;
+}
+
 /* ---- the learning curve ------------------------------------------------------------------ */
 
 typedef struct curve_ctx {
@@ -1469,6 +1506,8 @@ static void *run_seed(void *arg)
     reco_fit_options fo = R->fo;
     reco_env decl; /* what the simulators imitate */
     reco_sim_options so = R->so;
+    pessimism pm;
+    pessimism_take(&pm, &so);
     reco_qnet_options qo = R->qo;
     reco_replay_options rpo = R->rpo;
     reco_explorer_options eo = R->eo;
@@ -1750,6 +1789,11 @@ static void *run_seed(void *arg)
     tso.max_sessions = to.n_generators * to.sessions_per_generator;
     reco_env tenv;
     CHECK("replay", reco_replay_create(&replay, &rpo));
+    if (pm.k > 1) {
+        CHECK("pessimistic ensemble", pessimism_fit(&tso, &pm, extra, &mo, &itf, log, &fo, s));
+        say(R, "seed %llu: training in a pessimistic ensemble of %u feedback models "
+            "(sim.pessimism %g)", (unsigned long long)s, pm.k, (double)pm.lambda);
+    }
     CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
     CHECK("training simulator", reco_sim_set_start_env(train_sim, wenv));
     if (R->o.ensemble > 1) {
@@ -1989,6 +2033,8 @@ static void *run_seed_logs(void *arg)
     reco_model_options mo = R->mo;
     reco_fit_options fo = R->fo;
     reco_sim_options so = R->so;
+    pessimism pm;
+    pessimism_take(&pm, &so);
     reco_qnet_options qo = R->qo;
     reco_replay_options rpo = R->rpo;
     reco_explorer_options eo = R->eo;
@@ -2108,6 +2154,12 @@ static void *run_seed_logs(void *arg)
     tso.max_sessions = train_slots;
     reco_env tenv;
     CHECK("replay", reco_replay_create(&replay, &rpo));
+    if (pm.k > 1) {
+        CHECK("pessimistic ensemble",
+              pessimism_fit(&tso, &pm, extra, &mo, &itf, part_a, &fo, s));
+        say(R, "seed %llu: training in a pessimistic ensemble of %u feedback models "
+            "(sim.pessimism %g)", (unsigned long long)s, pm.k, (double)pm.lambda);
+    }
     CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
     CHECK("training simulator", reco_sim_set_start_env(train_sim, &env_a));
     if (R->o.ensemble > 1) {
@@ -2295,6 +2347,23 @@ static int refuse_keys(const reco_config *cfg, const reco_pipeline_run_options *
 static int check_run(run_ctx *R, const reco_config *cfg)
 {
     const facts *f = &R->f;
+    if (R->so.ensemble_size > 1 && R->o.ensemble > 1) {
+        reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+        reco_config_get_origin(&o, cfg, "sim.ensemble");
+        return reco__error_set_at(RECO_ECONFIG, o.source, o.line, o.column, "sim.ensemble",
+                                  "%u (one pessimistic simulator) and the run "
+                                  "option ensemble %u (slots spread over simulators) both fit "
+                                  "more feedback models: choose one", R->so.ensemble_size,
+                                  R->o.ensemble);
+    }
+    if (R->so.pessimism > 0.0f && R->so.ensemble_size < 2) {
+        reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+        reco_config_get_origin(&o, cfg, "sim.pessimism");
+        return reco__error_set_at(RECO_ECONFIG, o.source, o.line, o.column, "sim.pessimism",
+                                  "%g weighs the disagreement of an ensemble, "
+                                  "but sim.ensemble is 1 (set it to 2 or more)",
+                                  (double)R->so.pessimism);
+    }
     if (R->to.n_generators != 1) {
         reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
         reco_config_get_origin(&o, cfg, "trainer.n_generators");
