@@ -1218,10 +1218,14 @@ static void test_qnet_timing(void **state)
     reco_qnet_options o = RECO_QNET_OPTIONS_INIT;
     o.model = &mo;
     reco_qnet *q = new_qnet(&o);
+    o.conservative_alpha = 0.1f;
+    reco_qnet *qc = new_qnet(&o);
     const uint32_t Cs[3] = {1, 128, 512};
     lcg_state = 99;
-    for (int ci = 0; ci < 3; ci++) {
-        fill_batch(&tb, 256, 20, 1000, 4, Cs[ci], 1);
+    for (int ci = 0; ci < 5; ci++) {
+        if (ci == 3) /* the conservative penalty: one more score and backward per candidate */
+            q = qc;
+        fill_batch(&tb, 256, 20, 1000, 4, Cs[ci < 3 ? ci : ci - 2], 1);
         assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK); /* warm-up */
         const int reps = 10;
         struct timespec t0, t1;
@@ -1231,7 +1235,8 @@ static void test_qnet_timing(void **state)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         const double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                            (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6) / reps;
-        printf("[ timing ] qnet update B 256, C %4u, d 64, L 20: %.2f ms\n", Cs[ci], ms);
+        printf("[ timing ] qnet update B 256, C %4u, d 64, L 20%s: %.2f ms\n",
+               Cs[ci < 3 ? ci : ci - 2], ci < 3 ? "" : ", conservative", ms);
     }
 }
 
