@@ -1136,6 +1136,17 @@ static void test_qnet_no_alloc(void **state)
         assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK);
     }
     assert_int_equal(n_allocs, after_ctx);
+    /* and with the conservative penalty, shared and per-row candidates */
+    o.conservative_alpha = 0.5f;
+    n_allocs = 0;
+    q = new_qnet(&o);
+    const size_t after_cql = n_allocs;
+    for (int k = 0; k < 5; k++) {
+        fill_batch(&tb, 8, 4, 12, 2, 12, k % 2);
+        fill_context(&tc, &tb.b, 8, 0);
+        assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK);
+    }
+    assert_int_equal(n_allocs, after_cql);
 }
 
 static void test_qnet_bad_input(void **state)
