@@ -55,3 +55,25 @@ def test_conservative_alpha_option():
     assert o.version == 2 and o.conservative_alpha == 0.25
     with pytest.raises(libreco.InvalidArgumentError, match="conservative_alpha"):
         libreco.QNet(model=dict(n_items=12, dim=8, ffn_dim=8), conservative_alpha=-1.0)
+
+
+def test_the_shop_trains_with_both_safeguards():
+    """The pipeline on the shop with a pessimistic ensemble of three models and the
+    conservative update: it runs, RecoMind's values move, the fixed policies' do not."""
+    from test_pipeline_run import check_result, config
+    from shop_env import SIGNALS
+
+    def returns(extra):
+        with libreco.run_pipeline(config(extra), env=Shop, name="shop") as p:
+            check_result(p, SIGNALS, "shop")
+            ev = p.eval(0, "real")
+            return [ev.stat(k, "return").mean for k in range(4)]
+
+    off = returns("")
+    on = returns("sim: {ensemble: 3, pessimism: 1.0}\n")
+    on_q = returns("sim: {ensemble: 3, pessimism: 1.0}\n").copy()
+    assert on == on_q                  # a function of its seeds
+    assert off[:3] == on[:3] and off[3] != on[3]
+    cfg = config().set("qnet.conservative_alpha", "0.5")
+    with libreco.run_pipeline(cfg, env=Shop, name="shop") as p:
+        assert p.eval(0, "real").stat(3, "return").mean != off[3]
