@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """NAME
-    ablations.py - RecoMind's ablations: initialisation, exploration rule, top-K share
+    ablations.py - RecoMind's ablations: initialisation, exploration rule, top-K share,
+    offline-RL safeguards
 
 SYNOPSIS
     examples/ablations.py [--recomind PATH] [--config FILE] [--out DIR] [--seeds LIST]
-                          [--jobs N] [--study all|init|explorer|topk] [--help]
+                          [--jobs N] [--study all|init|explorer|topk|pessimism|conservative]
+                          [--help]
 
 DESCRIPTION
     Runs the recomind example once per variant (each variant is the base experiment with
@@ -20,6 +22,10 @@ DESCRIPTION
       snapshot  the last network (the default) against held-out snapshot selection
                 (pipeline.select_snapshot=heldout) and the same with early stopping
                 (pipeline.early_stop_patience=2)
+      pessimism     off (the default) against training in a pessimistic ensemble of 3
+                    feedback models (sim.ensemble 3, sim.pessimism 1 and 3; docs/sim.md)
+      conservative  off (the default) against the conservative Q update
+                    (qnet.conservative_alpha 0.1 and 1; docs/qnet.md)
 
     Columns: RecoMind's lift over greedy-supervised in the simulator and in the world on
     long watches, depth and return, pooled over the seeds, with their intervals; the rows
@@ -32,7 +38,8 @@ OPTIONS
     --out DIR         output directory (default: ablations)
     --seeds LIST      seeds of every variant (default: 1)
     --jobs N          variants run at once (default: 2; each uses one core)
-    --study NAME      which study (default: all)
+    --study NAMES     which studies, comma-separated (default: all); variants equal to the
+                      base experiment still share one run
     --help, -h        this text
 
 EXIT STATUS
@@ -66,6 +73,16 @@ STUDIES = {
         ("held-out + early stop", ["pipeline.select_snapshot=heldout",
                                    "pipeline.early_stop_patience=2"], False),
     ],
+    "pessimism": [
+        ("pessimism off", [], False),
+        ("K=3 lambda=1", ["sim.ensemble=3", "sim.pessimism=1"], False),
+        ("K=3 lambda=3", ["sim.ensemble=3", "sim.pessimism=3"], False),
+    ],
+    "conservative": [
+        ("CQL off", [], False),
+        ("alpha=0.1", ["qnet.conservative_alpha=0.1"], False),
+        ("alpha=1", ["qnet.conservative_alpha=1"], False),
+    ],
 }
 ENVS = ["sim", "world", "sim/ctl", "world/ctl"]
 METRICS = ["long_watches", "depth", "return"]
@@ -98,8 +115,9 @@ def parse(argv):
     except ValueError:
         sys.stderr.write("ablations.py: --jobs needs an integer\n")
         sys.exit(2)
-    if opts["study"] != "all" and opts["study"] not in STUDIES:
-        sys.stderr.write("ablations.py: --study is one of all, %s\n" % ", ".join(STUDIES))
+    if opts["study"] != "all" and not all(x in STUDIES for x in opts["study"].split(",")):
+        sys.stderr.write("ablations.py: --study is all or a comma-separated list of %s\n"
+                         % ", ".join(STUDIES))
         sys.exit(2)
     return opts
 
@@ -165,7 +183,7 @@ def main():
         sys.stderr.write("ablations.py: %s is not an executable (build first, or pass "
                          "--recomind)\n" % opts["recomind"])
         return 2
-    studies = list(STUDIES) if opts["study"] == "all" else [opts["study"]]
+    studies = list(STUDIES) if opts["study"] == "all" else opts["study"].split(",")
     jobs = [(s, n, sets, ri) for s in studies for (n, sets, ri) in STUDIES[s]]
     os.makedirs(opts["out"], exist_ok=True)
     # variants that are the base experiment itself (warm start, top-K softmax, K = 25%) are

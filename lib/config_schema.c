@@ -358,6 +358,9 @@ static const reco__cfg_field qnet_fields[] = {
     F32(QN_OFF, "max_loss", max_loss, FLT_MIN, FLT_MAX, 1e4),
     { .key = "keep_last_good", .type = RECO__CFG_BOOL, .offset = QN_OFF(keep_last_good),
       .since = 1, .idef = 1 },
+    { .key = "conservative_alpha", .type = RECO__CFG_F32,
+      .offset = QN_OFF(conservative_alpha), .since = 2, .fmin = 0.0, .fmax = 1e6,
+      .fdef = 0.0 },
 };
 
 static const reco__cfg_section qnet_section = {
@@ -568,6 +571,12 @@ static const reco__cfg_field sim_fields[] = {
       .since = 2, .idef = 0 },
     { .key = "seconds_base", .type = RECO__CFG_F32, .offset = SM_OFF(seconds_base),
       .since = 3, .fmin = 0.0, .fmax = 1e9, .fdef = 30.0 },
+    /* the pessimistic ensemble: the pipeline fits the other models of the training
+     * simulator (lib/sim.c checks that pessimism > 0 has an ensemble) */
+    { .key = "ensemble", .type = RECO__CFG_U32, .offset = SM_OFF(ensemble_size), .since = 5,
+      .umin = 1, .umax = RECO_SIM_MAX_ENSEMBLE, .udef = 1 },
+    { .key = "pessimism", .type = RECO__CFG_F32, .offset = SM_OFF(pessimism), .since = 5,
+      .fmin = 0.0, .fmax = 1e6, .fdef = 0.0 },
 };
 
 static const reco__cfg_section sim_section = {

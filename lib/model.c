@@ -1433,6 +1433,89 @@ int reco_model_train_scalar(double *loss_out, float *pred_out, reco_model *model
     return RECO_OK;
 }
 
+/* train_scalar plus the conservative penalty of reco_qnet_options version 2 (CQL, Kumar et
+ * al. 2020): row b's data item a_b and its C candidates (row b's, or one shared list) give
+ *   pen_b = log(exp Q(s_b, a_b) + sum_c exp Q(s_b, c)) - Q(s_b, a_b) >= 0
+ * and the loss gains alpha * sum_b w_b pen_b / B; its gradient in Q(s_b, x) is alpha w_b / B
+ * times (softmax weight of x - [x = a_b]). penalty_out gets sum_b w_b pen_b / B. The (B, C)
+ * candidate scores live in the workspace's heap_s, unused while training. */
+int reco__model_train_scalar_cql(double *loss_out, double *penalty_out, float *pred_out,
+                                 reco_model *model, const reco_batch *batch,
+                                 const int32_t *items, uint32_t head, const float *targets,
+                                 const float *weights, float huber_delta, float alpha,
+                                 const int32_t *cand, uint32_t n_cand, int shared)
+{
+    static const char fn[] = "reco_qnet_update (conservative)";
+    int rc = check_batch(model, model->ws, batch, 0, fn);
+    if (rc < 0)
+        return rc;
+    const size_t B = batch->size, C = n_cand;
+    if ((rc = check_items(model, items, B, "items", fn)) < 0 ||
+        (rc = check_weights(weights, B, "weights", fn)) < 0)
+        return rc;
+    if (C == 0 || C > model->ws->max_candidates || cand == NULL)
+        return reco__error_set(RECO_EINVAL, "%s: %u candidates (at most %zu)", fn, n_cand,
+                               model->ws->max_candidates);
+    if ((rc = check_items(model, cand, shared ? C : B * C, "candidates", fn)) < 0)
+        return rc;
+    if (head >= model->H || targets == NULL || !(huber_delta > 0.0f) || !(alpha >= 0.0f))
+        return reco__error_set(RECO_EINVAL, "%s: bad head, targets, delta or alpha", fn);
+    for (size_t i = 0; i < B; i++)
+        if (!isfinite(targets[i]))
+            return reco__error_set(RECO_EINVAL, "%s: targets[%zu] is not finite", fn, i);
+
+    reco_workspace *w = model->ws;
+    model_forward(model, w, batch, &head, 1);
+    memset(w->dproj, 0, B * model->H * model->d * sizeof(float));
+    memset(w->dsbias, 0, B * model->H * sizeof(float));
+    float *pred = w->zbuf, *dpred = w->dz, *qc = w->heap_s;
+    for (size_t r = 0; r < B; r++) {
+        const float *e;
+        item_scores(pred + r, model, w, r, items[r], &head, 1, &e);
+        dpred[r] = 0.0f;
+        const int32_t *cr = cand + (shared ? 0 : r * C);
+        for (size_t c = 0; c < C; c++)
+            item_scores(qc + r * C + c, model, w, r, cr[c], &head, 1, &e);
+    }
+    const double loss = reco__huber(dpred, pred, targets, weights, B, huber_delta,
+                                    1.0f / (float)B);
+    double pen = 0.0;
+    for (size_t r = 0; r < B; r++) {
+        const float *qr = qc + r * C;
+        double mx = pred[r];
+        for (size_t c = 0; c < C; c++)
+            mx = qr[c] > mx ? qr[c] : mx;
+        double z = reco__exp((double)pred[r] - mx);
+        for (size_t c = 0; c < C; c++)
+            z += reco__exp((double)qr[c] - mx);
+        const double wr = weights != NULL ? weights[r] : 1.0;
+        pen += wr * (mx + reco__log(z) - (double)pred[r]);
+        /* d pen_b / d Q(x) = softmax(x) - [x = a_b]; the candidates' gradients replace
+         * their scores in qc */
+        const double g = (double)alpha * wr / (double)B;
+        dpred[r] += (float)(g * (reco__exp((double)pred[r] - mx) / z - 1.0));
+        for (size_t c = 0; c < C; c++)
+            qc[r * C + c] = (float)(g * reco__exp((double)qr[c] - mx) / z);
+    }
+    for (size_t r = 0; r < B; r++) {
+        const float *e = item_row(model, items[r], w->ivec);
+        item_scores_backward(model, r, items[r], e, &head, 1, dpred + r);
+        const int32_t *cr = cand + (shared ? 0 : r * C);
+        for (size_t c = 0; c < C; c++) {
+            e = item_row(model, cr[c], w->ivec);
+            item_scores_backward(model, r, cr[c], e, &head, 1, qc + r * C + c);
+        }
+    }
+    model_backward(model, batch);
+    if (pred_out != NULL)
+        memcpy(pred_out, pred, B * sizeof(float));
+    if (penalty_out != NULL)
+        *penalty_out = pen / (double)B;
+    if (loss_out != NULL)
+        *loss_out = (loss + (double)alpha * pen) / (double)B;
+    return RECO_OK;
+}
+
 /* ---- optimiser ---- */
 
 static void clear_grads(reco_model *m)

@@ -143,6 +143,14 @@ struct reco_model {
     reco_workspace *ws;  /* the model's own, with backward buffers */
 };
 
+/* reco_model_train_scalar plus the conservative (CQL) penalty of the Q-network's update:
+ * see model.c. Gradients accumulate; nothing changes on error. */
+int reco__model_train_scalar_cql(double *loss_out, double *penalty_out, float *pred_out,
+                                 reco_model *model, const reco_batch *batch,
+                                 const int32_t *items, uint32_t head, const float *targets,
+                                 const float *weights, float huber_delta, float alpha,
+                                 const int32_t *cand, uint32_t n_cand, int shared);
+
 /* Validates `o` (messages name the option) and fills the layout. */
 int reco__model_layout_init(reco__model_layout *lay, const reco_model_options *o);
 

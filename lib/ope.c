@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc_private.h"
+#include "detmath_private.h"
 #include "error_private.h"
 #include "eval_private.h"
 #include "log_private.h"
@@ -121,7 +122,7 @@ static reco_batch block_states(ope_buf *b, const reco__log_cols *c, size_t r0, s
 
 static double sigmoid_d(double x)
 {
-    return x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+    return x >= 0 ? 1.0 / (1.0 + reco__exp(-x)) : reco__exp(x) / (1.0 + reco__exp(x));
 }
 
 /* The model's expected immediate reward of every candidate of the block, (n, C), scored in
@@ -293,7 +294,7 @@ static int estimate(reco_ope_result *out, const reco_log *log, const ope_buf *b,
             }
             St[T] = 0.0;
             for (size_t t = T; t-- > 0;) {
-                const double gt = pow(g, (double)t);
+                const double gt = reco__pow(g, (double)t);
                 const double Vt = Bt[t] > 0.0 ? At[t] / Bt[t] : 0.0;
                 vs += gt * Vt;
                 St[t] = St[t + 1] + (Bt[t] > 0.0 ? gt * Vt * (double)m / Bt[t] : 0.0);

@@ -1316,6 +1316,43 @@ static void log_popularity(float *pop, uint32_t n_items, const reco_log *log, co
     }
 }
 
+/* sim.ensemble and sim.pessimism (docs/sim.md) make the training simulator a pessimistic
+ * ensemble; every other simulator measures with the one model: they leave `so` here. */
+typedef struct pessimism {
+    uint32_t k;
+    float lambda;
+    const reco_model *others[RECO_SIM_MAX_ENSEMBLE]; /* read by reco_sim_create() only */
+} pessimism;
+
+static void pessimism_take(pessimism *pm, reco_sim_options *so)
+{
+    memset(pm, 0, sizeof *pm);
+    pm->k = so->ensemble_size;
+    pm->lambda = so->pessimism;
+    so->ensemble = NULL;
+    so->ensemble_size = 1;
+    so->pessimism = 0.0f;
+}
+
+/* Fits the K - 1 other models of the ensemble on the training logs (into extra[1..K-1], the
+ * seeds of --ensemble) and makes `tso` the pessimistic ensemble over them and `model`. */
+static int pessimism_fit(reco_sim_options *tso, pessimism *pm, reco_model **extra,
+                         const reco_model_options *mo, const item_features *itf,
+                         const reco_log *log, const reco_fit_options *fo, uint64_t s)
+{
+    for (uint32_t k = 1; k < pm->k; k++) {
+        reco_fit_report r2 = RECO_FIT_REPORT_INIT;
+        int rc = fit(&extra[k], &r2, mo, itf, log, fo, 1000 * s + 4 + 17 * k);
+        if (rc < 0)
+            return rc;
+        pm->others[k - 1] = extra[k];
+    }
+    tso->ensemble = pm->others;
+    tso->ensemble_size = pm->k;
+    tso->pessimism = pm->lambda;
+    return RECO_OK;
+}
+
 /* ---- the learning curve ------------------------------------------------------------------ */
 
 typedef struct curve_ctx {
@@ -1575,6 +1612,8 @@ static void *run_seed(void *arg)
     reco_fit_options fo = R->fo;
     reco_env decl; /* what the simulators imitate */
     reco_sim_options so = R->so;
+    pessimism pm;
+    pessimism_take(&pm, &so);
     reco_qnet_options qo = R->qo;
     reco_replay_options rpo = R->rpo;
     reco_explorer_options eo = R->eo;
@@ -1883,6 +1922,11 @@ static void *run_seed(void *arg)
     tso.max_sessions = to.n_generators * to.sessions_per_generator;
     reco_env tenv;
     CHECK("replay", reco_replay_create(&replay, &rpo));
+    if (pm.k > 1) {
+        CHECK("pessimistic ensemble", pessimism_fit(&tso, &pm, extra, &mo, &itf, log, &fo, s));
+        say(R, "seed %llu: training in a pessimistic ensemble of %u feedback models "
+            "(sim.pessimism %g)", (unsigned long long)s, pm.k, (double)pm.lambda);
+    }
     CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
     CHECK("training simulator", reco_sim_set_start_env(train_sim, wenv));
     if (R->o.ensemble > 1) {
@@ -2134,6 +2178,8 @@ static void *run_seed_logs(void *arg)
     reco_model_options mo = R->mo;
     reco_fit_options fo = R->fo;
     reco_sim_options so = R->so;
+    pessimism pm;
+    pessimism_take(&pm, &so);
     reco_qnet_options qo = R->qo;
     reco_replay_options rpo = R->rpo;
     reco_explorer_options eo = R->eo;
@@ -2258,6 +2304,12 @@ static void *run_seed_logs(void *arg)
     tso.max_sessions = train_slots;
     reco_env tenv;
     CHECK("replay", reco_replay_create(&replay, &rpo));
+    if (pm.k > 1) {
+        CHECK("pessimistic ensemble",
+              pessimism_fit(&tso, &pm, extra, &mo, &itf, part_a, &fo, s));
+        say(R, "seed %llu: training in a pessimistic ensemble of %u feedback models "
+            "(sim.pessimism %g)", (unsigned long long)s, pm.k, (double)pm.lambda);
+    }
     CHECK("training simulator", reco_sim_create(&train_sim, model, &tso));
     CHECK("training simulator", reco_sim_set_start_env(train_sim, &env_a));
     if (R->o.ensemble > 1) {
@@ -2448,6 +2500,23 @@ static int refuse_keys(const reco_config *cfg, const reco_pipeline_run_options *
 static int check_run(run_ctx *R, const reco_config *cfg)
 {
     const facts *f = &R->f;
+    if (R->so.ensemble_size > 1 && R->o.ensemble > 1) {
+        reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+        reco_config_get_origin(&o, cfg, "sim.ensemble");
+        return reco__error_set_at(RECO_ECONFIG, o.source, o.line, o.column, "sim.ensemble",
+                                  "%u (one pessimistic simulator) and the run "
+                                  "option ensemble %u (slots spread over simulators) both fit "
+                                  "more feedback models: choose one", R->so.ensemble_size,
+                                  R->o.ensemble);
+    }
+    if (R->so.pessimism > 0.0f && R->so.ensemble_size < 2) {
+        reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
+        reco_config_get_origin(&o, cfg, "sim.pessimism");
+        return reco__error_set_at(RECO_ECONFIG, o.source, o.line, o.column, "sim.pessimism",
+                                  "%g weighs the disagreement of an ensemble, "
+                                  "but sim.ensemble is 1 (set it to 2 or more)",
+                                  (double)R->so.pessimism);
+    }
     if (R->to.n_generators != 1) {
         reco_config_origin o = RECO_CONFIG_ORIGIN_INIT;
         reco_config_get_origin(&o, cfg, "trainer.n_generators");
@@ -2728,26 +2797,44 @@ int reco_pipeline_training(uint64_t *trained_out, uint64_t *kept_out, const reco
     return RECO_OK;
 }
 
-/* The integral of cos^n over [0, theta], by the reduction
+/* sin and cos of theta in [0, pi/2] from the library's own cos (lib/detmath_private.h) and
+ * the exactly rounded sqrt: the same bits on every CPU (docs/determinism.md). */
+static void sin_cos_quarter(double *sn, double *c, double theta)
+{
+    *c = reco__cos(theta);
+    *sn = sqrt(fmax(0.0, 1.0 - *c * *c));
+}
+
+/* The integral of cos^n over [0, theta] (theta in [0, pi/2]), by the reduction
  * I_n = cos^(n-1) sin / n + (n-1)/n I_(n-2), I_0 = theta, I_1 = sin. */
 static double int_cos_pow(uint32_t n, double theta)
 {
-    const double c = cos(theta), sn = sin(theta);
+    double c, sn;
+    sin_cos_quarter(&sn, &c, theta);
     double acc = n % 2 ? sn : theta;
-    for (uint32_t m = n % 2 ? 3 : 2; m <= n; m += 2)
-        acc = pow(c, (double)(m - 1)) * sn / m + (double)(m - 1) / m * acc;
+    double cp = n % 2 ? c * c : c; /* cos^(m-1) for the first m */
+    for (uint32_t m = n % 2 ? 3 : 2; m <= n; m += 2) {
+        acc = cp * sn / m + (double)(m - 1) / m * acc;
+        cp *= c * c;
+    }
     return acc;
 }
 
 /* P(|T| <= t) for T ~ Student t with df degrees of freedom: with t = sqrt(df) tan(theta),
  * the density becomes c cos^(df-1)(theta) (c = Gamma((df+1)/2) / (sqrt(pi) Gamma(df/2))), so
- * P(0 <= T <= t) = c I_(df-1)(theta); the quantile is found by bisection on theta. */
+ * P(0 <= T <= t) = c I_(df-1)(theta); the quantile is found by bisection on theta. The
+ * Gamma ratio r(df) = Gamma((df+1)/2) / Gamma(df/2) comes from r(1) = 1/sqrt(pi),
+ * r(2) = sqrt(pi)/2 and r(df + 2) = r(df) (df + 1) / df, without libm's lgamma. */
 double reco_pipeline_t_quantile(double confidence, uint32_t df)
 {
     if (!(confidence > 0.0 && confidence < 1.0) || df < 1)
         return NAN;
     const double pi = 3.14159265358979323846;
-    const double c = exp(lgamma(0.5 * (df + 1.0)) - lgamma(0.5 * df)) / sqrt(pi);
+    const double sqrt_pi = sqrt(pi);
+    double r = df % 2 ? 1.0 / sqrt_pi : 0.5 * sqrt_pi;
+    for (uint32_t d = df % 2 ? 1 : 2; d + 2 <= df; d += 2)
+        r *= (d + 1.0) / d;
+    const double c = r / sqrt_pi;
     double lo = 0.0, hi = 0.5 * pi;
     for (int i = 0; i < 200 && hi - lo > 1e-15; i++) {
         const double mid = 0.5 * (lo + hi);
@@ -2756,7 +2843,9 @@ double reco_pipeline_t_quantile(double confidence, uint32_t df)
         else
             hi = mid;
     }
-    return sqrt((double)df) * tan(0.5 * (lo + hi));
+    double sn, cs;
+    sin_cos_quarter(&sn, &cs, 0.5 * (lo + hi));
+    return sqrt((double)df) * sn / cs;
 }
 
 /* mean and t interval of the finite values of x[0..n) at `confidence` (NaN ends below two). */

@@ -389,9 +389,9 @@ static int decide_row(uint32_t *index_out, float *prop, float *dist, reco_policy
             mx = fmax(mx, (double)s->row_w[j] / s->temperature);
         }
         for (uint32_t j = 0; j < count; j++)
-            z += exp((double)s->row_w[j] / s->temperature - mx);
+            z += reco__exp((double)s->row_w[j] / s->temperature - mx);
         for (uint32_t j = 0; j < count; j++)
-            dist[j] = (float)(exp((double)s->row_w[j] / s->temperature - mx) / z);
+            dist[j] = (float)(reco__exp((double)s->row_w[j] / s->temperature - mx) / z);
         return RECO_OK;
     }
     if (s->kind == RECO_POLICY_MODEL_SOFTMAX) {

@@ -43,7 +43,10 @@ int reco__qnet_check_options(reco_qnet_options *o, const reco_qnet_options *in, 
                                      "reco_qnet_options");
         if (rc < 0)
             return rc;
-        *o = *in; /* version 1 is the whole struct */
+        /* an older struct ends earlier: its fields only, the rest keep their defaults */
+        memcpy(o, in, in->version >= 2 ? sizeof *o
+                                       : offsetof(reco_qnet_options, conservative_alpha));
+        o->version = RECO_QNET_OPTIONS_VERSION;
     }
     if (!(o->gamma >= 0.0f && o->gamma <= 1.0f))
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "gamma",
@@ -68,6 +71,10 @@ int reco__qnet_check_options(reco_qnet_options *o, const reco_qnet_options *in, 
     if (!(o->max_loss > 0.0f))
         return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "max_loss",
                                   "%s: max_loss %g must be positive", fn, (double)o->max_loss);
+    if (!(o->conservative_alpha >= 0.0f) || !isfinite(o->conservative_alpha))
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "conservative_alpha",
+                                  "%s: conservative_alpha %g must be finite and >= 0", fn,
+                                  (double)o->conservative_alpha);
     return RECO_OK;
 }
 
@@ -402,8 +409,16 @@ int reco_qnet_update(reco_qnet_update_info *info_out, float *priorities_out, rec
     sb.long_items = batch->long_items;
     sb.long_feedback = batch->long_feedback;
     double loss = 0.0;
-    if ((rc = reco_model_train_scalar(&loss, q->pred, q->online, &sb, batch->actions, q->q_head,
-                                      q->y, batch->weights, q->opts.huber_delta)) < 0)
+    if (q->opts.conservative_alpha > 0.0f)
+        rc = reco__model_train_scalar_cql(&loss, NULL, q->pred, q->online, &sb, batch->actions,
+                                          q->q_head, q->y, batch->weights,
+                                          q->opts.huber_delta, q->opts.conservative_alpha,
+                                          batch->candidates, batch->n_candidates,
+                                          batch->shared_candidates);
+    else
+        rc = reco_model_train_scalar(&loss, q->pred, q->online, &sb, batch->actions,
+                                     q->q_head, q->y, batch->weights, q->opts.huber_delta);
+    if (rc < 0)
         return rc;
     double sum_q = 0.0, sum_td = 0.0;
     for (size_t b = 0; b < B; b++) {

@@ -19,6 +19,7 @@
  *   "adam_m"     f32[P], "adam_v" f32[P]  online Adam moments
  *   "step"       u64[1]  online Adam step
  *   "row_step"   u64[N]  last step of each item row (lazy sparse Adam)
+ *   "qcons"      f32[1]  (optional, written when it is not 0) conservative_alpha
  * The last-good copy (reco_qnet_restore_last_good) is not saved: after a load there is none
  * until the next update.
  *
@@ -102,7 +103,10 @@ int reco_qnet_save(const reco_qnet *q, const char *path)
         (rc = reco__writer_section(w, "adam_v", RECO__FILE_F32, on->adam_v, P)) < 0 ||
         (rc = reco__writer_section(w, "step", RECO__FILE_U64, &step, 1)) < 0 ||
         (rc = reco__writer_section(w, "row_step", RECO__FILE_U64, on->row_step, on->N)) < 0 ||
-        (rc = reco__model_write_items(w, on)) < 0) {
+        (rc = reco__model_write_items(w, on)) < 0 ||
+        (q->opts.conservative_alpha > 0.0f &&
+         (rc = reco__writer_section(w, "qcons", RECO__FILE_F32, &q->opts.conservative_alpha,
+                                    1)) < 0)) {
         reco__writer_abort(w);
         return rc;
     }
@@ -149,6 +153,9 @@ static int read_head(reco__reader *r, const char *path, qnet_head *h)
     if (h->qperiod[1] > 1)
         return bad_field(path, "qperiod", "keep_last_good is neither 0 nor 1");
     in.keep_last_good = (int)h->qperiod[1];
+    if (reco__reader_has_section(r, "qcons") &&
+        (rc = reco__reader_section(r, "qcons", RECO__FILE_F32, &in.conservative_alpha, 1)) < 0)
+        return rc;
     if (reco__qnet_check_options(&h->qo, &in, "stored options") < 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", reco_error_message());

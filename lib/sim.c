@@ -55,6 +55,13 @@ struct reco_sim {
     uint32_t *alias;     /* (N) */
     uint32_t n_weighted; /* candidates per step drawn by weight */
     const reco_env *start;
+    /* the pessimistic ensemble (options version 5): models 1..K-1 and their workspaces
+     * (model 0 is `model`, scored in `ws`) */
+    size_t K;
+    const reco_model *ens[RECO_SIM_MAX_ENSEMBLE];
+    reco_workspace *ens_ws[RECO_SIM_MAX_ENSEMBLE];
+    float *ens_probs;    /* (K, max_batch, F + 1) one chunk's probabilities, model by model */
+    float *reward_pen;   /* (S) pessimism * u_r of each entry of the last scoring */
 };
 
 int reco_sim_options_init(reco_sim_options *opts, unsigned int version)
@@ -86,7 +93,8 @@ int reco_sim_options_imitate(reco_sim_options *opts, const reco_env *env)
         if ((rc = reco__check_version(opts->version, RECO_SIM_OPTIONS_VERSION,
                                       "reco_sim_options")) < 0)
             return rc;
-        memcpy(&o, opts, opts->version == 3   ? offsetof(reco_sim_options, imitate)
+        memcpy(&o, opts, opts->version == 4   ? offsetof(reco_sim_options, ensemble)
+                         : opts->version == 3 ? offsetof(reco_sim_options, imitate)
                          : opts->version == 2 ? offsetof(reco_sim_options, seconds_base)
                                               : offsetof(reco_sim_options, exclude_seen));
         o.version = RECO_SIM_OPTIONS_VERSION;
@@ -190,6 +198,39 @@ static int validate(const reco_sim_options *o, const reco_model_options *mo)
         if (!isfinite(o->seconds[f]))
             return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.seconds",
                                       "signal %u's seconds is not finite", f);
+    if (o->ensemble_size < 1 || o->ensemble_size > RECO_SIM_MAX_ENSEMBLE)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.ensemble",
+                                  "%u feedback models is out of range [1, %d]",
+                                  o->ensemble_size, RECO_SIM_MAX_ENSEMBLE);
+    if (o->ensemble_size > 1 && o->ensemble == NULL)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.ensemble",
+                                  "an ensemble of %u feedback models, but the other %u models "
+                                  "(reco_sim_options.ensemble) are NULL", o->ensemble_size,
+                                  o->ensemble_size - 1);
+    if (!(o->pessimism >= 0.0f) || !isfinite(o->pessimism))
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.pessimism",
+                                  "%g is not a finite number >= 0", (double)o->pessimism);
+    if (o->pessimism > 0.0f && o->ensemble_size < 2)
+        return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.pessimism",
+                                  "%g weighs the disagreement of an ensemble, but there is one "
+                                  "feedback model (set sim.ensemble to 2 or more)",
+                                  (double)o->pessimism);
+    for (uint32_t k = 1; k < o->ensemble_size; k++) {
+        if (o->ensemble[k - 1] == NULL)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.ensemble",
+                                      "ensemble model %u is NULL", k);
+        reco_model_options ko = RECO_MODEL_OPTIONS_INIT;
+        reco_model_get_options(&ko, o->ensemble[k - 1]);
+        if (ko.n_items != mo->n_items || ko.n_signals != mo->n_signals ||
+            ko.lookback != mo->lookback || ko.user_dim != mo->user_dim ||
+            ko.long_len != mo->long_len)
+            return reco__error_set_at(RECO_EINVAL, NULL, 0, 0, "sim.ensemble",
+                                      "ensemble model %u has %u items, %u signals, lookback "
+                                      "%u, user_dim %u, long_len %u; the simulator's model %u, "
+                                      "%u, %u, %u, %u", k, ko.n_items, ko.n_signals,
+                                      ko.lookback, ko.user_dim, ko.long_len, mo->n_items,
+                                      mo->n_signals, mo->lookback, mo->user_dim, mo->long_len);
+    }
     if (o->item_penalty != NULL)
         for (uint32_t i = 0; i < mo->n_items; i++)
             if (!isfinite(o->item_penalty[i]))
@@ -217,6 +258,10 @@ void reco_sim_free(reco_sim *sim)
         return;
     reco_allocator a = sim->alloc;
     reco_workspace_free(sim->ws);
+    for (size_t k = 1; k < RECO_SIM_MAX_ENSEMBLE; k++)
+        reco_workspace_free(sim->ens_ws[k]);
+    reco__free(&a, sim->ens_probs);
+    reco__free(&a, sim->reward_pen);
     void *bufs[] = {sim->win_items, sim->win_fb, sim->feat, sim->user, sim->len,
                     sim->active, sim->resets, sim->rng, sim->b_items, sim->b_fb,
                     sim->b_feat, sim->b_shown, sim->b_logits, sim->probs, sim->taken,
@@ -244,7 +289,8 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
         if (rc < 0)
             return rc;
         /* an older struct ends earlier: copy its fields only, the rest keep their defaults */
-        memcpy(&o, opts, opts->version >= 4   ? sizeof o
+        memcpy(&o, opts, opts->version >= 5   ? sizeof o
+                         : opts->version == 4 ? offsetof(reco_sim_options, ensemble)
                          : opts->version == 3 ? offsetof(reco_sim_options, imitate)
                          : opts->version == 2 ? offsetof(reco_sim_options, seconds_base)
                                               : offsetof(reco_sim_options, exclude_seen));
@@ -273,6 +319,12 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
     s->S = o.max_sessions;
     s->C = o.n_candidates;
     s->max_batch = mo.max_batch;
+    for (uint32_t k = 1; k < o.ensemble_size; k++) { /* a chunk fits every model */
+        reco_model_options ko = RECO_MODEL_OPTIONS_INIT;
+        reco_model_get_options(&ko, o.ensemble[k - 1]);
+        if (ko.max_batch < s->max_batch)
+            s->max_batch = ko.max_batch;
+    }
     s->H = mo.long_len;
     const size_t S = s->S, L = s->L, U = s->U, F1 = s->F + 1, MB = s->max_batch, H = s->H;
     s->win_items = reco__calloc(&a, S * L, sizeof(int32_t));
@@ -307,6 +359,22 @@ int reco_sim_create(reco_sim **out, const reco_model *model, const reco_sim_opti
         reco_sim_free(s);
         return RECO_ENOMEM;
     }
+    s->K = o.ensemble_size;
+    s->ens[0] = model;
+    if (s->K > 1) {
+        s->ens_probs = reco__calloc(&a, s->K * MB * F1, sizeof(float));
+        s->reward_pen = reco__calloc(&a, S, sizeof(float));
+        rc = s->ens_probs == NULL || s->reward_pen == NULL ? RECO_ENOMEM : RECO_OK;
+        for (size_t k = 1; k < s->K && rc == RECO_OK; k++) {
+            s->ens[k] = o.ensemble[k - 1];
+            rc = reco_workspace_create(&s->ens_ws[k], s->ens[k]);
+        }
+        if (rc < 0) {
+            reco_sim_free(s);
+            return RECO_ENOMEM;
+        }
+    }
+    s->o.ensemble = NULL; /* the caller's array is not kept */
     s->o.item_penalty = NULL; /* the caller's array is not kept */
     if (o.imitate != NULL && o.imitate->version >= 4 && o.imitate->signal_names != NULL) {
         for (size_t f = 0; f < s->F; f++) {
@@ -596,8 +664,57 @@ static int sim_candidates(int32_t *items_out, uint32_t *count_out, uint32_t max_
     return RECO_OK;
 }
 
+static void sigmoids(float *p, const float *z, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        p[j] = z[j] >= 0 ? 1.0f / (1.0f + reco__expf(-z[j])) : reco__expf(z[j]) / (1.0f + reco__expf(z[j]));
+}
+
+/* Row j of the chunk's K probability rows as one (the formulas of sim.h): the mean of each
+ * signal, the pessimistic exit, and the reward penalty. Sums in double, models in order: K
+ * equal float rows give their value back exactly (K p and K p / K are exact in double), and a
+ * disagreement of exactly 0. */
+static void ensemble_combine(const reco_sim *s, float *out, float *reward_pen, size_t j)
+{
+    const size_t F = s->F, F1 = F + 1, K = s->K;
+    double r[RECO_SIM_MAX_ENSEMBLE];
+    for (size_t m = 0; m < K; m++) {
+        const float *p = s->ens_probs + (m * s->max_batch + j) * F1;
+        r[m] = 0.0;
+        for (size_t f = 0; f < F; f++)
+            r[m] += (double)s->o.reward[f] * p[f];
+    }
+    double spread[2] = {0.0, 0.0}; /* the reward's, then the exit's */
+    for (size_t h = 0; h < F1; h++) {
+        double sum = 0.0;
+        for (size_t m = 0; m < K; m++)
+            sum += s->ens_probs[(m * s->max_batch + j) * F1 + h];
+        const double mean = sum / (double)K;
+        out[h] = (float)mean;
+        if (h == F)
+            for (size_t m = 0; m < K; m++) {
+                const double dv = s->ens_probs[(m * s->max_batch + j) * F1 + h] - mean;
+                spread[1] += dv * dv;
+            }
+    }
+    /* the rewards' spread about model 0's (shifted data): K equal rewards give exactly 0,
+     * which a mean of K doubles (K r rounded) would not */
+    double shift = 0.0;
+    for (size_t m = 1; m < K; m++)
+        shift += r[m] - r[0];
+    shift /= (double)K;
+    for (size_t m = 0; m < K; m++)
+        spread[0] += (r[m] - r[0] - shift) * (r[m] - r[0] - shift);
+    const double lambda = s->o.pessimism;
+    const double u_r = sqrt(spread[0] / (double)K), u_exit = sqrt(spread[1] / (double)K);
+    *reward_pen = (float)(lambda * u_r);
+    if (lambda > 0.0)
+        out[F] = (float)fmin(1.0, (double)out[F] + lambda * u_exit);
+}
+
 /* Logits of every signal head and the exit head for items[i] in slots[i], as probabilities
- * into s->probs (n, F + 1). */
+ * into s->probs (n, F + 1); with an ensemble, their combination and the reward penalties
+ * into s->reward_pen (n). */
 static int score_shown(reco_sim *s, const uint32_t *slots, const int32_t *items, uint32_t n,
                        const char *fn)
 {
@@ -639,14 +756,22 @@ static int score_shown(reco_sim *s, const uint32_t *slots, const int32_t *items,
         b.n_candidates = 1;
         b.candidates = s->b_shown;
         b.shared_candidates = 0;
-        int rc = reco_model_score(s->b_logits, s->model, s->ws, &b, heads, (uint32_t)F1);
-        if (rc < 0)
-            return rc;
-        for (size_t j = 0; j < (size_t)k * F1; j++) {
-            const float z = s->b_logits[j];
-            s->probs[(size_t)i0 * F1 + j] = z >= 0 ? 1.0f / (1.0f + reco__expf(-z))
-                                                   : reco__expf(z) / (1.0f + reco__expf(z));
+        if (s->K == 1) {
+            int rc = reco_model_score(s->b_logits, s->model, s->ws, &b, heads, (uint32_t)F1);
+            if (rc < 0)
+                return rc;
+            sigmoids(s->probs + (size_t)i0 * F1, s->b_logits, (size_t)k * F1);
+            continue;
         }
+        for (size_t m = 0; m < s->K; m++) {
+            int rc = reco_model_score(s->b_logits, s->ens[m], m == 0 ? s->ws : s->ens_ws[m], &b,
+                                      heads, (uint32_t)F1);
+            if (rc < 0)
+                return rc;
+            sigmoids(s->ens_probs + m * s->max_batch * F1, s->b_logits, (size_t)k * F1);
+        }
+        for (uint32_t j = 0; j < k; j++)
+            ensemble_combine(s, s->probs + (size_t)(i0 + j) * F1, &s->reward_pen[i0 + j], j);
     }
     return RECO_OK;
 }
@@ -713,6 +838,8 @@ static int sim_step(uint32_t *feedback_out, float *reward_out, int *done_out,
         }
         if (s->penalty != NULL)
             reward -= s->penalty[items[i]];
+        if (s->K > 1)
+            reward -= s->reward_pen[i];
         const double u_exit = reco_rng_uniform(rng);
         double p_exit = p[F];
         double tilt = 0.0;

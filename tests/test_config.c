@@ -1619,6 +1619,61 @@ static void assert_sim_equal(const reco_sim_options *a, const reco_sim_options *
     assert_memory_equal(a->reward, b->reward, sizeof a->reward);
     assert_memory_equal(a->parent, b->parent, sizeof a->parent);
     assert_memory_equal(a->parent_value, b->parent_value, sizeof a->parent_value);
+    assert_int_equal(a->ensemble_size, b->ensemble_size);
+    assert_true(a->pessimism == b->pessimism);
+}
+
+/* The offline-RL safeguards' keys: sim.ensemble and sim.pessimism (the pessimistic ensemble),
+ * qnet.conservative_alpha (the CQL penalty): defaults off, YAML values, out-of-range values
+ * refused at their file:line:column, and a written configuration that loads back. */
+static void test_config_safeguard_keys(void **state)
+{
+    (void)state;
+    reco_config *cfg = new_config();
+    reco_sim_options m = RECO_SIM_OPTIONS_INIT;
+    reco_qnet_options q = RECO_QNET_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_sim(&m, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_qnet(&q, cfg), RECO_OK);
+    assert_int_equal(m.ensemble_size, 1);
+    assert_true(m.pessimism == 0.0f && q.conservative_alpha == 0.0f);
+    static const char yaml[] = "sim:\n  ensemble: 4\n  pessimism: 0.75\n"
+                               "qnet:\n  conservative_alpha: 0.25\n";
+    assert_int_equal(reco_config_load_string(cfg, yaml, sizeof yaml - 1, "safe.yaml"), RECO_OK);
+    assert_int_equal(reco_config_get_sim(&m, cfg), RECO_OK);
+    assert_int_equal(reco_config_get_qnet(&q, cfg), RECO_OK);
+    assert_int_equal(m.ensemble_size, 4);
+    assert_true(m.pessimism == 0.75f && q.conservative_alpha == 0.25f);
+    size_t len = 0;
+    char *text = write_text(cfg, &len);
+    reco_config *back = new_config();
+    assert_int_equal(reco_config_load_string(back, text, len, "written"), RECO_OK);
+    free(text);
+    reco_sim_options m2 = RECO_SIM_OPTIONS_INIT;
+    reco_qnet_options q2 = RECO_QNET_OPTIONS_INIT;
+    assert_int_equal(reco_config_get_sim(&m2, back), RECO_OK);
+    assert_int_equal(reco_config_get_qnet(&q2, back), RECO_OK);
+    assert_int_equal(m2.ensemble_size, 4);
+    assert_true(m2.pessimism == 0.75f && q2.conservative_alpha == 0.25f);
+    reco_config_free(back);
+    static const char *const bad[][2] = {
+        {"sim:\n  ensemble: 9\n", "safe.yaml:2:13"},
+        {"sim:\n  ensemble: 0\n", "sim.ensemble"},
+        {"sim:\n  pessimism: -0.5\n", "sim.pessimism"},
+        {"qnet:\n  conservative_alpha: -1\n", "safe.yaml:2:23"},
+        {"qnet:\n  conservative_alpha: .nan\n", "qnet.conservative_alpha"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_reco_error(reco_config_load_string(cfg, bad[i][0], strlen(bad[i][0]), "safe.yaml"),
+                          RECO_ECONFIG, bad[i][1]);
+    /* a version-4 sim struct and a version-1 qnet struct are not written past their end */
+    reco_sim_options v4;
+    memset(&v4, 0x5a, sizeof v4);
+    v4.version = 4;
+    assert_int_equal(reco_config_get_sim(&v4, cfg), RECO_OK);
+    const unsigned char *tail = (const unsigned char *)&v4.ensemble;
+    for (size_t i = 0; i < sizeof v4 - offsetof(reco_sim_options, ensemble); i++)
+        assert_int_equal(tail[i], 0x5a);
+    reco_config_free(cfg);
 }
 
 /* The model section and the version-2 experiment keys: defaults, YAML values, set -> get,
@@ -1972,6 +2027,7 @@ int main(void)
         cmocka_unit_test(test_config_model_and_experiment_v2),
         cmocka_unit_test(test_config_trainer_sim_defaults),
         cmocka_unit_test(test_config_trainer_sim_round_trip),
+        cmocka_unit_test(test_config_safeguard_keys),
         cmocka_unit_test(test_config_world_v3),
         cmocka_unit_test(test_config_origin_file),
         cmocka_unit_test(test_config_origin_set),

@@ -770,7 +770,11 @@ static size_t list_tensors(tensor_ref *t, const reco_model *m)
     return k;
 }
 
-enum { LOSS_BCE, LOSS_SCALAR };
+enum { LOSS_BCE, LOSS_SCALAR, LOSS_CQL };
+
+/* The conservative penalty's candidates in the gradient checks: row b's are the CQL_C
+ * entries of tb->cand from b * CQL_C (per-row lists, some repeating the row's item). */
+#define CQL_C 4
 
 typedef struct loss_case {
     int kind;
@@ -778,6 +782,7 @@ typedef struct loss_case {
     float delta;
     const float *targets;
     const tiny_batch *tb;
+    float alpha; /* LOSS_CQL */
 } loss_case;
 
 static double case_loss(reco_model *m, const loss_case *c, float *pred_out)
@@ -787,9 +792,13 @@ static double case_loss(reco_model *m, const loss_case *c, float *pred_out)
     if (c->kind == LOSS_BCE)
         rc = reco_model_train_bce(&loss, m, &c->tb->b, c->tb->shown, c->tb->labels,
                                   c->tb->weights);
-    else
+    else if (c->kind == LOSS_SCALAR)
         rc = reco_model_train_scalar(&loss, pred_out, m, &c->tb->b, c->tb->chosen, c->head,
                                      c->targets, c->tb->weights, c->delta);
+    else
+        rc = reco__model_train_scalar_cql(&loss, NULL, pred_out, m, &c->tb->b, c->tb->chosen,
+                                          c->head, c->targets, c->tb->weights, c->delta,
+                                          c->alpha, c->tb->cand, CQL_C, 0);
     if (rc != RECO_OK)
         fail_msg("train: %s", reco_error_message());
     assert_true(isfinite(loss));
@@ -851,6 +860,8 @@ static void gradcheck(reco_model *m, const loss_case *c, gc_stats *st)
     const int32_t *scored = c->kind == LOSS_BCE ? c->tb->shown : c->tb->chosen;
     for (size_t r = 0; r < c->tb->b.size; r++)
         seen[scored[r]] = 1;
+    for (size_t i = 0; c->kind == LOSS_CQL && i < (size_t)c->tb->b.size * CQL_C; i++)
+        seen[c->tb->cand[i]] = 1;
     for (size_t i = 0; i < TN; i++)
         n_seen += (size_t)seen[i];
     assert_int_equal(m->n_touched, n_seen);
@@ -919,9 +930,9 @@ static void run_gradchecks(int kind, uint32_t head, const char *label)
         reco_model *m = tiny_model_in(gc_configs[k][0], gc_configs[k][1], (int)gc_configs[k][2]);
         tiny_batch *tb = buf_bytes(sizeof *tb);
         tiny_batch_init(tb, gc_configs[k][1]);
-        loss_case c = {kind, head, 0.0f, NULL, tb};
+        loss_case c = {kind, head, 0.0f, NULL, tb, kind == LOSS_CQL ? 0.7f : 0.0f};
         float *targets = buf(TB);
-        if (kind == LOSS_SCALAR) {
+        if (kind == LOSS_SCALAR || kind == LOSS_CQL) {
             /* targets at fixed offsets from the predictions: rows 0 and 2 in the quadratic
              * branch of the Huber loss, rows 1 and 3 in the linear one */
             static const float offs[TB] = {0.1f, -1.5f, -0.2f, 2.0f};
@@ -957,6 +968,64 @@ static void test_model_gradcheck_scalar_signal(void **state)
 {
     (void)state;
     run_gradchecks(LOSS_SCALAR, 1, "scalar/signal 1");
+}
+
+/* The Q-network's conservative update: Huber plus alpha * (log-sum-exp over the row's
+ * candidates and item - the item's score), per-row candidates. */
+static void test_model_gradcheck_cql(void **state)
+{
+    (void)state;
+    run_gradchecks(LOSS_CQL, TF + 1, "scalar+CQL/Q");
+}
+
+/* Its value against a naive computation from score(), with the penalty alone reported. */
+static void test_model_cql_loss_value(void **state)
+{
+    (void)state;
+    reco_model *m = tiny_model(2, TU);
+    tiny_batch *tb = buf_bytes(sizeof *tb);
+    tiny_batch_init(tb, TU);
+    const uint32_t hq = TF + 1;
+    reco_batch b = tb->b;
+    b.n_candidates = 1;
+    b.shared_candidates = 0;
+    b.candidates = tb->chosen;
+    float qa[TB], qc[TB * CQL_C];
+    assert_int_equal(reco_model_score(qa, m, NULL, &b, &hq, 1), RECO_OK);
+    b.n_candidates = CQL_C;
+    b.candidates = tb->cand;
+    assert_int_equal(reco_model_score(qc, m, NULL, &b, &hq, 1), RECO_OK);
+    const float targets[TB] = {0.3f, -2.0f, 1.0f, 0.0f}, delta = 0.7f, alpha = 0.4f;
+    double huber = 0.0, pen = 0.0;
+    for (size_t r = 0; r < TB; r++) {
+        const double e = (double)qa[r] - targets[r];
+        huber += tb->weights[r] * (fabs(e) <= delta ? 0.5 * e * e
+                                                     : delta * (fabs(e) - 0.5 * delta));
+        double z = exp(qa[r]);
+        for (size_t c = 0; c < CQL_C; c++)
+            z += exp(qc[r * CQL_C + c]);
+        pen += tb->weights[r] * (log(z) - qa[r]);
+    }
+    double loss = 0.0, p = 0.0;
+    float pred[TB];
+    assert_int_equal(reco_model_zero_grad(m), RECO_OK);
+    assert_int_equal(reco__model_train_scalar_cql(&loss, &p, pred, m, &tb->b, tb->chosen, hq,
+                                                  targets, tb->weights, delta, alpha, tb->cand,
+                                                  CQL_C, 0), RECO_OK);
+    assert_true(p > 0.0);
+    assert_float_equal(p, pen / TB, 1e-5);
+    assert_float_equal(loss, (huber + alpha * pen) / TB, 1e-5);
+    for (size_t r = 0; r < TB; r++)
+        assert_float_equal(pred[r], qa[r], 1e-5);
+    /* a candidate id outside the catalog is refused */
+    int32_t bad[TB * CQL_C];
+    memcpy(bad, tb->cand, sizeof bad);
+    bad[5] = TN;
+    assert_int_equal(reco_model_zero_grad(m), RECO_OK);
+    assert_reco_error(reco__model_train_scalar_cql(&loss, &p, pred, m, &tb->b, tb->chosen, hq,
+                                                   targets, tb->weights, delta, alpha, bad,
+                                                   CQL_C, 0),
+                      RECO_EINVAL, "candidates");
 }
 
 /* The losses themselves, against a naive computation from score(): BCE over the F + 1 heads
@@ -2467,6 +2536,8 @@ int main(void)
         cmocka_unit_test_teardown(test_model_gradcheck_bce, teardown),
         cmocka_unit_test_teardown(test_model_gradcheck_scalar_q, teardown),
         cmocka_unit_test_teardown(test_model_gradcheck_scalar_signal, teardown),
+        cmocka_unit_test_teardown(test_model_gradcheck_cql, teardown),
+        cmocka_unit_test_teardown(test_model_cql_loss_value, teardown),
         cmocka_unit_test_teardown(test_model_loss_values, teardown),
         cmocka_unit_test_teardown(test_model_grads_accumulate, teardown),
         cmocka_unit_test_teardown(test_model_adam_dense, teardown),

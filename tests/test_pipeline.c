@@ -342,6 +342,61 @@ static void test_pipeline_deterministic_option(void **state)
     assert_true(differs);
 }
 
+/* The offline-RL safeguards (sim.ensemble + sim.pessimism, qnet.conservative_alpha) on the
+ * second environment: the run finishes, is a function of its seeds, and differs from the run
+ * without them (RecoMind's values move; the fixed policies' do not); the pessimistic
+ * ensemble and --ensemble together, and a pessimism without an ensemble, are refused at the
+ * key. */
+static void test_pipeline_safeguards(void **state)
+{
+    (void)state;
+    double ret[3][RECO_PIPELINE_N_POLICIES];
+    for (int r = 0; r < 3; r++) {
+        reco_config *cfg = config_of("");
+        if (r > 0) {
+            assert_int_equal(reco_config_set(cfg, "sim.ensemble", "3"), RECO_OK);
+            assert_int_equal(reco_config_set(cfg, "sim.pessimism", "1.0"), RECO_OK);
+            assert_int_equal(reco_config_set(cfg, "qnet.conservative_alpha", "0.5"), RECO_OK);
+        }
+        budget_src src = {.seed = 5};
+        const reco_pipeline_env pe = budget_source(&src);
+        reco_pipeline *p = NULL;
+        if (run_on(&p, cfg, &pe) != RECO_OK)
+            fail_msg("run %d: %s", r, reco_error_message());
+        check_result(p, 2, "budget");
+        for (uint32_t k = 0; k < RECO_PIPELINE_N_POLICIES; k++) {
+            reco_eval_stat st;
+            assert_int_equal(reco_eval_stat_get(&st, reco_pipeline_eval(p, 0, RECO_PIPELINE_REAL),
+                                                k, RECO_EVAL_RETURN),
+                             RECO_OK);
+            ret[r][k] = st.mean;
+        }
+        reco_pipeline_free(p);
+        reco_config_free(cfg);
+    }
+    for (uint32_t k = 0; k < RECO_PIPELINE_N_POLICIES; k++)
+        assert_true(ret[1][k] == ret[2][k]);
+    for (uint32_t k = 0; k < 3; k++) /* random, popular, greedy-supervised */
+        assert_true(ret[0][k] == ret[1][k]);
+    assert_true(ret[0][3] != ret[1][3]);
+
+    reco_config *cfg = config_of("sim: {ensemble: 2}\n");
+    budget_src src = {.seed = 5};
+    const reco_pipeline_env pe = budget_source(&src);
+    reco_pipeline_run_options ro = RECO_PIPELINE_RUN_OPTIONS_INIT;
+    ro.env = &pe;
+    ro.ensemble = 2;
+    reco_pipeline *p = NULL;
+    assert_reco_error(reco_pipeline_run(&p, cfg, &ro), RECO_ECONFIG,
+                      "pipeline-test.yaml:16:7: sim.ensemble: 2 (one pessimistic");
+    assert_null(p);
+    reco_config_free(cfg);
+    cfg = config_of("sim: {pessimism: 0.5}\n");
+    assert_reco_error(run_on(&p, cfg, &pe), RECO_ECONFIG,
+                      "pipeline-test.yaml:16:7: sim.pessimism: 0.5 weighs");
+    reco_config_free(cfg);
+}
+
 /* Seeds run in parallel on experiment.threads threads: the result does not depend on it. */
 static void test_pipeline_threads(void **state)
 {
@@ -947,6 +1002,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_deterministic),
         cmocka_unit_test(test_pipeline_deterministic_option),
         cmocka_unit_test(test_pipeline_threads),
+        cmocka_unit_test(test_pipeline_safeguards),
         cmocka_unit_test(test_pipeline_refuses_mismatch),
         cmocka_unit_test(test_pipeline_keys),
         cmocka_unit_test(test_pipeline_env_errors),

@@ -7,9 +7,11 @@
  * Links the library's objects to set and read the parameter block (m->params, m->lay). */
 #include "test_common.h"
 #include "model_private.h"
+#include "qnet_private.h"
 
 #include <math.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -219,6 +221,7 @@ static void test_qnet_options(void **state)
     assert_float_equal(b.max_abs_q, 1e4f, 0.0f);
     assert_float_equal(b.max_loss, 1e4f, 0.0f);
     assert_int_equal(b.keep_last_good, 1);
+    assert_float_equal(b.conservative_alpha, 0.0f, 0.0f);
     assert_int_equal(a.target_period, b.target_period);
     assert_int_equal(reco_qnet_options_init(&b, 0), RECO_EVERSION);
     assert_int_equal(reco_qnet_options_init(&b, RECO_QNET_OPTIONS_VERSION + 1), RECO_EVERSION);
@@ -242,7 +245,13 @@ static void test_qnet_options(void **state)
     o.huber_delta = NAN;
     assert_reco_error(reco_qnet_create(&q, &o), RECO_EINVAL, "huber_delta");
     o = a;
-    o.version = 2;
+    o.conservative_alpha = -0.5f;
+    assert_reco_error(reco_qnet_create(&q, &o), RECO_EINVAL, "conservative_alpha");
+    o.conservative_alpha = INFINITY;
+    assert_reco_error(reco_qnet_create(&q, &o), RECO_EINVAL, "conservative_alpha");
+    assert_null(q);
+    o = a;
+    o.version = RECO_QNET_OPTIONS_VERSION + 1;
     assert_int_equal(reco_qnet_create(&q, &o), RECO_EVERSION);
     reco_model_options mo = tiny_model();
     mo.dim = 7; /* not a multiple of n_heads */
@@ -740,6 +749,138 @@ static void test_qnet_determinism(void **state)
 }
 
 
+/* ---- the conservative (CQL) penalty ------------------------------------------------------- */
+
+static void run_updates_with(float *out_on, double *losses, int n, const reco_qnet_options *base)
+{
+    reco_model_options mo = tiny_model();
+    mo.lr = 0.01f;
+    reco_qnet_options o = *base;
+    o.model = &mo;
+    o.target_period = 4;
+    reco_qnet *q = new_qnet(&o);
+    lcg_state = 77;
+    reco_qnet_update_info info = RECO_QNET_UPDATE_INFO_INIT;
+    for (int k = 0; k < n; k++) {
+        fill_batch(&tb, 8, 4, 12, 2, 10, k % 2);
+        assert_int_equal(reco_qnet_update(&info, NULL, q, &tb.b), RECO_OK);
+        losses[k] = info.loss;
+    }
+    memcpy(out_on, reco_qnet_online(q)->params,
+           reco_qnet_online(q)->lay.n_params * sizeof(float));
+}
+
+/* alpha 0 is today's update bit for bit (a version-1 options struct, whose caller never set
+ * the field, reads as alpha 0 whatever lies there); alpha > 0 changes it. */
+static void test_qnet_conservative_alpha_zero(void **state)
+{
+    (void)state;
+    reco_model_options mo = tiny_model();
+    const size_t P = new_model(&mo)->lay.n_params;
+    float *v1 = malloc(P * sizeof(float)), *v2 = malloc(P * sizeof(float));
+    float *on = malloc(P * sizeof(float));
+    double l1[12], l2[12], l3[12];
+    assert_true(v1 && v2 && on);
+    reco_qnet_options o = RECO_QNET_OPTIONS_INIT;
+    o.version = 1;
+    o.conservative_alpha = 5.0f; /* past a version-1 struct: never read */
+    run_updates_with(v1, l1, 12, &o);
+    o = (reco_qnet_options)RECO_QNET_OPTIONS_INIT;
+    run_updates_with(v2, l2, 12, &o);
+    assert_memory_equal(v1, v2, P * sizeof(float));
+    assert_memory_equal(l1, l2, sizeof l1);
+    o.conservative_alpha = 0.5f;
+    run_updates_with(on, l3, 12, &o);
+    assert_true(memcmp(v1, on, P * sizeof(float)) != 0);
+    assert_true(l3[0] > l1[0]); /* the same first batch: the loss gained the penalty */
+    free(v1);
+    free(v2);
+    free(on);
+}
+
+/* Q(s, i) = 0.5 for every item, every row takes item 1 and gets reward 0.5 at an exit: the TD
+ * error is 0, so only the penalty moves the network. It costs log 7 per row (seven equal
+ * values: the action and six candidates), raises Q(s, 1) and pushes down the candidates the
+ * data never took, relative to the same update without it. The checkpoint keeps alpha. */
+static void test_qnet_conservative_pushes_down(void **state)
+{
+    (void)state;
+    float bias[12], qa[2][8 * 12], ib[2][12];
+    double loss[2];
+    for (int run = 0; run < 2; run++) {
+        reco_model_options mo = tiny_model();
+        mo.lr = 0.01f;
+        reco_qnet_options o = RECO_QNET_OPTIONS_INIT;
+        o.model = &mo;
+        o.conservative_alpha = run == 0 ? 0.0f : 1.0f;
+        reco_qnet *q = new_qnet(&o);
+        for (int i = 0; i < 12; i++)
+            bias[i] = 0.5f;
+        plant_q(mut(reco_qnet_online(q)), bias);
+        assert_int_equal(reco_qnet_sync_target(q), RECO_OK);
+        lcg_state = 5;
+        fill_batch(&tb, 8, 4, 12, 2, 6, 1);
+        for (int b = 0; b < 8; b++) {
+            tb.actions[b] = 1;
+            tb.rewards[b] = 0.5f;
+            tb.done[b] = RECO_ENV_EXIT;
+            tb.weights[b] = 1.0f;
+            tb.n_items[b * 4 + 3] = 1;
+        }
+        for (int c = 0; c < 6; c++)
+            tb.cand[c] = 2 + c;
+        reco_qnet_update_info info = RECO_QNET_UPDATE_INFO_INIT;
+        assert_int_equal(reco_qnet_update(&info, NULL, q, &tb.b), RECO_OK);
+        loss[run] = info.loss;
+        /* Q of every item at the batch's states after the step */
+        int32_t all[12];
+        for (int i = 0; i < 12; i++)
+            all[i] = i;
+        reco_batch sb = RECO_BATCH_INIT;
+        sb.size = 8;
+        sb.items = tb.s_items;
+        sb.feedback = tb.s_fb;
+        sb.n_candidates = 12;
+        sb.candidates = all;
+        sb.shared_candidates = 1;
+        const uint32_t hq = reco_qnet_q_head(q);
+        assert_int_equal(reco_model_score(qa[run], reco_qnet_online(q), NULL, &sb, &hq, 1),
+                         RECO_OK);
+        const reco_model *on = reco_qnet_online(q);
+        for (int i = 0; i < 12; i++)
+            ib[run][i] = on->params[on->lay.item_bias + (size_t)i * on->H + hq];
+        if (run == 1) {
+            char dir[] = "/tmp/reco-qnet-cql.XXXXXX", path[64];
+            assert_non_null(mkdtemp(dir));
+            snprintf(path, sizeof path, "%s/q.bin", dir);
+            assert_int_equal(reco_qnet_save(q, path), RECO_OK);
+            reco_qnet *back = NULL;
+            assert_int_equal(reco_qnet_open(&back, path, NULL), RECO_OK);
+            assert_float_equal(back->opts.conservative_alpha, 1.0f, 0.0f);
+            reco_qnet_free(back);
+            remove(path);
+            rmdir(dir);
+        }
+    }
+    assert_float_equal(loss[0], 0.0, 1e-9);
+    assert_float_equal(loss[1], log(7.0), 1e-5);
+    /* the item biases: the action's up, the six candidates' down, the rest as without */
+    assert_true(ib[1][1] > ib[0][1] + 1e-3f);
+    for (int c = 2; c < 8; c++)
+        if (!(ib[1][c] < ib[0][c] - 1e-3f))
+            fail_msg("candidate %d: bias %g with the penalty, %g without", c,
+                     (double)ib[1][c], (double)ib[0][c]);
+    for (int i = 8; i < 12; i++)
+        assert_float_equal(ib[1][i], ib[0][i], 0.0f);
+    /* every state now prefers the data action to each never-taken candidate; without the
+     * penalty nothing moved */
+    for (int b = 0; b < 8; b++)
+        for (int c = 2; c < 8; c++) {
+            assert_true(qa[1][b * 12 + 1] > qa[1][b * 12 + c]);
+            assert_float_equal(qa[0][b * 12 + 1], qa[0][b * 12 + c], 1e-6f);
+        }
+}
+
 /* ---- the session context ------------------------------------------------------------------ */
 
 /* The tiny model with every state input: user features, position, elapsed time, a long-term
@@ -995,6 +1136,17 @@ static void test_qnet_no_alloc(void **state)
         assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK);
     }
     assert_int_equal(n_allocs, after_ctx);
+    /* and with the conservative penalty, shared and per-row candidates */
+    o.conservative_alpha = 0.5f;
+    n_allocs = 0;
+    q = new_qnet(&o);
+    const size_t after_cql = n_allocs;
+    for (int k = 0; k < 5; k++) {
+        fill_batch(&tb, 8, 4, 12, 2, 12, k % 2);
+        fill_context(&tc, &tb.b, 8, 0);
+        assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK);
+    }
+    assert_int_equal(n_allocs, after_cql);
 }
 
 static void test_qnet_bad_input(void **state)
@@ -1077,10 +1229,14 @@ static void test_qnet_timing(void **state)
     reco_qnet_options o = RECO_QNET_OPTIONS_INIT;
     o.model = &mo;
     reco_qnet *q = new_qnet(&o);
+    o.conservative_alpha = 0.1f;
+    reco_qnet *qc = new_qnet(&o);
     const uint32_t Cs[3] = {1, 128, 512};
     lcg_state = 99;
-    for (int ci = 0; ci < 3; ci++) {
-        fill_batch(&tb, 256, 20, 1000, 4, Cs[ci], 1);
+    for (int ci = 0; ci < 5; ci++) {
+        if (ci == 3) /* the conservative penalty: one more score and backward per candidate */
+            q = qc;
+        fill_batch(&tb, 256, 20, 1000, 4, Cs[ci < 3 ? ci : ci - 2], 1);
         assert_int_equal(reco_qnet_update(NULL, NULL, q, &tb.b), RECO_OK); /* warm-up */
         const int reps = 10;
         struct timespec t0, t1;
@@ -1090,7 +1246,8 @@ static void test_qnet_timing(void **state)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         const double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 +
                            (double)(t1.tv_nsec - t0.tv_nsec) * 1e-6) / reps;
-        printf("[ timing ] qnet update B 256, C %4u, d 64, L 20: %.2f ms\n", Cs[ci], ms);
+        printf("[ timing ] qnet update B 256, C %4u, d 64, L 20%s: %.2f ms\n",
+               Cs[ci < 3 ? ci : ci - 2], ci < 3 ? "" : ", conservative", ms);
     }
 }
 
@@ -1105,6 +1262,8 @@ int main(void)
         cmocka_unit_test_teardown(test_qnet_divergence_guard, teardown),
         cmocka_unit_test_teardown(test_qnet_restore_exact, teardown),
         cmocka_unit_test_teardown(test_qnet_determinism, teardown),
+        cmocka_unit_test_teardown(test_qnet_conservative_alpha_zero, teardown),
+        cmocka_unit_test_teardown(test_qnet_conservative_pushes_down, teardown),
         cmocka_unit_test_teardown(test_qnet_update_with_context, teardown),
         cmocka_unit_test_teardown(test_qnet_no_alloc, teardown),
         cmocka_unit_test_teardown(test_qnet_bad_input, teardown),

@@ -607,8 +607,8 @@ static void hash_steps(const reco_run_step *st, uint32_t n, void *payload)
     }
 }
 
-static void run_random(const reco_env *env, uint32_t *depth, float *ret, uint64_t *hash,
-                       uint32_t n)
+static void run_random_c(const reco_env *env, uint32_t *depth, float *ret, uint64_t *hash,
+                         uint32_t n, uint32_t max_candidates, uint64_t first_user)
 {
     reco_policy_options po = RECO_POLICY_OPTIONS_INIT;
     po.seed = 5;
@@ -618,14 +618,21 @@ static void run_random(const reco_env *env, uint32_t *depth, float *ret, uint64_
     reco_policy_get(&pol, ps);
     uint64_t users[64];
     for (uint32_t i = 0; i < n; i++)
-        users[i] = 1000 + i * 7;
+        users[i] = first_user + i * 7;
     reco_run_options ro = RECO_RUN_OPTIONS_INIT;
-    ro.max_candidates = 16;
+    ro.max_candidates = max_candidates;
     ro.on_step = hash_steps;
     ro.on_step_payload = hash;
     *hash = 0;
-    assert_int_equal(reco_run_sessions(NULL, depth, ret, env, &pol, users, n, &ro), RECO_OK);
+    if (reco_run_sessions(NULL, depth, ret, env, &pol, users, n, &ro) != RECO_OK)
+        fail_msg("reco_run_sessions: %s", reco_error_message());
     reco_policy_free(ps);
+}
+
+static void run_random(const reco_env *env, uint32_t *depth, float *ret, uint64_t *hash,
+                       uint32_t n)
+{
+    run_random_c(env, depth, ret, hash, n, 16, 1000);
 }
 
 /* reco_sim_reset(): slots idle, and the same policy replays the same sessions. */
@@ -1049,6 +1056,201 @@ static void test_sim_imitates_an_env(void **state)
     free(be);
 }
 
+/* ---- the pessimistic ensemble (options version 5) ------------------------------------- */
+
+/* fixed_model with item 0's probabilities replaced by q0 (signals, then exit). */
+static reco_model *fixed_model_item0(const double q0[5])
+{
+    reco_model *m = fixed_model(NULL);
+    for (size_t h = 0; h < 5; h++)
+        m->params[m->lay.item_bias + h] = logit(q0[h]);
+    return m;
+}
+
+/* Two models that disagree on item 0 only: the step's probabilities, reward and exit are the
+ * formulas of sim.h (mean signals, reward - lambda std of the models' expected rewards, exit
+ * + lambda std of their exits); item 7, where they agree, is the one model's, bit for bit;
+ * lambda 0 leaves the mean unpenalised. */
+static void test_sim_ensemble_pessimism_formula(void **state)
+{
+    (void)state;
+    static const double pa[5] = {0.6, 0.3, 0.15, 0.2, 0.25}, pb[5] = {0.4, 0.5, 0.15, 0.1, 0.45};
+    static const double w[4] = {0.1, 1.0, 0.3, -0.5};
+    reco_model *ma = fixed_model(NULL), *mb = fixed_model_item0(pb);
+    const reco_model *others[1] = {mb};
+    for (int run = 0; run < 2; run++) {
+        const double lambda = run == 0 ? 0.5 : 0.0;
+        reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+        so.max_sessions = 1;
+        so.max_session_len = 1000;
+        so.n_candidates = 10;
+        so.expected_reward = 1;
+        so.ensemble = others;
+        so.ensemble_size = 2;
+        so.pessimism = (float)lambda;
+        reco_sim *s = NULL, *one = make_sim(ma, 1, 1000);
+        assert_int_equal(reco_sim_create(&s, ma, &so), RECO_OK);
+        reco_env env, env1;
+        reco_sim_env(&env, s);
+        reco_sim_env(&env1, one);
+        uint32_t slot = 0;
+        uint64_t user = 1;
+        assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+        assert_int_equal(env1.reset(&slot, &user, 1, env1.payload), RECO_OK);
+        double ra = 0.0, rb = 0.0;
+        for (int f = 0; f < 4; f++) {
+            ra += w[f] * pa[f];
+            rb += w[f] * pb[f];
+        }
+        const double want_r = 0.5 * (ra + rb) - lambda * 0.5 * fabs(ra - rb);
+        const double want_exit = 0.5 * (pa[4] + pb[4]) + lambda * 0.5 * fabs(pa[4] - pb[4]);
+        float p[5], p1[5];
+        const int32_t i0 = 0, i7 = 7;
+        assert_int_equal(reco_sim_probabilities(p, s, &slot, &i0, 1), RECO_OK);
+        for (int f = 0; f < 4; f++)
+            assert_float_equal(p[f], 0.5 * (pa[f] + pb[f]), 1e-6);
+        assert_float_equal(p[4], want_exit, 1e-6);
+        assert_int_equal(reco_sim_probabilities(p, s, &slot, &i7, 1), RECO_OK);
+        assert_int_equal(reco_sim_probabilities(p1, one, &slot, &i7, 1), RECO_OK);
+        assert_memory_equal(p, p1, sizeof p);
+        /* the steps: the expected reward, penalised, and the exit's frequency */
+        uint32_t exits = 0;
+        enum { TRIES = 8000 };
+        for (int t = 0; t < TRIES; t++) {
+            uint32_t bits;
+            float r;
+            int done;
+            assert_int_equal(env.step(&bits, &r, &done, &slot, &i0, 1, env.payload), RECO_OK);
+            assert_float_equal(r, want_r, 1e-6);
+            exits += done == RECO_ENV_EXIT;
+            assert_int_equal(env.reset(&slot, &user, 1, env.payload), RECO_OK);
+        }
+        const double sd = sqrt(want_exit * (1.0 - want_exit) / TRIES);
+        if (!(fabs((double)exits / TRIES - want_exit) < 4.0 * sd))
+            fail_msg("lambda %g: exit rate %g, formula %g", lambda, (double)exits / TRIES,
+                     want_exit);
+        reco_sim_free(s);
+        reco_sim_free(one);
+    }
+    reco_model_free(mb);
+    reco_model_free(ma);
+}
+
+/* The tests' time-budget env as the start states and the env imitated, random-init models (the
+ * state matters): K identical models give the single model's sessions bit for bit, however
+ * pessimistic, and allocate nothing in the steps; one model that differs changes them. */
+static void test_sim_ensemble_identical_is_one_model(void **state)
+{
+    (void)state;
+    budget_env *be = calloc(1, sizeof *be);
+    assert_non_null(be);
+    reco_env benv;
+    budget_env_init(&benv, be, 5, 0, 3);
+    reco_model *m[4] = {NULL, NULL, NULL, NULL};
+    for (int k = 0; k < 4; k++) {
+        reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+        mo.n_items = BUDGET_NI;
+        mo.n_signals = 2;
+        mo.lookback = 5;
+        mo.user_dim = BUDGET_D;
+        mo.dim = 8;
+        mo.n_heads = 2;
+        mo.ffn_dim = 8;
+        mo.max_batch = k == 2 ? 4 : 16; /* the simulator scores in chunks that fit all */
+        mo.max_candidates = BUDGET_NC;
+        mo.init_std = 0.5f;
+        mo.seed = k < 3 ? 11 : 12;
+        assert_int_equal(reco_model_create(&m[k], &mo), RECO_OK);
+    }
+    uint32_t depth[3][40];
+    float ret[3][40];
+    uint64_t hash[3];
+    for (int run = 0; run < 3; run++) {
+        reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+        assert_int_equal(reco_sim_options_imitate(&so, &benv), RECO_OK);
+        so.allocator = &counting;
+        so.max_sessions = 16;
+        so.seed = 3;
+        const reco_model *others[2] = {m[1], run == 2 ? m[3] : m[2]};
+        if (run > 0) {
+            so.ensemble = others;
+            so.ensemble_size = 3;
+            so.pessimism = 0.8f;
+        }
+        reco_sim *s = NULL;
+        assert_int_equal(reco_sim_create(&s, m[0], &so), RECO_OK);
+        assert_int_equal(reco_sim_set_start_env(s, &benv), RECO_OK);
+        reco_env env;
+        reco_sim_env(&env, s);
+        const size_t before = allocs;
+        run_random_c(&env, depth[run], ret[run], &hash[run], 40, BUDGET_NC, 1);
+        assert_int_equal(allocs, before);
+        reco_sim_free(s);
+    }
+    for (int i = 0; i < 40; i++)
+        if (ret[0][i] != ret[1][i] || depth[0][i] != depth[1][i])
+            print_message("session %d: depth %u %u return %.9g %.9g\n", i, depth[0][i],
+                          depth[1][i], (double)ret[0][i], (double)ret[1][i]);
+    assert_memory_equal(depth[0], depth[1], sizeof depth[0]);
+    assert_memory_equal(ret[0], ret[1], sizeof ret[0]);
+    assert_true(hash[0] == hash[1]);
+    assert_true(hash[2] != hash[0]);
+    for (int k = 0; k < 4; k++)
+        reco_model_free(m[k]);
+    free(be);
+}
+
+static void test_sim_ensemble_bad_options(void **state)
+{
+    (void)state;
+    reco_model *m = fixed_model(NULL), *other = fixed_model(NULL);
+    reco_model_options mo = RECO_MODEL_OPTIONS_INIT;
+    mo.n_items = NI + 1;
+    mo.n_signals = NSIG;
+    mo.lookback = LB;
+    mo.dim = 8;
+    mo.n_heads = 2;
+    mo.ffn_dim = 8;
+    mo.max_candidates = 16;
+    reco_model *wide = NULL;
+    assert_int_equal(reco_model_create(&wide, &mo), RECO_OK);
+    const reco_model *others[2] = {other, NULL};
+    reco_sim *s = NULL;
+    reco_sim_options so = RECO_SIM_OPTIONS_INIT;
+    so.n_candidates = 10;
+    so.ensemble = others;
+    so.ensemble_size = 0;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.ensemble");
+    so.ensemble_size = RECO_SIM_MAX_ENSEMBLE + 1;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "out of range [1, 8]");
+    so.ensemble_size = 3; /* the second of the other models is NULL */
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "ensemble model 2 is NULL");
+    so.ensemble = NULL;
+    so.ensemble_size = 2;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "are NULL");
+    others[0] = wide;
+    so.ensemble = others;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "41 items");
+    others[0] = other;
+    so.pessimism = -1.0f;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.pessimism");
+    so.pessimism = NAN;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "sim.pessimism");
+    so.ensemble_size = 1;
+    so.pessimism = 0.5f;
+    assert_reco_error(reco_sim_create(&s, m, &so), RECO_EINVAL, "set sim.ensemble to 2");
+    assert_null(s);
+    /* a version-4 struct ends before the ensemble: whatever lies there is not read */
+    so.version = 4;
+    so.ensemble_size = 0;
+    so.pessimism = NAN;
+    assert_int_equal(reco_sim_create(&s, m, &so), RECO_OK);
+    reco_sim_free(s);
+    reco_model_free(wide);
+    reco_model_free(other);
+    reco_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1067,6 +1269,9 @@ int main(void)
         cmocka_unit_test(test_sim_no_allocation_in_steps),
         cmocka_unit_test(test_sim_state_save_load),
         cmocka_unit_test(test_sim_imitates_an_env),
+        cmocka_unit_test(test_sim_ensemble_pessimism_formula),
+        cmocka_unit_test(test_sim_ensemble_identical_is_one_model),
+        cmocka_unit_test(test_sim_ensemble_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,6 +19,20 @@
  *     y_b  = r_b + gamma (1 - [done_b = RECO_ENV_EXIT]) Q_target(s'_b, a*_b)
  *     loss = sum_b w_b Huber_delta(Q_online(s_b, a_b) - y_b) / B
  *
+ * With a `conservative_alpha` alpha > 0 (options version 2), the loss gains a CQL-style
+ * penalty (Kumar et al. 2020, "Conservative Q-Learning for Offline Reinforcement Learning",
+ * the CQL(H) form) over the same rows and weights:
+ *
+ *     pen_b = log( exp Q_online(s_b, a_b) + sum_c exp Q_online(s_b, c) ) - Q_online(s_b, a_b)
+ *     loss += alpha * sum_b w_b pen_b / B
+ *
+ * where a_b is the batch's action (the data action) and c runs over the batch's candidates
+ * (row b's, or the shared list; a candidate equal to a_b counts again). It pushes down the Q
+ * of the candidates relative to the data action: an item the data never chose, whatever its
+ * Q, is pulled toward the taken ones. With candidates drawn uniformly from the catalog (as
+ * the trainer draws them) the sum estimates CQL's log-sum-exp over every item up to a
+ * constant. pen_b >= 0, and alpha 0 gives exactly the update above.
+ *
  * then one Adam step of the online network; the new priorities are |Q_online(s_b, a_b) - y_b|
  * (+ `priority_eps`). A **divergence guard** refuses an update whose Q values or loss pass the
  * configured thresholds, or whose gradient is not finite: the call returns @ref RECO_ESTATE
@@ -69,8 +83,8 @@ RECO_BEGIN_DECLS
 /** Opaque Q-network handle. */
 typedef struct reco_qnet reco_qnet;
 
-/** Current version of @ref reco_qnet_options. */
-#define RECO_QNET_OPTIONS_VERSION 1
+/** Current version of @ref reco_qnet_options (2 added the conservative penalty). */
+#define RECO_QNET_OPTIONS_VERSION 2
 
 /**
  * @brief Learning settings of a Q-network.
@@ -108,11 +122,17 @@ typedef struct reco_qnet_options {
      *  for reco_qnet_restore_last_good() (one more parameter block of memory, one copy per
      *  update). Default 1. */
     int keep_last_good;
+    /* ---- version 2 (0.2) ---- */
+    /** alpha, the weight of the conservative (CQL) penalty of the group page, finite, >= 0.
+     *  Its gradient costs one more score and backward per candidate and row. Default 0 (plain
+     *  Double DQN). @since 0.2 */
+    float conservative_alpha;
 } reco_qnet_options;
 
 /** Initialiser for @ref reco_qnet_options with the defaults of the current version. */
 #define RECO_QNET_OPTIONS_INIT \
-    { RECO_QNET_OPTIONS_VERSION, NULL, NULL, 0.99f, 1.0f, 500, 0.0f, 0.0f, 1e4f, 1e4f, 1 }
+    { RECO_QNET_OPTIONS_VERSION, NULL, NULL, 0.99f, 1.0f, 500, 0.0f, 0.0f, 1e4f, 1e4f, 1, \
+      0.0f }
 
 /** Current version of @ref reco_qnet_batch (2 added the session context). */
 #define RECO_QNET_BATCH_VERSION 2
@@ -176,7 +196,8 @@ typedef struct reco_qnet_batch {
 /** @brief Statistics of one update (reco_qnet_update()). */
 typedef struct reco_qnet_update_info {
     unsigned int version;   /**< Set to @ref RECO_QNET_UPDATE_INFO_VERSION by the caller. */
-    double loss;            /**< The weighted Huber loss, divided by B. */
+    double loss;            /**< The weighted Huber loss, plus the conservative penalty
+                                 (alpha sum_b w_b pen_b) when alpha > 0, divided by B. */
     double mean_q;          /**< Mean of the online Q(s_b, a_b) before the step. */
     double mean_target;     /**< Mean of the targets y_b. */
     double mean_abs_td;     /**< Mean of |Q(s_b, a_b) - y_b| (without priority_eps). */
@@ -360,7 +381,7 @@ RECO_API int reco_qnet_param_bounds(double *min_out, double *max_out, reco_qnet_
  * online and target parameters, the online optimiser state (Adam moments, step, per-item row
  * steps, the optimiser settings including the current learning rate), the update count and
  * the Q-learning options (gamma, huber_delta, target_period, tau, priority_eps, max_abs_q,
- * max_loss, keep_last_good). The last-good copy of reco_qnet_restore_last_good() is not
+ * max_loss, keep_last_good, conservative_alpha). The last-good copy of reco_qnet_restore_last_good() is not
  * saved. The file is written to a temporary file next to @p path and renamed over it, so
  * @p path holds either its old content or the complete checkpoint.
  * @param[in] q     the Q-network.

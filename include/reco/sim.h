@@ -21,6 +21,26 @@
  * The interaction (item, feedback bits) is appended to the slot's state, and the reward is
  * `sum_f reward[f] * signal_f` (default weights: long watch dominates, hide is negative).
  *
+ * **A pessimistic ensemble** (options version 5, the idea of MOPO: Yu et al. 2020,
+ * "MOPO: Model-based Offline Policy Optimization"). With `ensemble_size` K >= 2 the simulator
+ * scores the shown item with K feedback models (the one given to reco_sim_create() and the
+ * K - 1 of `ensemble`, fitted on the same logs with other seeds). Model k gives p^k_f and
+ * p^k_exit; the step uses
+ *
+ *     p_f      = (1/K) sum_k p^k_f                                  (each signal, the mean)
+ *     r^k      = sum_f reward[f] p^k_f                 (model k's expected immediate reward)
+ *     u_r      = sqrt((1/K) sum_k (r^k - mean_k r^k)^2)      (their disagreement, std over k)
+ *     u_exit   = sqrt((1/K) sum_k (p^k_exit - p_exit_mean)^2)
+ *     p_exit   = min(1, p_exit_mean + pessimism * u_exit)
+ *     reward   = (the reward above) - pessimism * u_r
+ *
+ * The signals are drawn from the mean probabilities p_f, with the same stream draws as one
+ * model (so K identical models give, bit for bit, the single model's sessions), and p_exit is
+ * then moved by `exit_tilt` as above; reco_sim_probabilities() reports p_f and this p_exit.
+ * Where the models agree (what the logs show well) nothing changes; where they disagree (items
+ * or states the logs rarely cover) a step pays for the uncertainty and the session is more
+ * likely to end, so a learner does not chase one model's errors.
+ *
  * **Start states.** A reset slot starts from an empty history, or — after
  * reco_sim_set_start_env() — from the state that another environment (the world, say) gives
  * the same user, so that both run the same users from the same histories (the audit does):
@@ -80,9 +100,12 @@ typedef struct reco_sim reco_sim;
 /** Largest number of signals a simulator handles (the model's limit). */
 #define RECO_SIM_MAX_SIGNALS 16
 
+/** Most feedback models of a pessimistic ensemble (@ref reco_sim_options version 5). */
+#define RECO_SIM_MAX_ENSEMBLE 8
+
 /** Current version of @ref reco_sim_options (3 added the step durations, 4 the imitated
- *  env). */
-#define RECO_SIM_OPTIONS_VERSION 4
+ *  env, 5 the pessimistic ensemble). */
+#define RECO_SIM_OPTIONS_VERSION 5
 
 /** Options of a simulator. */
 typedef struct reco_sim_options {
@@ -156,6 +179,20 @@ typedef struct reco_sim_options {
      *  values), and its n_signals and n_items with the model's. reco_sim_options_imitate()
      *  fills those options from the env. @since 0.2 */
     const reco_env *imitate;
+    /* ---- version 5 (0.2) ---- */
+    /** The other K - 1 feedback models of a pessimistic ensemble (see the group page), or
+     *  NULL (default) when `ensemble_size` is 1: an array of `ensemble_size - 1` models,
+     *  each with the simulator model's catalog, signals, lookback, user_dim and long_len.
+     *  Borrowed: the array is read at creation, the models must outlive the simulator and
+     *  must not be trained while it runs. @since 0.2 */
+    const reco_model *const *ensemble;
+    /** K, the feedback models of the simulator (its own included), 1..@ref
+     *  RECO_SIM_MAX_ENSEMBLE. Default 1 (no ensemble). @since 0.2 */
+    uint32_t ensemble_size;
+    /** lambda, the weight of the models' disagreement in the reward and exit penalties
+     *  (MOPO), finite, >= 0; above 0 it needs `ensemble_size` >= 2. Default 0 (the ensemble's
+     *  mean, unpenalised). @since 0.2 */
+    float pessimism;
 } reco_sim_options;
 
 /** Initialiser for @ref reco_sim_options with the defaults of the current version. */
@@ -165,7 +202,7 @@ typedef struct reco_sim_options {
       {-1, 0, 1, 0, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1},                           \
       {0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0, 0, NULL, 30.0f,                     \
       {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, NULL, 0.0f,                           \
-      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, NULL }
+      {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, NULL, NULL, 1, 0.0f }
 
 /**
  * @brief Fill @p opts with the defaults of options version @p version.
@@ -200,7 +237,8 @@ RECO_API int reco_sim_options_imitate(reco_sim_options *opts, const reco_env *en
  * @param[in]  opts   options (copied), or NULL for defaults.
  * @return @ref RECO_OK; @ref RECO_EINVAL (NULL arguments, an option out of range — the message
  *         names it —, dependencies that do not point to an earlier signal, a model with more
- *         than @ref RECO_SIM_MAX_SIGNALS signals); @ref RECO_EVERSION; @ref RECO_ENOMEM.
+ *         than @ref RECO_SIM_MAX_SIGNALS signals, an ensemble model that does not fit the
+ *         simulator's model); @ref RECO_EVERSION; @ref RECO_ENOMEM.
  * @since 0.1
  */
 RECO_API int reco_sim_create(reco_sim **out, const reco_model *model,
@@ -261,7 +299,10 @@ RECO_API int reco_sim_set_start_env(reco_sim *sim, const reco_env *source);
 
 /**
  * @brief The model's probabilities for showing `items[i]` in `slots[i]` now, without stepping.
- * @param[out]    probs_out  (n, n_signals + 1): each signal's marginal probability, then exit.
+ * @param[out]    probs_out  (n, n_signals + 1): each signal's marginal probability, then exit;
+ *                           with an ensemble (options version 5), the models' mean of each
+ *                           signal and the pessimistic exit of the group page (before the
+ *                           exit tilt, as for one model).
  * @param[in,out] sim        the simulator.
  * @param[in]     slots      (n) active slots.
  * @param[in]     items      (n) items.

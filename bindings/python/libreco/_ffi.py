@@ -300,14 +300,18 @@ class SimOptions(Structure):
                 ("candidate_weights", c_void_p), ("candidate_weight_share", c_float),
                 ("exit_tilt", c_float * 16),
                 # version 4
-                ("imitate", c_void_p)]
+                ("imitate", c_void_p),
+                # version 5
+                ("ensemble", c_void_p), ("ensemble_size", c_uint32), ("pessimism", c_float)]
 
 
 class QNetOptions(Structure):
     _fields_ = [("version", c_uint), ("allocator", c_void_p), ("model", POINTER(ModelOptions)),
                 ("gamma", c_float), ("huber_delta", c_float), ("target_period", c_uint32),
                 ("tau", c_float), ("priority_eps", c_float), ("max_abs_q", c_float),
-                ("max_loss", c_float), ("keep_last_good", c_int)]
+                ("max_loss", c_float), ("keep_last_good", c_int),
+                # version 2
+                ("conservative_alpha", c_float)]
 
 
 class QNetBatch(Structure):
@@ -607,7 +611,7 @@ VERSIONS = {
     ExperimentOptions: 2, ConfigOptions: 1, ConfigOrigin: 1, LogOptions: 3, LogLoadOptions: 1,
     LogRow: 3, LogColumns: 3, ItemsOptions: 1, ItemsLoadOptions: 1, LogPolicy: 1,
     LogGenerateOptions: 1,
-    FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 4, QNetOptions: 1, QNetBatch: 2,
+    FitEpoch: 1, FitOptions: 1, FitReport: 2, SimOptions: 5, QNetOptions: 2, QNetBatch: 2,
     QNetUpdateInfo: 1, ReplayOptions: 2, ReplaySegment: 2, ReplayBatch: 2, ReplayStats: 2,
     ExplorerOptions: 1, TrainerMetrics: 1, TrainerOptions: 2, TrainerReport: 1, Policy: 4,
     PolicySessions: 1, PolicyOptions: 3, RunStats: 1, RunOptions: 1, EvalOptions: 2,

@@ -28,21 +28,31 @@ class Sim(Handle):
     env's signals and items. Keywords given too must agree with the env's declarations: a
     mismatch is refused with the library's message naming both values. The env is read at
     creation only. :meth:`for_env` says the same.
+
+    ``ensemble=[model, ...]`` (options version 5): the other feedback models of a
+    pessimistic ensemble (MOPO; ``docs/sim.md``), kept alive with the simulator;
+    ``pessimism=lam`` weighs their disagreement in the step's reward and exit.
     """
 
     _free = lib.reco_sim_free
     _kind = "Sim"
 
-    def __init__(self, model, options=None, *, imitate=None, **fields):
+    def __init__(self, model, options=None, *, imitate=None, ensemble=None, **fields):
         o = sim_options(options)
         if imitate is not None:
             env = as_env(imitate)
             check(lib.reco_sim_options_imitate(ctypes.byref(o), env._ref))
         fill(o, fields, "sim")
+        others = list(ensemble) if ensemble is not None else []
+        arr = (ctypes.c_void_p * max(1, len(others)))(*[m._h for m in others])
+        if others:
+            o.ensemble = ctypes.cast(arr, ctypes.c_void_p)
+            o.ensemble_size = 1 + len(others)
         raw = create(lib.reco_sim_create, model._h if model is not None else None,
                      ctypes.byref(o))
         o.imitate = None  # read at creation only: the env is not kept
-        super().__init__(raw, parents=(model,))
+        o.ensemble = None  # the array too; the models are kept as parents
+        super().__init__(raw, parents=(model,) + tuple(others))
         self._start_env = None
 
     @classmethod

@@ -349,7 +349,7 @@ def test_sim_clock_from_the_options():
     with libreco.Sim(m, n_candidates=10, max_sessions=2, seed=3, seconds_base=1.5,
                      seconds=secs) as sim:
         o = libreco.sim_options(seconds_base=1.5, seconds=secs)
-        assert o.version == 4 and o.seconds_base == 1.5 and list(o.seconds)[:4] == secs
+        assert o.version == 5 and o.seconds_base == 1.5 and list(o.seconds)[:4] == secs
         env = sim.env()
         assert env.has_context and env.has_probabilities
         env.reset([0], [5])
