@@ -1576,6 +1576,36 @@ static void ope_policies(seed_job *j, const reco_log *log, const reco_policy *po
     j->have_ope = 1;
 }
 
+/* The Q-network of a seed (warm-started from `model`, or random with run_options
+ * random_init), RecoMind's policy (ps[3]) and the control's (ps[WARM]: the same network
+ * copied before its first update, into *warm), and the callbacks of every policy in `ps`:
+ * the same in the environment and the logs-only runs. On failure j->rc and j->err say which
+ * stage failed. */
+static int make_learner(seed_job *j, const reco_model_options *qmo, reco_qnet_options *qo,
+                        const reco_model *model, const float *reward, reco_policy_options *po,
+                        reco_policy_state **ps, reco_model **warm, reco_policy *pols)
+{
+    qo->model = qmo;
+    CHECK("Q-network", j->run->o.random_init ? reco_qnet_create(&j->qnet, qo)
+                                             : reco_qnet_create_warm(&j->qnet, model, reward,
+                                                                     qo));
+    po->kind = RECO_POLICY_MODEL_HEAD;
+    po->model = reco_qnet_online(j->qnet);
+    po->head = reco_qnet_q_head(j->qnet);
+    CHECK("RecoMind policy", reco_policy_create(&ps[3], po));
+    CHECK("warm-start policy", reco_model_create(warm, qmo));
+    CHECK("warm-start policy", reco_model_copy_params(*warm, reco_qnet_online(j->qnet)));
+    po->model = *warm;
+    CHECK("warm-start policy", reco_policy_create(&ps[WARM], po));
+    for (int p = 0; p < N_POL; p++) {
+        CHECK("policy", reco_policy_get(&pols[p], ps[p]));
+        pols[p].name = pol_names[p];
+    }
+    return RECO_OK;
+done:
+    return j->rc;
+}
+
 static void *run_seed(void *arg)
 {
     seed_job *j = arg;
@@ -1894,22 +1924,8 @@ static void *run_seed(void *arg)
     so.imitate = &decl;
     reco_model_options qmo = mo;
     qmo.seed = mo.seed + 100 * s + 17;
-    qo.model = &qmo;
-    CHECK("Q-network", R->o.random_init ? reco_qnet_create(&j->qnet, &qo)
-                                        : reco_qnet_create_warm(&j->qnet, model, reward, &qo));
-    po.kind = RECO_POLICY_MODEL_HEAD;
-    po.model = reco_qnet_online(j->qnet);
-    po.head = reco_qnet_q_head(j->qnet);
-    CHECK("RecoMind policy", reco_policy_create(&ps[3], &po));
-    /* the control: the same network frozen before its first update */
-    CHECK("warm-start policy", reco_model_create(&warm, &qmo));
-    CHECK("warm-start policy", reco_model_copy_params(warm, reco_qnet_online(j->qnet)));
-    po.model = warm;
-    CHECK("warm-start policy", reco_policy_create(&ps[WARM], &po));
-    for (int p = 0; p < N_POL; p++) {
-        CHECK("policy", reco_policy_get(&pols[p], ps[p]));
-        pols[p].name = pol_names[p];
-    }
+    if (make_learner(j, &qmo, &qo, model, reward, &po, ps, &warm, pols) < 0)
+        goto done;
     rpo.lookback = F->lookback;
     rpo.seed = rpo.seed + s;
     /* the replay keeps what the Q-network reads: the session context, user features and the
@@ -2278,22 +2294,8 @@ static void *run_seed_logs(void *arg)
     /* 3. RecoMind in the first part's simulator */
     reco_model_options qmo = mo;
     qmo.seed = mo.seed + 100 * s + 17;
-    qo.model = &qmo;
-    CHECK("Q-network", R->o.random_init ? reco_qnet_create(&j->qnet, &qo)
-                                        : reco_qnet_create_warm(&j->qnet, model, reward, &qo));
-    po.kind = RECO_POLICY_MODEL_HEAD;
-    po.model = reco_qnet_online(j->qnet);
-    po.head = reco_qnet_q_head(j->qnet);
-    CHECK("RecoMind policy", reco_policy_create(&ps[3], &po));
-    /* the control: the same network frozen before its first update */
-    CHECK("warm-start policy", reco_model_create(&warm, &qmo));
-    CHECK("warm-start policy", reco_model_copy_params(warm, reco_qnet_online(j->qnet)));
-    po.model = warm;
-    CHECK("warm-start policy", reco_policy_create(&ps[WARM], &po));
-    for (int p = 0; p < N_POL; p++) {
-        CHECK("policy", reco_policy_get(&pols[p], ps[p]));
-        pols[p].name = pol_names[p];
-    }
+    if (make_learner(j, &qmo, &qo, model, reward, &po, ps, &warm, pols) < 0)
+        goto done;
     rpo.lookback = F->lookback;
     rpo.seed = rpo.seed + s;
     rpo.context = mo.position || mo.elapsed || mo.long_len > 0 || mo.user_dim > 0;
